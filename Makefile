@@ -1,0 +1,58 @@
+# Purrvision. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+# Slow builds (kube-apiserver, etcd, later the Flux controllers) are cached
+# here, outside the checkout, so a fresh clone reuses them.
+export PURRVISION_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/purrvision
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/purrvision/purrvision/internal/version.Version=$(VERSION)
+BIN := bin
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/purrvision.
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/purrvision ./cmd/purrvision
+
+.PHONY: render
+render: build ## Render the example store request into out/.
+	$(BIN)/purrvision render -f examples/store-request.yaml --config examples/purrvision.yaml -o out
+
+.PHONY: fmt
+fmt: ## Check that gofmt has nothing to change.
+	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*')); \
+	if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
+
+.PHONY: vet
+vet: ## go vet every package.
+	$(GO) vet ./...
+
+.PHONY: testbin
+testbin: ## Build kube-apiserver and etcd from the Go module proxy (cached) and collect the Flux CRDs.
+	@mkdir -p $(BIN)
+	hack/testbin.sh > $(BIN)/testbin.env
+
+.PHONY: test
+test: fmt vet testbin ## gofmt, go vet, testbin, then every test with the race detector.
+	set -a; . $(BIN)/testbin.env; set +a; $(GO) test -race -count=1 ./...
+
+.PHONY: golden
+golden: ## Regenerate the renderer's golden files.
+	$(GO) test ./renderer -run TestRender_Golden -update
+
+.PHONY: bench
+bench: ## Run the benchmarks recorded in BENCHMARKS.md.
+	$(GO) test -run '^$$' -bench . -benchmem ./renderer
+
+.PHONY: fuzz
+fuzz: ## Fuzz the request parser for a minute.
+	$(GO) test ./internal/api/v1alpha1 -run '^$$' -fuzz FuzzParse -fuzztime 60s
+
+.PHONY: clean
+clean: ## Remove build output (not the cache).
+	rm -rf $(BIN) out

@@ -1,0 +1,56 @@
+// Command purrvision renders, validates and provisions WooCommerce stores
+// through GitOps pull requests.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(exitCode(err))
+}
+
+func run(ctx context.Context, args []string) error {
+	cmd := newRootCommand()
+	cmd.SetArgs(args)
+	return cmd.ExecuteContext(ctx)
+}
+
+// Exit codes of every subcommand.
+const (
+	exitOK      = 0
+	exitInvalid = 1 // the request is invalid
+	exitUsage   = 2 // bad flags, bad config, or a failure of our own
+)
+
+// exitError carries an exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(err error) error   { return &exitError{code: exitUsage, err: err} }
+func invalidError(err error) error { return &exitError{code: exitInvalid, err: err} }
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "purrvision:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitUsage
+}

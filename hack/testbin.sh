@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# testbin.sh builds the binaries and CRDs the integration tests run against,
+# from the Go module proxy, into a cache that survives fresh clones:
+#
+#   $PURRVISION_CACHE/testbin/k8s-<version>/{kube-apiserver,etcd}
+#   $PURRVISION_CACHE/testbin/crds/flux-<versions>/*.yaml
+#
+# It prints the two folders as shell assignments (KUBEBUILDER_ASSETS and
+# PURRVISION_CRDS) on its last lines. Nothing is rebuilt when it is cached.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=hack/versions.sh
+. "$here/hack/versions.sh"
+
+cache=${PURRVISION_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/purrvision}
+bin="$cache/testbin/k8s-$K8S_VERSION"
+crds="$cache/testbin/crds/flux-sc$SOURCE_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-hc$HELM_CONTROLLER_VERSION"
+
+log() { echo "testbin: $*" >&2; }
+
+build() { # build NAME PACKAGE [LDFLAGS]
+	local name=$1 pkg=$2 ldflags=${3:-}
+	if [ -x "$bin/$name" ]; then
+		return
+	fi
+	log "building $name from $pkg (first time only; a few minutes)"
+	local start=$SECONDS tmp
+	mkdir -p "$bin"
+	tmp=$(mktemp "$bin/.$name.XXXXXX")
+	(cd "$here/tools/kube" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg")
+	mv "$tmp" "$bin/$name"
+	log "built $name in $((SECONDS - start))s"
+}
+
+minor=${K8S_VERSION#*.}
+minor=${minor%%.*}
+kver="-X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+kver="$kver -X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+
+build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kver"
+build etcd go.etcd.io/etcd/server/v3
+
+if [ ! -f "$crds/.complete" ]; then
+	log "collecting Flux CRDs"
+	mkdir -p "$crds"
+	for mod in \
+		"github.com/fluxcd/source-controller@v$SOURCE_CONTROLLER_VERSION" \
+		"github.com/fluxcd/kustomize-controller@v$KUSTOMIZE_CONTROLLER_VERSION" \
+		"github.com/fluxcd/helm-controller@v$HELM_CONTROLLER_VERSION"; do
+		dir=$(cd "$here/tools/kube" && GOFLAGS=-mod=mod go mod download -json "$mod" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		if [ -z "$dir" ] || [ ! -d "$dir/config/crd/bases" ]; then
+			log "no config/crd/bases in $mod"
+			exit 1
+		fi
+		cp "$dir"/config/crd/bases/*.yaml "$crds/"
+	done
+	chmod 0644 "$crds"/*.yaml
+	touch "$crds/.complete"
+fi
+
+echo "KUBEBUILDER_ASSETS=$bin"
+echo "PURRVISION_CRDS=$crds"

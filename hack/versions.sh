@@ -1,0 +1,6 @@
+# Versions of everything built from the Go module proxy for tests and the
+# local cluster. DEVELOPERS.md says why these and how to move them.
+K8S_VERSION=1.37.2
+SOURCE_CONTROLLER_VERSION=1.9.3
+KUSTOMIZE_CONTROLLER_VERSION=1.9.6
+HELM_CONTROLLER_VERSION=1.6.4

@@ -1,0 +1,469 @@
+// Package config loads and checks purrvision.yaml, the one file an operator
+// writes. Every key is documented, with its default, in docs/config.md.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"filippo.io/age/agessh"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+)
+
+// DefaultPath is where the CLI looks when --config is not given.
+const DefaultPath = "purrvision.yaml"
+
+// Config is the whole of purrvision.yaml.
+type Config struct {
+	// BaseDomain is the parent of every store host: <store>.<baseDomain>.
+	BaseDomain string `json:"baseDomain"`
+	// TenantsRepo is the git repository Flux applies.
+	TenantsRepo TenantsRepo `json:"tenantsRepo"`
+	// SOPS says who can decrypt the store Secrets.
+	SOPS SOPS `json:"sops"`
+	// Plans are the sizes a store can have, by name.
+	Plans map[string]Plan `json:"plans"`
+	// Ingress describes the cluster's ingress controller.
+	Ingress Ingress `json:"ingress"`
+	// Network holds the addresses a store's network policies refer to.
+	Network Network `json:"network"`
+	// Chart is where Flux gets charts/woocommerce from, pinned.
+	Chart Chart `json:"chart"`
+	// Flux names the Flux objects the rendered stores hang off.
+	Flux Flux `json:"flux"`
+	// Clusters are the clusters stores can land on; the first is the default.
+	Clusters []Cluster `json:"clusters"`
+	// ReservedNames are store names nobody may request, on top of the
+	// built-in ones (default, kube-*, flux-system, purrvision*).
+	ReservedNames []string `json:"reservedNames,omitempty"`
+	// GitHub is how the service reaches GitHub.
+	GitHub GitHub `json:"github"`
+	// Listen is the address of the HTTP server of `purrvision serve`.
+	Listen string `json:"listen"`
+}
+
+// TenantsRepo is the GitOps repository.
+type TenantsRepo struct {
+	URL    string `json:"url"`
+	Branch string `json:"branch"`
+	// Path is the folder inside the repository that holds the clusters.
+	Path string `json:"path"`
+}
+
+// SOPS lists the age recipients every store Secret is encrypted for.
+type SOPS struct {
+	AgeRecipients []string `json:"ageRecipients"`
+}
+
+// Plan is one store size.
+type Plan struct {
+	CPU     resource.Quantity `json:"cpu"`
+	Memory  resource.Quantity `json:"memory"`
+	Storage resource.Quantity `json:"storage"`
+	Pods    int32             `json:"pods"`
+	// InternetEgress lets the store's web pods reach the internet on 443.
+	InternetEgress bool `json:"internetEgress"`
+	// StorageClass for the store's volumes; the cluster default when empty.
+	StorageClass string `json:"storageClass,omitempty"`
+}
+
+// Ingress is the ingress controller the store's web pods accept traffic from.
+type Ingress struct {
+	Namespace string            `json:"namespace"`
+	PodLabels map[string]string `json:"podLabels"`
+	ClassName string            `json:"className,omitempty"`
+	TLS       IngressTLS        `json:"tls"`
+}
+
+// IngressTLS turns TLS on for store hosts.
+type IngressTLS struct {
+	Enabled bool `json:"enabled"`
+	// ClusterIssuer is the cert-manager ClusterIssuer annotation, if any.
+	ClusterIssuer string `json:"clusterIssuer,omitempty"`
+}
+
+// Network holds the cluster addresses that store network policies name.
+type Network struct {
+	// DNS is where kube-dns runs.
+	DNS DNS `json:"dns"`
+	// InternalCIDRs are excluded from the internet egress a plan may allow,
+	// so a store can never reach the cluster, its nodes or cloud metadata.
+	InternalCIDRs []string `json:"internalCIDRs"`
+}
+
+// DNS selects the cluster DNS pods.
+type DNS struct {
+	Namespace string            `json:"namespace"`
+	PodLabels map[string]string `json:"podLabels"`
+}
+
+// Chart pins the store chart.
+type Chart struct {
+	// Version is the chart version; for an OCIRepository it is the tag.
+	Version string      `json:"version"`
+	Source  ChartSource `json:"source"`
+}
+
+// ChartSource is the Flux source each store pulls the chart from.
+type ChartSource struct {
+	// Kind is GitRepository or OCIRepository.
+	Kind string `json:"kind"`
+	URL  string `json:"url"`
+	// Tag or Commit pins a GitRepository; one of them is required.
+	Tag    string `json:"tag,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	// Path of the chart inside a GitRepository.
+	Path string `json:"path,omitempty"`
+	// Interval is how often Flux checks the source.
+	Interval string `json:"interval"`
+}
+
+// Chart source kinds.
+const (
+	SourceGit = "GitRepository"
+	SourceOCI = "OCIRepository"
+)
+
+// Flux names the cluster-side objects the stores depend on.
+type Flux struct {
+	// Namespace where the per-store Kustomizations live.
+	Namespace string `json:"namespace"`
+	// SourceName is the GitRepository of the tenants repo in Namespace.
+	SourceName string `json:"sourceName"`
+	// DecryptionSecret holds the age key (key name ending in .agekey).
+	DecryptionSecret string `json:"decryptionSecret"`
+	// Interval of the per-store Kustomizations and HelmReleases.
+	Interval string `json:"interval"`
+}
+
+// Cluster is one target cluster.
+type Cluster struct {
+	Name string `json:"name"`
+}
+
+// GitHub is how the service talks to GitHub.
+type GitHub struct {
+	APIURL    string `json:"apiURL"`
+	Token     string `json:"token,omitempty"`
+	TokenFile string `json:"tokenFile,omitempty"`
+	App       App    `json:"app"`
+	// WebhookSecretFile holds the webhook secret shared with GitHub.
+	WebhookSecretFile string `json:"webhookSecretFile,omitempty"`
+	// Repo is owner/name of the repository where requests are filed.
+	Repo string `json:"repo"`
+}
+
+// App is a GitHub App installation.
+type App struct {
+	ID             int64  `json:"id,omitempty"`
+	InstallationID int64  `json:"installationID,omitempty"`
+	PrivateKeyFile string `json:"privateKeyFile,omitempty"`
+}
+
+// Load reads the file at path, applies defaults and validates it.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes a config document strictly, applies defaults and validates.
+func Parse(data []byte) (*Config, error) {
+	var cfg Config
+	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
+		return nil, fmt.Errorf("decoding: %w", err)
+	}
+	cfg.Default()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// Default fills in every key the operator left out.
+func (c *Config) Default() {
+	if c.TenantsRepo.Branch == "" {
+		c.TenantsRepo.Branch = "main"
+	}
+	if c.TenantsRepo.Path == "" {
+		c.TenantsRepo.Path = "tenants"
+	}
+	if c.Ingress.Namespace == "" {
+		c.Ingress.Namespace = "ingress-nginx"
+	}
+	if len(c.Ingress.PodLabels) == 0 {
+		c.Ingress.PodLabels = map[string]string{"app.kubernetes.io/name": "ingress-nginx"}
+	}
+	if c.Network.DNS.Namespace == "" {
+		c.Network.DNS.Namespace = "kube-system"
+	}
+	if len(c.Network.DNS.PodLabels) == 0 {
+		c.Network.DNS.PodLabels = map[string]string{"k8s-app": "kube-dns"}
+	}
+	if c.Network.InternalCIDRs == nil {
+		c.Network.InternalCIDRs = []string{
+			"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+			"100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8",
+			"fc00::/7", "fe80::/10", "::1/128",
+		}
+	}
+	if c.Chart.Source.Kind == "" {
+		c.Chart.Source.Kind = SourceGit
+	}
+	if c.Chart.Source.Kind == SourceGit && c.Chart.Source.Path == "" {
+		c.Chart.Source.Path = "./charts/woocommerce"
+	}
+	if c.Chart.Source.Interval == "" {
+		c.Chart.Source.Interval = "1h"
+	}
+	if c.Flux.Namespace == "" {
+		c.Flux.Namespace = "flux-system"
+	}
+	if c.Flux.SourceName == "" {
+		c.Flux.SourceName = "tenants"
+	}
+	if c.Flux.DecryptionSecret == "" {
+		c.Flux.DecryptionSecret = "sops-age"
+	}
+	if c.Flux.Interval == "" {
+		c.Flux.Interval = "10m"
+	}
+	if len(c.Clusters) == 0 {
+		c.Clusters = []Cluster{{Name: "default"}}
+	}
+	if c.GitHub.APIURL == "" {
+		c.GitHub.APIURL = "https://api.github.com/"
+	}
+	if c.Listen == "" {
+		c.Listen = ":8080"
+	}
+}
+
+// Validate reports every problem of the config at once, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	if c.BaseDomain == "" {
+		add("baseDomain", "required; set the parent domain of store hosts, e.g. shop.example.com")
+	} else if msgs := validation.IsDNS1123Subdomain(c.BaseDomain); len(msgs) > 0 || !strings.Contains(c.BaseDomain, ".") {
+		add("baseDomain", "%q is not a DNS domain like shop.example.com", c.BaseDomain)
+	}
+	if c.TenantsRepo.Path != "" && !isCleanRelPath(c.TenantsRepo.Path) {
+		add("tenantsRepo.path", "%q must be a relative path inside the repository without '..'", c.TenantsRepo.Path)
+	}
+	if c.TenantsRepo.URL != "" {
+		if _, err := url.Parse(c.TenantsRepo.URL); err != nil {
+			add("tenantsRepo.url", "%v", err)
+		}
+	}
+	if len(c.SOPS.AgeRecipients) == 0 {
+		add("sops.ageRecipients", "required; list at least one age public key (age1...) that Flux can decrypt with")
+	}
+	for i, r := range c.SOPS.AgeRecipients {
+		if err := CheckAgeRecipient(r); err != nil {
+			add(fmt.Sprintf("sops.ageRecipients[%d]", i), "%v", err)
+		}
+	}
+	if len(c.Plans) == 0 {
+		add("plans", "required; define at least one plan, e.g. small")
+	}
+	for _, name := range c.PlanNames() {
+		p := c.Plans[name]
+		key := "plans." + name
+		if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
+			add(key, "plan names must be lowercase letters, digits and '-'")
+		}
+		for _, q := range []struct {
+			field string
+			q     resource.Quantity
+		}{{"cpu", p.CPU}, {"memory", p.Memory}, {"storage", p.Storage}} {
+			if q.q.Sign() <= 0 {
+				add(key+"."+q.field, "must be a positive quantity, e.g. 1 or 2Gi")
+			}
+		}
+		if !p.Memory.IsZero() && p.Memory.Value() < 256<<20 {
+			add(key+".memory", "%s is too small for WordPress and MariaDB; give at least 256Mi", p.Memory.String())
+		}
+		if !p.Storage.IsZero() && p.Storage.Value() < 1<<30 {
+			add(key+".storage", "%s is too small; give at least 1Gi", p.Storage.String())
+		}
+		if p.Pods < 2 {
+			add(key+".pods", "must be at least 2 (WordPress and MariaDB)")
+		}
+	}
+	if msgs := validation.IsDNS1123Label(c.Ingress.Namespace); len(msgs) > 0 {
+		add("ingress.namespace", "%q is not a namespace name", c.Ingress.Namespace)
+	}
+	errs = append(errs, checkLabels("ingress.podLabels", c.Ingress.PodLabels)...)
+	errs = append(errs, checkLabels("network.dns.podLabels", c.Network.DNS.PodLabels)...)
+	for i, cidr := range c.Network.InternalCIDRs {
+		if msgs := validation.IsValidCIDR(nil, cidr); len(msgs) > 0 {
+			add(fmt.Sprintf("network.internalCIDRs[%d]", i), "%q is not a CIDR like 10.0.0.0/8", cidr)
+		}
+	}
+	errs = append(errs, c.Chart.validate()...)
+	for _, f := range [][2]string{{"flux.namespace", c.Flux.Namespace}, {"flux.sourceName", c.Flux.SourceName}, {"flux.decryptionSecret", c.Flux.DecryptionSecret}} {
+		if msgs := validation.IsDNS1123Subdomain(f[1]); len(msgs) > 0 {
+			add(f[0], "%q is not a Kubernetes object name", f[1])
+		}
+	}
+	for _, f := range [][2]string{{"flux.interval", c.Flux.Interval}, {"chart.source.interval", c.Chart.Source.Interval}} {
+		if d, err := time.ParseDuration(f[1]); err != nil || d <= 0 {
+			add(f[0], "%q is not a positive duration like 10m or 1h", f[1])
+		}
+	}
+	seen := map[string]bool{}
+	for i, cl := range c.Clusters {
+		if msgs := validation.IsDNS1123Label(cl.Name); len(msgs) > 0 {
+			add(fmt.Sprintf("clusters[%d].name", i), "%q must be lowercase letters, digits and '-'", cl.Name)
+		}
+		if seen[cl.Name] {
+			add(fmt.Sprintf("clusters[%d].name", i), "%q is listed twice", cl.Name)
+		}
+		seen[cl.Name] = true
+	}
+	if c.GitHub.Token != "" && c.GitHub.TokenFile != "" {
+		add("github.token", "set github.token or github.tokenFile, not both")
+	}
+	if (c.GitHub.Token != "" || c.GitHub.TokenFile != "") && c.GitHub.App.ID != 0 {
+		add("github.app.id", "use either a token or a GitHub App, not both")
+	}
+	if c.GitHub.App.ID != 0 && (c.GitHub.App.InstallationID == 0 || c.GitHub.App.PrivateKeyFile == "") {
+		add("github.app", "a GitHub App needs id, installationID and privateKeyFile")
+	}
+	if _, err := url.Parse(c.GitHub.APIURL); err != nil {
+		add("github.apiURL", "%v", err)
+	}
+	if c.GitHub.Repo != "" {
+		if owner, name, ok := strings.Cut(c.GitHub.Repo, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			add("github.repo", "%q must be owner/name", c.GitHub.Repo)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (ch Chart) validate() []error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if ch.Version == "" {
+		add("chart.version", "required; pin the chart version, e.g. 0.1.0")
+	}
+	s := ch.Source
+	if s.URL == "" {
+		add("chart.source.url", "required; the git or OCI URL Flux pulls the chart from")
+	}
+	switch s.Kind {
+	case SourceGit:
+		if (s.Tag == "") == (s.Commit == "") {
+			add("chart.source", "a GitRepository chart is pinned by exactly one of tag or commit")
+		}
+		if !isCleanRelPath(strings.TrimPrefix(s.Path, "./")) {
+			add("chart.source.path", "%q must be a relative path inside the repository", s.Path)
+		}
+		if s.URL != "" && !strings.HasPrefix(s.URL, "http://") && !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "ssh://") {
+			add("chart.source.url", "%q must start with https://, http:// or ssh://", s.URL)
+		}
+	case SourceOCI:
+		if s.URL != "" && !strings.HasPrefix(s.URL, "oci://") {
+			add("chart.source.url", "%q must start with oci://", s.URL)
+		}
+		if s.Tag != "" || s.Commit != "" || s.Path != "" {
+			add("chart.source", "tag, commit and path are for GitRepository; an OCIRepository is pinned by chart.version")
+		}
+	default:
+		add("chart.source.kind", "%q is not one of %s, %s", s.Kind, SourceGit, SourceOCI)
+	}
+	return errs
+}
+
+// PlanNames returns the plan names in order.
+func (c *Config) PlanNames() []string {
+	names := make([]string, 0, len(c.Plans))
+	for n := range c.Plans {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ClusterNames returns the cluster names, the default first.
+func (c *Config) ClusterNames() []string {
+	names := make([]string, len(c.Clusters))
+	for i, cl := range c.Clusters {
+		names[i] = cl.Name
+	}
+	return names
+}
+
+// HasCluster reports whether name is a configured cluster.
+func (c *Config) HasCluster(name string) bool {
+	return slices.Contains(c.ClusterNames(), name)
+}
+
+// CheckAgeRecipient reports whether s is an age X25519 or SSH public key.
+func CheckAgeRecipient(s string) error {
+	if strings.HasPrefix(s, "ssh-") {
+		if _, err := agessh.ParseRecipient(s); err != nil {
+			return fmt.Errorf("not a usable SSH public key: %w", err)
+		}
+		return nil
+	}
+	if _, err := age.ParseX25519Recipient(s); err != nil {
+		return fmt.Errorf("%q is not an age public key (age1...)", s)
+	}
+	return nil
+}
+
+func checkLabels(key string, labels map[string]string) []error {
+	var errs []error
+	for _, k := range sortedKeys(labels) {
+		if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a label key: %s", key, k, strings.Join(msgs, "; ")))
+		}
+		if msgs := validation.IsValidLabelValue(labels[k]); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("%s.%s: %q is not a label value: %s", key, k, labels[k], strings.Join(msgs, "; ")))
+		}
+	}
+	return errs
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func isCleanRelPath(p string) bool {
+	if p == "" || strings.HasPrefix(p, "/") {
+		return false
+	}
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." || part == "" {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,243 @@
+package renderer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/sopsage"
+)
+
+// Labels every rendered object carries.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "purrvision"
+	LabelStore     = "purrvision.dev/store"
+)
+
+// Names of the objects inside a store namespace. charts/woocommerce and
+// the network policies agree on the component labels.
+const (
+	InstallerServiceAccount = "store-installer"
+	ReleaseName             = "woocommerce"
+	ChartSourceName         = "woocommerce-chart"
+	LabelComponent          = "app.kubernetes.io/component"
+	ComponentWeb            = "wordpress"
+	ComponentDatabase       = "database"
+	LabelDatabaseClient     = "purrvision.dev/database-client"
+	WebPort                 = 8080
+	DatabasePort            = 3306
+)
+
+// Paths of the files of one store, relative to its directory.
+const (
+	FileRequest           = "store.yaml"
+	FileKustomization     = "kustomization.yaml"
+	FileFluxKustomization = "flux-kustomization.yaml"
+	ManifestsDir          = "manifests"
+	FileNamespace         = "manifests/namespace.yaml"
+	FileRBAC              = "manifests/rbac.yaml"
+	FileNetworkPolicies   = "manifests/network-policies.yaml"
+	FileQuota             = "manifests/quota.yaml"
+	FileSecret            = "manifests/credentials.sops.yaml"
+	FileChartSource       = "manifests/chart-source.yaml"
+	FileHelmRelease       = "manifests/helmrelease.yaml"
+	FileManifestsKustom   = "manifests/kustomization.yaml"
+)
+
+// ErrInvalidRequest is returned, wrapped, when the request does not pass
+// Validate; errors.As with *InvalidRequestError gives the field errors.
+var ErrInvalidRequest = errors.New("invalid store request")
+
+// InvalidRequestError carries the field errors of a request.
+type InvalidRequestError struct {
+	Errors []error
+}
+
+func (e *InvalidRequestError) Error() string {
+	return fmt.Sprintf("invalid store request: %v", errors.Join(e.Errors...))
+}
+
+func (e *InvalidRequestError) Unwrap() error { return ErrInvalidRequest }
+
+// Input is everything a render depends on.
+type Input struct {
+	Config  *config.Config
+	Request *v1alpha1.StoreRequest
+	// Recipients are the age recipients of the Secret; the config's
+	// sops.ageRecipients when empty.
+	Recipients []string
+	// Rand is the source of the credentials and the SOPS data key:
+	// crypto/rand.Reader outside tests.
+	Rand io.Reader
+	// Now is recorded as the SOPS lastmodified time.
+	Now time.Time
+	// Credentials, when set, are kept instead of generating new ones.
+	Credentials *Credentials
+}
+
+// File is one rendered file.
+type File struct {
+	// Path is relative to the root of the tenants repo.
+	Path string
+	Data []byte
+}
+
+// Output is one rendered store.
+type Output struct {
+	// Dir is the store's directory relative to the root of the tenants repo.
+	Dir string
+	// Files are sorted by path.
+	Files []File
+	// Credentials are the plaintext credentials sealed in the Secret. They
+	// must only ever be handed to the owner, encrypted.
+	Credentials Credentials
+}
+
+// File returns the rendered file at name, relative to the store directory.
+func (o *Output) File(name string) ([]byte, bool) {
+	for _, f := range o.Files {
+		if f.Path == path.Join(o.Dir, name) {
+			return f.Data, true
+		}
+	}
+	return nil, false
+}
+
+// StoreDir is the directory of a store in the tenants repo.
+func StoreDir(cfg *config.Config, cluster, name string) string {
+	return path.Join(cfg.TenantsRepo.Path, cluster, name)
+}
+
+// Namespace is the namespace of a store.
+func Namespace(name string) string { return "store-" + name }
+
+// Host is the public host of a store.
+func Host(cfg *config.Config, name string) string { return name + "." + cfg.BaseDomain }
+
+// ClusterOf returns the request's cluster, or the default one.
+func ClusterOf(cfg *config.Config, req *v1alpha1.StoreRequest) string {
+	if req.Spec.Cluster != "" {
+		return req.Spec.Cluster
+	}
+	return cfg.Clusters[0].Name
+}
+
+// Render validates the request and renders every file of its store.
+func Render(in Input) (*Output, error) {
+	if in.Config == nil || in.Request == nil || in.Rand == nil {
+		return nil, errors.New("rendering: config, request and random source are required")
+	}
+	if errs := Validate(in.Config, in.Request); len(errs) > 0 {
+		return nil, &InvalidRequestError{Errors: errs.ToAggregate().Errors()}
+	}
+	recipients := in.Recipients
+	if len(recipients) == 0 {
+		recipients = in.Config.SOPS.AgeRecipients
+	}
+	for _, r := range recipients {
+		if err := config.CheckAgeRecipient(r); err != nil {
+			return nil, fmt.Errorf("age recipient: %w", err)
+		}
+	}
+
+	s, err := newStore(in.Config, in.Request)
+	if err != nil {
+		return nil, fmt.Errorf("rendering: %w", err)
+	}
+	var creds Credentials
+	if in.Credentials != nil {
+		creds = *in.Credentials
+	} else {
+		if creds, err = GenerateCredentials(in.Rand); err != nil {
+			return nil, err
+		}
+	}
+	dataKey := make([]byte, sopsage.DataKeySize)
+	if _, err := io.ReadFull(in.Rand, dataKey); err != nil {
+		return nil, fmt.Errorf("generating sops data key: %w", err)
+	}
+
+	values, err := s.values()
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", FileHelmRelease, err)
+	}
+
+	files := map[string][]byte{}
+	add := func(name string, objs ...any) error {
+		data, err := encodeObjects(objs...)
+		if err != nil {
+			return fmt.Errorf("rendering %s: %w", name, err)
+		}
+		files[name] = data
+		return nil
+	}
+	steps := []struct {
+		name string
+		objs []any
+	}{
+		{FileKustomization, []any{kustomizeConfig(FileFluxKustomization)}},
+		{FileFluxKustomization, []any{s.fluxKustomization()}},
+		{FileNamespace, []any{s.namespace()}},
+		{FileRBAC, s.rbac()},
+		{FileNetworkPolicies, s.networkPolicies()},
+		{FileQuota, []any{s.resourceQuota(), s.limitRange()}},
+		{FileChartSource, []any{s.chartSource()}},
+		{FileHelmRelease, []any{s.helmRelease(values)}},
+		{FileManifestsKustom, []any{kustomizeConfig(manifestResources()...)}},
+	}
+	for _, st := range steps {
+		if err := add(st.name, st.objs...); err != nil {
+			return nil, err
+		}
+	}
+
+	plainSecret, err := encodeObjects(s.secret(creds))
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", FileSecret, err)
+	}
+	if files[FileSecret], err = sopsage.Encrypt(plainSecret, recipients, dataKey, in.Now); err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", FileSecret, err)
+	}
+	clear(plainSecret)
+
+	if files[FileRequest], err = encodeRequest(s.req); err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", FileRequest, err)
+	}
+
+	out := &Output{Dir: s.dir, Credentials: creds}
+	for name, data := range files {
+		out.Files = append(out.Files, File{Path: path.Join(s.dir, name), Data: data})
+	}
+	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].Path < out.Files[j].Path })
+	return out, nil
+}
+
+// manifestResources lists, in apply order, the files the per-store Flux
+// Kustomization applies.
+func manifestResources() []string {
+	var out []string
+	for _, f := range []string{FileNamespace, FileRBAC, FileNetworkPolicies, FileQuota, FileSecret, FileChartSource, FileHelmRelease} {
+		out = append(out, path.Base(f))
+	}
+	return out
+}
+
+// encodeRequest writes the request back with its defaults filled in, so the
+// copy in the tenants repo renders the same store again.
+func encodeRequest(req *v1alpha1.StoreRequest) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("# The request this store was rendered from. Purrvision reads it to\n# re-render and audit the store; edit it through a request, not by hand.\n")
+	data, err := marshalYAML(req)
+	if err != nil {
+		return nil, err
+	}
+	b.Write(data)
+	return b.Bytes(), nil
+}

@@ -1,0 +1,117 @@
+package renderer
+
+import (
+	"encoding/json"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+)
+
+// Values are the charts/woocommerce values a store is installed with. The
+// chart's values.schema.json describes the same shape; a chart test renders
+// the chart with these values for every plan.
+type Values struct {
+	Store       StoreValues       `json:"store"`
+	Credentials CredentialsValues `json:"credentials"`
+	Ingress     IngressValues     `json:"ingress"`
+	WordPress   ComponentValues   `json:"wordpress"`
+	Database    ComponentValues   `json:"database"`
+}
+
+// StoreValues describe the shop.
+type StoreValues struct {
+	Name       string `json:"name"`
+	Title      string `json:"title"`
+	Host       string `json:"host"`
+	AdminUser  string `json:"adminUser"`
+	AdminEmail string `json:"adminEmail"`
+}
+
+// CredentialsValues point at the Secret; passwords never appear in values.
+type CredentialsValues struct {
+	ExistingSecret string `json:"existingSecret"`
+}
+
+// IngressValues configure the store's Ingress.
+type IngressValues struct {
+	Enabled     bool              `json:"enabled"`
+	ClassName   string            `json:"className,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	TLS         bool              `json:"tls"`
+}
+
+// ComponentValues size one pod and its volume.
+type ComponentValues struct {
+	Resources   corev1.ResourceRequirements `json:"resources"`
+	Persistence PersistenceValues           `json:"persistence"`
+}
+
+// PersistenceValues describe a volume.
+type PersistenceValues struct {
+	Enabled      bool              `json:"enabled"`
+	Size         resource.Quantity `json:"size"`
+	StorageClass string            `json:"storageClass,omitempty"`
+}
+
+// ChartValues are the values the store's HelmRelease passes to the chart.
+func (s *store) chartValues() Values {
+	sz := s.sizing()
+	title := s.req.Spec.Title
+	if title == "" {
+		title = s.name
+	}
+	ing := IngressValues{Enabled: true, ClassName: s.cfg.Ingress.ClassName, TLS: s.cfg.Ingress.TLS.Enabled}
+	if s.cfg.Ingress.TLS.ClusterIssuer != "" {
+		ing.Annotations = map[string]string{"cert-manager.io/cluster-issuer": s.cfg.Ingress.TLS.ClusterIssuer}
+	}
+	return Values{
+		Store: StoreValues{
+			Name:       s.name,
+			Title:      title,
+			Host:       Host(s.cfg, s.name),
+			AdminUser:  s.req.Spec.Owner,
+			AdminEmail: s.req.Spec.AdminEmail,
+		},
+		Credentials: CredentialsValues{ExistingSecret: SecretName},
+		Ingress:     ing,
+		WordPress: ComponentValues{
+			Resources:   sz.web,
+			Persistence: PersistenceValues{Enabled: true, Size: sz.uploadsStore, StorageClass: s.plan.StorageClass},
+		},
+		Database: ComponentValues{
+			Resources:   sz.db,
+			Persistence: PersistenceValues{Enabled: true, Size: sz.dbStorage, StorageClass: s.plan.StorageClass},
+		},
+	}
+}
+
+func (s *store) values() (*apiextensionsv1.JSON, error) {
+	raw, err := json.Marshal(s.chartValues())
+	if err != nil {
+		return nil, fmt.Errorf("encoding chart values: %w", err)
+	}
+	return &apiextensionsv1.JSON{Raw: raw}, nil
+}
+
+// ChartValues returns the chart values of a valid request as a map, as
+// helm-controller hands them to Helm.
+func ChartValues(cfg *config.Config, req *v1alpha1.StoreRequest) (map[string]any, error) {
+	s, err := newStore(cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.values()
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(v.Raw, &out); err != nil {
+		return nil, fmt.Errorf("decoding chart values: %w", err)
+	}
+	return out, nil
+}
