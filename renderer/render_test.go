@@ -1,0 +1,304 @@
+package renderer_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/sopsage"
+	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/renderer"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var fixedNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+type goldenCase struct {
+	name   string
+	mutate func(*config.Config, *v1alpha1.StoreRequest)
+}
+
+var goldenCases = []goldenCase{
+	{name: "example-small"},
+	{name: "medium-oci-internet", mutate: func(cfg *config.Config, req *v1alpha1.StoreRequest) {
+		cfg.Chart.Source = config.ChartSource{Kind: config.SourceOCI, URL: "oci://ghcr.io/purrvision/charts/woocommerce", Interval: "1h"}
+		cfg.Clusters = append(cfg.Clusters, config.Cluster{Name: "eu-west"})
+		cfg.Ingress.TLS = config.IngressTLS{}
+		req.Metadata.Name = "dog-diner"
+		req.Spec.Plan = "medium"
+		req.Spec.Title = ""
+		req.Spec.Cluster = "eu-west"
+	}},
+}
+
+func renderCase(t *testing.T, tc goldenCase, recipient string, seed uint64) *renderer.Output {
+	t.Helper()
+	cfg := testutil.ExampleConfig(t)
+	cfg.SOPS.AgeRecipients = []string{recipient}
+	req := testutil.ExampleRequest(t)
+	if tc.mutate != nil {
+		tc.mutate(cfg, req)
+	}
+	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: testutil.Rand(seed), Now: fixedNow})
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	return out
+}
+
+// TestRender_Golden compares every rendered file with testdata/golden. The
+// Secret's ciphertext differs on every run (age and AES-GCM nonces), so its
+// golden file is the decrypted Secret with the passwords masked.
+func TestRender_Golden(t *testing.T) {
+	id := testutil.AgeIdentity(t)
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := renderCase(t, tc, id.Recipient().String(), 1)
+			got := map[string][]byte{}
+			for _, f := range out.Files {
+				rel := strings.TrimPrefix(f.Path, out.Dir+"/")
+				if rel == renderer.FileSecret {
+					got[rel+".decrypted"] = maskedSecret(t, f.Data, id.String(), out.Credentials)
+					continue
+				}
+				got[rel] = f.Data
+			}
+			dir := filepath.Join("testdata", "golden", tc.name)
+			if *update {
+				if err := os.RemoveAll(dir); err != nil {
+					t.Fatal(err)
+				}
+				for rel, data := range got {
+					p := filepath.Join(dir, filepath.FromSlash(rel))
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(p, data, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			want := readTree(t, dir)
+			if diff := cmp.Diff(sortedKeys(want), sortedKeys(got)); diff != "" {
+				t.Fatalf("rendered file set differs from %s (-want +got):\n%s\nrun: go test ./renderer -update", dir, diff)
+			}
+			for rel, data := range got {
+				if diff := cmp.Diff(string(want[rel]), string(data)); diff != "" {
+					t.Errorf("%s differs from golden (-want +got):\n%s\nrun: go test ./renderer -update", rel, diff)
+				}
+			}
+		})
+	}
+}
+
+// maskedSecret decrypts the Secret, checks the credentials are in it, and
+// masks them so the golden file holds no password.
+func maskedSecret(t *testing.T, ciphertext []byte, identity string, creds renderer.Credentials) []byte {
+	t.Helper()
+	plain, err := sopsage.Decrypt(ciphertext, identity)
+	if err != nil {
+		t.Fatalf("decrypting the rendered Secret: %v", err)
+	}
+	var s corev1.Secret
+	if err := yaml.UnmarshalStrict(plain, &s); err != nil {
+		t.Fatalf("decoding the decrypted Secret: %v", err)
+	}
+	want := map[string]string{
+		renderer.KeyAdminPassword:        creds.AdminPassword,
+		renderer.KeyDatabasePassword:     creds.DatabasePassword,
+		renderer.KeyDatabaseRootPassword: creds.DatabaseRootPassword,
+	}
+	for k, v := range want {
+		if string(s.Data[k]) != v {
+			t.Errorf("Secret key %s does not hold the generated credential", k)
+		}
+		s.Data[k] = []byte("masked")
+	}
+	masked, err := yaml.Marshal(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return masked
+}
+
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		out[filepath.ToSlash(rel)] = data
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading golden files (run go test ./renderer -update to create them): %v", err)
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// TestRender_Deterministic: the same request and random source give the same
+// files, and the same credentials inside the Secret.
+func TestRender_Deterministic(t *testing.T) {
+	id := testutil.AgeIdentity(t)
+	a := renderCase(t, goldenCases[0], id.Recipient().String(), 7)
+	b := renderCase(t, goldenCases[0], id.Recipient().String(), 7)
+	if a.Credentials != b.Credentials {
+		t.Fatal("same seed gave different credentials")
+	}
+	if len(a.Files) != len(b.Files) {
+		t.Fatalf("file counts differ: %d and %d", len(a.Files), len(b.Files))
+	}
+	for i := range a.Files {
+		if a.Files[i].Path != b.Files[i].Path {
+			t.Fatalf("file %d: %s and %s", i, a.Files[i].Path, b.Files[i].Path)
+		}
+		if strings.HasSuffix(a.Files[i].Path, renderer.FileSecret) {
+			pa, err := sopsage.Decrypt(a.Files[i].Data, id.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb, err := sopsage.Decrypt(b.Files[i].Data, id.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(pa, pb) {
+				t.Errorf("%s: decrypted Secrets differ", a.Files[i].Path)
+			}
+			continue
+		}
+		if !bytes.Equal(a.Files[i].Data, b.Files[i].Data) {
+			t.Errorf("%s differs between two renders", a.Files[i].Path)
+		}
+	}
+	c := renderCase(t, goldenCases[0], id.Recipient().String(), 8)
+	if c.Credentials == a.Credentials {
+		t.Error("different seeds gave the same credentials")
+	}
+}
+
+// TestRender_CredentialsOnlyAsCiphertext: no written file holds a password
+// in any common encoding; only the SOPS ciphertext carries them.
+func TestRender_CredentialsOnlyAsCiphertext(t *testing.T) {
+	id := testutil.AgeIdentity(t)
+	for _, tc := range goldenCases {
+		out := renderCase(t, tc, id.Recipient().String(), 3)
+		creds := []string{out.Credentials.AdminPassword, out.Credentials.DatabasePassword, out.Credentials.DatabaseRootPassword}
+		seen := map[string]bool{}
+		for _, c := range creds {
+			if len(c) < 24 {
+				t.Errorf("credential has %d characters, want at least 24", len(c))
+			}
+			if seen[c] {
+				t.Error("two credentials are equal")
+			}
+			seen[c] = true
+		}
+		for _, f := range out.Files {
+			for _, c := range creds {
+				for _, enc := range []string{c, base64.StdEncoding.EncodeToString([]byte(c)), base64.RawStdEncoding.EncodeToString([]byte(c)), base64.URLEncoding.EncodeToString([]byte(c))} {
+					if bytes.Contains(f.Data, []byte(enc)) {
+						t.Errorf("%s contains a credential in plaintext or base64", f.Path)
+					}
+				}
+			}
+		}
+		secret, ok := out.File(renderer.FileSecret)
+		if !ok {
+			t.Fatal("no Secret rendered")
+		}
+		plain, err := sopsage.Decrypt(secret, id.String())
+		if err != nil {
+			t.Fatalf("decrypting: %v", err)
+		}
+		if !bytes.Contains(plain, []byte(base64.StdEncoding.EncodeToString([]byte(creds[0])))) {
+			t.Error("the decrypted Secret does not hold the admin password")
+		}
+	}
+}
+
+func TestCredentials_Redacted(t *testing.T) {
+	c, err := renderer.GenerateCredentials(testutil.Rand(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{c.String(), c.GoString()} {
+		if strings.Contains(s, c.AdminPassword) {
+			t.Errorf("formatting credentials leaks a password: %s", s)
+		}
+	}
+}
+
+func TestRender_InvalidRequestRendersNothing(t *testing.T) {
+	cfg := testutil.ExampleConfig(t)
+	req := testutil.ExampleRequest(t)
+	req.Spec.Plan = "xl"
+	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: testutil.Rand(1), Now: fixedNow})
+	if out != nil {
+		t.Error("an invalid request produced output")
+	}
+	var inv *renderer.InvalidRequestError
+	if !errors.As(err, &inv) || !errors.Is(err, renderer.ErrInvalidRequest) {
+		t.Fatalf("err = %v, want an InvalidRequestError", err)
+	}
+	if !strings.Contains(err.Error(), "spec.plan") || !strings.Contains(err.Error(), "small") {
+		t.Errorf("error %q does not name the field and the choices", err)
+	}
+}
+
+func TestRender_RecipientOverride(t *testing.T) {
+	cfg := testutil.ExampleConfig(t)
+	id := testutil.AgeIdentity(t)
+	out, err := renderer.Render(renderer.Input{
+		Config: cfg, Request: testutil.ExampleRequest(t), Rand: testutil.Rand(1), Now: fixedNow,
+		Recipients: []string{id.Recipient().String()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := out.File(renderer.FileSecret)
+	if _, err := sopsage.Decrypt(secret, id.String()); err != nil {
+		t.Fatalf("the --age-recipient key cannot decrypt: %v", err)
+	}
+	if bytes.Contains(secret, []byte(cfg.SOPS.AgeRecipients[0])) {
+		t.Error("the config's recipient was used although recipients were given")
+	}
+	_, err = renderer.Render(renderer.Input{
+		Config: cfg, Request: testutil.ExampleRequest(t), Rand: testutil.Rand(1), Now: fixedNow,
+		Recipients: []string{"age1notakey"},
+	})
+	if err == nil {
+		t.Error("a bad recipient was accepted")
+	}
+}
