@@ -13,9 +13,9 @@ const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 // Keys of the store Secret; charts/woocommerce reads the same names.
 const (
-	SecretName             = "woocommerce-credentials"
-	KeyAdminPassword       = "wordpress-admin-password"
-	KeyDatabasePassword    = "mariadb-password"
+	SecretName              = "woocommerce-credentials"
+	KeyAdminPassword        = "wordpress-admin-password"
+	KeyDatabasePassword     = "mariadb-password"
 	KeyDatabaseRootPassword = "mariadb-root-password"
 )
 
@@ -73,8 +73,8 @@ func password(r io.Reader) (string, error) {
 
 func (c Credentials) data() map[string][]byte {
 	return map[string][]byte{
-		KeyAdminPassword:       []byte(c.AdminPassword),
-		KeyDatabasePassword:    []byte(c.DatabasePassword),
+		KeyAdminPassword:        []byte(c.AdminPassword),
+		KeyDatabasePassword:     []byte(c.DatabasePassword),
 		KeyDatabaseRootPassword: []byte(c.DatabaseRootPassword),
 	}
 }
