@@ -1,0 +1,106 @@
+// Package testenv starts a real kube-apiserver and etcd (built by
+// `make testbin`) with the Flux CRDs installed, for tests.
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+)
+
+// Env is a running API server.
+type Env struct {
+	env    *envtest.Environment
+	Config *rest.Config
+	Client client.Client
+	Scheme *runtime.Scheme
+}
+
+// ErrNoAssets means `make testbin` has not been run.
+var ErrNoAssets = errors.New("KUBEBUILDER_ASSETS and PURRVISION_CRDS are not set: run the tests with `make test`, or `eval $(hack/testbin.sh)` first")
+
+// Scheme knows the core types and the Flux types.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, helmv2.AddToScheme, kustomizev1.AddToScheme, sourcev1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("building scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Start starts etcd and kube-apiserver and installs the Flux CRDs.
+func Start() (*Env, error) {
+	assets, crds := os.Getenv("KUBEBUILDER_ASSETS"), os.Getenv("PURRVISION_CRDS")
+	if assets == "" || crds == "" {
+		return nil, ErrNoAssets
+	}
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{crds},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	return &Env{env: env, Config: cfg, Client: c, Scheme: scheme}, nil
+}
+
+// Stop stops the API server and etcd.
+func (e *Env) Stop() error { return e.env.Stop() }
+
+// Warnings collects the warnings the API server sends, such as Pod
+// Security Admission's.
+type Warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+// HandleWarningHeader implements rest.WarningHandler.
+func (w *Warnings) HandleWarningHeader(code int, agent, text string) {
+	if code != 299 || text == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+// Take returns the warnings seen since the last call.
+func (w *Warnings) Take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.msgs
+	w.msgs = nil
+	return out
+}
+
+// ClientWithWarnings returns a client whose warnings land in w.
+func (e *Env) ClientWithWarnings(w *Warnings) (client.Client, error) {
+	cfg := rest.CopyConfig(e.Config)
+	cfg.WarningHandler = w
+	return client.New(cfg, client.Options{Scheme: e.Scheme})
+}
