@@ -5,8 +5,8 @@
 #   $PURRVISION_CACHE/testbin/k8s-<version>/{kube-apiserver,etcd}
 #   $PURRVISION_CACHE/testbin/crds/flux-<versions>/*.yaml
 #
-# It prints the two folders as shell assignments (KUBEBUILDER_ASSETS and
-# PURRVISION_CRDS) on its last lines. Nothing is rebuilt when it is cached.
+# It prints where they are as shell assignments (KUBEBUILDER_ASSETS,
+# PURRVISION_CRDS and PURRVISION_SOPS) on its last lines. Nothing is rebuilt when it is cached.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +41,14 @@ kver="$kver -X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION -X k8s.io/c
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kver"
 build etcd go.etcd.io/etcd/server/v3
 
+# The sops CLI, to prove what we encrypt is what people and Flux decrypt.
+sops_dir="$cache/testbin/sops-$SOPS_VERSION"
+if [ ! -x "$sops_dir/sops" ]; then
+	log "building sops $SOPS_VERSION (first time only)"
+	mkdir -p "$sops_dir"
+	(cd "$sops_dir" && GOBIN="$sops_dir" GOFLAGS= CGO_ENABLED=0 go install -trimpath "github.com/getsops/sops/v3/cmd/sops@v$SOPS_VERSION")
+fi
+
 if [ ! -f "$crds/.complete" ]; then
 	log "collecting Flux CRDs"
 	mkdir -p "$crds"
@@ -61,3 +69,4 @@ fi
 
 echo "KUBEBUILDER_ASSETS=$bin"
 echo "PURRVISION_CRDS=$crds"
+echo "PURRVISION_SOPS=$sops_dir/sops"

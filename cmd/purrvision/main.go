@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,15 +14,19 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	os.Exit(exitCode(err))
+	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string) error {
+// run runs one command line and returns its exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := newRootCommand()
 	cmd.SetArgs(args)
-	return cmd.ExecuteContext(ctx)
+	cmd.SetIn(stdin)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	return exitCode(cmd.ExecuteContext(ctx), stderr)
 }
 
 // Exit codes of every subcommand.
@@ -43,11 +48,11 @@ func (e *exitError) Unwrap() error { return e.err }
 func usageError(err error) error   { return &exitError{code: exitUsage, err: err} }
 func invalidError(err error) error { return &exitError{code: exitInvalid, err: err} }
 
-func exitCode(err error) int {
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "purrvision:", err)
+	fmt.Fprintln(stderr, "purrvision:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/purrvision/purrvision/internal/sopsage"
+	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/renderer"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func examplePath(t *testing.T, name string) string {
+	return filepath.Join(testutil.RepoRoot(t), "examples", name)
+}
+
+func TestRender_WritesStore(t *testing.T) {
+	dir := t.TempDir()
+	id := testutil.AgeIdentity(t)
+	r := runCLI(t, "", "render", "-f", examplePath(t, "store-request.yaml"), "--config", examplePath(t, "purrvision.yaml"),
+		"--age-recipient", id.Recipient().String(), "-o", dir)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	storeDir := filepath.Join(dir, "tenants", "default", "cat-cafe")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 11 {
+		t.Errorf("printed %d paths, want 11:\n%s", len(lines), r.stdout)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, storeDir+string(filepath.Separator)) {
+			t.Errorf("printed path %s is outside %s", l, storeDir)
+		}
+		if _, err := os.Stat(l); err != nil {
+			t.Errorf("printed path not written: %v", err)
+		}
+	}
+	enc, err := os.ReadFile(filepath.Join(storeDir, filepath.FromSlash(renderer.FileSecret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sopsage.Decrypt(enc, id.String()); err != nil {
+		t.Errorf("the --age-recipient identity cannot decrypt the Secret: %v", err)
+	}
+	entries, err := os.ReadDir(filepath.Dir(storeDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("temporary directories left beside the store: %v", entries)
+	}
+
+	// Rendering again replaces the store as a whole.
+	if r := runCLI(t, "", "render", "-f", examplePath(t, "store-request.yaml"), "--config", examplePath(t, "purrvision.yaml"), "-o", dir); r.code != 0 {
+		t.Fatalf("second render: exit %d: %s", r.code, r.stderr)
+	}
+	again, err := os.ReadFile(filepath.Join(storeDir, filepath.FromSlash(renderer.FileSecret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(enc, again) {
+		t.Error("the second render did not replace the Secret")
+	}
+}
+
+func TestCLI_ExitCodes(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(readFile(t, examplePath(t, "store-request.yaml")), "plan: small", "plan: xl", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := examplePath(t, "purrvision.yaml")
+	req := examplePath(t, "store-request.yaml")
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		code  int
+		out   string
+	}{
+		{name: "validate ok", args: []string{"validate", "-f", req, "--config", cfg}, code: 0, out: `"cat-cafe" is valid`},
+		{name: "validate from stdin", stdin: readFile(t, req), args: []string{"validate", "-f", "-", "--config", cfg}, code: 0},
+		{name: "validate invalid", args: []string{"validate", "-f", bad, "--config", cfg}, code: 1, out: `spec.plan: Unsupported value: "xl"`},
+		{name: "validate garbage", stdin: "kind: [", args: []string{"validate", "-f", "-", "--config", cfg}, code: 1, out: "not valid YAML"},
+		{name: "render invalid", args: []string{"render", "-f", bad, "--config", cfg, "-o", t.TempDir()}, code: 1, out: "spec.plan"},
+		{name: "no -f", args: []string{"validate", "--config", cfg}, code: 2, out: "-f is required"},
+		{name: "missing request file", args: []string{"validate", "-f", "/nonexistent.yaml", "--config", cfg}, code: 2, out: "reading request"},
+		{name: "missing config", args: []string{"validate", "-f", req, "--config", "/nonexistent.yaml"}, code: 2, out: "reading config"},
+		{name: "unknown flag", args: []string{"render", "--bogus"}, code: 2, out: "unknown flag"},
+		{name: "bad age recipient", args: []string{"render", "-f", req, "--config", cfg, "--age-recipient", "age1nope", "-o", t.TempDir()}, code: 2, out: "age recipient"},
+		{name: "version", args: []string{"version"}, code: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, tt.stdin, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d; stderr: %s", r.code, tt.code, r.stderr)
+			}
+			if tt.out != "" && !strings.Contains(r.stdout+r.stderr, tt.out) {
+				t.Errorf("output does not contain %q:\nstdout: %s\nstderr: %s", tt.out, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestRender_InvalidWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(readFile(t, examplePath(t, "store-request.yaml")), "cat-cafe", "kube-system", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "", "render", "-f", bad, "--config", examplePath(t, "purrvision.yaml"), "-o", dir)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("an invalid request wrote %v", entries)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
