@@ -287,7 +287,10 @@ func TestRender_RecipientOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, _ := out.File(renderer.FileSecret)
+	secret, ok := out.File(renderer.FileSecret)
+	if !ok {
+		t.Fatal("no Secret rendered")
+	}
 	if _, err := sopsage.Decrypt(secret, id.String()); err != nil {
 		t.Fatalf("the --age-recipient key cannot decrypt: %v", err)
 	}
