@@ -3,6 +3,7 @@ package v1alpha1_test
 import (
 	"errors"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
@@ -30,7 +31,23 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		req, err := v1alpha1.Parse(data)
+		type result struct {
+			req *v1alpha1.StoreRequest
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			req, err := v1alpha1.Parse(data)
+			done <- result{req, err}
+		}()
+		var req *v1alpha1.StoreRequest
+		var err error
+		select {
+		case r := <-done:
+			req, err = r.req, r.err
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Parse did not return within 5s on %d bytes", len(data))
+		}
 		if err != nil {
 			if !errors.Is(err, v1alpha1.ErrInvalid) {
 				t.Fatalf("error does not wrap ErrInvalid: %v", err)
