@@ -3,8 +3,8 @@ package v1alpha1_test
 import (
 	"errors"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 )
