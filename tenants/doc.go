@@ -1,3 +1,6 @@
-// Package tenants owns the tenants git repository: it commits rendered
-// stores to branches and keeps one clone up to date.
+// Package tenants owns the tenants git repository. It keeps one bare clone,
+// fetches before each change, builds commits by editing only the trees on
+// the changed paths (a commit costs in proportion to what it changes, not to
+// the number of stores), and pushes with compare-and-swap semantics,
+// retrying on a race with backoff.
 package tenants
