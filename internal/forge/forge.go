@@ -1,0 +1,191 @@
+// Package forge holds Purrvision's own view of the code host: the issues,
+// comments, pull requests and users it works with, and the small interfaces
+// through which it reads and changes them. internal/ghclient implements them
+// on GitHub; domain code never sees a go-github type.
+package forge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNotFound is returned, wrapped, when an object does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrAlreadyExists is returned, wrapped, when creating something that exists,
+// such as a second pull request for the same branch.
+var ErrAlreadyExists = errors.New("already exists")
+
+// Repo is owner/name.
+type Repo struct{ Owner, Name string }
+
+func (r Repo) String() string { return r.Owner + "/" + r.Name }
+
+// ParseRepo parses owner/name.
+func ParseRepo(s string) (Repo, error) {
+	o, n, ok := strings.Cut(s, "/")
+	if !ok || o == "" || n == "" || strings.Contains(n, "/") {
+		return Repo{}, fmt.Errorf("%q is not owner/name", s)
+	}
+	return Repo{Owner: o, Name: n}, nil
+}
+
+// IssueRef names an issue.
+type IssueRef struct {
+	Repo   Repo
+	Number int
+}
+
+func (r IssueRef) String() string { return r.Repo.String() + "#" + strconv.Itoa(r.Number) }
+
+// ParseIssueRef parses owner/name#number.
+func ParseIssueRef(s string) (IssueRef, error) {
+	repo, num, ok := strings.Cut(s, "#")
+	if !ok {
+		return IssueRef{}, fmt.Errorf("%q is not owner/name#number", s)
+	}
+	r, err := ParseRepo(repo)
+	if err != nil {
+		return IssueRef{}, err
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n <= 0 {
+		return IssueRef{}, fmt.Errorf("%q is not owner/name#number", s)
+	}
+	return IssueRef{Repo: r, Number: n}, nil
+}
+
+// Issue is an issue (not a pull request).
+type Issue struct {
+	Ref    IssueRef
+	Title  string
+	Body   string
+	Author string
+	Labels []string
+	Open   bool
+	URL    string
+}
+
+// HasLabel reports whether the issue carries label.
+func (i *Issue) HasLabel(label string) bool {
+	for _, l := range i.Labels {
+		if l == label {
+			return true
+		}
+	}
+	return false
+}
+
+// Comment is an issue or pull request comment.
+type Comment struct {
+	ID        int64
+	Body      string
+	Author    string
+	URL       string
+	CreatedAt time.Time
+}
+
+// PullRequest is a pull request.
+type PullRequest struct {
+	Repo           Repo
+	Number         int
+	Title          string
+	Body           string
+	Head           string // branch name
+	HeadSHA        string
+	Base           string
+	Open           bool
+	Merged         bool
+	MergeCommitSHA string
+	MergedBy       string
+	Author         string
+	URL            string
+}
+
+// NewPullRequest is what CreatePull needs.
+type NewPullRequest struct {
+	Title, Body, Head, Base string
+}
+
+// Status is a commit status.
+type Status struct {
+	SHA         string
+	Context     string
+	State       string // pending, success, failure, error
+	Description string
+	TargetURL   string
+}
+
+// Permission levels of a collaborator, as GitHub names them.
+const (
+	PermissionAdmin    = "admin"
+	PermissionMaintain = "maintain"
+	PermissionWrite    = "write"
+	PermissionTriage   = "triage"
+	PermissionRead     = "read"
+	PermissionNone     = "none"
+)
+
+// IssueReader reads issues and their comments.
+type IssueReader interface {
+	GetIssue(ctx context.Context, ref IssueRef) (*Issue, error)
+	ListComments(ctx context.Context, ref IssueRef) ([]Comment, error)
+}
+
+// Commenter writes comments.
+type Commenter interface {
+	CreateComment(ctx context.Context, ref IssueRef, body string) (Comment, error)
+	EditComment(ctx context.Context, repo Repo, id int64, body string) error
+}
+
+// Labeler sets issue labels.
+type Labeler interface {
+	AddLabels(ctx context.Context, ref IssueRef, labels ...string) error
+	RemoveLabel(ctx context.Context, ref IssueRef, label string) error
+}
+
+// PullRequester finds and opens pull requests.
+type PullRequester interface {
+	FindOpenPull(ctx context.Context, repo Repo, head string) (*PullRequest, error)
+	CreatePull(ctx context.Context, repo Repo, pr NewPullRequest) (*PullRequest, error)
+	EditPull(ctx context.Context, repo Repo, number int, title, body string) error
+	GetPull(ctx context.Context, repo Repo, number int) (*PullRequest, error)
+}
+
+// PullInspector reads what a pull request changes and who approved it.
+type PullInspector interface {
+	ListPullFiles(ctx context.Context, repo Repo, number int) ([]string, error)
+	Approvers(ctx context.Context, repo Repo, number int) ([]string, error)
+}
+
+// Authorizer answers who may do what.
+type Authorizer interface {
+	Permission(ctx context.Context, repo Repo, login string) (string, error)
+	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
+}
+
+// KeyFetcher returns a user's public SSH keys.
+type KeyFetcher interface {
+	SSHKeys(ctx context.Context, login string) ([]string, error)
+}
+
+// StatusReporter sets commit statuses.
+type StatusReporter interface {
+	SetStatus(ctx context.Context, repo Repo, st Status) error
+}
+
+// Client is everything the request flow uses.
+type Client interface {
+	IssueReader
+	Commenter
+	Labeler
+	PullRequester
+	PullInspector
+	Authorizer
+	KeyFetcher
+	StatusReporter
+}

@@ -1,0 +1,363 @@
+// Package ghclient implements internal/forge on GitHub with go-github,
+// authenticated as a GitHub App installation or with a token, retrying rate
+// limits and server errors. github.apiURL points it at GitHub, GitHub
+// Enterprise or a local stand-in.
+package ghclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/google/go-github/v60/github"
+
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+)
+
+// Options configure a client.
+type Options struct {
+	// APIURL is the REST API root, e.g. https://api.github.com/.
+	APIURL string
+	// Token authenticates as a user or with a fine-grained token.
+	Token string
+	// App authenticates as a GitHub App installation.
+	App *App
+	// Transport is the base transport; http.DefaultTransport when nil.
+	Transport http.RoundTripper
+	// MaxRetries of one call; 6 when 0.
+	MaxRetries int
+	// MaxWait is the longest rate-limit wait before a call gives up; 1m when 0.
+	MaxWait time.Duration
+}
+
+// App is a GitHub App installation.
+type App struct {
+	ID, InstallationID int64
+	PrivateKey         []byte
+}
+
+// OptionsFromConfig reads the token or App key files the config names.
+func OptionsFromConfig(c config.GitHub) (Options, error) {
+	o := Options{APIURL: c.APIURL, Token: c.Token}
+	if c.TokenFile != "" {
+		data, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return Options{}, fmt.Errorf("reading github.tokenFile: %w", err)
+		}
+		o.Token = strings.TrimSpace(string(data))
+	}
+	if c.App.ID != 0 {
+		key, err := os.ReadFile(c.App.PrivateKeyFile)
+		if err != nil {
+			return Options{}, fmt.Errorf("reading github.app.privateKeyFile: %w", err)
+		}
+		o.App = &App{ID: c.App.ID, InstallationID: c.App.InstallationID, PrivateKey: key}
+	}
+	return o, nil
+}
+
+// Client talks to GitHub. It implements forge.Client.
+type Client struct {
+	gh *github.Client
+}
+
+var _ forge.Client = (*Client)(nil)
+
+// New builds a client.
+func New(o Options) (*Client, error) {
+	base := o.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 6
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = time.Minute
+	}
+	api, err := url.Parse(o.APIURL)
+	if err != nil || api.Scheme == "" || api.Host == "" {
+		return nil, fmt.Errorf("github.apiURL %q is not a URL", o.APIURL)
+	}
+	if !strings.HasSuffix(api.Path, "/") {
+		api.Path += "/"
+	}
+	rt := http.RoundTripper(&retryTransport{next: base, maxRetries: o.MaxRetries, maxWait: o.MaxWait, now: time.Now})
+	if o.App != nil {
+		itr, err := ghinstallation.New(rt, o.App.ID, o.App.InstallationID, o.App.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("reading GitHub App key: %w", err)
+		}
+		itr.BaseURL = strings.TrimSuffix(api.String(), "/")
+		rt = itr
+	}
+	gh := github.NewClient(&http.Client{Transport: rt, Timeout: 30 * time.Second})
+	if o.Token != "" && o.App == nil {
+		gh = gh.WithAuthToken(o.Token)
+	}
+	gh.BaseURL = api
+	gh.UploadURL = api
+	return &Client{gh: gh}, nil
+}
+
+// translate maps GitHub's status codes onto forge's errors.
+func translate(action string, resp *github.Response, err error) error {
+	if err == nil {
+		return nil
+	}
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%s: %w", action, forge.ErrNotFound)
+	}
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusUnprocessableEntity {
+		msg := ge.Message
+		for _, e := range ge.Errors {
+			msg += " " + e.Message
+		}
+		if strings.Contains(strings.ToLower(msg), "already exists") {
+			return fmt.Errorf("%s: %w: %s", action, forge.ErrAlreadyExists, msg)
+		}
+	}
+	return fmt.Errorf("%s: %w", action, err)
+}
+
+func issueFrom(repo forge.Repo, i *github.Issue) *forge.Issue {
+	out := &forge.Issue{
+		Ref:    forge.IssueRef{Repo: repo, Number: i.GetNumber()},
+		Title:  i.GetTitle(),
+		Body:   i.GetBody(),
+		Author: i.GetUser().GetLogin(),
+		Open:   i.GetState() == "open",
+		URL:    i.GetHTMLURL(),
+	}
+	for _, l := range i.Labels {
+		out.Labels = append(out.Labels, l.GetName())
+	}
+	return out
+}
+
+func pullFrom(repo forge.Repo, p *github.PullRequest) *forge.PullRequest {
+	return &forge.PullRequest{
+		Repo:           repo,
+		Number:         p.GetNumber(),
+		Title:          p.GetTitle(),
+		Body:           p.GetBody(),
+		Head:           p.GetHead().GetRef(),
+		HeadSHA:        p.GetHead().GetSHA(),
+		Base:           p.GetBase().GetRef(),
+		Open:           p.GetState() == "open",
+		Merged:         p.GetMerged(),
+		MergeCommitSHA: p.GetMergeCommitSHA(),
+		MergedBy:       p.GetMergedBy().GetLogin(),
+		Author:         p.GetUser().GetLogin(),
+		URL:            p.GetHTMLURL(),
+	}
+}
+
+// GetIssue implements forge.IssueReader.
+func (c *Client) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error) {
+	i, resp, err := c.gh.Issues.Get(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number)
+	if err := translate("getting issue "+ref.String(), resp, err); err != nil {
+		return nil, err
+	}
+	return issueFrom(ref.Repo, i), nil
+}
+
+// ListComments implements forge.IssueReader.
+func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error) {
+	var out []forge.Comment
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		cs, resp, err := c.gh.Issues.ListComments(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, opts)
+		if err := translate("listing comments of "+ref.String(), resp, err); err != nil {
+			return nil, err
+		}
+		for _, cm := range cs {
+			out = append(out, forge.Comment{ID: cm.GetID(), Body: cm.GetBody(), Author: cm.GetUser().GetLogin(), URL: cm.GetHTMLURL(), CreatedAt: cm.GetCreatedAt().Time})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// CreateComment implements forge.Commenter.
+func (c *Client) CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error) {
+	cm, resp, err := c.gh.Issues.CreateComment(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, &github.IssueComment{Body: &body})
+	if err := translate("commenting on "+ref.String(), resp, err); err != nil {
+		return forge.Comment{}, err
+	}
+	return forge.Comment{ID: cm.GetID(), Body: cm.GetBody(), Author: cm.GetUser().GetLogin(), URL: cm.GetHTMLURL()}, nil
+}
+
+// EditComment implements forge.Commenter.
+func (c *Client) EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error {
+	_, resp, err := c.gh.Issues.EditComment(ctx, repo.Owner, repo.Name, id, &github.IssueComment{Body: &body})
+	return translate(fmt.Sprintf("editing comment %d in %s", id, repo), resp, err)
+}
+
+// AddLabels implements forge.Labeler.
+func (c *Client) AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error {
+	_, resp, err := c.gh.Issues.AddLabelsToIssue(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, labels)
+	return translate("labelling "+ref.String(), resp, err)
+}
+
+// RemoveLabel implements forge.Labeler; a label that is not there is fine.
+func (c *Client) RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error {
+	resp, err := c.gh.Issues.RemoveLabelForIssue(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, label)
+	if err := translate("removing label "+label+" from "+ref.String(), resp, err); err != nil && !errors.Is(err, forge.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// FindOpenPull implements forge.PullRequester; nil when there is none.
+func (c *Client) FindOpenPull(ctx context.Context, repo forge.Repo, head string) (*forge.PullRequest, error) {
+	prs, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, &github.PullRequestListOptions{State: "open", Head: repo.Owner + ":" + head})
+	if err := translate("listing pull requests of "+repo.String(), resp, err); err != nil {
+		return nil, err
+	}
+	for _, p := range prs {
+		if p.GetHead().GetRef() == head {
+			return pullFrom(repo, p), nil
+		}
+	}
+	return nil, nil
+}
+
+// CreatePull implements forge.PullRequester.
+func (c *Client) CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error) {
+	p, resp, err := c.gh.PullRequests.Create(ctx, repo.Owner, repo.Name, &github.NewPullRequest{Title: &pr.Title, Body: &pr.Body, Head: &pr.Head, Base: &pr.Base})
+	if err := translate("opening pull request for "+pr.Head, resp, err); err != nil {
+		return nil, err
+	}
+	return pullFrom(repo, p), nil
+}
+
+// EditPull implements forge.PullRequester.
+func (c *Client) EditPull(ctx context.Context, repo forge.Repo, number int, title, body string) error {
+	_, resp, err := c.gh.PullRequests.Edit(ctx, repo.Owner, repo.Name, number, &github.PullRequest{Title: &title, Body: &body})
+	return translate(fmt.Sprintf("editing pull request %s#%d", repo, number), resp, err)
+}
+
+// GetPull implements forge.PullRequester.
+func (c *Client) GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error) {
+	p, resp, err := c.gh.PullRequests.Get(ctx, repo.Owner, repo.Name, number)
+	if err := translate(fmt.Sprintf("getting pull request %s#%d", repo, number), resp, err); err != nil {
+		return nil, err
+	}
+	return pullFrom(repo, p), nil
+}
+
+// ListPullFiles implements forge.PullInspector.
+func (c *Client) ListPullFiles(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
+	var out []string
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		fs, resp, err := c.gh.PullRequests.ListFiles(ctx, repo.Owner, repo.Name, number, opts)
+		if err := translate(fmt.Sprintf("listing files of %s#%d", repo, number), resp, err); err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			out = append(out, f.GetFilename())
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// Approvers implements forge.PullInspector: who approved last, per reviewer.
+func (c *Client) Approvers(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
+	latest := map[string]string{}
+	var order []string
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		rs, resp, err := c.gh.PullRequests.ListReviews(ctx, repo.Owner, repo.Name, number, opts)
+		if err := translate(fmt.Sprintf("listing reviews of %s#%d", repo, number), resp, err); err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			login := r.GetUser().GetLogin()
+			if _, seen := latest[login]; !seen {
+				order = append(order, login)
+			}
+			if s := r.GetState(); s == "APPROVED" || s == "CHANGES_REQUESTED" || s == "DISMISSED" {
+				latest[login] = s
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	var out []string
+	for _, l := range order {
+		if latest[l] == "APPROVED" {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// Permission implements forge.Authorizer: none for a non-collaborator.
+func (c *Client) Permission(ctx context.Context, repo forge.Repo, login string) (string, error) {
+	p, resp, err := c.gh.Repositories.GetPermissionLevel(ctx, repo.Owner, repo.Name, login)
+	if err := translate("reading permission of "+login+" on "+repo.String(), resp, err); err != nil {
+		if errors.Is(err, forge.ErrNotFound) {
+			return forge.PermissionNone, nil
+		}
+		return "", err
+	}
+	// GitHub reports maintain as write and triage as read here.
+	return p.GetPermission(), nil
+}
+
+// IsTeamMember implements forge.Authorizer.
+func (c *Client) IsTeamMember(ctx context.Context, org, team, login string) (bool, error) {
+	m, resp, err := c.gh.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
+	if err := translate("reading membership of "+login+" in "+org+"/"+team, resp, err); err != nil {
+		if errors.Is(err, forge.ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return m.GetState() == "active", nil
+}
+
+// SSHKeys implements forge.KeyFetcher.
+func (c *Client) SSHKeys(ctx context.Context, login string) ([]string, error) {
+	keys, resp, err := c.gh.Users.ListKeys(ctx, login, &github.ListOptions{PerPage: 100})
+	if err := translate("listing SSH keys of "+login, resp, err); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.GetKey())
+	}
+	return out, nil
+}
+
+// SetStatus implements forge.StatusReporter.
+func (c *Client) SetStatus(ctx context.Context, repo forge.Repo, st forge.Status) error {
+	_, resp, err := c.gh.Repositories.CreateStatus(ctx, repo.Owner, repo.Name, st.SHA, &github.RepoStatus{
+		State: &st.State, Context: &st.Context, Description: &st.Description, TargetURL: nilIfEmpty(st.TargetURL),
+	})
+	return translate("setting status "+st.Context+" on "+st.SHA, resp, err)
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
