@@ -212,7 +212,9 @@ func (c *Client) AddLabels(ctx context.Context, ref forge.IssueRef, labels ...st
 
 // RemoveLabel implements forge.Labeler; a label that is not there is fine.
 func (c *Client) RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error {
-	resp, err := c.gh.Issues.RemoveLabelForIssue(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, label)
+	// go-github v60 puts the label into the path unescaped; our labels
+	// contain '/', which must reach GitHub as %2F.
+	resp, err := c.gh.Issues.RemoveLabelForIssue(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, url.PathEscape(label))
 	if err := translate("removing label "+label+" from "+ref.String(), resp, err); err != nil && !errors.Is(err, forge.ErrNotFound) {
 		return err
 	}

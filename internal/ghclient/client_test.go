@@ -1,0 +1,135 @@
+package ghclient_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ghstandin"
+)
+
+func setup(t *testing.T) (*ghstandin.Server, *ghclient.Client) {
+	t.Helper()
+	s, err := ghstandin.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	s.AddRepo("acme/stores", "main", "")
+	c, err := ghclient.New(ghclient.Options{APIURL: s.URL(), Token: "test-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+var stores = forge.Repo{Owner: "acme", Name: "stores"}
+
+func TestClient_IssuesCommentsLabels(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	n := s.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+	ref := forge.IssueRef{Repo: stores, Number: n}
+	is, err := c.GetIssue(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if is.Author != "octocat" || !is.HasLabel("store-request") || !is.Open || is.Body != "body" {
+		t.Errorf("GetIssue = %+v", is)
+	}
+	if _, err := c.GetIssue(ctx, forge.IssueRef{Repo: stores, Number: 999}); !errors.Is(err, forge.ErrNotFound) {
+		t.Errorf("missing issue: err = %v, want ErrNotFound", err)
+	}
+	for i := range 130 {
+		if _, err := c.CreateComment(ctx, ref, "comment"); err != nil {
+			t.Fatalf("comment %d: %v", i, err)
+		}
+	}
+	cs, err := c.ListComments(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 130 {
+		t.Fatalf("ListComments returned %d comments over pages, want 130", len(cs))
+	}
+	if err := c.EditComment(ctx, stores, cs[0].ID, "edited"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Comments("acme/stores", n)[0].GetBody(); got != "edited" {
+		t.Errorf("edited body = %q", got)
+	}
+	if err := c.AddLabels(ctx, ref, "store/invalid"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveLabel(ctx, ref, "store/invalid"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveLabel(ctx, ref, "never-there"); err != nil {
+		t.Errorf("removing an absent label: %v", err)
+	}
+	if got := s.Labels("acme/stores", n); len(got) != 1 || got[0] != "store-request" {
+		t.Errorf("labels = %v", got)
+	}
+}
+
+func TestClient_UsersAndPermissions(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	s.SetKeys("octocat", "ssh-ed25519 AAAA1", "ssh-rsa AAAA2")
+	keys, err := c.SSHKeys(ctx, "octocat")
+	if err != nil || len(keys) != 2 {
+		t.Errorf("SSHKeys = %v, %v", keys, err)
+	}
+	s.SetPermission("acme/stores", "admin1", "admin")
+	s.SetPermission("acme/stores", "maint", "maintain")
+	for login, want := range map[string]string{"admin1": "admin", "maint": "write", "stranger": "read"} {
+		got, err := c.Permission(ctx, stores, login)
+		if err != nil || got != want {
+			t.Errorf("Permission(%s) = %q, %v; want %q", login, got, err, want)
+		}
+	}
+	s.AddTeamMember("acme/platform", "pat")
+	if ok, err := c.IsTeamMember(ctx, "acme", "platform", "pat"); !ok || err != nil {
+		t.Errorf("IsTeamMember(pat) = %v, %v", ok, err)
+	}
+	if ok, err := c.IsTeamMember(ctx, "acme", "platform", "eve"); ok || err != nil {
+		t.Errorf("IsTeamMember(eve) = %v, %v", ok, err)
+	}
+}
+
+// TestClient_RetriesFaults: with a fifth of the calls failing with 502s and
+// secondary rate limits, reads and idempotent writes still succeed.
+func TestClient_RetriesFaults(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	n := s.OpenIssue("acme/stores", "octocat", "t", "b")
+	ref := forge.IssueRef{Repo: stores, Number: n}
+	s.SetFaults(ghstandin.Faults{Rate: 0.2, RateLimitShare: 0.1, Seed: 42})
+	for i := range 40 {
+		if _, err := c.GetIssue(ctx, ref); err != nil {
+			t.Fatalf("GetIssue %d: %v", i, err)
+		}
+		if err := c.AddLabels(ctx, ref, "x"); err != nil && !isPostFailure(err) {
+			t.Fatalf("AddLabels %d: %v", i, err)
+		}
+	}
+	if s.Failed() == 0 {
+		t.Fatal("no call failed: the fault injection is not on")
+	}
+}
+
+// isPostFailure: a POST that failed with a 5xx is not retried, by design.
+func isPostFailure(err error) bool {
+	return err != nil && (errors.Is(err, context.DeadlineExceeded) || containsStatus(err.Error(), "502"))
+}
+
+func containsStatus(s, code string) bool {
+	for i := 0; i+len(code) <= len(s); i++ {
+		if s[i:i+len(code)] == code {
+			return true
+		}
+	}
+	return false
+}

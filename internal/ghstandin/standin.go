@@ -1,0 +1,353 @@
+// Package ghstandin is an in-process stand-in for the GitHub REST API: the
+// subset Purrvision uses, with state, GitHub's documented status codes and
+// payload shapes (built from go-github's types), real merges in git
+// repositories on disk, signed webhooks, and injectable faults (502s and
+// secondary rate limits). Tests and `purrvision dev` run against it.
+package ghstandin
+
+import (
+	"bytes"
+	"crypto/hmac"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// Server is the stand-in.
+type Server struct {
+	mu      sync.Mutex
+	http    *http.Server
+	ln      net.Listener
+	baseURL string
+
+	repos   map[string]*repo
+	keys    map[string][]string        // login -> public SSH keys
+	teams   map[string]map[string]bool // org/team -> members
+	nextID  int64
+	faults  Faults
+	rng     *rand.Rand
+	calls   map[string]int // route pattern -> count
+	failed  int
+
+	hook       Webhook
+	deliveries chan delivery
+	pending    sync.WaitGroup
+	sent       []Delivery
+	closed     chan struct{}
+}
+
+// Webhook is where events are delivered.
+type Webhook struct {
+	URL    string
+	Secret []byte
+}
+
+// Faults make a share of API calls fail as GitHub sometimes does.
+type Faults struct {
+	// Rate is the share of calls that fail, from 0 to 1.
+	Rate float64
+	// RateLimitShare is the share of failures that are secondary rate
+	// limits (403 with Retry-After); the rest are 502s, half of them after
+	// the change was applied.
+	RateLimitShare float64
+	// Seed makes the failures repeatable.
+	Seed uint64
+}
+
+// Delivery is one webhook sent.
+type Delivery struct {
+	ID     string
+	Event  string
+	Body   []byte
+	Status int
+}
+
+type delivery struct {
+	Delivery
+	done func()
+}
+
+type repo struct {
+	owner, name   string
+	defaultBranch string
+	nextNumber    int
+	issues        map[int]*github.Issue
+	comments      map[int64]*github.IssueComment
+	commentIssue  map[int64]int
+	pulls         map[int]*github.PullRequest
+	reviews       map[int][]*github.PullRequestReview
+	statuses      map[string][]*github.RepoStatus
+	collaborators map[string]string
+	gitDir        string
+}
+
+// New starts a stand-in on a free loopback port.
+func New() (*Server, error) {
+	s := &Server{
+		repos:      map[string]*repo{},
+		keys:       map[string][]string{},
+		teams:      map[string]map[string]bool{},
+		nextID:     1000,
+		calls:      map[string]int{},
+		rng:        rand.New(rand.NewPCG(1, 2)),
+		deliveries: make(chan delivery, 4096),
+		closed:     make(chan struct{}),
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listening: %w", err)
+	}
+	s.ln = ln
+	s.baseURL = "http://" + ln.Addr().String()
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+	go s.deliverLoop()
+	return s, nil
+}
+
+// URL is the API root, for github.apiURL.
+func (s *Server) URL() string { return s.baseURL + "/" }
+
+// Close stops the server and the webhook deliveries.
+func (s *Server) Close() error {
+	close(s.closed)
+	return s.http.Close()
+}
+
+// SetWebhook sets where events go.
+func (s *Server) SetWebhook(h Webhook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = h
+}
+
+// SetFaults changes the fault injection.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+	s.rng = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
+}
+
+// Failed is how many calls the fault injection failed.
+func (s *Server) Failed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+// Calls is how many times each route was called.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// AddRepo creates a repository; gitDir, when set, is its bare git
+// repository, where pull requests are merged for real.
+func (s *Server) AddRepo(fullName, defaultBranch, gitDir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owner, name := splitRepo(fullName)
+	s.repos[fullName] = &repo{
+		owner: owner, name: name, defaultBranch: defaultBranch, nextNumber: 1,
+		issues: map[int]*github.Issue{}, comments: map[int64]*github.IssueComment{}, commentIssue: map[int64]int{},
+		pulls: map[int]*github.PullRequest{}, reviews: map[int][]*github.PullRequestReview{},
+		statuses: map[string][]*github.RepoStatus{}, collaborators: map[string]string{}, gitDir: gitDir,
+	}
+}
+
+// SetKeys sets a user's public SSH keys.
+func (s *Server) SetKeys(login string, keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[login] = keys
+}
+
+// SetPermission makes login a collaborator of repo.
+func (s *Server) SetPermission(fullName, login, permission string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.repos[fullName].collaborators[login] = permission
+}
+
+// AddTeamMember adds login to org/team.
+func (s *Server) AddTeamMember(orgTeam, login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.teams[orgTeam] == nil {
+		s.teams[orgTeam] = map[string]bool{}
+	}
+	s.teams[orgTeam][login] = true
+}
+
+// WaitDeliveries blocks until every queued webhook has been delivered.
+func (s *Server) WaitDeliveries() { s.pending.Wait() }
+
+// Deliveries returns the webhooks sent so far.
+func (s *Server) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.sent...)
+}
+
+// Redeliver sends a delivery again, with the same delivery ID, as GitHub's
+// "Redeliver" button does.
+func (s *Server) Redeliver(d Delivery) {
+	s.pending.Add(1)
+	s.deliveries <- delivery{Delivery: Delivery{ID: d.ID, Event: d.Event, Body: d.Body}, done: s.pending.Done}
+}
+
+// emit queues a webhook; s.mu must be held.
+func (s *Server) emit(event string, payload any) {
+	if s.hook.URL == "" {
+		return
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		panic(fmt.Sprintf("ghstandin: encoding %s payload: %v", event, err))
+	}
+	s.pending.Add(1)
+	s.deliveries <- delivery{Delivery: Delivery{ID: newGUID(), Event: event, Body: body}, done: s.pending.Done}
+}
+
+func (s *Server) deliverLoop() {
+	client := &http.Client{Timeout: 15 * time.Second}
+	for {
+		select {
+		case <-s.closed:
+			return
+		case d := <-s.deliveries:
+			s.mu.Lock()
+			hook := s.hook
+			s.mu.Unlock()
+			d.Status = send(client, hook, d.Delivery)
+			s.mu.Lock()
+			s.sent = append(s.sent, d.Delivery)
+			s.mu.Unlock()
+			d.done()
+		}
+	}
+}
+
+func send(client *http.Client, hook Webhook, d Delivery) int {
+	req, err := http.NewRequest(http.MethodPost, hook.URL, bytes.NewReader(d.Body))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "GitHub-Hookshot/standin")
+	req.Header.Set("X-GitHub-Event", d.Event)
+	req.Header.Set("X-GitHub-Delivery", d.ID)
+	req.Header.Set("X-Hub-Signature-256", Sign(hook.Secret, d.Body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Sign returns the X-Hub-Signature-256 header of body.
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func newGUID() string {
+	var b [16]byte
+	if _, err := crand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func splitRepo(full string) (string, string) {
+	for i := range full {
+		if full[i] == '/' {
+			return full[:i], full[i+1:]
+		}
+	}
+	return full, ""
+}
+
+// faultMiddleware fails a share of API calls: a secondary rate limit
+// before the call is applied, or a 502 before or after.
+func (s *Server) withFaults(pattern string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.calls[pattern]++
+		fail := s.faults.Rate > 0 && s.rng.Float64() < s.faults.Rate
+		rateLimit := fail && s.rng.Float64() < s.faults.RateLimitShare
+		after := fail && !rateLimit && s.rng.IntN(2) == 0
+		if fail {
+			s.failed++
+		}
+		s.mu.Unlock()
+		setRateHeaders(w)
+		switch {
+		case rateLimit:
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusForbidden, map[string]string{
+				"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+			})
+		case fail && after:
+			h(httptest.NewRecorder(), r)
+			writeBadGateway(w)
+		case fail:
+			writeBadGateway(w)
+		default:
+			h(w, r)
+		}
+	}
+}
+
+func writeBadGateway(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+}
+
+func setRateHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", "5000")
+	h.Set("X-RateLimit-Remaining", "4999")
+	h.Set("X-RateLimit-Used", "1")
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+	h.Set("X-GitHub-Api-Version", "2022-11-28")
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func notFound(w http.ResponseWriter) {
+	writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+}
+
+func validationFailed(w http.ResponseWriter, resource, message string) {
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+		"message":           "Validation Failed",
+		"errors":            []map[string]string{{"resource": resource, "code": "custom", "message": message}},
+		"documentation_url": "https://docs.github.com/rest",
+	})
+}
