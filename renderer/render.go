@@ -80,6 +80,13 @@ type Input struct {
 	Now time.Time
 	// Credentials, when set, are kept instead of generating new ones.
 	Credentials *Credentials
+	// KeepSecret, when set, is the store's current encrypted Secret file,
+	// written again as it is: the credentials stay, and no plaintext is
+	// generated. Output.Credentials is then empty.
+	KeepSecret []byte
+	// Origin, when set, is recorded in the request copy as the
+	// purrvision.dev/issue annotation: the issue that owns the store.
+	Origin string
 }
 
 // File is one rendered file.
@@ -151,17 +158,8 @@ func Render(in Input) (*Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering: %w", err)
 	}
-	var creds Credentials
-	if in.Credentials != nil {
-		creds = *in.Credentials
-	} else {
-		if creds, err = GenerateCredentials(in.Rand); err != nil {
-			return nil, err
-		}
-	}
-	dataKey := make([]byte, sopsage.DataKeySize)
-	if _, err := io.ReadFull(in.Rand, dataKey); err != nil {
-		return nil, fmt.Errorf("generating sops data key: %w", err)
+	if in.Origin != "" {
+		s.req.Metadata.Annotations = map[string]string{v1alpha1.AnnotationIssue: in.Origin}
 	}
 
 	values, err := s.values()
@@ -198,14 +196,14 @@ func Render(in Input) (*Output, error) {
 		}
 	}
 
-	plainSecret, err := encodeObjects(s.secret(creds))
-	if err != nil {
-		return nil, fmt.Errorf("rendering %s: %w", FileSecret, err)
+	var creds Credentials
+	if in.KeepSecret != nil {
+		files[FileSecret] = in.KeepSecret
+	} else {
+		if creds, err = s.sealCredentials(in, recipients, files); err != nil {
+			return nil, fmt.Errorf("rendering %s: %w", FileSecret, err)
+		}
 	}
-	if files[FileSecret], err = sopsage.Encrypt(plainSecret, recipients, dataKey, in.Now); err != nil {
-		return nil, fmt.Errorf("rendering %s: %w", FileSecret, err)
-	}
-	clear(plainSecret)
 
 	if files[FileRequest], err = encodeRequest(s.req); err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", FileRequest, err)
@@ -240,4 +238,33 @@ func encodeRequest(req *v1alpha1.StoreRequest) ([]byte, error) {
 	}
 	b.Write(data)
 	return b.Bytes(), nil
+}
+
+// sealCredentials generates (or takes) the credentials and writes them,
+// encrypted, as the Secret file.
+func (s *store) sealCredentials(in Input, recipients []string, files map[string][]byte) (Credentials, error) {
+	var creds Credentials
+	if in.Credentials != nil {
+		creds = *in.Credentials
+	} else {
+		var err error
+		if creds, err = GenerateCredentials(in.Rand); err != nil {
+			return Credentials{}, err
+		}
+	}
+	dataKey := make([]byte, sopsage.DataKeySize)
+	if _, err := io.ReadFull(in.Rand, dataKey); err != nil {
+		return Credentials{}, fmt.Errorf("generating sops data key: %w", err)
+	}
+	plain, err := encodeObjects(s.secret(creds))
+	if err != nil {
+		return Credentials{}, err
+	}
+	defer clear(plain)
+	enc, err := sopsage.Encrypt(plain, recipients, dataKey, in.Now)
+	if err != nil {
+		return Credentials{}, err
+	}
+	files[FileSecret] = enc
+	return creds, nil
 }

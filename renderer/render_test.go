@@ -305,3 +305,36 @@ func TestRender_RecipientOverride(t *testing.T) {
 		t.Error("a bad recipient was accepted")
 	}
 }
+
+// TestRender_KeepSecret: a re-render that keeps the Secret writes it back
+// byte for byte and generates no credentials.
+func TestRender_KeepSecret(t *testing.T) {
+	id := testutil.AgeIdentity(t)
+	first := renderCase(t, goldenCases[0], id.Recipient().String(), 1)
+	secret, ok := first.File(renderer.FileSecret)
+	if !ok {
+		t.Fatal("no Secret rendered")
+	}
+	cfg := testutil.ExampleConfig(t)
+	req := testutil.ExampleRequest(t)
+	req.Spec.Plan = "medium"
+	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: testutil.Rand(2), Now: fixedNow, KeepSecret: secret, Origin: "acme/stores#7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := out.File(renderer.FileSecret)
+	if !bytes.Equal(kept, secret) {
+		t.Error("the kept Secret changed")
+	}
+	if out.Credentials != (renderer.Credentials{}) {
+		t.Error("credentials were generated although the Secret was kept")
+	}
+	copyOf, _ := out.File(renderer.FileRequest)
+	back, err := v1alpha1.Parse(copyOf)
+	if err != nil {
+		t.Fatalf("the request copy does not parse: %v", err)
+	}
+	if back.Metadata.Annotations[v1alpha1.AnnotationIssue] != "acme/stores#7" || back.Spec.Plan != "medium" {
+		t.Errorf("request copy = %+v", back)
+	}
+}

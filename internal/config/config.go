@@ -57,6 +57,11 @@ type TenantsRepo struct {
 	Branch string `json:"branch"`
 	// Path is the folder inside the repository that holds the clusters.
 	Path string `json:"path"`
+	// Repo is owner/name of the tenants repo on GitHub, where store pull
+	// requests are opened.
+	Repo string `json:"repo,omitempty"`
+	// CloneDir keeps the service's clone on disk; in memory when empty.
+	CloneDir string `json:"cloneDir,omitempty"`
 }
 
 // SOPS lists the age recipients every store Secret is encrypted for.
@@ -160,6 +165,12 @@ type GitHub struct {
 	WebhookSecretFile string `json:"webhookSecretFile,omitempty"`
 	// Repo is owner/name of the repository where requests are filed.
 	Repo string `json:"repo"`
+	// BotLogin is the login Purrvision acts as; only its comments are
+	// trusted as its own.
+	BotLogin string `json:"botLogin"`
+	// CommandTeams (org/team) may run /purrvision commands on any store,
+	// besides the requester and collaborators with write access.
+	CommandTeams []string `json:"commandTeams,omitempty"`
 }
 
 // App is a GitHub App installation.
@@ -251,6 +262,9 @@ func (c *Config) Default() {
 	}
 	if c.Listen == "" {
 		c.Listen = ":8080"
+	}
+	if c.GitHub.BotLogin == "" {
+		c.GitHub.BotLogin = "purrvision[bot]"
 	}
 }
 
@@ -352,9 +366,17 @@ func (c *Config) Validate() error {
 	if _, err := url.Parse(c.GitHub.APIURL); err != nil {
 		add("github.apiURL", "%v", err)
 	}
-	if c.GitHub.Repo != "" {
-		if owner, name, ok := strings.Cut(c.GitHub.Repo, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-			add("github.repo", "%q must be owner/name", c.GitHub.Repo)
+	for _, f := range [][2]string{{"github.repo", c.GitHub.Repo}, {"tenantsRepo.repo", c.TenantsRepo.Repo}} {
+		if f[1] == "" {
+			continue
+		}
+		if owner, name, ok := strings.Cut(f[1], "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			add(f[0], "%q must be owner/name", f[1])
+		}
+	}
+	for i, t := range c.GitHub.CommandTeams {
+		if org, team, ok := strings.Cut(t, "/"); !ok || org == "" || team == "" || strings.Contains(team, "/") {
+			add(fmt.Sprintf("github.commandTeams[%d]", i), "%q must be org/team", t)
 		}
 	}
 	return errors.Join(errs...)
@@ -466,4 +488,21 @@ func isCleanRelPath(p string) bool {
 		}
 	}
 	return true
+}
+
+// ServeErrors reports what `purrvision serve` needs beyond rendering.
+func (c *Config) ServeErrors() error {
+	var errs []error
+	for _, f := range [][2]string{
+		{"tenantsRepo.url", c.TenantsRepo.URL}, {"tenantsRepo.repo", c.TenantsRepo.Repo},
+		{"github.repo", c.GitHub.Repo}, {"github.webhookSecretFile", c.GitHub.WebhookSecretFile},
+	} {
+		if f[1] == "" {
+			errs = append(errs, fmt.Errorf("%s: required by serve", f[0]))
+		}
+	}
+	if c.GitHub.Token == "" && c.GitHub.TokenFile == "" && c.GitHub.App.ID == 0 {
+		errs = append(errs, errors.New("github: set github.tokenFile or github.app so serve can call GitHub"))
+	}
+	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package v1alpha1_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestParse_Valid(t *testing.T) {
 		t.Fatalf("Parse: %v", err)
 	}
 	want := v1alpha1.New("cat-cafe", v1alpha1.StoreSpec{Plan: "small", Owner: "octocat", AdminEmail: "owner@example.com", Title: "Cat Cafe"})
-	if *req != *want {
+	if !reflect.DeepEqual(req, want) {
 		t.Errorf("Parse() = %+v, want %+v", req, want)
 	}
 }

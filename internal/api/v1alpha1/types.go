@@ -13,6 +13,9 @@ type ObjectMeta struct {
 	// Name is the store's name: a DNS-1123 label, also used for its
 	// namespace (store-<name>) and host (<name>.<baseDomain>).
 	Name string `json:"name" yaml:"name"`
+	// Annotations are set by Purrvision on the copy in the tenants repo,
+	// e.g. purrvision.dev/issue, the issue the store was requested in.
+	Annotations map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
 }
 
 // StoreSpec is what the requester chose.
@@ -38,3 +41,6 @@ func New(name string, spec StoreSpec) *StoreRequest {
 		Spec:       spec,
 	}
 }
+
+// AnnotationIssue records the issue (owner/name#number) a store belongs to.
+const AnnotationIssue = "purrvision.dev/issue"

@@ -1,0 +1,157 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/purrvision/purrvision/internal/forge"
+)
+
+// Markers identify Purrvision's own comments, so each is found and edited
+// in place instead of posted again.
+const (
+	markerValidation  = "<!-- purrvision:validation -->"
+	markerStatus      = "<!-- purrvision:status -->"
+	markerCredentials = "<!-- purrvision:credentials"
+	markerReply       = "<!-- purrvision:reply"
+)
+
+// thread is an issue's comments, with Purrvision's own picked out.
+type thread struct {
+	ref      forge.IssueRef
+	all      []forge.Comment
+	ownByKey map[string]forge.Comment
+	replies  map[int64]bool // command comment IDs already answered
+}
+
+var (
+	credentialsRE = regexp.MustCompile(`<!-- purrvision:credentials id=([0-9a-f]+) -->`)
+	replyRE       = regexp.MustCompile(`<!-- purrvision:reply comment=([0-9]+) -->`)
+	stateRE       = regexp.MustCompile(`<!-- purrvision:state (\{.*?\}) -->`)
+)
+
+func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thread, error) {
+	cs, err := p.gh.ListComments(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	t := &thread{ref: ref, all: cs, ownByKey: map[string]forge.Comment{}, replies: map[int64]bool{}}
+	for _, c := range cs {
+		if c.Author != p.bot {
+			continue
+		}
+		for _, m := range []string{markerValidation, markerStatus, markerCredentials} {
+			if strings.Contains(c.Body, m) {
+				if _, seen := t.ownByKey[m]; !seen {
+					t.ownByKey[m] = c
+				}
+			}
+		}
+		if m := replyRE.FindStringSubmatch(c.Body); m != nil {
+			if id, err := strconv.ParseInt(m[1], 10, 64); err == nil {
+				t.replies[id] = true
+			}
+		}
+	}
+	return t, nil
+}
+
+// upsert makes Purrvision's comment with marker read body: it edits the
+// existing one, or posts it.
+func (p *Provisioner) upsert(ctx context.Context, t *thread, marker, body string) error {
+	if c, ok := t.ownByKey[marker]; ok {
+		if c.Body == body {
+			return nil
+		}
+		if err := p.gh.EditComment(ctx, t.ref.Repo, c.ID, body); err != nil {
+			return err
+		}
+		c.Body = body
+		t.ownByKey[marker] = c
+		return nil
+	}
+	c, err := p.gh.CreateComment(ctx, t.ref, body)
+	if err != nil {
+		return err
+	}
+	t.ownByKey[marker] = c
+	return nil
+}
+
+// credentialsID is the id of the credentials last delivered on the thread.
+func (t *thread) credentialsID() string {
+	if c, ok := t.ownByKey[markerCredentials]; ok {
+		if m := credentialsRE.FindStringSubmatch(c.Body); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// State is what Purrvision records about a store in its status comment.
+type State struct {
+	Store       string   `json:"store,omitempty"`
+	Cluster     string   `json:"cluster,omitempty"`
+	Pull        int      `json:"pull,omitempty"`
+	Operation   string   `json:"operation,omitempty"`
+	MergeCommit string   `json:"mergeCommit,omitempty"`
+	MergedBy    string   `json:"mergedBy,omitempty"`
+	ApprovedBy  []string `json:"approvedBy,omitempty"`
+	Phase       string   `json:"phase,omitempty"`
+}
+
+// state reads the State recorded in the status comment.
+func (t *thread) state() State {
+	var s State
+	if c, ok := t.ownByKey[markerStatus]; ok {
+		if m := stateRE.FindStringSubmatch(c.Body); m != nil {
+			_ = json.Unmarshal([]byte(m[1]), &s) // a garbled state is a fresh one
+		}
+	}
+	return s
+}
+
+// statusBody writes the status comment: the state, hidden, then the text.
+func statusBody(s State, text string) string {
+	data, err := json.Marshal(s)
+	if err != nil {
+		data = []byte("{}")
+	}
+	return fmt.Sprintf("%s\n<!-- purrvision:state %s -->\n%s", markerStatus, data, text)
+}
+
+func (p *Provisioner) hasLabel(labels []string, l string) bool {
+	for _, x := range labels {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// setLabels adds and removes labels, touching only what differs.
+func (p *Provisioner) setLabels(ctx context.Context, ref forge.IssueRef, have []string, add []string, remove []string) error {
+	var missing []string
+	for _, l := range add {
+		if !p.hasLabel(have, l) {
+			missing = append(missing, l)
+		}
+	}
+	if len(missing) > 0 {
+		if err := p.gh.AddLabels(ctx, ref, missing...); err != nil {
+			return err
+		}
+	}
+	for _, l := range remove {
+		if p.hasLabel(have, l) {
+			if err := p.gh.RemoveLabel(ctx, ref, l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

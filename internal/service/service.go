@@ -1,0 +1,121 @@
+// Package service wires the webhook handler, the work queue and the
+// provisioner into the HTTP service `purrvision serve` runs: POST /webhook,
+// GET /healthz, GET /readyz and GET /metrics.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/provision"
+	"github.com/purrvision/purrvision/tenants"
+	"github.com/purrvision/purrvision/webhook"
+)
+
+// Options are the service's dependencies.
+type Options struct {
+	Config  *config.Config
+	Secret  []byte
+	GitHub  forge.Client
+	Tenants *tenants.Repo
+	Log     *slog.Logger
+	// Rand is crypto/rand.Reader when nil.
+	Rand  io.Reader
+	Queue webhook.QueueOptions
+}
+
+// Service is a running Purrvision service.
+type Service struct {
+	Provisioner *provision.Provisioner
+	Queue       *webhook.Queue
+	Handler     http.Handler
+	ready       atomic.Bool
+	log         *slog.Logger
+}
+
+// New builds the service; it starts the workers.
+func New(o Options) (*Service, error) {
+	if len(o.Secret) == 0 {
+		return nil, errors.New("no webhook secret: set github.webhookSecretFile to a file holding it; Purrvision does not accept unsigned deliveries")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Rand: o.Rand, Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Provisioner: prov, log: o.Log}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var queue *webhook.Queue
+	metrics := webhook.NewMetrics(reg, func() int {
+		if queue == nil {
+			return 0
+		}
+		return queue.Depth()
+	})
+	qo := o.Queue
+	qo.Log = o.Log
+	qo.Observe = metrics.Observe
+	queue = webhook.NewQueue(s.process, qo)
+	s.Queue = queue
+
+	mux := http.NewServeMux()
+	mux.Handle("/webhook", &webhook.Handler{
+		Secret:  o.Secret,
+		Router:  &webhook.Router{Requests: prov.RequestsRepo(), Tenants: prov.TenantsRepo()},
+		Queue:   queue,
+		Log:     o.Log,
+		Metrics: metrics,
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.Handler = mux
+	s.ready.Store(true)
+	return s, nil
+}
+
+// process dispatches one intent to the provisioner.
+func (s *Service) process(ctx context.Context, it webhook.Intent) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	switch it.Kind {
+	case webhook.ReconcileRequest:
+		return s.Provisioner.ReconcileRequest(ctx, it.Issue)
+	case webhook.RunCommand:
+		return s.Provisioner.RunCommand(ctx, it.Issue, it.Comment)
+	case webhook.InspectPull:
+		return s.Provisioner.HandlePullRequest(ctx, it.Repo, it.Number)
+	}
+	return fmt.Errorf("unknown intent %v", it.Kind)
+}
+
+// Shutdown stops taking deliveries and finishes the accepted work.
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	return s.Queue.Shutdown(ctx)
+}

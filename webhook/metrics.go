@@ -1,0 +1,53 @@
+package webhook
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics of the webhook path.
+type Metrics struct {
+	deliveries *prometheus.CounterVec
+	work       *prometheus.CounterVec
+}
+
+// NewMetrics registers the webhook metrics, and a gauge of the queue depth
+// read from depth, with reg.
+func NewMetrics(reg prometheus.Registerer, depth func() int) *Metrics {
+	m := &Metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purrvision_webhook_deliveries_total",
+			Help: "Webhook deliveries by event and outcome.",
+		}, []string{"event", "outcome"}),
+		work: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "purrvision_work_attempts_total",
+			Help: "Attempts at queued work by intent and result.",
+		}, []string{"intent", "result"}),
+	}
+	reg.MustRegister(m.deliveries, m.work, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "purrvision_work_queue_depth",
+		Help: "Intents queued, running or waiting to retry.",
+	}, func() float64 { return float64(depth()) }))
+	return m
+}
+
+func (m *Metrics) delivery(event, outcome string) {
+	if m == nil {
+		return
+	}
+	if event == "" {
+		event = "none"
+	}
+	m.deliveries.WithLabelValues(event, outcome).Inc()
+}
+
+// Observe counts one attempt at queued work.
+func (m *Metrics) Observe(it Intent, _ int, err error) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.work.WithLabelValues(it.Kind.String(), result).Inc()
+}
