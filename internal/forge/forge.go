@@ -136,6 +136,11 @@ type IssueReader interface {
 	ListComments(ctx context.Context, ref IssueRef) ([]Comment, error)
 }
 
+// IssueLister lists open issues with a label.
+type IssueLister interface {
+	ListOpenIssues(ctx context.Context, repo Repo, label string) ([]Issue, error)
+}
+
 // Commenter writes comments.
 type Commenter interface {
 	CreateComment(ctx context.Context, ref IssueRef, body string) (Comment, error)
@@ -181,6 +186,7 @@ type StatusReporter interface {
 // Client is everything the request flow uses.
 type Client interface {
 	IssueReader
+	IssueLister
 	Commenter
 	Labeler
 	PullRequester

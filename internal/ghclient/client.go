@@ -189,6 +189,27 @@ func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.
 	}
 }
 
+// ListOpenIssues implements forge.IssueLister; pull requests are skipped.
+func (c *Client) ListOpenIssues(ctx context.Context, repo forge.Repo, label string) ([]forge.Issue, error) {
+	var out []forge.Issue
+	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{label}, ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		is, resp, err := c.gh.Issues.ListByRepo(ctx, repo.Owner, repo.Name, opts)
+		if err := translate("listing issues of "+repo.String(), resp, err); err != nil {
+			return nil, err
+		}
+		for _, i := range is {
+			if !i.IsPullRequest() {
+				out = append(out, *issueFrom(repo, i))
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
 // CreateComment implements forge.Commenter.
 func (c *Client) CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error) {
 	cm, resp, err := c.gh.Issues.CreateComment(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, &github.IssueComment{Body: &body})

@@ -22,6 +22,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc(pattern, s.withFaults(pattern, h))
 	}
 	handle("POST /repos/{owner}/{repo}/issues", s.createIssue)
+	handle("GET /repos/{owner}/{repo}/issues", s.listIssues)
 	handle("GET /repos/{owner}/{repo}/issues/{number}", s.getIssue)
 	handle("PATCH /repos/{owner}/{repo}/issues/{number}", s.editIssue)
 	handle("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
@@ -131,6 +132,45 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 	is := s.newIssue(rp, BotLogin, in.Title, in.Body, in.Labels)
 	s.emit("issues", &github.IssuesEvent{Action: github.String("opened"), Issue: is, Repo: s.repoObj(rp), Sender: s.user(BotLogin)})
 	writeJSON(w, http.StatusCreated, is)
+}
+
+func (s *Server) listIssues(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.lookup(w, r)
+	if rp == nil {
+		return
+	}
+	state := r.URL.Query().Get("state")
+	if state == "" {
+		state = "open"
+	}
+	var want []string
+	if l := r.URL.Query().Get("labels"); l != "" {
+		want = strings.Split(l, ",")
+	}
+	out := []*github.Issue{}
+	for _, is := range rp.issues {
+		if state != "all" && is.GetState() != state {
+			continue
+		}
+		ok := true
+		for _, l := range want {
+			found := false
+			for _, have := range is.Labels {
+				found = found || have.GetName() == l
+			}
+			ok = ok && found
+		}
+		if ok {
+			out = append(out, is)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetNumber() > out[j].GetNumber() })
+	page, per := paging(r)
+	out, last := paginate(out, page, per)
+	linkHeader(w, r, page, last)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request) {

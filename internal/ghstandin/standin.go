@@ -41,8 +41,10 @@ type Server struct {
 	failed  int
 
 	hook       Webhook
-	deliveries chan delivery
-	pending    sync.WaitGroup
+	outbox     []delivery
+	wake       chan struct{}
+	inflight   int        // deliveries queued and not yet sent
+	idle       *sync.Cond // signalled when inflight drops to 0
 	sent       []Delivery
 	closed     chan struct{}
 }
@@ -101,9 +103,10 @@ func New() (*Server, error) {
 		nextID:     1000,
 		calls:      map[string]int{},
 		rng:        rand.New(rand.NewPCG(1, 2)),
-		deliveries: make(chan delivery, 4096),
+		wake:       make(chan struct{}, 1),
 		closed:     make(chan struct{}),
 	}
+	s.idle = sync.NewCond(&s.mu)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listening: %w", err)
@@ -197,7 +200,22 @@ func (s *Server) AddTeamMember(orgTeam, login string) {
 }
 
 // WaitDeliveries blocks until every queued webhook has been delivered.
-func (s *Server) WaitDeliveries() { s.pending.Wait() }
+func (s *Server) WaitDeliveries() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.inflight > 0 {
+		s.idle.Wait()
+	}
+}
+
+// delivered marks one queued delivery as sent.
+func (s *Server) delivered() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight--; s.inflight == 0 {
+		s.idle.Broadcast()
+	}
+}
 
 // Deliveries returns the webhooks sent so far.
 func (s *Server) Deliveries() []Delivery {
@@ -209,8 +227,19 @@ func (s *Server) Deliveries() []Delivery {
 // Redeliver sends a delivery again, with the same delivery ID, as GitHub's
 // "Redeliver" button does.
 func (s *Server) Redeliver(d Delivery) {
-	s.pending.Add(1)
-	s.deliveries <- delivery{Delivery: Delivery{ID: d.ID, Event: d.Event, Body: d.Body}, done: s.pending.Done}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enqueue(delivery{Delivery: Delivery{ID: d.ID, Event: d.Event, Body: d.Body}, done: s.delivered})
+}
+
+// enqueue adds a delivery to the outbox; s.mu must be held.
+func (s *Server) enqueue(d delivery) {
+	s.inflight++
+	s.outbox = append(s.outbox, d)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // emit queues a webhook; s.mu must be held.
@@ -222,8 +251,7 @@ func (s *Server) emit(event string, payload any) {
 	if err != nil {
 		panic(fmt.Sprintf("ghstandin: encoding %s payload: %v", event, err))
 	}
-	s.pending.Add(1)
-	s.deliveries <- delivery{Delivery: Delivery{ID: newGUID(), Event: event, Body: body}, done: s.pending.Done}
+	s.enqueue(delivery{Delivery: Delivery{ID: newGUID(), Event: event, Body: body}, done: s.delivered})
 }
 
 func (s *Server) deliverLoop() {
@@ -232,8 +260,16 @@ func (s *Server) deliverLoop() {
 		select {
 		case <-s.closed:
 			return
-		case d := <-s.deliveries:
+		case <-s.wake:
+		}
+		for {
 			s.mu.Lock()
+			if len(s.outbox) == 0 {
+				s.mu.Unlock()
+				break
+			}
+			d := s.outbox[0]
+			s.outbox = s.outbox[1:]
 			hook := s.hook
 			s.mu.Unlock()
 			d.Status = send(client, hook, d.Delivery)

@@ -10,6 +10,7 @@
 package provision
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -214,4 +215,17 @@ func (k *keyedMutex) Lock(key string) func() {
 // logFor returns the logger for one store request.
 func (p *Provisioner) logFor(ref forge.IssueRef, store string) *slog.Logger {
 	return p.log.With("issue", ref.String(), "store", store)
+}
+
+// Resync lists every open store-request issue and hands it to add, so
+// work a crash or a lost delivery left unfinished is picked up.
+func (p *Provisioner) Resync(ctx context.Context, add func(forge.IssueRef)) error {
+	issues, err := p.gh.ListOpenIssues(ctx, p.requests, LabelRequest)
+	if err != nil {
+		return fmt.Errorf("resyncing store requests: %w", err)
+	}
+	for _, is := range issues {
+		add(is.Ref)
+	}
+	return nil
 }

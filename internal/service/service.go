@@ -35,6 +35,9 @@ type Options struct {
 	// Rand is crypto/rand.Reader when nil.
 	Rand  io.Reader
 	Queue webhook.QueueOptions
+	// ResyncInterval is how often every open request is reconciled again,
+	// besides once at start; 10m when 0.
+	ResyncInterval time.Duration
 }
 
 // Service is a running Purrvision service.
@@ -44,6 +47,7 @@ type Service struct {
 	Handler     http.Handler
 	ready       atomic.Bool
 	log         *slog.Logger
+	resyncEvery time.Duration
 }
 
 // New builds the service; it starts the workers.
@@ -96,7 +100,36 @@ func New(o Options) (*Service, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.Handler = mux
 	s.ready.Store(true)
+	if o.ResyncInterval == 0 {
+		o.ResyncInterval = 10 * time.Minute
+	}
+	s.resyncEvery = o.ResyncInterval
 	return s, nil
+}
+
+// Run resyncs at start and then every ResyncInterval until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.resyncEvery)
+	defer t.Stop()
+	for {
+		s.resync(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) resync(ctx context.Context) {
+	err := s.Provisioner.Resync(ctx, func(ref forge.IssueRef) {
+		if err := s.Queue.Add(webhook.Intent{Kind: webhook.ReconcileRequest, Issue: ref}); err != nil {
+			s.log.Warn("resync: not queued", "issue", ref.String(), "error", err)
+		}
+	})
+	if err != nil {
+		s.log.Error("resync failed", "error", err)
+	}
 }
 
 // process dispatches one intent to the provisioner.

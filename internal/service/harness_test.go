@@ -1,0 +1,282 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"filippo.io/age/agessh"
+	"filippo.io/age/armor"
+	"github.com/google/go-github/v60/github"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/gitserver"
+	"github.com/purrvision/purrvision/internal/provision"
+	"github.com/purrvision/purrvision/internal/service"
+	"github.com/purrvision/purrvision/internal/sopsage"
+	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/renderer"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+const (
+	requestsRepo = "acme/stores"
+	tenantsRepo  = "acme/tenants"
+)
+
+var webhookSecret = []byte("test-webhook-secret")
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// harness is a GitHub stand-in, a git server with the tenants repo and a
+// Purrvision service wired to both through real HTTP.
+type harness struct {
+	t        *testing.T
+	gh       *ghstandin.Server
+	git      *gitserver.Server
+	bare     string
+	cfg      *config.Config
+	ageID    *age.X25519Identity
+	logs     *syncBuffer
+	svc      *service.Service
+	http     *httptest.Server
+	client   forge.Client
+	stopSvc  context.CancelFunc
+	ownerKey ed25519.PrivateKey
+}
+
+type harnessOptions struct {
+	faults ghstandin.Faults
+	// wrap, when set, wraps the GitHub client the service uses.
+	wrap func(forge.Client) forge.Client
+}
+
+func newHarness(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	h := &harness{t: t, logs: &syncBuffer{}, ageID: testutil.AgeIdentity(t)}
+	var err error
+	h.git, err = gitserver.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.bare, err = h.git.Init("tenants", "main"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.git.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.git.Close() })
+	seed, err := tenants.Open(context.Background(), tenants.Options{URL: h.git.URL("tenants"), Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed.Update(context.Background(), "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Changes: []tenants.Change{{Path: "README.md", Data: []byte("# tenants\n")}}, Message: "Start the tenants repo\n"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	h.gh, err = ghstandin.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.gh.Close() })
+	h.gh.AddRepo(requestsRepo, "main", "")
+	h.gh.AddRepo(tenantsRepo, "main", h.bare)
+
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ownerKey = priv
+	h.gh.SetKeys("octocat", strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))))
+
+	h.cfg = testutil.ExampleConfig(t)
+	h.cfg.SOPS.AgeRecipients = []string{h.ageID.Recipient().String()}
+	h.cfg.TenantsRepo.URL = h.git.URL("tenants")
+	h.cfg.TenantsRepo.Repo = tenantsRepo
+	h.cfg.GitHub = config.GitHub{APIURL: h.gh.URL(), Token: "test-token", Repo: requestsRepo, BotLogin: ghstandin.BotLogin, CommandTeams: []string{"acme/platform"}}
+
+	h.client, err = ghclient.New(ghclient.Options{APIURL: h.gh.URL(), Token: "test-token", MaxWait: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.wrap != nil {
+		h.client = o.wrap(h.client)
+	}
+	h.gh.SetFaults(o.faults)
+	h.start()
+	return h
+}
+
+// start starts a fresh service instance (a new process, as far as state
+// goes: its own clone and queue).
+func (h *harness) start() {
+	h.t.Helper()
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.svc, err = service.New(service.Options{
+		Config: h.cfg, Secret: webhookSecret, GitHub: h.client, Tenants: repo, Log: log,
+		Queue: ghQueueOptions,
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.http = httptest.NewServer(h.svc.Handler)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stopSvc = cancel
+	go h.svc.Run(ctx)
+	h.gh.SetWebhook(ghstandin.Webhook{URL: h.http.URL + "/webhook", Secret: webhookSecret})
+	h.t.Cleanup(h.stop)
+}
+
+// stop stops the running instance, finishing accepted work.
+func (h *harness) stop() {
+	if h.stopSvc == nil {
+		return
+	}
+	h.stopSvc()
+	h.stopSvc = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = h.svc.Shutdown(ctx)
+	h.http.Close()
+}
+
+// settle waits until no webhook is in flight and the queue is idle, twice
+// in a row, since work sends webhooks that make more work.
+func (h *harness) settle() {
+	h.t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	stable := 0
+	for stable < 3 {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the service did not settle within 3 minutes (queue depth %d)", h.svc.Queue.Depth())
+		}
+		h.gh.WaitDeliveries()
+		if h.svc.Queue.Idle() {
+			stable++
+		} else {
+			stable = 0
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func formBody(name, plan, email string) string {
+	return provision.RenderForm(v1alpha1.New(name, v1alpha1.StoreSpec{Plan: plan, AdminEmail: email}))
+}
+
+func (h *harness) request(author, name, plan string) int {
+	return h.gh.OpenIssue(requestsRepo, author, "Store: "+name, formBody(name, plan, "owner@example.com"), provision.LabelRequest)
+}
+
+// pulls returns the pull requests of the tenants repo by head branch.
+func (h *harness) pulls() map[string][]*github.PullRequest {
+	out := map[string][]*github.PullRequest{}
+	for _, p := range h.gh.Pulls(tenantsRepo) {
+		out[p.GetHead().GetRef()] = append(out[p.GetHead().GetRef()], p)
+	}
+	return out
+}
+
+// botComments returns the bot's comments on an issue with a marker.
+func (h *harness) botComments(n int, marker string) []*github.IssueComment {
+	var out []*github.IssueComment
+	for _, c := range h.gh.Comments(requestsRepo, n) {
+		if c.GetUser().GetLogin() == ghstandin.BotLogin && strings.Contains(c.GetBody(), marker) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (h *harness) git_(args ...string) string {
+	h.t.Helper()
+	out, err := gitserver.Git(h.bare, args...)
+	if err != nil {
+		h.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// branchSecret decrypts the store Secret on a branch with Flux's age key.
+func (h *harness) branchPassword(ref, name string) string {
+	h.t.Helper()
+	enc := h.git_("show", ref+":tenants/default/"+name+"/"+renderer.FileSecret)
+	plain, err := sopsage.Decrypt([]byte(enc), h.ageID.String())
+	if err != nil {
+		h.t.Fatalf("decrypting the Secret of %s on %s: %v", name, ref, err)
+	}
+	return secretValue(h.t, plain, renderer.KeyAdminPassword)
+}
+
+// ownerPassword decrypts the credentials comment with the owner's SSH key.
+func (h *harness) ownerPassword(n int) string {
+	h.t.Helper()
+	cs := h.botComments(n, "purrvision:credentials")
+	if len(cs) != 1 {
+		h.t.Fatalf("%d credentials comments on #%d, want 1", len(cs), n)
+	}
+	body := cs[0].GetBody()
+	start := strings.Index(body, armor.Header)
+	end := strings.Index(body, armor.Footer)
+	if start < 0 || end < 0 {
+		h.t.Fatalf("no age armor in the credentials comment:\n%s", body)
+	}
+	id, err := agessh.NewEd25519Identity(h.ownerKey)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	r, err := age.Decrypt(armor.NewReader(strings.NewReader(body[start:end+len(armor.Footer)]+"\n")), id)
+	if err != nil {
+		h.t.Fatalf("decrypting the credentials with the owner's SSH key: %v", err)
+	}
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(r); err != nil {
+		h.t.Fatal(err)
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if p, ok := strings.CutPrefix(line, "password: "); ok {
+			return p
+		}
+	}
+	h.t.Fatalf("no password line in the decrypted credentials")
+	return ""
+}
