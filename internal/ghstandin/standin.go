@@ -31,22 +31,22 @@ type Server struct {
 	ln      net.Listener
 	baseURL string
 
-	repos   map[string]*repo
-	keys    map[string][]string        // login -> public SSH keys
-	teams   map[string]map[string]bool // org/team -> members
-	nextID  int64
-	faults  Faults
-	rng     *rand.Rand
-	calls   map[string]int // route pattern -> count
-	failed  int
+	repos  map[string]*repo
+	keys   map[string][]string        // login -> public SSH keys
+	teams  map[string]map[string]bool // org/team -> members
+	nextID int64
+	faults Faults
+	rng    *rand.Rand
+	calls  map[string]int // route pattern -> count
+	failed int
 
-	hook       Webhook
-	outbox     []delivery
-	wake       chan struct{}
-	inflight   int        // deliveries queued and not yet sent
-	idle       *sync.Cond // signalled when inflight drops to 0
-	sent       []Delivery
-	closed     chan struct{}
+	hook     Webhook
+	outbox   []delivery
+	wake     chan struct{}
+	inflight int        // deliveries queued and not yet sent
+	idle     *sync.Cond // signalled when inflight drops to 0
+	sent     []Delivery
+	closed   chan struct{}
 }
 
 // Webhook is where events are delivered.
@@ -97,14 +97,14 @@ type repo struct {
 // New starts a stand-in on a free loopback port.
 func New() (*Server, error) {
 	s := &Server{
-		repos:      map[string]*repo{},
-		keys:       map[string][]string{},
-		teams:      map[string]map[string]bool{},
-		nextID:     1000,
-		calls:      map[string]int{},
-		rng:        rand.New(rand.NewPCG(1, 2)),
-		wake:       make(chan struct{}, 1),
-		closed:     make(chan struct{}),
+		repos:  map[string]*repo{},
+		keys:   map[string][]string{},
+		teams:  map[string]map[string]bool{},
+		nextID: 1000,
+		calls:  map[string]int{},
+		rng:    rand.New(rand.NewPCG(1, 2)),
+		wake:   make(chan struct{}, 1),
+		closed: make(chan struct{}),
 	}
 	s.idle = sync.NewCond(&s.mu)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
