@@ -26,7 +26,11 @@ type Handler struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get("X-GitHub-Event")
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	log := h.Log.With("delivery", delivery, "event", event)
+	log := h.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("delivery", delivery, "event", event)
 	outcome := func(code int, result string) {
 		h.Metrics.delivery(event, result)
 		w.WriteHeader(code)

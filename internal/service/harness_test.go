@@ -280,3 +280,14 @@ func (h *harness) ownerPassword(n int) string {
 	h.t.Fatalf("no password line in the decrypted credentials")
 	return ""
 }
+
+func gitserverGit(dir string, args ...string) ([]byte, error) { return gitserver.Git(dir, args...) }
+
+func decrypt(t *testing.T, h *harness, enc string) []byte {
+	t.Helper()
+	plain, err := sopsage.Decrypt([]byte(enc), h.ageID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain
+}

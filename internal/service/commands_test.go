@@ -1,0 +1,299 @@
+package service_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/provision"
+	"github.com/purrvision/purrvision/renderer"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// provisioned requests a store and merges its pull request.
+func (h *harness) provisioned(name string) int {
+	h.t.Helper()
+	n := h.request("octocat", name, "small")
+	h.settle()
+	prs := h.pulls()["store/"+name]
+	if len(prs) != 1 {
+		h.t.Fatalf("%d pull requests for %s", len(prs), name)
+	}
+	h.merge(prs[0].GetNumber())
+	return n
+}
+
+func (h *harness) merge(pr int) {
+	h.t.Helper()
+	h.gh.Approve(tenantsRepo, pr, "reviewer")
+	if _, err := h.gh.Merge(tenantsRepo, pr, "maintainer"); err != nil {
+		h.t.Fatal(err)
+	}
+	h.settle()
+}
+
+// openPull returns the one open pull request of a store's branch.
+func (h *harness) openPull(name string) (int, string) {
+	h.t.Helper()
+	var open []int
+	var title string
+	for _, p := range h.pulls()["store/"+name] {
+		if p.GetState() == "open" {
+			open = append(open, p.GetNumber())
+			title = p.GetTitle()
+		}
+	}
+	if len(open) != 1 {
+		h.t.Fatalf("%d open pull requests for %s, want 1", len(open), name)
+	}
+	return open[0], title
+}
+
+func (h *harness) replies(n int) []string {
+	var out []string
+	for _, c := range h.botComments(n, "purrvision:reply") {
+		out = append(out, c.GetBody())
+	}
+	return out
+}
+
+func changedFiles(h *harness, name string) string {
+	return h.git_("diff", "--name-only", "main...store/"+name)
+}
+
+func TestCommands_ResizeRotateDecommission(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.provisioned("cat-cafe")
+	firstPassword := h.branchPassword("main", "cat-cafe")
+
+	// Someone without rights is refused, once, and nothing changes.
+	h.gh.Comment(requestsRepo, n, "eve", "/purrvision decommission")
+	h.settle()
+	if r := h.replies(n); len(r) != 1 || !strings.Contains(r[0], "only the requester") {
+		t.Fatalf("replies = %v", r)
+	}
+	if open := h.pulls()["store/cat-cafe"]; len(open) != 1 || open[0].GetState() != "closed" {
+		t.Fatal("a refused command changed the pull requests")
+	}
+
+	// The requester resizes: quota and values change, the Secret does not.
+	id := h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	h.settle()
+	pr, title := h.openPull("cat-cafe")
+	if title != "Resize store cat-cafe to medium" {
+		t.Errorf("title = %q", title)
+	}
+	files := changedFiles(h, "cat-cafe")
+	for _, f := range []string{renderer.FileQuota, renderer.FileHelmRelease, renderer.FileRequest} {
+		if !strings.Contains(files, "tenants/default/cat-cafe/"+f) {
+			t.Errorf("resize did not change %s:\n%s", f, files)
+		}
+	}
+	if strings.Contains(files, renderer.FileSecret) {
+		t.Error("resize changed the Secret")
+	}
+	if q := h.git_("show", "store/cat-cafe:tenants/default/cat-cafe/manifests/quota.yaml"); !strings.Contains(q, "limits.cpu: \"2\"") {
+		t.Errorf("quota after resize:\n%s", q)
+	}
+	// The same comment delivered again is not carried out again.
+	for _, d := range h.gh.Deliveries() {
+		if d.Event == "issue_comment" && strings.Contains(string(d.Body), fmt.Sprintf(`"id":%d`, id)) {
+			h.gh.Redeliver(d)
+		}
+	}
+	h.settle()
+	if c := strings.Count(h.git_("log", "--format=%H", "main..store/cat-cafe"), "\n"); c != 1 {
+		t.Errorf("%d commits after a redelivered resize, want 1", c)
+	}
+	if r := h.replies(n); len(r) != 2 {
+		t.Errorf("%d replies, want 2", len(r))
+	}
+	h.merge(pr)
+
+	// A collaborator with write access rotates the credentials: only the
+	// Secret changes, and the owner gets the new password.
+	h.gh.SetPermission(requestsRepo, "maint", "write")
+	h.gh.Comment(requestsRepo, n, "maint", "/purrvision rotate-credentials")
+	h.settle()
+	pr, title = h.openPull("cat-cafe")
+	if title != "Rotate credentials of store cat-cafe" {
+		t.Errorf("title = %q", title)
+	}
+	if files := strings.TrimSpace(changedFiles(h, "cat-cafe")); files != "tenants/default/cat-cafe/"+renderer.FileSecret {
+		t.Errorf("rotation changed more than the Secret:\n%s", files)
+	}
+	rotated := h.branchPassword("store/cat-cafe", "cat-cafe")
+	if rotated == firstPassword {
+		t.Error("rotation kept the password")
+	}
+	if h.ownerPassword(n) != rotated {
+		t.Error("the owner did not get the rotated password")
+	}
+	h.merge(pr)
+
+	// A member of a configured team decommissions: the directory goes.
+	h.gh.AddTeamMember("acme/platform", "pat")
+	h.gh.Comment(requestsRepo, n, "pat", "/purrvision decommission")
+	h.settle()
+	pr, title = h.openPull("cat-cafe")
+	if title != "Decommission store cat-cafe" {
+		t.Errorf("title = %q", title)
+	}
+	h.merge(pr)
+	if files := h.git_("ls-tree", "-r", "--name-only", "main"); strings.Contains(files, "tenants/default/cat-cafe/") {
+		t.Errorf("the store is still on main after decommission:\n%s", files)
+	}
+	if !strings.Contains(h.botComments(n, "purrvision:status")[0].GetBody(), "Decommissioning has started") {
+		t.Error("the status comment does not say decommissioning started")
+	}
+}
+
+func TestCommands_BeforeMerge(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.request("octocat", "cat-cafe", "small")
+	h.settle()
+	before := h.branchPassword("store/cat-cafe", "cat-cafe")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize large")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision rotate-credentials")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision dance")
+	h.settle()
+	r := strings.Join(h.replies(n), "\n")
+	for _, s := range []string{"not provisioned yet", "New credentials", "Purrvision knows"} {
+		if !strings.Contains(r, s) {
+			t.Errorf("replies lack %q:\n%s", s, r)
+		}
+	}
+	after := h.branchPassword("store/cat-cafe", "cat-cafe")
+	if after == before || h.ownerPassword(n) != after {
+		t.Error("rotation before the merge did not reseal and redeliver the credentials")
+	}
+	if len(h.gh.Pulls(tenantsRepo)) != 1 {
+		t.Errorf("%d pull requests, want 1", len(h.gh.Pulls(tenantsRepo)))
+	}
+}
+
+// TestFlow_NoPlaintextLeaks: after a store's whole request life, no
+// password generated for it appears in any git object, log line, comment,
+// pull request or webhook body, in plaintext or base64.
+func TestFlow_NoPlaintextLeaks(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.provisioned("cat-cafe")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision rotate-credentials")
+	h.settle()
+
+	var secrets []string
+	for _, commit := range strings.Fields(h.git_("rev-list", "--all")) {
+		out, err := gitShow(h, commit+":tenants/default/cat-cafe/"+renderer.FileSecret)
+		if err != nil {
+			continue
+		}
+		plain := decrypt(t, h, out)
+		for _, k := range []string{renderer.KeyAdminPassword, renderer.KeyDatabasePassword, renderer.KeyDatabaseRootPassword} {
+			secrets = append(secrets, secretValue(t, plain, k))
+		}
+	}
+	if len(secrets) < 6 {
+		t.Fatalf("found %d generated passwords in history, want at least 6 (two generations)", len(secrets))
+	}
+	var haystacks []string
+	haystacks = append(haystacks, h.git_("cat-file", "--batch-all-objects", "--batch"))
+	haystacks = append(haystacks, h.logs.String())
+	for _, repo := range []string{requestsRepo, tenantsRepo} {
+		for i := 1; i < 10; i++ {
+			for _, c := range h.gh.Comments(repo, i) {
+				haystacks = append(haystacks, c.GetBody())
+			}
+		}
+		for _, p := range h.gh.Pulls(repo) {
+			haystacks = append(haystacks, p.GetBody(), p.GetTitle())
+		}
+	}
+	for _, d := range h.gh.Deliveries() {
+		haystacks = append(haystacks, string(d.Body))
+	}
+	all := strings.Join(haystacks, "\n")
+	if len(all) < 10000 {
+		t.Fatalf("only %d bytes scanned; the scan is not looking at anything", len(all))
+	}
+	for _, s := range secrets {
+		for _, enc := range []string{s, base64.StdEncoding.EncodeToString([]byte(s)), base64.RawStdEncoding.EncodeToString([]byte(s))} {
+			if strings.Contains(all, enc) {
+				t.Errorf("a generated password appears in plaintext or base64")
+			}
+		}
+	}
+}
+
+func gitShow(h *harness, spec string) (string, error) {
+	out, err := gitserverGit(h.bare, "show", spec)
+	return string(out), err
+}
+
+// TestFlow_RequestByPullRequest: a pull request adding requests/<name>.yaml
+// gets the rendered store pushed onto its branch and a passing status; a bad
+// one gets a failing status that says why.
+func TestFlow_RequestByPullRequest(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	user, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(branch, file, content string) {
+		t.Helper()
+		if _, err := user.Update(context.Background(), branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+			return &tenants.Plan{Parent: s.BaseHead, Changes: []tenants.Change{{Path: file, Data: []byte(content)}}, Message: "request a store\n"}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: dog-diner\nspec:\n  plan: small\n  owner: octocat\n  adminEmail: owner@example.com\n"
+	push("request/dog-diner", "requests/dog-diner.yaml", good)
+	prN, err := h.gh.OpenPull(tenantsRepo, "octocat", "request/dog-diner", "main", "Request dog-diner", "please")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	head := strings.TrimSpace(h.git_("rev-parse", "request/dog-diner"))
+	sts := h.gh.Statuses(tenantsRepo, head)
+	if len(sts) == 0 || sts[0].GetState() != "success" || sts[0].GetContext() != provision.StatusContext {
+		t.Fatalf("statuses on %s = %v", head, sts)
+	}
+	if files := h.git_("ls-tree", "-r", "--name-only", "request/dog-diner"); strings.Count(files, "tenants/default/dog-diner/") != 11 {
+		t.Errorf("the rendered store was not pushed onto the branch:\n%s", files)
+	}
+	creds := 0
+	for _, c := range h.gh.Comments(tenantsRepo, prN) {
+		if c.GetUser().GetLogin() == ghstandin.BotLogin && strings.Contains(c.GetBody(), "BEGIN AGE ENCRYPTED FILE") {
+			creds++
+		}
+	}
+	if creds != 1 {
+		t.Errorf("%d credentials comments on the pull request, want 1", creds)
+	}
+
+	bad := strings.Replace(strings.Replace(good, "dog-diner", "cat-barn", 1), "plan: small", "plan: xl", 1)
+	push("request/cat-barn", "requests/cat-barn.yaml", bad)
+	badN, err := h.gh.OpenPull(tenantsRepo, "octocat", "request/cat-barn", "main", "Request cat-barn", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	head = strings.TrimSpace(h.git_("rev-parse", "request/cat-barn"))
+	sts = h.gh.Statuses(tenantsRepo, head)
+	if len(sts) == 0 || sts[0].GetState() != "failure" || !strings.Contains(sts[0].GetDescription(), "spec.plan") {
+		t.Fatalf("statuses on the bad request = %v", sts)
+	}
+	found := false
+	for _, c := range h.gh.Comments(tenantsRepo, badN) {
+		found = found || strings.Contains(c.GetBody(), `Unsupported value: "xl"`)
+	}
+	if !found {
+		t.Error("no comment explains the failing status")
+	}
+	if files := h.git_("ls-tree", "-r", "--name-only", "request/cat-barn"); strings.Contains(files, "tenants/") {
+		t.Error("an invalid request was rendered onto its branch")
+	}
+}
