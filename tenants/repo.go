@@ -282,16 +282,17 @@ func (r *Repo) Commit(parent plumbing.Hash, changes []Change, message string) (p
 
 // editTree applies the edits under prefix to the tree at hash (zero for an
 // empty tree) and returns the new tree's hash, zero when it ends up empty.
+// The existing entries are already in git's order; the few edited ones are
+// replaced in place or inserted by binary search, so a tree of N entries
+// costs one copy of N entries, not a sort.
 func (r *Repo) editTree(hash plumbing.Hash, prefix string, edits map[string]Change) (plumbing.Hash, error) {
-	entries := map[string]object.TreeEntry{}
+	var entries []object.TreeEntry
 	if !hash.IsZero() {
 		t, err := r.repo.TreeObject(hash)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("reading tree %s: %w", prefix, err)
 		}
-		for _, e := range t.Entries {
-			entries[e.Name] = e
-		}
+		entries = t.Entries
 	}
 	// Group the edits by the child of this tree they fall under.
 	direct := map[string]Change{}
@@ -308,55 +309,93 @@ func (r *Repo) editTree(hash plumbing.Hash, prefix string, edits map[string]Chan
 		}
 		nested[name][p] = c
 	}
+	// The new entry of every touched name; a zero Hash deletes it.
+	updates := map[string]object.TreeEntry{}
 	for name, c := range direct {
 		if c.Delete {
-			delete(entries, name)
+			updates[name] = object.TreeEntry{Name: name}
 			continue
 		}
 		blob, err := r.writeBlob(c.Data)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		entries[name] = object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: blob}
+		updates[name] = object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: blob}
 	}
 	for name, sub := range nested {
 		if c, ok := direct[name]; ok && c.Delete {
 			continue
 		}
 		var childHash plumbing.Hash
-		if e, ok := entries[name]; ok && e.Mode == filemode.Dir {
-			childHash = e.Hash
+		if i, ok := findEntry(entries, name); ok && entries[i].Mode == filemode.Dir {
+			childHash = entries[i].Hash
 		}
 		h, err := r.editTree(childHash, prefix+name+"/", sub)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		if h.IsZero() {
-			delete(entries, name)
-		} else {
-			entries[name] = object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h}
-		}
+		updates[name] = object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h}
 	}
-	if len(entries) == 0 {
+	out := make([]object.TreeEntry, 0, len(entries)+len(updates))
+	for _, e := range entries {
+		if u, ok := updates[e.Name]; ok {
+			delete(updates, e.Name)
+			if u.Hash.IsZero() {
+				continue
+			}
+			e = u
+		}
+		out = append(out, e)
+	}
+	for _, u := range updates {
+		if u.Hash.IsZero() {
+			continue
+		}
+		i := sort.Search(len(out), func(i int) bool { return gitLess(u, out[i]) })
+		out = append(out, object.TreeEntry{})
+		copy(out[i+1:], out[i:])
+		out[i] = u
+	}
+	if len(out) == 0 {
 		return plumbing.ZeroHash, nil
 	}
-	list := make([]object.TreeEntry, 0, len(entries))
-	for _, e := range entries {
-		list = append(list, e)
-	}
-	return r.writeTree(list)
+	return r.writeTree(out)
 }
 
-// writeTree stores a tree with its entries in git's order: by name, with
-// directories compared as if their names ended in '/'.
-func (r *Repo) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
-	key := func(e object.TreeEntry) string {
-		if e.Mode == filemode.Dir {
-			return e.Name + "/"
-		}
-		return e.Name
+// gitLess orders tree entries as git does: by name, with directories
+// compared as if their names ended in '/'.
+func gitLess(a, b object.TreeEntry) bool {
+	an, bn := a.Name, b.Name
+	n := min(len(an), len(bn))
+	if an[:n] != bn[:n] {
+		return an[:n] < bn[:n]
 	}
-	sort.Slice(entries, func(i, j int) bool { return key(entries[i]) < key(entries[j]) })
+	next := func(e object.TreeEntry, name string) int {
+		if len(name) > n {
+			return int(name[n])
+		}
+		if e.Mode == filemode.Dir {
+			return '/'
+		}
+		return 0
+	}
+	return next(a, an) < next(b, bn)
+}
+
+// findEntry finds name among entries in git order.
+func findEntry(entries []object.TreeEntry, name string) (int, bool) {
+	for _, mode := range []filemode.FileMode{filemode.Dir, filemode.Regular} {
+		probe := object.TreeEntry{Name: name, Mode: mode}
+		i := sort.Search(len(entries), func(i int) bool { return !gitLess(entries[i], probe) })
+		if i < len(entries) && entries[i].Name == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// writeTree stores a tree whose entries are in git's order.
+func (r *Repo) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
 	t := &object.Tree{Entries: entries}
 	obj := r.repo.Storer.NewEncodedObject()
 	if err := t.Encode(obj); err != nil {

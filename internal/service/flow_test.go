@@ -23,7 +23,7 @@ import (
 
 var ghQueueOptions = webhook.QueueOptions{Workers: 4, BaseBackoff: 50 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 12}
 
-func secretValue(t *testing.T, plain []byte, key string) string {
+func secretValue(t testing.TB, plain []byte, key string) string {
 	t.Helper()
 	var s corev1.Secret
 	if err := yaml.Unmarshal(plain, &s); err != nil {

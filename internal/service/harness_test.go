@@ -60,7 +60,7 @@ func (s *syncBuffer) String() string {
 // harness is a GitHub stand-in, a git server with the tenants repo and a
 // Purrvision service wired to both through real HTTP.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	gh       *ghstandin.Server
 	git      *gitserver.Server
 	bare     string
@@ -80,7 +80,7 @@ type harnessOptions struct {
 	wrap func(forge.Client) forge.Client
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}, ageID: testutil.AgeIdentity(t)}
 	var err error
