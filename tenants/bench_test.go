@@ -98,4 +98,3 @@ func BenchmarkGitAddCommit(b *testing.B) {
 		})
 	}
 }
-

@@ -103,6 +103,7 @@ func TestCLI_ExitCodes(t *testing.T) {
 		{name: "unknown flag", args: []string{"render", "--bogus"}, code: 2, out: "unknown flag"},
 		{name: "bad age recipient", args: []string{"render", "-f", req, "--config", cfg, "--age-recipient", "age1nope", "-o", t.TempDir()}, code: 2, out: "age recipient"},
 		{name: "version", args: []string{"version"}, code: 0},
+		{name: "serve without the GitHub settings", args: []string{"serve", "--config", cfg}, code: 2, out: "tenantsRepo.repo: required by serve"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
