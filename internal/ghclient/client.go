@@ -35,6 +35,9 @@ type Options struct {
 	MaxRetries int
 	// MaxWait is the longest rate-limit wait before a call gives up; 1m when 0.
 	MaxWait time.Duration
+	// Backoff is the first wait before retrying a server error; it doubles
+	// each time. 200ms when 0.
+	Backoff time.Duration
 }
 
 // App is a GitHub App installation.
@@ -82,6 +85,9 @@ func New(o Options) (*Client, error) {
 	if o.MaxWait == 0 {
 		o.MaxWait = time.Minute
 	}
+	if o.Backoff == 0 {
+		o.Backoff = 200 * time.Millisecond
+	}
 	api, err := url.Parse(o.APIURL)
 	if err != nil || api.Scheme == "" || api.Host == "" {
 		return nil, fmt.Errorf("github.apiURL %q is not a URL", o.APIURL)
@@ -89,7 +95,7 @@ func New(o Options) (*Client, error) {
 	if !strings.HasSuffix(api.Path, "/") {
 		api.Path += "/"
 	}
-	rt := http.RoundTripper(&retryTransport{next: base, maxRetries: o.MaxRetries, maxWait: o.MaxWait, now: time.Now})
+	rt := http.RoundTripper(&retryTransport{next: base, maxRetries: o.MaxRetries, maxWait: o.MaxWait, backoff: o.Backoff, now: time.Now})
 	if o.App != nil {
 		itr, err := ghinstallation.New(rt, o.App.ID, o.App.InstallationID, o.App.PrivateKey)
 		if err != nil {

@@ -19,11 +19,12 @@ type retryTransport struct {
 	next       http.RoundTripper
 	maxRetries int
 	maxWait    time.Duration
+	backoff    time.Duration
 	now        func() time.Time
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	backoff := 200 * time.Millisecond
+	backoff := t.backoff
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && req.Body != nil && req.GetBody != nil {
 			body, err := req.GetBody()

@@ -40,6 +40,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /repos/{owner}/{repo}/collaborators/{user}/permission", s.permission)
 	handle("GET /orgs/{org}/teams/{team}/memberships/{user}", s.membership)
 	handle("GET /users/{user}/keys", s.userKeys)
+	handle("POST /app/installations/{id}/access_tokens", s.installationToken)
 	handle("POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
 	handle("GET /repos/{owner}/{repo}/commits/{ref}/statuses", s.listStatuses)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
@@ -515,4 +516,30 @@ func git(dir string, args ...string) (string, error) {
 		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// installationToken hands a GitHub App installation a token, for a request
+// signed with the App's JWT.
+func (s *Server) installationToken(w http.ResponseWriter, r *http.Request) {
+	auth := r.Header.Get("Authorization")
+	if !strings.HasPrefix(auth, "Bearer ") || strings.Count(auth, ".") != 2 {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "A JSON web token could not be decoded"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	token := "ghs_standin_" + r.PathValue("id")
+	s.tokens[token] = true
+	writeJSON(w, http.StatusCreated, map[string]any{"token": token, "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+}
+
+// Authorizations returns the Authorization headers API calls carried.
+func (s *Server) Authorizations() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.auths))
+	for k, v := range s.auths {
+		out[k] = v
+	}
+	return out
 }

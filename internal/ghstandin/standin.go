@@ -37,7 +37,9 @@ type Server struct {
 	nextID int64
 	faults Faults
 	rng    *rand.Rand
-	calls  map[string]int // route pattern -> count
+	calls  map[string]int  // route pattern -> count
+	auths  map[string]int  // Authorization header -> count
+	tokens map[string]bool // installation tokens handed out
 	failed int
 
 	hook     Webhook
@@ -102,6 +104,8 @@ func New() (*Server, error) {
 		teams:  map[string]map[string]bool{},
 		nextID: 1000,
 		calls:  map[string]int{},
+		auths:  map[string]int{},
+		tokens: map[string]bool{},
 		rng:    rand.New(rand.NewPCG(1, 2)),
 		wake:   make(chan struct{}, 1),
 		closed: make(chan struct{}),
@@ -323,12 +327,13 @@ func splitRepo(full string) (string, string) {
 	return full, ""
 }
 
-// faultMiddleware fails a share of API calls: a secondary rate limit
+// withFaults fails a share of API calls: a secondary rate limit
 // before the call is applied, or a 502 before or after.
 func (s *Server) withFaults(pattern string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.calls[pattern]++
+		s.auths[r.Header.Get("Authorization")]++
 		fail := s.faults.Rate > 0 && s.rng.Float64() < s.faults.Rate
 		rateLimit := fail && s.rng.Float64() < s.faults.RateLimitShare
 		after := fail && !rateLimit && s.rng.IntN(2) == 0

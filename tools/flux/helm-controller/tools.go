@@ -1,0 +1,6 @@
+//go:build tools
+
+// Package tools records the controller this module builds.
+package tools
+
+import _ "github.com/fluxcd/helm-controller"
