@@ -41,6 +41,20 @@ kver="$kver -X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION -X k8s.io/c
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kver"
 build etcd go.etcd.io/etcd/server/v3
 
+# --cluster adds what a whole local cluster needs (make e2e, purrvision dev).
+if [ "${1:-}" = "--cluster" ]; then
+	build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kver"
+	build kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$kver"
+	kwok_dir="$cache/testbin/kwok-$KWOK_VERSION"
+	if [ ! -x "$kwok_dir/kwok" ]; then
+		log "building kwok $KWOK_VERSION (first time only)"
+		mkdir -p "$kwok_dir"
+		tmp=$(mktemp "$kwok_dir/.kwok.XXXXXX")
+		(cd "$here/tools/kwok" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp" sigs.k8s.io/kwok/cmd/kwok)
+		mv "$tmp" "$kwok_dir/kwok"
+	fi
+fi
+
 # The sops CLI, to prove what we encrypt is what people and Flux decrypt.
 sops_dir="$cache/testbin/sops-$SOPS_VERSION"
 if [ ! -x "$sops_dir/sops" ]; then
@@ -70,3 +84,6 @@ fi
 echo "KUBEBUILDER_ASSETS=$bin"
 echo "PURRVISION_CRDS=$crds"
 echo "PURRVISION_SOPS=$sops_dir/sops"
+if [ "${1:-}" = "--cluster" ]; then
+	echo "PURRVISION_KWOK=$kwok_dir/kwok"
+fi

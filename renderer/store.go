@@ -85,11 +85,12 @@ func (s *store) fluxKustomization() *kustomizev1.Kustomization {
 			Labels:    s.labels(),
 		},
 		Spec: kustomizev1.KustomizationSpec{
-			Interval:      s.fluxInterval,
-			RetryInterval: &retry,
-			Timeout:       &timeout,
-			Path:          "./" + s.dir + "/" + ManifestsDir,
-			Prune:         true,
+			Interval:           s.fluxInterval,
+			RetryInterval:      &retry,
+			Timeout:            &timeout,
+			Path:               "./" + s.dir + "/" + ManifestsDir,
+			Prune:              true,
+			ServiceAccountName: s.cfg.Flux.ServiceAccountName,
 			SourceRef: kustomizev1.CrossNamespaceSourceReference{
 				Kind: sourcev1.GitRepositoryKind,
 				Name: s.cfg.Flux.SourceName,

@@ -148,6 +148,9 @@ type Flux struct {
 	DecryptionSecret string `json:"decryptionSecret"`
 	// Interval of the per-store Kustomizations and HelmReleases.
 	Interval string `json:"interval"`
+	// ServiceAccountName the per-store Kustomizations act as; empty for the
+	// controller's own. Set kustomize-controller with the lockdown flags.
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
 // Cluster is one target cluster.
