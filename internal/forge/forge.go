@@ -183,6 +183,33 @@ type StatusReporter interface {
 	SetStatus(ctx context.Context, repo Repo, st Status) error
 }
 
+// Deployment is a GitHub deployment of a commit to an environment.
+type Deployment struct {
+	ID          int64
+	SHA         string
+	Environment string
+}
+
+// DeploymentStatus is one state of a deployment: queued, in_progress,
+// success, failure, error or inactive.
+type DeploymentStatus struct {
+	State          string
+	Description    string
+	EnvironmentURL string
+}
+
+// Deployer records deployments of the tenants repo's commits.
+type Deployer interface {
+	// EnsureDeployment finds the deployment of sha to environment, or
+	// creates it.
+	EnsureDeployment(ctx context.Context, repo Repo, environment, sha, description string) (Deployment, error)
+	// LatestDeploymentStatus is the newest status; nil when there is none.
+	LatestDeploymentStatus(ctx context.Context, repo Repo, id int64) (*DeploymentStatus, error)
+	CreateDeploymentStatus(ctx context.Context, repo Repo, id int64, st DeploymentStatus) error
+	// LatestDeployment is the newest deployment to environment; nil when none.
+	LatestDeployment(ctx context.Context, repo Repo, environment string) (*Deployment, error)
+}
+
 // Client is everything the request flow uses.
 type Client interface {
 	IssueReader
@@ -194,4 +221,5 @@ type Client interface {
 	Authorizer
 	KeyFetcher
 	StatusReporter
+	Deployer
 }

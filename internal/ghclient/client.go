@@ -390,3 +390,55 @@ func nilIfEmpty(s string) *string {
 	}
 	return &s
 }
+
+// EnsureDeployment implements forge.Deployer.
+func (c *Client) EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error) {
+	ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{SHA: sha, Environment: environment})
+	if err := translate("listing deployments of "+environment, resp, err); err != nil {
+		return forge.Deployment{}, err
+	}
+	if len(ds) > 0 {
+		return forge.Deployment{ID: ds[0].GetID(), SHA: ds[0].GetSHA(), Environment: ds[0].GetEnvironment()}, nil
+	}
+	autoMerge := false
+	d, resp, err := c.gh.Repositories.CreateDeployment(ctx, repo.Owner, repo.Name, &github.DeploymentRequest{
+		Ref: &sha, Environment: &environment, Description: &description, AutoMerge: &autoMerge,
+		RequiredContexts: &[]string{}, TransientEnvironment: github.Bool(false),
+	})
+	if err := translate("creating deployment of "+sha+" to "+environment, resp, err); err != nil {
+		return forge.Deployment{}, err
+	}
+	return forge.Deployment{ID: d.GetID(), SHA: d.GetSHA(), Environment: d.GetEnvironment()}, nil
+}
+
+// LatestDeployment implements forge.Deployer.
+func (c *Client) LatestDeployment(ctx context.Context, repo forge.Repo, environment string) (*forge.Deployment, error) {
+	ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{Environment: environment, ListOptions: github.ListOptions{PerPage: 1}})
+	if err := translate("listing deployments of "+environment, resp, err); err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	return &forge.Deployment{ID: ds[0].GetID(), SHA: ds[0].GetSHA(), Environment: ds[0].GetEnvironment()}, nil
+}
+
+// LatestDeploymentStatus implements forge.Deployer.
+func (c *Client) LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error) {
+	sts, resp, err := c.gh.Repositories.ListDeploymentStatuses(ctx, repo.Owner, repo.Name, id, &github.ListOptions{PerPage: 1})
+	if err := translate(fmt.Sprintf("listing statuses of deployment %d", id), resp, err); err != nil {
+		return nil, err
+	}
+	if len(sts) == 0 {
+		return nil, nil
+	}
+	return &forge.DeploymentStatus{State: sts[0].GetState(), Description: sts[0].GetDescription(), EnvironmentURL: sts[0].GetEnvironmentURL()}, nil
+}
+
+// CreateDeploymentStatus implements forge.Deployer.
+func (c *Client) CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error {
+	_, resp, err := c.gh.Repositories.CreateDeploymentStatus(ctx, repo.Owner, repo.Name, id, &github.DeploymentStatusRequest{
+		State: &st.State, Description: &st.Description, EnvironmentURL: nilIfEmpty(st.EnvironmentURL), AutoInactive: github.Bool(false),
+	})
+	return translate(fmt.Sprintf("setting status %s of deployment %d", st.State, id), resp, err)
+}

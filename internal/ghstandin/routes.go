@@ -43,6 +43,10 @@ func (s *Server) routes() http.Handler {
 	handle("POST /app/installations/{id}/access_tokens", s.installationToken)
 	handle("POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
 	handle("GET /repos/{owner}/{repo}/commits/{ref}/statuses", s.listStatuses)
+	handle("GET /repos/{owner}/{repo}/deployments", s.listDeployments)
+	handle("POST /repos/{owner}/{repo}/deployments", s.createDeployment)
+	handle("GET /repos/{owner}/{repo}/deployments/{id}/statuses", s.listDeploymentStatuses)
+	handle("POST /repos/{owner}/{repo}/deployments/{id}/statuses", s.createDeploymentStatus)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
 	return mux
 }

@@ -93,6 +93,7 @@ type repo struct {
 	reviews       map[int][]*github.PullRequestReview
 	statuses      map[string][]*github.RepoStatus
 	collaborators map[string]string
+	deployments   []*deployment
 	gitDir        string
 }
 

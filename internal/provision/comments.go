@@ -2,20 +2,19 @@ package provision
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
 // Markers identify Purrvision's own comments, so each is found and edited
 // in place instead of posted again.
 const (
 	markerValidation  = "<!-- purrvision:validation -->"
-	markerStatus      = "<!-- purrvision:status -->"
+	markerStatus      = storestatus.Marker
 	markerCredentials = "<!-- purrvision:credentials"
 	markerReply       = "<!-- purrvision:reply"
 )
@@ -31,7 +30,6 @@ type thread struct {
 var (
 	credentialsRE = regexp.MustCompile(`<!-- purrvision:credentials id=([0-9a-f]+) -->`)
 	replyRE       = regexp.MustCompile(`<!-- purrvision:reply comment=([0-9]+) -->`)
-	stateRE       = regexp.MustCompile(`<!-- purrvision:state (\{.*?\}) -->`)
 )
 
 func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thread, error) {
@@ -92,36 +90,12 @@ func (t *thread) credentialsID() string {
 	return ""
 }
 
-// State is what Purrvision records about a store in its status comment.
-type State struct {
-	Store       string   `json:"store,omitempty"`
-	Cluster     string   `json:"cluster,omitempty"`
-	Pull        int      `json:"pull,omitempty"`
-	Operation   string   `json:"operation,omitempty"`
-	MergeCommit string   `json:"mergeCommit,omitempty"`
-	MergedBy    string   `json:"mergedBy,omitempty"`
-	ApprovedBy  []string `json:"approvedBy,omitempty"`
-	Phase       string   `json:"phase,omitempty"`
-}
-
 // state reads the State recorded in the status comment.
-func (t *thread) state() State {
-	var s State
+func (t *thread) state() storestatus.State {
 	if c, ok := t.ownByKey[markerStatus]; ok {
-		if m := stateRE.FindStringSubmatch(c.Body); m != nil {
-			_ = json.Unmarshal([]byte(m[1]), &s) // a garbled state is a fresh one
-		}
+		return storestatus.Parse(c.Body)
 	}
-	return s
-}
-
-// statusBody writes the status comment: the state, hidden, then the text.
-func statusBody(s State, text string) string {
-	data, err := json.Marshal(s)
-	if err != nil {
-		data = []byte("{}")
-	}
-	return fmt.Sprintf("%s\n<!-- purrvision:state %s -->\n%s", markerStatus, data, text)
+	return storestatus.State{}
 }
 
 func (p *Provisioner) hasLabel(labels []string, l string) bool {

@@ -62,6 +62,7 @@ type Provisioner struct {
 	now      func() time.Time
 	log      *slog.Logger
 	locks    keyedMutex
+	nudge    func(context.Context) error
 }
 
 // Options are the dependencies of a Provisioner.
@@ -73,6 +74,9 @@ type Options struct {
 	Rand io.Reader
 	Now  func() time.Time
 	Log  *slog.Logger
+	// Nudge, when set, asks Flux to fetch the tenants repo now; it runs
+	// after a merge is recorded.
+	Nudge func(context.Context) error
 }
 
 // New checks the options and returns a Provisioner.
@@ -96,7 +100,7 @@ func New(o Options) (*Provisioner, error) {
 	}
 	return &Provisioner{
 		cfg: o.Config, gh: o.GitHub, repo: o.Repo, requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, log: o.Log,
+		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, log: o.Log, nudge: o.Nudge,
 	}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -75,8 +76,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 		return err
 	}
 	st := t.state()
-	st.Pull, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = pr.Number, op, pr.MergeCommitSHA, pr.MergedBy, approvers
-	st.Phase = "provisioning"
+	st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = pr.Number, pr.URL, op, pr.MergeCommitSHA, pr.MergedBy, approvers
 	if st.Store == "" {
 		st.Store = strings.TrimPrefix(pr.Head, "store/")
 	}
@@ -88,15 +88,38 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if len(short) > 12 {
 		short = short[:12]
 	}
-	verb := "Provisioning"
+	verb := "provisioning"
 	if op == CmdDecommission {
-		verb = "Decommissioning"
+		verb = "decommissioning"
 	}
-	text := fmt.Sprintf("%s has started. Pull request %s was merged by @%s (%s) as `%s`; Flux applies it next.", verb, pr.URL, pr.MergedBy, approved, short)
-	if err := p.upsert(ctx, t, markerStatus, statusBody(st, text)); err != nil {
+	st.Record(storestatus.PhaseMerged, fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), "github", p.now())
+	if err := p.upsert(ctx, t, markerStatus, storestatus.Body(st)); err != nil {
 		return err
 	}
-	return p.setLabels(ctx, ref, issue.Labels, []string{LabelProvisioning}, []string{LabelPendingReview, LabelReady, LabelFailed})
+	if err := p.setLabels(ctx, ref, issue.Labels, []string{LabelProvisioning}, []string{LabelPendingReview, LabelReady, LabelFailed}); err != nil {
+		return err
+	}
+	if op != CmdDecommission && pr.MergeCommitSHA != "" {
+		d, err := p.gh.EnsureDeployment(ctx, p.tenants, renderer.Namespace(st.Store), pr.MergeCommitSHA, op+" of store "+st.Store)
+		if err != nil {
+			return err
+		}
+		latest, err := p.gh.LatestDeploymentStatus(ctx, p.tenants, d.ID)
+		if err != nil {
+			return err
+		}
+		if latest == nil {
+			if err := p.gh.CreateDeploymentStatus(ctx, p.tenants, d.ID, forge.DeploymentStatus{State: "queued", Description: "merged; waiting for Flux"}); err != nil {
+				return err
+			}
+		}
+	}
+	if p.nudge != nil {
+		if err := p.nudge(ctx); err != nil {
+			p.log.Warn("asking Flux to fetch the tenants repo now", "error", err)
+		}
+	}
+	return nil
 }
 
 // validateRequestPull checks the StoreRequest files of a pull request,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -146,9 +147,10 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		return err
 	}
 	st := t.state()
-	st.Store, st.Cluster, st.Pull, st.Operation, st.Phase = name, renderer.ClusterOf(p.cfg, req), pr.Number, "provision", "pending-review"
-	if err := p.upsert(ctx, t, markerStatus, statusBody(st, fmt.Sprintf(
-		"Your request is valid. Pull request %s will create store **%s**; it waits for a reviewer.", pr.URL, name))); err != nil {
+	st.Store, st.Cluster, st.Pull, st.PullURL, st.Operation = name, renderer.ClusterOf(p.cfg, req), pr.Number, pr.URL, "provision"
+	st.URL = "https://" + renderer.Host(p.cfg, name) + "/"
+	st.Record(storestatus.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
+	if err := p.upsert(ctx, t, markerStatus, storestatus.Body(st)); err != nil {
 		return err
 	}
 	if rendered != nil {

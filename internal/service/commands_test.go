@@ -146,7 +146,7 @@ func TestCommands_ResizeRotateDecommission(t *testing.T) {
 	if files := h.git_("ls-tree", "-r", "--name-only", "main"); strings.Contains(files, "tenants/default/cat-cafe/") {
 		t.Errorf("the store is still on main after decommission:\n%s", files)
 	}
-	if !strings.Contains(h.botComments(n, "purrvision:status")[0].GetBody(), "Decommissioning has started") {
+	if !strings.Contains(h.botComments(n, "purrvision:status")[0].GetBody(), "decommissioning has started") {
 		t.Error("the status comment does not say decommissioning started")
 	}
 }

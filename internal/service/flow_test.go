@@ -93,10 +93,13 @@ func TestFlow_IssueToPullToMerge(t *testing.T) {
 	}
 	status = h.botComments(n, "purrvision:status")
 	body := status[0].GetBody()
-	for _, s := range []string{"merged by @maintainer", "approved by @reviewer", sha[:12], `"mergeCommit":"` + sha + `"`} {
+	for _, s := range []string{"merged by @maintainer", "approved by @reviewer", "provisioning has started", sha[:12], `"mergeCommit":"` + sha + `"`} {
 		if !strings.Contains(body, s) {
 			t.Errorf("status comment lacks %q:\n%s", s, body)
 		}
+	}
+	if states := h.gh.DeploymentStates(tenantsRepo)["store-cat-cafe"]; len(states) != 1 || states[0] != "queued" {
+		t.Errorf("deployment statuses of store-cat-cafe = %v, want [queued]", states)
 	}
 	if files := h.git_("ls-tree", "-r", "--name-only", "main"); !strings.Contains(files, "tenants/default/cat-cafe/manifests/helmrelease.yaml") {
 		t.Errorf("main lacks the store after the merge:\n%s", files)
