@@ -57,6 +57,14 @@ func newStore(cfg *config.Config, req *v1alpha1.StoreRequest) (*store, error) {
 	}, nil
 }
 
+// annotations carry the issue that owns the store, for the watcher.
+func (s *store) annotations() map[string]string {
+	if issue := s.req.Metadata.Annotations[v1alpha1.AnnotationIssue]; issue != "" {
+		return map[string]string{v1alpha1.AnnotationIssue: issue}
+	}
+	return nil
+}
+
 func (s *store) labels() map[string]string {
 	return map[string]string{LabelManagedBy: ManagedBy, LabelStore: s.name}
 }
@@ -80,9 +88,10 @@ func (s *store) fluxKustomization() *kustomizev1.Kustomization {
 	return &kustomizev1.Kustomization{
 		TypeMeta: metav1.TypeMeta{APIVersion: kustomizev1.GroupVersion.String(), Kind: kustomizev1.KustomizationKind},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      s.ns,
-			Namespace: s.cfg.Flux.Namespace,
-			Labels:    s.labels(),
+			Name:        s.ns,
+			Namespace:   s.cfg.Flux.Namespace,
+			Labels:      s.labels(),
+			Annotations: s.annotations(),
 		},
 		Spec: kustomizev1.KustomizationSpec{
 			Interval:           s.fluxInterval,
@@ -110,7 +119,7 @@ func (s *store) namespace() *corev1.Namespace {
 	labels["pod-security.kubernetes.io/audit"] = "restricted"
 	return &corev1.Namespace{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{Name: s.ns, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: s.ns, Labels: labels, Annotations: s.annotations()},
 	}
 }
 
@@ -199,9 +208,10 @@ func (s *store) helmRelease(values *apiextensionsv1.JSON) *helmv2.HelmRelease {
 	hr := &helmv2.HelmRelease{
 		TypeMeta: metav1.TypeMeta{APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      ReleaseName,
-			Namespace: s.ns,
-			Labels:    labels,
+			Name:        ReleaseName,
+			Namespace:   s.ns,
+			Labels:      labels,
+			Annotations: s.annotations(),
 		},
 		Spec: helmv2.HelmReleaseSpec{
 			Interval:           s.fluxInterval,

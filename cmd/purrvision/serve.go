@@ -11,15 +11,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/service"
+	"github.com/purrvision/purrvision/reconcile"
 	"github.com/purrvision/purrvision/tenants"
 )
 
 func newServeCommand() *cobra.Command {
-	var shutdownTimeout time.Duration
+	var (
+		shutdownTimeout time.Duration
+		watch           bool
+		leaderNamespace string
+	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve GitHub webhooks: validate store requests and open pull requests",
@@ -62,14 +71,48 @@ and finishes the work already accepted.`,
 			if err != nil {
 				return err
 			}
-			svc, err := service.New(service.Options{Config: cfg, Secret: secret, GitHub: gh, Tenants: repo, Log: log})
+			opts := service.Options{Config: cfg, Secret: secret, GitHub: gh, Tenants: repo, Log: log}
+			var mgr manager.Manager
+			if watch {
+				restCfg, err := ctrl.GetConfig()
+				if err != nil {
+					return usageError(fmt.Errorf("the watcher needs cluster access (in-cluster, or KUBECONFIG): %w; pass --watch=false to serve webhooks only", err))
+				}
+				ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
+				tenantsRepo, err := forge.ParseRepo(cfg.TenantsRepo.Repo)
+				if err != nil {
+					return usageError(fmt.Errorf("tenantsRepo.repo: %w", err))
+				}
+				mgr, err = reconcile.NewManager(restCfg, reconcile.ManagerOptions{
+					FluxNamespace: cfg.Flux.Namespace, BaseDomain: cfg.BaseDomain,
+					Reporter:       &reconcile.GitHubReporter{GitHub: gh, Tenants: tenantsRepo, Bot: cfg.GitHub.BotLogin},
+					LeaderElection: true, LeaderElectionNamespace: leaderNamespace,
+				})
+				if err != nil {
+					return err
+				}
+				nudger := &reconcile.Nudger{Client: mgr.GetClient(), Namespace: cfg.Flux.Namespace, Name: cfg.Flux.SourceName}
+				opts.Nudge = nudger.Nudge
+			}
+			svc, err := service.New(opts)
 			if err != nil {
 				return usageError(err)
+			}
+			if mgr != nil {
+				errc := make(chan error, 1)
+				go func() { errc <- mgr.Start(ctx) }()
+				defer func() {
+					if err := <-errc; err != nil {
+						log.Error("watcher stopped", "error", err)
+					}
+				}()
 			}
 			return serve(ctx, cfg.Listen, svc, log, shutdownTimeout)
 		},
 	}
 	cmd.Flags().DurationVar(&shutdownTimeout, "shutdown-timeout", 2*time.Minute, "how long a shutdown waits for accepted work")
+	cmd.Flags().BoolVar(&watch, "watch", true, "run the status watcher (needs cluster access); several replicas elect one leader")
+	cmd.Flags().StringVar(&leaderNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the watcher's leader election lease (default $POD_NAMESPACE)")
 	return cmd
 }
 

@@ -35,6 +35,8 @@ type Options struct {
 	// Rand is crypto/rand.Reader when nil.
 	Rand  io.Reader
 	Queue webhook.QueueOptions
+	// Nudge, when set, asks Flux to fetch the tenants repo after a merge.
+	Nudge func(context.Context) error
 	// ResyncInterval is how often every open request is reconciled again,
 	// besides once at start; 10m when 0.
 	ResyncInterval time.Duration
@@ -61,7 +63,7 @@ func New(o Options) (*Service, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Rand: o.Rand, Log: o.Log})
+	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Rand: o.Rand, Log: o.Log, Nudge: o.Nudge})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,98 @@
+package reconcile
+
+import (
+	"strings"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/purrvision/purrvision/internal/storestatus"
+)
+
+// Observation is what the cluster says about one store.
+type Observation struct {
+	// Phase is one of the storestatus phases, or empty when there is
+	// nothing to say yet.
+	Phase string
+	// Message is Flux's message for a failure.
+	Message string
+	// Revision is the git commit Flux applied, when known.
+	Revision string
+}
+
+// Key is what is compared to decide whether something changed.
+func (o Observation) Key() string {
+	if o.Phase == storestatus.PhaseFailed {
+		return o.Phase + ":" + o.Message
+	}
+	return o.Phase
+}
+
+// Observe derives a store's phase from its Namespace, Flux Kustomization and
+// HelmRelease; any of them may be nil.
+func Observe(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.HelmRelease) Observation {
+	var o Observation
+	if ks != nil {
+		o.Revision = revisionSHA(ks.Status.LastAppliedRevision)
+	}
+	switch {
+	case ns != nil && ns.DeletionTimestamp != nil:
+		o.Phase = storestatus.PhaseDecommissioned
+	case ks != nil && ks.DeletionTimestamp != nil && hr == nil:
+		o.Phase = storestatus.PhaseDecommissioned
+	case hr != nil:
+		o.Phase, o.Message = helmPhase(hr)
+	case ks != nil:
+		ready := apimeta.FindStatusCondition(ks.Status.Conditions, meta.ReadyCondition)
+		switch {
+		case ready == nil || ks.Status.ObservedGeneration != ks.Generation:
+		case ready.Status == metav1.ConditionTrue:
+			o.Phase = storestatus.PhaseApplied
+		case failed(ks.Status.Conditions):
+			o.Phase, o.Message = storestatus.PhaseFailed, ready.Message
+		}
+	}
+	return o
+}
+
+// helmPhase reads a HelmRelease's conditions as helm-controller sets them.
+func helmPhase(hr *helmv2.HelmRelease) (string, string) {
+	ready := apimeta.FindStatusCondition(hr.Status.Conditions, meta.ReadyCondition)
+	switch {
+	case ready == nil || hr.Status.ObservedGeneration != hr.Generation:
+		return storestatus.PhaseInstalling, ""
+	case ready.Status == metav1.ConditionTrue:
+		return storestatus.PhaseReady, ""
+	case failed(hr.Status.Conditions):
+		msg := ready.Message
+		if st := apimeta.FindStatusCondition(hr.Status.Conditions, meta.StalledCondition); st != nil && st.Status == metav1.ConditionTrue && st.Message != "" {
+			msg = st.Message
+		}
+		return storestatus.PhaseFailed, msg
+	}
+	return storestatus.PhaseInstalling, ""
+}
+
+// failed: Stalled, or not Ready and no longer reconciling.
+func failed(conds []metav1.Condition) bool {
+	if apimeta.IsStatusConditionTrue(conds, meta.StalledCondition) {
+		return true
+	}
+	return apimeta.IsStatusConditionFalse(conds, meta.ReadyCondition) && !apimeta.IsStatusConditionTrue(conds, meta.ReconcilingCondition)
+}
+
+// revisionSHA takes the commit out of a Flux revision like
+// "main@sha1:0123abcd...".
+func revisionSHA(rev string) string {
+	if i := strings.LastIndex(rev, ":"); i >= 0 {
+		return rev[i+1:]
+	}
+	if i := strings.LastIndex(rev, "/"); i >= 0 {
+		return rev[i+1:]
+	}
+	return rev
+}

@@ -1,0 +1,175 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/storestatus"
+)
+
+// Report is one transition of a store.
+type Report struct {
+	Store string
+	Issue forge.IssueRef
+	Observation
+	// URL is the store's address, shown when it is ready.
+	URL string
+}
+
+// Reporter tells people about a transition.
+type Reporter interface {
+	Report(ctx context.Context, r Report) error
+}
+
+// Labels the watcher sets.
+const (
+	labelProvisioning   = "store/provisioning"
+	labelReady          = "store/ready"
+	labelFailed         = "store/failed"
+	labelDecommissioned = "store/decommissioned"
+)
+
+// GitHubReporter reports on the store's issue and with deployment statuses
+// on the tenants repo. Each step reads GitHub first and writes only what
+// differs, so a report repeated after a crash posts nothing twice.
+type GitHubReporter struct {
+	GitHub  forge.Client
+	Tenants forge.Repo
+	Bot     string
+	Now     func() time.Time
+}
+
+var deploymentStates = map[string]string{
+	storestatus.PhaseApplied:        "in_progress",
+	storestatus.PhaseInstalling:     "in_progress",
+	storestatus.PhaseReady:          "success",
+	storestatus.PhaseFailed:         "failure",
+	storestatus.PhaseDecommissioned: "inactive",
+}
+
+// Report implements Reporter.
+func (g *GitHubReporter) Report(ctx context.Context, r Report) error {
+	if err := g.deployment(ctx, r); err != nil {
+		return err
+	}
+	if err := g.comment(ctx, r); err != nil {
+		return err
+	}
+	return g.labels(ctx, r)
+}
+
+func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
+	state, ok := deploymentStates[r.Phase]
+	if !ok {
+		return nil
+	}
+	env := "store-" + r.Store
+	d, err := g.GitHub.LatestDeployment(ctx, g.Tenants, env)
+	if err != nil {
+		return err
+	}
+	if d == nil || (r.Revision != "" && d.SHA != r.Revision && r.Phase != storestatus.PhaseDecommissioned) {
+		if r.Revision == "" {
+			return nil // nothing to deploy against yet
+		}
+		nd, err := g.GitHub.EnsureDeployment(ctx, g.Tenants, env, r.Revision, "store "+r.Store)
+		if err != nil {
+			return err
+		}
+		d = &nd
+	}
+	latest, err := g.GitHub.LatestDeploymentStatus(ctx, g.Tenants, d.ID)
+	if err != nil {
+		return err
+	}
+	desc := storestatus.Title(r.Phase)
+	if r.Message != "" {
+		desc = r.Message
+	}
+	if len(desc) > 140 {
+		desc = desc[:137] + "..."
+	}
+	if latest != nil && latest.State == state && latest.Description == desc {
+		return nil
+	}
+	st := forge.DeploymentStatus{State: state, Description: desc}
+	if r.Phase == storestatus.PhaseReady {
+		st.EnvironmentURL = r.URL
+	}
+	return g.GitHub.CreateDeploymentStatus(ctx, g.Tenants, d.ID, st)
+}
+
+func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
+	comments, err := g.GitHub.ListComments(ctx, r.Issue)
+	if err != nil {
+		return err
+	}
+	var own *forge.Comment
+	for i, c := range comments {
+		if c.Author == g.Bot && strings.Contains(c.Body, storestatus.Marker) {
+			own = &comments[i]
+			break
+		}
+	}
+	st := storestatus.State{Store: r.Store}
+	if own != nil {
+		st = storestatus.Parse(own.Body)
+	}
+	if st.Store == "" {
+		st.Store = r.Store
+	}
+	if st.URL == "" {
+		st.URL = r.URL
+	}
+	detail := r.Message
+	if r.Phase == storestatus.PhaseReady {
+		detail = r.URL
+	}
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	if !st.Record(r.Phase, detail, "cluster", now()) {
+		return nil
+	}
+	body := storestatus.Body(st)
+	if own != nil {
+		return g.GitHub.EditComment(ctx, r.Issue.Repo, own.ID, body)
+	}
+	_, err = g.GitHub.CreateComment(ctx, r.Issue, body)
+	return err
+}
+
+func (g *GitHubReporter) labels(ctx context.Context, r Report) error {
+	var add string
+	switch r.Phase {
+	case storestatus.PhaseReady:
+		add = labelReady
+	case storestatus.PhaseFailed:
+		add = labelFailed
+	case storestatus.PhaseDecommissioned:
+		add = labelDecommissioned
+	default:
+		add = labelProvisioning
+	}
+	issue, err := g.GitHub.GetIssue(ctx, r.Issue)
+	if err != nil {
+		return err
+	}
+	if !issue.HasLabel(add) {
+		if err := g.GitHub.AddLabels(ctx, r.Issue, add); err != nil {
+			return err
+		}
+	}
+	for _, l := range []string{labelProvisioning, labelReady, labelFailed, labelDecommissioned} {
+		if l != add && issue.HasLabel(l) {
+			if err := g.GitHub.RemoveLabel(ctx, r.Issue, l); err != nil {
+				return fmt.Errorf("removing label %s: %w", l, err)
+			}
+		}
+	}
+	return nil
+}

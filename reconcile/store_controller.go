@@ -1,0 +1,206 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/storestatus"
+)
+
+// Object names shared with the renderer.
+const (
+	labelManagedBy   = "app.kubernetes.io/managed-by"
+	managedBy        = "purrvision"
+	labelStore       = "purrvision.dev/store"
+	releaseName      = "woocommerce"
+	namespacePrefix  = "store-"
+	annotationIssue  = v1alpha1.AnnotationIssue
+	annotationReport = "purrvision.dev/reported"
+	finalizer        = "purrvision.dev/report"
+)
+
+// StoreReconciler reports the transitions of every store. Its requests are
+// keyed by store name.
+type StoreReconciler struct {
+	Client client.Client
+	// FluxNamespace holds the per-store Kustomizations.
+	FluxNamespace string
+	// BaseDomain makes the store URL.
+	BaseDomain string
+	Reporter   Reporter
+}
+
+// SetupWithManager watches the store Namespaces, HelmReleases and
+// Kustomizations that Purrvision manages.
+func (r *StoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	managed := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return o.GetLabels()[labelManagedBy] == managedBy && o.GetLabels()[labelStore] != ""
+	})
+	toStore := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: o.GetLabels()[labelStore]}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("store").
+		Watches(&corev1.Namespace{}, toStore, builder.WithPredicates(managed)).
+		Watches(&helmv2.HelmRelease{}, toStore, builder.WithPredicates(managed)).
+		Watches(&kustomizev1.Kustomization{}, toStore, builder.WithPredicates(managed)).
+		Complete(r)
+}
+
+// Reconcile reports a store's transition, once.
+func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	store := req.Name
+	logger := log.FromContext(ctx).WithValues("store", store)
+	ns, ks, hr, err := r.fetch(ctx, store)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	issue := issueOf(ns, ks, hr)
+	if issue == nil {
+		return ctrl.Result{}, nil // not requested through an issue
+	}
+	if ns != nil && ns.DeletionTimestamp == nil && !controllerutil.ContainsFinalizer(ns, finalizer) {
+		patch := client.MergeFrom(ns.DeepCopy())
+		controllerutil.AddFinalizer(ns, finalizer)
+		if err := r.Client.Patch(ctx, ns, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding finalizer to namespace %s: %w", ns.Name, err)
+		}
+	}
+	obs := Observe(ns, ks, hr)
+	if obs.Phase == "" {
+		return ctrl.Result{}, nil
+	}
+	if reportedKey(ns, ks) == obs.Key() {
+		return ctrl.Result{}, r.release(ctx, ns, obs)
+	}
+	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: "https://" + store + "." + r.BaseDomain + "/"}
+	if err := r.Reporter.Report(ctx, rep); err != nil {
+		return ctrl.Result{}, fmt.Errorf("reporting %s of store %s: %w", obs.Phase, store, err)
+	}
+	logger.Info("reported", "phase", obs.Phase, "issue", issue.String())
+	if err := r.record(ctx, ns, ks, obs); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, r.release(ctx, ns, obs)
+}
+
+// fetch reads the store's objects; each is nil when absent.
+func (r *StoreReconciler) fetch(ctx context.Context, store string) (*corev1.Namespace, *kustomizev1.Kustomization, *helmv2.HelmRelease, error) {
+	nsName := namespacePrefix + store
+	ns := &corev1.Namespace{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: nsName}, ns); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, nil, nil, fmt.Errorf("reading namespace %s: %w", nsName, err)
+		}
+		ns = nil
+	}
+	ks := &kustomizev1.Kustomization{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: r.FluxNamespace, Name: nsName}, ks); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, nil, nil, fmt.Errorf("reading kustomization %s: %w", nsName, err)
+		}
+		ks = nil
+	}
+	hr := &helmv2.HelmRelease{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: nsName, Name: releaseName}, hr); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return nil, nil, nil, fmt.Errorf("reading helmrelease %s/%s: %w", nsName, releaseName, err)
+		}
+		hr = nil
+	}
+	return ns, ks, hr, nil
+}
+
+func issueOf(objs ...client.Object) *forge.IssueRef {
+	for _, o := range objs {
+		if o == nil || isNil(o) {
+			continue
+		}
+		if s := o.GetAnnotations()[annotationIssue]; s != "" {
+			if ref, err := forge.ParseIssueRef(s); err == nil {
+				return &ref
+			}
+		}
+	}
+	return nil
+}
+
+func isNil(o client.Object) bool {
+	switch v := o.(type) {
+	case *corev1.Namespace:
+		return v == nil
+	case *kustomizev1.Kustomization:
+		return v == nil
+	case *helmv2.HelmRelease:
+		return v == nil
+	}
+	return false
+}
+
+// reportedKey is what was reported last, kept on the Namespace, or on the
+// Kustomization while there is no Namespace.
+func reportedKey(ns *corev1.Namespace, ks *kustomizev1.Kustomization) string {
+	if ns != nil {
+		return ns.Annotations[annotationReport]
+	}
+	if ks != nil {
+		return ks.Annotations[annotationReport]
+	}
+	return ""
+}
+
+func (r *StoreReconciler) record(ctx context.Context, ns *corev1.Namespace, ks *kustomizev1.Kustomization, obs Observation) error {
+	var obj client.Object
+	switch {
+	case ns != nil:
+		obj = ns
+	case ks != nil:
+		obj = ks
+	default:
+		return nil
+	}
+	key := obs.Key()
+	if len(key) > 1000 {
+		key = key[:1000]
+	}
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[annotationReport] = key
+	obj.SetAnnotations(ann)
+	if err := r.Client.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("recording the report on %s: %w", obj.GetName(), err)
+	}
+	return nil
+}
+
+// release lets a deleted Namespace go once its decommission is reported.
+func (r *StoreReconciler) release(ctx context.Context, ns *corev1.Namespace, obs Observation) error {
+	if ns == nil || ns.DeletionTimestamp == nil || obs.Phase != storestatus.PhaseDecommissioned || !controllerutil.ContainsFinalizer(ns, finalizer) {
+		return nil
+	}
+	patch := client.MergeFrom(ns.DeepCopy())
+	controllerutil.RemoveFinalizer(ns, finalizer)
+	if err := r.Client.Patch(ctx, ns, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing finalizer from namespace %s: %w", ns.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package reconcile_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/testenv"
+	"github.com/purrvision/purrvision/reconcile"
+)
+
+var (
+	envOnce sync.Once
+	env     *testenv.Env
+	envErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if env != nil {
+		_ = env.Stop()
+	}
+	os.Exit(code)
+}
+
+func apiServer(t *testing.T) *testenv.Env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs kube-apiserver and etcd (make testbin)")
+	}
+	envOnce.Do(func() { env, envErr = testenv.Start() })
+	if envErr != nil {
+		t.Fatal(envErr)
+	}
+	return env
+}
+
+// watcher runs the watcher's manager until stopped.
+type watcher struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startWatcher(t *testing.T, e *testenv.Env, rep reconcile.Reporter) *watcher {
+	t.Helper()
+	mgr, err := reconcile.NewManager(e.Config, reconcile.ManagerOptions{
+		FluxNamespace: "flux-system", BaseDomain: "shop.example.com", Reporter: rep,
+		LeaderElection: true, LeaderElectionNamespace: "default",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watcher{cancel: cancel, done: make(chan error, 1)}
+	go func() { w.done <- mgr.Start(ctx) }()
+	return w
+}
+
+func (w *watcher) stop(t *testing.T) {
+	t.Helper()
+	w.cancel()
+	if err := <-w.done; err != nil {
+		t.Errorf("watcher stopped with %v", err)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func setCondition(conds *[]metav1.Condition, typ string, status metav1.ConditionStatus, reason, msg string) {
+	apimeta.SetStatusCondition(conds, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg})
+}
+
+// TestWatcher_ReportsEachTransitionOnce follows one store from applied to
+// ready, through a restart of the watcher, to a failure and a decommission,
+// and checks that each transition was reported exactly once.
+func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
+	e := apiServer(t)
+	gh, err := ghstandin.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gh.Close() })
+	gh.AddRepo("acme/stores", "main", "")
+	gh.AddRepo("acme/tenants", "main", "")
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request", "store/provisioning")
+	client_, err := ghclient.New(ghclient.Options{APIURL: gh.URL(), Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &reconcile.GitHubReporter{GitHub: client_, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
+	c := e.Client
+	ctx := context.Background()
+	for _, name := range []string{"flux-system"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil && !strings.Contains(err.Error(), "already exists") {
+			t.Fatal(err)
+		}
+	}
+	meta := func(name, ns string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: ns,
+			Labels:      map[string]string{"app.kubernetes.io/managed-by": "purrvision", "purrvision.dev/store": "cat-cafe"},
+			Annotations: map[string]string{"purrvision.dev/issue": fmt.Sprintf("acme/stores#%d", n)}}
+	}
+	w := startWatcher(t, e, rep)
+	states := func() []string { return gh.DeploymentStates("acme/tenants")["store-cat-cafe"] }
+	statusComment := func() string {
+		for _, cm := range gh.Comments("acme/stores", n) {
+			if strings.Contains(cm.GetBody(), "purrvision:status") {
+				return cm.GetBody()
+			}
+		}
+		return ""
+	}
+	labels := func() string { return strings.Join(gh.Labels("acme/stores", n), ",") }
+
+	// Applied: the Kustomization is Ready.
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: meta("store-cat-cafe", "")}); err != nil {
+		t.Fatal(err)
+	}
+	ks := &kustomizev1.Kustomization{ObjectMeta: meta("store-cat-cafe", "flux-system"), Spec: kustomizev1.KustomizationSpec{
+		Interval: metav1.Duration{Duration: time.Minute}, Prune: true, Path: "./tenants/default/cat-cafe/manifests",
+		SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "tenants"}}}
+	if err := c.Create(ctx, ks); err != nil {
+		t.Fatal(err)
+	}
+	ks.Status.ObservedGeneration = ks.Generation
+	ks.Status.LastAppliedRevision = "main@sha1:0123456789abcdef"
+	setCondition(&ks.Status.Conditions, "Ready", metav1.ConditionTrue, "ReconciliationSucceeded", "Applied revision: main@sha1:0123456789abcdef")
+	if err := c.Status().Update(ctx, ks); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "an in_progress deployment status", func() bool { return len(states()) == 1 && states()[0] == "in_progress" })
+	eventually(t, "the timeline says applied", func() bool { return strings.Contains(statusComment(), "Applied by Flux") })
+
+	// Installing, then ready.
+	hr := &helmv2.HelmRelease{ObjectMeta: meta("woocommerce", "store-cat-cafe"), Spec: helmv2.HelmReleaseSpec{
+		Interval: metav1.Duration{Duration: time.Minute},
+		ChartRef: &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.OCIRepositoryKind, Name: "woocommerce-chart"}}}
+	if err := c.Create(ctx, hr); err != nil {
+		t.Fatal(err)
+	}
+	hr.Status.ObservedGeneration = hr.Generation
+	setCondition(&hr.Status.Conditions, "Ready", metav1.ConditionUnknown, "Progressing", "installing")
+	setCondition(&hr.Status.Conditions, "Reconciling", metav1.ConditionTrue, "Progressing", "installing")
+	if err := c.Status().Update(ctx, hr); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the timeline says installing", func() bool { return strings.Contains(statusComment(), "Chart installing") })
+	setCondition(&hr.Status.Conditions, "Ready", metav1.ConditionTrue, "InstallSucceeded", "Helm install succeeded")
+	apimeta.RemoveStatusCondition(&hr.Status.Conditions, "Reconciling")
+	if err := c.Status().Update(ctx, hr); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a success status", func() bool { s := states(); return len(s) > 0 && s[len(s)-1] == "success" })
+	last := gh.DeploymentStatuses("acme/tenants", "store-cat-cafe")
+	if url := last[len(last)-1].GetEnvironmentURL(); url != "https://cat-cafe.shop.example.com/" {
+		t.Errorf("environment_url = %q", url)
+	}
+	eventually(t, "the label store/ready", func() bool { return labels() == "store-request,store/ready" })
+
+	// A restart re-reads everything and posts nothing new; the next real
+	// change is reported once.
+	w.stop(t)
+	w = startWatcher(t, e, rep)
+	defer func() { w.stop(t) }()
+	if err := c.Get(ctx, types.NamespacedName{Namespace: "store-cat-cafe", Name: "woocommerce"}, hr); err != nil {
+		t.Fatal(err)
+	}
+	setCondition(&hr.Status.Conditions, "Ready", metav1.ConditionFalse, "UpgradeFailed", "Helm upgrade failed: values don't meet the specifications of the schema")
+	setCondition(&hr.Status.Conditions, "Stalled", metav1.ConditionTrue, "RetriesExceeded", "Failed to upgrade after 3 attempts")
+	if err := c.Status().Update(ctx, hr); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a failure status", func() bool { s := states(); return len(s) > 0 && s[len(s)-1] == "failure" })
+	eventually(t, "the label store/failed", func() bool { return labels() == "store-request,store/failed" })
+	if !strings.Contains(statusComment(), "Failed to upgrade after 3 attempts") {
+		t.Errorf("the timeline lacks Flux's message:\n%s", statusComment())
+	}
+
+	// Decommission: the Namespace goes; the finalizer holds it until the
+	// report is made.
+	ns := &corev1.Namespace{}
+	if err := c.Get(ctx, types.NamespacedName{Name: "store-cat-cafe"}, ns); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(ns.Finalizers, ","), "purrvision.dev/report") {
+		t.Fatalf("namespace finalizers = %v", ns.Finalizers)
+	}
+	if err := c.Delete(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "an inactive status", func() bool { s := states(); return len(s) > 0 && s[len(s)-1] == "inactive" })
+	eventually(t, "the label store/decommissioned", func() bool { return labels() == "store-request,store/decommissioned" })
+	eventually(t, "the finalizer removed", func() bool {
+		got := &corev1.Namespace{}
+		err := c.Get(ctx, types.NamespacedName{Name: "store-cat-cafe"}, got)
+		return err != nil || !strings.Contains(strings.Join(got.Finalizers, ","), "purrvision.dev/report")
+	})
+
+	want := []string{"in_progress", "in_progress", "success", "failure", "inactive"}
+	if got := states(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("deployment statuses = %v, want exactly %v", got, want)
+	}
+	comments := 0
+	for _, cm := range gh.Comments("acme/stores", n) {
+		if strings.Contains(cm.GetBody(), "purrvision:status") {
+			comments++
+		}
+	}
+	if comments != 1 {
+		t.Errorf("%d progress comments, want 1", comments)
+	}
+}
+
+// TestNudger_RequestsReconcile: after a merge, the tenants GitRepository is
+// annotated as `flux reconcile` does.
+func TestNudger_RequestsReconcile(t *testing.T) {
+	e := apiServer(t)
+	ctx := context.Background()
+	if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}); err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
+	repo := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Name: "tenants", Namespace: "flux-system"},
+		Spec: sourcev1.GitRepositorySpec{URL: "https://example.com/tenants.git", Interval: metav1.Duration{Duration: time.Minute}}}
+	if err := e.Client.Create(ctx, repo); err != nil {
+		t.Fatal(err)
+	}
+	n := &reconcile.Nudger{Client: e.Client, Namespace: "flux-system", Name: "tenants"}
+	if err := n.Nudge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := &sourcev1.GitRepository{}
+	if err := e.Client.Get(ctx, client.ObjectKeyFromObject(repo), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Annotations["reconcile.fluxcd.io/requestedAt"] == "" {
+		t.Error("no reconcile.fluxcd.io/requestedAt annotation")
+	}
+}
