@@ -1,0 +1,142 @@
+// Package audit joins a store's history into one timeline: the commits of
+// the tenants repo that touched it (who requested, who approved, what
+// changed) and what Purrvision recorded on its issue from GitHub and the
+// cluster, each with its time and source.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/renderer"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// Entry is one line of the timeline.
+type Entry struct {
+	Time    time.Time `json:"time"`
+	Source  string    `json:"source"` // git, github or cluster
+	Kind    string    `json:"kind"`
+	Summary string    `json:"summary"`
+	Ref     string    `json:"ref,omitempty"` // commit or issue
+}
+
+// Timeline builds the timeline of store name. gh may be nil, for the git
+// history alone; bot is Purrvision's login on GitHub.
+func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh forge.IssueReader, bot, name string) ([]Entry, error) {
+	if err := repo.Fetch(ctx); err != nil {
+		return nil, err
+	}
+	var prefixes []string
+	for _, cl := range cfg.ClusterNames() {
+		prefixes = append(prefixes, renderer.StoreDir(cfg, cl, name)+"/")
+	}
+	commits, err := repo.Log(cfg.TenantsRepo.Branch, prefixes...)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	issue := ""
+	for i := len(commits) - 1; i >= 0; i-- { // oldest first
+		c := commits[i]
+		tr := tenants.Trailers(c.Message)
+		if v := tr["Issue"]; v != "" {
+			issue = v
+		}
+		e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash[:12], Summary: c.Subject}
+		if c.Parents > 1 {
+			e.Kind = "merge"
+		}
+		var details []string
+		for _, k := range []string{"Operation", "Requested-by", "Approved-by", "Issue"} {
+			if v := tr[k]; v != "" {
+				details = append(details, strings.ToLower(k)+" "+v)
+			}
+		}
+		if len(details) > 0 {
+			e.Summary += " (" + strings.Join(details, ", ") + ")"
+		}
+		out = append(out, e)
+	}
+	if len(commits) == 0 {
+		return nil, fmt.Errorf("store %q has no history on %s of the tenants repo", name, cfg.TenantsRepo.Branch)
+	}
+	if issue == "" {
+		issue = issueOnBase(repo, cfg, name)
+	}
+	if gh != nil && issue != "" {
+		ref, err := forge.ParseIssueRef(issue)
+		if err != nil {
+			return nil, fmt.Errorf("reading issue of store %s: %w", name, err)
+		}
+		comments, err := gh.ListComments(ctx, ref)
+		if err != nil && !errors.Is(err, forge.ErrNotFound) {
+			return nil, err
+		}
+		for _, c := range comments {
+			if c.Author != bot || !strings.Contains(c.Body, storestatus.Marker) {
+				continue
+			}
+			for _, ev := range storestatus.Parse(c.Body).Timeline {
+				src := ev.Source
+				if src == "" {
+					src = "github"
+				}
+				out = append(out, Entry{Time: ev.At.UTC(), Source: src, Kind: ev.Phase, Summary: storestatus.Title(ev.Phase) + detail(ev.Detail), Ref: issue})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out, nil
+}
+
+func detail(d string) string {
+	if d == "" {
+		return ""
+	}
+	return ": " + d
+}
+
+// issueOnBase reads the issue annotation of the store's request copy.
+func issueOnBase(repo *tenants.Repo, cfg *config.Config, name string) string {
+	head, ok, err := repo.Head(cfg.TenantsRepo.Branch)
+	if err != nil || !ok {
+		return ""
+	}
+	snap, err := repo.Snapshot(head)
+	if err != nil {
+		return ""
+	}
+	for _, cl := range cfg.ClusterNames() {
+		data, ok, err := snap.ReadFile(path.Join(renderer.StoreDir(cfg, cl, name), renderer.FileRequest))
+		if err != nil || !ok {
+			continue
+		}
+		if req, err := v1alpha1.Parse(data); err == nil {
+			return req.Metadata.Annotations[v1alpha1.AnnotationIssue]
+		}
+	}
+	return ""
+}
+
+// Text writes the timeline for people.
+func Text(entries []Entry) string {
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s  %-7s  %-14s  %s", e.Time.Format(time.RFC3339), e.Source, e.Kind, e.Summary)
+		if e.Ref != "" {
+			fmt.Fprintf(&b, "  [%s]", e.Ref)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
