@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -57,6 +58,9 @@ func (r *StoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("store").
+		// Stores are independent; a slow GitHub call for one must not hold
+		// up the others.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Watches(&corev1.Namespace{}, toStore, builder.WithPredicates(managed)).
 		Watches(&helmv2.HelmRelease{}, toStore, builder.WithPredicates(managed)).
 		Watches(&kustomizev1.Kustomization{}, toStore, builder.WithPredicates(managed)).
