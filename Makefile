@@ -41,6 +41,17 @@ testbin: ## Build kube-apiserver and etcd from the Go module proxy (cached) and 
 test: fmt vet testbin ## gofmt, go vet, testbin, then every test with the race detector.
 	set -a; . $(BIN)/testbin.env; set +a; $(GO) test -race -count=1 ./...
 
+.PHONY: clusterbin
+clusterbin: ## Build everything a local cluster runs (testbin, controller-manager, scheduler, kwok, Flux), cached.
+	@mkdir -p $(BIN)
+	hack/testbin.sh --cluster > $(BIN)/cluster.env.tmp
+	hack/fluxbin.sh >> $(BIN)/cluster.env.tmp
+	mv $(BIN)/cluster.env.tmp $(BIN)/cluster.env
+
+.PHONY: e2e
+e2e: clusterbin ## Run the end-to-end tests on a local cluster with Flux (no Docker).
+	set -a; . $(BIN)/cluster.env; set +a; $(GO) test -tags e2e -count=1 -timeout 30m -v ./internal/localcluster ./e2e
+
 .PHONY: golden
 golden: ## Regenerate the renderer's golden files.
 	$(GO) test ./renderer -run TestRender_Golden -update

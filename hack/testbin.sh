@@ -86,4 +86,9 @@ echo "PURRVISION_CRDS=$crds"
 echo "PURRVISION_SOPS=$sops_dir/sops"
 if [ "${1:-}" = "--cluster" ]; then
 	echo "PURRVISION_KWOK=$kwok_dir/kwok"
+	kwok_mod=$(cd "$here/tools/kwok" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	echo "PURRVISION_KWOK_MODULE=$kwok_mod"
+	echo "SOURCE_CONTROLLER_VERSION=$SOURCE_CONTROLLER_VERSION"
+	echo "KUSTOMIZE_CONTROLLER_VERSION=$KUSTOMIZE_CONTROLLER_VERSION"
+	echo "HELM_CONTROLLER_VERSION=$HELM_CONTROLLER_VERSION"
 fi

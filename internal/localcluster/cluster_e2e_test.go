@@ -1,0 +1,56 @@
+//go:build e2e
+
+package localcluster_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/purrvision/purrvision/internal/localcluster"
+)
+
+// TestCluster_DeploymentBecomesReady: the local cluster schedules a
+// Deployment's pods onto the kwok node, and they become Ready.
+func TestCluster_DeploymentBecomesReady(t *testing.T) {
+	bins, err := localcluster.BinariesFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := localcluster.Start(ctx, localcluster.Options{Dir: t.TempDir(), Bins: bins,
+		Progress: func(stage string, took time.Duration) { t.Logf("%-45s %v", stage, took.Round(time.Millisecond)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	labels := map[string]string{"app": "smoke"}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "smoke", Namespace: "default"}, Spec: appsv1.DeploymentSpec{
+		Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "registry.invalid/smoke:1"}}}}}}
+	if err := c.Client.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		got := &appsv1.Deployment{}
+		if err := c.Client.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.ReadyReplicas == 2 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("deployment not ready: %+v", got.Status)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
