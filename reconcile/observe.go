@@ -22,6 +22,8 @@ type Observation struct {
 	Message string
 	// Revision is the git commit Flux applied, when known.
 	Revision string
+	// Applied is true when the store's Kustomization is Ready.
+	Applied bool
 }
 
 // Key is what is compared to decide whether something changed.
@@ -38,6 +40,7 @@ func Observe(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 	var o Observation
 	if ks != nil {
 		o.Revision = revisionSHA(ks.Status.LastAppliedRevision)
+		o.Applied = ks.Status.ObservedGeneration == ks.Generation && apimeta.IsStatusConditionTrue(ks.Status.Conditions, meta.ReadyCondition)
 	}
 	switch {
 	case ns != nil && ns.DeletionTimestamp != nil:

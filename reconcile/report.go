@@ -132,7 +132,16 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 	if g.Now != nil {
 		now = g.Now
 	}
-	if !st.Record(r.Phase, detail, "cluster", now()) {
+	changed := false
+	if r.Applied && r.Phase != storestatus.PhaseApplied && r.Phase != storestatus.PhaseDecommissioned && !appliedSinceMerge(st) {
+		// Flux applied the store and the chart started in one step; the
+		// timeline still says both.
+		changed = st.Record(storestatus.PhaseApplied, shortSHA(r.Revision), "cluster", now())
+	}
+	if r.Phase == storestatus.PhaseApplied {
+		detail = shortSHA(r.Revision)
+	}
+	if !st.Record(r.Phase, detail, "cluster", now()) && !changed {
 		return nil
 	}
 	body := storestatus.Body(st)
@@ -172,4 +181,25 @@ func (g *GitHubReporter) labels(ctx context.Context, r Report) error {
 		}
 	}
 	return nil
+}
+
+// appliedSinceMerge reports whether the timeline says "applied" after its
+// last merge.
+func appliedSinceMerge(st storestatus.State) bool {
+	for i := len(st.Timeline) - 1; i >= 0; i-- {
+		switch st.Timeline[i].Phase {
+		case storestatus.PhaseApplied:
+			return true
+		case storestatus.PhaseMerged:
+			return false
+		}
+	}
+	return false
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
 }

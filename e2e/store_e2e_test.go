@@ -1,0 +1,174 @@
+//go:build e2e
+
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/purrvision/purrvision/internal/sopsage"
+	"github.com/purrvision/purrvision/renderer"
+)
+
+// waitFor polls cond until it holds, or fails the test after timeout.
+func (w *world) waitFor(what string, timeout time.Duration, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out after %v waiting for: %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// openPull waits for the one open pull request of a store's branch.
+func (w *world) openPull(name string) int {
+	w.t.Helper()
+	var n int
+	w.waitFor("an open pull request for "+name, time.Minute, func() bool {
+		for _, p := range w.gh.Pulls(tenantsRepo) {
+			if p.GetHead().GetRef() == "store/"+name && p.GetState() == "open" {
+				n = p.GetNumber()
+				return true
+			}
+		}
+		return false
+	})
+	return n
+}
+
+func (w *world) merge(pr int) {
+	w.t.Helper()
+	w.gh.Approve(tenantsRepo, pr, "reviewer")
+	if _, err := w.gh.Merge(tenantsRepo, pr, "maintainer"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) lastDeploymentState(env string) string {
+	s := w.gh.DeploymentStates(tenantsRepo)[env]
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+func (w *world) labels(n int) string { return strings.Join(w.gh.Labels(requestsRepo, n), ",") }
+
+func (w *world) progress(n int) string {
+	for _, c := range w.gh.Comments(requestsRepo, n) {
+		if strings.Contains(c.GetBody(), "purrvision:status") {
+			return c.GetBody()
+		}
+	}
+	return ""
+}
+
+// TestStoreLifecycle runs one store through its whole life on a real local
+// cluster with Flux: request, pull request, merge, Flux applies and decrypts,
+// helm-controller installs the chart, Ready on GitHub; then resize and
+// decommission.
+func TestStoreLifecycle(t *testing.T) {
+	w := newWorld(t, nil)
+	ctx := context.Background()
+	c := w.cluster.Client
+
+	t0 := time.Now()
+	n := w.gh.OpenIssue(requestsRepo, "octocat", "Store: cat-cafe", formBody("cat-cafe", "small"), "store-request")
+	pr := w.openPull("cat-cafe")
+	w.stage("issue to pull request", t0)
+
+	t0 = time.Now()
+	merged := time.Now()
+	w.merge(pr)
+	w.waitFor("store/provisioning and a queued deployment", time.Minute, func() bool {
+		return strings.Contains(w.labels(n), "store/provisioning") && w.lastDeploymentState("store-cat-cafe") != ""
+	})
+	w.stage("merge recorded on GitHub", t0)
+
+	t0 = time.Now()
+	w.waitFor("namespace store-cat-cafe", 2*time.Minute, func() bool {
+		return c.Get(ctx, client.ObjectKey{Name: "store-cat-cafe"}, &corev1.Namespace{}) == nil
+	})
+	w.stage("Flux applied the store", t0)
+
+	t0 = time.Now()
+	w.waitFor("deployment status success", 5*time.Minute, func() bool { return w.lastDeploymentState("store-cat-cafe") == "success" })
+	w.stage("HelmRelease Ready, reported", t0)
+	t.Logf("BENCHMARK merge-to-ready %.2fs", time.Since(merged).Seconds())
+
+	sts := w.gh.DeploymentStatuses(tenantsRepo, "store-cat-cafe")
+	if url := sts[len(sts)-1].GetEnvironmentURL(); url != "https://cat-cafe.shop.example.com/" {
+		t.Errorf("environment_url = %q", url)
+	}
+	w.waitFor("label store/ready", time.Minute, func() bool { return strings.Contains(w.labels(n), "store/ready") })
+	if p := w.progress(n); !strings.Contains(p, "Ready") || !strings.Contains(p, "Applied by Flux") {
+		t.Errorf("progress comment:\n%s", p)
+	}
+
+	// What Flux applied is what was rendered, the Secret decrypted.
+	var policies networkingv1.NetworkPolicyList
+	if err := c.List(ctx, &policies, client.InNamespace("store-cat-cafe")); err != nil || len(policies.Items) != 5 {
+		t.Errorf("%d network policies (%v), want 5", len(policies.Items), err)
+	}
+	var quota corev1.ResourceQuota
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: "store-quota"}, &quota); err != nil {
+		t.Fatal(err)
+	}
+	if got := quota.Spec.Hard[corev1.ResourceLimitsCPU]; got.String() != "1" {
+		t.Errorf("quota limits.cpu = %s, want 1", got.String())
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: "store-limits"}, &corev1.LimitRange{}); err != nil {
+		t.Errorf("limit range: %v", err)
+	}
+	var secret corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: renderer.SecretName}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := gitShow(w, "main:tenants/default/cat-cafe/"+renderer.FileSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := sopsage.Decrypt(enc, w.ageID.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(plain), fmt.Sprintf("%s: %s", renderer.KeyAdminPassword, b64(secret.Data[renderer.KeyAdminPassword]))) {
+		t.Error("the Secret in the cluster is not the one rendered")
+	}
+
+	// Resize: the quota in the cluster follows.
+	t0 = time.Now()
+	w.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	pr = w.openPull("cat-cafe")
+	w.merge(pr)
+	w.waitFor("quota limits.cpu 2", 2*time.Minute, func() bool {
+		var q corev1.ResourceQuota
+		err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: "store-quota"}, &q)
+		got := q.Spec.Hard[corev1.ResourceLimitsCPU]
+		return err == nil && got.String() == "2"
+	})
+	w.stage("resize merged and applied", t0)
+
+	// Decommission: the namespace goes, the deployment turns inactive.
+	t0 = time.Now()
+	w.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	pr = w.openPull("cat-cafe")
+	w.merge(pr)
+	w.waitFor("namespace store-cat-cafe gone", 3*time.Minute, func() bool {
+		return apierrors.IsNotFound(c.Get(ctx, client.ObjectKey{Name: "store-cat-cafe"}, &corev1.Namespace{}))
+	})
+	w.waitFor("deployment status inactive", time.Minute, func() bool { return w.lastDeploymentState("store-cat-cafe") == "inactive" })
+	w.waitFor("label store/decommissioned", time.Minute, func() bool { return strings.Contains(w.labels(n), "store/decommissioned") })
+	w.stage("decommission merged, namespace gone", t0)
+	w.stage("whole life", w.start)
+}
