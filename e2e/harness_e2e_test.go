@@ -43,9 +43,10 @@ import (
 )
 
 const (
-	requestsRepo = "acme/stores"
-	tenantsRepo  = "acme/tenants"
-	chartTag     = "woocommerce-0.1.0"
+	requestsRepo   = "acme/stores"
+	tenantsRepo    = "acme/tenants"
+	chartTag       = "woocommerce-0.1.0"
+	brokenChartTag = "woocommerce-0.1.1-broken"
 )
 
 // world is a local cluster with Flux, a git server holding the tenants
@@ -196,7 +197,26 @@ func pushChart(t *testing.T, bare string) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(work, "repo")
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "chart"}, {"tag", chartTag}, {"push", "-q", bare, "main", "--tags"}} {
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "chart"}, {"tag", chartTag}} {
+		if out, err := gitserver.Git(dir, args...); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	// A broken release of the chart: its schema demands a value no store
+	// has, so helm-controller cannot install it.
+	schema := filepath.Join(dir, "charts", "woocommerce", "values.schema.json")
+	data, err := os.ReadFile(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := bytes.Replace(data, []byte(`"required": ["store", `), []byte(`"required": ["licenseKey", "store", `), 1)
+	if bytes.Equal(broken, data) {
+		t.Fatal("could not break the chart schema")
+	}
+	if err := os.WriteFile(schema, broken, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"commit", "-q", "-am", "broken chart"}, {"tag", brokenChartTag}, {"push", "-q", bare, "main", "--tags"}} {
 		if out, err := gitserver.Git(dir, args...); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}

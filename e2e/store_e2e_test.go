@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/sopsage"
 	"github.com/purrvision/purrvision/renderer"
 )
@@ -171,4 +173,42 @@ func TestStoreLifecycle(t *testing.T) {
 	w.waitFor("label store/decommissioned", time.Minute, func() bool { return strings.Contains(w.labels(n), "store/decommissioned") })
 	w.stage("decommission merged, namespace gone", t0)
 	w.stage("whole life", w.start)
+}
+
+// TestStoreThatCannotInstall: a store whose chart helm-controller cannot
+// install ends with a failure deployment status and Flux's message on its
+// issue.
+func TestStoreThatCannotInstall(t *testing.T) {
+	w := newWorld(t, func(cfg *config.Config) { cfg.Chart.Source.Tag = brokenChartTag })
+	t0 := time.Now()
+	n := w.gh.OpenIssue(requestsRepo, "octocat", "Store: dog-diner", formBody("dog-diner", "small"), "store-request")
+	w.merge(w.openPull("dog-diner"))
+	defer w.dumpRelease("store-dog-diner")
+	w.waitFor("deployment status failure", 4*time.Minute, func() bool { return w.lastDeploymentState("store-dog-diner") == "failure" })
+	w.stage("merge to failure reported", t0)
+	sts := w.gh.DeploymentStatuses(tenantsRepo, "store-dog-diner")
+	desc := sts[len(sts)-1].GetDescription()
+	if !strings.Contains(desc, "licenseKey") {
+		t.Errorf("failure description %q does not carry Flux's message", desc)
+	}
+	w.waitFor("label store/failed", time.Minute, func() bool { return strings.Contains(w.labels(n), "store/failed") })
+	if p := w.progress(n); !strings.Contains(p, "Failed") || !strings.Contains(p, "licenseKey") {
+		t.Errorf("progress comment lacks the failure:\n%s", p)
+	}
+}
+
+// dumpRelease logs a HelmRelease's conditions when the test failed.
+func (w *world) dumpRelease(ns string) {
+	if !w.t.Failed() {
+		return
+	}
+	var hr helmv2.HelmRelease
+	if err := w.cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "woocommerce"}, &hr); err != nil {
+		w.t.Logf("HelmRelease %s/woocommerce: %v", ns, err)
+		return
+	}
+	for _, c := range hr.Status.Conditions {
+		w.t.Logf("HelmRelease condition %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
+	}
+	w.t.Logf("deployment statuses: %v", w.gh.DeploymentStates(tenantsRepo)[ns])
 }

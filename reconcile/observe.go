@@ -52,11 +52,11 @@ func Observe(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 	case ks != nil:
 		ready := apimeta.FindStatusCondition(ks.Status.Conditions, meta.ReadyCondition)
 		switch {
-		case ready == nil || ks.Status.ObservedGeneration != ks.Generation:
+		case ready == nil || !current(ks.Generation, ks.Status.ObservedGeneration, ready):
 		case ready.Status == metav1.ConditionTrue:
 			o.Phase = storestatus.PhaseApplied
 		case failed(ks.Status.Conditions):
-			o.Phase, o.Message = storestatus.PhaseFailed, ready.Message
+			o.Phase, o.Message = storestatus.PhaseFailed, oneLine(ready.Message)
 		}
 	}
 	return o
@@ -66,7 +66,7 @@ func Observe(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 func helmPhase(hr *helmv2.HelmRelease) (string, string) {
 	ready := apimeta.FindStatusCondition(hr.Status.Conditions, meta.ReadyCondition)
 	switch {
-	case ready == nil || hr.Status.ObservedGeneration != hr.Generation:
+	case ready == nil || !current(hr.Generation, hr.Status.ObservedGeneration, ready):
 		return storestatus.PhaseInstalling, ""
 	case ready.Status == metav1.ConditionTrue:
 		return storestatus.PhaseReady, ""
@@ -75,17 +75,26 @@ func helmPhase(hr *helmv2.HelmRelease) (string, string) {
 		if st := apimeta.FindStatusCondition(hr.Status.Conditions, meta.StalledCondition); st != nil && st.Status == metav1.ConditionTrue && st.Message != "" {
 			msg = st.Message
 		}
-		return storestatus.PhaseFailed, msg
+		return storestatus.PhaseFailed, oneLine(msg)
 	}
 	return storestatus.PhaseInstalling, ""
 }
 
-// failed: Stalled, or not Ready and no longer reconciling.
+// failed: Stalled, or the last attempt failed (Ready=False with a *Failed
+// reason), even while Flux retries; or not Ready and no longer reconciling.
+// A retry that succeeds turns the store Ready again.
 func failed(conds []metav1.Condition) bool {
 	if apimeta.IsStatusConditionTrue(conds, meta.StalledCondition) {
 		return true
 	}
-	return apimeta.IsStatusConditionFalse(conds, meta.ReadyCondition) && !apimeta.IsStatusConditionTrue(conds, meta.ReconcilingCondition)
+	ready := apimeta.FindStatusCondition(conds, meta.ReadyCondition)
+	if ready == nil || ready.Status != metav1.ConditionFalse {
+		return false
+	}
+	if strings.HasSuffix(ready.Reason, "Failed") || ready.Reason == "RetriesExceeded" {
+		return true
+	}
+	return !apimeta.IsStatusConditionTrue(conds, meta.ReconcilingCondition)
 }
 
 // revisionSHA takes the commit out of a Flux revision like
@@ -98,4 +107,14 @@ func revisionSHA(rev string) string {
 		return rev[i+1:]
 	}
 	return rev
+}
+
+// oneLine folds a multi-line Flux message into one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// current reports whether a Ready condition speaks of the object's current
+// generation: helm-controller updates the condition's observedGeneration
+// during a reconcile, status.observedGeneration only at its end.
+func current(generation, observed int64, ready *metav1.Condition) bool {
+	return observed == generation || ready.ObservedGeneration == generation
 }

@@ -90,7 +90,9 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 		desc = r.Message
 	}
 	if len(desc) > 140 {
-		desc = desc[:137] + "..."
+		// GitHub keeps 140 characters; the cause is at the end of Flux's
+		// messages, after the release and chart names.
+		desc = "..." + desc[len(desc)-137:]
 	}
 	if latest != nil && latest.State == state && latest.Description == desc {
 		return nil
