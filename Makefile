@@ -50,7 +50,7 @@ clusterbin: ## Build everything a local cluster runs (testbin, controller-manage
 
 .PHONY: e2e
 e2e: clusterbin ## Run the end-to-end tests on a local cluster with Flux (no Docker).
-	set -a; . $(BIN)/cluster.env; set +a; $(GO) test -tags e2e -count=1 -timeout 30m -v ./internal/localcluster ./e2e
+	set -a; . $(BIN)/cluster.env; set +a; $(GO) test -tags e2e -p 1 -count=1 -timeout 30m -v ./internal/localcluster ./e2e
 
 .PHONY: golden
 golden: ## Regenerate the renderer's golden files.
