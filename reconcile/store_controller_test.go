@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,31 +24,15 @@ import (
 	"github.com/purrvision/purrvision/reconcile"
 )
 
-var (
-	envOnce sync.Once
-	env     *testenv.Env
-	envErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if env != nil {
-		_ = env.Stop()
+	if err := testenv.StopShared(); err != nil {
+		os.Stderr.WriteString("stopping kube-apiserver: " + err.Error() + "\n")
 	}
 	os.Exit(code)
 }
 
-func apiServer(t *testing.T) *testenv.Env {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs kube-apiserver and etcd (make testbin)")
-	}
-	envOnce.Do(func() { env, envErr = testenv.Start() })
-	if envErr != nil {
-		t.Fatal(envErr)
-	}
-	return env
-}
+func apiServer(t *testing.T) *testenv.Env { return testenv.Shared(t) }
 
 // watcher runs the watcher's manager until stopped.
 type watcher struct {

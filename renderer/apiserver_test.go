@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,34 +29,15 @@ import (
 	"github.com/purrvision/purrvision/renderer"
 )
 
-var (
-	envOnce sync.Once
-	env     *testenv.Env
-	envErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if env != nil {
-		if err := env.Stop(); err != nil {
-			os.Stderr.WriteString("stopping kube-apiserver: " + err.Error() + "\n")
-		}
+	if err := testenv.StopShared(); err != nil {
+		os.Stderr.WriteString("stopping kube-apiserver: " + err.Error() + "\n")
 	}
 	os.Exit(code)
 }
 
-// apiServer starts one kube-apiserver for the package, on first use.
-func apiServer(t *testing.T) *testenv.Env {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs kube-apiserver and etcd (make testbin); skipped with -short")
-	}
-	envOnce.Do(func() { env, envErr = testenv.Start() })
-	if envErr != nil {
-		t.Fatal(envErr)
-	}
-	return env
-}
+func apiServer(t *testing.T) *testenv.Env { return testenv.Shared(t) }
 
 const fieldOwner = client.FieldOwner("purrvision-test")
 
@@ -267,7 +247,7 @@ func impersonate(t *testing.T, cfg *rest.Config, ns string) client.Client {
 	t.Helper()
 	ic := rest.CopyConfig(cfg)
 	ic.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + renderer.InstallerServiceAccount}
-	c, err := client.New(ic, client.Options{Scheme: env.Scheme})
+	c, err := client.New(ic, client.Options{Scheme: testenv.Shared(t).Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,16 +7,14 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	"github.com/purrvision/purrvision/reconcile"
 )
 
 // Env is a running API server.
@@ -30,15 +28,35 @@ type Env struct {
 // ErrNoAssets means `make testbin` has not been run.
 var ErrNoAssets = errors.New("KUBEBUILDER_ASSETS and PURRVISION_CRDS are not set: run the tests with `make test`, or `eval $(hack/testbin.sh)` first")
 
-// Scheme knows the core types and the Flux types.
-func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, helmv2.AddToScheme, kustomizev1.AddToScheme, sourcev1.AddToScheme} {
-		if err := add(s); err != nil {
-			return nil, fmt.Errorf("building scheme: %w", err)
-		}
+// Scheme knows the core types and the Flux types, as the watcher does.
+func Scheme() (*runtime.Scheme, error) { return reconcile.Scheme() }
+
+var (
+	sharedOnce sync.Once
+	shared     *Env
+	sharedErr  error
+)
+
+// Shared starts one API server for the whole test binary, on first use,
+// and skips the test under -short. Call StopShared from TestMain.
+func Shared(t testing.TB) *Env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs kube-apiserver and etcd (make testbin); skipped with -short")
 	}
-	return s, nil
+	sharedOnce.Do(func() { shared, sharedErr = Start() })
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+// StopShared stops the API server Shared started, if any.
+func StopShared() error {
+	if shared == nil {
+		return nil
+	}
+	return shared.Stop()
 }
 
 // Start starts etcd and kube-apiserver and installs the Flux CRDs.
