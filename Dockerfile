@@ -1,0 +1,21 @@
+# syntax=docker/dockerfile:1
+# Purrvision's image: a static binary on distroless, as a non-root user.
+#   docker build --build-arg VERSION=$(git describe --tags --always) -t ghcr.io/purrvision/purrvision:dev .
+ARG GO_VERSION=1.26
+
+FROM golang:${GO_VERSION} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath \
+	-ldflags "-s -w -X github.com/purrvision/purrvision/internal/version.Version=${VERSION}" \
+	-o /out/purrvision ./cmd/purrvision
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/purrvision /usr/local/bin/purrvision
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/purrvision"]
+CMD ["serve", "--config=/etc/purrvision/purrvision.yaml"]
