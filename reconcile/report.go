@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
@@ -40,6 +42,19 @@ type GitHubReporter struct {
 	Tenants forge.Repo
 	Bot     string
 	Now     func() time.Time
+	// Provisioned, when set, observes the seconds from merge to Ready.
+	Provisioned prometheus.Observer
+}
+
+// NewProvisioningHistogram registers the merge-to-Ready histogram.
+func NewProvisioningHistogram(reg prometheus.Registerer) prometheus.Histogram {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "purrvision_provisioning_duration_seconds",
+		Help:    "Seconds from the merge of a store's pull request to the store being Ready.",
+		Buckets: []float64{5, 10, 20, 30, 60, 120, 300, 600, 1800},
+	})
+	reg.MustRegister(h)
+	return h
 }
 
 var deploymentStates = map[string]string{
@@ -146,6 +161,11 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 	if !st.Record(r.Phase, detail, "cluster", now()) && !changed {
 		return nil
 	}
+	if r.Phase == storestatus.PhaseReady && g.Provisioned != nil {
+		if merged, ok := lastMerge(st); ok {
+			g.Provisioned.Observe(now().Sub(merged).Seconds())
+		}
+	}
 	body := storestatus.Body(st)
 	if own != nil {
 		return g.GitHub.EditComment(ctx, r.Issue.Repo, own.ID, body)
@@ -204,4 +224,14 @@ func shortSHA(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// lastMerge is when the timeline last recorded a merge.
+func lastMerge(st storestatus.State) (time.Time, bool) {
+	for i := len(st.Timeline) - 1; i >= 0; i-- {
+		if st.Timeline[i].Phase == storestatus.PhaseMerged {
+			return st.Timeline[i].At, true
+		}
+	}
+	return time.Time{}, false
 }

@@ -54,6 +54,8 @@ and finishes the work already accepted.`,
 			if err != nil {
 				return usageError(err)
 			}
+			reg := service.NewRegistry()
+			ghOpts.Metrics = ghclient.NewMetrics(reg)
 			gh, err := ghclient.New(ghOpts)
 			if err != nil {
 				return usageError(err)
@@ -71,7 +73,7 @@ and finishes the work already accepted.`,
 			if err != nil {
 				return err
 			}
-			opts := service.Options{Config: cfg, Secret: secret, GitHub: gh, Tenants: repo, Log: log}
+			opts := service.Options{Config: cfg, Secret: secret, GitHub: gh, Tenants: repo, Log: log, Registry: reg}
 			var mgr manager.Manager
 			if watch {
 				restCfg, err := ctrl.GetConfig()
@@ -85,7 +87,8 @@ and finishes the work already accepted.`,
 				}
 				mgr, err = reconcile.NewManager(restCfg, reconcile.ManagerOptions{
 					FluxNamespace: cfg.Flux.Namespace, BaseDomain: cfg.BaseDomain,
-					Reporter:       &reconcile.GitHubReporter{GitHub: gh, Tenants: tenantsRepo, Bot: cfg.GitHub.BotLogin},
+					Reporter: &reconcile.GitHubReporter{GitHub: gh, Tenants: tenantsRepo, Bot: cfg.GitHub.BotLogin,
+						Provisioned: reconcile.NewProvisioningHistogram(reg)},
 					LeaderElection: true, LeaderElectionNamespace: leaderNamespace,
 				})
 				if err != nil {

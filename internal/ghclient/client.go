@@ -38,6 +38,8 @@ type Options struct {
 	// Backoff is the first wait before retrying a server error; it doubles
 	// each time. 200ms when 0.
 	Backoff time.Duration
+	// Metrics, when set, observes every call.
+	Metrics *Metrics
 }
 
 // App is a GitHub App installation.
@@ -94,6 +96,9 @@ func New(o Options) (*Client, error) {
 	}
 	if !strings.HasSuffix(api.Path, "/") {
 		api.Path += "/"
+	}
+	if o.Metrics != nil {
+		base = &metricsTransport{next: base, m: o.Metrics}
 	}
 	rt := http.RoundTripper(&retryTransport{next: base, maxRetries: o.MaxRetries, maxWait: o.MaxWait, backoff: o.Backoff, now: time.Now})
 	if o.App != nil {

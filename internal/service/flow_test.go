@@ -378,3 +378,40 @@ func post(t *testing.T, url, event, delivery string, body, secret []byte) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestService_Metrics: /metrics exposes deliveries by event and outcome,
+// work attempts and the queue depth.
+func TestService_Metrics(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.request("octocat", "cat-cafe", "small")
+	h.settle()
+	resp, err := http.Get(h.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`purrvision_webhook_deliveries_total{event="issues",outcome="queued"}`,
+		`purrvision_work_attempts_total{intent="reconcile-request",result="ok"}`,
+		`purrvision_work_queue_depth 0`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("/metrics lacks %s", s)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		r, err := http.Get(h.http.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			t.Errorf("%s = %d", path, r.StatusCode)
+		}
+	}
+}

@@ -37,6 +37,9 @@ type Options struct {
 	Queue webhook.QueueOptions
 	// Nudge, when set, asks Flux to fetch the tenants repo after a merge.
 	Nudge func(context.Context) error
+	// Registry, when set, is where the service's metrics are registered and
+	// what /metrics serves; a new one otherwise.
+	Registry *prometheus.Registry
 	// ResyncInterval is how often every open request is reconciled again,
 	// besides once at start; 10m when 0.
 	ResyncInterval time.Duration
@@ -68,8 +71,10 @@ func New(o Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{Provisioner: prov, log: o.Log}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := o.Registry
+	if reg == nil {
+		reg = NewRegistry()
+	}
 	var queue *webhook.Queue
 	metrics := webhook.NewMetrics(reg, func() int {
 		if queue == nil {
@@ -153,4 +158,11 @@ func (s *Service) process(ctx context.Context, it webhook.Intent) error {
 func (s *Service) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
 	return s.Queue.Shutdown(ctx)
+}
+
+// NewRegistry is a metrics registry with the Go and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
