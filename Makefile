@@ -37,8 +37,12 @@ testbin: ## Build kube-apiserver and etcd from the Go module proxy (cached) and 
 	@mkdir -p $(BIN)
 	hack/testbin.sh > $(BIN)/testbin.env
 
+.PHONY: chromium
+chromium: ## Install Debian's Chromium for the status page test, if missing.
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 .PHONY: test
-test: fmt vet testbin ## gofmt, go vet, testbin, then every test with the race detector.
+test: fmt vet testbin chromium ## gofmt, go vet, testbin, Chromium, then every test with the race detector.
 	set -a; . $(BIN)/testbin.env; set +a; $(GO) test -race -count=1 ./...
 
 .PHONY: clusterbin

@@ -19,6 +19,7 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/service"
+	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/reconcile"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -73,7 +74,15 @@ and finishes the work already accepted.`,
 			if err != nil {
 				return err
 			}
-			opts := service.Options{Config: cfg, Secret: secret, GitHub: gh, Tenants: repo, Log: log, Registry: reg}
+			page := &statuspage.Handler{Source: &statuspage.RepoSource{Config: cfg, Repo: repo, GitHub: gh, Bot: cfg.GitHub.BotLogin}, Log: log}
+			if a := cfg.StatusPage.Auth; a != nil {
+				pw, err := os.ReadFile(a.PasswordFile)
+				if err != nil {
+					return usageError(fmt.Errorf("reading statusPage.auth.passwordFile: %w", err))
+				}
+				page.Auth = statuspage.Auth{Username: a.Username, Password: []byte(strings.TrimSpace(string(pw)))}
+			}
+			opts := service.Options{Config: cfg, Secret: secret, GitHub: gh, Tenants: repo, Log: log, Registry: reg, StatusPage: page}
 			var mgr manager.Manager
 			if watch {
 				restCfg, err := ctrl.GetConfig()

@@ -49,6 +49,20 @@ type Config struct {
 	GitHub GitHub `json:"github"`
 	// Listen is the address of the HTTP server of `purrvision serve`.
 	Listen string `json:"listen"`
+	// StatusPage configures the read-only page at GET /.
+	StatusPage StatusPage `json:"statusPage"`
+}
+
+// StatusPage configures the status page.
+type StatusPage struct {
+	// Auth, when set, asks for HTTP basic authentication.
+	Auth *StatusPageAuth `json:"auth,omitempty"`
+}
+
+// StatusPageAuth is the one account that may read the status page.
+type StatusPageAuth struct {
+	Username     string `json:"username"`
+	PasswordFile string `json:"passwordFile"`
 }
 
 // TenantsRepo is the GitOps repository.
@@ -376,6 +390,9 @@ func (c *Config) Validate() error {
 		if owner, name, ok := strings.Cut(f[1], "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
 			add(f[0], "%q must be owner/name", f[1])
 		}
+	}
+	if a := c.StatusPage.Auth; a != nil && (a.Username == "" || a.PasswordFile == "") {
+		add("statusPage.auth", "needs username and passwordFile")
 	}
 	for i, t := range c.GitHub.CommandTeams {
 		if org, team, ok := strings.Cut(t, "/"); !ok || org == "" || team == "" || strings.Contains(team, "/") {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -213,6 +215,18 @@ func TestFlow_NoPlaintextLeaks(t *testing.T) {
 	}
 	for _, d := range h.gh.Deliveries() {
 		haystacks = append(haystacks, string(d.Body))
+	}
+	for _, path := range []string{"/", "/metrics"} {
+		resp, err := http.Get(h.http.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		haystacks = append(haystacks, string(body))
 	}
 	all := strings.Join(haystacks, "\n")
 	if len(all) < 10000 {

@@ -415,3 +415,28 @@ func TestService_Metrics(t *testing.T) {
 		}
 	}
 }
+
+// TestService_StatusPage: GET / lists a merged store with its phase,
+// requester, plan and links, from the tenants repo and its issue.
+func TestService_StatusPage(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.provisioned("cat-cafe")
+	resp, err := http.Get(h.http.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, s := range []string{`id="store-cat-cafe"`, "Merged", "octocat", "small", "https://cat-cafe.shop.example.com/", "/acme/tenants/pull/1", "/acme/stores/issues/1"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("status page lacks %q", s)
+		}
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}

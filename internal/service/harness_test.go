@@ -27,6 +27,7 @@ import (
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/service"
 	"github.com/purrvision/purrvision/internal/sopsage"
+	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
@@ -153,7 +154,8 @@ func (h *harness) start() {
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.svc, err = service.New(service.Options{
 		Config: h.cfg, Secret: webhookSecret, GitHub: h.client, Tenants: repo, Log: log,
-		Queue: ghQueueOptions,
+		Queue:      ghQueueOptions,
+		StatusPage: &statuspage.Handler{Source: &statuspage.RepoSource{Config: h.cfg, Repo: repo, GitHub: h.client, Bot: ghstandin.BotLogin}, TTL: time.Nanosecond},
 	})
 	if err != nil {
 		h.t.Fatal(err)

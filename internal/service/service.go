@@ -37,6 +37,8 @@ type Options struct {
 	Queue webhook.QueueOptions
 	// Nudge, when set, asks Flux to fetch the tenants repo after a merge.
 	Nudge func(context.Context) error
+	// StatusPage, when set, is served at GET /.
+	StatusPage http.Handler
 	// Registry, when set, is where the service's metrics are registered and
 	// what /metrics serves; a new one otherwise.
 	Registry *prometheus.Registry
@@ -105,6 +107,9 @@ func New(o Options) (*Service, error) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if o.StatusPage != nil {
+		mux.Handle("GET /{$}", o.StatusPage)
+	}
 	s.Handler = mux
 	s.ready.Store(true)
 	if o.ResyncInterval == 0 {

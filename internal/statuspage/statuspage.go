@@ -1,0 +1,125 @@
+// Package statuspage serves the read-only status page at GET /: every store
+// with its phase, URL, requester and plan, links to its issue and pull
+// request, and its timeline. It is server-rendered HTML that works without
+// JavaScript and refreshes itself; it shows nothing secret (names, phases,
+// links and the timeline Purrvision already posts on GitHub).
+package statuspage
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/storestatus"
+)
+
+// Store is one row of the page.
+type Store struct {
+	Name      string
+	Cluster   string
+	Plan      string
+	Requester string
+	Phase     string
+	URL       string
+	IssueURL  string
+	Issue     string
+	PullURL   string
+	Timeline  []storestatus.Event
+}
+
+// Source lists the stores.
+type Source interface {
+	Stores(ctx context.Context) ([]Store, error)
+}
+
+// Auth protects the page with HTTP basic authentication when Password is
+// set.
+type Auth struct {
+	Username string
+	Password []byte
+}
+
+//go:embed page.html
+var files embed.FS
+
+var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
+	"title": storestatus.Title,
+	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+}).ParseFS(files, "page.html"))
+
+// Handler serves the page, caching the store list for TTL.
+type Handler struct {
+	Source Source
+	Auth   Auth
+	TTL    time.Duration
+	Log    *slog.Logger
+	Now    func() time.Time
+
+	mu      sync.Mutex
+	cached  []Store
+	fetched time.Time
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(h.Auth.Password) > 0 && !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Purrvision", charset="UTF-8"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+		return
+	}
+	stores, err := h.stores(r.Context())
+	if err != nil {
+		if h.Log != nil {
+			h.Log.Error("status page: listing stores", "error", err)
+		}
+		http.Error(w, "the store list is not available right now", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	if err := page.Execute(w, map[string]any{"Stores": stores, "Now": now()}); err != nil && h.Log != nil {
+		h.Log.Error("status page: rendering", "error", err)
+	}
+}
+
+func (h *Handler) authorized(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	// Compare digests, so the time taken says nothing about the password.
+	got, want := sha256.Sum256([]byte(pass)), sha256.Sum256(h.Auth.Password)
+	u1, u2 := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(h.Auth.Username))
+	return subtle.ConstantTimeCompare(got[:], want[:])&subtle.ConstantTimeCompare(u1[:], u2[:]) == 1
+}
+
+func (h *Handler) stores(ctx context.Context) ([]Store, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ttl := h.TTL
+	if ttl == 0 {
+		ttl = 30 * time.Second
+	}
+	if h.cached != nil && time.Since(h.fetched) < ttl {
+		return h.cached, nil
+	}
+	s, err := h.Source.Stores(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
+	h.cached, h.fetched = s, time.Now()
+	return s, nil
+}

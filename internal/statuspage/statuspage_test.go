@@ -1,0 +1,105 @@
+package statuspage_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/statuspage"
+	"github.com/purrvision/purrvision/internal/storestatus"
+)
+
+type fakeSource []statuspage.Store
+
+func (f fakeSource) Stores(context.Context) ([]statuspage.Store, error) { return f, nil }
+
+var at = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+var stores = fakeSource{
+	{Name: "cat-cafe", Cluster: "default", Plan: "small", Requester: "octocat", Phase: storestatus.PhaseReady,
+		URL: "https://cat-cafe.shop.example.com/", Issue: "acme/stores#1", IssueURL: "https://github.com/acme/stores/issues/1",
+		PullURL:  "https://github.com/acme/tenants/pull/2",
+		Timeline: []storestatus.Event{{Phase: storestatus.PhaseMerged, At: at, Detail: `<script>alert("x")</script>`}, {Phase: storestatus.PhaseReady, At: at}}},
+	{Name: "dog-diner", Plan: "medium", Requester: "hubot", Phase: storestatus.PhaseFailed},
+}
+
+func get(t *testing.T, h http.Handler, user, pass string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	body, err := io.ReadAll(w.Result().Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.Code, string(body)
+}
+
+func TestPage_ShowsStoresEscaped(t *testing.T) {
+	code, body := get(t, &statuspage.Handler{Source: stores}, "", "")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	for _, s := range []string{`http-equiv="refresh"`, "cat-cafe", "Ready", "https://cat-cafe.shop.example.com/", "octocat", "small",
+		`href="https://github.com/acme/stores/issues/1"`, `href="https://github.com/acme/tenants/pull/2"`, "dog-diner", "Failed", "2 stores"} {
+		if !strings.Contains(body, s) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+	if strings.Contains(body, "<script>") {
+		t.Error("a timeline detail was not escaped")
+	}
+}
+
+func TestPage_Auth(t *testing.T) {
+	h := &statuspage.Handler{Source: stores, Auth: statuspage.Auth{Username: "ops", Password: []byte("s3cret")}}
+	for _, c := range []struct {
+		user, pass string
+		want       int
+	}{{"", "", http.StatusUnauthorized}, {"ops", "wrong", http.StatusUnauthorized}, {"eve", "s3cret", http.StatusUnauthorized}, {"ops", "s3cret", http.StatusOK}} {
+		if code, _ := get(t, h, c.user, c.pass); code != c.want {
+			t.Errorf("%s/%s: %d, want %d", c.user, c.pass, code, c.want)
+		}
+	}
+}
+
+// TestPage_InChromium opens the page in headless Chromium and reads what a
+// person sees: the rendered DOM, without JavaScript.
+func TestPage_InChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Chromium (make chromium)")
+	}
+	bin := os.Getenv("PURRVISION_CHROMIUM")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("chromium"); err != nil {
+			t.Fatal("Chromium is not installed: run `make chromium` (Debian's chromium package)")
+		}
+	}
+	srv := httptest.NewServer(&statuspage.Handler{Source: stores})
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-javascript",
+		"--user-data-dir="+t.TempDir(), "--dump-dom", srv.URL+"/")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	dom := string(out)
+	for _, s := range []string{"Purrvision stores", `id="store-cat-cafe"`, "Ready", `id="store-dog-diner"`, "Failed", "octocat"} {
+		if !strings.Contains(dom, s) {
+			t.Errorf("Chromium's DOM lacks %q:\n%s", s, dom)
+		}
+	}
+}
