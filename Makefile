@@ -19,6 +19,10 @@ help: ## List the targets.
 build: ## Build bin/purrvision.
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/purrvision ./cmd/purrvision
 
+.PHONY: dev
+dev: clusterbin build ## Run the whole system locally and walk the example store to Ready (stays up; Ctrl-C stops it).
+	set -a; . $(BIN)/cluster.env; set +a; $(BIN)/purrvision dev $(DEV_FLAGS)
+
 .PHONY: render
 render: build ## Render the example store request into out/.
 	$(BIN)/purrvision render -f examples/store-request.yaml --config examples/purrvision.yaml -o out

@@ -1,0 +1,280 @@
+// Package devenv brings up the whole Purrvision system on one machine for
+// `purrvision dev`: a local cluster with Flux, a git server on loopback with
+// the tenants repo and the store chart, the GitHub stand-in, and
+// `purrvision serve` with its watcher. No Docker, no cloud, no GitHub token.
+package devenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"filippo.io/age"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/purrvision/purrvision/charts"
+	"github.com/purrvision/purrvision/examples"
+	"github.com/purrvision/purrvision/flux"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/gitserver"
+	"github.com/purrvision/purrvision/internal/localcluster"
+	"github.com/purrvision/purrvision/internal/service"
+	"github.com/purrvision/purrvision/internal/statuspage"
+	"github.com/purrvision/purrvision/reconcile"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// Repositories on the stand-in.
+const (
+	RequestsRepo = "acme/stores"
+	TenantsRepo  = "acme/tenants"
+	chartTag     = "woocommerce-0.1.0"
+)
+
+// Env is a running system.
+type Env struct {
+	Cluster *localcluster.Cluster
+	Git     *gitserver.Server
+	GitHub  *ghstandin.Server
+	Config  *config.Config
+	Service *service.Service
+	// URL is where purrvision serve listens (status page at /).
+	URL   string
+	stops []func()
+}
+
+// Options configure Start.
+type Options struct {
+	Dir      string
+	Bins     localcluster.Binaries
+	Progress func(stage string, took time.Duration)
+	Log      *slog.Logger
+}
+
+// Start brings everything up; Stop takes it down.
+func Start(ctx context.Context, o Options) (_ *Env, err error) {
+	e := &Env{}
+	defer func() {
+		if err != nil {
+			e.Stop()
+		}
+	}()
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	step := func(name string, f func() error) error {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if o.Progress != nil {
+			o.Progress(name, time.Since(t0))
+		}
+		return nil
+	}
+	if err := step("local cluster with Flux", func() error {
+		c, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(o.Dir, "cluster"), Bins: o.Bins})
+		e.Cluster = c
+		if c != nil {
+			e.stops = append(e.stops, c.Stop)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var bare string
+	if err := step("git server with the tenants repo and the chart", func() error {
+		var err error
+		if e.Git, err = gitserver.New(filepath.Join(o.Dir, "git")); err != nil {
+			return err
+		}
+		if bare, err = e.Git.Init("tenants", "main"); err != nil {
+			return err
+		}
+		chart, err := e.Git.Init("purrvision", "main")
+		if err != nil {
+			return err
+		}
+		if err := e.Git.Start(); err != nil {
+			return err
+		}
+		e.stops = append(e.stops, func() { _ = e.Git.Close() })
+		if err := pushChart(filepath.Join(o.Dir, "chart-work"), chart); err != nil {
+			return err
+		}
+		seed, err := tenants.Open(ctx, tenants.Options{URL: e.Git.URL("tenants"), Branch: "main"})
+		if err != nil {
+			return err
+		}
+		_, err = seed.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+			return &tenants.Plan{Changes: []tenants.Change{{Path: "tenants/default/README.md", Data: []byte("Stores of the default cluster.\n")}}, Message: "Start the tenants repo\n"}, nil
+		})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, err
+	}
+	if err := step("GitHub stand-in and config", func() error {
+		if e.GitHub, err = ghstandin.New(); err != nil {
+			return err
+		}
+		e.stops = append(e.stops, func() { _ = e.GitHub.Close() })
+		e.GitHub.AddRepo(RequestsRepo, "main", "")
+		e.GitHub.AddRepo(TenantsRepo, "main", bare)
+		cfg, err := config.Parse(examples.Config)
+		if err != nil {
+			return err
+		}
+		cfg.SOPS.AgeRecipients = []string{id.Recipient().String()}
+		cfg.TenantsRepo.URL, cfg.TenantsRepo.Repo = e.Git.URL("tenants"), TenantsRepo
+		cfg.GitHub = config.GitHub{APIURL: e.GitHub.URL(), Token: "dev", Repo: RequestsRepo, BotLogin: ghstandin.BotLogin}
+		cfg.Chart.Source = config.ChartSource{Kind: config.SourceGit, URL: e.Git.URL("purrvision"), Tag: chartTag, Path: "./charts/woocommerce", Interval: "1h"}
+		cfg.Flux.Interval = "1m"
+		for name, p := range cfg.Plans {
+			p.StorageClass = "standard"
+			cfg.Plans[name] = p
+		}
+		cfg.Default()
+		e.Config = cfg
+		return cfg.Validate()
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("cluster storage, age key and the tenants source", func() error { return e.prepareCluster(ctx, id) }); err != nil {
+		return nil, err
+	}
+	if err := step("purrvision serve and its watcher", func() error { return e.serve(ctx, o.Log) }); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Stop stops everything, newest first.
+func (e *Env) Stop() {
+	for i := len(e.stops) - 1; i >= 0; i-- {
+		e.stops[i]()
+	}
+	e.stops = nil
+}
+
+// pushChart commits the embedded store chart to the chart repo, tagged.
+func pushChart(work, bare string) error {
+	dir := filepath.Join(work, "repo")
+	err := fs.WalkDir(charts.FS(), charts.WooCommerce, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(charts.FS(), p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, "charts", filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+	if err != nil {
+		return fmt.Errorf("writing the chart: %w", err)
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "chart"}, {"tag", chartTag}, {"push", "-q", bare, "main", "--tags"}} {
+		if out, err := gitserver.Git(dir, args...); err != nil {
+			return fmt.Errorf("git %v: %w: %s", args, err, out)
+		}
+	}
+	return nil
+}
+
+func (e *Env) prepareCluster(ctx context.Context, id *age.X25519Identity) error {
+	c := e.Cluster.Client
+	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "standard"}, Provisioner: "kubernetes.io/no-provisioner", AllowVolumeExpansion: ptr.To(true)}
+	if err := c.Create(ctx, sc); err != nil {
+		return err
+	}
+	for i := range 16 {
+		pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pv-%d", i)}, Spec: corev1.PersistentVolumeSpec{
+			Capacity:    corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("200Gi")},
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: "standard",
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fmt.Sprintf("/tmp/purrvision-dev-pv-%d", i)}},
+		}}
+		if err := c.Create(ctx, pv); err != nil {
+			return err
+		}
+	}
+	key := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: localcluster.FluxNamespace},
+		StringData: map[string]string{"age.agekey": id.String()}}
+	if err := c.Create(ctx, key); err != nil {
+		return err
+	}
+	for _, f := range []string{"tenants/gitrepository.yaml", "tenants/stores.yaml"} {
+		data, err := fs.ReadFile(flux.Files, f)
+		if err != nil {
+			return err
+		}
+		data = bytes.ReplaceAll(data, []byte("https://github.com/example/tenants.git"), []byte(e.Git.URL("tenants")))
+		if err := e.Cluster.Apply(ctx, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Env) serve(ctx context.Context, log *slog.Logger) error {
+	gh, err := ghclient.New(ghclient.Options{APIURL: e.GitHub.URL(), Token: "dev"})
+	if err != nil {
+		return err
+	}
+	repo, err := tenants.Open(ctx, tenants.Options{URL: e.Config.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		return err
+	}
+	mgr, err := reconcile.NewManager(e.Cluster.Config, reconcile.ManagerOptions{FluxNamespace: localcluster.FluxNamespace, BaseDomain: e.Config.BaseDomain,
+		Reporter: &reconcile.GitHubReporter{GitHub: gh, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}})
+	if err != nil {
+		return err
+	}
+	nudger := &reconcile.Nudger{Client: e.Cluster.Client, Namespace: localcluster.FluxNamespace, Name: "tenants"}
+	secret := []byte("purrvision-dev-webhook-secret")
+	e.Service, err = service.New(service.Options{Config: e.Config, Secret: secret, GitHub: gh, Tenants: repo, Log: log, Nudge: nudger.Nudge,
+		StatusPage: &statuspage.Handler{Source: &statuspage.RepoSource{Config: e.Config, Repo: repo, GitHub: gh, Bot: ghstandin.BotLogin}, TTL: 2 * time.Second}})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: e.Service.Handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	e.URL = "http://" + ln.Addr().String()
+	runCtx, cancel := context.WithCancel(context.Background())
+	go func() { _ = mgr.Start(runCtx) }()
+	go e.Service.Run(runCtx)
+	e.stops = append(e.stops, func() {
+		cancel()
+		sctx, done := context.WithTimeout(context.Background(), 30*time.Second)
+		defer done()
+		_ = srv.Shutdown(sctx)
+		_ = e.Service.Shutdown(sctx)
+	})
+	e.GitHub.SetWebhook(ghstandin.Webhook{URL: e.URL + "/webhook", Secret: secret})
+	return nil
+}
