@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/purrvision/purrvision/examples"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
@@ -127,7 +128,14 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	}
 	step(6, "Ready at "+last.GetEnvironmentURL())
 	say("merge to Ready: %.2fs; total: %.2fs", time.Since(merged).Seconds(), time.Since(start).Seconds())
+	cfgPath := filepath.Join(dir, "purrvision.yaml")
+	if data, err := yaml.Marshal(env.Config); err == nil {
+		if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
+			return err
+		}
+	}
 	say("status page:       %s/", env.URL)
+	say("audit:             purrvision audit --config %s %s", cfgPath, name)
 	say("tenants repo:      git clone %s", env.Git.URL("tenants"))
 	say("GitHub stand-in:   %s (issues in %s, pull requests in %s)", gh.URL(), devenv.RequestsRepo, devenv.TenantsRepo)
 	say("kubeconfig:        %s", env.Cluster.Kubeconfig)
