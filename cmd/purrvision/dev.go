@@ -47,6 +47,7 @@ printing each step. The system then stays up until Ctrl-C. Run it with
 			return runDev(cmd.Context(), cmd.OutOrStdout(), bins, dir, exitWhenReady)
 		},
 	}
+	cmd.AddCommand(newDevRequestCommand(), newDevMergeCommand(), newDevCommentCommand())
 	cmd.Flags().BoolVar(&exitWhenReady, "exit-when-ready", false, "stop once the example store is Ready (for CI)")
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the cluster's data and logs (default a temporary one)")
 	return cmd
@@ -64,6 +65,11 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		return err
 	}
 	defer env.Stop()
+	removeState, err := writeDevState(devState{GitHub: env.GitHub.URL(), PID: os.Getpid()})
+	if err != nil {
+		return err
+	}
+	defer removeState()
 	req, err := v1alpha1.Parse(examples.StoreRequest)
 	if err != nil {
 		return err
@@ -143,6 +149,9 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	if exitWhenReady {
 		return nil
 	}
+	say("drive it:          purrvision dev request --name dog-diner --plan medium")
+	say("                   purrvision dev comment %d \"/purrvision resize medium\"", issue)
+	say("                   purrvision dev merge <pull request>")
 	say("the system stays up; Ctrl-C stops it")
 	<-ctx.Done()
 	say("stopping")

@@ -179,7 +179,12 @@ func (s *Server) mergePullREST(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	sha, code, msg := s.merge(rp, number(r, "number"), BotLogin)
+	if who := actor(r); who != BotLogin {
+		n := number(r, "number")
+		now := github.Timestamp{Time: time.Now().UTC()}
+		rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(who), State: github.String("APPROVED"), SubmittedAt: &now})
+	}
+	sha, code, msg := s.merge(rp, number(r, "number"), actor(r))
 	if code != http.StatusOK {
 		writeJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"})
 		return

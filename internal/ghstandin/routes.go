@@ -16,6 +16,18 @@ import (
 // BotLogin is the account API calls are made as.
 const BotLogin = "purrvision[bot]"
 
+// ActAsHeader makes a call act as another user, for tools that drive the
+// stand-in as people would (purrvision dev). GitHub has no such header.
+const ActAsHeader = "X-Standin-Act-As"
+
+// actor is who makes a call.
+func actor(r *http.Request) string {
+	if u := r.Header.Get(ActAsHeader); u != "" {
+		return u
+	}
+	return BotLogin
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.HandlerFunc) {
@@ -134,8 +146,8 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 		validationFailed(w, "Issue", "title is missing")
 		return
 	}
-	is := s.newIssue(rp, BotLogin, in.Title, in.Body, in.Labels)
-	s.emit("issues", &github.IssuesEvent{Action: github.String("opened"), Issue: is, Repo: s.repoObj(rp), Sender: s.user(BotLogin)})
+	is := s.newIssue(rp, actor(r), in.Title, in.Body, in.Labels)
+	s.emit("issues", &github.IssuesEvent{Action: github.String("opened"), Issue: is, Repo: s.repoObj(rp), Sender: s.user(actor(r))})
 	writeJSON(w, http.StatusCreated, is)
 }
 
@@ -321,7 +333,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 		validationFailed(w, "IssueComment", "body is missing")
 		return
 	}
-	c := s.addComment(rp, is, BotLogin, in.Body)
+	c := s.addComment(rp, is, actor(r), in.Body)
 	writeJSON(w, http.StatusCreated, c)
 }
 
