@@ -37,7 +37,7 @@ func (w *world) openPull(name string) int {
 	w.t.Helper()
 	var n int
 	w.waitFor("an open pull request for "+name, time.Minute, func() bool {
-		for _, p := range w.gh.Pulls(tenantsRepo) {
+		for _, p := range w.GitHub.Pulls(tenantsRepo) {
 			if p.GetHead().GetRef() == "store/"+name && p.GetState() == "open" {
 				n = p.GetNumber()
 				return true
@@ -50,24 +50,24 @@ func (w *world) openPull(name string) int {
 
 func (w *world) merge(pr int) {
 	w.t.Helper()
-	w.gh.Approve(tenantsRepo, pr, "reviewer")
-	if _, err := w.gh.Merge(tenantsRepo, pr, "maintainer"); err != nil {
+	w.GitHub.Approve(tenantsRepo, pr, "reviewer")
+	if _, err := w.GitHub.Merge(tenantsRepo, pr, "maintainer"); err != nil {
 		w.t.Fatal(err)
 	}
 }
 
 func (w *world) lastDeploymentState(env string) string {
-	s := w.gh.DeploymentStates(tenantsRepo)[env]
+	s := w.GitHub.DeploymentStates(tenantsRepo)[env]
 	if len(s) == 0 {
 		return ""
 	}
 	return s[len(s)-1]
 }
 
-func (w *world) labels(n int) string { return strings.Join(w.gh.Labels(requestsRepo, n), ",") }
+func (w *world) labels(n int) string { return strings.Join(w.GitHub.Labels(requestsRepo, n), ",") }
 
 func (w *world) progress(n int) string {
-	for _, c := range w.gh.Comments(requestsRepo, n) {
+	for _, c := range w.GitHub.Comments(requestsRepo, n) {
 		if strings.Contains(c.GetBody(), "purrvision:status") {
 			return c.GetBody()
 		}
@@ -82,10 +82,10 @@ func (w *world) progress(n int) string {
 func TestStoreLifecycle(t *testing.T) {
 	w := newWorld(t, nil)
 	ctx := context.Background()
-	c := w.cluster.Client
+	c := w.Cluster.Client
 
 	t0 := time.Now()
-	n := w.gh.OpenIssue(requestsRepo, "octocat", "Store: cat-cafe", formBody("cat-cafe", "small"), "store-request")
+	n := w.GitHub.OpenIssue(requestsRepo, "octocat", "Store: cat-cafe", formBody("cat-cafe", "small"), "store-request")
 	pr := w.openPull("cat-cafe")
 	w.stage("issue to pull request", t0)
 
@@ -108,7 +108,7 @@ func TestStoreLifecycle(t *testing.T) {
 	w.stage("HelmRelease Ready, reported", t0)
 	t.Logf("BENCHMARK merge-to-ready %.2fs", time.Since(merged).Seconds())
 
-	sts := w.gh.DeploymentStatuses(tenantsRepo, "store-cat-cafe")
+	sts := w.GitHub.DeploymentStatuses(tenantsRepo, "store-cat-cafe")
 	if url := sts[len(sts)-1].GetEnvironmentURL(); url != "https://cat-cafe.shop.example.com/" {
 		t.Errorf("environment_url = %q", url)
 	}
@@ -140,7 +140,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := sopsage.Decrypt(enc, w.ageID.String())
+	plain, err := sopsage.Decrypt(enc, w.AgeIdentity.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestStoreLifecycle(t *testing.T) {
 
 	// Resize: the quota in the cluster follows.
 	t0 = time.Now()
-	w.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	w.GitHub.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
 	pr = w.openPull("cat-cafe")
 	w.merge(pr)
 	w.waitFor("quota limits.cpu 2", 2*time.Minute, func() bool {
@@ -163,7 +163,7 @@ func TestStoreLifecycle(t *testing.T) {
 
 	// Decommission: the namespace goes, the deployment turns inactive.
 	t0 = time.Now()
-	w.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	w.GitHub.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
 	pr = w.openPull("cat-cafe")
 	w.merge(pr)
 	w.waitFor("namespace store-cat-cafe gone", 3*time.Minute, func() bool {
@@ -181,12 +181,12 @@ func TestStoreLifecycle(t *testing.T) {
 func TestStoreThatCannotInstall(t *testing.T) {
 	w := newWorld(t, func(cfg *config.Config) { cfg.Chart.Source.Tag = brokenChartTag })
 	t0 := time.Now()
-	n := w.gh.OpenIssue(requestsRepo, "octocat", "Store: dog-diner", formBody("dog-diner", "small"), "store-request")
+	n := w.GitHub.OpenIssue(requestsRepo, "octocat", "Store: dog-diner", formBody("dog-diner", "small"), "store-request")
 	w.merge(w.openPull("dog-diner"))
 	defer w.dumpRelease("store-dog-diner")
 	w.waitFor("deployment status failure", 4*time.Minute, func() bool { return w.lastDeploymentState("store-dog-diner") == "failure" })
 	w.stage("merge to failure reported", t0)
-	sts := w.gh.DeploymentStatuses(tenantsRepo, "store-dog-diner")
+	sts := w.GitHub.DeploymentStatuses(tenantsRepo, "store-dog-diner")
 	desc := sts[len(sts)-1].GetDescription()
 	if !strings.Contains(desc, "licenseKey") {
 		t.Errorf("failure description %q does not carry Flux's message", desc)
@@ -203,12 +203,12 @@ func (w *world) dumpRelease(ns string) {
 		return
 	}
 	var hr helmv2.HelmRelease
-	if err := w.cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "woocommerce"}, &hr); err != nil {
+	if err := w.Cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "woocommerce"}, &hr); err != nil {
 		w.t.Logf("HelmRelease %s/woocommerce: %v", ns, err)
 		return
 	}
 	for _, c := range hr.Status.Conditions {
 		w.t.Logf("HelmRelease condition %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
 	}
-	w.t.Logf("deployment statuses: %v", w.gh.DeploymentStates(tenantsRepo)[ns])
+	w.t.Logf("deployment statuses: %v", w.GitHub.DeploymentStates(tenantsRepo)[ns])
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func gitShow(w *world, spec string) ([]byte, error) {
-	return gitserver.Git(w.bare, "show", spec)
+	return gitserver.Git(w.TenantsBare, "show", spec)
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -2,7 +2,6 @@ package flux_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,13 +15,7 @@ import (
 	"github.com/purrvision/purrvision/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := testenv.StopShared(); err != nil {
-		os.Stderr.WriteString("stopping kube-apiserver: " + err.Error() + "\n")
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestManifests_AcceptedByAPIServer: the deployment of Purrvision and the
 // tenants source apply with a server-side dry run.

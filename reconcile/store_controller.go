@@ -131,11 +131,19 @@ func (r *StoreReconciler) fetch(ctx context.Context, store string) (*corev1.Name
 	return ns, ks, hr, nil
 }
 
-func issueOf(objs ...client.Object) *forge.IssueRef {
+// issueOf reads the issue annotation of the first object that exists.
+func issueOf(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.HelmRelease) *forge.IssueRef {
+	var objs []client.Object
+	if hr != nil {
+		objs = append(objs, hr)
+	}
+	if ks != nil {
+		objs = append(objs, ks)
+	}
+	if ns != nil {
+		objs = append(objs, ns)
+	}
 	for _, o := range objs {
-		if o == nil || isNil(o) {
-			continue
-		}
 		if s := o.GetAnnotations()[annotationIssue]; s != "" {
 			if ref, err := forge.ParseIssueRef(s); err == nil {
 				return &ref
@@ -143,18 +151,6 @@ func issueOf(objs ...client.Object) *forge.IssueRef {
 		}
 	}
 	return nil
-}
-
-func isNil(o client.Object) bool {
-	switch v := o.(type) {
-	case *corev1.Namespace:
-		return v == nil
-	case *kustomizev1.Kustomization:
-		return v == nil
-	case *helmv2.HelmRelease:
-		return v == nil
-	}
-	return false
 }
 
 // reportedKey is what was reported last, kept on the Namespace, or on the

@@ -3,7 +3,6 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,13 +23,7 @@ import (
 	"github.com/purrvision/purrvision/reconcile"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := testenv.StopShared(); err != nil {
-		os.Stderr.WriteString("stopping kube-apiserver: " + err.Error() + "\n")
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func apiServer(t *testing.T) *testenv.Env { return testenv.Shared(t) }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path"
 	"strings"
 	"testing"
@@ -29,13 +28,7 @@ import (
 	"github.com/purrvision/purrvision/renderer"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := testenv.StopShared(); err != nil {
-		os.Stderr.WriteString("stopping kube-apiserver: " + err.Error() + "\n")
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 func apiServer(t *testing.T) *testenv.Env { return testenv.Shared(t) }
 

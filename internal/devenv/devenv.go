@@ -42,7 +42,8 @@ import (
 const (
 	RequestsRepo = "acme/stores"
 	TenantsRepo  = "acme/tenants"
-	chartTag     = "woocommerce-0.1.0"
+	// ChartTag pins the store chart in the chart repo.
+	ChartTag = "woocommerce-0.1.0"
 )
 
 // Env is a running system.
@@ -53,8 +54,12 @@ type Env struct {
 	Config  *config.Config
 	Service *service.Service
 	// URL is where purrvision serve listens (status page at /).
-	URL   string
-	stops []func()
+	URL string
+	// TenantsBare and ChartBare are the bare git repositories on disk.
+	TenantsBare, ChartBare string
+	// AgeIdentity decrypts what Flux decrypts.
+	AgeIdentity *age.X25519Identity
+	stops       []func()
 }
 
 // Options configure Start.
@@ -63,6 +68,8 @@ type Options struct {
 	Bins     localcluster.Binaries
 	Progress func(stage string, took time.Duration)
 	Log      *slog.Logger
+	// Configure, when set, changes the config before it is checked.
+	Configure func(*config.Config)
 }
 
 // Start brings everything up; Stop takes it down.
@@ -96,24 +103,22 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	var bare string
 	if err := step("git server with the tenants repo and the chart", func() error {
 		var err error
 		if e.Git, err = gitserver.New(filepath.Join(o.Dir, "git")); err != nil {
 			return err
 		}
-		if bare, err = e.Git.Init("tenants", "main"); err != nil {
+		if e.TenantsBare, err = e.Git.Init("tenants", "main"); err != nil {
 			return err
 		}
-		chart, err := e.Git.Init("purrvision", "main")
-		if err != nil {
+		if e.ChartBare, err = e.Git.Init("purrvision", "main"); err != nil {
 			return err
 		}
 		if err := e.Git.Start(); err != nil {
 			return err
 		}
 		e.stops = append(e.stops, func() { _ = e.Git.Close() })
-		if err := pushChart(filepath.Join(o.Dir, "chart-work"), chart); err != nil {
+		if err := pushChart(filepath.Join(o.Dir, "chart-work"), e.ChartBare); err != nil {
 			return err
 		}
 		seed, err := tenants.Open(ctx, tenants.Options{URL: e.Git.URL("tenants"), Branch: "main"})
@@ -131,13 +136,14 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err != nil {
 		return nil, err
 	}
+	e.AgeIdentity = id
 	if err := step("GitHub stand-in and config", func() error {
 		if e.GitHub, err = ghstandin.New(); err != nil {
 			return err
 		}
 		e.stops = append(e.stops, func() { _ = e.GitHub.Close() })
 		e.GitHub.AddRepo(RequestsRepo, "main", "")
-		e.GitHub.AddRepo(TenantsRepo, "main", bare)
+		e.GitHub.AddRepo(TenantsRepo, "main", e.TenantsBare)
 		cfg, err := config.Parse(examples.Config)
 		if err != nil {
 			return err
@@ -145,13 +151,15 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		cfg.SOPS.AgeRecipients = []string{id.Recipient().String()}
 		cfg.TenantsRepo.URL, cfg.TenantsRepo.Repo = e.Git.URL("tenants"), TenantsRepo
 		cfg.GitHub = config.GitHub{APIURL: e.GitHub.URL(), Token: "dev", Repo: RequestsRepo, BotLogin: ghstandin.BotLogin}
-		cfg.Chart.Source = config.ChartSource{Kind: config.SourceGit, URL: e.Git.URL("purrvision"), Tag: chartTag, Path: "./charts/woocommerce", Interval: "1h"}
+		cfg.Chart.Source = config.ChartSource{Kind: config.SourceGit, URL: e.Git.URL("purrvision"), Tag: ChartTag, Path: "./charts/woocommerce", Interval: "1h"}
 		cfg.Flux.Interval = "1m"
 		for name, p := range cfg.Plans {
 			p.StorageClass = "standard"
 			cfg.Plans[name] = p
 		}
-		cfg.Default()
+		if o.Configure != nil {
+			o.Configure(cfg)
+		}
 		e.Config = cfg
 		return cfg.Validate()
 	}); err != nil {
@@ -194,7 +202,7 @@ func pushChart(work, bare string) error {
 	if err != nil {
 		return fmt.Errorf("writing the chart: %w", err)
 	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "chart"}, {"tag", chartTag}, {"push", "-q", bare, "main", "--tags"}} {
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "chart"}, {"tag", ChartTag}, {"push", "-q", bare, "main", "--tags"}} {
 		if out, err := gitserver.Git(dir, args...); err != nil {
 			return fmt.Errorf("git %v: %w: %s", args, err, out)
 		}

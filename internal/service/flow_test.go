@@ -180,6 +180,20 @@ func TestFlow_SameDelivery50Times(t *testing.T) {
 	if prs := h.gh.Pulls(tenantsRepo); len(prs) != 1 {
 		t.Fatalf("%d pull requests, want 1", len(prs))
 	}
+	// All 50 were taken as work, not dropped at the door.
+	resp, err := http.Get(h.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m bytes.Buffer
+	_, err = m.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := grepLines(m.String(), `deliveries_total{event="issues",outcome="queued"}`); !strings.HasSuffix(got, "} 50") {
+		t.Errorf("the 50 deliveries were not all queued:\n%s", grepLines(m.String(), "deliveries_total"))
+	}
 	for _, m := range []string{"purrvision:status", "purrvision:credentials"} {
 		if c := h.botComments(n, m); len(c) != 1 {
 			t.Errorf("%d %s comments, want 1", len(c), m)
@@ -439,4 +453,14 @@ func TestService_StatusPage(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Errorf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -122,3 +122,13 @@ func (e *Env) ClientWithWarnings(w *Warnings) (client.Client, error) {
 	cfg.WarningHandler = w
 	return client.New(cfg, client.Options{Scheme: e.Scheme})
 }
+
+// Main runs a package's tests and stops the shared API server after them:
+// call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if err := StopShared(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping kube-apiserver:", err)
+	}
+	os.Exit(code)
+}
