@@ -113,8 +113,14 @@ func checkPods(t *testing.T, objs []*unstructured.Unstructured) {
 					if _, inline := em["value"]; inline {
 						t.Errorf("%s: %s is set inline, not from the Secret", name, em["name"])
 					}
-					if ref, _, _ := unstructured.NestedString(em, "valueFrom", "secretKeyRef", "name"); ref != renderer.SecretName {
-						t.Errorf("%s: %s comes from %q, not the store Secret", name, em["name"], ref)
+					ref, _, _ := unstructured.NestedString(em, "valueFrom", "secretKeyRef", "name")
+					key, _, _ := unstructured.NestedString(em, "valueFrom", "secretKeyRef", "key")
+					want := renderer.DatabaseSecretName
+					if key == renderer.KeyAdminPassword {
+						want = renderer.SecretName
+					}
+					if ref != want {
+						t.Errorf("%s: %s (key %s) comes from %q, not %s", name, em["name"], key, ref, want)
 					}
 				}
 			}

@@ -5,14 +5,17 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/config"
@@ -159,7 +162,50 @@ func TestStoreLifecycle(t *testing.T) {
 		got := q.Spec.Hard[corev1.ResourceLimitsCPU]
 		return err == nil && got.String() == "2"
 	})
+	w.waitFor("HelmRelease upgraded to medium", 2*time.Minute, func() bool { return w.releaseSettled("store-cat-cafe") })
 	w.stage("resize merged and applied", t0)
+
+	// Rotation: a new admin password reaches the cluster's Secret, and the
+	// new credentials revision rolls the WordPress pods, whose installer
+	// applies it; the database passwords stay (MariaDB keeps them).
+	t0 = time.Now()
+	var dbBefore corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: renderer.DatabaseSecretName}, &dbBefore); err != nil {
+		t.Fatal(err)
+	}
+	w.GitHub.Comment(requestsRepo, n, "octocat", "/purrvision rotate-credentials")
+	pr = w.openPull("cat-cafe")
+	w.merge(pr)
+	enc, err = gitShow(w, "main:tenants/default/cat-cafe/"+renderer.FileSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revision := renderer.CredentialsRevision(enc)
+	w.waitFor("WordPress pods at the new credentials revision", 2*time.Minute, func() bool {
+		var ds appsv1.DeploymentList
+		if err := c.List(ctx, &ds, client.InNamespace("store-cat-cafe"), client.MatchingLabels{renderer.LabelComponent: renderer.ComponentWeb}); err != nil || len(ds.Items) != 1 {
+			return false
+		}
+		return ds.Items[0].Spec.Template.Annotations["purrvision.dev/credentials-revision"] == revision
+	})
+	w.waitFor("HelmRelease upgraded with the new credentials", 2*time.Minute, func() bool { return w.releaseSettled("store-cat-cafe") })
+	if plain, err = sopsage.Decrypt(enc, w.AgeIdentity.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: renderer.SecretName}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(plain), fmt.Sprintf("%s: %s", renderer.KeyAdminPassword, b64(secret.Data[renderer.KeyAdminPassword]))) {
+		t.Error("the cluster's Secret does not hold the rotated admin password")
+	}
+	var dbAfter corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: renderer.DatabaseSecretName}, &dbAfter); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(dbBefore.Data, dbAfter.Data) {
+		t.Error("rotation changed the database passwords")
+	}
+	w.stage("rotation merged, WordPress rolled", t0)
 
 	// Decommission: the namespace goes, the deployment turns inactive.
 	t0 = time.Now()
@@ -195,6 +241,24 @@ func TestStoreThatCannotInstall(t *testing.T) {
 	if p := w.progress(n); !strings.Contains(p, "Failed") || !strings.Contains(p, "licenseKey") {
 		t.Errorf("progress comment lacks the failure:\n%s", p)
 	}
+}
+
+// releaseSettled reports whether the store's HelmRelease is Ready at its
+// latest generation: helm-controller has finished the upgrade a change
+// started, the rollout included. (helm-controller finishes an action before
+// it handles a deletion, so a decommission merged during an upgrade waits
+// for it.)
+func (w *world) releaseSettled(ns string) bool {
+	var hr helmv2.HelmRelease
+	if err := w.Cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "woocommerce"}, &hr); err != nil {
+		return false
+	}
+	for _, c := range hr.Status.Conditions {
+		if c.Type == "Ready" {
+			return c.Status == metav1.ConditionTrue && c.ObservedGeneration == hr.Generation
+		}
+	}
+	return false
 }
 
 // dumpRelease logs a HelmRelease's conditions when the test failed.

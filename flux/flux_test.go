@@ -164,7 +164,7 @@ func TestKustomizeBuild_RenderedStore(t *testing.T) {
 	for _, r := range manifests.Resources() {
 		kinds[r.GetKind()]++
 	}
-	for kind, n := range map[string]int{"Namespace": 1, "NetworkPolicy": 5, "ResourceQuota": 1, "LimitRange": 1, "Secret": 1, "HelmRelease": 1, "GitRepository": 1, "ServiceAccount": 1, "Role": 1, "RoleBinding": 1} {
+	for kind, n := range map[string]int{"Namespace": 1, "NetworkPolicy": 5, "ResourceQuota": 1, "LimitRange": 1, "Secret": 2, "HelmRelease": 1, "GitRepository": 1, "ServiceAccount": 1, "Role": 1, "RoleBinding": 1} {
 		if kinds[kind] != n {
 			t.Errorf("%d %s objects, want %d (all: %v)", kinds[kind], kind, n, kinds)
 		}
@@ -189,22 +189,24 @@ func TestSOPSConfig_TenantsRepo(t *testing.T) {
 	}
 	repo := t.TempDir()
 	write(t, filepath.Join(repo, ".sops.yaml"), strings.Replace(string(cfg), "age1rv96dzpfc27y4xnmt47jsq32xcuxfzus4hc8jyqlcujf9dyrr9dq5vt4qp", id.Recipient().String(), 1))
-	rel := "tenants/default/cat-cafe/manifests/" + renderer.FileSecret[len("manifests/"):]
-	write(t, filepath.Join(repo, rel), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  k: dmFsdWU=\n")
-	cmd := exec.Command(bin, "--encrypt", "--in-place", rel)
-	cmd.Dir = repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sops --encrypt with the repo's .sops.yaml: %v\n%s", err, out)
-	}
-	enc, err := os.ReadFile(filepath.Join(repo, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(enc), "dmFsdWU=") || !strings.Contains(string(enc), "encrypted_regex: ^(data|stringData)$") {
-		t.Fatalf("not encrypted as the renderer encrypts:\n%s", enc)
-	}
-	if _, err := sopsage.Decrypt(enc, id.String()); err != nil {
-		t.Errorf("decrypting what the sops CLI wrote: %v", err)
+	for _, file := range []string{renderer.FileSecret, renderer.FileDatabaseSecret} {
+		rel := "tenants/default/cat-cafe/" + file
+		write(t, filepath.Join(repo, rel), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  k: dmFsdWU=\n")
+		cmd := exec.Command(bin, "--encrypt", "--in-place", rel)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sops --encrypt %s with the repo's .sops.yaml: %v\n%s", file, err, out)
+		}
+		enc, err := os.ReadFile(filepath.Join(repo, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(enc), "dmFsdWU=") || !strings.Contains(string(enc), "encrypted_regex: ^(data|stringData)$") {
+			t.Fatalf("%s is not encrypted as the renderer encrypts:\n%s", file, enc)
+		}
+		if _, err := sopsage.Decrypt(enc, id.String()); err != nil {
+			t.Errorf("decrypting what the sops CLI wrote to %s: %v", file, err)
+		}
 	}
 }
 

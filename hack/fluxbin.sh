@@ -10,6 +10,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/versions.sh
 . "$here/hack/versions.sh"
+# shellcheck source=hack/progress.sh
+. "$here/hack/progress.sh"
 cache=${PURRVISION_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/purrvision}
 
 build() { # build CONTROLLER VERSION
@@ -21,7 +23,7 @@ build() { # build CONTROLLER VERSION
 	local start=$SECONDS tmp
 	mkdir -p "$dir"
 	tmp=$(mktemp "$dir/.$name.XXXXXX")
-	(cd "$here/tools/flux/$name" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp" "github.com/fluxcd/$name")
+	(cd "$here/tools/flux/$name" && GOFLAGS=-mod=mod CGO_ENABLED=0 with_progress "$name" go build -trimpath -ldflags "-s -w" -o "$tmp" "github.com/fluxcd/$name")
 	mv "$tmp" "$dir/$name"
 	echo "fluxbin: built $name in $((SECONDS - start))s" >&2
 }

@@ -12,12 +12,20 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/versions.sh
 . "$here/hack/versions.sh"
+# shellcheck source=hack/progress.sh
+. "$here/hack/progress.sh"
 
 cache=${PURRVISION_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/purrvision}
 bin="$cache/testbin/k8s-$K8S_VERSION"
 crds="$cache/testbin/crds/flux-sc$SOURCE_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-hc$HELM_CONTROLLER_VERSION"
 
 log() { echo "testbin: $*" >&2; }
+
+gobuild() { # gobuild MODULE_DIR GO_BUILD_ARGS...
+	local dir=$1
+	shift
+	(cd "$dir" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath "$@")
+}
 
 build() { # build NAME PACKAGE [LDFLAGS]
 	local name=$1 pkg=$2 ldflags=${3:-}
@@ -28,7 +36,7 @@ build() { # build NAME PACKAGE [LDFLAGS]
 	local start=$SECONDS tmp
 	mkdir -p "$bin"
 	tmp=$(mktemp "$bin/.$name.XXXXXX")
-	(cd "$here/tools/kube" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg")
+	with_progress "$name" gobuild "$here/tools/kube" -ldflags "-s -w $ldflags" -o "$tmp" "$pkg"
 	mv "$tmp" "$bin/$name"
 	log "built $name in $((SECONDS - start))s"
 }
@@ -50,7 +58,7 @@ if [ "${1:-}" = "--cluster" ]; then
 		log "building kwok $KWOK_VERSION (first time only)"
 		mkdir -p "$kwok_dir"
 		tmp=$(mktemp "$kwok_dir/.kwok.XXXXXX")
-		(cd "$here/tools/kwok" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp" sigs.k8s.io/kwok/cmd/kwok)
+		with_progress kwok gobuild "$here/tools/kwok" -ldflags "-s -w" -o "$tmp" sigs.k8s.io/kwok/cmd/kwok
 		mv "$tmp" "$kwok_dir/kwok"
 	fi
 fi

@@ -169,7 +169,7 @@ func decodeStore(t *testing.T, out *renderer.Output, identity string) []*unstruc
 			continue
 		}
 		data := f.Data
-		if strings.HasSuffix(f.Path, renderer.FileSecret) {
+		if strings.HasSuffix(f.Path, renderer.FileSecret) || strings.HasSuffix(f.Path, renderer.FileDatabaseSecret) {
 			plain, err := sopsage.Decrypt(data, identity)
 			if err != nil {
 				t.Fatalf("decrypting %s: %v", f.Path, err)

@@ -1,6 +1,8 @@
 package renderer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 )
@@ -11,9 +13,13 @@ const PasswordLength = 32
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-// Keys of the store Secret; charts/woocommerce reads the same names.
+// The store's two Secrets and their keys; charts/woocommerce reads the same
+// names. SecretName holds the owner's admin password, which rotation
+// replaces. DatabaseSecretName holds MariaDB's passwords, written once:
+// MariaDB keeps them in its data directory, so they cannot change under it.
 const (
 	SecretName              = "woocommerce-credentials"
+	DatabaseSecretName      = "woocommerce-database"
 	KeyAdminPassword        = "wordpress-admin-password"
 	KeyDatabasePassword     = "mariadb-password"
 	KeyDatabaseRootPassword = "mariadb-root-password"
@@ -71,10 +77,22 @@ func password(r io.Reader) (string, error) {
 	return string(out), nil
 }
 
-func (c Credentials) data() map[string][]byte {
+func (c Credentials) adminData() map[string][]byte {
+	return map[string][]byte{KeyAdminPassword: []byte(c.AdminPassword)}
+}
+
+func (c Credentials) databaseData() map[string][]byte {
 	return map[string][]byte{
-		KeyAdminPassword:        []byte(c.AdminPassword),
 		KeyDatabasePassword:     []byte(c.DatabasePassword),
 		KeyDatabaseRootPassword: []byte(c.DatabaseRootPassword),
 	}
+}
+
+// CredentialsRevision names the admin Secret file's content. It is the
+// chart's credentials.revision, so a rotation restarts the WordPress pod
+// and a re-render that keeps the Secret keeps it. It is a digest of
+// ciphertext, so it tells nothing of the password.
+func CredentialsRevision(secretFile []byte) string {
+	sum := sha256.Sum256(secretFile)
+	return hex.EncodeToString(sum[:8])
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/sopsage"
@@ -46,6 +48,7 @@ const (
 	FileNetworkPolicies   = "manifests/network-policies.yaml"
 	FileQuota             = "manifests/quota.yaml"
 	FileSecret            = "manifests/credentials.sops.yaml"
+	FileDatabaseSecret    = "manifests/database.sops.yaml"
 	FileChartSource       = "manifests/chart-source.yaml"
 	FileHelmRelease       = "manifests/helmrelease.yaml"
 	FileManifestsKustom   = "manifests/kustomization.yaml"
@@ -78,12 +81,16 @@ type Input struct {
 	Rand io.Reader
 	// Now is recorded as the SOPS lastmodified time.
 	Now time.Time
-	// Credentials, when set, are kept instead of generating new ones.
+	// Credentials, when set, are sealed instead of generating new ones.
 	Credentials *Credentials
-	// KeepSecret, when set, is the store's current encrypted Secret file,
-	// written again as it is: the credentials stay, and no plaintext is
-	// generated. Output.Credentials is then empty.
+	// KeepSecret, when set, is the store's current encrypted admin Secret
+	// (FileSecret), written again as it is: the admin password stays, and
+	// none is generated. Output.Credentials.AdminPassword is then empty.
 	KeepSecret []byte
+	// KeepDatabaseSecret is the same for the database Secret
+	// (FileDatabaseSecret). Everything but a new store keeps it: MariaDB
+	// keeps its passwords once it has initialized its data.
+	KeepDatabaseSecret []byte
 	// Origin, when set, is recorded in the request copy as the
 	// purrvision.dev/issue annotation: the issue that owns the store.
 	Origin string
@@ -162,12 +169,16 @@ func Render(in Input) (*Output, error) {
 		s.req.Metadata.Annotations = map[string]string{v1alpha1.AnnotationIssue: in.Origin}
 	}
 
-	values, err := s.values()
+	files := map[string][]byte{}
+	creds, err := s.sealCredentials(in, recipients, files)
+	if err != nil {
+		return nil, err
+	}
+	values, err := s.values(CredentialsRevision(files[FileSecret]))
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", FileHelmRelease, err)
 	}
 
-	files := map[string][]byte{}
 	add := func(name string, objs ...any) error {
 		data, err := encodeObjects(objs...)
 		if err != nil {
@@ -196,15 +207,6 @@ func Render(in Input) (*Output, error) {
 		}
 	}
 
-	var creds Credentials
-	if in.KeepSecret != nil {
-		files[FileSecret] = in.KeepSecret
-	} else {
-		if creds, err = s.sealCredentials(in, recipients, files); err != nil {
-			return nil, fmt.Errorf("rendering %s: %w", FileSecret, err)
-		}
-	}
-
 	if files[FileRequest], err = encodeRequest(s.req); err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", FileRequest, err)
 	}
@@ -221,7 +223,7 @@ func Render(in Input) (*Output, error) {
 // Kustomization applies.
 func manifestResources() []string {
 	var out []string
-	for _, f := range []string{FileNamespace, FileRBAC, FileNetworkPolicies, FileQuota, FileSecret, FileChartSource, FileHelmRelease} {
+	for _, f := range []string{FileNamespace, FileRBAC, FileNetworkPolicies, FileQuota, FileSecret, FileDatabaseSecret, FileChartSource, FileHelmRelease} {
 		out = append(out, path.Base(f))
 	}
 	return out
@@ -240,31 +242,58 @@ func encodeRequest(req *v1alpha1.StoreRequest) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// sealCredentials generates (or takes) the credentials and writes them,
-// encrypted, as the Secret file.
+// sealCredentials writes the two Secret files: each is kept as the input
+// gives it, or sealed with the given or newly generated credentials. It
+// returns the plaintext of what it sealed.
 func (s *store) sealCredentials(in Input, recipients []string, files map[string][]byte) (Credentials, error) {
+	if in.KeepSecret != nil && in.KeepDatabaseSecret != nil {
+		files[FileSecret], files[FileDatabaseSecret] = in.KeepSecret, in.KeepDatabaseSecret
+		return Credentials{}, nil
+	}
 	var creds Credentials
 	if in.Credentials != nil {
 		creds = *in.Credentials
 	} else {
 		var err error
 		if creds, err = GenerateCredentials(in.Rand); err != nil {
-			return Credentials{}, err
+			return Credentials{}, fmt.Errorf("rendering %s: %w", FileSecret, err)
 		}
 	}
+	for _, sec := range []struct {
+		file, name string
+		keep       []byte
+		data       map[string][]byte
+		forget     func()
+	}{
+		{FileSecret, SecretName, in.KeepSecret, creds.adminData(), func() { creds.AdminPassword = "" }},
+		{FileDatabaseSecret, DatabaseSecretName, in.KeepDatabaseSecret, creds.databaseData(), func() {
+			creds.DatabasePassword, creds.DatabaseRootPassword = "", ""
+		}},
+	} {
+		if sec.keep != nil {
+			files[sec.file] = sec.keep
+			sec.forget()
+			continue
+		}
+		enc, err := s.seal(in, recipients, s.secret(sec.name, sec.data))
+		if err != nil {
+			return Credentials{}, fmt.Errorf("rendering %s: %w", sec.file, err)
+		}
+		files[sec.file] = enc
+	}
+	return creds, nil
+}
+
+// seal encrypts one Secret with SOPS, with a new data key.
+func (s *store) seal(in Input, recipients []string, secret *corev1.Secret) ([]byte, error) {
 	dataKey := make([]byte, sopsage.DataKeySize)
 	if _, err := io.ReadFull(in.Rand, dataKey); err != nil {
-		return Credentials{}, fmt.Errorf("generating sops data key: %w", err)
+		return nil, fmt.Errorf("generating sops data key: %w", err)
 	}
-	plain, err := encodeObjects(s.secret(creds))
+	plain, err := encodeObjects(secret)
 	if err != nil {
-		return Credentials{}, err
+		return nil, err
 	}
 	defer clear(plain)
-	enc, err := sopsage.Encrypt(plain, recipients, dataKey, in.Now)
-	if err != nil {
-		return Credentials{}, err
-	}
-	files[FileSecret] = enc
-	return creds, nil
+	return sopsage.Encrypt(plain, recipients, dataKey, in.Now)
 }

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -61,21 +63,27 @@ func renderCase(t *testing.T, tc goldenCase, recipient string, seed uint64) *ren
 }
 
 // TestRender_Golden compares every rendered file with testdata/golden. The
-// Secret's ciphertext differs on every run (age and AES-GCM nonces), so its
-// golden file is the decrypted Secret with the passwords masked.
+// Secrets' ciphertext differs on every run (age and AES-GCM nonces), so
+// their golden files are the decrypted Secrets with the passwords masked,
+// and the HelmRelease's credentials revision (a digest of the admin Secret
+// file) is masked once checked.
 func TestRender_Golden(t *testing.T) {
 	id := testutil.AgeIdentity(t)
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			out := renderCase(t, tc, id.Recipient().String(), 1)
 			got := map[string][]byte{}
+			secret, _ := out.File(renderer.FileSecret)
 			for _, f := range out.Files {
 				rel := strings.TrimPrefix(f.Path, out.Dir+"/")
-				if rel == renderer.FileSecret {
+				switch rel {
+				case renderer.FileSecret, renderer.FileDatabaseSecret:
 					got[rel+".decrypted"] = maskedSecret(t, f.Data, id.String(), out.Credentials)
-					continue
+				case renderer.FileHelmRelease:
+					got[rel] = maskedRevision(t, f.Data, secret)
+				default:
+					got[rel] = f.Data
 				}
-				got[rel] = f.Data
 			}
 			dir := filepath.Join("testdata", "golden", tc.name)
 			if *update {
@@ -122,9 +130,13 @@ func maskedSecret(t *testing.T, ciphertext []byte, identity string, creds render
 		renderer.KeyDatabasePassword:     creds.DatabasePassword,
 		renderer.KeyDatabaseRootPassword: creds.DatabaseRootPassword,
 	}
-	for k, v := range want {
-		if string(s.Data[k]) != v {
-			t.Errorf("Secret key %s does not hold the generated credential", k)
+	if len(s.Data) == 0 {
+		t.Errorf("Secret %s holds nothing", s.Name)
+	}
+	for k, v := range s.Data {
+		w, ok := want[k]
+		if !ok || string(v) != w {
+			t.Errorf("Secret %s key %s does not hold a generated credential", s.Name, k)
 		}
 		s.Data[k] = []byte("masked")
 	}
@@ -133,6 +145,22 @@ func maskedSecret(t *testing.T, ciphertext []byte, identity string, creds render
 		t.Fatal(err)
 	}
 	return masked
+}
+
+var revisionRE = regexp.MustCompile(`(?m)^(\s*revision: )"?([0-9a-f]+)"?$`)
+
+// maskedRevision checks that the HelmRelease's credentials revision names
+// the admin Secret file, and masks it.
+func maskedRevision(t *testing.T, helmRelease, secretFile []byte) []byte {
+	t.Helper()
+	m := revisionRE.FindSubmatch(helmRelease)
+	if m == nil {
+		t.Fatalf("the HelmRelease has no credentials revision:\n%s", helmRelease)
+	}
+	if want := renderer.CredentialsRevision(secretFile); string(m[2]) != want {
+		t.Errorf("credentials revision %s, want %s (the admin Secret file's)", m[2], want)
+	}
+	return revisionRE.ReplaceAll(helmRelease, []byte("${1}masked"))
 }
 
 func readTree(t *testing.T, dir string) map[string][]byte {
@@ -184,7 +212,15 @@ func TestRender_Deterministic(t *testing.T) {
 		if a.Files[i].Path != b.Files[i].Path {
 			t.Fatalf("file %d: %s and %s", i, a.Files[i].Path, b.Files[i].Path)
 		}
-		if strings.HasSuffix(a.Files[i].Path, renderer.FileSecret) {
+		if strings.HasSuffix(a.Files[i].Path, renderer.FileHelmRelease) {
+			sa, _ := a.File(renderer.FileSecret)
+			sb, _ := b.File(renderer.FileSecret)
+			if !bytes.Equal(maskedRevision(t, a.Files[i].Data, sa), maskedRevision(t, b.Files[i].Data, sb)) {
+				t.Errorf("%s differs between two renders beyond its credentials revision", a.Files[i].Path)
+			}
+			continue
+		}
+		if strings.HasSuffix(a.Files[i].Path, renderer.FileSecret) || strings.HasSuffix(a.Files[i].Path, renderer.FileDatabaseSecret) {
 			pa, err := sopsage.Decrypt(a.Files[i].Data, id.String())
 			if err != nil {
 				t.Fatal(err)
@@ -234,16 +270,21 @@ func TestRender_CredentialsOnlyAsCiphertext(t *testing.T) {
 				}
 			}
 		}
-		secret, ok := out.File(renderer.FileSecret)
-		if !ok {
-			t.Fatal("no Secret rendered")
-		}
-		plain, err := sopsage.Decrypt(secret, id.String())
-		if err != nil {
-			t.Fatalf("decrypting: %v", err)
-		}
-		if !bytes.Contains(plain, []byte(base64.StdEncoding.EncodeToString([]byte(creds[0])))) {
-			t.Error("the decrypted Secret does not hold the admin password")
+		for file, cs := range map[string][]string{renderer.FileSecret: creds[:1], renderer.FileDatabaseSecret: creds[1:]} {
+			secret, ok := out.File(file)
+			if !ok {
+				t.Fatalf("no %s rendered", file)
+			}
+			plain, err := sopsage.Decrypt(secret, id.String())
+			if err != nil {
+				t.Fatalf("decrypting %s: %v", file, err)
+			}
+			for _, c := range creds {
+				in := bytes.Contains(plain, []byte(base64.StdEncoding.EncodeToString([]byte(c))))
+				if want := slices.Contains(cs, c); in != want {
+					t.Errorf("%s holds a password: %v, want %v", file, in, want)
+				}
+			}
 		}
 	}
 }
@@ -306,28 +347,37 @@ func TestRender_RecipientOverride(t *testing.T) {
 	}
 }
 
-// TestRender_KeepSecret: a re-render that keeps the Secret writes it back
-// byte for byte and generates no credentials.
+// TestRender_KeepSecret: a re-render that keeps the Secrets writes them
+// back byte for byte, keeps the credentials revision and generates no
+// credentials.
 func TestRender_KeepSecret(t *testing.T) {
 	id := testutil.AgeIdentity(t)
 	first := renderCase(t, goldenCases[0], id.Recipient().String(), 1)
 	secret, ok := first.File(renderer.FileSecret)
-	if !ok {
-		t.Fatal("no Secret rendered")
+	dbSecret, dbOK := first.File(renderer.FileDatabaseSecret)
+	if !ok || !dbOK {
+		t.Fatal("a Secret is missing")
 	}
+	firstHR, _ := first.File(renderer.FileHelmRelease)
 	cfg := testutil.ExampleConfig(t)
 	req := testutil.ExampleRequest(t)
 	req.Spec.Plan = "medium"
-	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: testutil.Rand(2), Now: fixedNow, KeepSecret: secret, Origin: "acme/stores#7"})
+	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: testutil.Rand(2), Now: fixedNow,
+		KeepSecret: secret, KeepDatabaseSecret: dbSecret, Origin: "acme/stores#7"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	kept, _ := out.File(renderer.FileSecret)
-	if !bytes.Equal(kept, secret) {
-		t.Error("the kept Secret changed")
+	keptDB, _ := out.File(renderer.FileDatabaseSecret)
+	if !bytes.Equal(kept, secret) || !bytes.Equal(keptDB, dbSecret) {
+		t.Error("a kept Secret changed")
 	}
 	if out.Credentials != (renderer.Credentials{}) {
-		t.Error("credentials were generated although the Secret was kept")
+		t.Error("credentials were generated although the Secrets were kept")
+	}
+	hr, _ := out.File(renderer.FileHelmRelease)
+	if a, b := revisionRE.FindSubmatch(firstHR), revisionRE.FindSubmatch(hr); a == nil || b == nil || !bytes.Equal(a[2], b[2]) {
+		t.Error("keeping the Secret changed the credentials revision")
 	}
 	copyOf, _ := out.File(renderer.FileRequest)
 	back, err := v1alpha1.Parse(copyOf)
@@ -336,5 +386,40 @@ func TestRender_KeepSecret(t *testing.T) {
 	}
 	if back.Metadata.Annotations[v1alpha1.AnnotationIssue] != "acme/stores#7" || back.Spec.Plan != "medium" {
 		t.Errorf("request copy = %+v", back)
+	}
+}
+
+// TestRender_RotateAdminOnly: a rotation keeps the database Secret, seals a
+// new admin password and changes the credentials revision, so the
+// WordPress pod restarts and its installer applies the new password.
+func TestRender_RotateAdminOnly(t *testing.T) {
+	id := testutil.AgeIdentity(t)
+	first := renderCase(t, goldenCases[0], id.Recipient().String(), 1)
+	dbSecret, _ := first.File(renderer.FileDatabaseSecret)
+	firstHR, _ := first.File(renderer.FileHelmRelease)
+	out, err := renderer.Render(renderer.Input{Config: testutil.ExampleConfig(t), Request: testutil.ExampleRequest(t), Rand: testutil.Rand(2),
+		Now: fixedNow, Recipients: []string{id.Recipient().String()}, KeepDatabaseSecret: dbSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keptDB, _ := out.File(renderer.FileDatabaseSecret); !bytes.Equal(keptDB, dbSecret) {
+		t.Error("the database Secret changed")
+	}
+	c := out.Credentials
+	if c.AdminPassword == "" || c.AdminPassword == first.Credentials.AdminPassword || c.DatabasePassword != "" || c.DatabaseRootPassword != "" {
+		t.Error("want a new admin password and no database passwords in the output")
+	}
+	secret, _ := out.File(renderer.FileSecret)
+	plain, err := sopsage.Decrypt(secret, id.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(plain, []byte(base64.StdEncoding.EncodeToString([]byte(c.AdminPassword)))) {
+		t.Error("the admin Secret does not hold the new password")
+	}
+	hr, _ := out.File(renderer.FileHelmRelease)
+	maskedRevision(t, hr, secret)
+	if a, b := revisionRE.FindSubmatch(firstHR), revisionRE.FindSubmatch(hr); a == nil || b == nil || bytes.Equal(a[2], b[2]) {
+		t.Error("the credentials revision did not change")
 	}
 }

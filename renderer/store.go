@@ -154,12 +154,12 @@ func (s *store) rbac() []any {
 	}
 }
 
-func (s *store) secret(c Credentials) *corev1.Secret {
+func (s *store) secret(name string, data map[string][]byte) *corev1.Secret {
 	return &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: s.meta(SecretName),
+		ObjectMeta: s.meta(name),
 		Type:       corev1.SecretTypeOpaque,
-		Data:       c.data(),
+		Data:       data,
 	}
 }
 

@@ -32,9 +32,12 @@ type StoreValues struct {
 	AdminEmail string `json:"adminEmail"`
 }
 
-// CredentialsValues point at the Secret; passwords never appear in values.
+// CredentialsValues point at the Secrets; passwords never appear in values.
 type CredentialsValues struct {
 	ExistingSecret string `json:"existingSecret"`
+	DatabaseSecret string `json:"databaseSecret"`
+	// Revision is CredentialsRevision of the admin Secret file.
+	Revision string `json:"revision,omitempty"`
 }
 
 // IngressValues configure the store's Ingress.
@@ -59,7 +62,7 @@ type PersistenceValues struct {
 }
 
 // ChartValues are the values the store's HelmRelease passes to the chart.
-func (s *store) chartValues() Values {
+func (s *store) chartValues(revision string) Values {
 	sz := s.sizing()
 	title := s.req.Spec.Title
 	if title == "" {
@@ -77,7 +80,7 @@ func (s *store) chartValues() Values {
 			AdminUser:  s.req.Spec.Owner,
 			AdminEmail: s.req.Spec.AdminEmail,
 		},
-		Credentials: CredentialsValues{ExistingSecret: SecretName},
+		Credentials: CredentialsValues{ExistingSecret: SecretName, DatabaseSecret: DatabaseSecretName, Revision: revision},
 		Ingress:     ing,
 		WordPress: ComponentValues{
 			Resources:   sz.web,
@@ -90,8 +93,8 @@ func (s *store) chartValues() Values {
 	}
 }
 
-func (s *store) values() (*apiextensionsv1.JSON, error) {
-	raw, err := json.Marshal(s.chartValues())
+func (s *store) values(revision string) (*apiextensionsv1.JSON, error) {
+	raw, err := json.Marshal(s.chartValues(revision))
 	if err != nil {
 		return nil, fmt.Errorf("encoding chart values: %w", err)
 	}
@@ -99,13 +102,13 @@ func (s *store) values() (*apiextensionsv1.JSON, error) {
 }
 
 // ChartValues returns the chart values of a valid request as a map, as
-// helm-controller hands them to Helm.
+// helm-controller hands them to Helm; the credentials revision is left out.
 func ChartValues(cfg *config.Config, req *v1alpha1.StoreRequest) (map[string]any, error) {
 	s, err := newStore(cfg, req)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.values()
+	v, err := s.values("")
 	if err != nil {
 		return nil, err
 	}

@@ -39,8 +39,8 @@ func TestRender_WritesStore(t *testing.T) {
 	}
 	storeDir := filepath.Join(dir, "tenants", "default", "cat-cafe")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 11 {
-		t.Errorf("printed %d paths, want 11:\n%s", len(lines), r.stdout)
+	if len(lines) != 12 {
+		t.Errorf("printed %d paths, want 12:\n%s", len(lines), r.stdout)
 	}
 	for _, l := range lines {
 		if !strings.HasPrefix(l, storeDir+string(filepath.Separator)) {

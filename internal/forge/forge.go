@@ -83,10 +83,12 @@ func (i *Issue) HasLabel(label string) bool {
 // Comment is an issue or pull request comment.
 type Comment struct {
 	ID        int64
+	Issue     int // the number of the issue or pull request it is on
 	Body      string
 	Author    string
 	URL       string
 	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // PullRequest is a pull request.
@@ -134,6 +136,16 @@ const (
 type IssueReader interface {
 	GetIssue(ctx context.Context, ref IssueRef) (*Issue, error)
 	ListComments(ctx context.Context, ref IssueRef) ([]Comment, error)
+}
+
+// RepoCommentLister lists the comments of a whole repository.
+type RepoCommentLister interface {
+	// ListRepoComments returns the comments on every issue and pull request
+	// of repo updated at or after since (all of them when since is zero),
+	// least recently updated first, and the time of the listing by the
+	// server's clock (zero when it does not say), from which the next
+	// listing can start.
+	ListRepoComments(ctx context.Context, repo Repo, since time.Time) (comments []Comment, asOf time.Time, err error)
 }
 
 // IssueLister lists open issues with a label.
@@ -210,9 +222,11 @@ type Deployer interface {
 	LatestDeployment(ctx context.Context, repo Repo, environment string) (*Deployment, error)
 }
 
-// Client is everything the request flow uses.
+// Client is everything the service uses: the request flow, and the status
+// page (RepoCommentLister).
 type Client interface {
 	IssueReader
+	RepoCommentLister
 	IssueLister
 	Commenter
 	Labeler

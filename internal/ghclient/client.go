@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -191,13 +192,61 @@ func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.
 			return nil, err
 		}
 		for _, cm := range cs {
-			out = append(out, forge.Comment{ID: cm.GetID(), Body: cm.GetBody(), Author: cm.GetUser().GetLogin(), URL: cm.GetHTMLURL(), CreatedAt: cm.GetCreatedAt().Time})
+			out = append(out, commentFrom(cm))
 		}
 		if resp.NextPage == 0 {
 			return out, nil
 		}
 		opts.Page = resp.NextPage
 	}
+}
+
+// ListRepoComments implements forge.RepoCommentLister with one listing of
+// the repository's comments, sorted by update time. The time of the listing
+// is the Date header of its first page.
+func (c *Client) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, time.Time, error) {
+	var out []forge.Comment
+	var asOf time.Time
+	opts := &github.IssueListCommentsOptions{Sort: github.String("updated"), Direction: github.String("asc"), ListOptions: github.ListOptions{PerPage: 100}}
+	if !since.IsZero() {
+		opts.Since = &since
+	}
+	for {
+		// Number 0 lists the whole repository's comments.
+		cs, resp, err := c.gh.Issues.ListComments(ctx, repo.Owner, repo.Name, 0, opts)
+		if err := translate("listing the comments of "+repo.String(), resp, err); err != nil {
+			return nil, time.Time{}, err
+		}
+		if opts.Page == 0 {
+			asOf, _ = http.ParseTime(resp.Header.Get("Date"))
+		}
+		for _, cm := range cs {
+			out = append(out, commentFrom(cm))
+		}
+		if resp.NextPage == 0 {
+			return out, asOf, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+func commentFrom(cm *github.IssueComment) forge.Comment {
+	return forge.Comment{ID: cm.GetID(), Issue: issueNumber(cm.GetIssueURL()), Body: cm.GetBody(), Author: cm.GetUser().GetLogin(),
+		URL: cm.GetHTMLURL(), CreatedAt: cm.GetCreatedAt().Time, UpdatedAt: cm.GetUpdatedAt().Time}
+}
+
+// issueNumber is the number at the end of a comment's issue_url
+// (https://api.github.com/repos/OWNER/REPO/issues/NUMBER); 0 when absent.
+func issueNumber(u string) int {
+	i := strings.LastIndexByte(u, '/')
+	if i < 0 || !strings.HasSuffix(u[:i], "/issues") {
+		return 0
+	}
+	n, err := strconv.Atoi(u[i+1:])
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
 
 // ListOpenIssues implements forge.IssueLister; pull requests are skipped.
@@ -227,7 +276,7 @@ func (c *Client) CreateComment(ctx context.Context, ref forge.IssueRef, body str
 	if err := translate("commenting on "+ref.String(), resp, err); err != nil {
 		return forge.Comment{}, err
 	}
-	return forge.Comment{ID: cm.GetID(), Body: cm.GetBody(), Author: cm.GetUser().GetLogin(), URL: cm.GetHTMLURL()}, nil
+	return commentFrom(cm), nil
 }
 
 // EditComment implements forge.Commenter.

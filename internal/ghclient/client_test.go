@@ -3,7 +3,9 @@ package ghclient_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
@@ -71,6 +73,46 @@ func TestClient_IssuesCommentsLabels(t *testing.T) {
 	}
 	if got := s.Labels("acme/stores", n); len(got) != 1 || got[0] != "store-request" {
 		t.Errorf("labels = %v", got)
+	}
+}
+
+func TestClient_ListRepoComments(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	a := s.OpenIssue("acme/stores", "octocat", "a", "body")
+	b := s.OpenIssue("acme/stores", "octocat", "b", "body")
+	var ids []int64
+	for i := range 120 {
+		ids = append(ids, s.Comment("acme/stores", []int{a, b}[i%2], "octocat", fmt.Sprint("comment ", i)))
+	}
+	all, asOf, err := c.ListRepoComments(ctx, stores, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(asOf); d < 0 || d > time.Minute {
+		t.Errorf("the listing is dated %v, not now", asOf)
+	}
+	if len(all) != 120 {
+		t.Fatalf("listed %d comments over pages, want 120", len(all))
+	}
+	for i, cm := range all {
+		if cm.ID != ids[i] || cm.Issue != []int{a, b}[i%2] || cm.Author != "octocat" || cm.UpdatedAt.IsZero() {
+			t.Fatalf("comment %d = %+v", i, cm)
+		}
+	}
+	// Editing the first comment moves it to the end of the update order,
+	// and a listing since then returns only it.
+	newest := all[len(all)-1].UpdatedAt
+	time.Sleep(1100 * time.Millisecond) // GitHub's timestamps are to the second
+	if err := c.EditComment(ctx, stores, ids[0], "edited"); err != nil {
+		t.Fatal(err)
+	}
+	changed, _, err := c.ListRepoComments(ctx, stores, newest.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed) != 1 || changed[0].ID != ids[0] || changed[0].Body != "edited" || changed[0].Issue != a {
+		t.Errorf("comments changed since the edit: %+v", changed)
 	}
 }
 

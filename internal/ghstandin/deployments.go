@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -55,7 +54,7 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) {
 		}
 		sha = full
 	}
-	now := github.Timestamp{Time: time.Now().UTC()}
+	now := s.stamp()
 	d := &github.Deployment{
 		ID: github.Int64(s.id()), SHA: github.String(sha), Ref: in.Ref, Environment: in.Environment,
 		Description: in.Description, Creator: s.user(BotLogin), CreatedAt: &now, UpdatedAt: &now,
@@ -114,7 +113,7 @@ func (s *Server) createDeploymentStatus(w http.ResponseWriter, r *http.Request) 
 		validationFailed(w, "DeploymentStatus", "state is not included in the list")
 		return
 	}
-	now := github.Timestamp{Time: time.Now().UTC()}
+	now := s.stamp()
 	st := &github.DeploymentStatus{
 		ID: github.Int64(s.id()), State: in.State, Description: in.Description, EnvironmentURL: in.EnvironmentURL,
 		Environment: d.d.Environment, Creator: s.user(BotLogin), CreatedAt: &now, UpdatedAt: &now,

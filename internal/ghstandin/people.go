@@ -3,7 +3,6 @@ package ghstandin
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -52,7 +51,7 @@ func (s *Server) Approve(fullName string, n int, reviewer string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp := s.repos[fullName]
-	now := github.Timestamp{Time: time.Now().UTC()}
+	now := s.stamp()
 	rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(reviewer), State: github.String("APPROVED"), SubmittedAt: &now})
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -109,7 +108,7 @@ func (s *Server) openPull(rp *repo, author, title, body, head, base string) (*gi
 	is := s.newIssue(rp, author, title, body, nil)
 	n := is.GetNumber()
 	is.PullRequestLinks = &github.PullRequestLinks{HTMLURL: github.String(fmt.Sprintf("%s/%s/%s/pull/%d", s.baseURL, rp.owner, rp.name, n))}
-	now := github.Timestamp{Time: time.Now().UTC()}
+	now := s.stamp()
 	pr := &github.PullRequest{
 		ID: github.Int64(s.id()), Number: github.Int(n), Title: github.String(title), Body: github.String(body),
 		State: github.String("open"), User: s.user(author), CreatedAt: &now, UpdatedAt: &now,
@@ -181,7 +180,7 @@ func (s *Server) mergePullREST(w http.ResponseWriter, r *http.Request) {
 	}
 	if who := actor(r); who != BotLogin {
 		n := number(r, "number")
-		now := github.Timestamp{Time: time.Now().UTC()}
+		now := s.stamp()
 		rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(who), State: github.String("APPROVED"), SubmittedAt: &now})
 	}
 	sha, code, msg := s.merge(rp, number(r, "number"), actor(r))
@@ -223,7 +222,7 @@ func (s *Server) merge(rp *repo, n int, by string) (string, int, string) {
 	if _, err := git(rp.gitDir, "update-ref", "refs/heads/"+base, commit, baseSHA); err != nil {
 		return "", http.StatusConflict, "Base branch was modified. Review and try the merge again."
 	}
-	now := github.Timestamp{Time: time.Now().UTC()}
+	now := s.stamp()
 	pr.State = github.String("closed")
 	pr.Merged = github.Bool(true)
 	pr.MergedAt, pr.ClosedAt = &now, &now

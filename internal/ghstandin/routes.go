@@ -37,6 +37,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /repos/{owner}/{repo}/issues", s.listIssues)
 	handle("GET /repos/{owner}/{repo}/issues/{number}", s.getIssue)
 	handle("PATCH /repos/{owner}/{repo}/issues/{number}", s.editIssue)
+	handle("GET /repos/{owner}/{repo}/issues/comments", s.listRepoComments)
 	handle("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
 	handle("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
 	handle("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.editComment)
@@ -111,7 +112,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 func (s *Server) newIssue(rp *repo, author, title, body string, labels []string) *github.Issue {
 	n := rp.nextNumber
 	rp.nextNumber++
-	now := github.Timestamp{Time: time.Now().UTC()}
+	now := s.stamp()
 	is := &github.Issue{
 		ID: github.Int64(s.id()), Number: github.Int(n), Title: github.String(title), Body: github.String(body),
 		State: github.String("open"), User: s.user(author), CreatedAt: &now, UpdatedAt: &now,
@@ -237,7 +238,7 @@ func (s *Server) applyIssueEdit(rp *repo, is *github.Issue, actor string, title,
 	if body != nil {
 		is.Body = body
 	}
-	is.UpdatedAt = &github.Timestamp{Time: time.Now().UTC()}
+	is.UpdatedAt = &github.Timestamp{Time: s.stamp().Time}
 	if title != nil || body != nil {
 		s.emit("issues", &github.IssuesEvent{Action: github.String("edited"), Issue: is, Repo: s.repoObj(rp), Sender: s.user(actor)})
 	}
@@ -270,6 +271,64 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetID() < out[j].GetID() })
+	page, per := paging(r)
+	out, last := paginate(out, page, per)
+	linkHeader(w, r, page, last)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listRepoComments is "List issue comments for a repository": every
+// comment on the repository's issues and pull requests, with sort
+// (created or updated; without it, oldest first), direction (asc or desc,
+// by default desc; ignored without sort) and since (ISO 8601: only comments
+// updated at or after it).
+func (s *Server) listRepoComments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	by, dir := q.Get("sort"), q.Get("direction")
+	if by == "" {
+		by, dir = "created", "asc"
+	}
+	if dir == "" {
+		dir = "desc"
+	}
+	if (by != "created" && by != "updated") || (dir != "asc" && dir != "desc") {
+		validationFailed(w, "IssueComment", "sort must be created or updated, and direction asc or desc")
+		return
+	}
+	var since time.Time
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			validationFailed(w, "IssueComment", "since must be an ISO 8601 timestamp: YYYY-MM-DDTHH:MM:SSZ")
+			return
+		}
+		since = t
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.lookup(w, r)
+	if rp == nil {
+		return
+	}
+	var out []*github.IssueComment
+	for _, c := range rp.comments {
+		if !c.GetUpdatedAt().Time.Before(since) {
+			out = append(out, c)
+		}
+	}
+	key := func(c *github.IssueComment) time.Time {
+		if by == "updated" {
+			return c.GetUpdatedAt().Time
+		}
+		return c.GetCreatedAt().Time
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := key(out[i]), key(out[j])
+		if !a.Equal(b) {
+			return a.Before(b) == (dir == "asc")
+		}
+		return (out[i].GetID() < out[j].GetID()) == (dir == "asc")
+	})
 	page, per := paging(r)
 	out, last := paginate(out, page, per)
 	linkHeader(w, r, page, last)
@@ -340,7 +399,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 // addComment stores a comment and emits its event; s.mu must be held.
 func (s *Server) addComment(rp *repo, is *github.Issue, author, body string) *github.IssueComment {
 	id := s.id()
-	now := github.Timestamp{Time: time.Now().UTC()}
+	now := s.stamp()
 	c := &github.IssueComment{
 		ID: github.Int64(id), Body: github.String(body), User: s.user(author), CreatedAt: &now, UpdatedAt: &now,
 		HTMLURL:  github.String(fmt.Sprintf("%s#issuecomment-%d", is.GetHTMLURL(), id)),
@@ -373,7 +432,7 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Body = github.String(in.Body)
-	c.UpdatedAt = &github.Timestamp{Time: time.Now().UTC()}
+	c.UpdatedAt = &github.Timestamp{Time: s.stamp().Time}
 	is := rp.issues[rp.commentIssue[id]]
 	s.emit("issue_comment", &github.IssueCommentEvent{Action: github.String("edited"), Issue: is, Comment: c, Repo: s.repoObj(rp), Sender: s.user(BotLogin)})
 	writeJSON(w, http.StatusOK, c)
@@ -502,7 +561,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	in.ID = github.Int64(s.id())
 	in.Creator = s.user(BotLogin)
-	now := github.Timestamp{Time: time.Now().UTC()}
+	now := s.stamp()
 	in.CreatedAt, in.UpdatedAt = &now, &now
 	sha := r.PathValue("sha")
 	rp.statuses[sha] = append(rp.statuses[sha], &in)

@@ -37,6 +37,7 @@ type Server struct {
 	nextID int64
 	faults Faults
 	rng    *rand.Rand
+	clock  func() time.Time
 	calls  map[string]int  // route pattern -> count
 	auths  map[string]int  // Authorization header -> count
 	tokens map[string]bool // installation tokens handed out
@@ -341,8 +342,10 @@ func (s *Server) withFaults(pattern string, h http.HandlerFunc) http.HandlerFunc
 		if fail {
 			s.failed++
 		}
+		date := s.stamp()
 		s.mu.Unlock()
 		setRateHeaders(w)
+		w.Header().Set("Date", date.UTC().Format(http.TimeFormat))
 		switch {
 		case rateLimit:
 			w.Header().Set("Retry-After", "1")
@@ -392,4 +395,21 @@ func validationFailed(w http.ResponseWriter, resource, message string) {
 		"errors":            []map[string]string{{"resource": resource, "code": "custom", "message": message}},
 		"documentation_url": "https://docs.github.com/rest",
 	})
+}
+
+// SetClock makes the stand-in read the time from now, so tests can date
+// what it records; time.Now when nil.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock = now
+}
+
+// stamp is the time now as GitHub writes it: UTC, to the second.
+func (s *Server) stamp() github.Timestamp {
+	now := time.Now
+	if s.clock != nil {
+		now = s.clock
+	}
+	return github.Timestamp{Time: now().UTC().Truncate(time.Second)}
 }

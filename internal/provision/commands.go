@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
@@ -144,12 +143,13 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	commandID := fmt.Sprint(c.ID)
 	var (
 		notProvisioned bool
+		olderLayout    bool
 		rendered       *renderer.Output
 		newID          string
 		title          string
 	)
 	_, err := p.repo.Update(ctx, Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
-		notProvisioned, rendered, newID = false, nil, ""
+		notProvisioned, olderLayout, rendered, newID = false, false, nil, ""
 		onBase, err := p.storeOnBase(base, name)
 		if err != nil {
 			return nil, err
@@ -183,6 +183,12 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		if err != nil {
 			return nil, err
 		}
+		if cmd.Name != CmdDecommission && current[renderer.FileDatabaseSecret] == nil {
+			// Rendered before the database passwords had a Secret of their
+			// own: a new one would not match what MariaDB keeps.
+			olderLayout = true
+			return nil, nil
+		}
 		credID := ""
 		if tr != nil && parent == s.BranchHead {
 			credID = tr[TrailerCredentialsID]
@@ -196,22 +202,23 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 			title = fmt.Sprintf("Resize store %s to %s", name, cmd.Args[0])
 			next := *stored
 			next.Spec.Plan = cmd.Args[0]
-			out, err := renderer.Render(renderer.Input{Config: p.cfg, Request: &next, Rand: p.rand, Now: p.now(), Origin: ref.String(), KeepSecret: current[renderer.FileSecret]})
+			out, err := renderer.Render(renderer.Input{Config: p.cfg, Request: &next, Rand: p.rand, Now: p.now(), Origin: ref.String(),
+				KeepSecret: current[renderer.FileSecret], KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
 			if err != nil {
 				return nil, err
 			}
 			changes = changesFor(current, out)
 		case CmdRotate:
 			title = "Rotate credentials of store " + name
-			out, err := renderer.Render(renderer.Input{Config: p.cfg, Request: stored, Rand: p.rand, Now: p.now(), Origin: ref.String()})
+			// A new admin password, and with it a new credentials revision
+			// in the HelmRelease, so the installer applies it; the database
+			// passwords stay.
+			out, err := renderer.Render(renderer.Input{Config: p.cfg, Request: stored, Rand: p.rand, Now: p.now(), Origin: ref.String(),
+				KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
 			if err != nil {
 				return nil, err
 			}
-			secret, ok := out.File(renderer.FileSecret)
-			if !ok {
-				return nil, fmt.Errorf("rendering store %s: no Secret", name)
-			}
-			changes = []tenants.Change{{Path: path.Join(dir, renderer.FileSecret), Data: secret}}
+			changes = changesFor(current, out)
 			if credID, err = p.newCredentialsID(); err != nil {
 				return nil, err
 			}
@@ -232,6 +239,11 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	unlock()
 	if err != nil {
 		return fmt.Errorf("committing %s of store %s: %w", cmd.Name, name, err)
+	}
+	if olderLayout {
+		return p.reply(ctx, t, c, fmt.Sprintf("Store **%s** was rendered by an older Purrvision, which kept its database passwords in the same Secret "+
+			"as the admin password (there is no `%s`), so it cannot be resized or get new credentials without breaking its database. "+
+			"Ask a platform engineer to move it to the current layout.", name, renderer.FileDatabaseSecret))
 	}
 	if notProvisioned {
 		if cmd.Name == CmdRotate {

@@ -197,8 +197,8 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 				return nil, err
 			}
 			in := renderer.Input{Config: p.cfg, Request: req, Rand: p.rand, Now: p.now(), Origin: ref.String()}
-			if current[renderer.FileSecret] != nil {
-				in.KeepSecret = current[renderer.FileSecret]
+			if current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
+				in.KeepSecret, in.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
 			}
 			out, err := renderer.Render(in)
 			if err != nil {

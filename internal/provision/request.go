@@ -88,8 +88,8 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		}
 		in := renderer.Input{Config: p.cfg, Request: req, Rand: p.rand, Now: p.now(), Origin: ref.String()}
 		id := curID
-		if curID != "" && curID == t.credentialsID() && current[renderer.FileSecret] != nil {
-			in.KeepSecret = current[renderer.FileSecret]
+		if curID != "" && curID == t.credentialsID() && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
+			in.KeepSecret, in.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
 		} else if id, err = p.newCredentialsID(); err != nil {
 			return nil, err
 		}

@@ -94,8 +94,8 @@ func TestCommands_ResizeRotateDecommission(t *testing.T) {
 			t.Errorf("resize did not change %s:\n%s", f, files)
 		}
 	}
-	if strings.Contains(files, renderer.FileSecret) {
-		t.Error("resize changed the Secret")
+	if strings.Contains(files, renderer.FileSecret) || strings.Contains(files, renderer.FileDatabaseSecret) {
+		t.Error("resize changed a Secret")
 	}
 	if q := h.git_("show", "store/cat-cafe:tenants/default/cat-cafe/manifests/quota.yaml"); !strings.Contains(q, "limits.cpu: \"2\"") {
 		t.Errorf("quota after resize:\n%s", q)
@@ -116,7 +116,9 @@ func TestCommands_ResizeRotateDecommission(t *testing.T) {
 	h.merge(pr)
 
 	// A collaborator with write access rotates the credentials: only the
-	// Secret changes, and the owner gets the new password.
+	// admin Secret and the credentials revision in the HelmRelease change
+	// (the database passwords stay, as MariaDB keeps them), and the owner
+	// gets the new password.
 	h.gh.SetPermission(requestsRepo, "maint", "write")
 	h.gh.Comment(requestsRepo, n, "maint", "/purrvision rotate-credentials")
 	h.settle()
@@ -124,8 +126,14 @@ func TestCommands_ResizeRotateDecommission(t *testing.T) {
 	if title != "Rotate credentials of store cat-cafe" {
 		t.Errorf("title = %q", title)
 	}
-	if files := strings.TrimSpace(changedFiles(h, "cat-cafe")); files != "tenants/default/cat-cafe/"+renderer.FileSecret {
-		t.Errorf("rotation changed more than the Secret:\n%s", files)
+	if files := strings.Fields(changedFiles(h, "cat-cafe")); len(files) != 2 ||
+		files[0] != "tenants/default/cat-cafe/"+renderer.FileSecret || files[1] != "tenants/default/cat-cafe/"+renderer.FileHelmRelease {
+		t.Errorf("rotation changed more than the admin Secret and the HelmRelease:\n%s", files)
+	}
+	hr := h.git_("show", "store/cat-cafe:tenants/default/cat-cafe/"+renderer.FileHelmRelease)
+	secretFile := h.git_("show", "store/cat-cafe:tenants/default/cat-cafe/"+renderer.FileSecret)
+	if rev := renderer.CredentialsRevision([]byte(secretFile)); !strings.Contains(hr, "revision: "+rev) {
+		t.Errorf("the HelmRelease does not carry the rotated Secret's revision %s:\n%s", rev, hr)
 	}
 	rotated := h.branchPassword("store/cat-cafe", "cat-cafe")
 	if rotated == firstPassword {
@@ -177,6 +185,46 @@ func TestCommands_BeforeMerge(t *testing.T) {
 	}
 }
 
+// TestCommands_OlderLayoutIsRefused: a store rendered before the database
+// passwords had their own Secret cannot be resized or rotated (a new
+// database Secret would not match what MariaDB keeps); the command gets a
+// reply saying so, and nothing is committed. Decommission still works.
+func TestCommands_OlderLayoutIsRefused(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.provisioned("cat-cafe")
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Update(context.Background(), "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BranchHead, Message: "as an older Purrvision rendered it",
+			Changes: []tenants.Change{{Path: "tenants/default/cat-cafe/" + renderer.FileDatabaseSecret, Delete: true}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	branches := h.git_("for-each-ref", "--format=%(refname) %(objectname)")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision rotate-credentials")
+	h.settle()
+	r := h.replies(n)
+	if len(r) != 2 {
+		t.Fatalf("%d replies, want 2:\n%s", len(r), strings.Join(r, "\n"))
+	}
+	for _, body := range r {
+		if !strings.Contains(body, "older Purrvision") || !strings.Contains(body, renderer.FileDatabaseSecret) {
+			t.Errorf("reply does not say why:\n%s", body)
+		}
+	}
+	if after := h.git_("for-each-ref", "--format=%(refname) %(objectname)"); after != branches {
+		t.Errorf("refs changed:\n%s\nthen\n%s", branches, after)
+	}
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	h.settle()
+	if _, title := h.openPull("cat-cafe"); title != "Decommission store cat-cafe" {
+		t.Errorf("decommission pull request %q", title)
+	}
+}
+
 // TestFlow_NoPlaintextLeaks: after a store's whole request life, no
 // password generated for it appears in any git object, log line, comment,
 // pull request or webhook body, in plaintext or base64.
@@ -188,17 +236,22 @@ func TestFlow_NoPlaintextLeaks(t *testing.T) {
 
 	var secrets []string
 	for _, commit := range strings.Fields(h.git_("rev-list", "--all")) {
-		out, err := gitShow(h, commit+":tenants/default/cat-cafe/"+renderer.FileSecret)
-		if err != nil {
-			continue
-		}
-		plain := decrypt(t, h, out)
-		for _, k := range []string{renderer.KeyAdminPassword, renderer.KeyDatabasePassword, renderer.KeyDatabaseRootPassword} {
-			secrets = append(secrets, secretValue(t, plain, k))
+		for file, keys := range map[string][]string{
+			renderer.FileSecret:         {renderer.KeyAdminPassword},
+			renderer.FileDatabaseSecret: {renderer.KeyDatabasePassword, renderer.KeyDatabaseRootPassword},
+		} {
+			out, err := gitShow(h, commit+":tenants/default/cat-cafe/"+file)
+			if err != nil {
+				continue
+			}
+			plain := decrypt(t, h, out)
+			for _, k := range keys {
+				secrets = append(secrets, secretValue(t, plain, k))
+			}
 		}
 	}
-	if len(secrets) < 6 {
-		t.Fatalf("found %d generated passwords in history, want at least 6 (two generations)", len(secrets))
+	if len(secrets) < 4 {
+		t.Fatalf("found %d generated passwords in history, want at least 4 (three with the request, one rotated)", len(secrets))
 	}
 	var haystacks []string
 	haystacks = append(haystacks, h.git_("cat-file", "--batch-all-objects", "--batch"))
@@ -275,7 +328,7 @@ func TestFlow_RequestByPullRequest(t *testing.T) {
 	if len(sts) == 0 || sts[0].GetState() != "success" || sts[0].GetContext() != provision.StatusContext {
 		t.Fatalf("statuses on %s = %v", head, sts)
 	}
-	if files := h.git_("ls-tree", "-r", "--name-only", "request/dog-diner"); strings.Count(files, "tenants/default/dog-diner/") != 11 {
+	if files := h.git_("ls-tree", "-r", "--name-only", "request/dog-diner"); strings.Count(files, "tenants/default/dog-diner/") != storeFileCount(t) {
 		t.Errorf("the rendered store was not pushed onto the branch:\n%s", files)
 	}
 	creds := 0

@@ -225,14 +225,15 @@ func TestFlow_50ConcurrentRequests(t *testing.T) {
 	wg.Wait()
 	h.settle()
 	prs := h.pulls()
+	want := storeFileCount(t)
 	for name, n := range issues {
 		if len(prs["store/"+name]) != 1 {
 			t.Errorf("%s: %d pull requests, want 1", name, len(prs["store/"+name]))
 			continue
 		}
 		files := h.git_("ls-tree", "-r", "--name-only", "store/"+name)
-		if strings.Count(files, "tenants/default/"+name+"/") != 11 {
-			t.Errorf("%s: branch holds %d store files, want 11", name, strings.Count(files, "tenants/default/"+name+"/"))
+		if got := strings.Count(files, "tenants/default/"+name+"/"); got != want {
+			t.Errorf("%s: branch holds %d store files, want %d", name, got, want)
 		}
 		if len(h.botComments(n, "purrvision:status")) != 1 {
 			t.Errorf("%s: not exactly one status comment", name)

@@ -293,3 +293,14 @@ func decrypt(t *testing.T, h *harness, enc string) []byte {
 	}
 	return plain
 }
+
+// storeFileCount is how many files a rendered store has.
+func storeFileCount(t *testing.T) int {
+	t.Helper()
+	out, err := renderer.Render(renderer.Input{Config: testutil.ExampleConfig(t), Request: testutil.ExampleRequest(t), Rand: testutil.Rand(1), Now: time.Now(),
+		Recipients: []string{testutil.AgeIdentity(t).Recipient().String()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.Files)
+}

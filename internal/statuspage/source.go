@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
@@ -15,29 +19,106 @@ import (
 )
 
 // RepoSource lists the stores on the tenants repo's branch, with what
-// Purrvision recorded on each store's issue: the same data as `purrvision
-// audit`. It makes two GitHub calls per store; the Handler caches it.
+// Purrvision recorded in each store's progress comment: the same data as
+// `purrvision audit`.
+//
+// Its cost does not grow with the number of stores. The store list is read
+// again only when the branch moves, and the progress comments come from an
+// index per request repository that each refresh brings up to date with one
+// listing of the comments changed since the last one: one GitHub call per
+// repository, plus a page for every further 100 changed comments. The first
+// refresh reads every comment of each repository once.
 type RepoSource struct {
 	Config *config.Config
 	Repo   *tenants.Repo
-	GitHub forge.IssueReader
+	GitHub forge.RepoCommentLister
 	Bot    string
+
+	mu      sync.Mutex
+	head    plumbing.Hash // the tenants commit rows were read from
+	rows    []row
+	indexes map[forge.Repo]*commentIndex
 }
+
+// row is a store as the tenants repo has it.
+type row struct {
+	store Store
+	issue forge.IssueRef // zero when the request names no issue
+}
+
+// commentIndex is what a request repository's comments say of its stores.
+type commentIndex struct {
+	// since is where the next listing starts: a little before the last
+	// listing by GitHub's clock, so nothing updated in the same second, or
+	// listed a little late, is missed (reading a comment again is harmless).
+	since    time.Time
+	progress map[int]progress // the progress comment of each issue
+	issueURL map[int]string   // each issue's page, from any comment on it
+}
+
+type progress struct {
+	id    int64
+	state storestatus.State
+}
+
+// overlap is how far before the last listing the next one starts.
+const overlap = time.Minute
 
 // Stores implements Source.
 func (s *RepoSource) Stores(ctx context.Context) ([]Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, err := s.readRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.indexes == nil {
+		s.indexes = map[forge.Repo]*commentIndex{}
+	}
+	for _, r := range rows {
+		if r.issue.Number == 0 || s.indexes[r.issue.Repo] != nil {
+			continue
+		}
+		s.indexes[r.issue.Repo] = &commentIndex{progress: map[int]progress{}, issueURL: map[int]string{}}
+	}
+	if s.GitHub != nil {
+		for repo, idx := range s.indexes {
+			if err := s.refresh(ctx, repo, idx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]Store, len(rows))
+	for i, r := range rows {
+		out[i] = r.store
+		if r.issue.Number != 0 {
+			s.fill(&out[i], r.issue)
+		}
+	}
+	return out, nil
+}
+
+// readRows lists the stores on the branch, reusing the last list while the
+// branch has not moved.
+func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 	if err := s.Repo.Fetch(ctx); err != nil {
 		return nil, err
 	}
 	head, ok, err := s.Repo.Head(s.Config.TenantsRepo.Branch)
-	if err != nil || !ok {
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return nil, nil
+	}
+	if head == s.head && s.rows != nil {
+		return s.rows, nil
 	}
 	snap, err := s.Repo.Snapshot(head)
 	if err != nil {
 		return nil, err
 	}
-	var out []Store
+	rows := []row{}
 	for _, cl := range s.Config.ClusterNames() {
 		dir := path.Join(s.Config.TenantsRepo.Path, cl)
 		names, err := snap.ReadDir(dir)
@@ -56,45 +137,67 @@ func (s *RepoSource) Stores(ctx context.Context) ([]Store, error) {
 			if err != nil {
 				return nil, fmt.Errorf("reading the request copy of %s: %w", n, err)
 			}
-			st := Store{Name: req.Metadata.Name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
-				URL: "https://" + renderer.Host(s.Config, req.Metadata.Name) + "/", Phase: "unknown"}
-			if err := s.fromIssue(ctx, &st, req.Metadata.Annotations[v1alpha1.AnnotationIssue]); err != nil {
-				return nil, err
+			r := row{store: Store{Name: req.Metadata.Name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
+				URL: "https://" + renderer.Host(s.Config, req.Metadata.Name) + "/", Phase: "unknown"}}
+			if ref, err := forge.ParseIssueRef(req.Metadata.Annotations[v1alpha1.AnnotationIssue]); err == nil {
+				r.issue = ref
+				r.store.Issue = ref.String()
 			}
-			out = append(out, st)
+			rows = append(rows, r)
 		}
 	}
-	return out, nil
+	s.head, s.rows = head, rows
+	return rows, nil
 }
 
-func (s *RepoSource) fromIssue(ctx context.Context, st *Store, issue string) error {
-	if issue == "" || s.GitHub == nil {
-		return nil
-	}
-	ref, err := forge.ParseIssueRef(issue)
-	if err != nil {
-		return nil
-	}
-	st.Issue = ref.String()
-	is, err := s.GitHub.GetIssue(ctx, ref)
+// refresh brings idx up to date with the comments of repo changed since
+// the last refresh. On an error idx keeps what it had, and the next refresh
+// asks for the same comments again.
+func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentIndex) error {
+	comments, asOf, err := s.GitHub.ListRepoComments(ctx, repo, idx.since)
 	if err != nil {
 		return err
 	}
-	st.IssueURL = is.URL
-	comments, err := s.GitHub.ListComments(ctx, ref)
-	if err != nil {
-		return err
-	}
+	newest := asOf
 	for _, c := range comments {
+		if c.Issue == 0 {
+			continue
+		}
+		if u, _, _ := strings.Cut(c.URL, "#"); u != "" {
+			idx.issueURL[c.Issue] = u
+		}
 		if c.Author == s.Bot && strings.Contains(c.Body, storestatus.Marker) {
-			state := storestatus.Parse(c.Body)
-			if state.Phase != "" {
-				st.Phase = state.Phase
+			// The first progress comment of an issue is the one Purrvision
+			// keeps up to date, as the request flow and the watcher find it.
+			if old, ok := idx.progress[c.Issue]; !ok || c.ID <= old.id {
+				idx.progress[c.Issue] = progress{id: c.ID, state: storestatus.Parse(c.Body)}
 			}
-			st.PullURL = state.PullURL
-			st.Timeline = state.Timeline
-			break
+		}
+		if c.UpdatedAt.After(newest) {
+			newest = c.UpdatedAt // GitHub did not say when it listed them
 		}
 	}
+	if !newest.IsZero() {
+		idx.since = newest.Add(-overlap)
+	}
 	return nil
+}
+
+// fill adds to st what the progress comment of its issue says.
+func (s *RepoSource) fill(st *Store, issue forge.IssueRef) {
+	idx := s.indexes[issue.Repo]
+	if idx == nil {
+		return
+	}
+	st.IssueURL = idx.issueURL[issue.Number]
+	p, ok := idx.progress[issue.Number]
+	if !ok {
+		return
+	}
+	state := p.state
+	if state.Phase != "" {
+		st.Phase = state.Phase
+	}
+	st.PullURL = state.PullURL
+	st.Timeline = state.Timeline
 }

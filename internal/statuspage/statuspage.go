@@ -73,13 +73,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
 	}
-	stores, err := h.stores(r.Context())
+	stores, fetched, err := h.stores(r.Context())
 	if err != nil {
 		if h.Log != nil {
 			h.Log.Error("status page: listing stores", "error", err)
 		}
-		http.Error(w, "the store list is not available right now", http.StatusServiceUnavailable)
-		return
+		if stores == nil {
+			http.Error(w, "the store list is not available right now", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -89,7 +91,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	if err := page.Execute(w, map[string]any{"Stores": stores, "Now": now()}); err != nil && h.Log != nil {
+	data := map[string]any{"Stores": stores, "Now": now()}
+	if err != nil {
+		// An outage of GitHub or of the tenants repo: show the last list, and say so.
+		data["StaleSince"] = fetched
+	}
+	if err := page.Execute(w, data); err != nil && h.Log != nil {
 		h.Log.Error("status page: rendering", "error", err)
 	}
 }
@@ -105,7 +112,9 @@ func (h *Handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:])&subtle.ConstantTimeCompare(u1[:], u2[:]) == 1
 }
 
-func (h *Handler) stores(ctx context.Context) ([]Store, error) {
+// stores returns the store list and when it was read. When reading fails
+// it returns the error with the last list read, if there is one.
+func (h *Handler) stores(ctx context.Context) ([]Store, time.Time, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ttl := h.TTL
@@ -113,13 +122,16 @@ func (h *Handler) stores(ctx context.Context) ([]Store, error) {
 		ttl = 30 * time.Second
 	}
 	if h.cached != nil && time.Since(h.fetched) < ttl {
-		return h.cached, nil
+		return h.cached, h.fetched, nil
 	}
 	s, err := h.Source.Stores(ctx)
 	if err != nil {
-		return nil, err
+		return h.cached, h.fetched, err
+	}
+	if s == nil {
+		s = []Store{}
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
 	h.cached, h.fetched = s, time.Now()
-	return s, nil
+	return s, h.fetched, nil
 }

@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -101,5 +102,40 @@ func TestPage_InChromium(t *testing.T) {
 		if !strings.Contains(dom, s) {
 			t.Errorf("Chromium's DOM lacks %q:\n%s", s, dom)
 		}
+	}
+}
+
+// flaky lists stores once, then fails, as during a GitHub outage.
+type flaky struct{ calls int }
+
+func (f *flaky) Stores(context.Context) ([]statuspage.Store, error) {
+	f.calls++
+	if f.calls > 1 {
+		return nil, errors.New("GET https://api.github.com/repos/acme/stores/issues/comments: 502")
+	}
+	return stores, nil
+}
+
+func TestPage_OutageShowsTheLastList(t *testing.T) {
+	h := &statuspage.Handler{Source: &flaky{}, TTL: time.Nanosecond}
+	if code, body := get(t, h, "", ""); code != http.StatusOK || strings.Contains(body, "cannot be read") {
+		t.Fatalf("first: %d\n%s", code, body)
+	}
+	code, body := get(t, h, "", "")
+	if code != http.StatusOK {
+		t.Fatalf("during the outage: %d", code)
+	}
+	for _, s := range []string{"cat-cafe", "dog-diner", "cannot be read right now"} {
+		if !strings.Contains(body, s) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+	if strings.Contains(body, "502") || strings.Contains(body, "api.github.com") {
+		t.Error("the page shows the error itself")
+	}
+	// Without a list to fall back on, the page says it is unavailable.
+	f := &flaky{calls: 1}
+	if code, _ := get(t, &statuspage.Handler{Source: f}, "", ""); code != http.StatusServiceUnavailable {
+		t.Errorf("no list yet: %d, want 503", code)
 	}
 }

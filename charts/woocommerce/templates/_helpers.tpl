@@ -29,6 +29,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- required "credentials.existingSecret is required: name the Secret holding the store's passwords" .Values.credentials.existingSecret -}}
 {{- end -}}
 
+{{/* The Secret of the database passwords: credentials.databaseSecret, or
+the one Secret of every password when it is not set. */}}
+{{- define "woocommerce.databaseSecret" -}}
+{{- default (include "woocommerce.secret" .) .Values.credentials.databaseSecret -}}
+{{- end -}}
+
 {{- define "woocommerce.podSecurityContext" -}}
 runAsNonRoot: true
 seccompProfile:
@@ -54,6 +60,6 @@ capabilities:
 - name: WORDPRESS_DB_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "woocommerce.secret" . }}
+      name: {{ include "woocommerce.databaseSecret" . }}
       key: mariadb-password
 {{- end -}}

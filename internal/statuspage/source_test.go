@@ -1,0 +1,286 @@
+package statuspage_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/gitserver"
+	"github.com/purrvision/purrvision/internal/statuspage"
+	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+const (
+	requestRepo  = "acme/stores"
+	listComments = "GET /repos/{owner}/{repo}/issues/comments"
+)
+
+// fixture is a tenants repo of stores whose requests are issues in the
+// GitHub stand-in, each with a progress comment.
+type fixture struct {
+	clock  *clock
+	gh     *ghstandin.Server
+	client *ghclient.Client
+	repo   *tenants.Repo
+	source *statuspage.RepoSource
+	issues map[string]int // store name to issue number
+	status map[string]int64
+}
+
+// clock is the stand-in's time, moved on by the tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func storeName(i int) string { return fmt.Sprintf("store-%05d", i) }
+
+func requestFile(name, issue string) []byte {
+	return []byte(fmt.Sprintf(`apiVersion: purrvision.dev/v1alpha1
+kind: StoreRequest
+metadata:
+  name: %s
+  annotations:
+    purrvision.dev/issue: %s
+spec:
+  plan: small
+  owner: octocat
+  adminEmail: owner@example.com
+  title: A store
+`, name, issue))
+}
+
+func newFixture(t testing.TB, n int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	gs, err := gitserver.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gs.Init("tenants", "main"); err != nil {
+		t.Fatal(err)
+	}
+	if err := gs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gs.Close() })
+	gh, err := ghstandin.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gh.Close() })
+	gh.AddRepo(requestRepo, "main", "")
+	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	gh.SetClock(clk.now)
+	client, err := ghclient.New(ghclient.Options{APIURL: gh.URL(), Token: "test-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{clock: clk, gh: gh, client: client, issues: map[string]int{}, status: map[string]int64{}}
+	var changes []tenants.Change
+	for i := range n {
+		name := storeName(i)
+		num := gh.OpenIssue(requestRepo, "octocat", "Store "+name, "a request")
+		f.issues[name] = num
+		gh.Comment(requestRepo, num, "octocat", "thanks!")
+		f.status[name] = gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{
+			Store: name, Phase: storestatus.PhasePendingReview, PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num),
+			Timeline: []storestatus.Event{{Phase: storestatus.PhasePendingReview, At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}},
+		}))
+		changes = append(changes, tenants.Change{Path: "tenants/default/" + name + "/store.yaml",
+			Data: requestFile(name, fmt.Sprintf("%s#%d", requestRepo, num))})
+	}
+	// A store whose request names no issue (request by pull request from an
+	// older version) is listed without one.
+	changes = append(changes, tenants.Change{Path: "tenants/default/orphan/store.yaml", Data: []byte(`apiVersion: purrvision.dev/v1alpha1
+kind: StoreRequest
+metadata:
+  name: orphan
+spec:
+  plan: medium
+  owner: hubot
+  adminEmail: hubot@example.com
+  title: Orphan
+`)})
+	f.repo, err = tenants.Open(ctx, tenants.Options{URL: gs.URL("tenants"), Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BranchHead, Changes: changes, Message: "seed stores"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.advance(time.Hour) // the stores were asked for an hour ago
+	f.source = &statuspage.RepoSource{Config: testutil.ExampleConfig(t), Repo: f.repo, GitHub: client, Bot: ghstandin.BotLogin}
+	return f
+}
+
+// setPhase edits a store's progress comment through the API, as the
+// watcher does.
+func (f *fixture) setPhase(t testing.TB, name, phase string) {
+	t.Helper()
+	repo, _ := forge.ParseRepo(requestRepo)
+	body := storestatus.Body(storestatus.State{Store: name, Phase: phase, PullURL: "https://github.com/acme/tenants/pull/1",
+		Timeline: []storestatus.Event{{Phase: phase, At: time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC), Detail: "by the test"}}})
+	if err := f.client.EditComment(context.Background(), repo, f.status[name], body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func byName(stores []statuspage.Store) map[string]statuspage.Store {
+	m := map[string]statuspage.Store{}
+	for _, s := range stores {
+		m[s.Name] = s
+	}
+	return m
+}
+
+func TestRepoSource_ReadsStoresAndProgress(t *testing.T) {
+	f := newFixture(t, 3)
+	stores, err := f.source.Stores(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stores) != 4 {
+		t.Fatalf("%d stores, want 4: %+v", len(stores), stores)
+	}
+	m := byName(stores)
+	s := m[storeName(1)]
+	num := f.issues[storeName(1)]
+	want := statuspage.Store{Name: storeName(1), Cluster: "default", Plan: "small", Requester: "octocat",
+		Phase: storestatus.PhasePendingReview, URL: "https://" + storeName(1) + ".shop.example.com/",
+		Issue: fmt.Sprintf("%s#%d", requestRepo, num), PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num)}
+	if s.Name != want.Name || s.Cluster != want.Cluster || s.Plan != want.Plan || s.Requester != want.Requester ||
+		s.Phase != want.Phase || s.URL != want.URL || s.Issue != want.Issue || s.PullURL != want.PullURL || len(s.Timeline) != 1 {
+		t.Errorf("store:\n got %+v\nwant %+v", s, want)
+	}
+	if suffix := fmt.Sprintf("/%s/issues/%d", requestRepo, num); !strings.HasSuffix(s.IssueURL, suffix) {
+		t.Errorf("issue URL %q does not end in %s", s.IssueURL, suffix)
+	}
+	if o := m["orphan"]; o.Phase != "unknown" || o.Issue != "" || o.IssueURL != "" || o.Plan != "medium" {
+		t.Errorf("store without an issue: %+v", o)
+	}
+}
+
+// TestRepoSource_RefreshCostsOneCall is the point of the index: however
+// many stores there are, a refresh lists only the comments changed since
+// the last one (and in the minute before, in case GitHub lists one late),
+// in one call, and never reads issues one by one.
+func TestRepoSource_RefreshCostsOneCall(t *testing.T) {
+	f := newFixture(t, 120) // 240 comments: three pages on the first refresh
+	ctx := context.Background()
+	if _, err := f.source.Stores(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := f.gh.Calls()
+	if first[listComments] != 3 {
+		t.Errorf("first refresh listed %d pages of comments, want 3", first[listComments])
+	}
+	f.clock.advance(30 * time.Second)
+	f.setPhase(t, storeName(3), storestatus.PhaseInstalling)
+	if _, err := f.source.Stores(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.advance(30 * time.Second)
+	f.setPhase(t, storeName(7), storestatus.PhaseReady)
+	// A second progress comment on an issue is not the one Purrvision keeps.
+	f.gh.Comment(requestRepo, f.issues[storeName(8)], ghstandin.BotLogin, storestatus.Body(storestatus.State{Phase: storestatus.PhaseFailed}))
+	before := f.gh.Calls()
+	stores, err := f.source.Stores(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := f.gh.Calls()
+	for route, n := range after {
+		if d := n - before[route]; d != 0 && route != listComments {
+			t.Errorf("a refresh called %s %d times", route, d)
+		}
+	}
+	if d := after[listComments] - before[listComments]; d != 1 {
+		t.Errorf("a refresh listed comments %d times, want 1", d)
+	}
+	m := byName(stores)
+	if s := m[storeName(7)]; s.Phase != storestatus.PhaseReady || len(s.Timeline) != 1 || s.Timeline[0].Detail != "by the test" {
+		t.Errorf("edited store: %+v", s)
+	}
+	if s := m[storeName(8)]; s.Phase != storestatus.PhasePendingReview {
+		t.Errorf("a second progress comment took over: %+v", s)
+	}
+	if s := m[storeName(3)]; s.Phase != storestatus.PhaseInstalling {
+		t.Errorf("store changed on the refresh before: %+v", s)
+	}
+	if s := m[storeName(9)]; s.Phase != storestatus.PhasePendingReview {
+		t.Errorf("unchanged store: %+v", s)
+	}
+}
+
+// TestRepoSource_FollowsTheBranch: a store merged after the first refresh
+// appears on the next one.
+func TestRepoSource_FollowsTheBranch(t *testing.T) {
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	if _, err := f.source.Stores(ctx); err != nil {
+		t.Fatal(err)
+	}
+	num := f.gh.OpenIssue(requestRepo, "octocat", "late", "a request")
+	f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: storestatus.PhaseMerged}))
+	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BranchHead, Message: "merge late", Changes: []tenants.Change{{Path: "tenants/default/late/store.yaml",
+			Data: requestFile("late", fmt.Sprintf("%s#%d", requestRepo, num))}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stores, err := f.source.Stores(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := byName(stores)["late"]; !ok || s.Phase != storestatus.PhaseMerged {
+		t.Errorf("the merged store is %+v (listed: %v)", s, ok)
+	}
+}
+
+// BenchmarkStatusPageRefresh is one refresh of the status page's store
+// list with 10,000 stores, after one progress comment changed.
+func BenchmarkStatusPageRefresh(b *testing.B) {
+	f := newFixture(b, 10000)
+	ctx := context.Background()
+	start := time.Now()
+	if _, err := f.source.Stores(ctx); err != nil {
+		b.Fatal(err)
+	}
+	before := f.gh.Calls()
+	b.Logf("first refresh: %d calls in %v", before[listComments], time.Since(start).Round(time.Millisecond))
+	phases := []string{storestatus.PhaseReady, storestatus.PhaseInstalling}
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		f.clock.advance(30 * time.Second)
+		f.setPhase(b, storeName(i%10000), phases[i%2])
+		b.StartTimer()
+		if _, err := f.source.Stores(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(f.gh.Calls()[listComments]-before[listComments])/float64(b.N), "calls/refresh")
+}
