@@ -26,10 +26,15 @@ type Observation struct {
 	Applied bool
 }
 
-// Key is what is compared to decide whether something changed.
+// Key is what is compared to decide whether something changed. An
+// installing store is reported again once its Kustomization is Ready, so the
+// timeline can say "applied" before "installing" (see GitHubReporter).
 func (o Observation) Key() string {
-	if o.Phase == storestatus.PhaseFailed {
+	switch {
+	case o.Phase == storestatus.PhaseFailed:
 		return o.Phase + ":" + o.Message
+	case o.Phase == storestatus.PhaseInstalling && o.Applied:
+		return o.Phase + ":applied"
 	}
 	return o.Phase
 }

@@ -149,6 +149,13 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 	if g.Now != nil {
 		now = g.Now
 	}
+	if r.Phase == storestatus.PhaseInstalling && !r.Applied && !appliedSinceMerge(st) {
+		// helm-controller saw the new HelmRelease before kustomize-controller
+		// reported its apply: wait for that report (the watcher reports
+		// again when the Kustomization turns Ready), so the timeline reads
+		// applied, then installing.
+		return nil
+	}
 	changed := false
 	if r.Applied && r.Phase != storestatus.PhaseApplied && r.Phase != storestatus.PhaseDecommissioned && !appliedSinceMerge(st) {
 		// Flux applied the store and the chart started in one step; the

@@ -1,0 +1,65 @@
+package reconcile_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/reconcile"
+)
+
+// TestReporter_AppliedBeforeInstalling: helm-controller can see a new
+// HelmRelease before kustomize-controller reports the apply that created
+// it. The timeline still reads merged, applied, installing, ready.
+func TestReporter_AppliedBeforeInstalling(t *testing.T) {
+	gh, err := ghstandin.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gh.Close() })
+	gh.AddRepo("acme/stores", "main", "")
+	gh.AddRepo("acme/tenants", "main", "")
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+	st := storestatus.State{Store: "cat-cafe"}
+	st.Record(storestatus.PhaseMerged, "by @maintainer", "github", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st))
+	client, err := ghclient.New(ghclient.Options{APIURL: gh.URL(), Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
+	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	ctx := context.Background()
+
+	var keys []string
+	for _, o := range []reconcile.Observation{
+		{Phase: storestatus.PhaseInstalling},                                              // the HelmRelease, before the apply is reported
+		{Phase: storestatus.PhaseInstalling, Applied: true, Revision: "0123456789abcdef"}, // the Kustomization turns Ready
+		{Phase: storestatus.PhaseReady, Applied: true, Revision: "0123456789abcdef"},
+	} {
+		keys = append(keys, o.Key())
+		if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: o, URL: "https://cat-cafe.shop.example.com/"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys[0] == keys[1] {
+		t.Errorf("the Kustomization turning Ready does not change the key %q, so it would not be reported", keys[0])
+	}
+	var phases []string
+	for _, c := range gh.Comments("acme/stores", n) {
+		if strings.Contains(c.GetBody(), storestatus.Marker) {
+			for _, e := range storestatus.Parse(c.GetBody()).Timeline {
+				phases = append(phases, e.Phase)
+			}
+		}
+	}
+	want := []string{storestatus.PhaseMerged, storestatus.PhaseApplied, storestatus.PhaseInstalling, storestatus.PhaseReady}
+	if strings.Join(phases, ",") != strings.Join(want, ",") {
+		t.Errorf("timeline %v, want %v", phases, want)
+	}
+}
