@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/sopsage"
@@ -165,9 +166,11 @@ func TestStoreLifecycle(t *testing.T) {
 	w.waitFor("HelmRelease upgraded to medium", 2*time.Minute, func() bool { return w.releaseSettled("store-cat-cafe") })
 	w.stage("resize merged and applied", t0)
 
-	// Rotation: a new admin password reaches the cluster's Secret, and the
-	// new credentials revision rolls the WordPress pods, whose installer
-	// applies it; the database passwords stay (MariaDB keeps them).
+	// Rotation: the pull request changes only the admin Secret. The new
+	// password reaches the cluster's Secret, and helm-controller, watching
+	// that Secret, upgrades the release with its new revision, which rolls
+	// the WordPress pods (their installer applies the password); the
+	// database passwords stay (MariaDB keeps them).
 	t0 = time.Now()
 	var dbBefore corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: renderer.DatabaseSecretName}, &dbBefore); err != nil {
@@ -180,18 +183,19 @@ func TestStoreLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	revision := renderer.CredentialsRevision(enc)
-	w.waitFor("WordPress pods at the new credentials revision", 2*time.Minute, func() bool {
-		var ds appsv1.DeploymentList
-		if err := c.List(ctx, &ds, client.InNamespace("store-cat-cafe"), client.MatchingLabels{renderer.LabelComponent: renderer.ComponentWeb}); err != nil || len(ds.Items) != 1 {
-			return false
-		}
-		return ds.Items[0].Spec.Template.Annotations["purrvision.dev/credentials-revision"] == revision
-	})
-	w.waitFor("HelmRelease upgraded with the new credentials", 2*time.Minute, func() bool { return w.releaseSettled("store-cat-cafe") })
 	if plain, err = sopsage.Decrypt(enc, w.AgeIdentity.String()); err != nil {
 		t.Fatal(err)
 	}
+	var rotated corev1.Secret
+	if err := yaml.Unmarshal(plain, &rotated); err != nil {
+		t.Fatal(err)
+	}
+	revision := string(rotated.Data[renderer.KeyRevision])
+	if revision == "" || revision == w.webRevision(t) {
+		t.Fatalf("the rotated Secret's revision %q is not new", revision)
+	}
+	w.waitFor("WordPress pods at the new credentials revision", 2*time.Minute, func() bool { return w.webRevision(t) == revision })
+	w.waitFor("HelmRelease upgraded with the new credentials", 2*time.Minute, func() bool { return w.releaseSettled("store-cat-cafe") })
 	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: renderer.SecretName}, &secret); err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +245,19 @@ func TestStoreThatCannotInstall(t *testing.T) {
 	if p := w.progress(n); !strings.Contains(p, "Failed") || !strings.Contains(p, "licenseKey") {
 		t.Errorf("progress comment lacks the failure:\n%s", p)
 	}
+}
+
+// webRevision is the credentials revision the store's WordPress pods run
+// with.
+func (w *world) webRevision(t *testing.T) string {
+	var ds appsv1.DeploymentList
+	err := w.Cluster.Client.List(context.Background(), &ds, client.InNamespace("store-cat-cafe"),
+		client.MatchingLabels{renderer.LabelComponent: renderer.ComponentWeb})
+	if err != nil || len(ds.Items) != 1 {
+		t.Logf("WordPress Deployments: %d (%v)", len(ds.Items), err)
+		return ""
+	}
+	return ds.Items[0].Spec.Template.Annotations["purrvision.dev/credentials-revision"]
 }
 
 // releaseSettled reports whether the store's HelmRelease is Ready at its

@@ -1,7 +1,6 @@
 package renderer
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -25,12 +24,20 @@ const (
 	KeyDatabaseRootPassword = "mariadb-root-password"
 )
 
+// KeyRevision names the admin password (it is not secret). The HelmRelease
+// takes it as the chart's credentials.revision through valuesFrom, and
+// helm-controller watches the Secret, so a rotation, which changes only the
+// Secret, rolls the WordPress pod and its installer applies the new password.
+const KeyRevision = "credentials-revision"
+
 // Credentials are a store's generated secrets. They print as [redacted], so
 // a stray log line or %v cannot leak them.
 type Credentials struct {
 	AdminPassword        string
 	DatabasePassword     string
 	DatabaseRootPassword string
+	// Revision is a random name for this admin password; not secret.
+	Revision string
 }
 
 // String keeps the credentials out of logs.
@@ -55,7 +62,11 @@ func GenerateCredentials(r io.Reader) (Credentials, error) {
 			}
 		}
 	}
-	return Credentials{AdminPassword: out[0], DatabasePassword: out[1], DatabaseRootPassword: out[2]}, nil
+	rev := make([]byte, 8)
+	if _, err := io.ReadFull(r, rev); err != nil {
+		return Credentials{}, fmt.Errorf("generating credentials revision: %w", err)
+	}
+	return Credentials{AdminPassword: out[0], DatabasePassword: out[1], DatabaseRootPassword: out[2], Revision: revision(rev)}, nil
 }
 
 // password draws PasswordLength characters by rejection sampling, so every
@@ -77,8 +88,13 @@ func password(r io.Reader) (string, error) {
 	return string(out), nil
 }
 
+// revision spells random bytes as a credentials revision. The leading
+// letter keeps Helm's --set parsing, which helm-controller applies to
+// valuesFrom targetPath values, from ever reading it as a number.
+func revision(b []byte) string { return "r" + hex.EncodeToString(b) }
+
 func (c Credentials) adminData() map[string][]byte {
-	return map[string][]byte{KeyAdminPassword: []byte(c.AdminPassword)}
+	return map[string][]byte{KeyAdminPassword: []byte(c.AdminPassword), KeyRevision: []byte(c.Revision)}
 }
 
 func (c Credentials) databaseData() map[string][]byte {
@@ -86,13 +102,4 @@ func (c Credentials) databaseData() map[string][]byte {
 		KeyDatabasePassword:     []byte(c.DatabasePassword),
 		KeyDatabaseRootPassword: []byte(c.DatabaseRootPassword),
 	}
-}
-
-// CredentialsRevision names the admin Secret file's content. It is the
-// chart's credentials.revision, so a rotation restarts the WordPress pod
-// and a re-render that keeps the Secret keeps it. It is a digest of
-// ciphertext, so it tells nothing of the password.
-func CredentialsRevision(secretFile []byte) string {
-	sum := sha256.Sum256(secretFile)
-	return hex.EncodeToString(sum[:8])
 }

@@ -174,7 +174,7 @@ func Render(in Input) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	values, err := s.values(CredentialsRevision(files[FileSecret]))
+	values, err := s.values()
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", FileHelmRelease, err)
 	}
@@ -253,6 +253,13 @@ func (s *store) sealCredentials(in Input, recipients []string, files map[string]
 	var creds Credentials
 	if in.Credentials != nil {
 		creds = *in.Credentials
+		if creds.Revision == "" {
+			rev := make([]byte, 8)
+			if _, err := io.ReadFull(in.Rand, rev); err != nil {
+				return Credentials{}, fmt.Errorf("rendering %s: generating credentials revision: %w", FileSecret, err)
+			}
+			creds.Revision = revision(rev)
+		}
 	} else {
 		var err error
 		if creds, err = GenerateCredentials(in.Rand); err != nil {
@@ -263,10 +270,11 @@ func (s *store) sealCredentials(in Input, recipients []string, files map[string]
 		file, name string
 		keep       []byte
 		data       map[string][]byte
+		watched    bool
 		forget     func()
 	}{
-		{FileSecret, SecretName, in.KeepSecret, creds.adminData(), func() { creds.AdminPassword = "" }},
-		{FileDatabaseSecret, DatabaseSecretName, in.KeepDatabaseSecret, creds.databaseData(), func() {
+		{FileSecret, SecretName, in.KeepSecret, creds.adminData(), true, func() { creds.AdminPassword, creds.Revision = "", "" }},
+		{FileDatabaseSecret, DatabaseSecretName, in.KeepDatabaseSecret, creds.databaseData(), false, func() {
 			creds.DatabasePassword, creds.DatabaseRootPassword = "", ""
 		}},
 	} {
@@ -275,7 +283,7 @@ func (s *store) sealCredentials(in Input, recipients []string, files map[string]
 			sec.forget()
 			continue
 		}
-		enc, err := s.seal(in, recipients, s.secret(sec.name, sec.data))
+		enc, err := s.seal(in, recipients, s.secret(sec.name, sec.data, sec.watched))
 		if err != nil {
 			return Credentials{}, fmt.Errorf("rendering %s: %w", sec.file, err)
 		}

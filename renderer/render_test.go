@@ -7,7 +7,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -64,23 +63,18 @@ func renderCase(t *testing.T, tc goldenCase, recipient string, seed uint64) *ren
 
 // TestRender_Golden compares every rendered file with testdata/golden. The
 // Secrets' ciphertext differs on every run (age and AES-GCM nonces), so
-// their golden files are the decrypted Secrets with the passwords masked,
-// and the HelmRelease's credentials revision (a digest of the admin Secret
-// file) is masked once checked.
+// their golden files are the decrypted Secrets with the passwords masked.
 func TestRender_Golden(t *testing.T) {
 	id := testutil.AgeIdentity(t)
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			out := renderCase(t, tc, id.Recipient().String(), 1)
 			got := map[string][]byte{}
-			secret, _ := out.File(renderer.FileSecret)
 			for _, f := range out.Files {
 				rel := strings.TrimPrefix(f.Path, out.Dir+"/")
 				switch rel {
 				case renderer.FileSecret, renderer.FileDatabaseSecret:
 					got[rel+".decrypted"] = maskedSecret(t, f.Data, id.String(), out.Credentials)
-				case renderer.FileHelmRelease:
-					got[rel] = maskedRevision(t, f.Data, secret)
 				default:
 					got[rel] = f.Data
 				}
@@ -134,6 +128,12 @@ func maskedSecret(t *testing.T, ciphertext []byte, identity string, creds render
 		t.Errorf("Secret %s holds nothing", s.Name)
 	}
 	for k, v := range s.Data {
+		if k == renderer.KeyRevision {
+			if string(v) != creds.Revision || len(v) != 17 {
+				t.Errorf("Secret %s: %s is %q, want the generated %q", s.Name, k, v, creds.Revision)
+			}
+			continue // not secret, and the same for a seed: kept in the golden file
+		}
 		w, ok := want[k]
 		if !ok || string(v) != w {
 			t.Errorf("Secret %s key %s does not hold a generated credential", s.Name, k)
@@ -145,22 +145,6 @@ func maskedSecret(t *testing.T, ciphertext []byte, identity string, creds render
 		t.Fatal(err)
 	}
 	return masked
-}
-
-var revisionRE = regexp.MustCompile(`(?m)^(\s*revision: )"?([0-9a-f]+)"?$`)
-
-// maskedRevision checks that the HelmRelease's credentials revision names
-// the admin Secret file, and masks it.
-func maskedRevision(t *testing.T, helmRelease, secretFile []byte) []byte {
-	t.Helper()
-	m := revisionRE.FindSubmatch(helmRelease)
-	if m == nil {
-		t.Fatalf("the HelmRelease has no credentials revision:\n%s", helmRelease)
-	}
-	if want := renderer.CredentialsRevision(secretFile); string(m[2]) != want {
-		t.Errorf("credentials revision %s, want %s (the admin Secret file's)", m[2], want)
-	}
-	return revisionRE.ReplaceAll(helmRelease, []byte("${1}masked"))
 }
 
 func readTree(t *testing.T, dir string) map[string][]byte {
@@ -211,14 +195,6 @@ func TestRender_Deterministic(t *testing.T) {
 	for i := range a.Files {
 		if a.Files[i].Path != b.Files[i].Path {
 			t.Fatalf("file %d: %s and %s", i, a.Files[i].Path, b.Files[i].Path)
-		}
-		if strings.HasSuffix(a.Files[i].Path, renderer.FileHelmRelease) {
-			sa, _ := a.File(renderer.FileSecret)
-			sb, _ := b.File(renderer.FileSecret)
-			if !bytes.Equal(maskedRevision(t, a.Files[i].Data, sa), maskedRevision(t, b.Files[i].Data, sb)) {
-				t.Errorf("%s differs between two renders beyond its credentials revision", a.Files[i].Path)
-			}
-			continue
 		}
 		if strings.HasSuffix(a.Files[i].Path, renderer.FileSecret) || strings.HasSuffix(a.Files[i].Path, renderer.FileDatabaseSecret) {
 			pa, err := sopsage.Decrypt(a.Files[i].Data, id.String())
@@ -348,8 +324,7 @@ func TestRender_RecipientOverride(t *testing.T) {
 }
 
 // TestRender_KeepSecret: a re-render that keeps the Secrets writes them
-// back byte for byte, keeps the credentials revision and generates no
-// credentials.
+// back byte for byte and generates no credentials.
 func TestRender_KeepSecret(t *testing.T) {
 	id := testutil.AgeIdentity(t)
 	first := renderCase(t, goldenCases[0], id.Recipient().String(), 1)
@@ -358,7 +333,6 @@ func TestRender_KeepSecret(t *testing.T) {
 	if !ok || !dbOK {
 		t.Fatal("a Secret is missing")
 	}
-	firstHR, _ := first.File(renderer.FileHelmRelease)
 	cfg := testutil.ExampleConfig(t)
 	req := testutil.ExampleRequest(t)
 	req.Spec.Plan = "medium"
@@ -375,10 +349,7 @@ func TestRender_KeepSecret(t *testing.T) {
 	if out.Credentials != (renderer.Credentials{}) {
 		t.Error("credentials were generated although the Secrets were kept")
 	}
-	hr, _ := out.File(renderer.FileHelmRelease)
-	if a, b := revisionRE.FindSubmatch(firstHR), revisionRE.FindSubmatch(hr); a == nil || b == nil || !bytes.Equal(a[2], b[2]) {
-		t.Error("keeping the Secret changed the credentials revision")
-	}
+
 	copyOf, _ := out.File(renderer.FileRequest)
 	back, err := v1alpha1.Parse(copyOf)
 	if err != nil {
@@ -389,9 +360,11 @@ func TestRender_KeepSecret(t *testing.T) {
 	}
 }
 
-// TestRender_RotateAdminOnly: a rotation keeps the database Secret, seals a
-// new admin password and changes the credentials revision, so the
-// WordPress pod restarts and its installer applies the new password.
+// TestRender_RotateAdminOnly: a rotation keeps the database Secret and
+// seals a new admin password with a new revision; the HelmRelease does not
+// change (it reads the revision from the Secret through valuesFrom, and
+// helm-controller watches the Secret), so the rotation's pull request
+// changes only the Secret, and the WordPress pod still rolls.
 func TestRender_RotateAdminOnly(t *testing.T) {
 	id := testutil.AgeIdentity(t)
 	first := renderCase(t, goldenCases[0], id.Recipient().String(), 1)
@@ -409,17 +382,23 @@ func TestRender_RotateAdminOnly(t *testing.T) {
 	if c.AdminPassword == "" || c.AdminPassword == first.Credentials.AdminPassword || c.DatabasePassword != "" || c.DatabaseRootPassword != "" {
 		t.Error("want a new admin password and no database passwords in the output")
 	}
+	if c.Revision == "" || c.Revision == first.Credentials.Revision {
+		t.Errorf("revision %q after %q: want a new one", c.Revision, first.Credentials.Revision)
+	}
 	secret, _ := out.File(renderer.FileSecret)
 	plain, err := sopsage.Decrypt(secret, id.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(plain, []byte(base64.StdEncoding.EncodeToString([]byte(c.AdminPassword)))) {
-		t.Error("the admin Secret does not hold the new password")
+	for _, v := range []string{c.AdminPassword, c.Revision} {
+		if !bytes.Contains(plain, []byte(base64.StdEncoding.EncodeToString([]byte(v)))) {
+			t.Error("the admin Secret does not hold the new password and revision")
+		}
 	}
-	hr, _ := out.File(renderer.FileHelmRelease)
-	maskedRevision(t, hr, secret)
-	if a, b := revisionRE.FindSubmatch(firstHR), revisionRE.FindSubmatch(hr); a == nil || b == nil || bytes.Equal(a[2], b[2]) {
-		t.Error("the credentials revision did not change")
+	if !bytes.Contains(plain, []byte("reconcile.fluxcd.io/watch: Enabled")) {
+		t.Error("helm-controller is not asked to watch the admin Secret")
+	}
+	if hr, _ := out.File(renderer.FileHelmRelease); !bytes.Equal(hr, firstHR) {
+		t.Error("rotation changed the HelmRelease")
 	}
 }

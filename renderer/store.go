@@ -154,13 +154,18 @@ func (s *store) rbac() []any {
 	}
 }
 
-func (s *store) secret(name string, data map[string][]byte) *corev1.Secret {
-	return &corev1.Secret{
+func (s *store) secret(name string, data map[string][]byte, watched bool) *corev1.Secret {
+	sec := &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: s.meta(name),
 		Type:       corev1.SecretTypeOpaque,
 		Data:       data,
 	}
+	if watched {
+		// helm-controller reconciles the HelmRelease when it changes.
+		sec.Labels[meta.LabelKeyWatch] = meta.LabelValueWatchEnabled
+	}
+	return sec
 }
 
 // chartSource is the store's own source of the pinned chart, in its own
@@ -228,6 +233,9 @@ func (s *store) helmRelease(values *apiextensionsv1.JSON) *helmv2.HelmRelease {
 			},
 			DriftDetection: &helmv2.DriftDetection{Mode: helmv2.DriftDetectionEnabled},
 			Values:         values,
+			// The admin Secret names its password; a rotation changes it,
+			// and helm-controller, watching the Secret, upgrades.
+			ValuesFrom: []helmv2.ValuesReference{{Kind: "Secret", Name: SecretName, ValuesKey: KeyRevision, TargetPath: "credentials.revision"}},
 		},
 	}
 	if s.cfg.Chart.Source.Kind == config.SourceOCI {

@@ -36,8 +36,6 @@ type StoreValues struct {
 type CredentialsValues struct {
 	ExistingSecret string `json:"existingSecret"`
 	DatabaseSecret string `json:"databaseSecret"`
-	// Revision is CredentialsRevision of the admin Secret file.
-	Revision string `json:"revision,omitempty"`
 }
 
 // IngressValues configure the store's Ingress.
@@ -62,7 +60,7 @@ type PersistenceValues struct {
 }
 
 // ChartValues are the values the store's HelmRelease passes to the chart.
-func (s *store) chartValues(revision string) Values {
+func (s *store) chartValues() Values {
 	sz := s.sizing()
 	title := s.req.Spec.Title
 	if title == "" {
@@ -80,7 +78,7 @@ func (s *store) chartValues(revision string) Values {
 			AdminUser:  s.req.Spec.Owner,
 			AdminEmail: s.req.Spec.AdminEmail,
 		},
-		Credentials: CredentialsValues{ExistingSecret: SecretName, DatabaseSecret: DatabaseSecretName, Revision: revision},
+		Credentials: CredentialsValues{ExistingSecret: SecretName, DatabaseSecret: DatabaseSecretName},
 		Ingress:     ing,
 		WordPress: ComponentValues{
 			Resources:   sz.web,
@@ -93,8 +91,8 @@ func (s *store) chartValues(revision string) Values {
 	}
 }
 
-func (s *store) values(revision string) (*apiextensionsv1.JSON, error) {
-	raw, err := json.Marshal(s.chartValues(revision))
+func (s *store) values() (*apiextensionsv1.JSON, error) {
+	raw, err := json.Marshal(s.chartValues())
 	if err != nil {
 		return nil, fmt.Errorf("encoding chart values: %w", err)
 	}
@@ -102,13 +100,14 @@ func (s *store) values(revision string) (*apiextensionsv1.JSON, error) {
 }
 
 // ChartValues returns the chart values of a valid request as a map, as
-// helm-controller hands them to Helm; the credentials revision is left out.
+// helm-controller hands them to Helm; the credentials revision, which comes
+// from the admin Secret through valuesFrom, is left out.
 func ChartValues(cfg *config.Config, req *v1alpha1.StoreRequest) (map[string]any, error) {
 	s, err := newStore(cfg, req)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.values("")
+	v, err := s.values()
 	if err != nil {
 		return nil, err
 	}

@@ -238,15 +238,22 @@ func (h *harness) git_(args ...string) string {
 	return string(out)
 }
 
-// branchSecret decrypts the store Secret on a branch with Flux's age key.
+// branchPassword decrypts the admin password of a store on a branch with
+// Flux's age key.
 func (h *harness) branchPassword(ref, name string) string {
+	h.t.Helper()
+	return h.branchValue(ref, name, renderer.KeyAdminPassword)
+}
+
+// branchValue decrypts one key of the admin Secret of a store on a branch.
+func (h *harness) branchValue(ref, name, key string) string {
 	h.t.Helper()
 	enc := h.git_("show", ref+":tenants/default/"+name+"/"+renderer.FileSecret)
 	plain, err := sopsage.Decrypt([]byte(enc), h.ageID.String())
 	if err != nil {
 		h.t.Fatalf("decrypting the Secret of %s on %s: %v", name, ref, err)
 	}
-	return secretValue(h.t, plain, renderer.KeyAdminPassword)
+	return secretValue(h.t, plain, key)
 }
 
 // ownerPassword decrypts the credentials comment with the owner's SSH key.
