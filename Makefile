@@ -17,7 +17,7 @@ help: ## List the targets.
 
 .PHONY: build
 build: ## Build bin/purrvision.
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/purrvision ./cmd/purrvision
+	hack/with-progress.sh bin/purrvision $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/purrvision ./cmd/purrvision
 
 .PHONY: dev
 dev: clusterbin build ## Run the whole system locally and walk the example store to Ready (stays up; Ctrl-C stops it).

@@ -41,6 +41,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
 	handle("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
 	handle("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.editComment)
+	handle("DELETE /repos/{owner}/{repo}/issues/comments/{id}", s.deleteComment)
 	handle("POST /repos/{owner}/{repo}/issues/{number}/labels", s.addLabels)
 	handle("DELETE /repos/{owner}/{repo}/issues/{number}/labels/{name}", s.removeLabel)
 	handle("GET /repos/{owner}/{repo}/pulls", s.listPulls)
@@ -410,6 +411,29 @@ func (s *Server) addComment(rp *repo, is *github.Issue, author, body string) *gi
 	is.Comments = github.Int(is.GetComments() + 1)
 	s.emit("issue_comment", &github.IssueCommentEvent{Action: github.String("created"), Issue: is, Comment: c, Repo: s.repoObj(rp), Sender: s.user(author)})
 	return c
+}
+
+// deleteComment answers 204, or 404 for a comment that is not there. GitHub
+// sends an issue_comment "deleted" event.
+func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.lookup(w, r)
+	if rp == nil {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	c := rp.comments[id]
+	if err != nil || c == nil {
+		notFound(w)
+		return
+	}
+	is := rp.issues[rp.commentIssue[id]]
+	delete(rp.comments, id)
+	delete(rp.commentIssue, id)
+	is.Comments = github.Int(max(0, is.GetComments()-1))
+	s.emit("issue_comment", &github.IssueCommentEvent{Action: github.String("deleted"), Issue: is, Comment: c, Repo: s.repoObj(rp), Sender: s.user(actor(r))})
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {

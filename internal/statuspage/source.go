@@ -27,12 +27,19 @@ import (
 // index per request repository that each refresh brings up to date with one
 // listing of the comments changed since the last one: one GitHub call per
 // repository, plus a page for every further 100 changed comments. The first
-// refresh reads every comment of each repository once.
+// refresh reads every comment of each repository once, and so does a refresh
+// every RelistEvery, to forget deleted comments.
 type RepoSource struct {
 	Config *config.Config
 	Repo   *tenants.Repo
 	GitHub forge.RepoCommentLister
 	Bot    string
+	// RelistEvery is how often the index is read again from scratch, which
+	// forgets deleted comments (a listing by update time cannot show them);
+	// 6 hours when 0.
+	RelistEvery time.Duration
+	// Now is time.Now when nil.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	head    plumbing.Hash // the tenants commit rows were read from
@@ -54,6 +61,7 @@ type commentIndex struct {
 	since    time.Time
 	progress map[int]progress // the progress comment of each issue
 	issueURL map[int]string   // each issue's page, from any comment on it
+	listed   time.Time        // when it was last read from scratch, by our clock
 }
 
 type progress struct {
@@ -154,9 +162,24 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 // the last refresh. On an error idx keeps what it had, and the next refresh
 // asks for the same comments again.
 func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentIndex) error {
-	comments, asOf, err := s.GitHub.ListRepoComments(ctx, repo, idx.since)
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	every := s.RelistEvery
+	if every == 0 {
+		every = 6 * time.Hour
+	}
+	since := idx.since
+	if !idx.listed.IsZero() && now().Sub(idx.listed) >= every {
+		since = time.Time{}
+	}
+	comments, asOf, err := s.GitHub.ListRepoComments(ctx, repo, since)
 	if err != nil {
 		return err
+	}
+	if since.IsZero() {
+		*idx = commentIndex{progress: map[int]progress{}, issueURL: map[int]string{}, listed: now()}
 	}
 	newest := asOf
 	for _, c := range comments {

@@ -3,6 +3,7 @@ package statuspage_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -258,6 +259,65 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 	if s, ok := byName(stores)["late"]; !ok || s.Phase != storestatus.PhaseMerged {
 		t.Errorf("the merged store is %+v (listed: %v)", s, ok)
 	}
+}
+
+// TestRepoSource_RelistForgetsDeletedComments: a listing by update time
+// cannot show a deleted comment, so the index is read from scratch every
+// RelistEvery.
+func TestRepoSource_RelistForgetsDeletedComments(t *testing.T) {
+	f := newFixture(t, 2)
+	ourClock := &clock{t: time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)}
+	f.source.Now, f.source.RelistEvery = ourClock.now, time.Hour
+	ctx := context.Background()
+	if _, err := f.source.Stores(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodDelete, fmt.Sprintf("%srepos/%s/issues/comments/%d", f.gh.URL(), requestRepo, f.status[storeName(0)]), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("deleting the comment: %s", resp.Status)
+	}
+	phase := func() string {
+		t.Helper()
+		stores, err := f.source.Stores(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return byName(stores)[storeName(0)].Phase
+	}
+	f.clock.advance(30 * time.Second)
+	ourClock.advance(30 * time.Second)
+	if p := phase(); p != storestatus.PhasePendingReview {
+		t.Errorf("before the relist: %q, want the phase last read", p)
+	}
+	f.clock.advance(time.Hour)
+	ourClock.advance(time.Hour)
+	before := f.gh.Calls()[listComments]
+	if p := phase(); p != "unknown" {
+		t.Errorf("after the relist: %q, want unknown", p)
+	}
+	if n := f.gh.Calls()[listComments] - before; n != 1 {
+		t.Errorf("the relist took %d calls, want 1 (three comments)", n)
+	}
+	if p := byName(mustStores(t, f))[storeName(1)].Phase; p != storestatus.PhasePendingReview {
+		t.Errorf("the other store after the relist: %q", p)
+	}
+}
+
+func mustStores(t *testing.T, f *fixture) []statuspage.Store {
+	t.Helper()
+	stores, err := f.source.Stores(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stores
 }
 
 // BenchmarkStatusPageRefresh is one refresh of the status page's store
