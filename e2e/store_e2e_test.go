@@ -140,7 +140,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKey{Namespace: "store-cat-cafe", Name: renderer.SecretName}, &secret); err != nil {
 		t.Fatal(err)
 	}
-	enc, err := gitShow(w, "main:tenants/default/cat-cafe/"+renderer.FileSecret)
+	enc, err := gitShow(w, "main:"+renderer.StoreDir(w.Config, "default", "cat-cafe")+"/"+renderer.FileSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestStoreLifecycle(t *testing.T) {
 	w.GitHub.Comment(requestsRepo, n, "octocat", "/purrvision rotate-credentials")
 	pr = w.openPull("cat-cafe")
 	w.merge(pr)
-	enc, err = gitShow(w, "main:tenants/default/cat-cafe/"+renderer.FileSecret)
+	enc, err = gitShow(w, "main:"+renderer.StoreDir(w.Config, "default", "cat-cafe")+"/"+renderer.FileSecret)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,7 +190,7 @@ func TestSOPSConfig_TenantsRepo(t *testing.T) {
 	repo := t.TempDir()
 	write(t, filepath.Join(repo, ".sops.yaml"), strings.Replace(string(cfg), "age1rv96dzpfc27y4xnmt47jsq32xcuxfzus4hc8jyqlcujf9dyrr9dq5vt4qp", id.Recipient().String(), 1))
 	for _, file := range []string{renderer.FileSecret, renderer.FileDatabaseSecret} {
-		rel := "tenants/default/cat-cafe/" + file
+		rel := "tenants/default/" + renderer.Shard("cat-cafe") + "/cat-cafe/" + file
 		write(t, filepath.Join(repo, rel), "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  k: dmFsdWU=\n")
 		cmd := exec.Command(bin, "--encrypt", "--in-place", rel)
 		cmd.Dir = repo

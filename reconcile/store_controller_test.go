@@ -119,7 +119,7 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ks := &kustomizev1.Kustomization{ObjectMeta: meta("store-cat-cafe", "flux-system"), Spec: kustomizev1.KustomizationSpec{
-		Interval: metav1.Duration{Duration: time.Minute}, Prune: true, Path: "./tenants/default/cat-cafe/manifests",
+		Interval: metav1.Duration{Duration: time.Minute}, Prune: true, Path: "./tenants/default/a/5/cat-cafe/manifests",
 		SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "tenants"}}}
 	if err := c.Create(ctx, ks); err != nil {
 		t.Fatal(err)

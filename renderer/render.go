@@ -2,11 +2,14 @@ package renderer
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -124,9 +127,37 @@ func (o *Output) File(name string) ([]byte, bool) {
 	return nil, false
 }
 
-// StoreDir is the directory of a store in the tenants repo.
+// StoreDir is the directory of a store in the tenants repo:
+// <tenantsRepo.path>/<cluster>/<shard>/<store>.
 func StoreDir(cfg *config.Config, cluster, name string) string {
-	return path.Join(cfg.TenantsRepo.Path, cluster, name)
+	return path.Join(ClusterDir(cfg, cluster), Shard(name), name)
+}
+
+// ClusterDir is the directory of a cluster's stores in the tenants repo.
+func ClusterDir(cfg *config.Config, cluster string) string {
+	return path.Join(cfg.TenantsRepo.Path, cluster)
+}
+
+// Shard is the two folders between a cluster's directory and a store's:
+// the first two hex digits of the SHA-256 of the store name, one folder
+// each ("a/5" for cat-cafe). Every folder on a store's path then holds at
+// most 16 entries, or about N/256 stores at the last level, so a commit
+// rewrites a few small trees instead of one with an entry per store: its
+// cost hardly grows with the number of stores (BENCHMARKS.md).
+func Shard(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	h := hex.EncodeToString(sum[:1])
+	return h[:1] + "/" + h[1:]
+}
+
+// ShardDepth is how many folders Shard puts between a cluster's directory
+// and its stores.
+const ShardDepth = 2
+
+// IsShardLevel reports whether a directory name is one level of a shard:
+// one lower-case hex digit.
+func IsShardLevel(name string) bool {
+	return len(name) == 1 && strings.ContainsAny(name, "0123456789abcdef")
 }
 
 // Namespace is the namespace of a store.

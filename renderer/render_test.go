@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -400,5 +401,37 @@ func TestRender_RotateAdminOnly(t *testing.T) {
 	}
 	if hr, _ := out.File(renderer.FileHelmRelease); !bytes.Equal(hr, firstHR) {
 		t.Error("rotation changed the HelmRelease")
+	}
+}
+
+func TestStoreDir_Sharded(t *testing.T) {
+	cfg := testutil.ExampleConfig(t)
+	if got := renderer.StoreDir(cfg, "default", "cat-cafe"); got != "tenants/default/a/5/cat-cafe" {
+		t.Errorf("StoreDir = %q", got)
+	}
+	// The shards spread the stores: 4,096 names fill all 256 of them, and
+	// none holds more than twice its share.
+	count := map[string]int{}
+	for i := range 4096 {
+		sh := renderer.Shard(fmt.Sprintf("store-%d", i))
+		for _, level := range strings.Split(sh, "/") {
+			if !renderer.IsShardLevel(level) {
+				t.Fatalf("shard %q: %q is not a shard level", sh, level)
+			}
+		}
+		count[sh]++
+	}
+	if len(count) != 256 {
+		t.Errorf("%d shards used, want 256", len(count))
+	}
+	for sh, n := range count {
+		if n > 32 {
+			t.Errorf("shard %s holds %d of 4,096 stores", sh, n)
+		}
+	}
+	for _, s := range []string{"", "g", "A", "ab", "/"} {
+		if renderer.IsShardLevel(s) {
+			t.Errorf("IsShardLevel(%q)", s)
+		}
 	}
 }

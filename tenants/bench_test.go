@@ -9,16 +9,25 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
-// storeFiles are the 11 files of one rendered store, with typical sizes.
+// layout places a store's directory: sharded as renderer.StoreDir does, or
+// flat (tenants/<cluster>/<store>, the layout before shards) for comparison.
+var layout = "sharded"
+
+// storeFiles are the 12 files of one rendered store, with typical sizes.
 func storeFiles(cluster, name string) []tenants.Change {
+	dir := fmt.Sprintf("tenants/%s/%s/%s", cluster, renderer.Shard(name), name)
+	if layout == "flat" {
+		dir = fmt.Sprintf("tenants/%s/%s", cluster, name)
+	}
 	var out []tenants.Change
 	for _, f := range []string{"store.yaml", "kustomization.yaml", "flux-kustomization.yaml", "manifests/kustomization.yaml",
 		"manifests/namespace.yaml", "manifests/rbac.yaml", "manifests/network-policies.yaml", "manifests/quota.yaml",
-		"manifests/credentials.sops.yaml", "manifests/chart-source.yaml", "manifests/helmrelease.yaml"} {
-		out = append(out, tenants.Change{Path: fmt.Sprintf("tenants/%s/%s/%s", cluster, name, f), Data: []byte(fmt.Sprintf("# %s of %s\n%0800d\n", f, name, 0))})
+		"manifests/credentials.sops.yaml", "manifests/database.sops.yaml", "manifests/chart-source.yaml", "manifests/helmrelease.yaml"} {
+		out = append(out, tenants.Change{Path: dir + "/" + f, Data: []byte(fmt.Sprintf("# %s of %s\n%0800d\n", f, name, 0))})
 	}
 	return out
 }
@@ -42,17 +51,25 @@ func seeded(b *testing.B, n int) (*tenants.Repo, plumbing.Hash) {
 // BenchmarkCommitStore commits one new store into a tenants repo of n
 // stores, by editing only the trees on its path.
 func BenchmarkCommitStore(b *testing.B) {
-	for _, n := range []int{100, 1000, 10000} {
-		b.Run(fmt.Sprintf("stores=%d", n), func(b *testing.B) {
-			r, head := seeded(b, n)
-			i := 0
-			for b.Loop() {
-				if _, err := r.Commit(head, storeFiles("default", fmt.Sprintf("new-%d", i)), "Provision store\n"); err != nil {
-					b.Fatal(err)
+	defer func() { layout = "sharded" }()
+	for _, l := range []string{"sharded", "flat"} {
+		layout = l
+		for _, n := range []int{100, 1000, 10000} {
+			b.Run(fmt.Sprintf("layout=%s/stores=%d", l, n), func(b *testing.B) {
+				r, head := seeded(b, n)
+				// The stores to commit are made before the clock starts.
+				stores := make([][]tenants.Change, b.N)
+				for i := range stores {
+					stores[i] = storeFiles("default", fmt.Sprintf("new-%d", i))
 				}
-				i++
-			}
-		})
+				b.ResetTimer()
+				for i := range b.N {
+					if _, err := r.Commit(head, stores[i], "Provision store\n"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

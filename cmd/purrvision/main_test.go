@@ -37,7 +37,7 @@ func TestRender_WritesStore(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	storeDir := filepath.Join(dir, "tenants", "default", "cat-cafe")
+	storeDir := filepath.Join(dir, "tenants", "default", filepath.FromSlash(renderer.Shard("cat-cafe")), "cat-cafe")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if len(lines) != 12 {
 		t.Errorf("printed %d paths, want 12:\n%s", len(lines), r.stdout)

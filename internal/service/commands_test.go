@@ -90,14 +90,14 @@ func TestCommands_ResizeRotateDecommission(t *testing.T) {
 	}
 	files := changedFiles(h, "cat-cafe")
 	for _, f := range []string{renderer.FileQuota, renderer.FileHelmRelease, renderer.FileRequest} {
-		if !strings.Contains(files, "tenants/default/cat-cafe/"+f) {
+		if !strings.Contains(files, storeDir("cat-cafe")+"/"+f) {
 			t.Errorf("resize did not change %s:\n%s", f, files)
 		}
 	}
 	if strings.Contains(files, renderer.FileSecret) || strings.Contains(files, renderer.FileDatabaseSecret) {
 		t.Error("resize changed a Secret")
 	}
-	if q := h.git_("show", "store/cat-cafe:tenants/default/cat-cafe/manifests/quota.yaml"); !strings.Contains(q, "limits.cpu: \"2\"") {
+	if q := h.git_("show", "store/cat-cafe:"+storeDir("cat-cafe")+"/manifests/quota.yaml"); !strings.Contains(q, "limits.cpu: \"2\"") {
 		t.Errorf("quota after resize:\n%s", q)
 	}
 	// The same comment delivered again is not carried out again.
@@ -126,7 +126,7 @@ func TestCommands_ResizeRotateDecommission(t *testing.T) {
 	if title != "Rotate credentials of store cat-cafe" {
 		t.Errorf("title = %q", title)
 	}
-	if files := strings.TrimSpace(changedFiles(h, "cat-cafe")); files != "tenants/default/cat-cafe/"+renderer.FileSecret {
+	if files := strings.TrimSpace(changedFiles(h, "cat-cafe")); files != storeDir("cat-cafe")+"/"+renderer.FileSecret {
 		t.Errorf("rotation changed more than the admin Secret:\n%s", files)
 	}
 	if a, b := h.branchValue("main", "cat-cafe", renderer.KeyRevision), h.branchValue("store/cat-cafe", "cat-cafe", renderer.KeyRevision); a == "" || a == b {
@@ -150,7 +150,7 @@ func TestCommands_ResizeRotateDecommission(t *testing.T) {
 		t.Errorf("title = %q", title)
 	}
 	h.merge(pr)
-	if files := h.git_("ls-tree", "-r", "--name-only", "main"); strings.Contains(files, "tenants/default/cat-cafe/") {
+	if files := h.git_("ls-tree", "-r", "--name-only", "main"); strings.Contains(files, storeDir("cat-cafe")+"/") {
 		t.Errorf("the store is still on main after decommission:\n%s", files)
 	}
 	if !strings.Contains(h.botComments(n, "purrvision:status")[0].GetBody(), "decommissioning has started") {
@@ -195,7 +195,7 @@ func TestCommands_OlderLayoutIsRefused(t *testing.T) {
 	}
 	if _, err := repo.Update(context.Background(), "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
 		return &tenants.Plan{Parent: s.BranchHead, Message: "as an older Purrvision rendered it",
-			Changes: []tenants.Change{{Path: "tenants/default/cat-cafe/" + renderer.FileDatabaseSecret, Delete: true}}}, nil
+			Changes: []tenants.Change{{Path: storeDir("cat-cafe") + "/" + renderer.FileDatabaseSecret, Delete: true}}}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestFlow_NoPlaintextLeaks(t *testing.T) {
 			renderer.FileSecret:         {renderer.KeyAdminPassword},
 			renderer.FileDatabaseSecret: {renderer.KeyDatabasePassword, renderer.KeyDatabaseRootPassword},
 		} {
-			out, err := gitShow(h, commit+":tenants/default/cat-cafe/"+file)
+			out, err := gitShow(h, commit+":"+storeDir("cat-cafe")+"/"+file)
 			if err != nil {
 				continue
 			}
@@ -325,7 +325,7 @@ func TestFlow_RequestByPullRequest(t *testing.T) {
 	if len(sts) == 0 || sts[0].GetState() != "success" || sts[0].GetContext() != provision.StatusContext {
 		t.Fatalf("statuses on %s = %v", head, sts)
 	}
-	if files := h.git_("ls-tree", "-r", "--name-only", "request/dog-diner"); strings.Count(files, "tenants/default/dog-diner/") != storeFileCount(t) {
+	if files := h.git_("ls-tree", "-r", "--name-only", "request/dog-diner"); strings.Count(files, storeDir("dog-diner")+"/") != storeFileCount(t) {
 		t.Errorf("the rendered store was not pushed onto the branch:\n%s", files)
 	}
 	creds := 0

@@ -101,7 +101,7 @@ func TestFlow_IssueToPullToMerge(t *testing.T) {
 	if states := h.gh.DeploymentStates(tenantsRepo)["store-cat-cafe"]; len(states) != 1 || states[0] != "queued" {
 		t.Errorf("deployment statuses of store-cat-cafe = %v, want [queued]", states)
 	}
-	if files := h.git_("ls-tree", "-r", "--name-only", "main"); !strings.Contains(files, "tenants/default/cat-cafe/manifests/helmrelease.yaml") {
+	if files := h.git_("ls-tree", "-r", "--name-only", "main"); !strings.Contains(files, storeDir("cat-cafe")+"/manifests/helmrelease.yaml") {
 		t.Errorf("main lacks the store after the merge:\n%s", files)
 	}
 	// Nothing more happens on another pass.
@@ -232,7 +232,7 @@ func TestFlow_50ConcurrentRequests(t *testing.T) {
 			continue
 		}
 		files := h.git_("ls-tree", "-r", "--name-only", "store/"+name)
-		if got := strings.Count(files, "tenants/default/"+name+"/"); got != want {
+		if got := strings.Count(files, storeDir(name)+"/"); got != want {
 			t.Errorf("%s: branch holds %d store files, want %d", name, got, want)
 		}
 		if len(h.botComments(n, "purrvision:status")) != 1 {

@@ -248,7 +248,7 @@ func (h *harness) branchPassword(ref, name string) string {
 // branchValue decrypts one key of the admin Secret of a store on a branch.
 func (h *harness) branchValue(ref, name, key string) string {
 	h.t.Helper()
-	enc := h.git_("show", ref+":tenants/default/"+name+"/"+renderer.FileSecret)
+	enc := h.git_("show", ref+":"+storeDir(name)+"/"+renderer.FileSecret)
 	plain, err := sopsage.Decrypt([]byte(enc), h.ageID.String())
 	if err != nil {
 		h.t.Fatalf("decrypting the Secret of %s on %s: %v", name, ref, err)
@@ -311,3 +311,6 @@ func storeFileCount(t *testing.T) int {
 	}
 	return len(out.Files)
 }
+
+// storeDir is where a store of the default cluster lives in the tenants repo.
+func storeDir(name string) string { return "tenants/default/" + renderer.Shard(name) + "/" + name }

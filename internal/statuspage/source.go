@@ -128,13 +128,13 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 	}
 	rows := []row{}
 	for _, cl := range s.Config.ClusterNames() {
-		dir := path.Join(s.Config.TenantsRepo.Path, cl)
-		names, err := snap.ReadDir(dir)
+		dirs, err := storeDirs(snap, renderer.ClusterDir(s.Config, cl))
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range names {
-			data, ok, err := snap.ReadFile(path.Join(dir, n, renderer.FileRequest))
+		for _, dir := range dirs {
+			n := path.Base(dir)
+			data, ok, err := snap.ReadFile(path.Join(dir, renderer.FileRequest))
 			if err != nil {
 				return nil, err
 			}
@@ -156,6 +156,38 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 	}
 	s.head, s.rows = head, rows
 	return rows, nil
+}
+
+// storeDirs lists the store directories under a cluster's directory: the
+// shard folders (renderer.Shard), then the stores.
+func storeDirs(snap *tenants.Snapshot, clusterDir string) ([]string, error) {
+	dirs := []string{clusterDir}
+	for range renderer.ShardDepth {
+		var next []string
+		for _, d := range dirs {
+			names, err := snap.ReadDir(d)
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range names {
+				if renderer.IsShardLevel(n) {
+					next = append(next, path.Join(d, n))
+				}
+			}
+		}
+		dirs = next
+	}
+	var out []string
+	for _, d := range dirs {
+		names, err := snap.ReadDir(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			out = append(out, path.Join(d, n))
+		}
+	}
+	return out, nil
 }
 
 // refresh brings idx up to date with the comments of repo changed since

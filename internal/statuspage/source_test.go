@@ -16,6 +16,7 @@ import (
 	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -108,12 +109,12 @@ func newFixture(t testing.TB, n int) *fixture {
 			Store: name, Phase: storestatus.PhasePendingReview, PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num),
 			Timeline: []storestatus.Event{{Phase: storestatus.PhasePendingReview, At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}},
 		}))
-		changes = append(changes, tenants.Change{Path: "tenants/default/" + name + "/store.yaml",
+		changes = append(changes, tenants.Change{Path: "tenants/default/" + renderer.Shard(name) + "/" + name + "/store.yaml",
 			Data: requestFile(name, fmt.Sprintf("%s#%d", requestRepo, num))})
 	}
 	// A store whose request names no issue (request by pull request from an
 	// older version) is listed without one.
-	changes = append(changes, tenants.Change{Path: "tenants/default/orphan/store.yaml", Data: []byte(`apiVersion: purrvision.dev/v1alpha1
+	changes = append(changes, tenants.Change{Path: "tenants/default/" + renderer.Shard("orphan") + "/orphan/store.yaml", Data: []byte(`apiVersion: purrvision.dev/v1alpha1
 kind: StoreRequest
 metadata:
   name: orphan
@@ -247,7 +248,7 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 	num := f.gh.OpenIssue(requestRepo, "octocat", "late", "a request")
 	f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: storestatus.PhaseMerged}))
 	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
-		return &tenants.Plan{Parent: s.BranchHead, Message: "merge late", Changes: []tenants.Change{{Path: "tenants/default/late/store.yaml",
+		return &tenants.Plan{Parent: s.BranchHead, Message: "merge late", Changes: []tenants.Change{{Path: "tenants/default/" + renderer.Shard("late") + "/late/store.yaml",
 			Data: requestFile("late", fmt.Sprintf("%s#%d", requestRepo, num))}}}, nil
 	}); err != nil {
 		t.Fatal(err)
