@@ -108,7 +108,7 @@ func BenchmarkGitAddCommit(b *testing.B) {
 			for b.Loop() {
 				name := fmt.Sprintf("new-%d", i)
 				write(storeFiles("default", name))
-				run("add", "tenants/default/"+name)
+				run("add", "tenants/default/"+renderer.Shard(name)+"/"+name)
 				run("commit", "-q", "-m", "Provision store")
 				i++
 			}
