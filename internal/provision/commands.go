@@ -243,7 +243,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	if olderLayout {
 		return p.reply(ctx, t, c, fmt.Sprintf("Store **%s** was rendered by an older Purrvision, which kept its database passwords in the same Secret "+
 			"as the admin password (there is no `%s`), so it cannot be resized or get new credentials without breaking its database. "+
-			"Ask a platform engineer to move it to the current layout.", name, renderer.FileDatabaseSecret))
+			"A platform engineer can move it to the current layout (docs/operations.md, \"Stores written by builds before the sharded layout\").", name, renderer.FileDatabaseSecret))
 	}
 	if notProvisioned {
 		if cmd.Name == CmdRotate {
