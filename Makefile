@@ -81,9 +81,15 @@ golden: ## Regenerate the renderer's golden files.
 bench: ## Run the benchmarks recorded in BENCHMARKS.md.
 	$(GO) test -run '^$$' -bench . -benchmem ./renderer
 
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./internal/api/v1alpha1:FuzzParse ./internal/provision:FuzzParseForm ./internal/provision:FuzzParseCommand ./internal/storestatus:FuzzState ./tenants:FuzzTrailers
+
 .PHONY: fuzz
-fuzz: ## Fuzz the request parser for a minute.
-	$(GO) test ./internal/api/v1alpha1 -run '^$$' -fuzz FuzzParse -fuzztime 60s
+fuzz: ## Fuzz every parser, FUZZTIME (30s) each.
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $${t%%:*} $${t##*:}"; \
+		$(GO) test "$${t%%:*}" -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 .PHONY: clean
 clean: ## Remove build output (not the cache).

@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"strings"
+	"unicode"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
@@ -108,6 +109,30 @@ func FuzzParseForm(f *testing.F) {
 		}
 		if strings.TrimSpace(req.Metadata.Name) != back.Metadata.Name || strings.TrimSpace(req.Spec.Plan) != back.Spec.Plan {
 			t.Fatalf("round trip changed the request: %+v -> %+v", req, back)
+		}
+	})
+}
+
+// FuzzParseCommand: any comment parses without panicking; a command is
+// only ever read from the first line, and its name and arguments hold no
+// blanks.
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"/purrvision resize medium", "/purrvision", "  /purrvision  rotate-credentials \r\n/purrvision decommission", "thanks\n/purrvision retry", "/purrvisionx resize", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		cmd, ok := provision.ParseCommand(body)
+		first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
+		if ok != (len(strings.Fields(first)) > 0 && strings.Fields(first)[0] == "/purrvision") {
+			t.Fatalf("ParseCommand(%q) ok = %v", body, ok)
+		}
+		for _, s := range append([]string{cmd.Name}, cmd.Args...) {
+			if strings.ContainsFunc(s, unicode.IsSpace) {
+				t.Fatalf("ParseCommand(%q) = %+v: blanks in a field", body, cmd)
+			}
+		}
+		if ok && cmd.Name != "" && !strings.Contains(first, cmd.Name) {
+			t.Fatalf("ParseCommand(%q) = %+v: not from the first line", body, cmd)
 		}
 	})
 }

@@ -1,0 +1,50 @@
+package storestatus_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/purrvision/purrvision/internal/storestatus"
+)
+
+func TestBody_ParseRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	s := storestatus.State{Store: "cat-cafe", Pull: 3, PullURL: "https://github.com/acme/tenants/pull/3"}
+	s.Record(storestatus.PhaseMerged, "by @maintainer", "github", at)
+	s.Record(storestatus.PhaseFailed, `install failed: "x" --> <b>|y|</b>`, "cluster", at.Add(time.Minute))
+	body := storestatus.Body(s)
+	if !strings.Contains(body, storestatus.Marker) || !strings.Contains(body, `\|y\|`) {
+		t.Errorf("body:\n%s", body)
+	}
+	if got := storestatus.Parse(body); !reflect.DeepEqual(got, s) {
+		t.Errorf("Parse(Body(s)) = %+v, want %+v", got, s)
+	}
+	if got := storestatus.Parse("no state here"); !reflect.DeepEqual(got, storestatus.State{}) {
+		t.Errorf("Parse of a comment without state = %+v", got)
+	}
+}
+
+// FuzzState: whatever a progress comment holds (it can be edited by hand),
+// Parse does not panic; and any State survives Body then Parse, whatever
+// its strings hold (HTML comment ends, table pipes, newlines).
+func FuzzState(f *testing.F) {
+	f.Add("cat-cafe", "by @x", "<!-- purrvision:state {\"phase\":\"ready\"} -->", int64(0))
+	f.Add("a", "-->", "<!-- purrvision:state {", int64(1))
+	f.Add("", "|\n|", "<!-- purrvision:state {\"timeline\":[{\"at\":\"x\"}]} -->", int64(-1))
+	f.Fuzz(func(t *testing.T, store, detail, raw string, sec int64) {
+		_ = storestatus.Parse(raw)
+		s := storestatus.State{Store: store, PullURL: detail}
+		s.Record(storestatus.PhaseFailed, detail, "cluster", time.Unix(sec%(1<<33), 0))
+		got := storestatus.Parse(storestatus.Body(s))
+		if !reflect.DeepEqual(got, s) {
+			// JSON cannot carry invalid UTF-8 unchanged: it becomes U+FFFD.
+			if !utf8.ValidString(store) || !utf8.ValidString(detail) {
+				return
+			}
+			t.Fatalf("round trip:\n got %+v\nwant %+v\nbody:\n%s", got, s, storestatus.Body(s))
+		}
+	})
+}
