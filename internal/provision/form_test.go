@@ -2,8 +2,8 @@ package provision_test
 
 import (
 	"strings"
-	"unicode"
 	"testing"
+	"unicode"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/provision"
