@@ -51,7 +51,14 @@ var files embed.FS
 
 var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 	"title": storestatus.Title,
-	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"add": func(a ...int) int {
+		n := 0
+		for _, x := range a {
+			n += x
+		}
+		return n
+	},
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 }).ParseFS(files, "page.html"))
 
 // Handler serves the page, caching the store list for TTL.
@@ -91,7 +98,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	data := map[string]any{"Stores": stores, "Now": now()}
+	data := map[string]any{"View": newView(stores, r.URL.Query()), "Now": now()}
 	if err != nil {
 		// An outage of GitHub or of the tenants repo: show the last list, and say so.
 		data["StaleSince"] = fetched

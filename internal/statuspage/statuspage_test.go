@@ -3,6 +3,7 @@ package statuspage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -98,7 +99,7 @@ func TestPage_InChromium(t *testing.T) {
 		t.Fatalf("chromium: %v", err)
 	}
 	dom := string(out)
-	for _, s := range []string{"Purrvision stores", `id="store-cat-cafe"`, "Ready", `id="store-dog-diner"`, "Failed", "octocat"} {
+	for _, s := range []string{"Purrvision stores", `id="store-cat-cafe"`, "Ready", `id="store-dog-diner"`, "Failed", "octocat", "Store or requester", `name="phase"`} {
 		if !strings.Contains(dom, s) {
 			t.Errorf("Chromium's DOM lacks %q:\n%s", s, dom)
 		}
@@ -138,4 +139,81 @@ func TestPage_OutageShowsTheLastList(t *testing.T) {
 	if code, _ := get(t, &statuspage.Handler{Source: f}, "", ""); code != http.StatusServiceUnavailable {
 		t.Errorf("no list yet: %d, want 503", code)
 	}
+}
+
+func getURL(t *testing.T, h http.Handler, target string) string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d", target, w.Code)
+	}
+	return w.Body.String()
+}
+
+// TestPage_FilterAndPages: with thousands of stores the page shows 100 at a
+// time, with counts by phase, a search by name or requester and a phase
+// filter, all as plain links and a GET form.
+func TestPage_FilterAndPages(t *testing.T) {
+	var many fakeSource
+	for i := range 250 {
+		s := statuspage.Store{Name: fmt.Sprintf("shop-%03d", i), Requester: "octocat", Plan: "small", Phase: storestatus.PhaseReady}
+		if i%10 == 0 {
+			s.Phase, s.Requester = storestatus.PhaseFailed, "hubot"
+		}
+		many = append(many, s)
+	}
+	h := &statuspage.Handler{Source: many}
+	rows := func(body string) int { return strings.Count(body, `<tr id="store-`) }
+
+	body := getURL(t, h, "/")
+	for _, s := range []string{"250 stores", "Failed: 25", "Ready: 225", `href="/?phase=failed"`, "Stores 1 to 100 of 250", "page 1 of 3", `href="/?page=2" rel="next"`, `id="store-shop-099"`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("first page lacks %q", s)
+		}
+	}
+	if n := rows(body); n != statuspage.PageSize || strings.Contains(body, `id="store-shop-100"`) {
+		t.Errorf("first page shows %d rows", n)
+	}
+	body = getURL(t, h, "/?page=3")
+	if n := rows(body); n != 50 || !strings.Contains(body, `id="store-shop-249"`) || !strings.Contains(body, `href="/?page=2" rel="prev"`) || strings.Contains(body, `rel="next"`) {
+		t.Errorf("last page: %d rows\n%s", n, body)
+	}
+	if body := getURL(t, h, "/?page=99"); !strings.Contains(body, "page 3 of 3") {
+		t.Error("a page past the end does not show the last one")
+	}
+	body = getURL(t, h, "/?phase=failed")
+	if n := rows(body); n != 25 || strings.Count(body, `class="phase failed">Failed</td>`) != 25 || !strings.Contains(body, "of 25 matching") {
+		t.Errorf("phase filter: %d rows", n)
+	}
+	if body := getURL(t, h, "/?q=SHOP-01"); rows(body) != 10 || !strings.Contains(body, `id="store-shop-019"`) {
+		t.Errorf("search by name: %d rows", rows(body))
+	}
+	if body := getURL(t, h, "/?q=hubot&phase=ready"); rows(body) != 0 || !strings.Contains(body, "No store matches") {
+		t.Errorf("search by requester and phase: %d rows", rows(body))
+	}
+	if body := getURL(t, h, `/?q=%22%3E%3Cscript%3E`); strings.Contains(body, "<script>") {
+		t.Error("the search text is not escaped")
+	}
+}
+
+// BenchmarkPage is one view of the status page with 10,000 stores of four
+// timeline events each, the store list cached.
+func BenchmarkPage(b *testing.B) {
+	var src fakeSource
+	for i := range 10000 {
+		src = append(src, statuspage.Store{Name: fmt.Sprintf("store-%05d", i), Cluster: "default", Plan: "small", Requester: "octocat",
+			Phase: storestatus.PhaseReady, URL: "https://x.shop.example.com/", Issue: "acme/stores#1",
+			IssueURL: "https://github.com/acme/stores/issues/1", PullURL: "https://github.com/acme/tenants/pull/2",
+			Timeline: []storestatus.Event{{Phase: storestatus.PhaseMerged, At: at}, {Phase: storestatus.PhaseApplied, At: at},
+				{Phase: storestatus.PhaseInstalling, At: at}, {Phase: storestatus.PhaseReady, At: at, Detail: "https://x.shop.example.com/"}}})
+	}
+	h := &statuspage.Handler{Source: src}
+	var size int
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/?page=50", nil))
+		size = w.Body.Len()
+	}
+	b.ReportMetric(float64(size)/1000, "kB/page")
 }
