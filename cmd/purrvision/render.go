@@ -21,7 +21,7 @@ func newRenderCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render -f REQUEST [-o DIR]",
 		Short: "Render a StoreRequest into the store's GitOps manifests",
-		Long: `Render a StoreRequest into DIR/<tenantsRepo.path>/<cluster>/<store>/ and print
+		Long: `Render a StoreRequest into DIR/<tenantsRepo.path>/<cluster>/<x>/<y>/<store>/ and print
 the paths written. Generated credentials are sealed with SOPS for the age
 recipients and never written in plaintext. Nothing is written when the request
 is invalid. Exit codes: 0 ok, 1 invalid request, 2 usage or config error.`,
