@@ -20,9 +20,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/forge"
-	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/testenv"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/reconcile"
 )
 
@@ -39,13 +39,7 @@ func BenchmarkWatcherAtScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Stop()
-	gh, err := ghstandin.New()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer gh.Close()
-	gh.AddRepo("acme/stores", "main", "")
-	gh.AddRepo("acme/tenants", "main", "")
+	gh, ghc := testutil.GitHub(b, "acme/stores", "acme/tenants")
 	issues := make([]int, samples)
 	for i := range issues {
 		issues[i] = gh.OpenIssue("acme/stores", "octocat", "store", "body", "store-request")
@@ -98,10 +92,6 @@ func BenchmarkWatcherAtScale(b *testing.B) {
 	}
 	b.Logf("seeded %d stores in %v", stores, time.Since(start).Round(time.Millisecond))
 
-	ghc, err := ghclient.New(ghclient.Options{APIURL: gh.URL(), Token: "t"})
-	if err != nil {
-		b.Fatal(err)
-	}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/purrvision/purrvision/internal/forge"
-	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/reconcile"
 )
 
@@ -17,21 +17,11 @@ import (
 // HelmRelease before kustomize-controller reports the apply that created
 // it. The timeline still reads merged, applied, installing, ready.
 func TestReporter_AppliedBeforeInstalling(t *testing.T) {
-	gh, err := ghstandin.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
-	gh.AddRepo("acme/stores", "main", "")
-	gh.AddRepo("acme/tenants", "main", "")
+	gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
 	st := storestatus.State{Store: "cat-cafe"}
 	st.Record(storestatus.PhaseMerged, "by @maintainer", "github", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st))
-	client, err := ghclient.New(ghclient.Options{APIURL: gh.URL(), Token: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
 	ctx := context.Background()

@@ -17,9 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/forge"
-	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/testenv"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/reconcile"
 )
 
@@ -77,18 +77,8 @@ func setCondition(conds *[]metav1.Condition, typ string, status metav1.Condition
 // and checks that each transition was reported exactly once.
 func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	e := apiServer(t)
-	gh, err := ghstandin.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
-	gh.AddRepo("acme/stores", "main", "")
-	gh.AddRepo("acme/tenants", "main", "")
+	gh, client_ := testutil.GitHub(t, "acme/stores", "acme/tenants")
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request", "store/provisioning")
-	client_, err := ghclient.New(ghclient.Options{APIURL: gh.URL(), Token: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rep := &reconcile.GitHubReporter{GitHub: client_, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
 	c := e.Client
 	ctx := context.Background()

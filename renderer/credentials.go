@@ -62,11 +62,14 @@ func GenerateCredentials(r io.Reader) (Credentials, error) {
 			}
 		}
 	}
+	// The revision's leading letter keeps Helm's --set parsing, which
+	// helm-controller applies to valuesFrom targetPath values, from ever
+	// reading it as a number.
 	rev := make([]byte, 8)
 	if _, err := io.ReadFull(r, rev); err != nil {
 		return Credentials{}, fmt.Errorf("generating credentials revision: %w", err)
 	}
-	return Credentials{AdminPassword: out[0], DatabasePassword: out[1], DatabaseRootPassword: out[2], Revision: revision(rev)}, nil
+	return Credentials{AdminPassword: out[0], DatabasePassword: out[1], DatabaseRootPassword: out[2], Revision: "r" + hex.EncodeToString(rev)}, nil
 }
 
 // password draws PasswordLength characters by rejection sampling, so every
@@ -87,11 +90,6 @@ func password(r io.Reader) (string, error) {
 	}
 	return string(out), nil
 }
-
-// revision spells random bytes as a credentials revision. The leading
-// letter keeps Helm's --set parsing, which helm-controller applies to
-// valuesFrom targetPath values, from ever reading it as a number.
-func revision(b []byte) string { return "r" + hex.EncodeToString(b) }
 
 func (c Credentials) adminData() map[string][]byte {
 	return map[string][]byte{KeyAdminPassword: []byte(c.AdminPassword), KeyRevision: []byte(c.Revision)}

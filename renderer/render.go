@@ -84,8 +84,6 @@ type Input struct {
 	Rand io.Reader
 	// Now is recorded as the SOPS lastmodified time.
 	Now time.Time
-	// Credentials, when set, are sealed instead of generating new ones.
-	Credentials *Credentials
 	// KeepSecret, when set, is the store's current encrypted admin Secret
 	// (FileSecret), written again as it is: the admin password stays, and
 	// none is generated. Output.Credentials.AdminPassword is then empty.
@@ -274,28 +272,16 @@ func encodeRequest(req *v1alpha1.StoreRequest) ([]byte, error) {
 }
 
 // sealCredentials writes the two Secret files: each is kept as the input
-// gives it, or sealed with the given or newly generated credentials. It
-// returns the plaintext of what it sealed.
+// gives it, or sealed with newly generated credentials. It returns the
+// plaintext of what it sealed.
 func (s *store) sealCredentials(in Input, recipients []string, files map[string][]byte) (Credentials, error) {
 	if in.KeepSecret != nil && in.KeepDatabaseSecret != nil {
 		files[FileSecret], files[FileDatabaseSecret] = in.KeepSecret, in.KeepDatabaseSecret
 		return Credentials{}, nil
 	}
-	var creds Credentials
-	if in.Credentials != nil {
-		creds = *in.Credentials
-		if creds.Revision == "" {
-			rev := make([]byte, 8)
-			if _, err := io.ReadFull(in.Rand, rev); err != nil {
-				return Credentials{}, fmt.Errorf("rendering %s: generating credentials revision: %w", FileSecret, err)
-			}
-			creds.Revision = revision(rev)
-		}
-	} else {
-		var err error
-		if creds, err = GenerateCredentials(in.Rand); err != nil {
-			return Credentials{}, fmt.Errorf("rendering %s: %w", FileSecret, err)
-		}
+	creds, err := GenerateCredentials(in.Rand)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("rendering %s: %w", FileSecret, err)
 	}
 	for _, sec := range []struct {
 		file, name string

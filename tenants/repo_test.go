@@ -11,25 +11,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/purrvision/purrvision/internal/gitserver"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/tenants"
 )
 
 // newRemote serves an empty bare repository on loopback.
 func newRemote(t testing.TB) (url, dir string) {
 	t.Helper()
-	srv, err := gitserver.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err = srv.Init("tenants", "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv.URL("tenants"), dir
+	_, url, dir = testutil.GitRepo(t, "tenants", "main")
+	return url, dir
 }
 
 func open(t testing.TB, url string) *tenants.Repo {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/ghstandin"
-	"github.com/purrvision/purrvision/internal/gitserver"
 	"github.com/purrvision/purrvision/internal/provision"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -19,24 +19,8 @@ func TestDevSubcommands(t *testing.T) {
 	if r := runCLI(t, "", "dev", "request", "--name", "x-shop", "--plan", "small"); r.code != 2 || !strings.Contains(r.stderr, "no running") {
 		t.Fatalf("without a running dev: exit %d, %s", r.code, r.stderr)
 	}
-	gs, err := gitserver.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bare, err := gs.Init("tenants", "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gs.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gs.Close() })
-	gh, err := ghstandin.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
-	gh.AddRepo(devenv.RequestsRepo, "main", "")
+	_, tenantsURL, bare := testutil.GitRepo(t, "tenants", "main")
+	gh, _ := testutil.GitHub(t, devenv.RequestsRepo)
 	gh.AddRepo(devenv.TenantsRepo, "main", bare)
 	remove, err := writeDevState(devState{GitHub: gh.URL()})
 	if err != nil {
@@ -64,7 +48,7 @@ func TestDevSubcommands(t *testing.T) {
 		t.Errorf("comments = %v", cs)
 	}
 
-	repo, err := tenants.Open(context.Background(), tenants.Options{URL: gs.URL("tenants"), Branch: "main"})
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: tenantsURL, Branch: "main"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -116,14 +115,8 @@ func issueOnBase(repo *tenants.Repo, cfg *config.Config, name string) string {
 	if err != nil {
 		return ""
 	}
-	for _, cl := range cfg.ClusterNames() {
-		data, ok, err := snap.ReadFile(path.Join(renderer.StoreDir(cfg, cl, name), renderer.FileRequest))
-		if err != nil || !ok {
-			continue
-		}
-		if req, err := v1alpha1.Parse(data); err == nil {
-			return req.Metadata.Annotations[v1alpha1.AnnotationIssue]
-		}
+	if req, _, err := renderer.FindStore(cfg, snap, name); err == nil && req != nil {
+		return req.Metadata.Annotations[v1alpha1.AnnotationIssue]
 	}
 	return ""
 }

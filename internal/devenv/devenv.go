@@ -83,16 +83,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	step := func(name string, f func() error) error {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if o.Progress != nil {
-			o.Progress(name, time.Since(t0))
-		}
-		return nil
-	}
+	step := func(name string, f func() error) error { return localcluster.Step(o.Progress, name, f) }
 	if err := step("local cluster with Flux", func() error {
 		c, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(o.Dir, "cluster"), Bins: o.Bins})
 		e.Cluster = c

@@ -10,21 +10,12 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/testutil"
 )
 
 func setup(t *testing.T) (*ghstandin.Server, *ghclient.Client) {
 	t.Helper()
-	s, err := ghstandin.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	s.AddRepo("acme/stores", "main", "")
-	c, err := ghclient.New(ghclient.Options{APIURL: s.URL(), Token: "test-token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, c
+	return testutil.GitHub(t, "acme/stores")
 }
 
 var stores = forge.Repo{Owner: "acme", Name: "stores"}

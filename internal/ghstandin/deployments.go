@@ -28,10 +28,7 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetID() > out[j].GetID() })
-	page, per := paging(r)
-	out, last := paginate(out, page, per)
-	linkHeader(w, r, page, last)
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, out)
 }
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) {
@@ -90,10 +87,7 @@ func (s *Server) listDeploymentStatuses(w http.ResponseWriter, r *http.Request) 
 	for i, st := range d.statuses {
 		out[len(d.statuses)-1-i] = st
 	}
-	page, per := paging(r)
-	out, last := paginate(out, page, per)
-	linkHeader(w, r, page, last)
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, out)
 }
 
 var deploymentStates = map[string]bool{"error": true, "failure": true, "inactive": true, "in_progress": true, "queued": true, "pending": true, "success": true}

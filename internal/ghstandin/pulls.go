@@ -52,10 +52,7 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
 		out = append(out, pr)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetNumber() > out[j].GetNumber() })
-	page, per := paging(r)
-	out, last := paginate(out, page, per)
-	linkHeader(w, r, page, last)
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, out)
 }
 
 func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
@@ -125,13 +122,8 @@ func (s *Server) openPull(rp *repo, author, title, body, head, base string) (*gi
 func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	pr := rp.pulls[number(r, "number")]
+	rp, pr := s.pullAt(w, r)
 	if pr == nil {
-		notFound(w)
 		return
 	}
 	rp.refresh(pr)
@@ -139,23 +131,14 @@ func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Title *string `json:"title"`
-		Body  *string `json:"body"`
-		State *string `json:"state"`
-	}
+	var in issueEdit
 	if !decode(w, r, &in) {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	pr := rp.pulls[number(r, "number")]
+	rp, pr := s.pullAt(w, r)
 	if pr == nil {
-		notFound(w)
 		return
 	}
 	if in.Title != nil {
@@ -239,13 +222,8 @@ func (s *Server) merge(rp *repo, n int, by string) (string, int, string) {
 func (s *Server) listPullFiles(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	pr := rp.pulls[number(r, "number")]
+	rp, pr := s.pullAt(w, r)
 	if pr == nil {
-		notFound(w)
 		return
 	}
 	rp.refresh(pr)
@@ -258,10 +236,7 @@ func (s *Server) listPullFiles(w http.ResponseWriter, r *http.Request) {
 			out = append(out, &github.CommitFile{Filename: github.String(name), Status: github.String(status)})
 		}
 	}
-	page, per := paging(r)
-	out, last := paginate(out, page, per)
-	linkHeader(w, r, page, last)
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, out)
 }
 
 func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {

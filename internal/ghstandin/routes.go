@@ -94,6 +94,49 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) *repo {
 	return rp
 }
 
+// issueAt is the issue (or pull request) of the route's {number}; it
+// answers 404 and returns nil when the repository or the issue is not there.
+// s.mu must be held.
+func (s *Server) issueAt(w http.ResponseWriter, r *http.Request) (*repo, *github.Issue) {
+	rp := s.lookup(w, r)
+	if rp == nil {
+		return nil, nil
+	}
+	is := rp.issues[number(r, "number")]
+	if is == nil {
+		notFound(w)
+	}
+	return rp, is
+}
+
+// pullAt is issueAt for the pull request of the route's {number}.
+func (s *Server) pullAt(w http.ResponseWriter, r *http.Request) (*repo, *github.PullRequest) {
+	rp := s.lookup(w, r)
+	if rp == nil {
+		return nil, nil
+	}
+	pr := rp.pulls[number(r, "number")]
+	if pr == nil {
+		notFound(w)
+	}
+	return rp, pr
+}
+
+// commentAt is issueAt for the comment of the route's {id}.
+func (s *Server) commentAt(w http.ResponseWriter, r *http.Request) (*repo, int64, *github.IssueComment) {
+	rp := s.lookup(w, r)
+	if rp == nil {
+		return nil, 0, nil
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	c := rp.comments[id]
+	if err != nil || c == nil {
+		notFound(w)
+		return nil, 0, nil
+	}
+	return rp, id, c
+}
+
 func number(r *http.Request, key string) int {
 	n, err := strconv.Atoi(r.PathValue(key))
 	if err != nil {
@@ -186,45 +229,28 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetNumber() > out[j].GetNumber() })
-	page, per := paging(r)
-	out, last := paginate(out, page, per)
-	linkHeader(w, r, page, last)
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, out)
 }
 
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	is := rp.issues[number(r, "number")]
+	_, is := s.issueAt(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, is)
 }
 
 func (s *Server) editIssue(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Title *string `json:"title"`
-		Body  *string `json:"body"`
-		State *string `json:"state"`
-	}
+	var in issueEdit
 	if !decode(w, r, &in) {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	is := rp.issues[number(r, "number")]
+	rp, is := s.issueAt(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	s.applyIssueEdit(rp, is, BotLogin, in.Title, in.Body, in.State)
@@ -256,26 +282,18 @@ func (s *Server) applyIssueEdit(rp *repo, is *github.Issue, actor string, title,
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	n := number(r, "number")
-	if rp.issues[n] == nil {
-		notFound(w)
+	rp, is := s.issueAt(w, r)
+	if is == nil {
 		return
 	}
 	var out []*github.IssueComment
 	for id, c := range rp.comments {
-		if rp.commentIssue[id] == n {
+		if rp.commentIssue[id] == is.GetNumber() {
 			out = append(out, c)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetID() < out[j].GetID() })
-	page, per := paging(r)
-	out, last := paginate(out, page, per)
-	linkHeader(w, r, page, last)
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, out)
 }
 
 // listRepoComments is "List issue comments for a repository": every
@@ -330,10 +348,23 @@ func (s *Server) listRepoComments(w http.ResponseWriter, r *http.Request) {
 		}
 		return (out[i].GetID() < out[j].GetID()) == (dir == "asc")
 	})
+	writePage(w, r, out)
+}
+
+// writePage answers with the page of all that the request's page and
+// per_page ask for, and GitHub's Link header.
+func writePage[T any](w http.ResponseWriter, r *http.Request, all []T) {
 	page, per := paging(r)
-	out, last := paginate(out, page, per)
+	out, last := paginate(all, page, per)
 	linkHeader(w, r, page, last)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// issueEdit is the body of PATCH on an issue or a pull request.
+type issueEdit struct {
+	Title *string `json:"title"`
+	Body  *string `json:"body"`
+	State *string `json:"state"`
 }
 
 func paging(r *http.Request) (page, per int) {
@@ -379,14 +410,8 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	n := number(r, "number")
-	is := rp.issues[n]
+	rp, is := s.issueAt(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	if in.Body == "" {
@@ -418,14 +443,8 @@ func (s *Server) addComment(rp *repo, is *github.Issue, author, body string) *gi
 func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	c := rp.comments[id]
-	if err != nil || c == nil {
-		notFound(w)
+	rp, id, c := s.commentAt(w, r)
+	if c == nil {
 		return
 	}
 	is := rp.issues[rp.commentIssue[id]]
@@ -445,14 +464,8 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	c := rp.comments[id]
-	if err != nil || c == nil {
-		notFound(w)
+	rp, id, c := s.commentAt(w, r)
+	if c == nil {
 		return
 	}
 	c.Body = github.String(in.Body)
@@ -469,13 +482,8 @@ func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	is := rp.issues[number(r, "number")]
+	rp, is := s.issueAt(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	for _, n := range names {
@@ -512,13 +520,8 @@ func (s *Server) label(rp *repo, is *github.Issue, actor, name string, add bool)
 func (s *Server) removeLabel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp := s.lookup(w, r)
-	if rp == nil {
-		return
-	}
-	is := rp.issues[number(r, "number")]
+	rp, is := s.issueAt(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	if !s.label(rp, is, BotLogin, r.PathValue("name"), false) {

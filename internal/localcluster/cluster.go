@@ -101,16 +101,7 @@ func Start(ctx context.Context, o Options) (_ *Cluster, err error) {
 			c.Stop()
 		}
 	}()
-	stage := func(name string, f func() error) error {
-		t0 := time.Now()
-		if err := f(); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if o.Progress != nil {
-			o.Progress(name, time.Since(t0))
-		}
-		return nil
-	}
+	stage := func(name string, f func() error) error { return Step(o.Progress, name, f) }
 	p := pki{dir: filepath.Join(o.Dir, "pki")}
 	if err := stage("certificates", p.generate); err != nil {
 		return nil, err
@@ -445,4 +436,17 @@ func (c *Cluster) waitFor(ctx context.Context, p *proc, what string, cond func()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// Step runs f as the named stage of a start-up: it wraps f's error with the
+// name, or tells progress (when set) how long f took.
+func Step(progress func(stage string, took time.Duration), name string, f func() error) error {
+	t0 := time.Now()
+	if err := f(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if progress != nil {
+		progress(name, time.Since(t0))
+	}
+	return nil
 }

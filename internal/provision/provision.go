@@ -164,21 +164,8 @@ func changesFor(current map[string][]byte, out *renderer.Output) []tenants.Chang
 // storeOnBase finds store name on the base branch, in any cluster, and
 // returns its request copy.
 func (p *Provisioner) storeOnBase(base *tenants.Snapshot, name string) (*v1alpha1.StoreRequest, error) {
-	for _, cl := range p.cfg.ClusterNames() {
-		data, ok, err := base.ReadFile(path.Join(renderer.StoreDir(p.cfg, cl, name), renderer.FileRequest))
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		req, err := v1alpha1.Parse(data)
-		if err != nil {
-			return nil, fmt.Errorf("reading the request copy of store %s: %w", name, err)
-		}
-		return req, nil
-	}
-	return nil, nil
+	req, _, err := renderer.FindStore(p.cfg, base, name)
+	return req, err
 }
 
 // keyedMutex serializes work on one key within this process.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -267,16 +265,7 @@ func TestFlow_NoPlaintextLeaks(t *testing.T) {
 		haystacks = append(haystacks, string(d.Body))
 	}
 	for _, path := range []string{"/", "/metrics"} {
-		resp, err := http.Get(h.http.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		haystacks = append(haystacks, string(body))
+		haystacks = append(haystacks, h.get(path))
 	}
 	all := strings.Join(haystacks, "\n")
 	if len(all) < 10000 {

@@ -181,18 +181,9 @@ func TestFlow_SameDelivery50Times(t *testing.T) {
 		t.Fatalf("%d pull requests, want 1", len(prs))
 	}
 	// All 50 were taken as work, not dropped at the door.
-	resp, err := http.Get(h.http.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m bytes.Buffer
-	_, err = m.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := grepLines(m.String(), `deliveries_total{event="issues",outcome="queued"}`); !strings.HasSuffix(got, "} 50") {
-		t.Errorf("the 50 deliveries were not all queued:\n%s", grepLines(m.String(), "deliveries_total"))
+	m := h.get("/metrics")
+	if got := grepLines(m, `deliveries_total{event="issues",outcome="queued"}`); !strings.HasSuffix(got, "} 50") {
+		t.Errorf("the 50 deliveries were not all queued:\n%s", grepLines(m, "deliveries_total"))
 	}
 	for _, m := range []string{"purrvision:status", "purrvision:credentials"} {
 		if c := h.botComments(n, m); len(c) != 1 {
@@ -400,34 +391,19 @@ func TestService_Metrics(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.request("octocat", "cat-cafe", "small")
 	h.settle()
-	resp, err := http.Get(h.http.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(resp.Body); err != nil {
-		t.Fatal(err)
-	}
+	metrics := h.get("/metrics")
 	for _, s := range []string{
 		`purrvision_webhook_deliveries_total{event="issues",outcome="queued"}`,
 		`purrvision_work_attempts_total{intent="reconcile-request",result="ok"}`,
 		`purrvision_work_queue_depth 0`,
 		`go_goroutines`,
 	} {
-		if !strings.Contains(b.String(), s) {
+		if !strings.Contains(metrics, s) {
 			t.Errorf("/metrics lacks %s", s)
 		}
 	}
 	for _, path := range []string{"/healthz", "/readyz"} {
-		r, err := http.Get(h.http.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Body.Close()
-		if r.StatusCode != http.StatusOK {
-			t.Errorf("%s = %d", path, r.StatusCode)
-		}
+		h.get(path) // fails the test unless 200
 	}
 }
 
@@ -436,23 +412,14 @@ func TestService_Metrics(t *testing.T) {
 func TestService_StatusPage(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.provisioned("cat-cafe")
-	resp, err := http.Get(h.http.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	page := b.String()
+	page, header := h.getWithHeader("/")
 	for _, s := range []string{`id="store-cat-cafe"`, "Merged", "octocat", "small", "https://cat-cafe.shop.example.com/", "/acme/tenants/pull/1", "/acme/stores/issues/1"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("status page lacks %q", s)
 		}
 	}
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
-		t.Errorf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	if ct := header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("content type %q", ct)
 	}
 }
 

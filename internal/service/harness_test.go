@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -85,17 +87,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}, ageID: testutil.AgeIdentity(t)}
 	var err error
-	h.git, err = gitserver.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.bare, err = h.git.Init("tenants", "main"); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.git.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.git.Close() })
+	h.git, _, h.bare = testutil.GitRepo(t, "tenants", "main")
 	seed, err := tenants.Open(context.Background(), tenants.Options{URL: h.git.URL("tenants"), Branch: "main"})
 	if err != nil {
 		t.Fatal(err)
@@ -106,12 +98,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 
-	h.gh, err = ghstandin.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.gh.Close() })
-	h.gh.AddRepo(requestsRepo, "main", "")
+	h.gh, _ = testutil.GitHub(t, requestsRepo)
 	h.gh.AddRepo(tenantsRepo, "main", h.bare)
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -314,3 +301,29 @@ func storeFileCount(t *testing.T) int {
 
 // storeDir is where a store of the default cluster lives in the tenants repo.
 func storeDir(name string) string { return "tenants/default/" + renderer.Shard(name) + "/" + name }
+
+// get fetches a path of the service and returns its body; anything but 200
+// fails the test.
+func (h *harness) get(path string) string {
+	h.t.Helper()
+	body, _ := h.getWithHeader(path)
+	return body
+}
+
+// getWithHeader is get that also returns the response's header.
+func (h *harness) getWithHeader(path string) (string, http.Header) {
+	h.t.Helper()
+	resp, err := http.Get(h.http.URL + path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("GET %s: %s", path, resp.Status)
+	}
+	return string(body), resp.Header
+}

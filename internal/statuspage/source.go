@@ -2,8 +2,6 @@ package statuspage
 
 import (
 	"context"
-	"fmt"
-	"path"
 	"strings"
 	"sync"
 	"time"
@@ -128,22 +126,17 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 	}
 	rows := []row{}
 	for _, cl := range s.Config.ClusterNames() {
-		dirs, err := storeDirs(snap, renderer.ClusterDir(s.Config, cl))
+		dirs, err := renderer.StoreDirs(s.Config, snap, cl)
 		if err != nil {
 			return nil, err
 		}
 		for _, dir := range dirs {
-			n := path.Base(dir)
-			data, ok, err := snap.ReadFile(path.Join(dir, renderer.FileRequest))
+			req, err := renderer.RequestCopy(snap, dir)
 			if err != nil {
 				return nil, err
 			}
-			if !ok {
+			if req == nil {
 				continue
-			}
-			req, err := v1alpha1.Parse(data)
-			if err != nil {
-				return nil, fmt.Errorf("reading the request copy of %s: %w", n, err)
 			}
 			r := row{store: Store{Name: req.Metadata.Name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
 				URL: "https://" + renderer.Host(s.Config, req.Metadata.Name) + "/", Phase: "unknown"}}
@@ -156,38 +149,6 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 	}
 	s.head, s.rows = head, rows
 	return rows, nil
-}
-
-// storeDirs lists the store directories under a cluster's directory: the
-// shard folders (renderer.Shard), then the stores.
-func storeDirs(snap *tenants.Snapshot, clusterDir string) ([]string, error) {
-	dirs := []string{clusterDir}
-	for range renderer.ShardDepth {
-		var next []string
-		for _, d := range dirs {
-			names, err := snap.ReadDir(d)
-			if err != nil {
-				return nil, err
-			}
-			for _, n := range names {
-				if renderer.IsShardLevel(n) {
-					next = append(next, path.Join(d, n))
-				}
-			}
-		}
-		dirs = next
-	}
-	var out []string
-	for _, d := range dirs {
-		names, err := snap.ReadDir(d)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			out = append(out, path.Join(d, n))
-		}
-	}
-	return out, nil
 }
 
 // refresh brings idx up to date with the comments of repo changed since

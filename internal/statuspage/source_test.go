@@ -12,7 +12,6 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
-	"github.com/purrvision/purrvision/internal/gitserver"
 	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
@@ -75,29 +74,10 @@ spec:
 func newFixture(t testing.TB, n int) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	gs, err := gitserver.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gs.Init("tenants", "main"); err != nil {
-		t.Fatal(err)
-	}
-	if err := gs.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gs.Close() })
-	gh, err := ghstandin.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
-	gh.AddRepo(requestRepo, "main", "")
+	_, tenantsURL, _ := testutil.GitRepo(t, "tenants", "main")
+	gh, client := testutil.GitHub(t, requestRepo)
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	gh.SetClock(clk.now)
-	client, err := ghclient.New(ghclient.Options{APIURL: gh.URL(), Token: "test-token"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	f := &fixture{clock: clk, gh: gh, client: client, issues: map[string]int{}, status: map[string]int64{}}
 	var changes []tenants.Change
 	for i := range n {
@@ -124,7 +104,8 @@ spec:
   adminEmail: hubot@example.com
   title: Orphan
 `)})
-	f.repo, err = tenants.Open(ctx, tenants.Options{URL: gs.URL("tenants"), Branch: "main"})
+	var err error
+	f.repo, err = tenants.Open(ctx, tenants.Options{URL: tenantsURL, Branch: "main"})
 	if err != nil {
 		t.Fatal(err)
 	}

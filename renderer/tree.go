@@ -1,0 +1,65 @@
+package renderer
+
+import (
+	"fmt"
+	"path"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+)
+
+// Tree is a read-only view of the tenants repo, such as a tenants.Snapshot.
+type Tree interface {
+	// ReadFile returns the file at p, and false when there is none.
+	ReadFile(p string) ([]byte, bool, error)
+	// ReadDir returns the names in the directory p; nil when absent.
+	ReadDir(p string) ([]string, error)
+}
+
+// RequestCopy reads the request copy (FileRequest) in a store directory;
+// nil when there is none.
+func RequestCopy(t Tree, dir string) (*v1alpha1.StoreRequest, error) {
+	data, ok, err := t.ReadFile(path.Join(dir, FileRequest))
+	if err != nil || !ok {
+		return nil, err
+	}
+	req, err := v1alpha1.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("reading the request copy of store %s: %w", path.Base(dir), err)
+	}
+	return req, nil
+}
+
+// FindStore looks for store name in every cluster and returns its request
+// copy and cluster; nil when no cluster has it.
+func FindStore(cfg *config.Config, t Tree, name string) (*v1alpha1.StoreRequest, string, error) {
+	for _, cl := range cfg.ClusterNames() {
+		req, err := RequestCopy(t, StoreDir(cfg, cl, name))
+		if err != nil || req != nil {
+			return req, cl, err
+		}
+	}
+	return nil, "", nil
+}
+
+// StoreDirs lists the store directories of a cluster: the shard folders
+// (Shard), then the stores in them.
+func StoreDirs(cfg *config.Config, t Tree, cluster string) ([]string, error) {
+	dirs := []string{ClusterDir(cfg, cluster)}
+	for level := 0; level <= ShardDepth; level++ {
+		var next []string
+		for _, d := range dirs {
+			names, err := t.ReadDir(d)
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range names {
+				if level == ShardDepth || IsShardLevel(n) {
+					next = append(next, path.Join(d, n))
+				}
+			}
+		}
+		dirs = next
+	}
+	return dirs, nil
+}
