@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/purrvision/purrvision/charts"
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 )
@@ -38,7 +39,7 @@ func render(t *testing.T, vals map[string]any) []*unstructured.Unstructured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := charts.Render(ch, vals, charts.Release{Name: renderer.ReleaseName, Namespace: "store-cat-cafe", KubeVersion: kubeVersion})
+	objs, err := charts.Render(ch, vals, charts.Release{Name: v1alpha1.ReleaseName, Namespace: "store-cat-cafe", KubeVersion: kubeVersion})
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}

@@ -6,18 +6,17 @@ import (
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
 // Observation is what the cluster says about one store.
 type Observation struct {
 	// Phase is one of the storestatus phases, or empty when there is
 	// nothing to say yet.
-	Phase string
+	Phase v1alpha1.Phase
 	// Message is Flux's message for a failure.
 	Message string
 	// Revision is the git commit Flux applied, when known.
@@ -31,12 +30,12 @@ type Observation struct {
 // timeline can say "applied" before "installing" (see GitHubReporter).
 func (o Observation) Key() string {
 	switch {
-	case o.Phase == storestatus.PhaseFailed:
-		return o.Phase + ":" + o.Message
-	case o.Phase == storestatus.PhaseInstalling && o.Applied:
-		return o.Phase + ":applied"
+	case o.Phase == v1alpha1.PhaseFailed:
+		return string(o.Phase) + ":" + o.Message
+	case o.Phase == v1alpha1.PhaseInstalling && o.Applied:
+		return string(o.Phase) + ":applied"
 	}
-	return o.Phase
+	return string(o.Phase)
 }
 
 // Observe derives a store's phase from its Namespace, Flux Kustomization and
@@ -49,9 +48,9 @@ func Observe(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 	}
 	switch {
 	case ns != nil && ns.DeletionTimestamp != nil:
-		o.Phase = storestatus.PhaseDecommissioned
+		o.Phase = v1alpha1.PhaseDecommissioned
 	case ks != nil && ks.DeletionTimestamp != nil && hr == nil:
-		o.Phase = storestatus.PhaseDecommissioned
+		o.Phase = v1alpha1.PhaseDecommissioned
 	case hr != nil:
 		o.Phase, o.Message = helmPhase(hr)
 	case ks != nil:
@@ -59,30 +58,30 @@ func Observe(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 		switch {
 		case ready == nil || !current(ks.Generation, ks.Status.ObservedGeneration, ready):
 		case ready.Status == metav1.ConditionTrue:
-			o.Phase = storestatus.PhaseApplied
+			o.Phase = v1alpha1.PhaseApplied
 		case failed(ks.Status.Conditions):
-			o.Phase, o.Message = storestatus.PhaseFailed, oneLine(ready.Message)
+			o.Phase, o.Message = v1alpha1.PhaseFailed, oneLine(ready.Message)
 		}
 	}
 	return o
 }
 
 // helmPhase reads a HelmRelease's conditions as helm-controller sets them.
-func helmPhase(hr *helmv2.HelmRelease) (string, string) {
+func helmPhase(hr *helmv2.HelmRelease) (v1alpha1.Phase, string) {
 	ready := apimeta.FindStatusCondition(hr.Status.Conditions, meta.ReadyCondition)
 	switch {
 	case ready == nil || !current(hr.Generation, hr.Status.ObservedGeneration, ready):
-		return storestatus.PhaseInstalling, ""
+		return v1alpha1.PhaseInstalling, ""
 	case ready.Status == metav1.ConditionTrue:
-		return storestatus.PhaseReady, ""
+		return v1alpha1.PhaseReady, ""
 	case failed(hr.Status.Conditions):
 		msg := ready.Message
 		if st := apimeta.FindStatusCondition(hr.Status.Conditions, meta.StalledCondition); st != nil && st.Status == metav1.ConditionTrue && st.Message != "" {
 			msg = st.Message
 		}
-		return storestatus.PhaseFailed, oneLine(msg)
+		return v1alpha1.PhaseFailed, oneLine(msg)
 	}
-	return storestatus.PhaseInstalling, ""
+	return v1alpha1.PhaseInstalling, ""
 }
 
 // failed: Stalled, or the last attempt failed (Ready=False with a *Failed

@@ -5,10 +5,9 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
 func cond(typ string, status metav1.ConditionStatus, reason, msg string) metav1.Condition {
@@ -33,21 +32,21 @@ func TestObserve(t *testing.T) {
 		ns    *corev1.Namespace
 		ks    *kustomizev1.Kustomization
 		hr    *helmv2.HelmRelease
-		phase string
+		phase v1alpha1.Phase
 		msg   string
 	}{
 		{name: "nothing yet"},
 		{name: "kustomization progressing", ks: ks(cond("Ready", "Unknown", "Progressing", ""), cond("Reconciling", "True", "Progressing", ""))},
-		{name: "applied", ks: ks(cond("Ready", "True", "ReconciliationSucceeded", "")), phase: storestatus.PhaseApplied},
-		{name: "apply failed", ks: ks(cond("Ready", "False", "ReconciliationFailed", "decryption failed")), phase: storestatus.PhaseFailed, msg: "decryption failed"},
-		{name: "release not observed yet", ks: ks(cond("Ready", "True", "", "")), hr: hr(2, 1, cond("Ready", "True", "", "")), phase: storestatus.PhaseInstalling},
-		{name: "installing", hr: hr(1, 1, cond("Ready", "Unknown", "Progressing", ""), cond("Reconciling", "True", "Progressing", "")), phase: storestatus.PhaseInstalling},
-		{name: "failed, Flux retrying", hr: hr(1, 1, cond("Ready", "False", "InstallFailed", "timed out\n  waiting"), cond("Reconciling", "True", "Progressing", "")), phase: storestatus.PhaseFailed, msg: "timed out waiting"},
-		{name: "progressing after an upgrade", hr: hr(2, 2, cond("Ready", "False", "Progressing", "upgrading"), cond("Reconciling", "True", "Progressing", "")), phase: storestatus.PhaseInstalling},
-		{name: "ready", hr: hr(1, 1, cond("Ready", "True", "InstallSucceeded", "")), phase: storestatus.PhaseReady},
-		{name: "install failed", hr: hr(1, 1, cond("Ready", "False", "InstallFailed", "values don't meet the schema")), phase: storestatus.PhaseFailed, msg: "values don't meet the schema"},
-		{name: "stalled", hr: hr(1, 1, cond("Ready", "False", "RetriesExceeded", "failed"), cond("Stalled", "True", "RetriesExceeded", "exhausted 3 retries")), phase: storestatus.PhaseFailed, msg: "exhausted 3 retries"},
-		{name: "namespace terminating", ns: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}}, hr: hr(1, 1, cond("Ready", "True", "", "")), phase: storestatus.PhaseDecommissioned},
+		{name: "applied", ks: ks(cond("Ready", "True", "ReconciliationSucceeded", "")), phase: v1alpha1.PhaseApplied},
+		{name: "apply failed", ks: ks(cond("Ready", "False", "ReconciliationFailed", "decryption failed")), phase: v1alpha1.PhaseFailed, msg: "decryption failed"},
+		{name: "release not observed yet", ks: ks(cond("Ready", "True", "", "")), hr: hr(2, 1, cond("Ready", "True", "", "")), phase: v1alpha1.PhaseInstalling},
+		{name: "installing", hr: hr(1, 1, cond("Ready", "Unknown", "Progressing", ""), cond("Reconciling", "True", "Progressing", "")), phase: v1alpha1.PhaseInstalling},
+		{name: "failed, Flux retrying", hr: hr(1, 1, cond("Ready", "False", "InstallFailed", "timed out\n  waiting"), cond("Reconciling", "True", "Progressing", "")), phase: v1alpha1.PhaseFailed, msg: "timed out waiting"},
+		{name: "progressing after an upgrade", hr: hr(2, 2, cond("Ready", "False", "Progressing", "upgrading"), cond("Reconciling", "True", "Progressing", "")), phase: v1alpha1.PhaseInstalling},
+		{name: "ready", hr: hr(1, 1, cond("Ready", "True", "InstallSucceeded", "")), phase: v1alpha1.PhaseReady},
+		{name: "install failed", hr: hr(1, 1, cond("Ready", "False", "InstallFailed", "values don't meet the schema")), phase: v1alpha1.PhaseFailed, msg: "values don't meet the schema"},
+		{name: "stalled", hr: hr(1, 1, cond("Ready", "False", "RetriesExceeded", "failed"), cond("Stalled", "True", "RetriesExceeded", "exhausted 3 retries")), phase: v1alpha1.PhaseFailed, msg: "exhausted 3 retries"},
+		{name: "namespace terminating", ns: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}}, hr: hr(1, 1, cond("Ready", "True", "", "")), phase: v1alpha1.PhaseDecommissioned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
@@ -25,14 +26,6 @@ type Report struct {
 type Reporter interface {
 	Report(ctx context.Context, r Report) error
 }
-
-// Labels the watcher sets.
-const (
-	labelProvisioning   = "store/provisioning"
-	labelReady          = "store/ready"
-	labelFailed         = "store/failed"
-	labelDecommissioned = "store/decommissioned"
-)
 
 // GitHubReporter reports on the store's issue and with deployment statuses
 // on the tenants repo. Each step reads GitHub first and writes only what
@@ -57,12 +50,12 @@ func NewProvisioningHistogram(reg prometheus.Registerer) prometheus.Histogram {
 	return h
 }
 
-var deploymentStates = map[string]string{
-	storestatus.PhaseApplied:        "in_progress",
-	storestatus.PhaseInstalling:     "in_progress",
-	storestatus.PhaseReady:          "success",
-	storestatus.PhaseFailed:         "failure",
-	storestatus.PhaseDecommissioned: "inactive",
+var deploymentStates = map[v1alpha1.Phase]string{
+	v1alpha1.PhaseApplied:        "in_progress",
+	v1alpha1.PhaseInstalling:     "in_progress",
+	v1alpha1.PhaseReady:          "success",
+	v1alpha1.PhaseFailed:         "failure",
+	v1alpha1.PhaseDecommissioned: "inactive",
 }
 
 // Report implements Reporter.
@@ -81,12 +74,12 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 	if !ok {
 		return nil
 	}
-	env := "store-" + r.Store
+	env := v1alpha1.Environment(r.Store)
 	d, err := g.GitHub.LatestDeployment(ctx, g.Tenants, env)
 	if err != nil {
 		return err
 	}
-	if d == nil || (r.Revision != "" && d.SHA != r.Revision && r.Phase != storestatus.PhaseDecommissioned) {
+	if d == nil || (r.Revision != "" && d.SHA != r.Revision && r.Phase != v1alpha1.PhaseDecommissioned) {
 		if r.Revision == "" {
 			return nil // nothing to deploy against yet
 		}
@@ -100,20 +93,18 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 	if err != nil {
 		return err
 	}
-	desc := storestatus.Title(r.Phase)
+	desc := r.Phase.Title()
 	if r.Message != "" {
 		desc = r.Message
 	}
-	if len(desc) > 140 {
-		// GitHub keeps 140 characters; the cause is at the end of Flux's
-		// messages, after the release and chart names.
-		desc = "..." + desc[len(desc)-137:]
-	}
+	// The cause is at the end of Flux's messages, after the release and
+	// chart names.
+	desc = forge.KeepEnd(desc, forge.MaxStatusDescription)
 	if latest != nil && latest.State == state && latest.Description == desc {
 		return nil
 	}
 	st := forge.DeploymentStatus{State: state, Description: desc}
-	if r.Phase == storestatus.PhaseReady {
+	if r.Phase == v1alpha1.PhaseReady {
 		st.EnvironmentURL = r.URL
 	}
 	return g.GitHub.CreateDeploymentStatus(ctx, g.Tenants, d.ID, st)
@@ -126,7 +117,7 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 	}
 	var own *forge.Comment
 	for i, c := range comments {
-		if c.Author == g.Bot && strings.Contains(c.Body, storestatus.Marker) {
+		if c.Author == g.Bot && strings.Contains(c.Body, v1alpha1.MarkerStatus) {
 			own = &comments[i]
 			break
 		}
@@ -142,14 +133,14 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 		st.URL = r.URL
 	}
 	detail := r.Message
-	if r.Phase == storestatus.PhaseReady {
+	if r.Phase == v1alpha1.PhaseReady {
 		detail = r.URL
 	}
 	now := time.Now
 	if g.Now != nil {
 		now = g.Now
 	}
-	if r.Phase == storestatus.PhaseInstalling && !r.Applied && !appliedSinceMerge(st) {
+	if r.Phase == v1alpha1.PhaseInstalling && !r.Applied && !appliedSinceMerge(st) {
 		// helm-controller saw the new HelmRelease before kustomize-controller
 		// reported its apply: wait for that report (the watcher reports
 		// again when the Kustomization turns Ready), so the timeline reads
@@ -157,18 +148,18 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 		return nil
 	}
 	changed := false
-	if r.Applied && r.Phase != storestatus.PhaseApplied && r.Phase != storestatus.PhaseDecommissioned && !appliedSinceMerge(st) {
+	if r.Applied && r.Phase != v1alpha1.PhaseApplied && r.Phase != v1alpha1.PhaseDecommissioned && !appliedSinceMerge(st) {
 		// Flux applied the store and the chart started in one step; the
 		// timeline still says both.
-		changed = st.Record(storestatus.PhaseApplied, shortSHA(r.Revision), "cluster", now())
+		changed = st.Record(v1alpha1.PhaseApplied, shortSHA(r.Revision), "cluster", now())
 	}
-	if r.Phase == storestatus.PhaseApplied {
+	if r.Phase == v1alpha1.PhaseApplied {
 		detail = shortSHA(r.Revision)
 	}
 	if !st.Record(r.Phase, detail, "cluster", now()) && !changed {
 		return nil
 	}
-	if r.Phase == storestatus.PhaseReady && g.Provisioned != nil {
+	if r.Phase == v1alpha1.PhaseReady && g.Provisioned != nil {
 		if merged, ok := lastMerge(st); ok {
 			g.Provisioned.Observe(now().Sub(merged).Seconds())
 		}
@@ -182,17 +173,7 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 }
 
 func (g *GitHubReporter) labels(ctx context.Context, r Report) error {
-	var add string
-	switch r.Phase {
-	case storestatus.PhaseReady:
-		add = labelReady
-	case storestatus.PhaseFailed:
-		add = labelFailed
-	case storestatus.PhaseDecommissioned:
-		add = labelDecommissioned
-	default:
-		add = labelProvisioning
-	}
+	add := r.Phase.Label()
 	issue, err := g.GitHub.GetIssue(ctx, r.Issue)
 	if err != nil {
 		return err
@@ -202,7 +183,7 @@ func (g *GitHubReporter) labels(ctx context.Context, r Report) error {
 			return err
 		}
 	}
-	for _, l := range []string{labelProvisioning, labelReady, labelFailed, labelDecommissioned} {
+	for _, l := range v1alpha1.LifecycleLabels {
 		if l != add && issue.HasLabel(l) {
 			if err := g.GitHub.RemoveLabel(ctx, r.Issue, l); err != nil {
 				return fmt.Errorf("removing label %s: %w", l, err)
@@ -217,9 +198,9 @@ func (g *GitHubReporter) labels(ctx context.Context, r Report) error {
 func appliedSinceMerge(st storestatus.State) bool {
 	for i := len(st.Timeline) - 1; i >= 0; i-- {
 		switch st.Timeline[i].Phase {
-		case storestatus.PhaseApplied:
+		case v1alpha1.PhaseApplied:
 			return true
-		case storestatus.PhaseMerged:
+		case v1alpha1.PhaseMerged:
 			return false
 		}
 	}
@@ -236,7 +217,7 @@ func shortSHA(s string) string {
 // lastMerge is when the timeline last recorded a merge.
 func lastMerge(st storestatus.State) (time.Time, bool) {
 	for i := len(st.Timeline) - 1; i >= 0; i-- {
-		if st.Timeline[i].Phase == storestatus.PhaseMerged {
+		if st.Timeline[i].Phase == v1alpha1.PhaseMerged {
 			return st.Timeline[i].At, true
 		}
 	}

@@ -2,10 +2,12 @@ package reconcile_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/storestatus"
@@ -20,7 +22,7 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 	gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
 	st := storestatus.State{Store: "cat-cafe"}
-	st.Record(storestatus.PhaseMerged, "by @maintainer", "github", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	st.Record(v1alpha1.PhaseMerged, "by @maintainer", "github", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st))
 	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
@@ -28,9 +30,9 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 
 	var keys []string
 	for _, o := range []reconcile.Observation{
-		{Phase: storestatus.PhaseInstalling},                                              // the HelmRelease, before the apply is reported
-		{Phase: storestatus.PhaseInstalling, Applied: true, Revision: "0123456789abcdef"}, // the Kustomization turns Ready
-		{Phase: storestatus.PhaseReady, Applied: true, Revision: "0123456789abcdef"},
+		{Phase: v1alpha1.PhaseInstalling},                                              // the HelmRelease, before the apply is reported
+		{Phase: v1alpha1.PhaseInstalling, Applied: true, Revision: "0123456789abcdef"}, // the Kustomization turns Ready
+		{Phase: v1alpha1.PhaseReady, Applied: true, Revision: "0123456789abcdef"},
 	} {
 		keys = append(keys, o.Key())
 		if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: o, URL: "https://cat-cafe.shop.example.com/"}); err != nil {
@@ -40,16 +42,16 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 	if keys[0] == keys[1] {
 		t.Errorf("the Kustomization turning Ready does not change the key %q, so it would not be reported", keys[0])
 	}
-	var phases []string
+	var phases []v1alpha1.Phase
 	for _, c := range gh.Comments("acme/stores", n) {
-		if strings.Contains(c.GetBody(), storestatus.Marker) {
+		if strings.Contains(c.GetBody(), v1alpha1.MarkerStatus) {
 			for _, e := range storestatus.Parse(c.GetBody()).Timeline {
 				phases = append(phases, e.Phase)
 			}
 		}
 	}
-	want := []string{storestatus.PhaseMerged, storestatus.PhaseApplied, storestatus.PhaseInstalling, storestatus.PhaseReady}
-	if strings.Join(phases, ",") != strings.Join(want, ",") {
+	want := []v1alpha1.Phase{v1alpha1.PhaseMerged, v1alpha1.PhaseApplied, v1alpha1.PhaseInstalling, v1alpha1.PhaseReady}
+	if !slices.Equal(phases, want) {
 		t.Errorf("timeline %v, want %v", phases, want)
 	}
 }

@@ -21,19 +21,6 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
-	"github.com/purrvision/purrvision/internal/storestatus"
-)
-
-// Object names shared with the renderer.
-const (
-	labelManagedBy   = "app.kubernetes.io/managed-by"
-	managedBy        = "purrvision"
-	labelStore       = "purrvision.dev/store"
-	releaseName      = "woocommerce"
-	namespacePrefix  = "store-"
-	annotationIssue  = v1alpha1.AnnotationIssue
-	annotationReport = "purrvision.dev/reported"
-	finalizer        = "purrvision.dev/report"
 )
 
 // StoreReconciler reports the transitions of every store. Its requests are
@@ -51,10 +38,10 @@ type StoreReconciler struct {
 // Kustomizations that Purrvision manages.
 func (r *StoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	managed := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		return o.GetLabels()[labelManagedBy] == managedBy && o.GetLabels()[labelStore] != ""
+		return o.GetLabels()[v1alpha1.LabelManagedBy] == v1alpha1.ManagedBy && o.GetLabels()[v1alpha1.LabelStore] != ""
 	})
 	toStore := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: o.GetLabels()[labelStore]}}}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: o.GetLabels()[v1alpha1.LabelStore]}}}
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("store").
@@ -79,11 +66,11 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if issue == nil {
 		return ctrl.Result{}, nil // not requested through an issue
 	}
-	if ns != nil && ns.DeletionTimestamp == nil && !controllerutil.ContainsFinalizer(ns, finalizer) {
+	if ns != nil && ns.DeletionTimestamp == nil && !controllerutil.ContainsFinalizer(ns, v1alpha1.Finalizer) {
 		patch := client.MergeFrom(ns.DeepCopy())
-		controllerutil.AddFinalizer(ns, finalizer)
+		controllerutil.AddFinalizer(ns, v1alpha1.Finalizer)
 		if err := r.Client.Patch(ctx, ns, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("adding finalizer to namespace %s: %w", ns.Name, err)
+			return ctrl.Result{}, fmt.Errorf("adding v1alpha1.Finalizer to namespace %s: %w", ns.Name, err)
 		}
 	}
 	obs := Observe(ns, ks, hr)
@@ -93,7 +80,7 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if reportedKey(ns, ks) == obs.Key() {
 		return ctrl.Result{}, r.release(ctx, ns, obs)
 	}
-	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: "https://" + store + "." + r.BaseDomain + "/"}
+	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: v1alpha1.URL(store, r.BaseDomain)}
 	if err := r.Reporter.Report(ctx, rep); err != nil {
 		return ctrl.Result{}, fmt.Errorf("reporting %s of store %s: %w", obs.Phase, store, err)
 	}
@@ -106,7 +93,7 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 
 // fetch reads the store's objects; each is nil when absent.
 func (r *StoreReconciler) fetch(ctx context.Context, store string) (*corev1.Namespace, *kustomizev1.Kustomization, *helmv2.HelmRelease, error) {
-	nsName := namespacePrefix + store
+	nsName := v1alpha1.Namespace(store)
 	ns := &corev1.Namespace{}
 	if err := r.Client.Get(ctx, types.NamespacedName{Name: nsName}, ns); err != nil {
 		if !apierrors.IsNotFound(err) {
@@ -122,9 +109,9 @@ func (r *StoreReconciler) fetch(ctx context.Context, store string) (*corev1.Name
 		ks = nil
 	}
 	hr := &helmv2.HelmRelease{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: nsName, Name: releaseName}, hr); err != nil {
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: nsName, Name: v1alpha1.ReleaseName}, hr); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return nil, nil, nil, fmt.Errorf("reading helmrelease %s/%s: %w", nsName, releaseName, err)
+			return nil, nil, nil, fmt.Errorf("reading helmrelease %s/%s: %w", nsName, v1alpha1.ReleaseName, err)
 		}
 		hr = nil
 	}
@@ -144,7 +131,7 @@ func issueOf(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 		objs = append(objs, ns)
 	}
 	for _, o := range objs {
-		if s := o.GetAnnotations()[annotationIssue]; s != "" {
+		if s := o.GetAnnotations()[v1alpha1.AnnotationIssue]; s != "" {
 			if ref, err := forge.ParseIssueRef(s); err == nil {
 				return &ref
 			}
@@ -157,10 +144,10 @@ func issueOf(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 // Kustomization while there is no Namespace.
 func reportedKey(ns *corev1.Namespace, ks *kustomizev1.Kustomization) string {
 	if ns != nil {
-		return ns.Annotations[annotationReport]
+		return ns.Annotations[v1alpha1.AnnotationReported]
 	}
 	if ks != nil {
-		return ks.Annotations[annotationReport]
+		return ks.Annotations[v1alpha1.AnnotationReported]
 	}
 	return ""
 }
@@ -184,7 +171,7 @@ func (r *StoreReconciler) record(ctx context.Context, ns *corev1.Namespace, ks *
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	ann[annotationReport] = key
+	ann[v1alpha1.AnnotationReported] = key
 	obj.SetAnnotations(ann)
 	if err := r.Client.Patch(ctx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("recording the report on %s: %w", obj.GetName(), err)
@@ -194,13 +181,13 @@ func (r *StoreReconciler) record(ctx context.Context, ns *corev1.Namespace, ks *
 
 // release lets a deleted Namespace go once its decommission is reported.
 func (r *StoreReconciler) release(ctx context.Context, ns *corev1.Namespace, obs Observation) error {
-	if ns == nil || ns.DeletionTimestamp == nil || obs.Phase != storestatus.PhaseDecommissioned || !controllerutil.ContainsFinalizer(ns, finalizer) {
+	if ns == nil || ns.DeletionTimestamp == nil || obs.Phase != v1alpha1.PhaseDecommissioned || !controllerutil.ContainsFinalizer(ns, v1alpha1.Finalizer) {
 		return nil
 	}
 	patch := client.MergeFrom(ns.DeepCopy())
-	controllerutil.RemoveFinalizer(ns, finalizer)
+	controllerutil.RemoveFinalizer(ns, v1alpha1.Finalizer)
 	if err := r.Client.Patch(ctx, ns, patch); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing finalizer from namespace %s: %w", ns.Name, err)
+		return fmt.Errorf("removing v1alpha1.Finalizer from namespace %s: %w", ns.Name, err)
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func TestRender_AcceptedByAPIServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			chartObjs, err := charts.Render(ch, vals, charts.Release{Name: renderer.ReleaseName, Namespace: ns.GetName(), KubeVersion: "v1.37.2"})
+			chartObjs, err := charts.Render(ch, vals, charts.Release{Name: v1alpha1.ReleaseName, Namespace: ns.GetName(), KubeVersion: "v1.37.2"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,18 +19,10 @@ import (
 	"github.com/purrvision/purrvision/internal/sopsage"
 )
 
-// Labels every rendered object carries.
-const (
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	ManagedBy      = "purrvision"
-	LabelStore     = "purrvision.dev/store"
-)
-
 // Names of the objects inside a store namespace. charts/woocommerce and
 // the network policies agree on the component labels.
 const (
 	InstallerServiceAccount = "store-installer"
-	ReleaseName             = "woocommerce"
 	ChartSourceName         = "woocommerce-chart"
 	LabelComponent          = "app.kubernetes.io/component"
 	ComponentWeb            = "wordpress"
@@ -157,12 +149,6 @@ const ShardDepth = 2
 func IsShardLevel(name string) bool {
 	return len(name) == 1 && strings.ContainsAny(name, "0123456789abcdef")
 }
-
-// Namespace is the namespace of a store.
-func Namespace(name string) string { return "store-" + name }
-
-// Host is the public host of a store.
-func Host(cfg *config.Config, name string) string { return name + "." + cfg.BaseDomain }
 
 // ClusterOf returns the request's cluster, or the default one.
 func ClusterOf(cfg *config.Config, req *v1alpha1.StoreRequest) string {

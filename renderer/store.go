@@ -48,7 +48,7 @@ func newStore(cfg *config.Config, req *v1alpha1.StoreRequest) (*store, error) {
 		cfg:           cfg,
 		req:           &r,
 		name:          req.Metadata.Name,
-		ns:            Namespace(req.Metadata.Name),
+		ns:            v1alpha1.Namespace(req.Metadata.Name),
 		cluster:       r.Spec.Cluster,
 		dir:           StoreDir(cfg, r.Spec.Cluster, req.Metadata.Name),
 		plan:          cfg.Plans[req.Spec.Plan],
@@ -66,7 +66,7 @@ func (s *store) annotations() map[string]string {
 }
 
 func (s *store) labels() map[string]string {
-	return map[string]string{LabelManagedBy: ManagedBy, LabelStore: s.name}
+	return map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedBy, v1alpha1.LabelStore: s.name}
 }
 
 func (s *store) meta(name string) metav1.ObjectMeta {
@@ -213,14 +213,14 @@ func (s *store) helmRelease(values *apiextensionsv1.JSON) *helmv2.HelmRelease {
 	hr := &helmv2.HelmRelease{
 		TypeMeta: metav1.TypeMeta{APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        ReleaseName,
+			Name:        v1alpha1.ReleaseName,
 			Namespace:   s.ns,
 			Labels:      labels,
 			Annotations: s.annotations(),
 		},
 		Spec: helmv2.HelmReleaseSpec{
 			Interval:           s.fluxInterval,
-			ReleaseName:        ReleaseName,
+			ReleaseName:        v1alpha1.ReleaseName,
 			ServiceAccountName: InstallerServiceAccount,
 			Timeout:            &timeout,
 			MaxHistory:         &maxHistory,

@@ -74,7 +74,7 @@ func (s *store) chartValues() Values {
 		Store: StoreValues{
 			Name:       s.name,
 			Title:      title,
-			Host:       Host(s.cfg, s.name),
+			Host:       v1alpha1.Host(s.name, s.cfg.BaseDomain),
 			AdminUser:  s.req.Spec.Owner,
 			AdminEmail: s.req.Spec.AdminEmail,
 		},

@@ -2,10 +2,8 @@ package webhook
 
 import (
 	"github.com/google/go-github/v60/github"
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 )
-
-// requestLabel is the label the "Request a store" form applies.
-const requestLabel = "store-request"
 
 // fromIssues turns an issues event into a request to reconcile: opened,
 // edited or reopened issues with the label, and the moment it is added.
@@ -19,11 +17,11 @@ func (r *Router) fromIssues(e *github.IssuesEvent) ([]Intent, error) {
 	}
 	switch e.GetAction() {
 	case "opened", "edited", "reopened":
-		if !hasLabel(e.GetIssue().Labels, requestLabel) {
+		if !hasLabel(e.GetIssue().Labels, v1alpha1.LabelRequest) {
 			return nil, nil
 		}
 	case "labeled":
-		if e.GetLabel().GetName() != requestLabel {
+		if e.GetLabel().GetName() != v1alpha1.LabelRequest {
 			return nil, nil
 		}
 	default:

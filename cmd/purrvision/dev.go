@@ -81,11 +81,11 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		say("%d. %-40s (%.2fs)", n, what, time.Since(stage).Seconds())
 		stage = time.Now()
 	}
-	issue := gh.OpenIssue(devenv.RequestsRepo, req.Spec.Owner, "Store: "+name, provision.RenderForm(req), provision.LabelRequest)
+	issue := gh.OpenIssue(devenv.RequestsRepo, req.Spec.Owner, "Store: "+name, provision.RenderForm(req), v1alpha1.LabelRequest)
 	step(1, fmt.Sprintf("issue %s#%d opened by @%s", devenv.RequestsRepo, issue, req.Spec.Owner))
 	if err := waitDev(ctx, 2*time.Minute, func() bool {
 		for _, c := range gh.Comments(devenv.RequestsRepo, issue) {
-			if strings.Contains(c.GetBody(), "purrvision:status") {
+			if strings.HasPrefix(c.GetBody(), v1alpha1.MarkerStatus) {
 				return true
 			}
 		}
@@ -97,7 +97,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	pr := 0
 	if err := waitDev(ctx, time.Minute, func() bool {
 		for _, p := range gh.Pulls(devenv.TenantsRepo) {
-			if p.GetHead().GetRef() == "store/"+name && p.GetState() == "open" {
+			if p.GetHead().GetRef() == v1alpha1.Branch(name) && p.GetState() == "open" {
 				pr = p.GetNumber()
 				return true
 			}
@@ -115,19 +115,19 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	step(4, "merged as "+sha[:12])
 	merged := time.Now()
 	if err := waitDev(ctx, 3*time.Minute, func() bool {
-		s := gh.DeploymentStates(devenv.TenantsRepo)["store-"+name]
+		s := gh.DeploymentStates(devenv.TenantsRepo)[v1alpha1.Environment(name)]
 		return len(s) > 0 && s[len(s)-1] == "in_progress"
 	}); err != nil {
 		return fmt.Errorf("waiting for Flux to apply the store: %w", err)
 	}
 	step(5, "Flux applied the store")
 	if err := waitDev(ctx, 5*time.Minute, func() bool {
-		s := gh.DeploymentStates(devenv.TenantsRepo)["store-"+name]
+		s := gh.DeploymentStates(devenv.TenantsRepo)[v1alpha1.Environment(name)]
 		return len(s) > 0 && (s[len(s)-1] == "success" || s[len(s)-1] == "failure")
 	}); err != nil {
 		return fmt.Errorf("waiting for the store to be Ready: %w", err)
 	}
-	sts := gh.DeploymentStatuses(devenv.TenantsRepo, "store-"+name)
+	sts := gh.DeploymentStatuses(devenv.TenantsRepo, v1alpha1.Environment(name))
 	last := sts[len(sts)-1]
 	if last.GetState() != "success" {
 		return fmt.Errorf("the store failed: %s", last.GetDescription())

@@ -118,7 +118,7 @@ func newDevRequestCommand() *cobra.Command {
 				Number int `json:"number"`
 			}
 			if err := standinCall(http.MethodPost, "repos/"+devenv.RequestsRepo+"/issues", as,
-				map[string]any{"title": "Store: " + name, "body": body, "labels": []string{provision.LabelRequest}}, &issue); err != nil {
+				map[string]any{"title": "Store: " + name, "body": body, "labels": []string{v1alpha1.LabelRequest}}, &issue); err != nil {
 				return err
 			}
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "opened %s#%d as @%s\n", devenv.RequestsRepo, issue.Number, as)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/provision"
@@ -37,7 +38,7 @@ func TestDevSubcommands(t *testing.T) {
 	if len(problems) > 0 || req.Metadata.Name != "dog-diner" || req.Spec.Plan != "medium" || req.Spec.Owner != "octocat" {
 		t.Errorf("issue = %+v (%v)", req, problems)
 	}
-	if labels := gh.Labels(devenv.RequestsRepo, 1); len(labels) != 1 || labels[0] != provision.LabelRequest {
+	if labels := gh.Labels(devenv.RequestsRepo, 1); len(labels) != 1 || labels[0] != v1alpha1.LabelRequest {
 		t.Errorf("labels = %v", labels)
 	}
 	if r := runCLI(t, "", "dev", "comment", "1", "/purrvision resize large", "--as", "maint"); r.code != 0 {

@@ -48,7 +48,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh fo
 	for i := len(commits) - 1; i >= 0; i-- { // oldest first
 		c := commits[i]
 		tr := tenants.Trailers(c.Message)
-		if v := tr["Issue"]; v != "" {
+		if v := tr[v1alpha1.TrailerIssue]; v != "" {
 			issue = v
 		}
 		e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash[:12], Summary: c.Subject}
@@ -56,7 +56,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh fo
 			e.Kind = "merge"
 		}
 		var details []string
-		for _, k := range []string{"Operation", "Requested-by", "Approved-by", "Issue"} {
+		for _, k := range []string{v1alpha1.TrailerOperation, v1alpha1.TrailerRequestedBy, v1alpha1.TrailerApprovedBy, v1alpha1.TrailerIssue} {
 			if v := tr[k]; v != "" {
 				details = append(details, strings.ToLower(k)+" "+v)
 			}
@@ -82,7 +82,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh fo
 			return nil, err
 		}
 		for _, c := range comments {
-			if c.Author != bot || !strings.Contains(c.Body, storestatus.Marker) {
+			if c.Author != bot || !strings.Contains(c.Body, v1alpha1.MarkerStatus) {
 				continue
 			}
 			for _, ev := range storestatus.Parse(c.Body).Timeline {
@@ -90,7 +90,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh fo
 				if src == "" {
 					src = "github"
 				}
-				out = append(out, Entry{Time: ev.At.UTC(), Source: src, Kind: ev.Phase, Summary: storestatus.Title(ev.Phase) + detail(ev.Detail), Ref: issue})
+				out = append(out, Entry{Time: ev.At.UTC(), Source: src, Kind: string(ev.Phase), Summary: ev.Phase.Title() + detail(ev.Detail), Ref: issue})
 			}
 		}
 	}

@@ -13,12 +13,11 @@ import (
 
 // Commands people comment on a store issue.
 const (
-	CmdResize        = "resize"
-	CmdRotate        = "rotate-credentials"
-	CmdDecommission  = "decommission"
+	CmdResize        = v1alpha1.OpResize
+	CmdRotate        = v1alpha1.OpRotate
+	CmdDecommission  = v1alpha1.OpDecommission
 	CmdRetry         = "retry"
 	commandPrefix    = "/purrvision"
-	TrailerCommand   = "Command"
 	commandUsageText = "`/purrvision resize <plan>`, `/purrvision rotate-credentials`, `/purrvision decommission` or `/purrvision retry`"
 )
 
@@ -52,7 +51,7 @@ func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forg
 	if err != nil {
 		return err
 	}
-	if !issue.HasLabel(LabelRequest) {
+	if !issue.HasLabel(v1alpha1.LabelRequest) {
 		return nil
 	}
 	t, err := p.readThread(ctx, ref)
@@ -126,7 +125,7 @@ func (p *Provisioner) authorized(ctx context.Context, issue *forge.Issue, login 
 
 // reply answers a command comment, once.
 func (p *Provisioner) reply(ctx context.Context, t *thread, c forge.Comment, text string) error {
-	body := fmt.Sprintf("<!-- purrvision:reply comment=%d -->\n> %s\n\n%s", c.ID, strings.SplitN(c.Body, "\n", 2)[0], text)
+	body := fmt.Sprintf("%s comment=%d -->\n> %s\n\n%s", v1alpha1.MarkerReply, c.ID, strings.SplitN(c.Body, "\n", 2)[0], text)
 	if _, err := p.gh.CreateComment(ctx, t.ref, body); err != nil {
 		return err
 	}
@@ -148,7 +147,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		newID          string
 		title          string
 	)
-	_, err := p.repo.Update(ctx, Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
+	_, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		notProvisioned, olderLayout, rendered, newID = false, false, nil, ""
 		onBase, err := p.storeOnBase(base, name)
 		if err != nil {
@@ -163,12 +162,12 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		var tr map[string]string
 		if s.BranchExists {
 			tr = tenants.Trailers(cur.Commit.Message)
-			if tr[TrailerIssue] == ref.String() && !p.mergedInto(base, cur) {
+			if tr[v1alpha1.TrailerIssue] == ref.String() && !p.mergedInto(base, cur) {
 				parent, from = s.BranchHead, cur
 			}
 		}
-		if tr != nil && tr[TrailerCommand] == commandID && parent == s.BranchHead &&
-			(cmd.Name != CmdRotate || tr[TrailerCredentialsID] == t.credentialsID()) {
+		if tr != nil && tr[v1alpha1.TrailerCommand] == commandID && parent == s.BranchHead &&
+			(cmd.Name != CmdRotate || tr[v1alpha1.TrailerCredentialsID] == t.credentialsID()) {
 			return nil, nil // this comment was carried out already
 		}
 		stored, err := p.storeOnBase(from, name)
@@ -191,7 +190,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		}
 		credID := ""
 		if tr != nil && parent == s.BranchHead {
-			credID = tr[TrailerCredentialsID]
+			credID = tr[v1alpha1.TrailerCredentialsID]
 		}
 		var changes []tenants.Change
 		switch cmd.Name {
@@ -228,12 +227,12 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 			return nil, nil
 		}
 		return &tenants.Plan{Parent: parent, Changes: changes, Message: tenants.Message(title, "Requested with "+cmd.Name+" on "+ref.String()+".",
-			tenants.Trailer{Key: TrailerStore, Value: name},
-			tenants.Trailer{Key: TrailerOperation, Value: cmd.Name},
-			tenants.Trailer{Key: TrailerRequestedBy, Value: c.Author},
-			tenants.Trailer{Key: TrailerIssue, Value: ref.String()},
-			tenants.Trailer{Key: TrailerCommand, Value: commandID},
-			tenants.Trailer{Key: TrailerCredentialsID, Value: credID},
+			tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},
+			tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: cmd.Name},
+			tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: c.Author},
+			tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: ref.String()},
+			tenants.Trailer{Key: v1alpha1.TrailerCommand, Value: commandID},
+			tenants.Trailer{Key: v1alpha1.TrailerCredentialsID, Value: credID},
 		)}, nil
 	})
 	unlock()
@@ -263,7 +262,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	if err != nil {
 		return err
 	}
-	if err := p.setLabels(ctx, ref, issue.Labels, []string{LabelPendingReview}, nil); err != nil {
+	if err := p.setLabels(ctx, ref, issue.Labels, []string{v1alpha1.LabelPendingReview}, nil); err != nil {
 		return err
 	}
 	if rendered != nil {
@@ -281,8 +280,8 @@ func (p *Provisioner) rotatePending(ctx context.Context, ref forge.IssueRef) err
 	if err != nil {
 		return err
 	}
-	if c, ok := t.ownByKey[markerCredentials]; ok {
-		if err := p.gh.EditComment(ctx, ref.Repo, c.ID, markerCredentials+" id=0 -->\nThese credentials were rotated; new ones follow."); err != nil {
+	if c, ok := t.ownByKey[v1alpha1.MarkerCredentials]; ok {
+		if err := p.gh.EditComment(ctx, ref.Repo, c.ID, v1alpha1.MarkerCredentials+" id=0 -->\nThese credentials were rotated; new ones follow."); err != nil {
 			return err
 		}
 	}

@@ -6,17 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/storestatus"
-)
-
-// Markers identify Purrvision's own comments, so each is found and edited
-// in place instead of posted again.
-const (
-	markerValidation  = "<!-- purrvision:validation -->"
-	markerStatus      = storestatus.Marker
-	markerCredentials = "<!-- purrvision:credentials"
-	markerReply       = "<!-- purrvision:reply"
 )
 
 // thread is an issue's comments, with Purrvision's own picked out.
@@ -28,8 +20,8 @@ type thread struct {
 }
 
 var (
-	credentialsRE = regexp.MustCompile(`<!-- purrvision:credentials id=([0-9a-f]+) -->`)
-	replyRE       = regexp.MustCompile(`<!-- purrvision:reply comment=([0-9]+) -->`)
+	credentialsRE = regexp.MustCompile(regexp.QuoteMeta(v1alpha1.MarkerCredentials) + ` id=([0-9a-f]+) -->`)
+	replyRE       = regexp.MustCompile(regexp.QuoteMeta(v1alpha1.MarkerReply) + ` comment=([0-9]+) -->`)
 )
 
 func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thread, error) {
@@ -42,7 +34,7 @@ func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thre
 		if c.Author != p.bot {
 			continue
 		}
-		for _, m := range []string{markerValidation, markerStatus, markerCredentials} {
+		for _, m := range []string{v1alpha1.MarkerValidation, v1alpha1.MarkerStatus, v1alpha1.MarkerCredentials} {
 			if strings.Contains(c.Body, m) {
 				if _, seen := t.ownByKey[m]; !seen {
 					t.ownByKey[m] = c
@@ -82,7 +74,7 @@ func (p *Provisioner) upsert(ctx context.Context, t *thread, marker, body string
 
 // credentialsID is the id of the credentials last delivered on the thread.
 func (t *thread) credentialsID() string {
-	if c, ok := t.ownByKey[markerCredentials]; ok {
+	if c, ok := t.ownByKey[v1alpha1.MarkerCredentials]; ok {
 		if m := credentialsRE.FindStringSubmatch(c.Body); m != nil {
 			return m[1]
 		}
@@ -92,7 +84,7 @@ func (t *thread) credentialsID() string {
 
 // state reads the State recorded in the status comment.
 func (t *thread) state() storestatus.State {
-	if c, ok := t.ownByKey[markerStatus]; ok {
+	if c, ok := t.ownByKey[v1alpha1.MarkerStatus]; ok {
 		return storestatus.Parse(c.Body)
 	}
 	return storestatus.State{}

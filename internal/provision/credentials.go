@@ -12,6 +12,7 @@ import (
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/renderer"
 )
 
@@ -73,11 +74,11 @@ func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner, 
 	if err != nil {
 		return err
 	}
-	url := "https://" + renderer.Host(p.cfg, store) + "/wp-admin/"
-	head := fmt.Sprintf("%s id=%s -->\n", markerCredentials, id)
+	url := v1alpha1.AdminURL(store, p.cfg.BaseDomain)
+	head := fmt.Sprintf("%s id=%s -->\n", v1alpha1.MarkerCredentials, id)
 	armored, err := SealForOwner(creds, owner, url, keys)
 	if err == errNoKey {
-		return p.upsert(ctx, t, markerCredentials, head+fmt.Sprintf(
+		return p.upsert(ctx, t, v1alpha1.MarkerCredentials, head+fmt.Sprintf(
 			"@%s, your store's admin credentials are ready, but your GitHub account has no SSH key Purrvision can encrypt them to "+
 				"(ssh-ed25519 or ssh-rsa).\n\nAdd one at https://github.com/settings/keys, then comment `/purrvision rotate-credentials` here "+
 				"to get new credentials. The ones generated now are not kept anywhere you could read them.", owner))
@@ -85,7 +86,7 @@ func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner, 
 	if err != nil {
 		return err
 	}
-	return p.upsert(ctx, t, markerCredentials, head+fmt.Sprintf(
+	return p.upsert(ctx, t, v1alpha1.MarkerCredentials, head+fmt.Sprintf(
 		"@%s, here are the admin credentials of **%s** (%s), encrypted to your SSH keys on GitHub. Only your private key can read them.\n\n"+
 			"```\n%s```\n\nSave the block above as `credentials.age`, then run:\n\n"+
 			"```sh\nage -d -i ~/.ssh/id_ed25519 credentials.age\n```\n\n"+

@@ -26,30 +26,6 @@ import (
 	"github.com/purrvision/purrvision/tenants"
 )
 
-// Labels Purrvision reads and sets on store issues.
-const (
-	LabelRequest        = "store-request"
-	LabelInvalid        = "store/invalid"
-	LabelPendingReview  = "store/pending-review"
-	LabelProvisioning   = "store/provisioning"
-	LabelReady          = "store/ready"
-	LabelFailed         = "store/failed"
-	LabelDecommissioned = "store/decommissioned"
-)
-
-// StatusContext is the commit status of request-by-pull-request checks.
-const StatusContext = "purrvision/validate"
-
-// Commit trailers.
-const (
-	TrailerStore         = "Store"
-	TrailerRequestedBy   = "Requested-by"
-	TrailerIssue         = "Issue"
-	TrailerApprovedBy    = "Approved-by"
-	TrailerOperation     = "Operation"
-	TrailerCredentialsID = "Credentials-Id"
-)
-
 // Provisioner runs the request flow.
 type Provisioner struct {
 	cfg      *config.Config
@@ -109,9 +85,6 @@ func (p *Provisioner) RequestsRepo() forge.Repo { return p.requests }
 
 // TenantsRepo is the repository store pull requests are opened in.
 func (p *Provisioner) TenantsRepo() forge.Repo { return p.tenants }
-
-// Branch is the branch of every pull request about store name.
-func Branch(name string) string { return "store/" + name }
 
 // storeFiles reads the current files of a store from a snapshot.
 func storeFiles(snap *tenants.Snapshot, dir string) (map[string][]byte, error) {
@@ -211,7 +184,7 @@ func (p *Provisioner) logFor(ref forge.IssueRef, store string) *slog.Logger {
 // Resync lists every open store-request issue and hands it to add, so
 // work a crash or a lost delivery left unfinished is picked up.
 func (p *Provisioner) Resync(ctx context.Context, add func(forge.IssueRef)) error {
-	issues, err := p.gh.ListOpenIssues(ctx, p.requests, LabelRequest)
+	issues, err := p.gh.ListOpenIssues(ctx, p.requests, v1alpha1.LabelRequest)
 	if err != nil {
 		return fmt.Errorf("resyncing store requests: %w", err)
 	}

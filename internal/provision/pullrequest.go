@@ -33,7 +33,7 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	if pr.Merged {
 		return p.recordMerge(ctx, pr)
 	}
-	if !pr.Open || strings.HasPrefix(pr.Head, "store/") {
+	if _, storeBranch := v1alpha1.StoreOfBranch(pr.Head); !pr.Open || storeBranch {
 		return nil
 	}
 	files, err := p.gh.ListPullFiles(ctx, repo, number)
@@ -57,7 +57,7 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) error {
 	ref, op, ok := ParsePullMarker(pr.Body)
 	if !ok {
-		if strings.HasPrefix(pr.Head, "store/") {
+		if _, storeBranch := v1alpha1.StoreOfBranch(pr.Head); storeBranch {
 			return nil
 		}
 		// A request by pull request is its own issue.
@@ -78,7 +78,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	st := t.state()
 	st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = pr.Number, pr.URL, op, pr.MergeCommitSHA, pr.MergedBy, approvers
 	if st.Store == "" {
-		st.Store = strings.TrimPrefix(pr.Head, "store/")
+		st.Store, _ = v1alpha1.StoreOfBranch(pr.Head)
 	}
 	approved := "no approving review"
 	if len(approvers) > 0 {
@@ -92,15 +92,15 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if op == CmdDecommission {
 		verb = "decommissioning"
 	}
-	st.Record(storestatus.PhaseMerged, fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), "github", p.now())
-	if err := p.upsert(ctx, t, markerStatus, storestatus.Body(st)); err != nil {
+	st.Record(v1alpha1.PhaseMerged, fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), "github", p.now())
+	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
 		return err
 	}
-	if err := p.setLabels(ctx, ref, issue.Labels, []string{LabelProvisioning}, []string{LabelPendingReview, LabelReady, LabelFailed}); err != nil {
+	if err := p.setLabels(ctx, ref, issue.Labels, []string{v1alpha1.LabelProvisioning}, []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}); err != nil {
 		return err
 	}
 	if op != CmdDecommission && pr.MergeCommitSHA != "" {
-		d, err := p.gh.EnsureDeployment(ctx, p.tenants, renderer.Namespace(st.Store), pr.MergeCommitSHA, op+" of store "+st.Store)
+		d, err := p.gh.EnsureDeployment(ctx, p.tenants, v1alpha1.Environment(st.Store), pr.MergeCommitSHA, op+" of store "+st.Store)
 		if err != nil {
 			return err
 		}
@@ -218,10 +218,10 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 			return nil, nil
 		}
 		return &tenants.Plan{Parent: s.BranchHead, Changes: changes, Message: tenants.Message("Render requested stores", "",
-			tenants.Trailer{Key: TrailerStore, Value: storeNames(reqs)},
-			tenants.Trailer{Key: TrailerOperation, Value: "provision"},
-			tenants.Trailer{Key: TrailerRequestedBy, Value: pr.Author},
-			tenants.Trailer{Key: TrailerIssue, Value: ref.String()},
+			tenants.Trailer{Key: v1alpha1.TrailerStore, Value: storeNames(reqs)},
+			tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: "provision"},
+			tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: pr.Author},
+			tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: ref.String()},
 		)}, nil
 	})
 	if te := (*takenError)(nil); errors.As(err, &te) {
@@ -235,13 +235,13 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 			return err
 		}
 	}
-	if c, ok := t.ownByKey[markerValidation]; ok && !strings.Contains(c.Body, "resolved") {
-		if err := p.upsert(ctx, t, markerValidation, markerValidation+"\nThe requests are valid now (resolved)."); err != nil {
+	if c, ok := t.ownByKey[v1alpha1.MarkerValidation]; ok && !strings.Contains(c.Body, "resolved") {
+		if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, v1alpha1.MarkerValidation+"\nThe requests are valid now (resolved)."); err != nil {
 			return err
 		}
 	}
-	return p.gh.SetStatus(ctx, pr.Repo, forge.Status{SHA: res.Commit.String(), Context: StatusContext, State: "success",
-		Description: "Valid; rendered " + path.Join(p.cfg.TenantsRepo.Path, "...") + " for " + storeNames(reqs)})
+	return p.gh.SetStatus(ctx, pr.Repo, forge.Status{SHA: res.Commit.String(), Context: v1alpha1.StatusContext, State: "success",
+		Description: forge.KeepStart("Valid; rendered "+path.Join(p.cfg.TenantsRepo.Path, "...")+" for "+storeNames(reqs), forge.MaxStatusDescription)})
 }
 
 type takenError struct{ name, by string }
@@ -258,19 +258,17 @@ func storeNames(reqs []*v1alpha1.StoreRequest) string {
 
 func (p *Provisioner) reportInvalidPull(ctx context.Context, pr *forge.PullRequest, t *thread, sha string, problems []FieldError) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n@%s, the store requests in this pull request can't be provisioned yet. Please push a fix for:\n\n", markerValidation, pr.Author)
+	fmt.Fprintf(&b, "%s\n@%s, the store requests in this pull request can't be provisioned yet. Please push a fix for:\n\n", v1alpha1.MarkerValidation, pr.Author)
 	for _, pb := range problems {
 		fmt.Fprintf(&b, "- `%s`: %s\n", pb.Field, pb.Msg)
 	}
-	if err := p.upsert(ctx, t, markerValidation, b.String()); err != nil {
+	if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, b.String()); err != nil {
 		return err
 	}
 	desc := problems[0].Field + ": " + problems[0].Msg
 	if len(problems) > 1 {
 		desc = fmt.Sprintf("%d problems; first: %s", len(problems), desc)
 	}
-	if len(desc) > 140 {
-		desc = desc[:137] + "..."
-	}
-	return p.gh.SetStatus(ctx, pr.Repo, forge.Status{SHA: sha, Context: StatusContext, State: "failure", Description: desc})
+	desc = forge.KeepStart(desc, forge.MaxStatusDescription)
+	return p.gh.SetStatus(ctx, pr.Repo, forge.Status{SHA: sha, Context: v1alpha1.StatusContext, State: "failure", Description: desc})
 }

@@ -21,11 +21,11 @@ type pullSpec struct {
 	body  string
 }
 
-var pullMarkerRE = regexp.MustCompile(`<!-- purrvision:pull issue=(\S+) op=(\S+) -->`)
+var pullMarkerRE = regexp.MustCompile(regexp.QuoteMeta(v1alpha1.MarkerPull) + ` issue=(\S+) op=(\S+) -->`)
 
 // PullMarker is the hidden line that ties a pull request to its issue.
 func PullMarker(issue forge.IssueRef, op string) string {
-	return fmt.Sprintf("<!-- purrvision:pull issue=%s op=%s -->", issue, op)
+	return fmt.Sprintf("%s issue=%s op=%s -->", v1alpha1.MarkerPull, issue, op)
 }
 
 // ParsePullMarker reads the issue and operation from a pull request body.
@@ -45,17 +45,17 @@ func ParsePullMarker(body string) (forge.IssueRef, string, bool) {
 // it, and keeps its title and body as specified.
 func (p *Provisioner) ensurePull(ctx context.Context, spec pullSpec) (*forge.PullRequest, error) {
 	body := PullMarker(spec.issue, spec.op) + "\n" + spec.body
-	pr, err := p.gh.FindOpenPull(ctx, p.tenants, Branch(spec.name))
+	pr, err := p.gh.FindOpenPull(ctx, p.tenants, v1alpha1.Branch(spec.name))
 	if err != nil {
 		return nil, err
 	}
 	if pr == nil {
-		pr, err = p.gh.CreatePull(ctx, p.tenants, forge.NewPullRequest{Title: spec.title, Body: body, Head: Branch(spec.name), Base: p.cfg.TenantsRepo.Branch})
+		pr, err = p.gh.CreatePull(ctx, p.tenants, forge.NewPullRequest{Title: spec.title, Body: body, Head: v1alpha1.Branch(spec.name), Base: p.cfg.TenantsRepo.Branch})
 		if errors.Is(err, forge.ErrAlreadyExists) {
 			// Opened meanwhile, or opened before a lost response.
-			pr, err = p.gh.FindOpenPull(ctx, p.tenants, Branch(spec.name))
+			pr, err = p.gh.FindOpenPull(ctx, p.tenants, v1alpha1.Branch(spec.name))
 			if err == nil && pr == nil {
-				err = fmt.Errorf("opening pull request for %s: GitHub says it exists but lists none", Branch(spec.name))
+				err = fmt.Errorf("opening pull request for %s: GitHub says it exists but lists none", v1alpha1.Branch(spec.name))
 			}
 		}
 		if err != nil {
@@ -80,12 +80,12 @@ func (p *Provisioner) provisionBody(req *v1alpha1.StoreRequest, issue forge.Issu
 	fmt.Fprintf(&b, "Creates store **%s**, requested by @%s in %s.\n\n", name, req.Spec.Owner, issueLink(issue))
 	b.WriteString("| | |\n|---|---|\n")
 	rows := [][2]string{
-		{"Namespace", "`" + renderer.Namespace(name) + "`"},
+		{"Namespace", "`" + v1alpha1.Namespace(name) + "`"},
 		{"Cluster", "`" + renderer.ClusterOf(p.cfg, req) + "`"},
 		{"Plan", "`" + req.Spec.Plan + "`"},
 		{"Quota", fmt.Sprintf("%s CPU, %s memory, %s storage, %d pods", plan.CPU.String(), plan.Memory.String(), plan.Storage.String(), plan.Pods)},
 		{"Internet egress (443)", fmt.Sprintf("%t", plan.InternetEgress)},
-		{"URL", "https://" + renderer.Host(p.cfg, name) + "/"},
+		{"URL", v1alpha1.URL(name, p.cfg.BaseDomain)},
 		{"Chart", "`woocommerce` " + p.cfg.Chart.Version},
 	}
 	for _, r := range rows {

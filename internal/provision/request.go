@@ -24,7 +24,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	if err != nil {
 		return err
 	}
-	if !issue.Open || !issue.HasLabel(LabelRequest) {
+	if !issue.Open || !issue.HasLabel(v1alpha1.LabelRequest) {
 		return nil
 	}
 	t, err := p.readThread(ctx, ref)
@@ -49,7 +49,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	var newID string
 	var taken string
 	merged := false
-	res, err := p.repo.Update(ctx, Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
+	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		rendered, newID, taken, merged = nil, "", "", false
 		onBase, err := p.storeOnBase(base, name)
 		if err != nil {
@@ -68,7 +68,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		curID := ""
 		if s.BranchExists {
 			tr := tenants.Trailers(cur.Commit.Message)
-			if owner := tr[TrailerIssue]; owner != ref.String() {
+			if owner := tr[v1alpha1.TrailerIssue]; owner != ref.String() {
 				open, err := p.issueOpen(ctx, owner)
 				if err != nil {
 					return nil, err
@@ -80,7 +80,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 				// The other request was closed: its branch is ours to reuse.
 			} else {
 				parent = s.BranchHead
-				curID = tr[TrailerCredentialsID]
+				curID = tr[v1alpha1.TrailerCredentialsID]
 				if current, err = storeFiles(cur, renderer.StoreDir(p.cfg, renderer.ClusterOf(p.cfg, req), name)); err != nil {
 					return nil, err
 				}
@@ -113,11 +113,11 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 			subject = "Update store " + name
 		}
 		return &tenants.Plan{Parent: parent, Changes: changes, Message: tenants.Message(subject, "",
-			tenants.Trailer{Key: TrailerStore, Value: name},
-			tenants.Trailer{Key: TrailerOperation, Value: "provision"},
-			tenants.Trailer{Key: TrailerRequestedBy, Value: issue.Author},
-			tenants.Trailer{Key: TrailerIssue, Value: ref.String()},
-			tenants.Trailer{Key: TrailerCredentialsID, Value: id},
+			tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},
+			tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: "provision"},
+			tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: issue.Author},
+			tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: ref.String()},
+			tenants.Trailer{Key: v1alpha1.TrailerCredentialsID, Value: id},
 		)}, nil
 	})
 	if err != nil {
@@ -143,14 +143,14 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	if err != nil {
 		return err
 	}
-	if err := p.setLabels(ctx, ref, issue.Labels, []string{LabelPendingReview}, nil); err != nil {
+	if err := p.setLabels(ctx, ref, issue.Labels, []string{v1alpha1.LabelPendingReview}, nil); err != nil {
 		return err
 	}
 	st := t.state()
 	st.Store, st.Cluster, st.Pull, st.PullURL, st.Operation = name, renderer.ClusterOf(p.cfg, req), pr.Number, pr.URL, "provision"
-	st.URL = "https://" + renderer.Host(p.cfg, name) + "/"
-	st.Record(storestatus.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
-	if err := p.upsert(ctx, t, markerStatus, storestatus.Body(st)); err != nil {
+	st.URL = v1alpha1.URL(name, p.cfg.BaseDomain)
+	st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
+	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
 		return err
 	}
 	if rendered != nil {
@@ -179,24 +179,24 @@ func (p *Provisioner) issueOpen(ctx context.Context, ref string) (bool, error) {
 
 func (p *Provisioner) reportInvalid(ctx context.Context, issue *forge.Issue, t *thread, problems []FieldError) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n@%s, this store request can't be provisioned yet. Please edit the issue and fix:\n\n", markerValidation, issue.Author)
+	fmt.Fprintf(&b, "%s\n@%s, this store request can't be provisioned yet. Please edit the issue and fix:\n\n", v1alpha1.MarkerValidation, issue.Author)
 	for _, pr := range problems {
 		fmt.Fprintf(&b, "- **%s**: %s\n", pr.Field, pr.Msg)
 	}
 	b.WriteString("\nPurrvision checks the request again each time the issue is edited.")
-	if err := p.upsert(ctx, t, markerValidation, b.String()); err != nil {
+	if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, b.String()); err != nil {
 		return err
 	}
-	return p.setLabels(ctx, issue.Ref, issue.Labels, []string{LabelInvalid}, nil)
+	return p.setLabels(ctx, issue.Ref, issue.Labels, []string{v1alpha1.LabelInvalid}, nil)
 }
 
 // clearInvalid marks an earlier validation comment resolved and drops the
 // store/invalid label.
 func (p *Provisioner) clearInvalid(ctx context.Context, issue *forge.Issue, t *thread) error {
-	if c, ok := t.ownByKey[markerValidation]; ok && !strings.Contains(c.Body, "resolved") {
-		if err := p.upsert(ctx, t, markerValidation, markerValidation+"\nThe request is valid now (resolved)."); err != nil {
+	if c, ok := t.ownByKey[v1alpha1.MarkerValidation]; ok && !strings.Contains(c.Body, "resolved") {
+		if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, v1alpha1.MarkerValidation+"\nThe request is valid now (resolved)."); err != nil {
 			return err
 		}
 	}
-	return p.setLabels(ctx, issue.Ref, issue.Labels, nil, []string{LabelInvalid})
+	return p.setLabels(ctx, issue.Ref, issue.Labels, nil, []string{v1alpha1.LabelInvalid})
 }

@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/templates"
@@ -30,8 +31,8 @@ func TestIssueForm_MatchesParser(t *testing.T) {
 	if err := yaml.Unmarshal(templates.RequestStoreForm, &form); err != nil {
 		t.Fatalf("the issue form does not decode: %v", err)
 	}
-	if len(form.Labels) != 1 || form.Labels[0] != provision.LabelRequest {
-		t.Errorf("form labels = %v, want [%s]", form.Labels, provision.LabelRequest)
+	if len(form.Labels) != 1 || form.Labels[0] != v1alpha1.LabelRequest {
+		t.Errorf("form labels = %v, want [%s]", form.Labels, v1alpha1.LabelRequest)
 	}
 	var got []string
 	var plans []string

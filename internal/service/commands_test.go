@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/ghstandin"
-	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -311,7 +311,7 @@ func TestFlow_RequestByPullRequest(t *testing.T) {
 	h.settle()
 	head := strings.TrimSpace(h.git_("rev-parse", "request/dog-diner"))
 	sts := h.gh.Statuses(tenantsRepo, head)
-	if len(sts) == 0 || sts[0].GetState() != "success" || sts[0].GetContext() != provision.StatusContext {
+	if len(sts) == 0 || sts[0].GetState() != "success" || sts[0].GetContext() != v1alpha1.StatusContext {
 		t.Fatalf("statuses on %s = %v", head, sts)
 	}
 	if files := h.git_("ls-tree", "-r", "--name-only", "request/dog-diner"); strings.Count(files, storeDir("dog-diner")+"/") != storeFileCount(t) {

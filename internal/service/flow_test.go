@@ -14,9 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
-	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/tenants"
 	"github.com/purrvision/purrvision/webhook"
 )
@@ -63,7 +63,7 @@ func TestFlow_IssueToPullToMerge(t *testing.T) {
 		}
 	}
 	labels := h.gh.Labels(requestsRepo, n)
-	if !has(labels, provision.LabelPendingReview) || has(labels, provision.LabelInvalid) {
+	if !has(labels, v1alpha1.LabelPendingReview) || has(labels, v1alpha1.LabelInvalid) {
 		t.Errorf("labels = %v", labels)
 	}
 	status := h.botComments(n, "purrvision:status")
@@ -88,7 +88,7 @@ func TestFlow_IssueToPullToMerge(t *testing.T) {
 	}
 	h.settle()
 	labels = h.gh.Labels(requestsRepo, n)
-	if !has(labels, provision.LabelProvisioning) || has(labels, provision.LabelPendingReview) {
+	if !has(labels, v1alpha1.LabelProvisioning) || has(labels, v1alpha1.LabelPendingReview) {
 		t.Errorf("labels after merge = %v", labels)
 	}
 	status = h.botComments(n, "purrvision:status")
@@ -117,7 +117,7 @@ func TestFlow_IssueToPullToMerge(t *testing.T) {
 // what to fix and no branch; the edit that fixes it gets the pull request.
 func TestFlow_InvalidThenEdited(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	n := h.gh.OpenIssue(requestsRepo, "octocat", "Store", formBody("Cat Cafe", "xl", "nope"), provision.LabelRequest)
+	n := h.gh.OpenIssue(requestsRepo, "octocat", "Store", formBody("Cat Cafe", "xl", "nope"), v1alpha1.LabelRequest)
 	h.settle()
 	v := h.botComments(n, "purrvision:validation")
 	if len(v) != 1 {
@@ -128,7 +128,7 @@ func TestFlow_InvalidThenEdited(t *testing.T) {
 			t.Errorf("validation comment lacks %q:\n%s", s, v[0].GetBody())
 		}
 	}
-	if !has(h.gh.Labels(requestsRepo, n), provision.LabelInvalid) {
+	if !has(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
 		t.Error("no store/invalid label")
 	}
 	if len(h.gh.Pulls(tenantsRepo)) != 0 || strings.Contains(h.git_("branch", "--list"), "store/") {
@@ -145,7 +145,7 @@ func TestFlow_InvalidThenEdited(t *testing.T) {
 	if len(h.pulls()["store/cat-cafe"]) != 1 {
 		t.Fatal("no pull request after the fix")
 	}
-	if has(h.gh.Labels(requestsRepo, n), provision.LabelInvalid) {
+	if has(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
 		t.Error("store/invalid stayed after the fix")
 	}
 	if v := h.botComments(n, "purrvision:validation"); len(v) != 1 || !strings.Contains(v[0].GetBody(), "resolved") {
@@ -257,9 +257,9 @@ func TestFlow_10RequestsOneName(t *testing.T) {
 	for _, n := range numbers {
 		labels := h.gh.Labels(requestsRepo, n)
 		switch {
-		case has(labels, provision.LabelPendingReview):
+		case has(labels, v1alpha1.LabelPendingReview):
 			pending++
-		case has(labels, provision.LabelInvalid):
+		case has(labels, v1alpha1.LabelInvalid):
 			if v := h.botComments(n, "purrvision:validation"); len(v) == 1 && strings.Contains(v[0].GetBody(), "already taken") {
 				taken++
 			}

@@ -193,7 +193,7 @@ func formBody(name, plan, email string) string {
 }
 
 func (h *harness) request(author, name, plan string) int {
-	return h.gh.OpenIssue(requestsRepo, author, "Store: "+name, formBody(name, plan, "owner@example.com"), provision.LabelRequest)
+	return h.gh.OpenIssue(requestsRepo, author, "Store: "+name, formBody(name, plan, "owner@example.com"), v1alpha1.LabelRequest)
 }
 
 // pulls returns the pull requests of the tenants repo by head branch.

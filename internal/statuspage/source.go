@@ -139,7 +139,7 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 				continue
 			}
 			r := row{store: Store{Name: req.Metadata.Name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
-				URL: "https://" + renderer.Host(s.Config, req.Metadata.Name) + "/", Phase: "unknown"}}
+				URL: v1alpha1.URL(req.Metadata.Name, s.Config.BaseDomain), Phase: v1alpha1.PhaseUnknown}}
 			if ref, err := forge.ParseIssueRef(req.Metadata.Annotations[v1alpha1.AnnotationIssue]); err == nil {
 				r.issue = ref
 				r.store.Issue = ref.String()
@@ -182,7 +182,7 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		if u, _, _ := strings.Cut(c.URL, "#"); u != "" {
 			idx.issueURL[c.Issue] = u
 		}
-		if c.Author == s.Bot && strings.Contains(c.Body, storestatus.Marker) {
+		if c.Author == s.Bot && strings.Contains(c.Body, v1alpha1.MarkerStatus) {
 			// The first progress comment of an issue is the one Purrvision
 			// keeps up to date, as the request flow and the watcher find it.
 			if old, ok := idx.progress[c.Issue]; !ok || c.ID <= old.id {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
@@ -86,8 +87,8 @@ func newFixture(t testing.TB, n int) *fixture {
 		f.issues[name] = num
 		gh.Comment(requestRepo, num, "octocat", "thanks!")
 		f.status[name] = gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{
-			Store: name, Phase: storestatus.PhasePendingReview, PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num),
-			Timeline: []storestatus.Event{{Phase: storestatus.PhasePendingReview, At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}},
+			Store: name, Phase: v1alpha1.PhasePendingReview, PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num),
+			Timeline: []storestatus.Event{{Phase: v1alpha1.PhasePendingReview, At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}},
 		}))
 		changes = append(changes, tenants.Change{Path: "tenants/default/" + renderer.Shard(name) + "/" + name + "/store.yaml",
 			Data: requestFile(name, fmt.Sprintf("%s#%d", requestRepo, num))})
@@ -121,7 +122,7 @@ spec:
 
 // setPhase edits a store's progress comment through the API, as the
 // watcher does.
-func (f *fixture) setPhase(t testing.TB, name, phase string) {
+func (f *fixture) setPhase(t testing.TB, name string, phase v1alpha1.Phase) {
 	t.Helper()
 	repo, _ := forge.ParseRepo(requestRepo)
 	body := storestatus.Body(storestatus.State{Store: name, Phase: phase, PullURL: "https://github.com/acme/tenants/pull/1",
@@ -152,7 +153,7 @@ func TestRepoSource_ReadsStoresAndProgress(t *testing.T) {
 	s := m[storeName(1)]
 	num := f.issues[storeName(1)]
 	want := statuspage.Store{Name: storeName(1), Cluster: "default", Plan: "small", Requester: "octocat",
-		Phase: storestatus.PhasePendingReview, URL: "https://" + storeName(1) + ".shop.example.com/",
+		Phase: v1alpha1.PhasePendingReview, URL: "https://" + storeName(1) + ".shop.example.com/",
 		Issue: fmt.Sprintf("%s#%d", requestRepo, num), PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num)}
 	if s.Name != want.Name || s.Cluster != want.Cluster || s.Plan != want.Plan || s.Requester != want.Requester ||
 		s.Phase != want.Phase || s.URL != want.URL || s.Issue != want.Issue || s.PullURL != want.PullURL || len(s.Timeline) != 1 {
@@ -181,14 +182,14 @@ func TestRepoSource_RefreshCostsOneCall(t *testing.T) {
 		t.Errorf("first refresh listed %d pages of comments, want 3", first[listComments])
 	}
 	f.clock.advance(30 * time.Second)
-	f.setPhase(t, storeName(3), storestatus.PhaseInstalling)
+	f.setPhase(t, storeName(3), v1alpha1.PhaseInstalling)
 	if _, err := f.source.Stores(ctx); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.advance(30 * time.Second)
-	f.setPhase(t, storeName(7), storestatus.PhaseReady)
+	f.setPhase(t, storeName(7), v1alpha1.PhaseReady)
 	// A second progress comment on an issue is not the one Purrvision keeps.
-	f.gh.Comment(requestRepo, f.issues[storeName(8)], ghstandin.BotLogin, storestatus.Body(storestatus.State{Phase: storestatus.PhaseFailed}))
+	f.gh.Comment(requestRepo, f.issues[storeName(8)], ghstandin.BotLogin, storestatus.Body(storestatus.State{Phase: v1alpha1.PhaseFailed}))
 	before := f.gh.Calls()
 	stores, err := f.source.Stores(ctx)
 	if err != nil {
@@ -204,16 +205,16 @@ func TestRepoSource_RefreshCostsOneCall(t *testing.T) {
 		t.Errorf("a refresh listed comments %d times, want 1", d)
 	}
 	m := byName(stores)
-	if s := m[storeName(7)]; s.Phase != storestatus.PhaseReady || len(s.Timeline) != 1 || s.Timeline[0].Detail != "by the test" {
+	if s := m[storeName(7)]; s.Phase != v1alpha1.PhaseReady || len(s.Timeline) != 1 || s.Timeline[0].Detail != "by the test" {
 		t.Errorf("edited store: %+v", s)
 	}
-	if s := m[storeName(8)]; s.Phase != storestatus.PhasePendingReview {
+	if s := m[storeName(8)]; s.Phase != v1alpha1.PhasePendingReview {
 		t.Errorf("a second progress comment took over: %+v", s)
 	}
-	if s := m[storeName(3)]; s.Phase != storestatus.PhaseInstalling {
+	if s := m[storeName(3)]; s.Phase != v1alpha1.PhaseInstalling {
 		t.Errorf("store changed on the refresh before: %+v", s)
 	}
-	if s := m[storeName(9)]; s.Phase != storestatus.PhasePendingReview {
+	if s := m[storeName(9)]; s.Phase != v1alpha1.PhasePendingReview {
 		t.Errorf("unchanged store: %+v", s)
 	}
 }
@@ -227,7 +228,7 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	num := f.gh.OpenIssue(requestRepo, "octocat", "late", "a request")
-	f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: storestatus.PhaseMerged}))
+	f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged}))
 	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
 		return &tenants.Plan{Parent: s.BranchHead, Message: "merge late", Changes: []tenants.Change{{Path: "tenants/default/" + renderer.Shard("late") + "/late/store.yaml",
 			Data: requestFile("late", fmt.Sprintf("%s#%d", requestRepo, num))}}}, nil
@@ -238,7 +239,7 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, ok := byName(stores)["late"]; !ok || s.Phase != storestatus.PhaseMerged {
+	if s, ok := byName(stores)["late"]; !ok || s.Phase != v1alpha1.PhaseMerged {
 		t.Errorf("the merged store is %+v (listed: %v)", s, ok)
 	}
 }
@@ -266,7 +267,7 @@ func TestRepoSource_RelistForgetsDeletedComments(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("deleting the comment: %s", resp.Status)
 	}
-	phase := func() string {
+	phase := func() v1alpha1.Phase {
 		t.Helper()
 		stores, err := f.source.Stores(ctx)
 		if err != nil {
@@ -276,7 +277,7 @@ func TestRepoSource_RelistForgetsDeletedComments(t *testing.T) {
 	}
 	f.clock.advance(30 * time.Second)
 	ourClock.advance(30 * time.Second)
-	if p := phase(); p != storestatus.PhasePendingReview {
+	if p := phase(); p != v1alpha1.PhasePendingReview {
 		t.Errorf("before the relist: %q, want the phase last read", p)
 	}
 	f.clock.advance(time.Hour)
@@ -288,7 +289,7 @@ func TestRepoSource_RelistForgetsDeletedComments(t *testing.T) {
 	if n := f.gh.Calls()[listComments] - before; n != 1 {
 		t.Errorf("the relist took %d calls, want 1 (three comments)", n)
 	}
-	if p := byName(mustStores(t, f))[storeName(1)].Phase; p != storestatus.PhasePendingReview {
+	if p := byName(mustStores(t, f))[storeName(1)].Phase; p != v1alpha1.PhasePendingReview {
 		t.Errorf("the other store after the relist: %q", p)
 	}
 }
@@ -313,7 +314,7 @@ func BenchmarkStatusPageRefresh(b *testing.B) {
 	}
 	before := f.gh.Calls()
 	b.Logf("first refresh: %d calls in %v", before[listComments], time.Since(start).Round(time.Millisecond))
-	phases := []string{storestatus.PhaseReady, storestatus.PhaseInstalling}
+	phases := []v1alpha1.Phase{v1alpha1.PhaseReady, v1alpha1.PhaseInstalling}
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()

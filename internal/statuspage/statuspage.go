@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
@@ -26,7 +27,7 @@ type Store struct {
 	Cluster   string
 	Plan      string
 	Requester string
-	Phase     string
+	Phase     v1alpha1.Phase
 	URL       string
 	IssueURL  string
 	Issue     string
@@ -50,7 +51,7 @@ type Auth struct {
 var files embed.FS
 
 var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
-	"title": storestatus.Title,
+	"title": v1alpha1.Phase.Title,
 	"add": func(a ...int) int {
 		n := 0
 		for _, x := range a {

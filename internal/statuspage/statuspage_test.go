@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
@@ -24,11 +25,11 @@ func (f fakeSource) Stores(context.Context) ([]statuspage.Store, error) { return
 var at = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 var stores = fakeSource{
-	{Name: "cat-cafe", Cluster: "default", Plan: "small", Requester: "octocat", Phase: storestatus.PhaseReady,
+	{Name: "cat-cafe", Cluster: "default", Plan: "small", Requester: "octocat", Phase: v1alpha1.PhaseReady,
 		URL: "https://cat-cafe.shop.example.com/", Issue: "acme/stores#1", IssueURL: "https://github.com/acme/stores/issues/1",
 		PullURL:  "https://github.com/acme/tenants/pull/2",
-		Timeline: []storestatus.Event{{Phase: storestatus.PhaseMerged, At: at, Detail: `<script>alert("x")</script>`}, {Phase: storestatus.PhaseReady, At: at}}},
-	{Name: "dog-diner", Plan: "medium", Requester: "hubot", Phase: storestatus.PhaseFailed},
+		Timeline: []storestatus.Event{{Phase: v1alpha1.PhaseMerged, At: at, Detail: `<script>alert("x")</script>`}, {Phase: v1alpha1.PhaseReady, At: at}}},
+	{Name: "dog-diner", Plan: "medium", Requester: "hubot", Phase: v1alpha1.PhaseFailed},
 }
 
 func get(t *testing.T, h http.Handler, user, pass string) (int, string) {
@@ -157,9 +158,9 @@ func getURL(t *testing.T, h http.Handler, target string) string {
 func TestPage_FilterAndPages(t *testing.T) {
 	var many fakeSource
 	for i := range 250 {
-		s := statuspage.Store{Name: fmt.Sprintf("shop-%03d", i), Requester: "octocat", Plan: "small", Phase: storestatus.PhaseReady}
+		s := statuspage.Store{Name: fmt.Sprintf("shop-%03d", i), Requester: "octocat", Plan: "small", Phase: v1alpha1.PhaseReady}
 		if i%10 == 0 {
-			s.Phase, s.Requester = storestatus.PhaseFailed, "hubot"
+			s.Phase, s.Requester = v1alpha1.PhaseFailed, "hubot"
 		}
 		many = append(many, s)
 	}
@@ -203,10 +204,10 @@ func BenchmarkPage(b *testing.B) {
 	var src fakeSource
 	for i := range 10000 {
 		src = append(src, statuspage.Store{Name: fmt.Sprintf("store-%05d", i), Cluster: "default", Plan: "small", Requester: "octocat",
-			Phase: storestatus.PhaseReady, URL: "https://x.shop.example.com/", Issue: "acme/stores#1",
+			Phase: v1alpha1.PhaseReady, URL: "https://x.shop.example.com/", Issue: "acme/stores#1",
 			IssueURL: "https://github.com/acme/stores/issues/1", PullURL: "https://github.com/acme/tenants/pull/2",
-			Timeline: []storestatus.Event{{Phase: storestatus.PhaseMerged, At: at}, {Phase: storestatus.PhaseApplied, At: at},
-				{Phase: storestatus.PhaseInstalling, At: at}, {Phase: storestatus.PhaseReady, At: at, Detail: "https://x.shop.example.com/"}}})
+			Timeline: []storestatus.Event{{Phase: v1alpha1.PhaseMerged, At: at}, {Phase: v1alpha1.PhaseApplied, At: at},
+				{Phase: v1alpha1.PhaseInstalling, At: at}, {Phase: v1alpha1.PhaseReady, At: at, Detail: "https://x.shop.example.com/"}}})
 	}
 	h := &statuspage.Handler{Source: src}
 	var size int

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 )
 
 // PageSize is how many stores one page shows; the page is split so that it
@@ -18,8 +20,8 @@ type view struct {
 	Total   int     // all stores
 	Matched int     // stores that match the filter
 	Counts  []phaseCount
-	Query   string // q: part of a store's name or requester
-	Phase   string // phase: one phase only
+	Query   string         // q: part of a store's name or requester
+	Phase   v1alpha1.Phase // phase: one phase only
 	Page    int
 	Pages   int
 	Prev    string // link to the previous page, if any
@@ -28,15 +30,15 @@ type view struct {
 }
 
 type phaseCount struct {
-	Phase string
+	Phase v1alpha1.Phase
 	Count int
 	Link  string
 }
 
 // newView filters and pages stores, which are sorted, for a request's query.
 func newView(stores []Store, q url.Values) view {
-	v := view{Total: len(stores), Query: strings.TrimSpace(q.Get("q")), Phase: q.Get("phase")}
-	counts := map[string]int{}
+	v := view{Total: len(stores), Query: strings.TrimSpace(q.Get("q")), Phase: v1alpha1.Phase(q.Get("phase"))}
+	counts := map[v1alpha1.Phase]int{}
 	needle := strings.ToLower(v.Query)
 	var matched []Store
 	for _, s := range stores {
@@ -70,13 +72,13 @@ func newView(stores []Store, q url.Values) view {
 }
 
 // link is the page's address with a query.
-func link(query, phase string, page int) string {
+func link(query string, phase v1alpha1.Phase, page int) string {
 	q := url.Values{}
 	if query != "" {
 		q.Set("q", query)
 	}
 	if phase != "" {
-		q.Set("phase", phase)
+		q.Set("phase", string(phase))
 	}
 	if page > 1 {
 		q.Set("page", strconv.Itoa(page))

@@ -10,46 +10,34 @@ import (
 	"regexp"
 	"strings"
 	"time"
-)
 
-// Marker identifies the progress comment.
-const Marker = "<!-- purrvision:status -->"
-
-// Phases of a store, in the order they usually come.
-const (
-	PhasePendingReview  = "pending-review"
-	PhaseMerged         = "merged"
-	PhaseApplied        = "applied"
-	PhaseInstalling     = "installing"
-	PhaseReady          = "ready"
-	PhaseFailed         = "failed"
-	PhaseDecommissioned = "decommissioned"
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 )
 
 // State is what Purrvision records about a store.
 type State struct {
-	Store       string   `json:"store,omitempty"`
-	Cluster     string   `json:"cluster,omitempty"`
-	Pull        int      `json:"pull,omitempty"`
-	PullURL     string   `json:"pullURL,omitempty"`
-	Operation   string   `json:"operation,omitempty"`
-	MergeCommit string   `json:"mergeCommit,omitempty"`
-	MergedBy    string   `json:"mergedBy,omitempty"`
-	ApprovedBy  []string `json:"approvedBy,omitempty"`
-	Phase       string   `json:"phase,omitempty"`
-	URL         string   `json:"url,omitempty"`
-	Timeline    []Event  `json:"timeline,omitempty"`
+	Store       string         `json:"store,omitempty"`
+	Cluster     string         `json:"cluster,omitempty"`
+	Pull        int            `json:"pull,omitempty"`
+	PullURL     string         `json:"pullURL,omitempty"`
+	Operation   string         `json:"operation,omitempty"`
+	MergeCommit string         `json:"mergeCommit,omitempty"`
+	MergedBy    string         `json:"mergedBy,omitempty"`
+	ApprovedBy  []string       `json:"approvedBy,omitempty"`
+	Phase       v1alpha1.Phase `json:"phase,omitempty"`
+	URL         string         `json:"url,omitempty"`
+	Timeline    []Event        `json:"timeline,omitempty"`
 }
 
 // Event is one line of the timeline.
 type Event struct {
-	Phase  string    `json:"phase"`
-	At     time.Time `json:"at"`
-	Detail string    `json:"detail,omitempty"`
-	Source string    `json:"source,omitempty"` // github, git or cluster
+	Phase  v1alpha1.Phase `json:"phase"`
+	At     time.Time      `json:"at"`
+	Detail string         `json:"detail,omitempty"`
+	Source string         `json:"source,omitempty"` // github, git or cluster
 }
 
-var stateRE = regexp.MustCompile(`<!-- purrvision:state (\{.*?\}) -->`)
+var stateRE = regexp.MustCompile(regexp.QuoteMeta(v1alpha1.MarkerState) + ` (\{.*?\}) -->`)
 
 // Parse reads the State of a progress comment; a missing or garbled one
 // is a fresh State.
@@ -65,7 +53,7 @@ func Parse(body string) State {
 
 // Record moves the store to phase, adding a timeline line unless the last
 // line already says the same. It reports whether anything changed.
-func (s *State) Record(phase, detail, source string, at time.Time) bool {
+func (s *State) Record(phase v1alpha1.Phase, detail, source string, at time.Time) bool {
 	if n := len(s.Timeline); n > 0 && s.Timeline[n-1].Phase == phase && s.Timeline[n-1].Detail == detail {
 		return s.Phase != phase && s.setPhase(phase)
 	}
@@ -74,25 +62,7 @@ func (s *State) Record(phase, detail, source string, at time.Time) bool {
 	return true
 }
 
-func (s *State) setPhase(p string) bool { s.Phase = p; return true }
-
-var titles = map[string]string{
-	PhasePendingReview:  "Waiting for review",
-	PhaseMerged:         "Merged",
-	PhaseApplied:        "Applied by Flux",
-	PhaseInstalling:     "Chart installing",
-	PhaseReady:          "Ready",
-	PhaseFailed:         "Failed",
-	PhaseDecommissioned: "Decommissioned",
-}
-
-// Title is a phase in words.
-func Title(phase string) string {
-	if t, ok := titles[phase]; ok {
-		return t
-	}
-	return phase
-}
+func (s *State) setPhase(p v1alpha1.Phase) bool { s.Phase = p; return true }
 
 // Body writes the progress comment of a State.
 func Body(s State) string {
@@ -101,14 +71,14 @@ func Body(s State) string {
 		data = []byte("{}")
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n<!-- purrvision:state %s -->\n", Marker, data)
-	fmt.Fprintf(&b, "**Store `%s`: %s**", s.Store, Title(s.Phase))
-	if s.Phase == PhaseReady && s.URL != "" {
+	fmt.Fprintf(&b, "%s\n%s %s -->\n", v1alpha1.MarkerStatus, v1alpha1.MarkerState, data)
+	fmt.Fprintf(&b, "**Store `%s`: %s**", s.Store, s.Phase.Title())
+	if s.Phase == v1alpha1.PhaseReady && s.URL != "" {
 		fmt.Fprintf(&b, " at %s", s.URL)
 	}
 	b.WriteString("\n\n| when (UTC) | what |\n|---|---|\n")
 	for _, e := range s.Timeline {
-		line := Title(e.Phase)
+		line := e.Phase.Title()
 		if e.Detail != "" {
 			line += ": " + strings.ReplaceAll(e.Detail, "|", "\\|")
 		}

@@ -7,16 +7,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
 func TestBody_ParseRoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	s := storestatus.State{Store: "cat-cafe", Pull: 3, PullURL: "https://github.com/acme/tenants/pull/3"}
-	s.Record(storestatus.PhaseMerged, "by @maintainer", "github", at)
-	s.Record(storestatus.PhaseFailed, `install failed: "x" --> <b>|y|</b>`, "cluster", at.Add(time.Minute))
+	s.Record(v1alpha1.PhaseMerged, "by @maintainer", "github", at)
+	s.Record(v1alpha1.PhaseFailed, `install failed: "x" --> <b>|y|</b>`, "cluster", at.Add(time.Minute))
 	body := storestatus.Body(s)
-	if !strings.Contains(body, storestatus.Marker) || !strings.Contains(body, `\|y\|`) {
+	if !strings.Contains(body, v1alpha1.MarkerStatus) || !strings.Contains(body, `\|y\|`) {
 		t.Errorf("body:\n%s", body)
 	}
 	if got := storestatus.Parse(body); !reflect.DeepEqual(got, s) {
@@ -37,7 +38,7 @@ func FuzzState(f *testing.F) {
 	f.Fuzz(func(t *testing.T, store, detail, raw string, sec int64) {
 		_ = storestatus.Parse(raw)
 		s := storestatus.State{Store: store, PullURL: detail}
-		s.Record(storestatus.PhaseFailed, detail, "cluster", time.Unix(sec%(1<<33), 0))
+		s.Record(v1alpha1.PhaseFailed, detail, "cluster", time.Unix(sec%(1<<33), 0))
 		got := storestatus.Parse(storestatus.Body(s))
 		if !reflect.DeepEqual(got, s) {
 			// JSON cannot carry invalid UTF-8 unchanged: it becomes U+FFFD.

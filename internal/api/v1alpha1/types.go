@@ -41,6 +41,3 @@ func New(name string, spec StoreSpec) *StoreRequest {
 		Spec:       spec,
 	}
 }
-
-// AnnotationIssue records the issue (owner/name#number) a store belongs to.
-const AnnotationIssue = "purrvision.dev/issue"

@@ -1,0 +1,149 @@
+package v1alpha1
+
+import "strings"
+
+// Kubernetes labels, annotations and object names: the renderer writes
+// them, the watcher reads them.
+const (
+	// AnnotationIssue records the issue (owner/name#number) a store belongs to.
+	AnnotationIssue = "purrvision.dev/issue"
+	// AnnotationReported is where the watcher records the last transition
+	// it reported.
+	AnnotationReported = "purrvision.dev/reported"
+	// Finalizer holds a store's Namespace until its decommission is reported.
+	Finalizer = "purrvision.dev/report"
+
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "purrvision"
+	LabelStore     = "purrvision.dev/store"
+
+	// NamespacePrefix starts every store's Namespace, per-store Flux
+	// Kustomization and deployment environment.
+	NamespacePrefix = "store-"
+	// ReleaseName is the HelmRelease of every store.
+	ReleaseName = "woocommerce"
+)
+
+// Namespace is the namespace of store name, also the name of its Flux
+// Kustomization.
+func Namespace(name string) string { return NamespacePrefix + name }
+
+// Environment is the GitHub deployment environment of store name.
+func Environment(name string) string { return NamespacePrefix + name }
+
+// Host is the store's host name under baseDomain.
+func Host(name, baseDomain string) string { return name + "." + baseDomain }
+
+// URL is the store's address under baseDomain.
+func URL(name, baseDomain string) string { return "https://" + Host(name, baseDomain) + "/" }
+
+// AdminURL is the store's WordPress admin.
+func AdminURL(name, baseDomain string) string { return URL(name, baseDomain) + "wp-admin/" }
+
+// Labels Purrvision reads and sets on store issues.
+const (
+	LabelRequest        = "store-request"
+	LabelInvalid        = "store/invalid"
+	LabelPendingReview  = "store/pending-review"
+	LabelProvisioning   = "store/provisioning"
+	LabelReady          = "store/ready"
+	LabelFailed         = "store/failed"
+	LabelDecommissioned = "store/decommissioned"
+)
+
+// LifecycleLabels are the labels of which a store issue carries one once
+// its pull request is merged; the watcher swaps them.
+var LifecycleLabels = []string{LabelProvisioning, LabelReady, LabelFailed, LabelDecommissioned}
+
+// BranchPrefix starts the tenants repo branch of every store pull request.
+const BranchPrefix = "store/"
+
+// Branch is the branch of every pull request about store name.
+func Branch(name string) string { return BranchPrefix + name }
+
+// StoreOfBranch is the store a branch is about, if it is a store branch.
+func StoreOfBranch(branch string) (string, bool) {
+	name, ok := strings.CutPrefix(branch, BranchPrefix)
+	return name, ok && name != ""
+}
+
+// StatusContext is the commit status of request-by-pull-request checks.
+const StatusContext = "purrvision/validate"
+
+// Commit trailer keys of the bot's commits in the tenants repo.
+const (
+	TrailerStore         = "Store"
+	TrailerRequestedBy   = "Requested-by"
+	TrailerIssue         = "Issue"
+	TrailerApprovedBy    = "Approved-by"
+	TrailerOperation     = "Operation"
+	TrailerCommand       = "Command"
+	TrailerCredentialsID = "Credentials-Id"
+)
+
+// Operations: what a store pull request does, as recorded in its marker
+// and in the Operation trailer.
+const (
+	OpProvision    = "provision"
+	OpResize       = "resize"
+	OpRotate       = "rotate-credentials"
+	OpDecommission = "decommission"
+)
+
+// Markers open the bot's own comments and pull request bodies, so each is
+// found and edited in place.
+const (
+	MarkerStatus      = "<!-- purrvision:status -->"
+	MarkerValidation  = "<!-- purrvision:validation -->"
+	MarkerCredentials = "<!-- purrvision:credentials"
+	MarkerReply       = "<!-- purrvision:reply"
+	MarkerPull        = "<!-- purrvision:pull"
+	MarkerState       = "<!-- purrvision:state"
+)
+
+// Phase is where a store is in its life.
+type Phase string
+
+// Phases of a store, in the order they usually come.
+const (
+	PhasePendingReview  Phase = "pending-review"
+	PhaseMerged         Phase = "merged"
+	PhaseApplied        Phase = "applied"
+	PhaseInstalling     Phase = "installing"
+	PhaseReady          Phase = "ready"
+	PhaseFailed         Phase = "failed"
+	PhaseDecommissioned Phase = "decommissioned"
+	// PhaseUnknown is a store in the tenants repo with nothing recorded yet.
+	PhaseUnknown Phase = "unknown"
+)
+
+var phaseTitles = map[Phase]string{
+	PhasePendingReview:  "Waiting for review",
+	PhaseMerged:         "Merged",
+	PhaseApplied:        "Applied by Flux",
+	PhaseInstalling:     "Chart installing",
+	PhaseReady:          "Ready",
+	PhaseFailed:         "Failed",
+	PhaseDecommissioned: "Decommissioned",
+}
+
+// Title is the phase as people read it.
+func (p Phase) Title() string {
+	if t, ok := phaseTitles[p]; ok {
+		return t
+	}
+	return string(p)
+}
+
+// Label is the lifecycle label of a store issue in phase p, once merged.
+func (p Phase) Label() string {
+	switch p {
+	case PhaseReady:
+		return LabelReady
+	case PhaseFailed:
+		return LabelFailed
+	case PhaseDecommissioned:
+		return LabelDecommissioned
+	}
+	return LabelProvisioning
+}
