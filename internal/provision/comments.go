@@ -100,9 +100,9 @@ func (p *Provisioner) hasLabel(labels []string, l string) bool {
 }
 
 // setLabels adds and removes labels, touching only what differs.
-func (p *Provisioner) setLabels(ctx context.Context, ref forge.IssueRef, have []string, add []string, remove []string) error {
+func (p *Provisioner) setLabels(ctx context.Context, ref forge.IssueRef, have []string, ch LabelChange) error {
 	var missing []string
-	for _, l := range add {
+	for _, l := range ch.Add {
 		if !p.hasLabel(have, l) {
 			missing = append(missing, l)
 		}
@@ -112,7 +112,7 @@ func (p *Provisioner) setLabels(ctx context.Context, ref forge.IssueRef, have []
 			return err
 		}
 	}
-	for _, l := range remove {
+	for _, l := range ch.Remove {
 		if p.hasLabel(have, l) {
 			if err := p.gh.RemoveLabel(ctx, ref, l); err != nil {
 				return err

@@ -3,9 +3,7 @@ package provision
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"strings"
 
 	"filippo.io/age"
@@ -15,16 +13,6 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/renderer"
 )
-
-// newCredentialsID names one generation of a store's credentials; it is
-// random, not derived from them.
-func (p *Provisioner) newCredentialsID() (string, error) {
-	b := make([]byte, 8)
-	if _, err := io.ReadFull(p.rand, b); err != nil {
-		return "", fmt.Errorf("generating credentials id: %w", err)
-	}
-	return hex.EncodeToString(b), nil
-}
 
 // sshRecipients turns a user's public SSH keys into age recipients,
 // skipping the kinds age cannot encrypt to.
@@ -69,7 +57,8 @@ var errNoKey = fmt.Errorf("no ssh-ed25519 or ssh-rsa key")
 
 // deliverCredentials posts (or replaces) the credentials comment for a
 // store's owner, encrypted to the owner's SSH keys on GitHub.
-func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner, store, id string, creds renderer.Credentials) error {
+func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner string, seal Seal) error {
+	store, id, creds := seal.Store, seal.ID, seal.Credentials
 	keys, err := p.gh.SSHKeys(ctx, owner)
 	if err != nil {
 		return err

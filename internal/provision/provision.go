@@ -14,15 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"path"
 	"sync"
 	"time"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
-	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -36,7 +33,6 @@ type Provisioner struct {
 	bot      string
 	rand     io.Reader
 	now      func() time.Time
-	log      *slog.Logger
 	locks    keyedMutex
 	nudge    func(context.Context) error
 }
@@ -49,7 +45,6 @@ type Options struct {
 	// Rand is crypto/rand.Reader outside tests.
 	Rand io.Reader
 	Now  func() time.Time
-	Log  *slog.Logger
 	// Nudge, when set, asks Flux to fetch the tenants repo now; it runs
 	// after a merge is recorded.
 	Nudge func(context.Context) error
@@ -71,12 +66,9 @@ func New(o Options) (*Provisioner, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
 	return &Provisioner{
 		cfg: o.Config, gh: o.GitHub, repo: o.Repo, requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, log: o.Log, nudge: o.Nudge,
+		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge,
 	}, nil
 }
 
@@ -85,61 +77,6 @@ func (p *Provisioner) RequestsRepo() forge.Repo { return p.requests }
 
 // TenantsRepo is the repository store pull requests are opened in.
 func (p *Provisioner) TenantsRepo() forge.Repo { return p.tenants }
-
-// storeFiles reads the current files of a store from a snapshot.
-func storeFiles(snap *tenants.Snapshot, dir string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	var walk func(rel string) error
-	walk = func(rel string) error {
-		names, err := snap.ReadDir(path.Join(dir, rel))
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			p := path.Join(rel, n)
-			data, ok, err := snap.ReadFile(path.Join(dir, p))
-			if err != nil {
-				return err
-			}
-			if ok {
-				out[p] = data
-				continue
-			}
-			if err := walk(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return out, walk("")
-}
-
-// changesFor turns a rendered store into the changes that make dir hold
-// exactly its files; nil when it already does.
-func changesFor(current map[string][]byte, out *renderer.Output) []tenants.Change {
-	var ch []tenants.Change
-	want := map[string]bool{}
-	for _, f := range out.Files {
-		rel := f.Path[len(out.Dir)+1:]
-		want[rel] = true
-		if string(current[rel]) != string(f.Data) {
-			ch = append(ch, tenants.Change{Path: f.Path, Data: f.Data})
-		}
-	}
-	for rel := range current {
-		if !want[rel] {
-			ch = append(ch, tenants.Change{Path: path.Join(out.Dir, rel), Delete: true})
-		}
-	}
-	return ch
-}
-
-// storeOnBase finds store name on the base branch, in any cluster, and
-// returns its request copy.
-func (p *Provisioner) storeOnBase(base *tenants.Snapshot, name string) (*v1alpha1.StoreRequest, error) {
-	req, _, err := renderer.FindStore(p.cfg, base, name)
-	return req, err
-}
 
 // keyedMutex serializes work on one key within this process.
 type keyedMutex struct {
@@ -174,11 +111,6 @@ func (k *keyedMutex) Lock(key string) func() {
 		}
 		k.mu.Unlock()
 	}
-}
-
-// logFor returns the logger for one store request.
-func (p *Provisioner) logFor(ref forge.IssueRef, store string) *slog.Logger {
-	return p.log.With("issue", ref.String(), "store", store)
 }
 
 // Resync lists every open store-request issue and hands it to add, so

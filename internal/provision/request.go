@@ -8,8 +8,8 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/storestatus"
-	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -31,134 +31,92 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	if err != nil {
 		return err
 	}
-	req, problems := ParseForm(issue.Body, issue.Author)
-	if req != nil && len(problems) == 0 {
-		for _, e := range renderer.Validate(p.cfg, req) {
-			problems = append(problems, FieldError{Field: FormField(e.Field), Msg: e.ErrorBody()})
-		}
-	}
+	req, problems := checkRequest(p.cfg, issue.Body, issue.Author)
 	if len(problems) > 0 {
 		return p.reportInvalid(ctx, issue, t, problems)
 	}
 	name := req.Metadata.Name
-	log := p.logFor(ref, name)
+	ctx, log := logctx.With(ctx, "issue", ref.String(), "store", name)
 	unlock := p.locks.Lock(name)
 	defer unlock()
 
-	var rendered *renderer.Output
-	var newID string
-	var taken string
-	merged := false
+	var plan *RequestPlan
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
-		rendered, newID, taken, merged = nil, "", "", false
-		onBase, err := p.storeOnBase(base, name)
+		var err error
+		plan, err = PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: req, Issue: ref, Author: issue.Author,
+			Delivered: t.credentialsID(), IssueOpen: func(owner string) (bool, error) { return p.issueOpen(ctx, owner) }})
 		if err != nil {
 			return nil, err
 		}
-		if onBase != nil {
-			if onBase.Metadata.Annotations[v1alpha1.AnnotationIssue] != ref.String() {
-				taken = onBase.Metadata.Annotations[v1alpha1.AnnotationIssue]
-				return nil, nil
-			}
-			merged = true
-			return nil, nil
-		}
-		parent := s.BaseHead
-		current := map[string][]byte{}
-		curID := ""
-		if s.BranchExists {
-			tr := tenants.Trailers(cur.Commit.Message)
-			if owner := tr[v1alpha1.TrailerIssue]; owner != ref.String() {
-				open, err := p.issueOpen(ctx, owner)
-				if err != nil {
-					return nil, err
-				}
-				if open {
-					taken = owner
-					return nil, nil
-				}
-				// The other request was closed: its branch is ours to reuse.
-			} else {
-				parent = s.BranchHead
-				curID = tr[v1alpha1.TrailerCredentialsID]
-				if current, err = storeFiles(cur, renderer.StoreDir(p.cfg, renderer.ClusterOf(p.cfg, req), name)); err != nil {
-					return nil, err
-				}
-			}
-		}
-		in := renderer.Input{Config: p.cfg, Request: req, Rand: p.rand, Now: p.now(), Origin: ref.String()}
-		id := curID
-		if curID != "" && curID == t.credentialsID() && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
-			in.KeepSecret, in.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
-		} else if id, err = p.newCredentialsID(); err != nil {
-			return nil, err
-		}
-		out, err := renderer.Render(in)
-		if err != nil {
-			return nil, err
-		}
-		// Files of the store from another cluster, if the request moved.
-		changes := changesFor(current, out)
-		if !s.BranchExists || parent != s.BranchHead {
-			changes = changesFor(map[string][]byte{}, out)
-		}
-		if len(changes) == 0 {
-			return nil, nil
-		}
-		if in.KeepSecret == nil {
-			rendered, newID = out, id
-		}
-		subject := "Provision store " + name
-		if parent == s.BranchHead && s.BranchExists {
-			subject = "Update store " + name
-		}
-		return &tenants.Plan{Parent: parent, Changes: changes, Message: tenants.Message(subject, "",
-			tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},
-			tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: "provision"},
-			tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: issue.Author},
-			tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: ref.String()},
-			tenants.Trailer{Key: v1alpha1.TrailerCredentialsID, Value: id},
-		)}, nil
+		return p.commit(s, plan.Commit), nil
 	})
 	if err != nil {
 		return fmt.Errorf("committing store %s: %w", name, err)
 	}
-	if taken != "" {
-		return p.reportInvalid(ctx, issue, t, []FieldError{{Field: FormName, Msg: fmt.Sprintf("%q is already taken by the request in %s; choose another name", name, taken)}})
+	if plan.TakenBy != "" {
+		return p.reportInvalid(ctx, issue, t, []FieldError{{Field: FormName, Msg: fmt.Sprintf("%q is already taken by the request in %s; choose another name", name, plan.TakenBy)}})
 	}
 	if err := p.clearInvalid(ctx, issue, t); err != nil {
 		return err
 	}
-	if merged {
+	if plan.Merged {
 		return nil
 	}
 	if res.Pushed {
 		log.Info("store branch pushed", "commit", res.Commit.String())
 	}
-	pr, err := p.ensurePull(ctx, pullSpec{
-		name: name, op: "provision", issue: ref,
-		title: "Provision store " + name,
-		body:  p.provisionBody(req, ref),
-	})
+	pr, err := p.ensurePull(ctx, plan.Pull)
 	if err != nil {
 		return err
 	}
-	if err := p.setLabels(ctx, ref, issue.Labels, []string{v1alpha1.LabelPendingReview}, nil); err != nil {
+	if err := p.setLabels(ctx, ref, issue.Labels, plan.Labels); err != nil {
 		return err
 	}
 	st := t.state()
-	st.Store, st.Cluster, st.Pull, st.PullURL, st.Operation = name, renderer.ClusterOf(p.cfg, req), pr.Number, pr.URL, "provision"
-	st.URL = v1alpha1.URL(name, p.cfg.BaseDomain)
+	st.Store, st.Cluster, st.Pull, st.PullURL, st.Operation = name, plan.Cluster, pr.Number, pr.URL, v1alpha1.OpProvision
+	st.URL = plan.URL
 	st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
 	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
 		return err
 	}
-	if rendered != nil {
-		if err := p.deliverCredentials(ctx, t, issue.Author, name, newID, rendered.Credentials); err != nil {
+	if plan.Seal != nil {
+		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// common is what every planner reads of the tenants repo, from one
+// attempt of tenants.Update.
+func (p *Provisioner) common(s tenants.State, base, cur *tenants.Snapshot) Common {
+	c := Common{Config: p.cfg, Base: base, BaseHead: s.BaseHead.String(), Rand: p.rand, Now: p.now()}
+	if s.BranchExists {
+		c.Branch = BranchView{Exists: true, Head: s.BranchHead.String(), Tree: cur,
+			Trailers: tenants.Trailers(cur.Commit.Message), Merged: p.mergedInto(base, cur)}
+	}
+	return c
+}
+
+// commit turns a planned commit into a tenants.Plan on the right parent.
+func (p *Provisioner) commit(s tenants.State, c *CommitPlan) *tenants.Plan {
+	if c == nil {
+		return nil
+	}
+	parent := s.BaseHead
+	if c.OnBranch {
+		parent = s.BranchHead
+	}
+	return &tenants.Plan{Parent: parent, Changes: c.Changes, Message: c.Message}
+}
+
+// mergedInto reports whether the branch head is already part of base.
+func (p *Provisioner) mergedInto(base, branch *tenants.Snapshot) bool {
+	if base.Commit == nil || branch.Commit == nil {
+		return false
+	}
+	ok, err := branch.Commit.IsAncestor(base.Commit)
+	return err == nil && ok
 }
 
 // issueOpen reports whether the issue owner/name#n is open.
@@ -178,16 +136,10 @@ func (p *Provisioner) issueOpen(ctx context.Context, ref string) (bool, error) {
 }
 
 func (p *Provisioner) reportInvalid(ctx context.Context, issue *forge.Issue, t *thread, problems []FieldError) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n@%s, this store request can't be provisioned yet. Please edit the issue and fix:\n\n", v1alpha1.MarkerValidation, issue.Author)
-	for _, pr := range problems {
-		fmt.Fprintf(&b, "- **%s**: %s\n", pr.Field, pr.Msg)
-	}
-	b.WriteString("\nPurrvision checks the request again each time the issue is edited.")
-	if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, b.String()); err != nil {
+	if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, invalidRequestComment(issue.Author, problems)); err != nil {
 		return err
 	}
-	return p.setLabels(ctx, issue.Ref, issue.Labels, []string{v1alpha1.LabelInvalid}, nil)
+	return p.setLabels(ctx, issue.Ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelInvalid}})
 }
 
 // clearInvalid marks an earlier validation comment resolved and drops the
@@ -198,5 +150,5 @@ func (p *Provisioner) clearInvalid(ctx context.Context, issue *forge.Issue, t *t
 			return err
 		}
 	}
-	return p.setLabels(ctx, issue.Ref, issue.Labels, nil, []string{v1alpha1.LabelInvalid})
+	return p.setLabels(ctx, issue.Ref, issue.Labels, LabelChange{Remove: []string{v1alpha1.LabelInvalid}})
 }

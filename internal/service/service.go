@@ -20,6 +20,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/tenants"
 	"github.com/purrvision/purrvision/webhook"
@@ -68,7 +69,7 @@ func New(o Options) (*Service, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Rand: o.Rand, Log: o.Log, Nudge: o.Nudge})
+	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Rand: o.Rand, Nudge: o.Nudge})
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 func (s *Service) resync(ctx context.Context) {
-	err := s.Provisioner.Resync(ctx, func(ref forge.IssueRef) {
+	err := s.Provisioner.Resync(logctx.Into(ctx, s.log), func(ref forge.IssueRef) {
 		if err := s.Queue.Add(webhook.Intent{Kind: webhook.ReconcileRequest, Issue: ref}); err != nil {
 			s.log.Warn("resync: not queued", "issue", ref.String(), "error", err)
 		}
@@ -146,7 +147,7 @@ func (s *Service) resync(ctx context.Context) {
 
 // process dispatches one intent to the provisioner.
 func (s *Service) process(ctx context.Context, it webhook.Intent) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	ctx, cancel := context.WithTimeout(logctx.Into(ctx, s.log), 5*time.Minute)
 	defer cancel()
 	switch it.Kind {
 	case webhook.ReconcileRequest:

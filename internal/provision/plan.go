@@ -1,0 +1,148 @@
+package provision
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"path"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/renderer"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// Each operation here is a pure planner and a small applier. A planner
+// reads what the applier fetched (the request or command, the tenants repo
+// at the base branch and at the store's branch, the config, who asked) and
+// returns a plan value: the commit to push, the credentials it generated
+// or kept, the pull request it wants, refusals with their reasons. It does
+// no I/O, so it is table-tested with fake trees (plan_test.go). The
+// applier fetches, runs the planner inside tenants.Update (which may call
+// it again after a lost compare-and-swap) and carries the last plan out on
+// GitHub.
+
+// BranchView is a store branch as a planner sees it.
+type BranchView struct {
+	// Exists is false when the branch does not exist; the rest is then
+	// empty.
+	Exists bool
+	// Head is the branch head's hash.
+	Head string
+	// Tree is the tenants repo at the branch head.
+	Tree renderer.Tree
+	// Trailers are those of the head commit's message.
+	Trailers map[string]string
+	// Merged reports whether the head is already part of the base branch.
+	Merged bool
+}
+
+// Common is what every planner reads besides its own input.
+type Common struct {
+	Config *config.Config
+	// Base is the tenants repo at the base branch; BaseHead its hash.
+	Base     renderer.Tree
+	BaseHead string
+	Branch   BranchView
+	// Rand is the source of new credentials and of the SOPS data key.
+	Rand io.Reader
+	Now  time.Time
+}
+
+// onBranchHead reports whether building on parent (the branch when
+// onBranch, else the base) builds on the branch head.
+func (c Common) onBranchHead(onBranch bool) bool {
+	return c.Branch.Exists && (onBranch || c.Branch.Head == c.BaseHead)
+}
+
+// CommitPlan is a commit to push onto a branch.
+type CommitPlan struct {
+	// OnBranch builds on the branch head; otherwise the branch starts over
+	// from the base branch.
+	OnBranch bool
+	Changes  []tenants.Change
+	Message  string
+}
+
+// Seal is a generation of credentials to deliver to a store's owner.
+type Seal struct {
+	Store string
+	// ID names this generation; it is recorded in the commit and in the
+	// credentials comment.
+	ID          string
+	Credentials renderer.Credentials
+}
+
+// PullSpec is the pull request a store's branch should have.
+type PullSpec struct {
+	Store string
+	Op    string
+	Issue forge.IssueRef
+	Title string
+	Body  string
+}
+
+// storeFiles reads the current files of a store from a tree.
+func storeFiles(t renderer.Tree, dir string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		names, err := t.ReadDir(path.Join(dir, rel))
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			p := path.Join(rel, n)
+			data, ok, err := t.ReadFile(path.Join(dir, p))
+			if err != nil {
+				return err
+			}
+			if ok {
+				out[p] = data
+				continue
+			}
+			if err := walk(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return out, walk("")
+}
+
+// changesFor turns a rendered store into the changes that make dir hold
+// exactly its files; nil when it already does.
+func changesFor(current map[string][]byte, out *renderer.Output) []tenants.Change {
+	var ch []tenants.Change
+	want := map[string]bool{}
+	for _, f := range out.Files {
+		rel := f.Path[len(out.Dir)+1:]
+		want[rel] = true
+		if string(current[rel]) != string(f.Data) {
+			ch = append(ch, tenants.Change{Path: f.Path, Data: f.Data})
+		}
+	}
+	for rel := range current {
+		if !want[rel] {
+			ch = append(ch, tenants.Change{Path: path.Join(out.Dir, rel), Delete: true})
+		}
+	}
+	return ch
+}
+
+// newCredentialsID names one generation of a store's credentials; it is
+// random, not derived from them.
+func newCredentialsID(r io.Reader) (string, error) {
+	b := make([]byte, 8)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("generating credentials id: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// owns reports whether the request copy on a tree belongs to issue.
+func owns(req *v1alpha1.StoreRequest, issue forge.IssueRef) bool {
+	return req.Metadata.Annotations[v1alpha1.AnnotationIssue] == issue.String()
+}

@@ -1,0 +1,173 @@
+package provision
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/renderer"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// checkCommandArgs checks a command's arguments against the config: a
+// reply that says what is wrong, or "" when they are fine.
+func checkCommandArgs(cfg *config.Config, cmd Command) string {
+	switch cmd.Name {
+	case CmdResize:
+		if len(cmd.Args) != 1 {
+			return "Usage: `/purrvision resize <plan>`, with a plan of " + strings.Join(cfg.PlanNames(), ", ") + "."
+		}
+		if _, ok := cfg.Plans[cmd.Args[0]]; !ok {
+			return fmt.Sprintf("%q is not a plan; choose one of %s.", cmd.Args[0], strings.Join(cfg.PlanNames(), ", "))
+		}
+	case CmdRotate, CmdDecommission, CmdRetry:
+	default:
+		return "Purrvision knows " + commandUsageText + "."
+	}
+	return ""
+}
+
+// CommandInput is what PlanCommand reads.
+type CommandInput struct {
+	Common
+	// Request is the store's request as the issue holds it.
+	Request *v1alpha1.StoreRequest
+	Command Command
+	Issue   forge.IssueRef
+	// Author wrote the command comment; CommentID is its ID.
+	Author    string
+	CommentID int64
+	// Delivered is the ID of the credentials last sealed on the issue.
+	Delivered string
+}
+
+// CommandPlan is what a resize, rotate-credentials or decommission needs.
+type CommandPlan struct {
+	// NotProvisioned: the store is not on the base branch (yet).
+	NotProvisioned bool
+	// OlderLayout: the store was rendered before the database passwords
+	// had a Secret of their own, so it cannot be resized or rotated.
+	OlderLayout bool
+	// Commit is nil when the branch already holds the change.
+	Commit *CommitPlan
+	// Seal holds the new credentials of a rotation.
+	Seal *Seal
+	Pull PullSpec
+	// Reply is the answer to a command refused here.
+	Reply string
+}
+
+// PlanCommand changes a provisioned store on its branch: built on the
+// store's open pull request if there is one, else on the base branch.
+func PlanCommand(in CommandInput) (*CommandPlan, error) {
+	cfg, cmd, name := in.Config, in.Command, in.Request.Metadata.Name
+	commandID := fmt.Sprint(in.CommentID)
+	onBase, _, err := renderer.FindStore(cfg, in.Base, name)
+	if err != nil {
+		return nil, err
+	}
+	if onBase == nil || !owns(onBase, in.Issue) {
+		return &CommandPlan{NotProvisioned: true, Reply: notProvisionedReply(name, cmd)}, nil
+	}
+	onBranch, from := false, in.Base
+	var tr map[string]string
+	if in.Branch.Exists {
+		tr = in.Branch.Trailers
+		if tr[v1alpha1.TrailerIssue] == in.Issue.String() && !in.Branch.Merged {
+			onBranch, from = true, in.Branch.Tree
+		}
+	}
+	onHead := in.onBranchHead(onBranch)
+	plan := &CommandPlan{}
+	title := strings.ToUpper(cmd.Name[:1]) + cmd.Name[1:] + " store " + name
+	done := func() (*CommandPlan, error) {
+		plan.Pull = PullSpec{Store: name, Op: cmd.Name, Issue: in.Issue, Title: title,
+			Body: fmt.Sprintf("%s, requested by @%s in %s.\n", title, in.Author, in.Issue)}
+		return plan, nil
+	}
+	if tr != nil && tr[v1alpha1.TrailerCommand] == commandID && onHead &&
+		(cmd.Name != CmdRotate || tr[v1alpha1.TrailerCredentialsID] == in.Delivered) {
+		return done() // this comment was carried out already
+	}
+	stored, _, err := renderer.FindStore(cfg, from, name)
+	if err != nil {
+		return nil, err
+	}
+	if stored == nil {
+		stored = onBase
+	}
+	dir := renderer.StoreDir(cfg, renderer.ClusterOf(cfg, stored), name)
+	current, err := storeFiles(from, dir)
+	if err != nil {
+		return nil, err
+	}
+	if cmd.Name != CmdDecommission && current[renderer.FileDatabaseSecret] == nil {
+		// Rendered before the database passwords had a Secret of their
+		// own: a new one would not match what MariaDB keeps.
+		return &CommandPlan{OlderLayout: true, Reply: olderLayoutReply(name)}, nil
+	}
+	credID := ""
+	if tr != nil && onHead {
+		credID = tr[v1alpha1.TrailerCredentialsID]
+	}
+	var changes []tenants.Change
+	switch cmd.Name {
+	case CmdDecommission:
+		title = "Decommission store " + name
+		changes = []tenants.Change{{Path: dir, Delete: true}}
+	case CmdResize:
+		title = fmt.Sprintf("Resize store %s to %s", name, cmd.Args[0])
+		next := *stored
+		next.Spec.Plan = cmd.Args[0]
+		out, err := renderer.Render(renderer.Input{Config: cfg, Request: &next, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(),
+			KeepSecret: current[renderer.FileSecret], KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
+		if err != nil {
+			return nil, err
+		}
+		changes = changesFor(current, out)
+	case CmdRotate:
+		title = "Rotate credentials of store " + name
+		// A new admin password, and with it a new credentials revision
+		// in the HelmRelease, so the installer applies it; the database
+		// passwords stay.
+		out, err := renderer.Render(renderer.Input{Config: cfg, Request: stored, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(),
+			KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
+		if err != nil {
+			return nil, err
+		}
+		changes = changesFor(current, out)
+		if credID, err = newCredentialsID(in.Rand); err != nil {
+			return nil, err
+		}
+		plan.Seal = &Seal{Store: name, ID: credID, Credentials: out.Credentials}
+	default:
+		return nil, fmt.Errorf("planning command %q: not a command that changes a store", cmd.Name)
+	}
+	if len(changes) == 0 {
+		return done()
+	}
+	plan.Commit = &CommitPlan{OnBranch: onBranch, Changes: changes, Message: tenants.Message(title, "Requested with "+cmd.Name+" on "+in.Issue.String()+".",
+		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},
+		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: cmd.Name},
+		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: in.Author},
+		tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: in.Issue.String()},
+		tenants.Trailer{Key: v1alpha1.TrailerCommand, Value: commandID},
+		tenants.Trailer{Key: v1alpha1.TrailerCredentialsID, Value: credID},
+	)}
+	return done()
+}
+
+func notProvisionedReply(name string, cmd Command) string {
+	if cmd.Name == CmdRotate {
+		return "New credentials are on the pull request, and sealed for you below."
+	}
+	return fmt.Sprintf("Store **%s** is not provisioned yet, so there is nothing to %s. Before the merge, edit this issue's form instead.", name, cmd.Name)
+}
+
+func olderLayoutReply(name string) string {
+	return fmt.Sprintf("Store **%s** was rendered by an older Purrvision, which kept its database passwords in the same Secret "+
+		"as the admin password (there is no `%s`), so it cannot be resized or get new credentials without breaking its database. "+
+		"A platform engineer can move it to the current layout (docs/operations.md, \"Stores written by builds before the sharded layout\").", name, renderer.FileDatabaseSecret)
+}

@@ -1,0 +1,164 @@
+package provision
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/renderer"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// requestFileRE matches the StoreRequest files of request-by-pull-request.
+var requestFileRE = regexp.MustCompile(`^requests/([a-z0-9-]+)\.ya?ml$`)
+
+// requestFiles picks the StoreRequest files out of a pull request's files.
+func requestFiles(files []string) []string {
+	var out []string
+	for _, f := range files {
+		if requestFileRE.MatchString(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// checkRequestFiles parses and validates the StoreRequest files of a pull
+// request by author, as its head holds them: the requests, or each problem
+// by file.
+func checkRequestFiles(cfg *config.Config, head renderer.Tree, files []string, author string) ([]*v1alpha1.StoreRequest, []FieldError, error) {
+	var reqs []*v1alpha1.StoreRequest
+	var problems []FieldError
+	for _, f := range files {
+		data, ok, err := head.ReadFile(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			continue // removed by the pull request
+		}
+		req, err := v1alpha1.Parse(data)
+		if err != nil {
+			problems = append(problems, FieldError{Field: f, Msg: err.Error()})
+			continue
+		}
+		for _, e := range renderer.Validate(cfg, req) {
+			problems = append(problems, FieldError{Field: f, Msg: e.Error()})
+		}
+		if want := requestFileRE.FindStringSubmatch(f)[1]; req.Metadata.Name != want {
+			problems = append(problems, FieldError{Field: f, Msg: fmt.Sprintf("metadata.name is %q; name the file %s.yaml or the store %q", req.Metadata.Name, req.Metadata.Name, want)})
+		}
+		if req.Spec.Owner != author {
+			problems = append(problems, FieldError{Field: f, Msg: fmt.Sprintf("spec.owner is %q but the pull request is by @%s; a store is owned by whoever asks for it", req.Spec.Owner, author)})
+		}
+		reqs = append(reqs, req)
+	}
+	return reqs, problems, nil
+}
+
+// PullInput is what PlanPull reads: the valid requests of a pull request
+// and its branch.
+type PullInput struct {
+	Common
+	Requests []*v1alpha1.StoreRequest
+	// Issue is the pull request itself; Author opened it.
+	Issue  forge.IssueRef
+	Author string
+}
+
+// PullPlan renders the requested stores onto the pull request's branch.
+type PullPlan struct {
+	// Taken, when set, is a requested store that exists for another
+	// request; nothing is pushed.
+	Taken *FieldError
+	// Commit is nil when the branch already holds every render.
+	Commit *CommitPlan
+	// Seals are the fresh credentials, one per new store.
+	Seals []Seal
+}
+
+// PlanPull renders each requested store into the pull request's branch,
+// keeping the credentials its branch already holds.
+func PlanPull(in PullInput) (*PullPlan, error) {
+	cfg := in.Config
+	plan := &PullPlan{}
+	var changes []tenants.Change
+	for _, req := range in.Requests {
+		name := req.Metadata.Name
+		if onBase, _, err := renderer.FindStore(cfg, in.Base, name); err != nil {
+			return nil, err
+		} else if onBase != nil && !owns(onBase, in.Issue) {
+			return &PullPlan{Taken: &FieldError{Field: "requests/" + name + ".yaml",
+				Msg: fmt.Sprintf("store %q already exists for %s; choose another name", name, onBase.Metadata.Annotations[v1alpha1.AnnotationIssue])}}, nil
+		}
+		dir := renderer.StoreDir(cfg, renderer.ClusterOf(cfg, req), name)
+		current, err := storeFiles(in.Branch.Tree, dir)
+		if err != nil {
+			return nil, err
+		}
+		rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String()}
+		if current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
+			rin.KeepSecret, rin.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
+		}
+		out, err := renderer.Render(rin)
+		if err != nil {
+			return nil, err
+		}
+		ch := changesFor(current, out)
+		if len(ch) > 0 && rin.KeepSecret == nil {
+			id, err := newCredentialsID(in.Rand)
+			if err != nil {
+				return nil, err
+			}
+			plan.Seals = append(plan.Seals, Seal{Store: name, ID: id, Credentials: out.Credentials})
+		}
+		changes = append(changes, ch...)
+	}
+	if len(changes) == 0 {
+		return plan, nil
+	}
+	plan.Commit = &CommitPlan{OnBranch: true, Changes: changes, Message: tenants.Message("Render requested stores", "",
+		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: storeNames(in.Requests)},
+		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: v1alpha1.OpProvision},
+		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: in.Author},
+		tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: in.Issue.String()},
+	)}
+	return plan, nil
+}
+
+func storeNames(reqs []*v1alpha1.StoreRequest) string {
+	names := make([]string, len(reqs))
+	for i, r := range reqs {
+		names[i] = r.Metadata.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// validPullStatus is the commit status of a valid request pull request.
+func validPullStatus(cfg *config.Config, sha string, reqs []*v1alpha1.StoreRequest) forge.Status {
+	return forge.Status{SHA: sha, Context: v1alpha1.StatusContext, State: "success",
+		Description: forge.KeepStart("Valid; rendered "+path.Join(cfg.TenantsRepo.Path, "...")+" for "+storeNames(reqs), forge.MaxStatusDescription)}
+}
+
+// invalidPullStatus is the commit status of a pull request with problems.
+func invalidPullStatus(sha string, problems []FieldError) forge.Status {
+	desc := problems[0].Field + ": " + problems[0].Msg
+	if len(problems) > 1 {
+		desc = fmt.Sprintf("%d problems; first: %s", len(problems), desc)
+	}
+	return forge.Status{SHA: sha, Context: v1alpha1.StatusContext, State: "failure", Description: forge.KeepStart(desc, forge.MaxStatusDescription)}
+}
+
+// invalidPullComment is the one comment that lists what to fix.
+func invalidPullComment(author string, problems []FieldError) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n@%s, the store requests in this pull request can't be provisioned yet. Please push a fix for:\n\n", v1alpha1.MarkerValidation, author)
+	for _, pb := range problems {
+		fmt.Fprintf(&b, "- `%s`: %s\n", pb.Field, pb.Msg)
+	}
+	return b.String()
+}

@@ -1,0 +1,174 @@
+package provision
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/renderer"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// checkRequest parses a store-request issue's form and validates it
+// against the config: the request, or each field to fix.
+func checkRequest(cfg *config.Config, body, author string) (*v1alpha1.StoreRequest, []FieldError) {
+	req, problems := ParseForm(body, author)
+	if req != nil && len(problems) == 0 {
+		for _, e := range renderer.Validate(cfg, req) {
+			problems = append(problems, FieldError{Field: FormField(e.Field), Msg: e.ErrorBody()})
+		}
+	}
+	return req, problems
+}
+
+// RequestInput is what PlanRequest reads.
+type RequestInput struct {
+	Common
+	Request *v1alpha1.StoreRequest
+	Issue   forge.IssueRef
+	// Author opened the issue: the requester.
+	Author string
+	// Delivered is the ID of the credentials last sealed on the issue.
+	Delivered string
+	// IssueOpen reports whether another request's issue is still open;
+	// its branch is free to reuse once it is closed.
+	IssueOpen func(ref string) (bool, error)
+}
+
+// RequestPlan is what a valid store request needs.
+type RequestPlan struct {
+	// TakenBy is the issue that already owns the store's name; the
+	// request is refused and nothing else happens.
+	TakenBy string
+	// Merged: the store is on the base branch already, and commands
+	// change it from now on.
+	Merged bool
+	// Commit is nil when the branch already holds the render.
+	Commit *CommitPlan
+	// Seal holds fresh credentials; nil when the branch keeps its own.
+	Seal   *Seal
+	Pull   PullSpec
+	Labels LabelChange
+	// Cluster and URL are the store's, for the status comment.
+	Cluster, URL string
+}
+
+// LabelChange adds and removes labels.
+type LabelChange struct{ Add, Remove []string }
+
+// PlanRequest renders a valid store request onto its branch
+// store/<name>: new credentials unless the branch already holds the ones
+// last delivered, the provisioning pull request and its labels.
+func PlanRequest(in RequestInput) (*RequestPlan, error) {
+	cfg, req, name := in.Config, in.Request, in.Request.Metadata.Name
+	onBase, _, err := renderer.FindStore(cfg, in.Base, name)
+	if err != nil {
+		return nil, err
+	}
+	if onBase != nil {
+		if !owns(onBase, in.Issue) {
+			return &RequestPlan{TakenBy: onBase.Metadata.Annotations[v1alpha1.AnnotationIssue]}, nil
+		}
+		return &RequestPlan{Merged: true}, nil
+	}
+	cluster := renderer.ClusterOf(cfg, req)
+	plan := &RequestPlan{
+		Cluster: cluster,
+		URL:     v1alpha1.URL(name, cfg.BaseDomain),
+		Pull:    PullSpec{Store: name, Op: v1alpha1.OpProvision, Issue: in.Issue, Title: "Provision store " + name, Body: provisionBody(cfg, req, in.Issue)},
+		Labels:  LabelChange{Add: []string{v1alpha1.LabelPendingReview}},
+	}
+	onBranch := false
+	current := map[string][]byte{}
+	curID := ""
+	if in.Branch.Exists {
+		if owner := in.Branch.Trailers[v1alpha1.TrailerIssue]; owner != in.Issue.String() {
+			open, err := in.IssueOpen(owner)
+			if err != nil {
+				return nil, err
+			}
+			if open {
+				return &RequestPlan{TakenBy: owner}, nil
+			}
+			// The other request was closed: its branch is ours to reuse.
+		} else {
+			onBranch = true
+			curID = in.Branch.Trailers[v1alpha1.TrailerCredentialsID]
+			if current, err = storeFiles(in.Branch.Tree, renderer.StoreDir(cfg, cluster, name)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String()}
+	id := curID
+	if curID != "" && curID == in.Delivered && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
+		rin.KeepSecret, rin.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
+	} else if id, err = newCredentialsID(in.Rand); err != nil {
+		return nil, err
+	}
+	out, err := renderer.Render(rin)
+	if err != nil {
+		return nil, err
+	}
+	onHead := in.onBranchHead(onBranch)
+	changes := changesFor(current, out)
+	if !onHead {
+		// Starting over from the base: the store's files from another
+		// request, or from another cluster, are not kept.
+		changes = changesFor(map[string][]byte{}, out)
+	}
+	if len(changes) == 0 {
+		return plan, nil
+	}
+	if rin.KeepSecret == nil {
+		plan.Seal = &Seal{Store: name, ID: id, Credentials: out.Credentials}
+	}
+	subject := "Provision store " + name
+	if onHead {
+		subject = "Update store " + name
+	}
+	plan.Commit = &CommitPlan{OnBranch: onBranch, Changes: changes, Message: tenants.Message(subject, "",
+		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},
+		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: v1alpha1.OpProvision},
+		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: in.Author},
+		tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: in.Issue.String()},
+		tenants.Trailer{Key: v1alpha1.TrailerCredentialsID, Value: id},
+	)}
+	return plan, nil
+}
+
+// provisionBody describes what a provisioning pull request creates.
+func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.IssueRef) string {
+	plan := cfg.Plans[req.Spec.Plan]
+	name := req.Metadata.Name
+	var b strings.Builder
+	fmt.Fprintf(&b, "Creates store **%s**, requested by @%s in %s.\n\n", name, req.Spec.Owner, issue)
+	b.WriteString("| | |\n|---|---|\n")
+	rows := [][2]string{
+		{"Namespace", "`" + v1alpha1.Namespace(name) + "`"},
+		{"Cluster", "`" + renderer.ClusterOf(cfg, req) + "`"},
+		{"Plan", "`" + req.Spec.Plan + "`"},
+		{"Quota", fmt.Sprintf("%s CPU, %s memory, %s storage, %d pods", plan.CPU.String(), plan.Memory.String(), plan.Storage.String(), plan.Pods)},
+		{"Internet egress (443)", fmt.Sprintf("%t", plan.InternetEgress)},
+		{"URL", v1alpha1.URL(name, cfg.BaseDomain)},
+		{"Chart", "`woocommerce` " + cfg.Chart.Version},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s |\n", r[0], r[1])
+	}
+	b.WriteString("\nThe admin credentials are generated and sealed with SOPS; only Flux and the owner can read them.\n")
+	return b.String()
+}
+
+// invalidRequestComment is the one comment that lists what to fix.
+func invalidRequestComment(author string, problems []FieldError) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n@%s, this store request can't be provisioned yet. Please edit the issue and fix:\n\n", v1alpha1.MarkerValidation, author)
+	for _, pr := range problems {
+		fmt.Fprintf(&b, "- **%s**: %s\n", pr.Field, pr.Msg)
+	}
+	b.WriteString("\nPurrvision checks the request again each time the issue is edited.")
+	return b.String()
+}
