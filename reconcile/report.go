@@ -27,11 +27,25 @@ type Reporter interface {
 	Report(ctx context.Context, r Report) error
 }
 
+// ReportGitHub is what GitHubReporter calls.
+type ReportGitHub interface {
+	GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error)
+	ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error)
+	CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error)
+	EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error
+	AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error
+	RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error
+	LatestDeployment(ctx context.Context, repo forge.Repo, environment string) (*forge.Deployment, error)
+	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)
+	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
+	CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
+}
+
 // GitHubReporter reports on the store's issue and with deployment statuses
 // on the tenants repo. Each step reads GitHub first and writes only what
 // differs, so a report repeated after a crash posts nothing twice.
 type GitHubReporter struct {
-	GitHub  forge.Client
+	GitHub  ReportGitHub
 	Tenants forge.Repo
 	Bot     string
 	Now     func() time.Time

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/purrvision/purrvision/internal/audit"
-	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -34,7 +33,7 @@ config, the git history alone.`,
 				return usageError(fmt.Errorf("tenantsRepo.url: required by audit"))
 			}
 			repoOpts := tenants.Options{URL: cfg.TenantsRepo.URL, Branch: cfg.TenantsRepo.Branch, Dir: cfg.TenantsRepo.CloneDir}
-			var gh forge.IssueReader
+			var gh audit.CommentLister
 			if cfg.GitHub.Token != "" || cfg.GitHub.TokenFile != "" || cfg.GitHub.App.ID != 0 {
 				o, err := ghclient.OptionsFromConfig(cfg.GitHub)
 				if err != nil {

@@ -29,9 +29,14 @@ type Entry struct {
 	Ref     string    `json:"ref,omitempty"` // commit or issue
 }
 
+// CommentLister is what Timeline reads of GitHub.
+type CommentLister interface {
+	ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error)
+}
+
 // Timeline builds the timeline of store name. gh may be nil, for the git
 // history alone; bot is Purrvision's login on GitHub.
-func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh forge.IssueReader, bot, name string) ([]Entry, error) {
+func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh CommentLister, bot, name string) ([]Entry, error) {
 	if err := repo.Fetch(ctx); err != nil {
 		return nil, err
 	}

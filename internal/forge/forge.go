@@ -132,69 +132,6 @@ const (
 	PermissionNone     = "none"
 )
 
-// IssueReader reads issues and their comments.
-type IssueReader interface {
-	GetIssue(ctx context.Context, ref IssueRef) (*Issue, error)
-	ListComments(ctx context.Context, ref IssueRef) ([]Comment, error)
-}
-
-// RepoCommentLister lists the comments of a whole repository.
-type RepoCommentLister interface {
-	// ListRepoComments returns the comments on every issue and pull request
-	// of repo updated at or after since (all of them when since is zero),
-	// least recently updated first, and the time of the listing by the
-	// server's clock (zero when it does not say), from which the next
-	// listing can start.
-	ListRepoComments(ctx context.Context, repo Repo, since time.Time) (comments []Comment, asOf time.Time, err error)
-}
-
-// IssueLister lists open issues with a label.
-type IssueLister interface {
-	ListOpenIssues(ctx context.Context, repo Repo, label string) ([]Issue, error)
-}
-
-// Commenter writes comments.
-type Commenter interface {
-	CreateComment(ctx context.Context, ref IssueRef, body string) (Comment, error)
-	EditComment(ctx context.Context, repo Repo, id int64, body string) error
-}
-
-// Labeler sets issue labels.
-type Labeler interface {
-	AddLabels(ctx context.Context, ref IssueRef, labels ...string) error
-	RemoveLabel(ctx context.Context, ref IssueRef, label string) error
-}
-
-// PullRequester finds and opens pull requests.
-type PullRequester interface {
-	FindOpenPull(ctx context.Context, repo Repo, head string) (*PullRequest, error)
-	CreatePull(ctx context.Context, repo Repo, pr NewPullRequest) (*PullRequest, error)
-	EditPull(ctx context.Context, repo Repo, number int, title, body string) error
-	GetPull(ctx context.Context, repo Repo, number int) (*PullRequest, error)
-}
-
-// PullInspector reads what a pull request changes and who approved it.
-type PullInspector interface {
-	ListPullFiles(ctx context.Context, repo Repo, number int) ([]string, error)
-	Approvers(ctx context.Context, repo Repo, number int) ([]string, error)
-}
-
-// Authorizer answers who may do what.
-type Authorizer interface {
-	Permission(ctx context.Context, repo Repo, login string) (string, error)
-	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
-}
-
-// KeyFetcher returns a user's public SSH keys.
-type KeyFetcher interface {
-	SSHKeys(ctx context.Context, login string) ([]string, error)
-}
-
-// StatusReporter sets commit statuses.
-type StatusReporter interface {
-	SetStatus(ctx context.Context, repo Repo, st Status) error
-}
-
 // Deployment is a GitHub deployment of a commit to an environment.
 type Deployment struct {
 	ID          int64
@@ -210,8 +147,41 @@ type DeploymentStatus struct {
 	EnvironmentURL string
 }
 
-// Deployer records deployments of the tenants repo's commits.
-type Deployer interface {
+// Client is the whole of what Purrvision asks of GitHub, as the adapter in
+// internal/ghclient implements it. Consumers do not take a Client: each
+// declares the few methods it calls, next to itself, and the wiring hands
+// them the adapter.
+type Client interface {
+	GetIssue(ctx context.Context, ref IssueRef) (*Issue, error)
+	ListComments(ctx context.Context, ref IssueRef) ([]Comment, error)
+	// ListRepoComments returns the comments on every issue and pull request
+	// of repo updated at or after since (all of them when since is zero),
+	// least recently updated first, and the time of the listing by the
+	// server's clock (zero when it does not say), from which the next
+	// listing can start.
+	ListRepoComments(ctx context.Context, repo Repo, since time.Time) (comments []Comment, asOf time.Time, err error)
+	// ListOpenIssues lists the open issues with a label.
+	ListOpenIssues(ctx context.Context, repo Repo, label string) ([]Issue, error)
+
+	CreateComment(ctx context.Context, ref IssueRef, body string) (Comment, error)
+	EditComment(ctx context.Context, repo Repo, id int64, body string) error
+	AddLabels(ctx context.Context, ref IssueRef, labels ...string) error
+	RemoveLabel(ctx context.Context, ref IssueRef, label string) error
+
+	FindOpenPull(ctx context.Context, repo Repo, head string) (*PullRequest, error)
+	CreatePull(ctx context.Context, repo Repo, pr NewPullRequest) (*PullRequest, error)
+	EditPull(ctx context.Context, repo Repo, number int, title, body string) error
+	GetPull(ctx context.Context, repo Repo, number int) (*PullRequest, error)
+	ListPullFiles(ctx context.Context, repo Repo, number int) ([]string, error)
+	// Approvers are the reviewers whose last review approved.
+	Approvers(ctx context.Context, repo Repo, number int) ([]string, error)
+
+	Permission(ctx context.Context, repo Repo, login string) (string, error)
+	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
+	// SSHKeys returns a user's public SSH keys.
+	SSHKeys(ctx context.Context, login string) ([]string, error)
+	SetStatus(ctx context.Context, repo Repo, st Status) error
+
 	// EnsureDeployment finds the deployment of sha to environment, or
 	// creates it.
 	EnsureDeployment(ctx context.Context, repo Repo, environment, sha, description string) (Deployment, error)
@@ -220,20 +190,4 @@ type Deployer interface {
 	CreateDeploymentStatus(ctx context.Context, repo Repo, id int64, st DeploymentStatus) error
 	// LatestDeployment is the newest deployment to environment; nil when none.
 	LatestDeployment(ctx context.Context, repo Repo, environment string) (*Deployment, error)
-}
-
-// Client is everything the service uses: the request flow, and the status
-// page (RepoCommentLister).
-type Client interface {
-	IssueReader
-	RepoCommentLister
-	IssueLister
-	Commenter
-	Labeler
-	PullRequester
-	PullInspector
-	Authorizer
-	KeyFetcher
-	StatusReporter
-	Deployer
 }

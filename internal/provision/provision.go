@@ -26,7 +26,7 @@ import (
 // Provisioner runs the request flow.
 type Provisioner struct {
 	cfg      *config.Config
-	gh       forge.Client
+	gh       GitHub
 	repo     *tenants.Repo
 	requests forge.Repo // where issues are filed
 	tenants  forge.Repo // where store pull requests go
@@ -40,7 +40,7 @@ type Provisioner struct {
 // Options are the dependencies of a Provisioner.
 type Options struct {
 	Config *config.Config
-	GitHub forge.Client
+	GitHub GitHub
 	Repo   *tenants.Repo
 	// Rand is crypto/rand.Reader outside tests.
 	Rand io.Reader

@@ -16,6 +16,13 @@ import (
 	"github.com/purrvision/purrvision/tenants"
 )
 
+// RepoCommentLister is what the status page reads of GitHub.
+type RepoCommentLister interface {
+	// ListRepoComments returns the comments of repo updated at or after
+	// since, and the time of the listing by the server's clock.
+	ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) (comments []forge.Comment, asOf time.Time, err error)
+}
+
 // RepoSource lists the stores on the tenants repo's branch, with what
 // Purrvision recorded in each store's progress comment: the same data as
 // `purrvision audit`.
@@ -30,7 +37,7 @@ import (
 type RepoSource struct {
 	Config *config.Config
 	Repo   *tenants.Repo
-	GitHub forge.RepoCommentLister
+	GitHub RepoCommentLister
 	Bot    string
 	// RelistEvery is how often the index is read again from scratch, which
 	// forgets deleted comments (a listing by update time cannot show them);

@@ -1,0 +1,61 @@
+package provision
+
+import (
+	"context"
+
+	"github.com/purrvision/purrvision/internal/forge"
+)
+
+// What the request flow asks of GitHub, by concern. GitHub is all of
+// them; the adapter in internal/ghclient provides it, and tests use the
+// stand-in behind the same adapter.
+type (
+	issueReader interface {
+		GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error)
+		ListOpenIssues(ctx context.Context, repo forge.Repo, label string) ([]forge.Issue, error)
+	}
+	commenter interface {
+		ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error)
+		CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error)
+		EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error
+	}
+	labeler interface {
+		AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error
+		RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error
+	}
+	pullRequester interface {
+		FindOpenPull(ctx context.Context, repo forge.Repo, head string) (*forge.PullRequest, error)
+		CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error)
+		EditPull(ctx context.Context, repo forge.Repo, number int, title, body string) error
+		GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)
+		ListPullFiles(ctx context.Context, repo forge.Repo, number int) ([]string, error)
+		Approvers(ctx context.Context, repo forge.Repo, number int) ([]string, error)
+	}
+	authorizer interface {
+		Permission(ctx context.Context, repo forge.Repo, login string) (string, error)
+		IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
+	}
+	keyFetcher interface {
+		SSHKeys(ctx context.Context, login string) ([]string, error)
+	}
+	statusSetter interface {
+		SetStatus(ctx context.Context, repo forge.Repo, st forge.Status) error
+	}
+	deployer interface {
+		EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)
+		LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
+		CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
+	}
+)
+
+// GitHub is what the Provisioner calls.
+type GitHub interface {
+	issueReader
+	commenter
+	labeler
+	pullRequester
+	authorizer
+	keyFetcher
+	statusSetter
+	deployer
+}
