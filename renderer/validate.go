@@ -57,14 +57,27 @@ func Validate(cfg *config.Config, req *v1alpha1.StoreRequest) field.ErrorList {
 
 	if len([]rune(s.Title)) > MaxTitleLength {
 		errs = append(errs, field.TooLong(spec.Child("title"), "", MaxTitleLength))
-	} else if strings.IndexFunc(s.Title, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) >= 0 {
-		errs = append(errs, field.Invalid(spec.Child("title"), s.Title, "remove control characters and line breaks"))
+	} else if msg := checkTitle(s.Title); msg != "" {
+		errs = append(errs, field.Invalid(spec.Child("title"), s.Title, msg))
 	}
 
 	if s.Cluster != "" && !cfg.HasCluster(s.Cluster) {
 		errs = append(errs, field.NotSupported(spec.Child("cluster"), s.Cluster, cfg.ClusterNames()))
 	}
 	return errs
+}
+
+// checkTitle says what is wrong with a shop title: it is shown to
+// shoppers and handed to the installer, so it is printable text on one
+// line that no option parser can take for an option.
+func checkTitle(title string) string {
+	if strings.HasPrefix(title, "-") {
+		return "must not start with '-'; start it with a letter or digit"
+	}
+	if strings.IndexFunc(title, func(r rune) bool { return !unicode.IsPrint(r) || r == unicode.ReplacementChar }) >= 0 {
+		return "remove control characters, line breaks and invisible characters: use printable text on one line"
+	}
+	return ""
 }
 
 func hasPlan(cfg *config.Config, name string) bool {
@@ -82,6 +95,11 @@ func validateName(cfg *config.Config, name string) field.ErrorList {
 	}
 	if msgs := validation.IsDNS1123Label(name); len(msgs) > 0 {
 		return field.ErrorList{field.Invalid(p, name, "use only lowercase letters a-z, digits and '-', starting and ending with a letter or digit, like cat-cafe")}
+	}
+	if len(name) >= 4 && name[2:4] == "--" {
+		// RFC 5891 4.2.3.1: such labels are reserved for IDNA; "xn--..."
+		// is punycode, which browsers show as a Unicode look-alike name.
+		return field.ErrorList{field.Invalid(p, name, "must not have '--' as its third and fourth characters: such host names (like xn--...) are shown by browsers as other, look-alike Unicode names; choose another name")}
 	}
 	for _, r := range append(append([]string{}, builtinReserved...), cfg.ReservedNames...) {
 		if matchReserved(r, name) {
