@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,7 +130,7 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 	}
 	var own *forge.Comment
 	for i, c := range comments {
-		if c.Author == g.Bot && strings.Contains(c.Body, v1alpha1.MarkerStatus) {
+		if c.Author == g.Bot && v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
 			own = &comments[i]
 			break
 		}

@@ -87,7 +87,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 			return nil, err
 		}
 		for _, c := range comments {
-			if c.Author != bot || !strings.Contains(c.Body, v1alpha1.MarkerStatus) {
+			if c.Author != bot || !v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
 				continue
 			}
 			for _, ev := range storestatus.Parse(c.Body).Timeline {

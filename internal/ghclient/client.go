@@ -285,6 +285,13 @@ func (c *Client) EditComment(ctx context.Context, repo forge.Repo, id int64, bod
 	return translate(fmt.Sprintf("editing comment %d in %s", id, repo), resp, err)
 }
 
+// React adds a reaction (such as "-1" or "eyes") to an issue comment; GitHub
+// keeps one of each per person, so it is safe to repeat.
+func (c *Client) React(ctx context.Context, repo forge.Repo, commentID int64, content string) error {
+	_, resp, err := c.gh.Reactions.CreateIssueCommentReaction(ctx, repo.Owner, repo.Name, commentID, content)
+	return translate(fmt.Sprintf("reacting to comment %d in %s", commentID, repo), resp, err)
+}
+
 // AddLabels implements forge.Labeler.
 func (c *Client) AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error {
 	_, resp, err := c.gh.Issues.AddLabelsToIssue(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, labels)

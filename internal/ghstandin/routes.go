@@ -42,6 +42,7 @@ func (s *Server) routes() http.Handler {
 	handle("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
 	handle("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.editComment)
 	handle("DELETE /repos/{owner}/{repo}/issues/comments/{id}", s.deleteComment)
+	handle("POST /repos/{owner}/{repo}/issues/comments/{id}/reactions", s.createReaction)
 	handle("POST /repos/{owner}/{repo}/issues/{number}/labels", s.addLabels)
 	handle("DELETE /repos/{owner}/{repo}/issues/{number}/labels/{name}", s.removeLabel)
 	handle("GET /repos/{owner}/{repo}/pulls", s.listPulls)

@@ -43,6 +43,8 @@ type Server struct {
 	tokens map[string]bool // installation tokens handed out
 	failed int
 
+	reactions map[int64][]*github.Reaction // comment ID -> reactions
+
 	hook     Webhook
 	outbox   []delivery
 	wake     chan struct{}

@@ -66,7 +66,7 @@ func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forg
 		return err
 	}
 	if !allowed {
-		return p.reply(ctx, t, c, fmt.Sprintf("@%s, only the requester (@%s), collaborators with write access and the configured teams can run Purrvision commands on this store.", c.Author, issue.Author))
+		return p.deny(ctx, t, c, issue.Author)
 	}
 	req, problems := checkRequest(p.cfg, issue.Body, issue.Author)
 	if len(problems) > 0 {
@@ -117,11 +117,30 @@ func (p *Provisioner) authorized(ctx context.Context, issue *forge.Issue, login 
 
 // reply answers a command comment, once.
 func (p *Provisioner) reply(ctx context.Context, t *thread, c forge.Comment, text string) error {
-	body := fmt.Sprintf("%s comment=%d -->\n> %s\n\n%s", v1alpha1.MarkerReply, c.ID, strings.SplitN(c.Body, "\n", 2)[0], text)
+	return p.postReply(ctx, t, c, "", text)
+}
+
+// deny answers a command by someone without the right to run it: a reply
+// the first time on this issue, a thumbs-down reaction after that, so
+// nobody can make the bot talk at will.
+func (p *Provisioner) deny(ctx context.Context, t *thread, c forge.Comment, requester string) error {
+	if t.denied[c.Author] {
+		return p.gh.React(ctx, t.ref.Repo, c.ID, "-1")
+	}
+	return p.postReply(ctx, t, c, " denied="+c.Author, fmt.Sprintf("@%s, only the requester (%s), collaborators with write access and the configured teams can run Purrvision commands on this store. "+
+		"Further commands of yours here get a reaction, not a reply.", c.Author, requester))
+}
+
+// postReply posts the one reply to a command comment, quoting it safely.
+func (p *Provisioner) postReply(ctx context.Context, t *thread, c forge.Comment, attrs, text string) error {
+	body := fmt.Sprintf("%s comment=%d%s -->\n> %s\n\n%s", v1alpha1.MarkerReply, c.ID, attrs, quoteUser(c.Body), text)
 	if _, err := p.gh.CreateComment(ctx, t.ref, body); err != nil {
 		return err
 	}
 	t.replies[c.ID] = true
+	if attrs != "" {
+		t.denied[c.Author] = true
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
@@ -16,12 +17,13 @@ type thread struct {
 	ref      forge.IssueRef
 	all      []forge.Comment
 	ownByKey map[string]forge.Comment
-	replies  map[int64]bool // command comment IDs already answered
+	replies  map[int64]bool  // command comment IDs already answered
+	denied   map[string]bool // people told once they may not run commands here
 }
 
 var (
-	credentialsRE = regexp.MustCompile(regexp.QuoteMeta(v1alpha1.MarkerCredentials) + ` id=([0-9a-f]+) -->`)
-	replyRE       = regexp.MustCompile(regexp.QuoteMeta(v1alpha1.MarkerReply) + ` comment=([0-9]+) -->`)
+	credentialsRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerCredentials) + ` id=([0-9a-f]+) -->$`)
+	replyRE       = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerReply) + ` comment=([0-9]+)(?: denied=([A-Za-z0-9-]+))? -->$`)
 )
 
 func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thread, error) {
@@ -29,25 +31,34 @@ func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thre
 	if err != nil {
 		return nil, err
 	}
-	t := &thread{ref: ref, all: cs, ownByKey: map[string]forge.Comment{}, replies: map[int64]bool{}}
+	return newThread(ref, p.bot, cs), nil
+}
+
+// newThread picks the bot's own comments out of an issue's: by author,
+// which GitHub authenticates, and by the marker on their first line only.
+func newThread(ref forge.IssueRef, bot string, cs []forge.Comment) *thread {
+	t := &thread{ref: ref, all: cs, ownByKey: map[string]forge.Comment{}, replies: map[int64]bool{}, denied: map[string]bool{}}
 	for _, c := range cs {
-		if c.Author != p.bot {
+		if c.Author != bot {
 			continue
 		}
 		for _, m := range []string{v1alpha1.MarkerValidation, v1alpha1.MarkerStatus, v1alpha1.MarkerCredentials} {
-			if strings.Contains(c.Body, m) {
+			if v1alpha1.Marked(c.Body, m) {
 				if _, seen := t.ownByKey[m]; !seen {
 					t.ownByKey[m] = c
 				}
 			}
 		}
-		if m := replyRE.FindStringSubmatch(c.Body); m != nil {
+		if m := replyRE.FindStringSubmatch(firstLine(c.Body)); m != nil {
 			if id, err := strconv.ParseInt(m[1], 10, 64); err == nil {
 				t.replies[id] = true
 			}
+			if m[2] != "" {
+				t.denied[m[2]] = true
+			}
 		}
 	}
-	return t, nil
+	return t
 }
 
 // upsert makes Purrvision's comment with marker read body: it edits the
@@ -75,7 +86,7 @@ func (p *Provisioner) upsert(ctx context.Context, t *thread, marker, body string
 // credentialsID is the id of the credentials last delivered on the thread.
 func (t *thread) credentialsID() string {
 	if c, ok := t.ownByKey[v1alpha1.MarkerCredentials]; ok {
-		if m := credentialsRE.FindStringSubmatch(c.Body); m != nil {
+		if m := credentialsRE.FindStringSubmatch(firstLine(c.Body)); m != nil {
 			return m[1]
 		}
 	}
@@ -120,4 +131,66 @@ func (p *Provisioner) setLabels(ctx context.Context, ref forge.IssueRef, have []
 		}
 	}
 	return nil
+}
+
+// firstLine is the first line of a body, without its line break.
+func firstLine(body string) string {
+	line, _, _ := strings.Cut(body, "\n")
+	return strings.TrimSuffix(line, "\r")
+}
+
+// quoteUser makes text a person wrote safe to show in a comment of the
+// bot's: its first line, printable characters only, at most 80 of them,
+// neutralized, in a code span. It can form no marker, HTML comment,
+// mention or link there.
+func quoteUser(s string) string {
+	line := strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, firstLine(s))
+	line = neutralize(forge.KeepStart(strings.TrimSpace(line), 80))
+	if line == "" {
+		return "(empty)"
+	}
+	fence := "`"
+	for strings.Contains(line, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(line, "`") || strings.HasSuffix(line, "`") {
+		line = " " + line + " "
+	}
+	return fence + line + fence
+}
+
+// neutralize makes a message that may carry what a person wrote (a value
+// quoted in a validation error) safe in a comment of the bot's: one line,
+// no HTML comment delimiters, and no mention GitHub would notify.
+func neutralize(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case !unicode.IsPrint(r):
+			return -1
+		}
+		return r
+	}, s)
+	for strings.Contains(s, "<!--") || strings.Contains(s, "-->") {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "<!--", ""), "-->", "")
+	}
+	// A word joiner after an '@' that could start a mention keeps the text
+	// as it reads and stops GitHub from taking it for one; an e-mail
+	// address, '@' after a letter or digit, is no mention.
+	var b strings.Builder
+	prev := ' '
+	for _, r := range s {
+		b.WriteRune(r)
+		if r == '@' && !unicode.IsLetter(prev) && !unicode.IsDigit(prev) {
+			b.WriteRune('\u2060')
+		}
+		prev = r
+	}
+	return b.String()
 }

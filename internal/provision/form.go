@@ -133,3 +133,17 @@ func RenderForm(req *v1alpha1.StoreRequest) string {
 		FormName, v(req.Metadata.Name), FormPlan, v(req.Spec.Plan), FormEmail, v(req.Spec.AdminEmail),
 		FormTitle, v(req.Spec.Title), FormCluster, v(req.Spec.Cluster))
 }
+
+// fieldLabel shows a problem's field in a comment: a label of the form in
+// bold, anything else (a heading someone wrote) quoted as user text.
+func fieldLabel(f string) string {
+	if f == "Issue body" {
+		return "**" + f + "**"
+	}
+	for _, l := range formFields {
+		if l == f {
+			return "**" + f + "**"
+		}
+	}
+	return quoteUser(f)
+}

@@ -18,6 +18,7 @@ type (
 		ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error)
 		CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error)
 		EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error
+		React(ctx context.Context, repo forge.Repo, commentID int64, content string) error
 	}
 	labeler interface {
 		AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error

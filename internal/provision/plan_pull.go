@@ -158,7 +158,7 @@ func invalidPullComment(author string, problems []FieldError) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n@%s, the store requests in this pull request can't be provisioned yet. Please push a fix for:\n\n", v1alpha1.MarkerValidation, author)
 	for _, pb := range problems {
-		fmt.Fprintf(&b, "- `%s`: %s\n", pb.Field, pb.Msg)
+		fmt.Fprintf(&b, "- %s: %s\n", quoteUser(pb.Field), neutralize(pb.Msg))
 	}
 	return b.String()
 }

@@ -167,7 +167,7 @@ func invalidRequestComment(author string, problems []FieldError) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n@%s, this store request can't be provisioned yet. Please edit the issue and fix:\n\n", v1alpha1.MarkerValidation, author)
 	for _, pr := range problems {
-		fmt.Fprintf(&b, "- **%s**: %s\n", pr.Field, pr.Msg)
+		fmt.Fprintf(&b, "- %s: %s\n", fieldLabel(pr.Field), neutralize(pr.Msg))
 	}
 	b.WriteString("\nPurrvision checks the request again each time the issue is edited.")
 	return b.String()

@@ -189,7 +189,7 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		if u, _, _ := strings.Cut(c.URL, "#"); u != "" {
 			idx.issueURL[c.Issue] = u
 		}
-		if c.Author == s.Bot && strings.Contains(c.Body, v1alpha1.MarkerStatus) {
+		if c.Author == s.Bot && v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
 			// The first progress comment of an issue is the one Purrvision
 			// keeps up to date, as the request flow and the watcher find it.
 			if old, ok := idx.progress[c.Issue]; !ok || c.ID <= old.id {

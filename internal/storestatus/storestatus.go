@@ -37,13 +37,21 @@ type Event struct {
 	Source string         `json:"source,omitempty"` // github, git or cluster
 }
 
-var stateRE = regexp.MustCompile(regexp.QuoteMeta(v1alpha1.MarkerState) + ` (\{.*?\}) -->`)
+var stateRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerState) + ` (\{.*\}) -->\r?$`)
 
-// Parse reads the State of a progress comment; a missing or garbled one
-// is a fresh State.
+// Parse reads the State of a progress comment: the status marker on the
+// first line, the state on the second, where Body puts them and nothing
+// the comment quotes can. A missing or garbled one is a fresh State.
 func Parse(body string) State {
 	var s State
-	if m := stateRE.FindStringSubmatch(body); m != nil {
+	if !v1alpha1.Marked(body, v1alpha1.MarkerStatus) {
+		return s
+	}
+	lines := strings.SplitN(body, "\n", 3)
+	if len(lines) < 2 {
+		return s
+	}
+	if m := stateRE.FindStringSubmatch(lines[1]); m != nil {
 		if err := json.Unmarshal([]byte(m[1]), &s); err != nil {
 			return State{}
 		}

@@ -147,3 +147,15 @@ func (p Phase) Label() string {
 	}
 	return LabelProvisioning
 }
+
+// Marked reports whether a body of the bot's opens with marker: its first
+// line is the marker, or the marker followed by attributes. A marker
+// anywhere else, such as in text the bot quotes, does not count.
+func Marked(body, marker string) bool {
+	line, _, _ := strings.Cut(body, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if strings.HasSuffix(marker, "-->") {
+		return line == marker
+	}
+	return strings.HasPrefix(line, marker+" ") && strings.HasSuffix(line, " -->") && !strings.Contains(line[len(marker):len(line)-3], "-->")
+}

@@ -1,0 +1,56 @@
+package ghstandin
+
+import (
+	"net/http"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// reactionContents are the reactions GitHub accepts.
+var reactionContents = map[string]bool{"+1": true, "-1": true, "laugh": true, "confused": true, "heart": true, "hooray": true, "rocket": true, "eyes": true}
+
+// createReaction adds the caller's reaction to a comment: 201, or 200 with
+// the existing one when the caller reacted so already, as GitHub does;
+// 422 for a content GitHub does not know.
+func (s *Server) createReaction(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Content string `json:"content"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, id, _ := s.commentAt(w, r)
+	if id == 0 {
+		return
+	}
+	if !reactionContents[in.Content] {
+		validationFailed(w, "Reaction", "content is not included in the list")
+		return
+	}
+	who := actor(r)
+	for _, re := range s.reactions[id] {
+		if re.GetUser().GetLogin() == who && re.GetContent() == in.Content {
+			writeJSON(w, http.StatusOK, re)
+			return
+		}
+	}
+	re := &github.Reaction{ID: github.Int64(s.id()), User: s.user(who), Content: github.String(in.Content)}
+	if s.reactions == nil {
+		s.reactions = map[int64][]*github.Reaction{}
+	}
+	s.reactions[id] = append(s.reactions[id], re)
+	writeJSON(w, http.StatusCreated, re)
+}
+
+// Reactions returns the reactions on a comment, as "login:content".
+func (s *Server) Reactions(commentID int64) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, re := range s.reactions[commentID] {
+		out = append(out, re.GetUser().GetLogin()+":"+re.GetContent())
+	}
+	return out
+}
