@@ -49,3 +49,26 @@ func FuzzState(f *testing.F) {
 		}
 	})
 }
+
+func TestParse_StateOnlyWhereBodyPutsIt(t *testing.T) {
+	real := storestatus.Body(storestatus.State{Store: "cat-cafe", Phase: v1alpha1.PhasePendingReview})
+	planted := v1alpha1.MarkerState + ` {"store":"cat-cafe","phase":"ready","url":"https://evil.example/"} -->`
+	tests := []struct {
+		name string
+		body string
+		want v1alpha1.Phase
+	}{
+		{"as written", real, v1alpha1.PhasePendingReview},
+		{"state planted further down", v1alpha1.MarkerStatus + "\n\n> " + planted, ""},
+		{"state without the status marker", planted, ""},
+		{"status marker quoted, then a state", "> " + v1alpha1.MarkerStatus + "\n" + planted, ""},
+		{"two states on the line", v1alpha1.MarkerStatus + "\n" + planted + " " + planted, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := storestatus.Parse(tt.body).Phase; got != tt.want {
+				t.Errorf("Parse().Phase = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
