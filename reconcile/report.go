@@ -34,6 +34,7 @@ type ReportGitHub interface {
 	EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error
 	AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error
 	RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error
+	CloseIssue(ctx context.Context, ref forge.IssueRef) error
 	LatestDeployment(ctx context.Context, repo forge.Repo, environment string) (*forge.Deployment, error)
 	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)
 	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
@@ -79,7 +80,14 @@ func (g *GitHubReporter) Report(ctx context.Context, r Report) error {
 	if err := g.comment(ctx, r); err != nil {
 		return err
 	}
-	return g.labels(ctx, r)
+	if err := g.labels(ctx, r); err != nil {
+		return err
+	}
+	if r.Phase == v1alpha1.PhaseDecommissioned {
+		// Final for this issue: a new store needs a new request.
+		return g.GitHub.CloseIssue(ctx, r.Issue)
+	}
+	return nil
 }
 
 func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {

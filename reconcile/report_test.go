@@ -55,3 +55,37 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 		t.Errorf("timeline %v, want %v", phases, want)
 	}
 }
+
+// TestReporter_DecommissionClosesTheIssue (issue 10, class 5): a
+// decommission is final for its issue. The report closes it, with the
+// progress comment saying so; earlier phases leave it open.
+func TestReporter_DecommissionClosesTheIssue(t *testing.T) {
+	gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
+	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	ctx := context.Background()
+	report := func(o reconcile.Observation) {
+		t.Helper()
+		if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: o, URL: "https://cat-cafe.shop.example.com/"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report(reconcile.Observation{Phase: v1alpha1.PhaseReady, Applied: true, Revision: "0123456789abcdef"})
+	if s := gh.Issue("acme/stores", n).GetState(); s != "open" {
+		t.Fatalf("issue %s after Ready, want open", s)
+	}
+	report(reconcile.Observation{Phase: v1alpha1.PhaseDecommissioned})
+	if s := gh.Issue("acme/stores", n).GetState(); s != "closed" {
+		t.Errorf("issue %s after the decommission, want closed", s)
+	}
+	var status string
+	for _, c := range gh.Comments("acme/stores", n) {
+		if v1alpha1.Marked(c.GetBody(), v1alpha1.MarkerStatus) {
+			status = c.GetBody()
+		}
+	}
+	if !strings.Contains(status, "this issue is closed") {
+		t.Errorf("the progress comment does not say the issue is closed:\n%s", status)
+	}
+}

@@ -165,6 +165,7 @@ type Client interface {
 
 	CreateComment(ctx context.Context, ref IssueRef, body string) (Comment, error)
 	EditComment(ctx context.Context, repo Repo, id int64, body string) error
+	CloseIssue(ctx context.Context, ref IssueRef) error
 	// React adds a reaction to an issue comment; repeating it is harmless.
 	React(ctx context.Context, repo Repo, commentID int64, content string) error
 	AddLabels(ctx context.Context, ref IssueRef, labels ...string) error

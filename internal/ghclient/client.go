@@ -285,6 +285,12 @@ func (c *Client) EditComment(ctx context.Context, repo forge.Repo, id int64, bod
 	return translate(fmt.Sprintf("editing comment %d in %s", id, repo), resp, err)
 }
 
+// CloseIssue closes an issue; closing a closed one is fine.
+func (c *Client) CloseIssue(ctx context.Context, ref forge.IssueRef) error {
+	_, resp, err := c.gh.Issues.Edit(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, &github.IssueRequest{State: github.String("closed")})
+	return translate("closing "+ref.String(), resp, err)
+}
+
 // React adds a reaction (such as "-1" or "eyes") to an issue comment; GitHub
 // keeps one of each per person, so it is safe to repeat.
 func (c *Client) React(ctx context.Context, repo forge.Repo, commentID int64, content string) error {

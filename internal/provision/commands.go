@@ -78,6 +78,11 @@ func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forg
 		}
 		return p.reply(ctx, t, c, "This issue's request is not valid, so there is no store to change yet; see the comment above on what to fix.")
 	}
+	if rec := t.recorded(); rec.MergedOp == v1alpha1.OpDecommission {
+		return p.reply(ctx, t, c, fmt.Sprintf("Store **%s** was decommissioned; that is final for this issue. For a new store, open a new request.", rec.Store))
+	} else if rec.MergedOp != "" && rec.Store != req.Metadata.Name {
+		return p.reply(ctx, t, c, fmt.Sprintf("This issue's store is **%s**, and its name cannot change once it is merged. Put the name back in the form, then run the command again.", rec.Store))
+	}
 	if msg := checkCommandArgs(p.cfg, cmd); msg != "" {
 		return p.reply(ctx, t, c, msg)
 	}

@@ -93,6 +93,15 @@ func (t *thread) credentialsID() string {
 	return ""
 }
 
+// recorded is what the status comment says of the store.
+func (t *thread) recorded() Recorded {
+	st := t.state()
+	if st.MergeCommit == "" {
+		return Recorded{Store: st.Store}
+	}
+	return Recorded{Store: st.Store, MergedOp: st.Operation}
+}
+
 // state reads the State recorded in the status comment.
 func (t *thread) state() storestatus.State {
 	if c, ok := t.ownByKey[v1alpha1.MarkerStatus]; ok {

@@ -35,6 +35,17 @@ type RequestInput struct {
 	// IssueOpen reports whether another request's issue is still open;
 	// its branch is free to reuse once it is closed.
 	IssueOpen func(ref string) (bool, error)
+	// Recorded is what the issue's status comment (the bot's own) says of
+	// its store: the name it was provisioned under, and the last operation
+	// merged.
+	Recorded Recorded
+}
+
+// Recorded is what the bot recorded of an issue's store.
+type Recorded struct {
+	Store string
+	// MergedOp is the operation of the last merge; "" before the first.
+	MergedOp string
 }
 
 // RequestPlan is what a valid store request needs.
@@ -45,6 +56,12 @@ type RequestPlan struct {
 	// Merged: the store is on the base branch already, and commands
 	// change it from now on.
 	Merged bool
+	// Renamed, when set, is the name this issue's store was merged under:
+	// the form now names another store, which is refused.
+	Renamed string
+	// Decommissioned: this issue's store was decommissioned; that is final
+	// for the issue, and nothing is provisioned again from it.
+	Decommissioned bool
 	// Commit is nil when the branch already holds the render.
 	Commit *CommitPlan
 	// Seal holds fresh credentials; nil when the branch keeps its own.
@@ -63,6 +80,22 @@ type LabelChange struct{ Add, Remove []string }
 // last delivered, the provisioning pull request and its labels.
 func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	cfg, req, name := in.Config, in.Request, in.Request.Metadata.Name
+	if rec := in.Recorded; rec.Store != "" && rec.MergedOp != "" {
+		if rec.MergedOp == v1alpha1.OpDecommission {
+			return &RequestPlan{Decommissioned: true}, nil
+		}
+		if rec.Store != name {
+			// The record names the store; the base branch says whether
+			// this issue owns it, whatever the record says.
+			merged, _, err := renderer.FindStore(cfg, in.Base, rec.Store)
+			if err != nil {
+				return nil, err
+			}
+			if merged != nil && owns(merged, in.Issue) {
+				return &RequestPlan{Renamed: rec.Store}, nil
+			}
+		}
+	}
 	onBase, _, err := renderer.FindStore(cfg, in.Base, name)
 	if err != nil {
 		return nil, err
@@ -171,4 +204,11 @@ func invalidRequestComment(author string, problems []FieldError) string {
 	}
 	b.WriteString("\nPurrvision checks the request again each time the issue is edited.")
 	return b.String()
+}
+
+// renamedComment answers an edit of the store name after the merge.
+func renamedComment(author, store string) string {
+	return fmt.Sprintf("%s\n@%s, this issue's store is **%s**, and a store's name cannot change once it is merged: its namespace, "+
+		"host and history carry it. Put the name back in the form (nothing else changes until then); for a store under another name, "+
+		"open a new request.", v1alpha1.MarkerValidation, author, store)
 }

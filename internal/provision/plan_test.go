@@ -141,6 +141,8 @@ func TestPlanRequest(t *testing.T) {
 		branch    *BranchView
 		delivered string
 		issueOpen func(string) (bool, error)
+		recorded  Recorded
+		rename    string // the name the form now gives
 		check     func(t *testing.T, p *RequestPlan)
 		wantErr   string
 	}{{
@@ -241,6 +243,45 @@ func TestPlanRequest(t *testing.T) {
 			}
 		},
 	}, {
+		name:     "decommissioned: final, nothing is provisioned again",
+		base:     fakeTree{},
+		recorded: Recorded{Store: name, MergedOp: v1alpha1.OpDecommission},
+		check: func(t *testing.T, p *RequestPlan) {
+			if !p.Decommissioned || p.Commit != nil || p.Seal != nil || p.Pull.Title != "" {
+				t.Fatalf("want decommissioned and nothing else, got %+v", p)
+			}
+		},
+	}, {
+		name:     "renamed after the merge: refused",
+		base:     ours,
+		recorded: Recorded{Store: name, MergedOp: v1alpha1.OpResize},
+		rename:   "dog-diner",
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.Renamed != name || p.Commit != nil || p.Seal != nil {
+				t.Fatalf("want renamed from %s and nothing else, got %+v", name, p)
+			}
+		},
+	}, {
+		name:     "a record naming a store the issue does not own changes nothing",
+		base:     theirs,
+		recorded: Recorded{Store: name, MergedOp: v1alpha1.OpProvision},
+		rename:   "dog-diner",
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.Renamed != "" || p.Commit == nil {
+				t.Fatalf("want dog-diner planned as any new store, got %+v", p)
+			}
+		},
+	}, {
+		name:     "recorded but never merged: the name may still change",
+		base:     fakeTree{},
+		recorded: Recorded{Store: name},
+		rename:   "dog-diner",
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.Renamed != "" || p.Commit == nil {
+				t.Fatalf("want a new store, got %+v", p)
+			}
+		},
+	}, {
 		name:      "the other request's state cannot be read",
 		base:      fakeTree{},
 		branch:    &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
@@ -249,7 +290,13 @@ func TestPlanRequest(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := RequestInput{Common: f.common(tt.base, tt.branch), Request: f.req, Issue: issueA, Author: "octocat", Delivered: tt.delivered, IssueOpen: tt.issueOpen}
+			req := f.req
+			if tt.rename != "" {
+				r := *f.req
+				r.Metadata.Name = tt.rename
+				req = &r
+			}
+			in := RequestInput{Common: f.common(tt.base, tt.branch), Request: req, Issue: issueA, Author: "octocat", Delivered: tt.delivered, IssueOpen: tt.issueOpen, Recorded: tt.recorded}
 			if in.IssueOpen == nil {
 				in.IssueOpen = func(string) (bool, error) { t.Fatal("IssueOpen called"); return false, nil }
 			}

@@ -44,7 +44,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
 		plan, err = PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: req, Issue: ref, Author: issue.Author,
-			Delivered: t.credentialsID(), IssueOpen: func(owner string) (bool, error) { return p.issueOpen(ctx, owner) }})
+			Delivered: t.credentialsID(), IssueOpen: func(owner string) (bool, error) { return p.issueOpen(ctx, owner) }, Recorded: t.recorded()})
 		if err != nil {
 			return nil, err
 		}
@@ -52,6 +52,12 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	})
 	if err != nil {
 		return fmt.Errorf("committing store %s: %w", name, err)
+	}
+	if plan.Decommissioned {
+		return nil // final: the watcher closes the issue once the store is gone
+	}
+	if plan.Renamed != "" {
+		return p.upsert(ctx, t, v1alpha1.MarkerValidation, renamedComment(issue.Author, plan.Renamed))
 	}
 	if plan.TakenBy != "" {
 		return p.reportInvalid(ctx, issue, t, []FieldError{{Field: FormName, Msg: fmt.Sprintf("%q is already taken by the request in %s; choose another name", name, plan.TakenBy)}})

@@ -117,3 +117,88 @@ func TestSecurity_UnauthorizedCommandsQuiet(t *testing.T) {
 		t.Error("a refused command changed the pull requests")
 	}
 }
+
+// TestSecurity_DecommissionIsFinal (class 5): once a decommission merges,
+// nothing brings the store back from its issue: not a resync, an edit of
+// the form, or /purrvision retry. (The watcher closes the issue when the
+// store is gone: reconcile's TestReporter_DecommissionClosesTheIssue.)
+func TestSecurity_DecommissionIsFinal(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.provisioned("cat-cafe")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	h.settle()
+	pr, _ := h.openPull("cat-cafe")
+	h.merge(pr)
+	before := len(h.gh.Pulls(tenantsRepo))
+
+	h.stop() // a restart resyncs every open request
+	h.start()
+	h.settle()
+	h.gh.EditIssueBody(requestsRepo, n, "octocat", formBody("cat-cafe", "medium", "owner@example.com"))
+	h.settle()
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision retry")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision rotate-credentials")
+	h.settle()
+
+	if after := len(h.gh.Pulls(tenantsRepo)); after != before {
+		t.Errorf("%d pull requests after the decommission, want %d: the store came back", after, before)
+	}
+	for _, p := range h.pulls()["store/cat-cafe"] {
+		if p.GetState() == "open" {
+			t.Errorf("pull request #%d %q is open after the decommission", p.GetNumber(), p.GetTitle())
+		}
+	}
+	if files := h.git_("ls-tree", "-r", "--name-only", "store/cat-cafe"); strings.Contains(files, storeDir("cat-cafe")+"/") {
+		t.Error("the store's branch holds the store again")
+	}
+	r := h.replies(n)
+	if len(r) < 2 || !strings.Contains(r[len(r)-1], "decommissioned") || !strings.Contains(r[len(r)-2], "decommissioned") {
+		t.Errorf("the last replies do not say the store was decommissioned:\n%s", strings.Join(r, "\n---\n"))
+	}
+}
+
+// TestSecurity_RenameAfterMerge (class 8): after the first merge an issue's
+// store name is fixed. An edit that changes it gets a reply and nothing
+// else, and commands keep to the merged store.
+func TestSecurity_RenameAfterMerge(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.provisioned("cat-cafe")
+	h.gh.EditIssueBody(requestsRepo, n, "octocat", formBody("dog-diner", "small", "owner@example.com"))
+	h.settle()
+	if prs := h.pulls()["store/dog-diner"]; len(prs) != 0 {
+		t.Fatalf("renaming the merged store opened %d pull requests for a second store", len(prs))
+	}
+	v := h.botComments(n, "purrvision:validation")
+	if len(v) != 1 || !strings.Contains(v[0].GetBody(), "cannot change once it is merged") || !strings.Contains(v[0].GetBody(), "**cat-cafe**") {
+		t.Fatalf("validation comments = %d, want one saying the name is fixed", len(v))
+	}
+	if slicesContains(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
+		t.Error("the rename labelled the provisioned store invalid")
+	}
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	h.settle()
+	if r := h.replies(n); len(r) != 1 || !strings.Contains(r[0], "name cannot change") {
+		t.Errorf("replies %q, want one saying the name is fixed", r)
+	}
+	for _, p := range h.pulls()["store/cat-cafe"] {
+		if p.GetState() == "open" {
+			t.Errorf("a command under the new name opened %q", p.GetTitle())
+		}
+	}
+	// Putting the name back makes the store manageable again.
+	h.gh.EditIssueBody(requestsRepo, n, "octocat", formBody("cat-cafe", "small", "owner@example.com"))
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	h.settle()
+	if _, title := h.openPull("cat-cafe"); title != "Resize store cat-cafe to medium" {
+		t.Errorf("after the name was put back, title %q", title)
+	}
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

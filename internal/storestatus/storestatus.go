@@ -84,6 +84,9 @@ func Body(s State) string {
 	if s.Phase == v1alpha1.PhaseReady && s.URL != "" {
 		fmt.Fprintf(&b, " at %s", s.URL)
 	}
+	if s.Phase == v1alpha1.PhaseDecommissioned {
+		b.WriteString("\n\nThe store is gone, and this issue is closed: a decommission is final. A new store needs a new request.")
+	}
 	b.WriteString("\n\n| when (UTC) | what |\n|---|---|\n")
 	for _, e := range s.Timeline {
 		line := e.Phase.Title()
