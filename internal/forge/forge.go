@@ -120,6 +120,8 @@ type Status struct {
 	State       string // pending, success, failure, error
 	Description string
 	TargetURL   string
+	// Creator is who set it, as GitHub records it; read only.
+	Creator string
 }
 
 // Permission levels of a collaborator, as GitHub names them.
@@ -184,6 +186,8 @@ type Client interface {
 	// SSHKeys returns a user's public SSH keys.
 	SSHKeys(ctx context.Context, login string) ([]string, error)
 	SetStatus(ctx context.Context, repo Repo, st Status) error
+	// ListStatuses returns the statuses of a commit, newest first.
+	ListStatuses(ctx context.Context, repo Repo, sha string) ([]Status, error)
 
 	// EnsureDeployment finds the deployment of sha to environment, or
 	// creates it.

@@ -451,6 +451,27 @@ func (c *Client) SetStatus(ctx context.Context, repo forge.Repo, st forge.Status
 	return translate("setting status "+st.Context+" on "+st.SHA, resp, err)
 }
 
+// ListStatuses returns every status of a commit, newest first, as GitHub
+// lists them.
+func (c *Client) ListStatuses(ctx context.Context, repo forge.Repo, sha string) ([]forge.Status, error) {
+	var out []forge.Status
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		sts, resp, err := c.gh.Repositories.ListStatuses(ctx, repo.Owner, repo.Name, sha, opts)
+		if err := translate(fmt.Sprintf("listing statuses of %s in %s", sha, repo), resp, err); err != nil {
+			return nil, err
+		}
+		for _, s := range sts {
+			out = append(out, forge.Status{SHA: sha, Context: s.GetContext(), State: s.GetState(), Description: s.GetDescription(),
+				TargetURL: s.GetTargetURL(), Creator: s.GetCreator().GetLogin()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
 func nilIfEmpty(s string) *string {
 	if s == "" {
 		return nil

@@ -588,7 +588,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.ID = github.Int64(s.id())
-	in.Creator = s.user(BotLogin)
+	in.Creator = s.user(actor(r))
 	now := s.stamp()
 	in.CreatedAt, in.UpdatedAt = &now, &now
 	sha := r.PathValue("sha")

@@ -41,6 +41,7 @@ type (
 	}
 	statusSetter interface {
 		SetStatus(ctx context.Context, repo forge.Repo, st forge.Status) error
+		ListStatuses(ctx context.Context, repo forge.Repo, sha string) ([]forge.Status, error)
 	}
 	deployer interface {
 		EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)

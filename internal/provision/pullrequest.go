@@ -44,13 +44,9 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 // recordMerge notes who merged and approved a Purrvision pull request and
 // its merge commit on the store's issue, and labels it provisioning.
 func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) error {
-	ref, op, ok := ParsePullMarker(pr.Body)
-	if !ok {
-		if _, storeBranch := v1alpha1.StoreOfBranch(pr.Head); storeBranch {
-			return nil
-		}
-		// A request by pull request is its own issue.
-		ref, op = forge.IssueRef{Repo: pr.Repo, Number: pr.Number}, v1alpha1.OpProvision
+	ref, op, ok, err := p.storeMerge(ctx, pr)
+	if err != nil || !ok {
+		return err
 	}
 	approvers, err := p.gh.Approvers(ctx, pr.Repo, pr.Number)
 	if err != nil {
@@ -109,6 +105,37 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 		}
 	}
 	return nil
+}
+
+// storeMerge says which store issue a merged pull request is about, and
+// its operation. Only two kinds count, told apart by what GitHub
+// authenticates: the bot's own pull requests of store branches, whose
+// first body line ties them to their issue, and request pull requests the
+// bot validated (its purrvision/validate success) at the very commit that
+// was merged, which are their own issue. Anything else, whatever its body
+// says, is not a store merge.
+func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (forge.IssueRef, string, bool, error) {
+	_, storeBranch := v1alpha1.StoreOfBranch(pr.Head)
+	if pr.Author == p.bot {
+		if !storeBranch {
+			return forge.IssueRef{}, "", false, nil
+		}
+		ref, op, ok := ParsePullMarker(pr.Body)
+		return ref, op, ok, nil
+	}
+	if storeBranch || pr.HeadSHA == "" {
+		return forge.IssueRef{}, "", false, nil
+	}
+	sts, err := p.gh.ListStatuses(ctx, pr.Repo, pr.HeadSHA)
+	if err != nil {
+		return forge.IssueRef{}, "", false, err
+	}
+	for _, st := range sts { // newest first: the bot's last word counts
+		if st.Context == v1alpha1.StatusContext && st.Creator == p.bot {
+			return forge.IssueRef{Repo: pr.Repo, Number: pr.Number}, v1alpha1.OpProvision, st.State == "success", nil
+		}
+	}
+	return forge.IssueRef{}, "", false, nil
 }
 
 // validateRequestPull checks the StoreRequest files of a pull request,

@@ -10,16 +10,17 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 )
 
-var pullMarkerRE = regexp.MustCompile(regexp.QuoteMeta(v1alpha1.MarkerPull) + ` issue=(\S+) op=(\S+) -->`)
+var pullMarkerRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerPull) + ` issue=(\S+) op=([a-z-]+) -->$`)
 
 // PullMarker is the hidden line that ties a pull request to its issue.
 func PullMarker(issue forge.IssueRef, op string) string {
 	return fmt.Sprintf("%s issue=%s op=%s -->", v1alpha1.MarkerPull, issue, op)
 }
 
-// ParsePullMarker reads the issue and operation from a pull request body.
+// ParsePullMarker reads the issue and operation from the first line of a
+// pull request body, where the bot puts it.
 func ParsePullMarker(body string) (forge.IssueRef, string, bool) {
-	m := pullMarkerRE.FindStringSubmatch(body)
+	m := pullMarkerRE.FindStringSubmatch(firstLine(body))
 	if m == nil {
 		return forge.IssueRef{}, "", false
 	}

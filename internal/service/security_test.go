@@ -1,14 +1,18 @@
 package service_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/tenants"
 )
 
 // Adversarial scenarios of issue 10, through the real webhook handler and
@@ -201,4 +205,60 @@ func slicesContains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// TestSecurity_OnlyStoreMergesAreRecorded (class 4): a merged pull request
+// counts as a store merge only when it is the bot's own store pull request
+// or a request pull request the bot validated. An ordinary ops pull
+// request, with or without a planted marker, changes no store's issue and
+// starts no deployment.
+func TestSecurity_OnlyStoreMergesAreRecorded(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.provisioned("cat-cafe")
+	statusBefore := statusComments(h, n)[0].GetBody()
+	labelsBefore := strings.Join(h.gh.Labels(requestsRepo, n), ",")
+	deploymentsBefore := len(h.gh.DeploymentStates(tenantsRepo))
+
+	user, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := func(branch, body string) int {
+		t.Helper()
+		if _, err := user.Update(context.Background(), branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+			return &tenants.Plan{Parent: s.BaseHead, Changes: []tenants.Change{{Path: "docs/" + branch + ".md", Data: []byte("ops\n")}}, Message: "ops change\n"}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		pr, err := h.gh.OpenPull(tenantsRepo, "maint", branch, "main", "Ops: "+branch, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.settle()
+		h.merge(pr)
+		return pr
+	}
+	issueRef := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	planted := ops("ops-planted", provision.PullMarker(issueRef, v1alpha1.OpDecommission)+"\nTidy the docs.")
+	plain := ops("ops-plain", "Tidy the docs.")
+
+	if got := statusComments(h, n)[0].GetBody(); got != statusBefore {
+		t.Errorf("an ops pull request changed the store's status comment:\n%s", got)
+	}
+	if got := strings.Join(h.gh.Labels(requestsRepo, n), ","); got != labelsBefore {
+		t.Errorf("labels %s after ops merges, want %s", got, labelsBefore)
+	}
+	if got := len(h.gh.DeploymentStates(tenantsRepo)); got != deploymentsBefore {
+		t.Errorf("%d deployment environments after ops merges, want %d: %v", got, deploymentsBefore, h.gh.DeploymentStates(tenantsRepo))
+	}
+	for _, pr := range []int{planted, plain} {
+		for _, c := range h.gh.Comments(tenantsRepo, pr) {
+			if c.GetUser().GetLogin() == ghstandin.BotLogin {
+				t.Errorf("the bot commented on ops pull request #%d:\n%s", pr, c.GetBody())
+			}
+		}
+		if l := h.gh.Labels(tenantsRepo, pr); len(l) != 0 {
+			t.Errorf("ops pull request #%d labelled %v", pr, l)
+		}
+	}
 }
