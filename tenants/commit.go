@@ -20,21 +20,33 @@ type Change struct {
 	Delete bool
 }
 
-// Commit writes a commit on parent (zero for a root commit) with changes
+// Commit writes a commit on parent ("" for a root commit) with changes
 // applied, and returns its hash. Only the trees on the changed paths are
 // rewritten. It does not move any branch.
-func (r *Repo) Commit(parent plumbing.Hash, changes []Change, message string) (plumbing.Hash, error) {
+func (r *Repo) Commit(parent Hash, changes []Change, message string) (Hash, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	h, err := r.commit(parent, changes, message)
+	if err != nil {
+		return "", err
+	}
+	return hashOf(h), nil
+}
+
+func (r *Repo) commit(parent Hash, changes []Change, message string) (plumbing.Hash, error) {
+	p, err := parent.object()
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("reading parent: %w", err)
+	}
 	var root plumbing.Hash
 	var parents []plumbing.Hash
-	if !parent.IsZero() {
-		c, err := r.repo.CommitObject(parent)
+	if !p.IsZero() {
+		c, err := r.repo.CommitObject(p)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("reading parent %s: %w", parent, err)
 		}
 		root = c.TreeHash
-		parents = []plumbing.Hash{parent}
+		parents = []plumbing.Hash{p}
 	}
 	edits := map[string]Change{}
 	for _, c := range changes {

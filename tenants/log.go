@@ -11,7 +11,7 @@ import (
 
 // CommitInfo is one commit of the history.
 type CommitInfo struct {
-	Hash    string
+	Hash    Hash
 	Author  string
 	When    time.Time
 	Subject string
@@ -29,7 +29,11 @@ func (r *Repo) Log(branch string, prefixes ...string) ([]CommitInfo, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	iter, err := r.repo.Log(&git.LogOptions{From: head, PathFilter: func(p string) bool {
+	from, err := head.object()
+	if err != nil {
+		return nil, fmt.Errorf("reading history of %s: %w", branch, err)
+	}
+	iter, err := r.repo.Log(&git.LogOptions{From: from, PathFilter: func(p string) bool {
 		for _, pre := range prefixes {
 			if strings.HasPrefix(p, pre) {
 				return true
@@ -46,7 +50,7 @@ func (r *Repo) Log(branch string, prefixes ...string) ([]CommitInfo, error) {
 			return nil // go-git lists root commits whatever they touch
 		}
 		subject, _, _ := strings.Cut(c.Message, "\n")
-		out = append(out, CommitInfo{Hash: c.Hash.String(), Author: c.Author.Name, When: c.Committer.When, Subject: subject, Message: c.Message, Parents: c.NumParents()})
+		out = append(out, CommitInfo{Hash: hashOf(c.Hash), Author: c.Author.Name, When: c.Committer.When, Subject: subject, Message: c.Message, Parents: c.NumParents()})
 		return nil
 	})
 	if err != nil {

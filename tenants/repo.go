@@ -100,19 +100,45 @@ func (r *Repo) fetch(ctx context.Context) error {
 
 // Head returns the fetched commit of a remote branch, and false when the
 // branch does not exist.
-func (r *Repo) Head(branch string) (plumbing.Hash, bool, error) {
+func (r *Repo) Head(branch string) (Hash, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.head(branch)
 }
 
-func (r *Repo) head(branch string) (plumbing.Hash, bool, error) {
+func (r *Repo) head(branch string) (Hash, bool, error) {
 	ref, err := r.repo.Reference(plumbing.NewRemoteReferenceName(remoteName, branch), true)
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
-		return plumbing.ZeroHash, false, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return plumbing.ZeroHash, false, fmt.Errorf("reading branch %s: %w", branch, err)
+		return "", false, fmt.Errorf("reading branch %s: %w", branch, err)
 	}
-	return ref.Hash(), true, nil
+	return hashOf(ref.Hash()), true, nil
+}
+
+// Hash names a commit by its full hexadecimal SHA-1. The empty Hash means
+// none: no branch, no parent.
+type Hash string
+
+// String returns the hash as text.
+func (h Hash) String() string { return string(h) }
+
+// hashOf converts go-git's hash; its zero hash is "".
+func hashOf(h plumbing.Hash) Hash {
+	if h.IsZero() {
+		return ""
+	}
+	return Hash(h.String())
+}
+
+// object returns go-git's form of h: the zero hash for "".
+func (h Hash) object() (plumbing.Hash, error) {
+	if h == "" {
+		return plumbing.ZeroHash, nil
+	}
+	if !plumbing.IsHash(string(h)) {
+		return plumbing.ZeroHash, fmt.Errorf("%q is not a commit hash", string(h))
+	}
+	return plumbing.NewHash(string(h)), nil
 }

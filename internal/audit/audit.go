@@ -51,7 +51,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh fo
 		if v := tr["Issue"]; v != "" {
 			issue = v
 		}
-		e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash[:12], Summary: c.Subject}
+		e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash.String()[:12], Summary: c.Subject}
 		if c.Parents > 1 {
 			e.Kind = "merge"
 		}

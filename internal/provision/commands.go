@@ -162,7 +162,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		parent, from := s.BaseHead, base
 		var tr map[string]string
 		if s.BranchExists {
-			tr = tenants.Trailers(cur.Commit.Message)
+			tr = tenants.Trailers(cur.Message())
 			if tr[TrailerIssue] == ref.String() && !p.mergedInto(base, cur) {
 				parent, from = s.BranchHead, cur
 			}
@@ -291,9 +291,9 @@ func (p *Provisioner) rotatePending(ctx context.Context, ref forge.IssueRef) err
 
 // mergedInto reports whether the branch head is already part of base.
 func (p *Provisioner) mergedInto(base, branch *tenants.Snapshot) bool {
-	if base.Commit == nil || branch.Commit == nil {
+	if base.Hash() == "" || branch.Hash() == "" {
 		return false
 	}
-	ok, err := branch.Commit.IsAncestor(base.Commit)
+	ok, err := branch.IsAncestorOf(base)
 	return err == nil && ok
 }

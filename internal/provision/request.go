@@ -67,7 +67,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		current := map[string][]byte{}
 		curID := ""
 		if s.BranchExists {
-			tr := tenants.Trailers(cur.Commit.Message)
+			tr := tenants.Trailers(cur.Message())
 			if owner := tr[TrailerIssue]; owner != ref.String() {
 				open, err := p.issueOpen(ctx, owner)
 				if err != nil {
