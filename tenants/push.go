@@ -30,7 +30,7 @@ func (r *Repo) Push(ctx context.Context, branch string, commit, expected Hash) e
 	opts := &git.PushOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []gitconfig.RefSpec{gitconfig.RefSpec("+" + local.String() + ":" + local.String())},
-		Auth:       r.opts.Auth,
+		Auth:       r.auth,
 	}
 	if expected == "" {
 		// A new branch: without force the server refuses to replace a branch
@@ -72,7 +72,7 @@ func (r *Repo) moved(ctx context.Context, branch string, expected Hash) bool {
 	if err != nil {
 		return false
 	}
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: r.opts.Auth})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: r.auth})
 	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
@@ -29,10 +31,36 @@ type Options struct {
 	Branch string
 	// Dir holds the bare clone; empty keeps it in memory.
 	Dir string
-	// Auth for fetch and push; nil for none.
-	Auth transport.AuthMethod
+	// Auth for fetch and push over HTTP(S); nil for none.
+	Auth HTTPAuth
 	// Author signs the commits.
 	Author Signature
+}
+
+// HTTPAuth authenticates git over HTTP(S): it sets the credentials of each
+// request to the remote, as ghclient.GitAuth does.
+type HTTPAuth interface {
+	SetAuth(r *http.Request)
+}
+
+// httpAuth hands an HTTPAuth to go-git, which wants it named.
+type httpAuth struct{ HTTPAuth }
+
+func (httpAuth) Name() string { return "tenants-http-auth" }
+
+// String never shows the credentials.
+func (a httpAuth) String() string { return a.Name() + ": [redacted]" }
+
+// gitAuth is opts.Auth as go-git takes it; nil for none.
+func gitAuth(a HTTPAuth) transport.AuthMethod {
+	switch a := a.(type) {
+	case nil:
+		return nil
+	case githttp.AuthMethod:
+		return a
+	default:
+		return httpAuth{a}
+	}
 }
 
 // Signature is a commit author.
@@ -44,6 +72,7 @@ type Signature struct {
 // are serialized.
 type Repo struct {
 	opts Options
+	auth transport.AuthMethod // opts.Auth for go-git
 	mu   sync.Mutex
 	repo *git.Repository
 	now  func() time.Time
@@ -70,7 +99,7 @@ func Open(ctx context.Context, opts Options) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening clone of %s: %w", opts.URL, err)
 	}
-	r := &Repo{opts: opts, repo: repo, now: time.Now}
+	r := &Repo{opts: opts, auth: gitAuth(opts.Auth), repo: repo, now: time.Now}
 	if err := r.Fetch(ctx); err != nil {
 		return nil, err
 	}
@@ -88,7 +117,7 @@ func (r *Repo) fetch(ctx context.Context) error {
 	err := r.repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []gitconfig.RefSpec{"+refs/heads/*:refs/remotes/origin/*"},
-		Auth:       r.opts.Auth,
+		Auth:       r.auth,
 		Prune:      true,
 		Force:      true,
 	})

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/gitserver"
@@ -255,5 +257,34 @@ func TestSnapshot_CommitAndAncestry(t *testing.T) {
 	}
 	if _, err := r.Snapshot("not-a-hash"); err == nil {
 		t.Error("Snapshot(\"not-a-hash\") gave no error")
+	}
+}
+
+// countingAuth is an HTTPAuth that counts the requests it authenticates.
+type countingAuth struct{ n atomic.Int32 }
+
+func (a *countingAuth) SetAuth(r *http.Request) {
+	a.n.Add(1)
+	r.SetBasicAuth("x-access-token", "test-token")
+}
+
+// TestOpen_AuthOnFetchAndPush: Options.Auth, which needs nothing from
+// go-git, authenticates the fetches and pushes.
+func TestOpen_AuthOnFetchAndPush(t *testing.T) {
+	url, _ := newRemote(t)
+	auth := &countingAuth{}
+	r, err := tenants.Open(context.Background(), tenants.Options{URL: url, Branch: "main", Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched := auth.n.Load()
+	if fetched == 0 {
+		t.Fatal("Open fetched without calling Auth")
+	}
+	if _, err := r.Update(context.Background(), "main", write(map[string]string{"a": "1"}, "init")); err != nil {
+		t.Fatal(err)
+	}
+	if auth.n.Load() <= fetched {
+		t.Error("Update pushed without calling Auth")
 	}
 }
