@@ -16,6 +16,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -24,15 +25,13 @@ import (
 	"github.com/purrvision/purrvision/renderer"
 )
 
-// waitFor polls cond until it holds, or fails the test after timeout.
+// waitFor polls cond, the condition named what, until it holds, or fails
+// the test after timeout.
 func (w *world) waitFor(what string, timeout time.Duration, cond func() bool) {
 	w.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			w.t.Fatalf("timed out after %v waiting for: %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
+	holds := func(context.Context) (bool, error) { return cond(), nil }
+	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, timeout, true, holds); err != nil {
+		w.t.Fatalf("timed out after %v waiting for: %s", timeout, what)
 	}
 }
 

@@ -5,9 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/config"
@@ -18,14 +15,14 @@ import (
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestManifests_AcceptedByAPIServer: the deployment of Purrvision and the
-// tenants source apply with a server-side dry run.
+// tenants source apply with a server-side dry run, each namespace of the
+// manifests (purrvision, flux-system) replaced by one of the test's own.
 func TestManifests_AcceptedByAPIServer(t *testing.T) {
 	e := testenv.Shared(t)
 	ctx := context.Background()
+	own := map[string]string{}
 	for _, ns := range []string{"purrvision", "flux-system"} {
-		if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
+		own[ns] = e.Namespace(t, ns)
 	}
 	for _, dir := range []string{"purrvision", "tenants"} {
 		m := build(t, filepath.Join(testutil.RepoRoot(t), "flux", dir))
@@ -35,6 +32,12 @@ func TestManifests_AcceptedByAPIServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			u := unstructuredFrom(obj)
+			if ns, ok := own[u.GetNamespace()]; ok {
+				u.SetNamespace(ns)
+			}
+			if ns, ok := own[u.GetName()]; ok && u.GetKind() == "Namespace" {
+				u.SetName(ns)
+			}
 			if err := e.Client.Patch(ctx, u, client.Apply, client.DryRunAll, client.FieldOwner("test"), client.ForceOwnership); err != nil { //nolint:staticcheck // SSA of unstructured objects
 				t.Errorf("%s %s: %v", u.GetKind(), u.GetName(), err)
 			}

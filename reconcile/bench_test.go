@@ -16,6 +16,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -105,19 +106,19 @@ func BenchmarkWatcherAtScale(b *testing.B) {
 	go func() { _ = mgr.Start(mctx) }()
 	// The controller's informers start with the manager; wait until its
 	// cache holds every store.
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	cacheHoldsEveryStore := func(ctx context.Context) (bool, error) {
 		var hrs helmv2.HelmReleaseList
 		var nss corev1.NamespaceList
-		if err := mgr.GetCache().List(mctx, &hrs); err == nil && len(hrs.Items) == stores {
-			if err := mgr.GetCache().List(mctx, &nss); err == nil && len(nss.Items) == stores {
-				break
-			}
+		if err := mgr.GetCache().List(ctx, &hrs); err != nil || len(hrs.Items) != stores {
+			return false, nil
 		}
-		if time.Now().After(deadline) {
-			b.Fatal("the watcher's cache never held every store")
+		if err := mgr.GetCache().List(ctx, &nss); err != nil || len(nss.Items) != stores {
+			return false, nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		return true, nil
+	}
+	if err := wait.PollUntilContextTimeout(mctx, 100*time.Millisecond, 5*time.Minute, true, cacheHoldsEveryStore); err != nil {
+		b.Fatal("the watcher's cache never held every store")
 	}
 	b.ResetTimer()
 	var lat []time.Duration
@@ -138,12 +139,11 @@ func BenchmarkWatcherAtScale(b *testing.B) {
 			if err := seed.Status().Update(ctx, hr); err != nil {
 				b.Fatal(err)
 			}
-			deadline := t0.Add(time.Minute)
-			for !strings.Contains(strings.Join(gh.Labels("acme/stores", issues[i]), ","), "store/ready") {
-				if time.Now().After(deadline) {
-					b.Fatalf("store %d never reported ready", i)
-				}
-				time.Sleep(time.Millisecond)
+			reportedReady := func(context.Context) (bool, error) {
+				return strings.Contains(strings.Join(gh.Labels("acme/stores", issues[i]), ","), "store/ready"), nil
+			}
+			if err := wait.PollUntilContextTimeout(ctx, time.Millisecond, time.Minute, true, reportedReady); err != nil {
+				b.Fatalf("store %d never reported ready", i)
 			}
 			lat = append(lat, time.Since(t0))
 		}

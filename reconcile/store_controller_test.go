@@ -14,6 +14,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/forge"
@@ -33,11 +34,11 @@ type watcher struct {
 	done   chan error
 }
 
-func startWatcher(t *testing.T, e *testenv.Env, rep reconcile.Reporter) *watcher {
+func startWatcher(t *testing.T, e *testenv.Env, fluxNS string, rep reconcile.Reporter) *watcher {
 	t.Helper()
 	mgr, err := reconcile.NewManager(e.Config, reconcile.ManagerOptions{
-		FluxNamespace: "flux-system", BaseDomain: "shop.example.com", Reporter: rep,
-		LeaderElection: true, LeaderElectionNamespace: "default",
+		FluxNamespace: fluxNS, BaseDomain: "shop.example.com", Reporter: rep,
+		LeaderElection: true, LeaderElectionNamespace: fluxNS,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,15 +57,13 @@ func (w *watcher) stop(t *testing.T) {
 	}
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually polls cond, the condition named what, until it holds or 30
+// seconds pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
+	holds := func(context.Context) (bool, error) { return cond(), nil }
+	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 30*time.Second, true, holds); err != nil {
+		t.Fatalf("timed out waiting for: %s", what)
 	}
 }
 
@@ -77,23 +76,22 @@ func setCondition(conds *[]metav1.Condition, typ string, status metav1.Condition
 // and checks that each transition was reported exactly once.
 func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	e := apiServer(t)
+	// The test's own namespaces: Flux's, and the store's (store-<name>).
+	fluxNS := e.Namespace(t, "flux-system")
+	store := testenv.UniqueName("cat-cafe")
+	storeNS := "store-" + store
 	gh, client_ := testutil.GitHub(t, "acme/stores", "acme/tenants")
-	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request", "store/provisioning")
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: "+store, "body", "store-request", "store/provisioning")
 	rep := &reconcile.GitHubReporter{GitHub: client_, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
 	c := e.Client
 	ctx := context.Background()
-	for _, name := range []string{"flux-system"} {
-		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil && !strings.Contains(err.Error(), "already exists") {
-			t.Fatal(err)
-		}
-	}
 	meta := func(name, ns string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: ns,
-			Labels:      map[string]string{"app.kubernetes.io/managed-by": "purrvision", "purrvision.dev/store": "cat-cafe"},
+			Labels:      map[string]string{"app.kubernetes.io/managed-by": "purrvision", "purrvision.dev/store": store},
 			Annotations: map[string]string{"purrvision.dev/issue": fmt.Sprintf("acme/stores#%d", n)}}
 	}
-	w := startWatcher(t, e, rep)
-	states := func() []string { return gh.DeploymentStates("acme/tenants")["store-cat-cafe"] }
+	w := startWatcher(t, e, fluxNS, rep)
+	states := func() []string { return gh.DeploymentStates("acme/tenants")[storeNS] }
 	statusComment := func() string {
 		for _, cm := range gh.Comments("acme/stores", n) {
 			if strings.Contains(cm.GetBody(), "purrvision:status") {
@@ -105,11 +103,12 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	labels := func() string { return strings.Join(gh.Labels("acme/stores", n), ",") }
 
 	// Applied: the Kustomization is Ready.
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: meta("store-cat-cafe", "")}); err != nil {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: meta(storeNS, "")}); err != nil {
 		t.Fatal(err)
 	}
-	ks := &kustomizev1.Kustomization{ObjectMeta: meta("store-cat-cafe", "flux-system"), Spec: kustomizev1.KustomizationSpec{
-		Interval: metav1.Duration{Duration: time.Minute}, Prune: true, Path: "./tenants/default/a/5/cat-cafe/manifests",
+	e.CleanupNamespace(t, storeNS)
+	ks := &kustomizev1.Kustomization{ObjectMeta: meta(storeNS, fluxNS), Spec: kustomizev1.KustomizationSpec{
+		Interval: metav1.Duration{Duration: time.Minute}, Prune: true, Path: "./tenants/default/a/5/" + store + "/manifests",
 		SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "tenants"}}}
 	if err := c.Create(ctx, ks); err != nil {
 		t.Fatal(err)
@@ -124,7 +123,7 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	eventually(t, "the timeline says applied", func() bool { return strings.Contains(statusComment(), "Applied by Flux") })
 
 	// Installing, then ready.
-	hr := &helmv2.HelmRelease{ObjectMeta: meta("woocommerce", "store-cat-cafe"), Spec: helmv2.HelmReleaseSpec{
+	hr := &helmv2.HelmRelease{ObjectMeta: meta("woocommerce", storeNS), Spec: helmv2.HelmReleaseSpec{
 		Interval: metav1.Duration{Duration: time.Minute},
 		ChartRef: &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.OCIRepositoryKind, Name: "woocommerce-chart"}}}
 	if err := c.Create(ctx, hr); err != nil {
@@ -143,8 +142,8 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "a success status", func() bool { s := states(); return len(s) > 0 && s[len(s)-1] == "success" })
-	last := gh.DeploymentStatuses("acme/tenants", "store-cat-cafe")
-	if url := last[len(last)-1].GetEnvironmentURL(); url != "https://cat-cafe.shop.example.com/" {
+	last := gh.DeploymentStatuses("acme/tenants", storeNS)
+	if url := last[len(last)-1].GetEnvironmentURL(); url != "https://"+store+".shop.example.com/" {
 		t.Errorf("environment_url = %q", url)
 	}
 	eventually(t, "the label store/ready", func() bool { return labels() == "store-request,store/ready" })
@@ -152,9 +151,9 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	// A restart re-reads everything and posts nothing new; the next real
 	// change is reported once.
 	w.stop(t)
-	w = startWatcher(t, e, rep)
+	w = startWatcher(t, e, fluxNS, rep)
 	defer func() { w.stop(t) }()
-	if err := c.Get(ctx, types.NamespacedName{Namespace: "store-cat-cafe", Name: "woocommerce"}, hr); err != nil {
+	if err := c.Get(ctx, types.NamespacedName{Namespace: storeNS, Name: "woocommerce"}, hr); err != nil {
 		t.Fatal(err)
 	}
 	setCondition(&hr.Status.Conditions, "Ready", metav1.ConditionFalse, "UpgradeFailed", "Helm upgrade failed: values don't meet the specifications of the schema")
@@ -171,7 +170,7 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	// Decommission: the Namespace goes; the finalizer holds it until the
 	// report is made.
 	ns := &corev1.Namespace{}
-	if err := c.Get(ctx, types.NamespacedName{Name: "store-cat-cafe"}, ns); err != nil {
+	if err := c.Get(ctx, types.NamespacedName{Name: storeNS}, ns); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(strings.Join(ns.Finalizers, ","), "purrvision.dev/report") {
@@ -184,7 +183,7 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	eventually(t, "the label store/decommissioned", func() bool { return labels() == "store-request,store/decommissioned" })
 	eventually(t, "the finalizer removed", func() bool {
 		got := &corev1.Namespace{}
-		err := c.Get(ctx, types.NamespacedName{Name: "store-cat-cafe"}, got)
+		err := c.Get(ctx, types.NamespacedName{Name: storeNS}, got)
 		return err != nil || !strings.Contains(strings.Join(got.Finalizers, ","), "purrvision.dev/report")
 	})
 
@@ -208,15 +207,13 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 func TestNudger_RequestsReconcile(t *testing.T) {
 	e := apiServer(t)
 	ctx := context.Background()
-	if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flux-system"}}); err != nil && !strings.Contains(err.Error(), "already exists") {
-		t.Fatal(err)
-	}
-	repo := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Name: "tenants", Namespace: "flux-system"},
+	fluxNS := e.Namespace(t, "flux-system")
+	repo := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Name: "tenants", Namespace: fluxNS},
 		Spec: sourcev1.GitRepositorySpec{URL: "https://example.com/tenants.git", Interval: metav1.Duration{Duration: time.Minute}}}
 	if err := e.Client.Create(ctx, repo); err != nil {
 		t.Fatal(err)
 	}
-	n := &reconcile.Nudger{Client: e.Client, Namespace: "flux-system", Name: "tenants"}
+	n := &reconcile.Nudger{Client: e.Client, Namespace: fluxNS, Name: "tenants"}
 	if err := n.Nudge(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func TestRender_AcceptedByAPIServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ensureNamespace(ctx, t, c, "flux-system")
+	fluxNS := e.Namespace(t, "flux-system")
 
 	id := testutil.AgeIdentity(t)
 	cases := append(append([]goldenCase{}, goldenCases...), goldenCase{name: "large", mutate: func(_ *config.Config, r *v1alpha1.StoreRequest) {
@@ -58,15 +58,14 @@ func TestRender_AcceptedByAPIServer(t *testing.T) {
 	}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.mutate = ownNamespaces(tc.mutate, fluxNS)
 			out := renderCase(t, tc, id.Recipient().String(), 11)
 			objs := decodeStore(t, out, id.String())
 			ns := objs[0]
 			if ns.GetKind() != "Namespace" {
 				t.Fatalf("first object is %s, want the Namespace", ns.GetKind())
 			}
-			t.Cleanup(func() {
-				_ = c.Delete(context.Background(), ns.DeepCopy())
-			})
+			e.CleanupNamespace(t, ns.GetName())
 
 			// The Namespace must exist before objects inside it can be
 			// dry-run; everything else is dry-run first, then applied.
@@ -205,11 +204,20 @@ func apply(ctx context.Context, t *testing.T, c client.Client, o *unstructured.U
 	}
 }
 
-func ensureNamespace(ctx context.Context, t *testing.T, c client.Client, name string) {
-	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("creating namespace %s: %v", name, err)
+// ownNamespaces makes a case render into namespaces no other test uses:
+// the store gets a name of its own (its namespace is store-<name>) and its
+// Flux objects go to fluxNS.
+func ownNamespaces(mutate func(*config.Config, *v1alpha1.StoreRequest), fluxNS string) func(*config.Config, *v1alpha1.StoreRequest) {
+	var name string
+	return func(cfg *config.Config, req *v1alpha1.StoreRequest) {
+		if mutate != nil {
+			mutate(cfg, req)
+		}
+		if name == "" {
+			name = testenv.UniqueName(req.Metadata.Name)
+		}
+		req.Metadata.Name = name
+		cfg.Flux.Namespace = fluxNS
 	}
 }
 

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
@@ -27,7 +25,7 @@ func snapshot(t *testing.T, files map[string]string) *tenants.Snapshot {
 	for p, d := range files {
 		changes = append(changes, tenants.Change{Path: p, Data: []byte(d)})
 	}
-	commit, err := repo.Commit(plumbing.ZeroHash, changes, "stores\n")
+	commit, err := repo.Commit("", changes, "stores\n")
 	if err != nil {
 		t.Fatal(err)
 	}

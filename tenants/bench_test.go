@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -33,7 +31,7 @@ func storeFiles(cluster, name string) []tenants.Change {
 }
 
 // seeded returns an in-memory clone whose main holds n stores.
-func seeded(b *testing.B, n int) (*tenants.Repo, plumbing.Hash) {
+func seeded(b *testing.B, n int) (*tenants.Repo, tenants.Hash) {
 	b.Helper()
 	url, _ := newRemote(b)
 	r := open(b, url)
@@ -41,7 +39,7 @@ func seeded(b *testing.B, n int) (*tenants.Repo, plumbing.Hash) {
 	for i := range n {
 		changes = append(changes, storeFiles("default", fmt.Sprintf("store-%05d", i))...)
 	}
-	head, err := r.Commit(plumbing.ZeroHash, changes, "seed\n")
+	head, err := r.Commit("", changes, "seed\n")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
-
-	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/purrvision/purrvision/internal/gitserver"
 	"github.com/purrvision/purrvision/internal/testutil"
@@ -158,7 +158,7 @@ func TestPush_CompareAndSwap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Push(ctx, "store/x", mine, plumbing.ZeroHash); !errors.Is(err, tenants.ErrStale) {
+	if err := b.Push(ctx, "store/x", mine, ""); !errors.Is(err, tenants.ErrStale) {
 		t.Fatalf("creating an existing branch: err = %v, want ErrStale", err)
 	}
 	if got := gitOut(t, bare, "show", "store/x:x"); got != "a" {
@@ -205,5 +205,86 @@ func TestTrailers(t *testing.T) {
 	got := tenants.Trailers(msg)
 	if len(got) != 2 || got["Store"] != "a" || got["Issue"] != "o/r#2" {
 		t.Errorf("Trailers(%q) = %v", msg, got)
+	}
+}
+
+// TestSnapshot_CommitAndAncestry: a snapshot tells its commit, its message
+// and whether it is in the history of another; an empty view is nothing.
+func TestSnapshot_CommitAndAncestry(t *testing.T) {
+	url, _ := newRemote(t)
+	r := open(t, url)
+	first, err := r.Commit("", []tenants.Change{{Path: "a", Data: []byte("1")}}, "first\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := r.Commit(first, []tenants.Change{{Path: "b", Data: []byte("2")}}, "second\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := func(h tenants.Hash) *tenants.Snapshot {
+		t.Helper()
+		s, err := r.Snapshot(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	older, newer, empty := snap(first), snap(second), snap("")
+	if older.Hash() != first || older.Message() != "first\n" {
+		t.Errorf("snapshot of %s: Hash() = %q, Message() = %q", first, older.Hash(), older.Message())
+	}
+	if empty.Hash() != "" || empty.Message() != "" {
+		t.Errorf("empty snapshot: Hash() = %q, Message() = %q", empty.Hash(), empty.Message())
+	}
+	tests := []struct {
+		name        string
+		from, other *tenants.Snapshot
+		want        bool
+	}{
+		{"parent of child", older, newer, true},
+		{"child of parent", newer, older, false},
+		{"itself", newer, newer, true},
+		{"empty of commit", empty, newer, false},
+		{"commit of empty", newer, empty, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.from.IsAncestorOf(tt.other)
+			if err != nil || got != tt.want {
+				t.Errorf("IsAncestorOf = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := r.Snapshot("not-a-hash"); err == nil {
+		t.Error("Snapshot(\"not-a-hash\") gave no error")
+	}
+}
+
+// countingAuth is an HTTPAuth that counts the requests it authenticates.
+type countingAuth struct{ n atomic.Int32 }
+
+func (a *countingAuth) SetAuth(r *http.Request) {
+	a.n.Add(1)
+	r.SetBasicAuth("x-access-token", "test-token")
+}
+
+// TestOpen_AuthOnFetchAndPush: Options.Auth, which needs nothing from
+// go-git, authenticates the fetches and pushes.
+func TestOpen_AuthOnFetchAndPush(t *testing.T) {
+	url, _ := newRemote(t)
+	auth := &countingAuth{}
+	r, err := tenants.Open(context.Background(), tenants.Options{URL: url, Branch: "main", Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched := auth.n.Load()
+	if fetched == 0 {
+		t.Fatal("Open fetched without calling Auth")
+	}
+	if _, err := r.Update(context.Background(), "main", write(map[string]string{"a": "1"}, "init")); err != nil {
+		t.Fatal(err)
+	}
+	if auth.n.Load() <= fetched {
+		t.Error("Update pushed without calling Auth")
 	}
 }

@@ -7,16 +7,14 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // State is what a change is built from: the fetched heads of the target
 // branch and of the base branch.
 type State struct {
 	Branch       string
-	BranchHead   plumbing.Hash // zero when the branch does not exist
-	BaseHead     plumbing.Hash
+	BranchHead   Hash // "" when the branch does not exist
+	BaseHead     Hash
 	BranchExists bool
 }
 
@@ -25,7 +23,7 @@ type State struct {
 type Plan struct {
 	// Parent is the commit to build on: usually State.BranchHead, or
 	// State.BaseHead to start the branch over.
-	Parent  plumbing.Hash
+	Parent  Hash
 	Changes []Change
 	Message string
 }
@@ -36,8 +34,8 @@ type BuildFunc func(s State, base, branch *Snapshot) (*Plan, error)
 
 // Result says what Update did.
 type Result struct {
-	Commit plumbing.Hash // the branch head after the update
-	Pushed bool          // false when the branch was already as wanted
+	Commit Hash // the branch head after the update
+	Pushed bool // false when the branch was already as wanted
 }
 
 // MaxAttempts bounds the fetch-build-push loop of Update.

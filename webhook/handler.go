@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/purrvision/purrvision/internal/logctx"
 )
 
 // MaxBodyBytes bounds a delivery; GitHub caps payloads at 25 MB, ours are
@@ -19,18 +21,19 @@ type Handler struct {
 	Secret  []byte
 	Router  *Router
 	Queue   *Queue
-	Log     *slog.Logger
 	Metrics *Metrics
+	// Log, when set, replaces the logger of the request context.
+	//
+	// Deprecated: put the logger in the request context with logctx.Into
+	// (http.Server.BaseContext, or a middleware).
+	Log *slog.Logger
 }
 
+// ServeHTTP logs with the logger of the request context (logctx).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get("X-GitHub-Event")
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	log := h.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("delivery", delivery, "event", event)
+	_, log := logctx.With(logctx.Into(r.Context(), h.Log), "delivery", delivery, "event", event)
 	outcome := func(code int, result string) {
 		h.Metrics.delivery(event, result)
 		w.WriteHeader(code)

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/webhook"
 )
@@ -159,5 +161,26 @@ func TestHandler_Fixtures(t *testing.T) {
 	// fixtures carry no store-request label and the comment is no command.
 	if kinds[webhook.InspectPull] == 0 || kinds[webhook.ReconcileRequest] != 0 || kinds[webhook.RunCommand] != 0 {
 		t.Errorf("intents by kind = %v", kinds)
+	}
+}
+
+// TestHandler_LogsWithTheRequestLogger: the handler logs with the logger of
+// the request context, with the delivery and the event.
+func TestHandler_LogsWithTheRequestLogger(t *testing.T) {
+	h, _, _ := newHandler(t, "Codertocat/Hello-World", "acme/tenants")
+	var buf bytes.Buffer
+	body := fixture(t, "issues.opened.json")
+	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+	req = req.WithContext(logctx.Into(req.Context(), slog.New(slog.NewTextHandler(&buf, nil))))
+	req.Header.Set("X-GitHub-Event", "issues")
+	req.Header.Set("X-GitHub-Delivery", "d-7")
+	req.Header.Set("X-Hub-Signature-256", ghstandin.Sign([]byte("other"), body))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("status %d, want %d", w.Code, http.StatusUnauthorized)
+	}
+	if want := `msg="delivery refused: bad signature" delivery=d-7 event=issues`; !strings.Contains(buf.String(), want) {
+		t.Errorf("log %q lacks %q", buf.String(), want)
 	}
 }

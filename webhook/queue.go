@@ -8,6 +8,10 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/purrvision/purrvision/internal/logctx"
 )
 
 // ErrQueueFull is returned by Add when the queue holds MaxPending keys.
@@ -26,31 +30,41 @@ type QueueOptions struct {
 	MaxAttempts int           // 8 when 0
 	BaseBackoff time.Duration // 500ms when 0
 	MaxBackoff  time.Duration // 30s when 0
-	Log         *slog.Logger
+	// Context is the base of the context the workers pass to ProcessFunc,
+	// and holds their logger (logctx); Background when nil. Its values are
+	// kept, its end is not: Shutdown ends the work.
+	Context context.Context
+	// Log, when set, replaces the logger of Context.
+	//
+	// Deprecated: put the logger in Context with logctx.Into.
+	Log *slog.Logger
 	// Observe, when set, is told the outcome of every attempt.
 	Observe func(it Intent, attempt int, err error)
 }
 
-// Queue is a bounded worker pool with controller-style semantics: intents
-// with the same key coalesce while queued, one key is never worked on by
-// two workers at once, an intent added while its key runs runs again after,
-// failures retry with backoff, and panics are recovered and retried.
+// Queue is a bounded worker pool over client-go's workqueue, with
+// controller-style semantics: intents with the same key coalesce while
+// queued, one key is never worked on by two workers at once, an intent
+// added while its key runs runs again after, failures retry with
+// exponential backoff up to MaxAttempts, and panics are recovered and
+// retried. The workqueue has no bound of its own: Add refuses a new key
+// while MaxPending keys are queued, running or waiting to retry.
 type Queue struct {
 	opts    QueueOptions
 	process ProcessFunc
+	limiter workqueue.TypedRateLimiter[string]
+	wq      workqueue.TypedRateLimitingInterface[string]
+	ctx     context.Context // the workers' context, ended by stop
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
 
 	mu       sync.Mutex
-	cond     *sync.Cond
-	order    []string
-	items    map[string]Intent
-	attempts map[string]int
+	pending  map[string]Intent // accepted and not finished, by key: the latest intent
+	attempts map[string]int    // attempts since the key was last added afresh
 	running  map[string]bool
-	dirty    map[string]bool
-	waiting  int // retries scheduled but not yet re-queued
+	again    map[string]bool // added afresh while running: runs again from attempt 1
 	closing  bool
-	wg       sync.WaitGroup
-	stop     context.CancelFunc
-	ctx      context.Context
+	drained  chan struct{} // closed once closing and nothing is pending
 }
 
 // NewQueue starts the workers.
@@ -70,13 +84,21 @@ func NewQueue(process ProcessFunc, o QueueOptions) *Queue {
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = 30 * time.Second
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
+	base := o.Context
+	if base == nil {
+		base = context.Background()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	q := &Queue{opts: o, process: process, items: map[string]Intent{}, attempts: map[string]int{},
-		running: map[string]bool{}, dirty: map[string]bool{}, ctx: ctx, stop: cancel}
-	q.cond = sync.NewCond(&q.mu)
+	base = logctx.Into(context.WithoutCancel(base), o.Log)
+	ctx, cancel := context.WithCancel(base)
+	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[string](o.BaseBackoff, o.MaxBackoff)
+	q := &Queue{
+		opts: o, process: process, ctx: ctx, stop: cancel,
+		limiter: limiter,
+		// Unnamed, the workqueue registers no metrics: Metrics has ours.
+		wq:      workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[string]{}),
+		pending: map[string]Intent{}, attempts: map[string]int{}, running: map[string]bool{}, again: map[string]bool{},
+		drained: make(chan struct{}),
+	}
 	for range o.Workers {
 		q.wg.Add(1)
 		go q.worker()
@@ -91,37 +113,26 @@ func (q *Queue) Add(it Intent) error {
 	if q.closing {
 		return ErrShuttingDown
 	}
-	return q.addLocked(it, false)
-}
-
-func (q *Queue) addLocked(it Intent, retry bool) error {
 	key := it.Key()
-	if q.running[key] {
-		q.dirty[key] = true
-		q.items[key] = it
-		return nil
-	}
-	if _, queued := q.items[key]; queued {
-		q.items[key] = it
-		return nil
-	}
-	if !retry && len(q.items) >= q.opts.MaxPending {
+	if _, ok := q.pending[key]; !ok && len(q.pending) >= q.opts.MaxPending {
 		return ErrQueueFull
 	}
-	if !retry {
+	q.pending[key] = it
+	if q.running[key] {
+		q.again[key] = true
+	} else {
 		q.attempts[key] = 0
+		q.limiter.Forget(key)
 	}
-	q.items[key] = it
-	q.order = append(q.order, key)
-	q.cond.Signal()
+	q.wq.Add(key)
 	return nil
 }
 
-// Depth is the number of intents queued or running.
+// Depth is the number of intents queued, running or waiting to retry.
 func (q *Queue) Depth() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) + q.waiting
+	return len(q.pending)
 }
 
 // Idle reports whether nothing is queued, running or waiting to retry.
@@ -129,90 +140,101 @@ func (q *Queue) Idle() bool { return q.Depth() == 0 }
 
 func (q *Queue) worker() {
 	defer q.wg.Done()
-	for {
-		q.mu.Lock()
-		for len(q.order) == 0 && !(q.closing && q.waiting == 0 && len(q.items) == 0) {
-			q.cond.Wait()
-		}
-		if len(q.order) == 0 {
-			q.mu.Unlock()
-			return
-		}
-		key := q.order[0]
-		q.order = q.order[1:]
-		it := q.items[key]
-		q.running[key] = true
-		q.attempts[key]++
-		attempt := q.attempts[key]
-		q.mu.Unlock()
+	for q.next() {
+	}
+}
 
-		err := q.run(it)
-		if q.opts.Observe != nil {
-			q.opts.Observe(it, attempt, err)
-		}
-
-		q.mu.Lock()
-		delete(q.running, key)
-		again := q.dirty[key]
-		delete(q.dirty, key)
-		switch {
-		case again:
-			q.attempts[key] = 0
-			q.order = append(q.order, key)
-			q.cond.Signal()
-		case err != nil && attempt < q.opts.MaxAttempts && q.ctx.Err() == nil:
-			delete(q.items, key)
-			q.waiting++
-			backoff := min(q.opts.BaseBackoff<<(attempt-1), q.opts.MaxBackoff)
-			q.opts.Log.Warn("work failed; retrying", "intent", it.Kind.String(), "key", key, "attempt", attempt, "backoff", backoff, "error", err)
-			time.AfterFunc(backoff, func() {
-				q.mu.Lock()
-				defer q.mu.Unlock()
-				q.waiting--
-				if err := q.addLocked(it, true); err != nil {
-					q.opts.Log.Error("dropping work", "key", key, "error", err)
-				}
-				q.cond.Broadcast()
-			})
-		default:
-			if err != nil {
-				q.opts.Log.Error("work failed; giving up", "intent", it.Kind.String(), "key", key, "attempts", attempt, "error", err)
-			}
-			delete(q.items, key)
-			delete(q.attempts, key)
-		}
-		q.cond.Broadcast()
+// next works on one key from the workqueue; false once it is shut down.
+func (q *Queue) next() bool {
+	key, shutdown := q.wq.Get()
+	if shutdown {
+		return false
+	}
+	defer q.wq.Done(key)
+	q.mu.Lock()
+	it, ok := q.pending[key]
+	if !ok {
+		// A retry of work that ran again, added afresh, and finished.
 		q.mu.Unlock()
+		return true
+	}
+	q.running[key] = true
+	q.attempts[key]++
+	attempt := q.attempts[key]
+	q.mu.Unlock()
+
+	ctx, log := logctx.With(q.ctx, "intent", it.Kind.String(), "key", key)
+	err := q.run(ctx, it)
+	if q.opts.Observe != nil {
+		q.opts.Observe(it, attempt, err)
+	}
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.running, key)
+	switch {
+	case q.again[key]:
+		// The workqueue runs it again after Done, as the key was added
+		// while it ran.
+		delete(q.again, key)
+		q.attempts[key] = 0
+		q.limiter.Forget(key)
+	case err != nil && attempt < q.opts.MaxAttempts && q.ctx.Err() == nil:
+		backoff := q.limiter.When(key)
+		log.Warn("work failed; retrying", "attempt", attempt, "backoff", backoff, "error", err)
+		q.wq.AddAfter(key, backoff)
+	default:
+		if err != nil {
+			log.Error("work failed; giving up", "attempts", attempt, "error", err)
+		}
+		delete(q.pending, key)
+		delete(q.attempts, key)
+		q.limiter.Forget(key)
+		q.checkDrained()
+	}
+	return true
+}
+
+// checkDrained closes drained once Shutdown has begun and nothing is
+// pending. Call it with mu held.
+func (q *Queue) checkDrained() {
+	if !q.closing || len(q.pending) > 0 {
+		return
+	}
+	select {
+	case <-q.drained:
+	default:
+		close(q.drained)
 	}
 }
 
 // run calls process, turning a panic into an error.
-func (q *Queue) run(it Intent) (err error) {
+func (q *Queue) run(ctx context.Context, it Intent) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			q.opts.Log.Error("work panicked", "intent", it.Kind.String(), "key", it.Key(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			logctx.From(ctx).Error("work panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	return q.process(q.ctx, it)
+	return q.process(ctx, it)
 }
 
 // Shutdown stops taking work and waits for what was accepted, retries
-// included, to finish; when ctx ends first, running work is cancelled.
+// included, to finish; when ctx ends first, running work is cancelled and
+// retries not yet due are dropped.
 func (q *Queue) Shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	q.closing = true
-	q.cond.Broadcast()
+	q.checkDrained()
 	q.mu.Unlock()
-	done := make(chan struct{})
-	go func() { q.wg.Wait(); close(done) }()
+	var err error
 	select {
-	case <-done:
-		q.stop()
-		return nil
+	case <-q.drained:
 	case <-ctx.Done():
-		q.stop()
-		<-done
-		return fmt.Errorf("shutting down the work queue: %w", ctx.Err())
+		err = fmt.Errorf("shutting down the work queue: %w", ctx.Err())
 	}
+	q.stop()
+	q.wq.ShutDown()
+	q.wg.Wait()
+	return err
 }

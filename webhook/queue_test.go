@@ -1,14 +1,19 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/webhook"
 )
 
@@ -96,4 +101,96 @@ func TestQueue_BoundedAndDrainsOnShutdown(t *testing.T) {
 	if err := q.Add(intent(5)); !errors.Is(err, webhook.ErrShuttingDown) {
 		t.Errorf("add after shutdown: err = %v", err)
 	}
+}
+
+// TestQueue_GivesUpAfterMaxAttempts: work that keeps failing is tried
+// MaxAttempts times, each attempt observed, and the giving up is logged
+// with the logger of the queue's context.
+func TestQueue_GivesUpAfterMaxAttempts(t *testing.T) {
+	var buf syncBuffer
+	ctx := logctx.Into(context.Background(), slog.New(slog.NewTextHandler(&buf, nil)))
+	var mu sync.Mutex
+	var attempts []int
+	q := webhook.NewQueue(func(context.Context, webhook.Intent) error {
+		return errors.New("always")
+	}, webhook.QueueOptions{Workers: 2, MaxAttempts: 3, BaseBackoff: time.Millisecond, Context: ctx,
+		Observe: func(_ webhook.Intent, attempt int, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts = append(attempts, attempt)
+		}})
+	if err := q.Add(intent(7)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{1, 2, 3}; !slices.Equal(attempts, want) {
+		t.Errorf("attempts = %v, want %v", attempts, want)
+	}
+	logs := buf.String()
+	for _, want := range []string{`msg="work failed; retrying" intent=reconcile-request key=request:o/r#7 attempt=1 backoff=1ms`,
+		`msg="work failed; giving up" intent=reconcile-request key=request:o/r#7 attempts=3 error=always`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+	if q.Depth() != 0 {
+		t.Errorf("depth after giving up = %d", q.Depth())
+	}
+}
+
+// TestQueue_AddWhileRunningRunsAgain: an intent added while its key runs
+// runs once more after, with the latest intent.
+func TestQueue_AddWhileRunningRunsAgain(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var got []int64
+	q := webhook.NewQueue(func(_ context.Context, it webhook.Intent) error {
+		mu.Lock()
+		got = append(got, it.Comment.ID)
+		first := len(got) == 1
+		mu.Unlock()
+		if first {
+			close(started)
+			<-release
+		}
+		return nil
+	}, webhook.QueueOptions{Workers: 4})
+	first := intent(1)
+	first.Comment.ID = 1
+	if err := q.Add(first); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	second := first
+	second.Comment.ID = 2
+	if err := q.Add(second); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := q.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{1, 2}; !slices.Equal(got, want) {
+		t.Errorf("runs saw comments %v, want %v", got, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the workers' concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -56,7 +56,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 		if v := tr[v1alpha1.TrailerIssue]; v != "" {
 			issue = v
 		}
-		e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash[:12], Summary: c.Subject}
+		e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash.String()[:12], Summary: c.Subject}
 		if c.Parents > 1 {
 			e.Kind = "merge"
 		}

@@ -94,7 +94,9 @@ func TestClient_ListRepoComments(t *testing.T) {
 	// Editing the first comment moves it to the end of the update order,
 	// and a listing since then returns only it.
 	newest := all[len(all)-1].UpdatedAt
-	time.Sleep(1100 * time.Millisecond) // GitHub's timestamps are to the second
+	// GitHub's timestamps are to the second: the edit is dated two seconds
+	// after the newest comment by the stand-in's clock.
+	s.SetClock(func() time.Time { return newest.Add(2 * time.Second) })
 	if err := c.EditComment(ctx, stores, ids[0], "edited"); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -415,27 +416,23 @@ func (c *Cluster) refreshClient() error {
 	return nil
 }
 
-// waitFor polls cond until true, a component exits, or ctx ends.
+// waitFor polls cond, the condition named what, until true, a component
+// exits, or ctx (which holds the deadline of the start-up) ends.
 func (c *Cluster) waitFor(ctx context.Context, p *proc, what string, cond func() (bool, error)) error {
-	for {
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
 		ok, err := cond()
 		if err != nil && !apimeta.IsNoMatchError(err) {
-			return fmt.Errorf("waiting for %s: %w", what, err)
+			return false, fmt.Errorf("waiting for %s: %w", what, err)
 		}
-		if ok {
-			return nil
+		if ok || p == nil {
+			return ok, nil
 		}
-		if p != nil {
-			if err := p.exited(); err != nil {
-				return err
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
+		return false, p.exited()
+	})
+	if err != nil && err == ctx.Err() {
+		return fmt.Errorf("waiting for %s: %w", what, err)
 	}
+	return err
 }
 
 // Step runs f as the named stage of a start-up: it wraps f's error with the

@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -39,18 +40,14 @@ func TestCluster_DeploymentBecomesReady(t *testing.T) {
 	if err := c.Client.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		got := &appsv1.Deployment{}
+	got := &appsv1.Deployment{}
+	twoReplicasReady := func(ctx context.Context) (bool, error) {
 		if err := c.Client.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
-			t.Fatal(err)
+			return false, err
 		}
-		if got.Status.ReadyReplicas == 2 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("deployment not ready: %+v", got.Status)
-		case <-time.After(200 * time.Millisecond):
-		}
+		return got.Status.ReadyReplicas == 2, nil
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, twoReplicasReady); err != nil {
+		t.Fatalf("deployment not ready (%v): %+v", err, got.Status)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // proc is one running component.
@@ -106,24 +108,25 @@ func waitHTTP(ctx context.Context, p *proc, url string, client *http.Client) err
 	if client == nil {
 		client = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // local health probe
 	}
-	for {
+	answers200 := func(ctx context.Context) (bool, error) {
 		if err := p.exited(); err != nil {
-			return err
+			return false, err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			return err
+			return false, err
 		}
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		resp, err := client.Do(req)
+		if err != nil {
+			return false, nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s at %s: %w", p.name, url, errors.Join(ctx.Err(), p.exited()))
-		case <-time.After(100 * time.Millisecond):
-		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
 	}
+	// ctx holds the deadline of the start-up.
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, answers200)
+	if err != nil && err == ctx.Err() {
+		return fmt.Errorf("waiting for %s at %s: %w", p.name, url, errors.Join(ctx.Err(), p.exited()))
+	}
+	return err
 }

@@ -99,7 +99,7 @@ func (p *Provisioner) common(s tenants.State, base, cur *tenants.Snapshot) Commo
 	c := Common{Config: p.cfg, Base: base, BaseHead: s.BaseHead.String(), Rand: p.rand, Now: p.now()}
 	if s.BranchExists {
 		c.Branch = BranchView{Exists: true, Head: s.BranchHead.String(), Tree: cur,
-			Trailers: tenants.Trailers(cur.Commit.Message), Merged: p.mergedInto(base, cur)}
+			Trailers: tenants.Trailers(cur.Message()), Merged: p.mergedInto(base, cur)}
 	}
 	return c
 }
@@ -118,10 +118,10 @@ func (p *Provisioner) commit(s tenants.State, c *CommitPlan) *tenants.Plan {
 
 // mergedInto reports whether the branch head is already part of base.
 func (p *Provisioner) mergedInto(base, branch *tenants.Snapshot) bool {
-	if base.Commit == nil || branch.Commit == nil {
+	if base.Hash() == "" || branch.Hash() == "" {
 		return false
 	}
-	ok, err := branch.Commit.IsAncestor(base.Commit)
+	ok, err := branch.IsAncestorOf(base)
 	return err == nil && ok
 }
 

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
@@ -47,7 +45,7 @@ type RepoSource struct {
 	Now func() time.Time
 
 	mu      sync.Mutex
-	head    plumbing.Hash // the tenants commit rows were read from
+	head    tenants.Hash // the tenants commit rows were read from
 	rows    []row
 	indexes map[forge.Repo]*commentIndex
 }

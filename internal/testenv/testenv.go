@@ -3,13 +3,18 @@
 package testenv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -132,3 +137,40 @@ func Main(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// Namespace creates a namespace of the test's own, named base and a random
+// suffix, and deletes it when the test ends. The API server runs no
+// namespace controller, so a deleted namespace stays Terminating: its name
+// must not be used again, which is why every test gets a fresh one.
+func (e *Env) Namespace(t testing.TB, base string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: base + "-"}}
+	if err := e.Client.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating a namespace %s-*: %v", base, err)
+	}
+	e.CleanupNamespace(t, ns.Name)
+	return ns.Name
+}
+
+// CleanupNamespace deletes the namespace name when the test ends, unless
+// it is gone or already being deleted (a second delete is refused).
+func (e *Env) CleanupNamespace(t testing.TB, name string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		ns := &corev1.Namespace{}
+		err := e.Client.Get(ctx, client.ObjectKey{Name: name}, ns)
+		if apierrors.IsNotFound(err) || err == nil && ns.DeletionTimestamp != nil {
+			return
+		}
+		if err == nil {
+			err = e.Client.Delete(ctx, ns)
+		}
+		if client.IgnoreNotFound(err) != nil {
+			t.Errorf("deleting namespace %s: %v", name, err)
+		}
+	})
+}
+
+// UniqueName is base and a random suffix of 5 lowercase letters and
+// digits, for a store or an object whose name makes its namespace.
+func UniqueName(base string) string { return base + "-" + utilrand.String(5) }
