@@ -93,12 +93,15 @@ type Comment struct {
 
 // PullRequest is a pull request.
 type PullRequest struct {
-	Repo           Repo
-	Number         int
-	Title          string
-	Body           string
-	Head           string // branch name
-	HeadSHA        string
+	Repo    Repo
+	Number  int
+	Title   string
+	Body    string
+	Head    string // branch name
+	HeadSHA string
+	// HeadRepo is the repository of the head branch: another one for a
+	// pull request from a fork; zero when GitHub no longer knows it.
+	HeadRepo       Repo
 	Base           string
 	Open           bool
 	Merged         bool

@@ -39,7 +39,20 @@ func (s *Server) Comment(fullName string, n int, author, body string) int64 {
 func (s *Server) OpenPull(fullName, author, head, base, title, body string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pr, msg := s.openPull(s.repos[fullName], author, title, body, head, base)
+	pr, msg := s.openPull(s.repos[fullName], nil, author, title, body, head, base)
+	if pr == nil {
+		return 0, fmt.Errorf("opening pull request: %s", msg)
+	}
+	return pr.GetNumber(), nil
+}
+
+// OpenForkPull opens a pull request into fullName from the branch head of
+// the fork forkFullName (added with AddRepo), as author. The branch must be
+// in fullName's git, where GitHub keeps a fork pull request's head.
+func (s *Server) OpenForkPull(fullName, forkFullName, author, head, base, title, body string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, msg := s.openPull(s.repos[fullName], s.repos[forkFullName], author, title, body, head, base)
 	if pr == nil {
 		return 0, fmt.Errorf("opening pull request: %s", msg)
 	}

@@ -71,7 +71,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	pr, msg := s.openPull(rp, BotLogin, in.Title, in.Body, in.Head, in.Base)
+	pr, msg := s.openPull(rp, nil, BotLogin, in.Title, in.Body, in.Head, in.Base)
 	if pr == nil {
 		validationFailed(w, "PullRequest", msg)
 		return
@@ -79,8 +79,10 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, pr)
 }
 
-// openPull creates a pull request as GitHub validates it; s.mu held.
-func (s *Server) openPull(rp *repo, author, title, body, head, base string) (*github.PullRequest, string) {
+// openPull creates a pull request as GitHub validates it; s.mu held. A
+// fork, when not nil, is the head repository; its branch is read from rp's
+// git, where GitHub keeps a fork pull request's head too.
+func (s *Server) openPull(rp, fork *repo, author, title, body, head, base string) (*github.PullRequest, string) {
 	head = strings.TrimPrefix(head, rp.owner+":")
 	if title == "" {
 		return nil, "title is missing"
@@ -113,6 +115,9 @@ func (s *Server) openPull(rp *repo, author, title, body, head, base string) (*gi
 		HTMLURL: is.PullRequestLinks.HTMLURL,
 		Head:    &github.PullRequestBranch{Ref: github.String(head), SHA: github.String(headSHA), Label: github.String(label), Repo: s.repoObj(rp)},
 		Base:    &github.PullRequestBranch{Ref: github.String(base), SHA: github.String(baseSHA), Label: github.String(rp.owner + ":" + base), Repo: s.repoObj(rp)},
+	}
+	if fork != nil {
+		pr.Head.Label, pr.Head.Repo = github.String(fork.owner+":"+head), s.repoObj(fork)
 	}
 	rp.pulls[n] = pr
 	s.emit("pull_request", &github.PullRequestEvent{Action: github.String("opened"), Number: github.Int(n), PullRequest: pr, Repo: s.repoObj(rp), Sender: s.user(author)})

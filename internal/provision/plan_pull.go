@@ -162,3 +162,15 @@ func invalidPullComment(author string, problems []FieldError) string {
 	}
 	return b.String()
 }
+
+// refusedPull says why the bot does not act on a request pull request into
+// the base branch, or "" when it may: it validates and pushes only to a
+// branch of the tenants repo itself. (GitHub refuses a pull request whose
+// head is its base, so that branch is never a head here.)
+func refusedPull(pr *forge.PullRequest, tenants forge.Repo) string {
+	if pr.HeadRepo != tenants {
+		return fmt.Sprintf("pull requests from forks are not validated: Purrvision renders stores onto the request's branch, and can push only to branches of %s. "+
+			"Push your branch to %s and open the pull request from there, or request the store with the issue form.", tenants, tenants)
+	}
+	return ""
+}

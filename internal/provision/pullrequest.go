@@ -27,8 +27,8 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	if pr.Merged {
 		return p.recordMerge(ctx, pr)
 	}
-	if _, storeBranch := v1alpha1.StoreOfBranch(pr.Head); !pr.Open || storeBranch {
-		return nil
+	if _, storeBranch := v1alpha1.StoreOfBranch(pr.Head); !pr.Open || storeBranch || pr.Base != p.cfg.TenantsRepo.Branch {
+		return nil // only request pull requests into the base branch
 	}
 	files, err := p.gh.ListPullFiles(ctx, repo, number)
 	if err != nil {
@@ -37,6 +37,13 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	requests := requestFiles(files)
 	if len(requests) == 0 {
 		return nil
+	}
+	if reason := refusedPull(pr, p.tenants); reason != "" {
+		t, err := p.readThread(ctx, forge.IssueRef{Repo: pr.Repo, Number: pr.Number})
+		if err != nil {
+			return err
+		}
+		return p.upsert(ctx, t, v1alpha1.MarkerValidation, fmt.Sprintf("%s\n@%s, %s", v1alpha1.MarkerValidation, pr.Author, reason))
 	}
 	return p.validateRequestPull(ctx, pr, requests)
 }
@@ -172,7 +179,13 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 		return p.reportInvalidPull(ctx, pr, t, head.String(), problems)
 	}
 	var plan *PullPlan
+	moved := false
 	res, err := p.repo.Update(ctx, pr.Head, func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
+		if moved = s.BranchHead != head; moved {
+			// Pushed to since it was validated: what would be built on is
+			// not what was checked. The push's own event validates again.
+			return nil, nil
+		}
 		var err error
 		plan, err = PlanPull(PullInput{Common: p.common(s, base, cur), Requests: reqs, Issue: ref, Author: pr.Author})
 		if err != nil || plan.Taken != nil {
@@ -182,6 +195,9 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 	})
 	if err != nil {
 		return fmt.Errorf("pushing rendered stores onto %s: %w", pr.Head, err)
+	}
+	if moved {
+		return nil
 	}
 	if plan.Taken != nil {
 		return p.reportInvalidPull(ctx, pr, t, head.String(), []FieldError{*plan.Taken})

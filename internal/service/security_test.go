@@ -262,3 +262,72 @@ func TestSecurity_OnlyStoreMergesAreRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurity_PullRequestsActedOn (class 2): the bot validates and pushes
+// only to a request pull request's own branch in the tenants repo, into
+// the base branch. A fork is refused with a reason; a pull request whose
+// head is the base branch never makes the bot push there.
+func TestSecurity_PullRequestsActedOn(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	admin, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := func(name, owner string) string {
+		return "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: " + name + "\nspec:\n  plan: small\n  owner: " + owner + "\n  adminEmail: owner@example.com\n"
+	}
+	push := func(branch, parent, file, content string) {
+		t.Helper()
+		if _, err := admin.Update(context.Background(), branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+			p := s.BaseHead
+			if parent == "branch" {
+				p = s.BranchHead
+			}
+			return &tenants.Plan{Parent: p, Changes: []tenants.Change{{Path: file, Data: []byte(content)}}, Message: "change\n"}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev := func(ref string) string { return strings.TrimSpace(h.git_("rev-parse", ref)) }
+
+	// A fork's pull request: its head is kept in the tenants repo's git, as
+	// GitHub keeps it.
+	h.gh.AddRepo("eve/tenants", "main", "")
+	push("eve-request", "", "requests/eve-shop.yaml", request("eve-shop", "eve"))
+	forkHead := rev("eve-request")
+	fork, err := h.gh.OpenForkPull(tenantsRepo, "eve/tenants", "eve", "eve-request", "main", "Request eve-shop", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if got := rev("eve-request"); got != forkHead {
+		t.Error("the bot pushed onto a fork pull request's branch")
+	}
+	if sts := h.gh.Statuses(tenantsRepo, forkHead); len(sts) != 0 {
+		t.Errorf("statuses on the fork's commit: %v", sts)
+	}
+	var said string
+	for _, c := range h.gh.Comments(tenantsRepo, fork) {
+		if c.GetUser().GetLogin() == ghstandin.BotLogin {
+			said += c.GetBody()
+		}
+	}
+	if !strings.Contains(said, "forks are not validated") {
+		t.Errorf("the fork pull request got no reason:\n%s", said)
+	}
+
+	// A pull request whose head is the base branch, into another branch.
+	push("staging", "", "docs/staging.md", "staging\n")
+	push("main", "branch", "requests/main-shop.yaml", request("main-shop", "maint"))
+	mainHead := rev("main")
+	if _, err := h.gh.OpenPull(tenantsRepo, "maint", "main", "staging", "Main into staging", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if got := rev("main"); got != mainHead {
+		t.Errorf("the bot pushed to main:\n%s", h.git_("log", "--format=%s", mainHead+"..main"))
+	}
+	if sts := h.gh.Statuses(tenantsRepo, mainHead); len(sts) != 0 {
+		t.Errorf("statuses on main's head: %v", sts)
+	}
+}
