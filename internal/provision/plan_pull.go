@@ -68,6 +68,10 @@ type PullInput struct {
 	// Issue is the pull request itself; Author opened it.
 	Issue  forge.IssueRef
 	Author string
+	// Own names the stores whose folder on the branch is as the bot last
+	// rendered it; their credentials are kept. Every other store gets new
+	// ones: a Secret the bot did not write is never kept.
+	Own map[string]bool
 }
 
 // PullPlan renders the requested stores onto the pull request's branch.
@@ -101,7 +105,7 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 			return nil, err
 		}
 		rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String()}
-		if current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
+		if in.Own[name] && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
 			rin.KeepSecret, rin.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
 		}
 		out, err := renderer.Render(rin)
@@ -173,4 +177,51 @@ func refusedPull(pr *forge.PullRequest, tenants forge.Repo) string {
 			"Push your branch to %s and open the pull request from there, or request the store with the issue form.", tenants, tenants)
 	}
 	return ""
+}
+
+// checkPullDiff says what in a request pull request's changes, against the
+// commit it left the base branch from, is more than store requests and
+// their renders: every path that is neither one of its request files nor a
+// file in the folder of a store it requests, every deletion, and every
+// path that is not a regular, non-executable file. Files in a requested
+// store's folder are replaced by the bot's render before anything is
+// marked valid.
+func checkPullDiff(cfg *config.Config, entries []tenants.DiffEntry, reqs []*v1alpha1.StoreRequest) []FieldError {
+	var dirs []string
+	for _, r := range reqs {
+		dirs = append(dirs, renderer.StoreDir(cfg, renderer.ClusterOf(cfg, r), r.Metadata.Name)+"/")
+	}
+	var problems []FieldError
+	for _, e := range entries {
+		switch {
+		case e.Deleted:
+			problems = append(problems, FieldError{Field: e.Path, Msg: "is deleted; a request pull request only adds requests/<name>.yaml"})
+		case !requestFileRE.MatchString(e.Path) && !underAny(e.Path, dirs):
+			problems = append(problems, FieldError{Field: e.Path, Msg: "is not a store request; a request pull request changes only requests/<name>.yaml (Purrvision adds the rendered store)"})
+		case e.Mode != tenants.ModeRegular:
+			problems = append(problems, FieldError{Field: e.Path, Msg: fmt.Sprintf("is %s; make it a regular, non-executable file", e.Mode)})
+		}
+	}
+	return problems
+}
+
+func underAny(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(p, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestsIn picks the request files out of a diff: added or changed
+// requests/<name>.yaml files.
+func requestsIn(entries []tenants.DiffEntry) []string {
+	var out []string
+	for _, e := range entries {
+		if !e.Deleted && requestFileRE.MatchString(e.Path) {
+			out = append(out, e.Path)
+		}
+	}
+	return out
 }

@@ -547,6 +547,7 @@ func TestPlanPull(t *testing.T) {
 		base   fakeTree
 		branch fakeTree
 		reqs   []*v1alpha1.StoreRequest
+		own    map[string]bool
 		check  func(t *testing.T, p *PullPlan)
 	}{{
 		name:   "two new stores: rendered onto the branch, one seal each",
@@ -562,13 +563,37 @@ func TestPlanPull(t *testing.T) {
 			}
 		},
 	}, {
-		name:   "the branch holds the render already: nothing, and no new credentials",
+		name:   "the branch holds the bot's render already: nothing, and no new credentials",
 		base:   fakeTree{},
 		branch: rendered,
 		reqs:   []*v1alpha1.StoreRequest{f.req},
+		own:    map[string]bool{"cat-cafe": true},
 		check: func(t *testing.T, p *PullPlan) {
 			if p.Commit != nil || len(p.Seals) != 0 {
 				t.Fatalf("got %+v", p)
+			}
+		},
+	}, {
+		name:   "Secrets the bot did not write are never kept, and files it did not render go",
+		base:   fakeTree{},
+		branch: rendered.with([]tenants.Change{{Path: path.Join(renderer.StoreDir(f.cfg, "default", "cat-cafe"), "manifests/evil.sops.yaml"), Data: []byte("kind: ClusterRoleBinding\n")}}),
+		reqs:   []*v1alpha1.StoreRequest{f.req},
+		check: func(t *testing.T, p *PullPlan) {
+			if p.Commit == nil || len(p.Seals) != 1 {
+				t.Fatalf("want new credentials, got %+v", p)
+			}
+			dir := renderer.StoreDir(f.cfg, "default", "cat-cafe")
+			got := map[string]tenants.Change{}
+			for _, c := range p.Commit.Changes {
+				got[c.Path] = c
+			}
+			for _, s := range []string{renderer.FileSecret, renderer.FileDatabaseSecret} {
+				if c, ok := got[path.Join(dir, s)]; !ok || string(c.Data) == string(rendered[path.Join(dir, s)]) {
+					t.Errorf("%s kept from the branch", s)
+				}
+			}
+			if c, ok := got[path.Join(dir, "manifests/evil.sops.yaml")]; !ok || !c.Delete {
+				t.Error("a file the bot did not render stays in the store's folder")
 			}
 		},
 	}, {
@@ -585,7 +610,7 @@ func TestPlanPull(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			branch := &BranchView{Exists: true, Head: "h", Tree: tt.branch}
-			p, err := PlanPull(PullInput{Common: f.common(tt.base, branch), Requests: tt.reqs, Issue: pr, Author: "octocat"})
+			p, err := PlanPull(PullInput{Common: f.common(tt.base, branch), Requests: tt.reqs, Issue: pr, Author: "octocat", Own: tt.own})
 			if err != nil {
 				t.Fatal(err)
 			}

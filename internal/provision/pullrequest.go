@@ -3,12 +3,14 @@ package provision
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -45,7 +47,7 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 		}
 		return p.upsert(ctx, t, v1alpha1.MarkerValidation, fmt.Sprintf("%s\n@%s, %s", v1alpha1.MarkerValidation, pr.Author, reason))
 	}
-	return p.validateRequestPull(ctx, pr, requests)
+	return p.validateRequestPull(ctx, pr)
 }
 
 // recordMerge notes who merged and approved a Purrvision pull request and
@@ -148,7 +150,7 @@ func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (fo
 // validateRequestPull checks the StoreRequest files of a pull request,
 // reports with the commit status purrvision/validate and a comment, and
 // pushes the rendered stores onto the pull request's branch when valid.
-func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullRequest, files []string) error {
+func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullRequest) error {
 	ref := forge.IssueRef{Repo: pr.Repo, Number: pr.Number}
 	ctx, _ = logctx.With(ctx, "pull", ref.String())
 	unlock := p.locks.Lock("pull:" + pr.Head)
@@ -167,16 +169,35 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 	if err != nil {
 		return err
 	}
-	reqs, problems, err := checkRequestFiles(p.cfg, snap, files, pr.Author)
+	// What the pull request changes is read from git, against the commit
+	// it left the base branch from, with every path's mode.
+	baseHead, _, err := p.repo.Head(p.cfg.TenantsRepo.Branch)
 	if err != nil {
 		return err
 	}
+	mergeBase, err := p.repo.MergeBase(baseHead, head)
+	if err != nil {
+		return err
+	}
+	entries, err := p.repo.Diff(mergeBase, head)
+	if err != nil {
+		return err
+	}
+	reqs, problems, err := checkRequestFiles(p.cfg, snap, requestsIn(entries), pr.Author)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, checkPullDiff(p.cfg, entries, reqs)...)
 	t, err := p.readThread(ctx, ref)
 	if err != nil {
 		return err
 	}
 	if len(problems) > 0 {
 		return p.reportInvalidPull(ctx, pr, t, head.String(), problems)
+	}
+	own, err := p.ownStores(ctx, pr, head, mergeBase, reqs)
+	if err != nil {
+		return err
 	}
 	var plan *PullPlan
 	moved := false
@@ -187,7 +208,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 			return nil, nil
 		}
 		var err error
-		plan, err = PlanPull(PullInput{Common: p.common(s, base, cur), Requests: reqs, Issue: ref, Author: pr.Author})
+		plan, err = PlanPull(PullInput{Common: p.common(s, base, cur), Requests: reqs, Issue: ref, Author: pr.Author, Own: own})
 		if err != nil || plan.Taken != nil {
 			return nil, err
 		}
@@ -221,3 +242,48 @@ func (p *Provisioner) reportInvalidPull(ctx context.Context, pr *forge.PullReque
 	}
 	return p.gh.SetStatus(ctx, pr.Repo, invalidPullStatus(sha, problems))
 }
+
+// ownStores names the requested stores whose folder on the branch head is
+// exactly as the bot last rendered it. The bot's last render is the newest
+// commit of the branch, since it left the base, that carries the bot's own
+// purrvision/validate success (GitHub records who set a status); a store is
+// the bot's when nothing in its folder changed after that commit.
+func (p *Provisioner) ownStores(ctx context.Context, pr *forge.PullRequest, head, mergeBase tenants.Hash, reqs []*v1alpha1.StoreRequest) (map[string]bool, error) {
+	own := map[string]bool{}
+	commits, err := p.repo.FirstParents(head, mergeBase, maxOwnRenderWalk)
+	if err != nil {
+		return nil, err
+	}
+	var render tenants.Hash
+walk:
+	for _, c := range commits {
+		sts, err := p.gh.ListStatuses(ctx, pr.Repo, c.String())
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sts { // newest first
+			if st.Context == v1alpha1.StatusContext && st.Creator == p.bot {
+				if st.State == "success" {
+					render = c
+				}
+				break walk
+			}
+		}
+	}
+	if render == "" {
+		return own, nil
+	}
+	since, err := p.repo.Diff(render, head)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range reqs {
+		dir := renderer.StoreDir(p.cfg, renderer.ClusterOf(p.cfg, r), r.Metadata.Name) + "/"
+		own[r.Metadata.Name] = !slices.ContainsFunc(since, func(e tenants.DiffEntry) bool { return strings.HasPrefix(e.Path, dir) })
+	}
+	return own, nil
+}
+
+// maxOwnRenderWalk bounds how many commits of a request branch are looked
+// at for the bot's last render: a status lookup each.
+const maxOwnRenderWalk = 20
