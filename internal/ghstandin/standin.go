@@ -16,7 +16,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"time"
@@ -354,7 +353,7 @@ func (s *Server) withFaults(pattern string, h http.HandlerFunc) http.HandlerFunc
 				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
 			})
 		case fail && after:
-			h(httptest.NewRecorder(), r)
+			h(discardResponse{header: http.Header{}}, r)
 			writeBadGateway(w)
 		case fail:
 			writeBadGateway(w)
@@ -363,6 +362,14 @@ func (s *Server) withFaults(pattern string, h http.HandlerFunc) http.HandlerFunc
 		}
 	}
 }
+
+// discardResponse is where a call applied before its 502 writes the
+// answer the caller never gets.
+type discardResponse struct{ header http.Header }
+
+func (d discardResponse) Header() http.Header         { return d.header }
+func (d discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (d discardResponse) WriteHeader(int)             {}
 
 func writeBadGateway(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html")
