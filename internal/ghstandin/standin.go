@@ -31,7 +31,7 @@ type Server struct {
 	baseURL string
 
 	repos  map[string]*repo
-	keys   map[string][]string        // login -> public SSH keys
+	keys   map[string][]*github.Key   // login -> public SSH keys
 	teams  map[string]map[string]bool // org/team -> members
 	nextID int64
 	faults Faults
@@ -101,7 +101,7 @@ type repo struct {
 func New() (*Server, error) {
 	s := &Server{
 		repos:  map[string]*repo{},
-		keys:   map[string][]string{},
+		keys:   map[string][]*github.Key{},
 		teams:  map[string]map[string]bool{},
 		nextID: 1000,
 		calls:  map[string]int{},
@@ -184,7 +184,10 @@ func (s *Server) AddRepo(fullName, defaultBranch, gitDir string) {
 func (s *Server) SetKeys(login string, keys ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.keys[login] = keys
+	s.keys[login] = nil
+	for _, k := range keys {
+		s.keys[login] = append(s.keys[login], s.newKey(k, ""))
+	}
 }
 
 // SetPermission makes login a collaborator of repo.
