@@ -26,12 +26,7 @@ var devTooling = []string{
 // builds it (CGO_ENABLED=0), with tags, if any, and nothing from GOFLAGS.
 func goListDeps(t *testing.T, tags string) []string {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			t.Skip("no go command to list the dependencies with")
-		}
-	}
+	gobin := goCommand(t)
 	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
 	if tags != "" {
 		args = append(args, "-tags", tags)
@@ -47,6 +42,18 @@ func goListDeps(t *testing.T, tags string) []string {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
 	return strings.Fields(string(out))
+}
+
+// goCommand is the go command that runs the tests.
+func goCommand(t *testing.T) string {
+	t.Helper()
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		if gobin, err = exec.LookPath("go"); err != nil {
+			t.Skip("no go command")
+		}
+	}
+	return gobin
 }
 
 // TestProductionBuild_NoDevTooling: the binary the Dockerfile builds
