@@ -86,6 +86,7 @@ func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
 	// No SSH key of our own: dev generates @octocat's.
 	dev.Env = append(os.Environ(), "HOME="+t.TempDir(), "PURRVISION_CACHE="+t.TempDir())
 	dev.Stdout, dev.Stderr = out, errOut
+	started := time.Now()
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +157,12 @@ func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
 		t.Errorf("%s does not print the admin user", command)
 	}
 
+	// controller-runtime complains on standard error 30s after start when
+	// no logger was set: stay up past that before looking.
+	pastLoggerDeadline := func(context.Context) (bool, error) { return time.Since(started) > 35*time.Second, nil }
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, pastLoggerDeadline); err != nil {
+		t.Fatal(err)
+	}
 	// Ctrl-C stops it.
 	if err := dev.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
