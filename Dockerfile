@@ -9,6 +9,9 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
+# Without the dev tag: no `purrvision dev`, and none of the development
+# tooling (GitHub stand-in, local cluster, git server) is linked in;
+# cmd/purrvision/deps_test.go checks this build.
 RUN CGO_ENABLED=0 go build -trimpath \
 	-ldflags "-s -w -X github.com/purrvision/purrvision/internal/version.Version=${VERSION}" \
 	-o /out/purrvision ./cmd/purrvision

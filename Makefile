@@ -19,11 +19,17 @@ help: ## List the targets.
 # takes ~15 s, so it is rebuilt only when one of these or the version changes.
 PURRVISION_SOURCES := $(shell find cmd internal renderer webhook reconcile templates tenants charts flux examples -type f -not -name '*_test.go' -not -path '*/testdata/*' 2>/dev/null) go.mod go.sum
 
+# bin/purrvision is built with the dev tag: it has `purrvision dev` and
+# links the local cluster, the git server and the GitHub stand-in. The image
+# (Dockerfile) is built without it, and links none of them
+# (cmd/purrvision/deps_test.go checks).
+DEV_TAGS := dev
+
 .PHONY: build
-build: $(BIN)/purrvision ## Build bin/purrvision.
+build: $(BIN)/purrvision ## Build bin/purrvision, with the dev command (the image is built without it).
 
 $(BIN)/purrvision: $(PURRVISION_SOURCES) $(BIN)/.version
-	hack/with-progress.sh bin/purrvision $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $@ ./cmd/purrvision
+	hack/with-progress.sh bin/purrvision $(GO) build -tags $(DEV_TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $@ ./cmd/purrvision
 
 # The stamped version, rewritten only when it changes.
 $(BIN)/.version: FORCE
@@ -46,11 +52,13 @@ fmt: ## Check that gofmt has nothing to change.
 	if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
 
 .PHONY: vet
-vet: ## go vet every package.
+vet: ## go vet every package, with and without the dev and e2e tags.
 	$(GO) vet ./...
+	$(GO) vet -tags $(DEV_TAGS) ./...
+	$(GO) vet -tags e2e,$(DEV_TAGS) ./...
 
 .PHONY: testbin
-testbin: ## Build kube-apiserver and etcd from the Go module proxy (cached) and collect the Flux CRDs.
+testbin: ## Build kube-apiserver, etcd and the sops and age CLIs from the Go module proxy (cached) and collect the Flux CRDs.
 	@mkdir -p $(BIN)
 	hack/testbin.sh > $(BIN)/testbin.env
 
@@ -60,7 +68,8 @@ chromium: ## Install Debian's Chromium for the status page test, if missing.
 
 .PHONY: test
 test: fmt vet testbin chromium ## gofmt, go vet, testbin, Chromium, then every test with the race detector.
-	set -a; . $(BIN)/testbin.env; set +a; $(GO) test -race -count=1 ./...
+	set -a; . $(BIN)/testbin.env; set +a; $(GO) test -tags $(DEV_TAGS) -race -count=1 ./...
+	$(GO) test -count=1 -run 'NotInThisBuild|ProductionBuild' ./cmd/purrvision
 
 .PHONY: clusterbin
 clusterbin: ## Build everything a local cluster runs (testbin, controller-manager, scheduler, kwok, Flux), cached.
@@ -70,8 +79,8 @@ clusterbin: ## Build everything a local cluster runs (testbin, controller-manage
 	mv $(BIN)/cluster.env.tmp $(BIN)/cluster.env
 
 .PHONY: e2e
-e2e: clusterbin ## Run the end-to-end tests on a local cluster with Flux (no Docker).
-	set -a; . $(BIN)/cluster.env; set +a; $(GO) test -tags e2e -p 1 -count=1 -timeout 30m -v ./internal/localcluster ./e2e
+e2e: clusterbin ## Run the end-to-end tests on a local cluster with Flux (no Docker), purrvision dev's included.
+	set -a; . $(BIN)/cluster.env; set +a; $(GO) test -tags e2e,$(DEV_TAGS) -p 1 -count=1 -timeout 30m -v ./internal/localcluster ./e2e ./cmd/purrvision
 
 .PHONY: golden
 golden: ## Regenerate the renderer's golden files.

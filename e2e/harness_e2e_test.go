@@ -20,6 +20,7 @@ import (
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/gitserver"
 	"github.com/purrvision/purrvision/internal/localcluster"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/provision"
 )
 
@@ -51,9 +52,9 @@ func newWorld(t *testing.T, configure func(*config.Config)) *world {
 	}
 	log := slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(logctx.Into(context.Background(), log), 3*time.Minute)
 	defer cancel()
-	w.Env, err = devenv.Start(ctx, devenv.Options{Dir: t.TempDir(), Bins: bins, Log: log, Configure: configure,
+	w.Env, err = devenv.Start(ctx, devenv.Options{Dir: t.TempDir(), Bins: bins, Configure: configure,
 		Progress: func(stage string, took time.Duration) { t.Logf("stage %-52s %8.2fs", stage, took.Seconds()) }})
 	if err != nil {
 		t.Fatal(err)

@@ -4,9 +4,10 @@
 #
 #   $PURRVISION_CACHE/testbin/k8s-<version>/{kube-apiserver,etcd}
 #   $PURRVISION_CACHE/testbin/crds/flux-<versions>/*.yaml
+#   $PURRVISION_CACHE/testbin/{sops,age}-<version>/{sops,age}
 #
 # It prints where they are as shell assignments (KUBEBUILDER_ASSETS,
-# PURRVISION_CRDS and PURRVISION_SOPS) on its last lines. Nothing is rebuilt when it is cached.
+# PURRVISION_CRDS, PURRVISION_SOPS and PURRVISION_AGE) on its last lines. Nothing is rebuilt when it is cached.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -71,6 +72,16 @@ if [ ! -x "$sops_dir/sops" ]; then
 	(cd "$sops_dir" && GOBIN="$sops_dir" GOFLAGS= CGO_ENABLED=0 go install -trimpath "github.com/getsops/sops/v3/cmd/sops@v$SOPS_VERSION")
 fi
 
+# The age CLI, at the version of the age library in go.mod, to prove a
+# requester decrypts the credentials comment with the command it shows.
+age_version=$(awk '$1 == "filippo.io/age" { print $2; exit }' "$here/go.mod")
+age_dir="$cache/testbin/age-$age_version"
+if [ ! -x "$age_dir/age" ]; then
+	log "building age $age_version (first time only)"
+	mkdir -p "$age_dir"
+	(cd "$age_dir" && GOBIN="$age_dir" GOFLAGS= CGO_ENABLED=0 go install -trimpath "filippo.io/age/cmd/age@$age_version")
+fi
+
 if [ ! -f "$crds/.complete" ]; then
 	log "collecting Flux CRDs"
 	mkdir -p "$crds"
@@ -92,6 +103,7 @@ fi
 echo "KUBEBUILDER_ASSETS=$bin"
 echo "PURRVISION_CRDS=$crds"
 echo "PURRVISION_SOPS=$sops_dir/sops"
+echo "PURRVISION_AGE=$age_dir/age"
 if [ "${1:-}" = "--cluster" ]; then
 	echo "PURRVISION_KWOK=$kwok_dir/kwok"
 	kwok_mod=$(cd "$here/tools/kwok" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')

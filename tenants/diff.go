@@ -170,4 +170,3 @@ func modeOf(m filemode.FileMode) Mode {
 	}
 	return Mode(uint32(m))
 }
-

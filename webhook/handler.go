@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 
 	"github.com/google/go-github/v60/github"
@@ -22,18 +21,13 @@ type Handler struct {
 	Router  *Router
 	Queue   *Queue
 	Metrics *Metrics
-	// Log, when set, replaces the logger of the request context.
-	//
-	// Deprecated: put the logger in the request context with logctx.Into
-	// (http.Server.BaseContext, or a middleware).
-	Log *slog.Logger
 }
 
 // ServeHTTP logs with the logger of the request context (logctx).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get("X-GitHub-Event")
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	_, log := logctx.With(logctx.Into(r.Context(), h.Log), "delivery", delivery, "event", event)
+	_, log := logctx.With(r.Context(), "delivery", delivery, "event", event)
 	outcome := func(code int, result string) {
 		h.Metrics.delivery(event, result)
 		w.WriteHeader(code)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -34,10 +33,6 @@ type QueueOptions struct {
 	// and holds their logger (logctx); Background when nil. Its values are
 	// kept, its end is not: Shutdown ends the work.
 	Context context.Context
-	// Log, when set, replaces the logger of Context.
-	//
-	// Deprecated: put the logger in Context with logctx.Into.
-	Log *slog.Logger
 	// Observe, when set, is told the outcome of every attempt.
 	Observe func(it Intent, attempt int, err error)
 }
@@ -88,7 +83,7 @@ func NewQueue(process ProcessFunc, o QueueOptions) *Queue {
 	if base == nil {
 		base = context.Background()
 	}
-	base = logctx.Into(context.WithoutCancel(base), o.Log)
+	base = context.WithoutCancel(base)
 	ctx, cancel := context.WithCancel(base)
 	limiter := workqueue.NewTypedItemExponentialFailureRateLimiter[string](o.BaseBackoff, o.MaxBackoff)
 	q := &Queue{

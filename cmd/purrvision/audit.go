@@ -6,9 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/audit"
-	"github.com/purrvision/purrvision/internal/ghclient"
-	"github.com/purrvision/purrvision/tenants"
 )
 
 func newAuditCommand() *cobra.Command {
@@ -32,29 +31,15 @@ config, the git history alone.`,
 			if cfg.TenantsRepo.URL == "" {
 				return usageError(fmt.Errorf("tenantsRepo.url: required by audit"))
 			}
-			repoOpts := tenants.Options{URL: cfg.TenantsRepo.URL, Branch: cfg.TenantsRepo.Branch, Dir: cfg.TenantsRepo.CloneDir}
-			var gh audit.CommentLister
-			if cfg.GitHub.Token != "" || cfg.GitHub.TokenFile != "" || cfg.GitHub.App.ID != 0 {
-				o, err := ghclient.OptionsFromConfig(cfg.GitHub)
-				if err != nil {
-					return usageError(err)
-				}
-				c, err := ghclient.New(o)
-				if err != nil {
-					return usageError(err)
-				}
-				gh = c
-				if auth, err := ghclient.NewGitAuth(o); err != nil {
-					return usageError(err)
-				} else if auth != nil {
-					repoOpts.Auth = auth
-				}
-			}
-			repo, err := tenants.Open(cmd.Context(), repoOpts)
+			conn, err := app.Connect(cmd.Context(), cfg, nil)
 			if err != nil {
 				return err
 			}
-			entries, err := audit.Timeline(cmd.Context(), cfg, repo, gh, cfg.GitHub.BotLogin, args[0])
+			var gh audit.CommentLister
+			if conn.GitHub != nil {
+				gh = conn.GitHub
+			}
+			entries, err := audit.Timeline(cmd.Context(), cfg, conn.Tenants, gh, cfg.GitHub.BotLogin, args[0])
 			if err != nil {
 				return err
 			}

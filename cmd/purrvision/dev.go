@@ -1,21 +1,29 @@
+//go:build dev
+
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/wait"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/purrvision/purrvision/examples"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/localcluster"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/provision"
 )
 
@@ -47,7 +55,7 @@ printing each step. The system then stays up until Ctrl-C. Run it with
 			return runDev(cmd.Context(), cmd.OutOrStdout(), bins, dir, exitWhenReady)
 		},
 	}
-	cmd.AddCommand(newDevRequestCommand(), newDevMergeCommand(), newDevCommentCommand())
+	cmd.AddCommand(newDevRequestCommand(), newDevMergeCommand(), newDevCommentCommand(), newDevCredentialsCommand())
 	cmd.Flags().BoolVar(&exitWhenReady, "exit-when-ready", false, "stop once the example store is Ready (for CI)")
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the cluster's data and logs (default a temporary one)")
 	return cmd
@@ -59,13 +67,28 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
 	say("starting the local system in %s", dir)
+	// Purrvision and controller-runtime log to a file; the terminal shows
+	// the steps.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(dir, "purrvision.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log := slog.New(slog.NewJSONHandler(logFile, nil))
+	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
+	ctx = logctx.Into(ctx, log)
+
 	env, err := devenv.Start(ctx, devenv.Options{Dir: dir, Bins: bins,
 		Progress: func(stage string, took time.Duration) { say("  up: %-50s %6.2fs", stage, took.Seconds()) }})
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
-	removeState, err := writeDevState(devState{GitHub: env.GitHub.URL(), PID: os.Getpid()})
+	removeState, err := writeDevState(devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir})
 	if err != nil {
 		return err
 	}
@@ -74,16 +97,38 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	if err != nil {
 		return err
 	}
-	name := req.Metadata.Name
+	name, owner := req.Metadata.Name, req.Spec.Owner
 	gh := env.GitHub
+	key, err := devenv.GiveKey(ctx, gh.URL(), owner, dir)
+	if err != nil {
+		return err
+	}
+	say("  @%s's SSH key: %s.pub", owner, key.Private)
+
+	// waitFor polls a named condition until it holds, the deadline passes
+	// or the service stops.
+	waitFor := func(what string, timeout time.Duration, cond func() bool) error {
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+			select {
+			case <-env.Stopped():
+				return false, fmt.Errorf("the service stopped: %w", env.Err())
+			default:
+			}
+			return cond(), nil
+		})
+		if err != nil {
+			return fmt.Errorf("waiting for %s (up to %v): %w", what, timeout, err)
+		}
+		return nil
+	}
 	stage := time.Now()
 	step := func(n int, what string) {
 		say("%d. %-40s (%.2fs)", n, what, time.Since(stage).Seconds())
 		stage = time.Now()
 	}
-	issue := gh.OpenIssue(devenv.RequestsRepo, req.Spec.Owner, "Store: "+name, provision.RenderForm(req), v1alpha1.LabelRequest)
-	step(1, fmt.Sprintf("issue %s#%d opened by @%s", devenv.RequestsRepo, issue, req.Spec.Owner))
-	if err := waitDev(ctx, 2*time.Minute, func() bool {
+	issue := gh.OpenIssue(devenv.RequestsRepo, owner, "Store: "+name, provision.RenderForm(req), v1alpha1.LabelRequest)
+	step(1, fmt.Sprintf("issue %s#%d opened by @%s", devenv.RequestsRepo, issue, owner))
+	if err := waitFor("the request to be validated", 2*time.Minute, func() bool {
 		for _, c := range gh.Comments(devenv.RequestsRepo, issue) {
 			if strings.HasPrefix(c.GetBody(), v1alpha1.MarkerStatus) {
 				return true
@@ -91,11 +136,11 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		}
 		return false
 	}); err != nil {
-		return fmt.Errorf("waiting for validation: %w", err)
+		return err
 	}
 	step(2, "request validated")
 	pr := 0
-	if err := waitDev(ctx, time.Minute, func() bool {
+	if err := waitFor("the pull request", time.Minute, func() bool {
 		for _, p := range gh.Pulls(devenv.TenantsRepo) {
 			if p.GetHead().GetRef() == v1alpha1.Branch(name) && p.GetState() == "open" {
 				pr = p.GetNumber()
@@ -104,7 +149,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		}
 		return false
 	}); err != nil {
-		return fmt.Errorf("waiting for the pull request: %w", err)
+		return err
 	}
 	step(3, fmt.Sprintf("pull request %s#%d opened", devenv.TenantsRepo, pr))
 	gh.Approve(devenv.TenantsRepo, pr, "reviewer")
@@ -114,18 +159,19 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	}
 	step(4, "merged as "+sha[:12])
 	merged := time.Now()
-	if err := waitDev(ctx, 3*time.Minute, func() bool {
+	deployment := func() string {
 		s := gh.DeploymentStates(devenv.TenantsRepo)[v1alpha1.Environment(name)]
-		return len(s) > 0 && s[len(s)-1] == "in_progress"
-	}); err != nil {
-		return fmt.Errorf("waiting for Flux to apply the store: %w", err)
+		if len(s) == 0 {
+			return ""
+		}
+		return s[len(s)-1]
+	}
+	if err := waitFor("Flux to apply the store", 3*time.Minute, func() bool { return deployment() == "in_progress" }); err != nil {
+		return err
 	}
 	step(5, "Flux applied the store")
-	if err := waitDev(ctx, 5*time.Minute, func() bool {
-		s := gh.DeploymentStates(devenv.TenantsRepo)[v1alpha1.Environment(name)]
-		return len(s) > 0 && (s[len(s)-1] == "success" || s[len(s)-1] == "failure")
-	}); err != nil {
-		return fmt.Errorf("waiting for the store to be Ready: %w", err)
+	if err := waitFor("the store to be Ready", 5*time.Minute, func() bool { d := deployment(); return d == "success" || d == "failure" }); err != nil {
+		return err
 	}
 	sts := gh.DeploymentStatuses(devenv.TenantsRepo, v1alpha1.Environment(name))
 	last := sts[len(sts)-1]
@@ -134,41 +180,43 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	}
 	step(6, "Ready at "+last.GetEnvironmentURL())
 	say("merge to Ready: %.2fs; total: %.2fs", time.Since(merged).Seconds(), time.Since(start).Seconds())
+	var credentials string
+	var saveErr error
+	if err := waitFor("the credentials comment", 30*time.Second, func() bool {
+		credentials, saveErr = devenv.SaveCredentials(ctx, gh.URL(), devenv.RequestsRepo, issue, dir)
+		return !errors.Is(saveErr, devenv.ErrNoCredentials)
+	}); err != nil {
+		return err
+	}
+	if saveErr != nil {
+		return saveErr
+	}
 	cfgPath := filepath.Join(dir, "purrvision.yaml")
 	if data, err := yaml.Marshal(env.Config); err == nil {
 		if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
 			return err
 		}
 	}
+	say("credentials:       %s", devenv.DecryptCommand(key.Private, credentials))
 	say("status page:       %s/", env.URL)
 	say("audit:             purrvision audit --config %s %s", cfgPath, name)
 	say("tenants repo:      git clone %s", env.Git.URL("tenants"))
 	say("GitHub stand-in:   %s (issues in %s, pull requests in %s)", gh.URL(), devenv.RequestsRepo, devenv.TenantsRepo)
 	say("kubeconfig:        %s", env.Cluster.Kubeconfig)
-	say("logs:              %s", filepath.Join(dir, "cluster", "logs"))
+	say("logs:              %s, %s", logPath, filepath.Join(dir, "cluster", "logs"))
 	if exitWhenReady {
 		return nil
 	}
-	say("drive it:          purrvision dev request --name dog-diner --plan medium")
+	say("drive it:          purrvision dev request --name dog-diner --plan medium [--as someone]")
 	say("                   purrvision dev comment %d \"/purrvision resize medium\"", issue)
 	say("                   purrvision dev merge <pull request>")
+	say("                   purrvision dev credentials <issue>")
 	say("the system stays up; Ctrl-C stops it")
-	<-ctx.Done()
-	say("stopping")
-	return nil
-}
-
-func waitDev(ctx context.Context, timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not done after %v", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	select {
+	case <-ctx.Done():
+	case <-env.Stopped():
+		return fmt.Errorf("the service stopped: %w", env.Err())
 	}
+	say("stopping")
 	return nil
 }

@@ -1,16 +1,16 @@
+//go:build dev
+
 package main
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +24,9 @@ import (
 type devState struct {
 	GitHub string `json:"github"`
 	PID    int    `json:"pid"`
+	// Dir is the dev folder: SSH keys generated for people, and saved
+	// credentials.
+	Dir string `json:"dir"`
 }
 
 // devStatePath is where the running dev system is described.
@@ -66,41 +69,12 @@ func readDevState() (devState, error) {
 
 // standinCall makes one REST call on the dev system's GitHub stand-in as a
 // person.
-func standinCall(method, path, as string, in, out any) error {
+func standinCall(ctx context.Context, method, path, as string, in, out any) error {
 	st, err := readDevState()
 	if err != nil {
 		return err
 	}
-	var body io.Reader
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, st.GitHub+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(ghstandin.ActAsHeader, as)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("calling the dev GitHub stand-in: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(data))
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
+	return devenv.Call(ctx, st.GitHub, method, path, as, in, out)
 }
 
 func newDevRequestCommand() *cobra.Command {
@@ -113,15 +87,32 @@ func newDevRequestCommand() *cobra.Command {
 			if name == "" || plan == "" {
 				return usageError(errors.New("--name and --plan are required"))
 			}
+			st, err := readDevState()
+			if err != nil {
+				return err
+			}
+			if st.Dir == "" {
+				return usageError(errors.New("the running `purrvision dev` is older than this command: restart it"))
+			}
+			// The credentials are encrypted to the requester's keys when
+			// the request is read: give them one first.
+			key, err := devenv.GiveKey(cmd.Context(), st.GitHub, as, st.Dir)
+			if err != nil {
+				return err
+			}
 			body := provision.RenderForm(v1alpha1.New(name, v1alpha1.StoreSpec{Plan: plan, AdminEmail: email, Title: title}))
 			var issue struct {
 				Number int `json:"number"`
 			}
-			if err := standinCall(http.MethodPost, "repos/"+devenv.RequestsRepo+"/issues", as,
+			if err := standinCall(cmd.Context(), http.MethodPost, "repos/"+devenv.RequestsRepo+"/issues", as,
 				map[string]any{"title": "Store: " + name, "body": body, "labels": []string{v1alpha1.LabelRequest}}, &issue); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "opened %s#%d as @%s\n", devenv.RequestsRepo, issue.Number, as)
+			out := cmd.OutOrStdout()
+			if key.Added {
+				fmt.Fprintf(out, "gave @%s the SSH key %s.pub\n", as, key.Private)
+			}
+			_, err = fmt.Fprintf(out, "opened %s#%d as @%s\ncredentials, once posted: purrvision dev credentials %d\n", devenv.RequestsRepo, issue.Number, as, issue.Number)
 			return err
 		},
 	}
@@ -147,7 +138,7 @@ func newDevMergeCommand() *cobra.Command {
 			var res struct {
 				SHA string `json:"sha"`
 			}
-			if err := standinCall(http.MethodPut, fmt.Sprintf("repos/%s/pulls/%d/merge", devenv.TenantsRepo, n), as, map[string]any{}, &res); err != nil {
+			if err := standinCall(cmd.Context(), http.MethodPut, fmt.Sprintf("repos/%s/pulls/%d/merge", devenv.TenantsRepo, n), as, map[string]any{}, &res); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "merged %s#%d as %s by @%s\n", devenv.TenantsRepo, n, res.SHA, as)
@@ -169,7 +160,7 @@ func newDevCommentCommand() *cobra.Command {
 			if err != nil {
 				return usageError(fmt.Errorf("%q is not an issue number", args[0]))
 			}
-			if err := standinCall(http.MethodPost, fmt.Sprintf("repos/%s/issues/%d/comments", devenv.RequestsRepo, n), as, map[string]any{"body": args[1]}, nil); err != nil {
+			if err := standinCall(cmd.Context(), http.MethodPost, fmt.Sprintf("repos/%s/issues/%d/comments", devenv.RequestsRepo, n), as, map[string]any{"body": args[1]}, nil); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "commented on %s#%d as @%s\n", devenv.RequestsRepo, n, as)
@@ -178,4 +169,44 @@ func newDevCommentCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&as, "as", "octocat", "GitHub login that comments")
 	return cmd
+}
+
+func newDevCredentialsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "credentials ISSUE",
+		Short: "Save the encrypted credentials of a store issue in the dev folder and print the command that decrypts them",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.Atoi(args[0])
+			if err != nil {
+				return usageError(fmt.Errorf("%q is not an issue number", args[0]))
+			}
+			st, err := readDevState()
+			if err != nil {
+				return err
+			}
+			var issue struct {
+				User struct {
+					Login string `json:"login"`
+				} `json:"user"`
+			}
+			if err := standinCall(cmd.Context(), http.MethodGet, fmt.Sprintf("repos/%s/issues/%d", devenv.RequestsRepo, n), ghstandin.BotLogin, nil, &issue); err != nil {
+				return err
+			}
+			requester := issue.User.Login
+			key, ok, err := devenv.FindKey(cmd.Context(), st.GitHub, requester, st.Dir)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("@%s has no SSH key whose private half is on this machine: open requests with `purrvision dev request`, which gives them one", requester)
+			}
+			file, err := devenv.SaveCredentials(cmd.Context(), st.GitHub, devenv.RequestsRepo, n, st.Dir)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), devenv.DecryptCommand(key.Private, file))
+			return err
+		},
+	}
 }

@@ -1,29 +1,55 @@
+//go:build dev
+
 package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"filippo.io/age"
+	"filippo.io/age/agessh"
+	"filippo.io/age/armor"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"golang.org/x/crypto/ssh"
+
 	"github.com/purrvision/purrvision/internal/devenv"
+	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
 // TestDevSubcommands drive a stand-in as `purrvision dev` publishes it:
-// a request, a comment and a merge, each as the person named.
+// a request (giving the requester an SSH key), a comment, the credentials
+// and a merge, each as the person named.
+// ghclientFor is a GitHub client of the stand-in.
+func ghclientFor(t *testing.T, gh *ghstandin.Server) *ghclient.Client {
+	t.Helper()
+	c, err := ghclient.New(ghclient.Options{APIURL: gh.URL(), Token: "test-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestDevSubcommands(t *testing.T) {
 	t.Setenv("PURRVISION_CACHE", t.TempDir())
+	t.Setenv("HOME", t.TempDir()) // no SSH key of our own: dev generates one
+	dir := t.TempDir()
 	if r := runCLI(t, "", "dev", "request", "--name", "x-shop", "--plan", "small"); r.code != 2 || !strings.Contains(r.stderr, "no running") {
 		t.Fatalf("without a running dev: exit %d, %s", r.code, r.stderr)
 	}
 	_, tenantsURL, bare := testutil.GitRepo(t, "tenants", "main")
 	gh, _ := testutil.GitHub(t, devenv.RequestsRepo)
 	gh.AddRepo(devenv.TenantsRepo, "main", bare)
-	remove, err := writeDevState(devState{GitHub: gh.URL()})
+	remove, err := writeDevState(devState{GitHub: gh.URL(), Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +58,66 @@ func TestDevSubcommands(t *testing.T) {
 	r := runCLI(t, "", "dev", "request", "--name", "dog-diner", "--plan", "medium")
 	if r.code != 0 || !strings.Contains(r.stdout, "opened acme/stores#1 as @octocat") {
 		t.Fatalf("request: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	private := filepath.Join(dir, "ssh", "octocat")
+	if !strings.Contains(r.stdout, "gave @octocat the SSH key "+private+".pub") {
+		t.Errorf("request did not say which key it gave:\n%s", r.stdout)
+	}
+	if fi, err := os.Stat(private); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the generated private key: %v, %v; want mode 0600", fi, err)
+	}
+	keyData, err := os.ReadFile(private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := ssh.ParseRawPrivateKey(keyData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, ok := raw.(*ed25519.PrivateKey)
+	if !ok {
+		t.Fatalf("generated key is a %T, want ed25519", raw)
+	}
+	sshPub, err := ssh.NewPublicKey(priv.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub)))
+	keys, err := ghclientFor(t, gh).SSHKeys(context.Background(), "octocat")
+	if err != nil || len(keys) != 1 || keys[0] != pub {
+		t.Errorf("octocat's keys on the stand-in = %v, %v; want the generated one", keys, err)
+	}
+	if r := runCLI(t, "", "dev", "request", "--name", "cow-cafe", "--plan", "small"); r.code != 0 || strings.Contains(r.stdout, "gave @octocat") {
+		t.Errorf("a second request gave another key: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The credentials comment, as Purrvision posts it, and the command
+	// `dev credentials` prints to read it.
+	sealed, err := provision.SealForOwner(renderer.Credentials{AdminPassword: "not-a-real-password"}, "octocat", "https://dog-diner.example.com/wp-admin/", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh.Comment(devenv.RequestsRepo, 1, ghstandin.BotLogin, "<!-- purrvision:credentials id=1 -->\n```\n"+sealed+"```\n")
+	r = runCLI(t, "", "dev", "credentials", "1")
+	file := filepath.Join(dir, "credentials", "acme-stores-1.age")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "age -d -i "+private+" "+file {
+		t.Fatalf("credentials: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	id, err := agessh.NewEd25519Identity(*priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	plain, err := age.Decrypt(armor.NewReader(enc), id)
+	if err != nil {
+		t.Fatalf("decrypting the saved credentials with the generated key: %v", err)
+	}
+	if b, err := io.ReadAll(plain); err != nil || !strings.Contains(string(b), "password: not-a-real-password\n") {
+		t.Errorf("decrypted credentials = %q, %v", b, err)
 	}
 	is := gh.Issue(devenv.RequestsRepo, 1)
 	req, problems := provision.ParseForm(is.GetBody(), is.GetUser().GetLogin())
@@ -44,7 +130,7 @@ func TestDevSubcommands(t *testing.T) {
 	if r := runCLI(t, "", "dev", "comment", "1", "/purrvision resize large", "--as", "maint"); r.code != 0 {
 		t.Fatalf("comment: exit %d %s", r.code, r.stderr)
 	}
-	cs := gh.Comments(devenv.RequestsRepo, 1)
+	cs := gh.Comments(devenv.RequestsRepo, 1)[1:] // after the credentials
 	if len(cs) != 1 || cs[0].GetBody() != "/purrvision resize large" || cs[0].GetUser().GetLogin() != "maint" {
 		t.Errorf("comments = %v", cs)
 	}

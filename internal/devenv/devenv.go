@@ -1,17 +1,19 @@
 // Package devenv brings up the whole Purrvision system on one machine for
 // `purrvision dev`: a local cluster with Flux, a git server on loopback with
-// the tenants repo and the store chart, the GitHub stand-in, and
-// `purrvision serve` with its watcher. No Docker, no cloud, no GitHub token.
+// the tenants repo and the store chart, the GitHub stand-in, and the
+// service `purrvision serve` runs, wired by internal/app, with its watcher.
+// No Docker, no cloud, no GitHub token. It is development tooling: the
+// production binary does not link it.
 package devenv
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,22 +21,21 @@ import (
 	"filippo.io/age"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/purrvision/purrvision/charts"
 	"github.com/purrvision/purrvision/examples"
 	"github.com/purrvision/purrvision/flux"
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/config"
-	"github.com/purrvision/purrvision/internal/forge"
-	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/gitserver"
 	"github.com/purrvision/purrvision/internal/localcluster"
-	"github.com/purrvision/purrvision/internal/service"
-	"github.com/purrvision/purrvision/internal/statuspage"
-	"github.com/purrvision/purrvision/reconcile"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -52,14 +53,18 @@ type Env struct {
 	Git     *gitserver.Server
 	GitHub  *ghstandin.Server
 	Config  *config.Config
-	Service *service.Service
-	// URL is where purrvision serve listens (status page at /).
+	// App is the service, as internal/app wires it for serve.
+	App *app.App
+	// URL is where the service listens (status page at /).
 	URL string
 	// TenantsBare and ChartBare are the bare git repositories on disk.
 	TenantsBare, ChartBare string
 	// AgeIdentity decrypts what Flux decrypts.
 	AgeIdentity *age.X25519Identity
-	stops       []func()
+	// stopped is closed when the service has stopped; err is then why.
+	stopped chan struct{}
+	err     error
+	stops   []func()
 }
 
 // Options configure Start.
@@ -67,22 +72,19 @@ type Options struct {
 	Dir      string
 	Bins     localcluster.Binaries
 	Progress func(stage string, took time.Duration)
-	Log      *slog.Logger
 	// Configure, when set, changes the config before it is checked.
 	Configure func(*config.Config)
 }
 
-// Start brings everything up; Stop takes it down.
+// Start brings everything up; Stop takes it down. The service logs with
+// the logger in ctx, and keeps it after ctx ends.
 func Start(ctx context.Context, o Options) (_ *Env, err error) {
-	e := &Env{}
+	e := &Env{stopped: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			e.Stop()
 		}
 	}()
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
 	step := func(name string, f func() error) error { return localcluster.Step(o.Progress, name, f) }
 	if err := step("local cluster with Flux", func() error {
 		c, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(o.Dir, "cluster"), Bins: o.Bins})
@@ -141,7 +143,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		}
 		cfg.SOPS.AgeRecipients = []string{id.Recipient().String()}
 		cfg.TenantsRepo.URL, cfg.TenantsRepo.Repo = e.Git.URL("tenants"), TenantsRepo
-		cfg.GitHub = config.GitHub{APIURL: e.GitHub.URL(), Token: "dev", Repo: RequestsRepo, BotLogin: ghstandin.BotLogin}
+		secretFile, err := writeWebhookSecret(o.Dir)
+		if err != nil {
+			return err
+		}
+		cfg.GitHub = config.GitHub{APIURL: e.GitHub.URL(), Token: "dev", Repo: RequestsRepo, BotLogin: ghstandin.BotLogin, WebhookSecretFile: secretFile}
 		cfg.Chart.Source = config.ChartSource{Kind: config.SourceGit, URL: e.Git.URL("purrvision"), Tag: ChartTag, Path: "./charts/woocommerce", Interval: "1h"}
 		cfg.Flux.Interval = "1m"
 		for name, p := range cfg.Plans {
@@ -159,7 +165,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err := step("cluster storage, age key and the tenants source", func() error { return e.prepareCluster(ctx, id) }); err != nil {
 		return nil, err
 	}
-	if err := step("purrvision serve and its watcher", func() error { return e.serve(ctx, o.Log) }); err != nil {
+	if err := step("purrvision serve and its watcher", func() error { return e.serve(ctx) }); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -218,17 +224,20 @@ func (e *Env) prepareCluster(ctx context.Context, id *age.X25519Identity) error 
 			return err
 		}
 	}
-	key := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: localcluster.FluxNamespace},
+	flux := e.Config.Flux
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: flux.Namespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	key := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: flux.DecryptionSecret, Namespace: flux.Namespace},
 		StringData: map[string]string{"age.agekey": id.String()}}
 	if err := c.Create(ctx, key); err != nil {
 		return err
 	}
-	for _, f := range []string{"tenants/gitrepository.yaml", "tenants/stores.yaml"} {
-		data, err := fs.ReadFile(flux.Files, f)
-		if err != nil {
-			return err
-		}
-		data = bytes.ReplaceAll(data, []byte("https://github.com/example/tenants.git"), []byte(e.Git.URL("tenants")))
+	objs, err := tenantsSource(e.Config, e.Git.URL("tenants"))
+	if err != nil {
+		return err
+	}
+	for _, data := range objs {
 		if err := e.Cluster.Apply(ctx, data); err != nil {
 			return err
 		}
@@ -236,24 +245,72 @@ func (e *Env) prepareCluster(ctx context.Context, id *age.X25519Identity) error 
 	return nil
 }
 
-func (e *Env) serve(ctx context.Context, log *slog.Logger) error {
-	gh, err := ghclient.New(ghclient.Options{APIURL: e.GitHub.URL(), Token: "dev"})
+// tenantsSource is flux/tenants (the tenants GitRepository and the
+// Kustomization of the default cluster) with the names of the config's
+// flux section and the git server's URL.
+func tenantsSource(cfg *config.Config, url string) ([][]byte, error) {
+	var out [][]byte
+	for _, f := range []string{"tenants/gitrepository.yaml", "tenants/stores.yaml"} {
+		data, err := fs.ReadFile(flux.Files, f)
+		if err != nil {
+			return nil, err
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(data, &u.Object); err != nil {
+			return nil, fmt.Errorf("reading flux/%s: %w", f, err)
+		}
+		u.SetNamespace(cfg.Flux.Namespace)
+		set := func(value string, path ...string) {
+			if err == nil {
+				err = unstructured.SetNestedField(u.Object, value, path...)
+			}
+		}
+		switch u.GetKind() {
+		case "GitRepository":
+			u.SetName(cfg.Flux.SourceName)
+			set(url, "spec", "url")
+			set(cfg.TenantsRepo.Branch, "spec", "ref", "branch")
+		case "Kustomization":
+			set(cfg.Flux.SourceName, "spec", "sourceRef", "name")
+			set(cfg.Flux.DecryptionSecret, "spec", "decryption", "secretRef", "name")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("setting flux/%s: %w", f, err)
+		}
+		data, err = yaml.Marshal(u.Object)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, data)
+	}
+	return out, nil
+}
+
+// writeWebhookSecret writes a fresh webhook secret into dir, readable by
+// its owner only, and returns the file's path.
+func writeWebhookSecret(dir string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "webhook-secret")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(p, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the webhook secret: %w", err)
+	}
+	return p, nil
+}
+
+// serve starts the service as `purrvision serve` runs it, on a free
+// loopback port, and points the stand-in's webhook at it.
+func (e *Env) serve(ctx context.Context) error {
+	a, err := app.New(ctx, e.Config, app.Parts{Cluster: e.Cluster.Config, StatusPage: app.StatusPageOptions{TTL: 2 * time.Second}})
 	if err != nil {
 		return err
 	}
-	repo, err := tenants.Open(ctx, tenants.Options{URL: e.Config.TenantsRepo.URL, Branch: "main"})
-	if err != nil {
-		return err
-	}
-	mgr, err := reconcile.NewManager(e.Cluster.Config, reconcile.ManagerOptions{FluxNamespace: localcluster.FluxNamespace, BaseDomain: e.Config.BaseDomain,
-		Reporter: &reconcile.GitHubReporter{GitHub: gh, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}})
-	if err != nil {
-		return err
-	}
-	nudger := &reconcile.Nudger{Client: e.Cluster.Client, Namespace: localcluster.FluxNamespace, Name: "tenants"}
-	secret := []byte("purrvision-dev-webhook-secret")
-	e.Service, err = service.New(service.Options{Config: e.Config, Secret: secret, GitHub: gh, Tenants: repo, Log: log, Nudge: nudger.Nudge,
-		StatusPage: &statuspage.Handler{Source: &statuspage.RepoSource{Config: e.Config, Repo: repo, GitHub: gh, Bot: ghstandin.BotLogin}, TTL: 2 * time.Second}})
+	secret, err := os.ReadFile(e.Config.GitHub.WebhookSecretFile)
 	if err != nil {
 		return err
 	}
@@ -261,19 +318,32 @@ func (e *Env) serve(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: e.Service.Handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	e.App = a
 	e.URL = "http://" + ln.Addr().String()
-	runCtx, cancel := context.WithCancel(context.Background())
-	go func() { _ = mgr.Start(runCtx) }()
-	go e.Service.Run(runCtx)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		e.err = a.Serve(runCtx, ln, 30*time.Second)
+		close(e.stopped)
+	}()
 	e.stops = append(e.stops, func() {
 		cancel()
-		sctx, done := context.WithTimeout(context.Background(), 30*time.Second)
-		defer done()
-		_ = srv.Shutdown(sctx)
-		_ = e.Service.Shutdown(sctx)
+		<-e.stopped
 	})
-	e.GitHub.SetWebhook(ghstandin.Webhook{URL: e.URL + "/webhook", Secret: secret})
+	e.GitHub.SetWebhook(ghstandin.Webhook{URL: e.URL + "/webhook", Secret: bytes.TrimSpace(secret)})
 	return nil
+}
+
+// Stopped is closed when the service stops, on Stop or when its watcher
+// fails; Err then says why.
+func (e *Env) Stopped() <-chan struct{} { return e.stopped }
+
+// Err is why the service stopped; nil while it runs, or when it stopped
+// because it was asked to.
+func (e *Env) Err() error {
+	select {
+	case <-e.stopped:
+		return e.err
+	default:
+		return nil
+	}
 }

@@ -55,6 +55,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /repos/{owner}/{repo}/collaborators/{user}/permission", s.permission)
 	handle("GET /orgs/{org}/teams/{team}/memberships/{user}", s.membership)
 	handle("GET /users/{user}/keys", s.userKeys)
+	handle("POST /user/keys", s.createUserKey)
 	handle("POST /app/installations/{id}/access_tokens", s.installationToken)
 	handle("POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
 	handle("GET /repos/{owner}/{repo}/commits/{ref}/statuses", s.listStatuses)
@@ -536,8 +537,8 @@ func (s *Server) userKeys(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []*github.Key{}
-	for i, k := range s.keys[r.PathValue("user")] {
-		out = append(out, &github.Key{ID: github.Int64(int64(i + 1)), Key: github.String(k)})
+	for _, k := range s.keys[r.PathValue("user")] {
+		out = append(out, &github.Key{ID: k.ID, Key: k.Key})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

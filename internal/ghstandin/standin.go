@@ -16,7 +16,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"time"
@@ -32,7 +31,7 @@ type Server struct {
 	baseURL string
 
 	repos  map[string]*repo
-	keys   map[string][]string        // login -> public SSH keys
+	keys   map[string][]*github.Key   // login -> public SSH keys
 	teams  map[string]map[string]bool // org/team -> members
 	nextID int64
 	faults Faults
@@ -104,7 +103,7 @@ type repo struct {
 func New() (*Server, error) {
 	s := &Server{
 		repos:  map[string]*repo{},
-		keys:   map[string][]string{},
+		keys:   map[string][]*github.Key{},
 		teams:  map[string]map[string]bool{},
 		nextID: 1000,
 		calls:  map[string]int{},
@@ -187,7 +186,10 @@ func (s *Server) AddRepo(fullName, defaultBranch, gitDir string) {
 func (s *Server) SetKeys(login string, keys ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.keys[login] = keys
+	s.keys[login] = nil
+	for _, k := range keys {
+		s.keys[login] = append(s.keys[login], s.newKey(k, ""))
+	}
 }
 
 // SetPermission makes login a collaborator of repo.
@@ -356,7 +358,7 @@ func (s *Server) withFaults(pattern string, h http.HandlerFunc) http.HandlerFunc
 				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
 			})
 		case fail && after:
-			h(httptest.NewRecorder(), r)
+			h(discardResponse{header: http.Header{}}, r)
 			writeBadGateway(w)
 		case fail:
 			writeBadGateway(w)
@@ -365,6 +367,14 @@ func (s *Server) withFaults(pattern string, h http.HandlerFunc) http.HandlerFunc
 		}
 	}
 }
+
+// discardResponse is where a call applied before its 502 writes the
+// answer the caller never gets.
+type discardResponse struct{ header http.Header }
+
+func (d discardResponse) Header() http.Header         { return d.header }
+func (d discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (d discardResponse) WriteHeader(int)             {}
 
 func writeBadGateway(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html")

@@ -69,7 +69,9 @@ func FuzzCheckPullDiff(f *testing.F) {
 		{true, func(n byte) tenants.DiffEntry { return reg(path.Join(dirs[n%2], fmt.Sprintf("manifests/f%d.yaml", n))) }},
 		{true, func(n byte) tenants.DiffEntry { return reg(fmt.Sprintf("requests/shop-%d.yml", n)) }},
 		{false, func(n byte) tenants.DiffEntry { return reg(path.Join(foreign, fmt.Sprintf("f%d.yaml", n))) }},
-		{false, func(n byte) tenants.DiffEntry { return reg([]string{".sops.yaml", "flux/x.yaml", "README.md", "tenants/default/crb.yaml"}[n%4]) }},
+		{false, func(n byte) tenants.DiffEntry {
+			return reg([]string{".sops.yaml", "flux/x.yaml", "README.md", "tenants/default/crb.yaml"}[n%4])
+		}},
 		{false, func(n byte) tenants.DiffEntry { return reg(dirs[n%2] + "-x/f.yaml") }},
 		{false, func(n byte) tenants.DiffEntry {
 			return tenants.DiffEntry{Path: path.Join(dirs[n%2], "f"), Mode: []tenants.Mode{tenants.ModeExecutable, tenants.ModeSymlink, tenants.ModeSubmodule}[n%3]}
@@ -77,7 +79,9 @@ func FuzzCheckPullDiff(f *testing.F) {
 		{false, func(n byte) tenants.DiffEntry {
 			return tenants.DiffEntry{Path: "requests/cat-cafe.yaml", Mode: []tenants.Mode{tenants.ModeExecutable, tenants.ModeSymlink}[n%2]}
 		}},
-		{false, func(n byte) tenants.DiffEntry { return tenants.DiffEntry{Path: path.Join(dirs[n%2], "store.yaml"), Deleted: true} }},
+		{false, func(n byte) tenants.DiffEntry {
+			return tenants.DiffEntry{Path: path.Join(dirs[n%2], "store.yaml"), Deleted: true}
+		}},
 		{false, func(n byte) tenants.DiffEntry { return reg(fmt.Sprintf("requests/sub/shop-%d.yaml", n)) }},
 	}
 	f.Add([]byte{0, 1, 1, 2})

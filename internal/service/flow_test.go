@@ -168,14 +168,14 @@ func TestFlow_SameDelivery50Times(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code := post(t, h.http.URL+"/webhook", "issues", "delivery-1", []byte(payload), webhookSecret)
+			code := post(t, h.url+"/webhook", "issues", "delivery-1", []byte(payload), webhookSecret)
 			if code != http.StatusAccepted {
 				t.Errorf("delivery answered %d", code)
 			}
 		}()
 	}
 	wg.Wait()
-	h.gh.SetWebhook(ghstandin.Webhook{URL: h.http.URL + "/webhook", Secret: webhookSecret})
+	h.gh.SetWebhook(ghstandin.Webhook{URL: h.url + "/webhook", Secret: webhookSecret})
 	h.settle()
 	if prs := h.gh.Pulls(tenantsRepo); len(prs) != 1 {
 		t.Fatalf("%d pull requests, want 1", len(prs))
@@ -351,9 +351,7 @@ func TestFlow_KilledBetweenCommitAndPull(t *testing.T) {
 	if len(h.gh.Pulls(tenantsRepo)) != 0 {
 		t.Fatal("a pull request exists although the instance died before opening it")
 	}
-	h.stopSvc()
-	h.http.Close()
-	h.stopSvc = nil
+	h.stop()
 	h.start() // a new process: it resyncs open requests at start
 	h.settle()
 	if prs := h.gh.Pulls(tenantsRepo); len(prs) != 1 {

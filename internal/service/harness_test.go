@@ -7,8 +7,10 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,17 +21,19 @@ import (
 	"filippo.io/age/armor"
 	"github.com/google/go-github/v60/github"
 	"golang.org/x/crypto/ssh"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/gitserver"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/service"
 	"github.com/purrvision/purrvision/internal/sopsage"
-	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
@@ -71,9 +75,9 @@ type harness struct {
 	ageID    *age.X25519Identity
 	logs     *syncBuffer
 	svc      *service.Service
-	http     *httptest.Server
+	url      string // where the running instance serves
 	client   forge.Client
-	stopSvc  context.CancelFunc
+	stopSvc  func()
 	ownerKey ed25519.PrivateKey
 }
 
@@ -116,7 +120,12 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.cfg.SOPS.AgeRecipients = []string{h.ageID.Recipient().String()}
 	h.cfg.TenantsRepo.URL = h.git.URL("tenants")
 	h.cfg.TenantsRepo.Repo = tenantsRepo
-	h.cfg.GitHub = config.GitHub{APIURL: h.gh.URL(), Token: "test-token", Repo: requestsRepo, BotLogin: ghstandin.BotLogin, CommandTeams: []string{"acme/platform"}}
+	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
+	if err := os.WriteFile(secretFile, webhookSecret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.GitHub = config.GitHub{APIURL: h.gh.URL(), Token: "test-token", Repo: requestsRepo, BotLogin: ghstandin.BotLogin, CommandTeams: []string{"acme/platform"},
+		WebhookSecretFile: secretFile}
 
 	h.client, err = ghclient.New(ghclient.Options{APIURL: h.gh.URL(), Token: "test-token", MaxWait: 5 * time.Second})
 	if err != nil {
@@ -131,27 +140,33 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 }
 
 // start starts a fresh service instance (a new process, as far as state
-// goes: its own clone and queue).
+// goes: its own clone and queue), wired as serve wires it, without a
+// cluster.
 func (h *harness) start() {
 	h.t.Helper()
-	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.svc, err = service.New(service.Options{
-		Config: h.cfg, Secret: webhookSecret, GitHub: h.client, Tenants: repo, Log: log,
-		Queue:      ghQueueOptions,
-		StatusPage: &statuspage.Handler{Source: &statuspage.RepoSource{Config: h.cfg, Repo: repo, GitHub: h.client, Bot: ghstandin.BotLogin}, TTL: time.Nanosecond},
-	})
+	ctx, cancel := context.WithCancel(logctx.Into(context.Background(), log))
+	a, err := app.New(ctx, h.cfg, app.Parts{GitHub: h.client, Queue: ghQueueOptions, StatusPage: app.StatusPageOptions{TTL: time.Nanosecond}})
 	if err != nil {
+		cancel()
 		h.t.Fatal(err)
 	}
-	h.http = httptest.NewServer(h.svc.Handler)
-	ctx, cancel := context.WithCancel(context.Background())
-	h.stopSvc = cancel
-	go h.svc.Run(ctx)
-	h.gh.SetWebhook(ghstandin.Webhook{URL: h.http.URL + "/webhook", Secret: webhookSecret})
+	h.svc = a.Service
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		h.t.Fatal(err)
+	}
+	h.url = "http://" + ln.Addr().String()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.Serve(ctx, ln, 30*time.Second); err != nil {
+			h.t.Logf("the service stopped: %v", err)
+		}
+	}()
+	h.stopSvc = func() { cancel(); <-done }
+	h.gh.SetWebhook(ghstandin.Webhook{URL: h.url + "/webhook", Secret: webhookSecret})
 	h.t.Cleanup(h.stop)
 }
 
@@ -162,29 +177,24 @@ func (h *harness) stop() {
 	}
 	h.stopSvc()
 	h.stopSvc = nil
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_ = h.svc.Shutdown(ctx)
-	h.http.Close()
 }
 
-// settle waits until no webhook is in flight and the queue is idle, twice
-// in a row, since work sends webhooks that make more work.
+// settle waits until no webhook is in flight and the queue is idle, three
+// checks in a row, since work sends webhooks that make more work.
 func (h *harness) settle() {
 	h.t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
 	stable := 0
-	for stable < 3 {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("the service did not settle within 3 minutes (queue depth %d)", h.svc.Queue.Depth())
-		}
+	settled := func(context.Context) (bool, error) {
 		h.gh.WaitDeliveries()
 		if h.svc.Queue.Idle() {
 			stable++
 		} else {
 			stable = 0
 		}
-		time.Sleep(20 * time.Millisecond)
+		return stable >= 3, nil
+	}
+	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 3*time.Minute, true, settled); err != nil {
+		h.t.Fatalf("the service did not settle within 3 minutes (queue depth %d): %v", h.svc.Queue.Depth(), err)
 	}
 }
 
@@ -313,7 +323,7 @@ func (h *harness) get(path string) string {
 // getWithHeader is get that also returns the response's header.
 func (h *harness) getWithHeader(path string) (string, http.Header) {
 	h.t.Helper()
-	resp, err := http.Get(h.http.URL + path)
+	resp, err := http.Get(h.url + path)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
-// Package service wires the webhook handler, the work queue and the
+// Package service joins the webhook handler, the work queue and the
 // provisioner into the HTTP service `purrvision serve` runs: POST /webhook,
-// GET /healthz, GET /readyz and GET /metrics.
+// GET /healthz, GET /readyz, GET /metrics and the status page at GET /.
+// internal/app builds it from a config and its outside parts.
 package service
 
 import (
@@ -9,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -32,9 +32,10 @@ type Options struct {
 	Secret  []byte
 	GitHub  forge.Client
 	Tenants *tenants.Repo
-	Log     *slog.Logger
 	// Rand is crypto/rand.Reader when nil.
-	Rand  io.Reader
+	Rand io.Reader
+	// Now is time.Now when nil.
+	Now   func() time.Time
 	Queue webhook.QueueOptions
 	// Nudge, when set, asks Flux to fetch the tenants repo after a merge.
 	Nudge func(context.Context) error
@@ -54,26 +55,24 @@ type Service struct {
 	Queue       *webhook.Queue
 	Handler     http.Handler
 	ready       atomic.Bool
-	log         *slog.Logger
 	resyncEvery time.Duration
 }
 
-// New builds the service; it starts the workers.
-func New(o Options) (*Service, error) {
+// New builds the service and starts its workers; they and the HTTP
+// handlers log with the logger in ctx.
+func New(ctx context.Context, o Options) (*Service, error) {
 	if len(o.Secret) == 0 {
 		return nil, errors.New("no webhook secret: set github.webhookSecretFile to a file holding it; Purrvision does not accept unsigned deliveries")
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Rand: o.Rand, Nudge: o.Nudge})
+	log := logctx.From(ctx)
+	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Rand: o.Rand, Now: o.Now, Nudge: o.Nudge})
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Provisioner: prov, log: o.Log}
+	s := &Service{Provisioner: prov}
 	reg := o.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -86,7 +85,7 @@ func New(o Options) (*Service, error) {
 		return queue.Depth()
 	})
 	qo := o.Queue
-	qo.Log = o.Log
+	qo.Context = logctx.Into(context.Background(), log)
 	qo.Observe = metrics.Observe
 	queue = webhook.NewQueue(s.process, qo)
 	s.Queue = queue
@@ -96,7 +95,6 @@ func New(o Options) (*Service, error) {
 		Secret:  o.Secret,
 		Router:  &webhook.Router{Requests: prov.RequestsRepo(), Tenants: prov.TenantsRepo()},
 		Queue:   queue,
-		Log:     o.Log,
 		Metrics: metrics,
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -111,7 +109,10 @@ func New(o Options) (*Service, error) {
 	if o.StatusPage != nil {
 		mux.Handle("GET /{$}", o.StatusPage)
 	}
-	s.Handler = mux
+	// The handlers find the logger in the request's context.
+	s.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(logctx.Into(r.Context(), log)))
+	})
 	s.ready.Store(true)
 	if o.ResyncInterval == 0 {
 		o.ResyncInterval = 10 * time.Minute
@@ -120,7 +121,8 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// Run resyncs at start and then every ResyncInterval until ctx ends.
+// Run resyncs at start and then every ResyncInterval until ctx ends,
+// logging with the logger in ctx.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.resyncEvery)
 	defer t.Stop()
@@ -135,19 +137,19 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 func (s *Service) resync(ctx context.Context) {
-	err := s.Provisioner.Resync(logctx.Into(ctx, s.log), func(ref forge.IssueRef) {
+	err := s.Provisioner.Resync(ctx, func(ref forge.IssueRef) {
 		if err := s.Queue.Add(webhook.Intent{Kind: webhook.ReconcileRequest, Issue: ref}); err != nil {
-			s.log.Warn("resync: not queued", "issue", ref.String(), "error", err)
+			logctx.From(ctx).Warn("resync: not queued", "issue", ref.String(), "error", err)
 		}
 	})
 	if err != nil {
-		s.log.Error("resync failed", "error", err)
+		logctx.From(ctx).Error("resync failed", "error", err)
 	}
 }
 
 // process dispatches one intent to the provisioner.
 func (s *Service) process(ctx context.Context, it webhook.Intent) error {
-	ctx, cancel := context.WithTimeout(logctx.Into(ctx, s.log), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	switch it.Kind {
 	case webhook.ReconcileRequest:

@@ -11,13 +11,13 @@ import (
 	"crypto/subtle"
 	"embed"
 	"html/template"
-	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
@@ -67,7 +67,6 @@ type Handler struct {
 	Source Source
 	Auth   Auth
 	TTL    time.Duration
-	Log    *slog.Logger
 	Now    func() time.Time
 
 	mu      sync.Mutex
@@ -83,9 +82,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	stores, fetched, err := h.stores(r.Context())
 	if err != nil {
-		if h.Log != nil {
-			h.Log.Error("status page: listing stores", "error", err)
-		}
+		logctx.From(r.Context()).Error("status page: listing stores", "error", err)
 		if stores == nil {
 			http.Error(w, "the store list is not available right now", http.StatusServiceUnavailable)
 			return
@@ -104,8 +101,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// An outage of GitHub or of the tenants repo: show the last list, and say so.
 		data["StaleSince"] = fetched
 	}
-	if err := page.Execute(w, data); err != nil && h.Log != nil {
-		h.Log.Error("status page: rendering", "error", err)
+	if err := page.Execute(w, data); err != nil {
+		logctx.From(r.Context()).Error("status page: rendering", "error", err)
 	}
 }
 

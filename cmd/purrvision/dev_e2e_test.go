@@ -1,0 +1,203 @@
+//go:build e2e && dev
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/purrvision/purrvision/examples"
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/localcluster"
+	"github.com/purrvision/purrvision/renderer"
+)
+
+// syncBuffer is dev's terminal, read while dev writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// printed is the value of a "name: value" line dev printed.
+func printed(t *testing.T, out, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if _, rest, ok := strings.Cut(line, "] "+name+":"); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	t.Fatalf("dev printed no %q line:\n%s", name, out)
+	return ""
+}
+
+// TestDev_CredentialsDecryptWithThePrintedCommand runs `purrvision dev` to
+// the end of the example store's life, then runs the command it printed,
+// with the age CLI, as the requester would: it prints the admin password
+// the store runs with. Dev itself never shows it.
+func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
+	agePath := os.Getenv("PURRVISION_AGE")
+	if agePath == "" {
+		t.Fatal("PURRVISION_AGE is not set: run `make e2e`, which builds the age CLI")
+	}
+	if _, err := localcluster.BinariesFromEnv(); err != nil {
+		t.Fatal(err)
+	}
+	// The binary `make build` builds, run as a person runs it.
+	bin := filepath.Join(t.TempDir(), "purrvision")
+	build := exec.Command(goCommand(t), "build", "-tags", "dev", "-o", bin, ".")
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building purrvision: %v\n%s", err, b)
+	}
+	dir := t.TempDir()
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	dev := exec.Command(bin, "dev", "--dir", dir)
+	// No SSH key of our own: dev generates @octocat's.
+	dev.Env = append(os.Environ(), "HOME="+t.TempDir(), "PURRVISION_CACHE="+t.TempDir())
+	dev.Stdout, dev.Stderr = out, errOut
+	started := time.Now()
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- dev.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = dev.Process.Kill()
+			<-done
+		}
+	})
+	up := func(context.Context) (bool, error) {
+		select {
+		case err := <-done:
+			stopped = true
+			return false, fmt.Errorf("dev exited: %v\n%s", err, errOut.String())
+		default:
+		}
+		return strings.Contains(out.String(), "the system stays up"), nil
+	}
+	ctx := context.Background()
+	if err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 10*time.Minute, true, up); err != nil {
+		t.Fatalf("waiting for dev to walk the example store to Ready: %v\n%s", err, out.String())
+	}
+	terminal := out.String()
+	t.Logf("dev:\n%s", terminal)
+	command := printed(t, terminal, "credentials")
+	if !strings.HasPrefix(command, "age -d -i "+filepath.Join(dir, "ssh", "octocat")+" ") {
+		t.Errorf("the command does not use the key dev generated for @octocat: %s", command)
+	}
+
+	// The password the store runs with, as Flux applied it.
+	restCfg, err := clientcmd.BuildConfigFromFlags("", printed(t, terminal, "kubeconfig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(restCfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := v1alpha1.Parse(examples.StoreRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: v1alpha1.Namespace(req.Metadata.Name), Name: renderer.SecretName}, secret); err != nil {
+		t.Fatal(err)
+	}
+	password := string(secret.Data[renderer.KeyAdminPassword])
+	if len(password) < 16 {
+		t.Fatalf("the store's admin password is %d characters", len(password))
+	}
+
+	// The printed command, as printed, with the age CLI first on PATH.
+	age := exec.Command("bash", "-c", command)
+	age.Env = append(os.Environ(), "PATH="+filepath.Dir(agePath)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var stderr bytes.Buffer
+	age.Stderr = &stderr
+	plain, err := age.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", command, err, stderr.String())
+	}
+	if !strings.Contains(string(plain), "\npassword: "+password+"\n") {
+		t.Errorf("%s does not print the store's admin password", command)
+	}
+	if !strings.Contains(string(plain), "user: "+req.Spec.Owner+"\n") {
+		t.Errorf("%s does not print the admin user", command)
+	}
+
+	// controller-runtime complains on standard error 30s after start when
+	// no logger was set: stay up past that before looking.
+	pastLoggerDeadline := func(context.Context) (bool, error) { return time.Since(started) > 35*time.Second, nil }
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, pastLoggerDeadline); err != nil {
+		t.Fatal(err)
+	}
+	// Ctrl-C stops it.
+	if err := dev.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		stopped = true
+		if err != nil {
+			t.Errorf("dev after Ctrl-C: %v\n%s", err, errOut.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("dev did not stop within 2 minutes of Ctrl-C")
+	}
+
+	// Dev shows the steps, never the password, and logs it nowhere.
+	terminal = out.String()
+	if strings.Contains(terminal, password) || strings.Contains(errOut.String(), password) {
+		t.Error("dev printed the admin password")
+	}
+	if errOut.Len() > 0 {
+		t.Errorf("dev's terminal shows more than the steps; on standard error:\n%s", errOut.String())
+	}
+	logs, err := os.ReadFile(printedLog(t, terminal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(logs, []byte(password)) {
+		t.Error("purrvision.log holds the admin password")
+	}
+}
+
+// printedLog is dev's own log file, the first of the "logs:" line.
+func printedLog(t *testing.T, terminal string) string {
+	t.Helper()
+	logs := printed(t, terminal, "logs")
+	p, _, _ := strings.Cut(logs, ",")
+	return p
+}

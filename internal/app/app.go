@@ -1,0 +1,294 @@
+// Package app wires the Purrvision service from a config and its outside
+// parts: the GitHub client, the tenants repo clone, the cluster the watcher
+// reads, the clock, the random source, the metrics registry and the status
+// page. `purrvision serve`, `purrvision dev` and the service tests all build
+// it here, so they cannot drift; `purrvision audit` opens GitHub and the
+// tenants repo through Connect.
+//
+// The logger travels in the context (internal/logctx): New and Serve log
+// with the one they are given.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/logctx"
+	"github.com/purrvision/purrvision/internal/service"
+	"github.com/purrvision/purrvision/internal/statuspage"
+	"github.com/purrvision/purrvision/reconcile"
+	"github.com/purrvision/purrvision/tenants"
+	"github.com/purrvision/purrvision/webhook"
+)
+
+// Parts are what the service runs with besides its config. Every field is
+// optional: what is left out is built from the config, or left off.
+type Parts struct {
+	// GitHub is the GitHub client; built from config.GitHub (token, token
+	// file or App, with its calls counted in Registry) when nil.
+	GitHub forge.Client
+	// Tenants is the tenants repo clone; cloned from config.TenantsRepo with
+	// the GitHub credentials when nil.
+	Tenants *tenants.Repo
+	// Cluster is where the watcher reads the stores' Flux objects and the
+	// nudger annotates the tenants GitRepository; with none, neither runs.
+	Cluster *rest.Config
+	// Watcher configures the watcher when Cluster is set.
+	Watcher WatcherOptions
+	// Rand is crypto/rand.Reader when nil.
+	Rand io.Reader
+	// Now is time.Now when nil.
+	Now func() time.Time
+	// Registry is where the metrics are registered and what /metrics
+	// serves; service.NewRegistry() when nil.
+	Registry *prometheus.Registry
+	// StatusPage configures GET /.
+	StatusPage StatusPageOptions
+	// Queue sizes the work queue.
+	Queue webhook.QueueOptions
+	// ResyncInterval is how often every open request is reconciled again;
+	// 10m when 0.
+	ResyncInterval time.Duration
+}
+
+// WatcherOptions configure the watcher.
+type WatcherOptions struct {
+	// LeaderElection lets several replicas run; one watches at a time.
+	LeaderElection          bool
+	LeaderElectionNamespace string
+}
+
+// StatusPageOptions configure the status page; its basic auth comes from
+// config.statusPage.auth.
+type StatusPageOptions struct {
+	// TTL is how long the store list is cached; 30s when 0.
+	TTL time.Duration
+}
+
+// App is the wired service, ready to Serve.
+type App struct {
+	Config *config.Config
+	// GitHub and Tenants are the parts given, or the ones built.
+	GitHub  forge.Client
+	Tenants *tenants.Repo
+	// Service holds the provisioner and the work queue.
+	Service *service.Service
+	// Handler serves POST /webhook, GET /healthz, /readyz, /metrics and the
+	// status page at GET /.
+	Handler http.Handler
+	// Watcher follows the stores on the cluster; nil without Parts.Cluster.
+	Watcher manager.Manager
+	// Nudge asks Flux to fetch the tenants repo now; nil without a cluster.
+	Nudge    func(context.Context) error
+	Registry *prometheus.Registry
+}
+
+// New wires the service. ctx bounds the clone of the tenants repo and
+// carries the logger.
+func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
+	if err := cfg.ServeErrors(); err != nil {
+		return nil, err
+	}
+	secret, err := readSecret("github.webhookSecretFile", cfg.GitHub.WebhookSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry}
+	if a.Registry == nil {
+		a.Registry = service.NewRegistry()
+	}
+	if a.GitHub == nil || a.Tenants == nil {
+		c, err := Connect(ctx, cfg, a.Registry)
+		if err != nil {
+			return nil, err
+		}
+		if a.GitHub == nil {
+			a.GitHub = c.GitHub
+		}
+		if a.Tenants == nil {
+			a.Tenants = c.Tenants
+		}
+	}
+	page, err := a.statusPage(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.Cluster != nil {
+		if err := a.setupWatcher(p); err != nil {
+			return nil, err
+		}
+	}
+	a.Service, err = service.New(ctx, service.Options{
+		Config: cfg, Secret: secret, GitHub: a.GitHub, Tenants: a.Tenants, Rand: p.Rand, Now: p.Now,
+		Queue: p.Queue, Nudge: a.Nudge, StatusPage: page, Registry: a.Registry, ResyncInterval: p.ResyncInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = a.Service.Handler
+	return a, nil
+}
+
+// Connection is GitHub and the tenants repo as a config names them.
+type Connection struct {
+	// GitHub is nil when the config has no GitHub credentials.
+	GitHub  *ghclient.Client
+	Tenants *tenants.Repo
+}
+
+// Connect builds the GitHub client from config.GitHub (its calls counted
+// in reg when reg is not nil) and clones the tenants repo with the same
+// credentials. With no token, token file or App in the config there is no
+// client, and the clone is anonymous.
+func Connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer) (*Connection, error) {
+	if cfg.TenantsRepo.URL == "" {
+		return nil, errors.New("tenantsRepo.url: required")
+	}
+	c := &Connection{}
+	var auth tenants.HTTPAuth
+	if g := cfg.GitHub; g.Token != "" || g.TokenFile != "" || g.App.ID != 0 {
+		o, err := ghclient.OptionsFromConfig(g)
+		if err != nil {
+			return nil, err
+		}
+		if reg != nil {
+			o.Metrics = ghclient.NewMetrics(reg)
+		}
+		if c.GitHub, err = ghclient.New(o); err != nil {
+			return nil, err
+		}
+		ga, err := ghclient.NewGitAuth(o)
+		if err != nil {
+			return nil, err
+		}
+		if ga != nil {
+			auth = ga
+		}
+	}
+	repo, err := tenants.Open(ctx, tenants.Options{URL: cfg.TenantsRepo.URL, Branch: cfg.TenantsRepo.Branch, Dir: cfg.TenantsRepo.CloneDir, Auth: auth})
+	if err != nil {
+		return nil, err
+	}
+	c.Tenants = repo
+	return c, nil
+}
+
+func (a *App) statusPage(p Parts) (*statuspage.Handler, error) {
+	page := &statuspage.Handler{
+		Source: &statuspage.RepoSource{Config: a.Config, Repo: a.Tenants, GitHub: a.GitHub, Bot: a.Config.GitHub.BotLogin, Now: p.Now},
+		TTL:    p.StatusPage.TTL,
+		Now:    p.Now,
+	}
+	if auth := a.Config.StatusPage.Auth; auth != nil {
+		pw, err := readSecret("statusPage.auth.passwordFile", auth.PasswordFile)
+		if err != nil {
+			return nil, err
+		}
+		page.Auth = statuspage.Auth{Username: auth.Username, Password: pw}
+	}
+	return page, nil
+}
+
+// setupWatcher builds the watcher and the nudger on the cluster, the way a
+// reconciler's SetupWithManager hangs it off a manager.
+func (a *App) setupWatcher(p Parts) error {
+	tenantsRepo, err := forge.ParseRepo(a.Config.TenantsRepo.Repo)
+	if err != nil {
+		return fmt.Errorf("tenantsRepo.repo: %w", err)
+	}
+	mgr, err := reconcile.NewManager(p.Cluster, reconcile.ManagerOptions{
+		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.BaseDomain,
+		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now,
+			Provisioned: reconcile.NewProvisioningHistogram(a.Registry)},
+		LeaderElection: p.Watcher.LeaderElection, LeaderElectionNamespace: p.Watcher.LeaderElectionNamespace,
+	})
+	if err != nil {
+		return err
+	}
+	a.Watcher = mgr
+	nudger := &reconcile.Nudger{Client: mgr.GetClient(), Namespace: a.Config.Flux.Namespace, Name: a.Config.Flux.SourceName}
+	a.Nudge = nudger.Nudge
+	return nil
+}
+
+// ErrWatcherStopped wraps the error the watcher stopped with.
+var ErrWatcherStopped = errors.New("the watcher stopped")
+
+// Serve serves HTTP on ln, reconciles every open request at start and then
+// every ResyncInterval, and runs the watcher, until ctx ends or the watcher
+// stops with an error. It then stops taking deliveries and gives the work
+// already accepted shutdownTimeout to finish. The error is the watcher's
+// (wrapping ErrWatcherStopped), or the server's, or the shutdown's.
+func (a *App) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+	log := logctx.From(ctx)
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	resyncDone := make(chan struct{})
+	go func() { defer close(resyncDone); a.Service.Run(runCtx) }()
+	watcherc := make(chan error, 1)
+	if a.Watcher != nil {
+		go func() { watcherc <- a.Watcher.Start(runCtx) }()
+	}
+	srvc := make(chan error, 1)
+	go func() { srvc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "watcher", a.Watcher != nil)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-srvc:
+		err = fmt.Errorf("serving: %w", err)
+		log.Error("serving stopped", "error", err)
+	case werr := <-watcherc:
+		if werr == nil {
+			werr = errors.New("it returned")
+		}
+		err = fmt.Errorf("%w: %w", ErrWatcherStopped, werr)
+		log.Error("watcher stopped", "error", werr)
+		watcherc <- nil // it has returned: nothing more to wait for
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		log.Error("stopping the HTTP server", "error", serr)
+	}
+	stopRun()
+	<-resyncDone
+	qerr := a.Service.Shutdown(shutdownCtx)
+	if a.Watcher != nil {
+		if werr := <-watcherc; werr != nil {
+			log.Error("watcher stopped", "error", werr)
+			err = errors.Join(err, fmt.Errorf("%w: %w", ErrWatcherStopped, werr))
+		}
+	}
+	return errors.Join(err, qerr)
+}
+
+// readSecret reads a file holding one secret, without the space around it;
+// no file, no secret.
+func readSecret(key, path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	return []byte(strings.TrimSpace(string(data))), nil
+}

@@ -1,0 +1,163 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/app"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// writeFile writes a secret file for the config to name.
+func writeFile(t *testing.T, name, data string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(data+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// serveConfig is the example config pointed at a stand-in and a tenants
+// repo, with its secrets in files, as serve reads it.
+func serveConfig(t *testing.T) *config.Config {
+	t.Helper()
+	_, url, _ := testutil.GitRepo(t, "tenants", "main")
+	seed, err := tenants.Open(context.Background(), tenants.Options{URL: url, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed.Update(context.Background(), "main", func(tenants.State, *tenants.Snapshot, *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Changes: []tenants.Change{{Path: "README.md", Data: []byte("# tenants\n")}}, Message: "Start the tenants repo\n"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gh, _ := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	cfg := testutil.ExampleConfig(t)
+	cfg.TenantsRepo.URL, cfg.TenantsRepo.Repo = url, "acme/tenants"
+	cfg.GitHub = config.GitHub{APIURL: gh.URL(), TokenFile: writeFile(t, "token", "test-token"), Repo: "acme/stores", BotLogin: ghstandin.BotLogin,
+		WebhookSecretFile: writeFile(t, "webhook-secret", "s3cret")}
+	cfg.StatusPage.Auth = &config.StatusPageAuth{Username: "ops", PasswordFile: writeFile(t, "page-password", "page-pw")}
+	return cfg
+}
+
+func get(t *testing.T, url string, auth bool) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth {
+		req.SetBasicAuth("ops", "page-pw")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestNew_FromConfig: with no parts given, the service is built from the
+// config alone, as serve --watch=false runs it, and Serve stops when its
+// context ends.
+func TestNew_FromConfig(t *testing.T) {
+	cfg := serveConfig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, app.Parts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.GitHub.(*ghclient.Client); !ok || a.Tenants == nil || a.Watcher != nil || a.Nudge != nil {
+		t.Fatalf("app = GitHub %T, Tenants %v, Watcher %v, Nudge set %v; want a GitHub client and a clone, no watcher, no nudger", a.GitHub, a.Tenants, a.Watcher, a.Nudge != nil)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
+
+	for _, tt := range []struct {
+		name, path string
+		auth       bool
+		code       int
+		body       string
+	}{
+		{name: "healthz", path: "/healthz", code: http.StatusOK, body: "ok"},
+		{name: "readyz", path: "/readyz", code: http.StatusOK, body: "ok"},
+		{name: "status page without the password", path: "/", code: http.StatusUnauthorized},
+		{name: "status page", path: "/", auth: true, code: http.StatusOK, body: "<html"},
+		{name: "metrics: the GitHub client's are registered", path: "/metrics", code: http.StatusOK, body: "purrvision_github_api_calls_total"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, base+tt.path, tt.auth)
+			if code != tt.code || !strings.Contains(body, tt.body) {
+				t.Errorf("GET %s: %d, want %d with %q:\n%.300s", tt.path, code, tt.code, tt.body, body)
+			}
+		})
+	}
+	resp, err := http.Post(base+"/webhook", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an unsigned delivery: %s, want 401", resp.Status)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve after its context ended: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return within 30s of its context ending")
+	}
+}
+
+// TestNew_RefusesWhatServeRefuses: the config is checked as serve checks
+// it, and an unreadable secret file is named.
+func TestNew_RefusesWhatServeRefuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*config.Config)
+		want   string
+	}{
+		{name: "no webhook secret file", change: func(c *config.Config) { c.GitHub.WebhookSecretFile = "" }, want: "github.webhookSecretFile: required by serve"},
+		{name: "webhook secret file missing", change: func(c *config.Config) { c.GitHub.WebhookSecretFile += ".gone" }, want: "reading github.webhookSecretFile"},
+		{name: "status page password missing", change: func(c *config.Config) { c.StatusPage.Auth.PasswordFile += ".gone" }, want: "reading statusPage.auth.passwordFile"},
+		{name: "no credentials", change: func(c *config.Config) { c.GitHub.TokenFile = "" }, want: "github: set github.tokenFile or github.app"},
+	}
+	cfg := serveConfig(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := *cfg
+			auth := *cfg.StatusPage.Auth
+			c.StatusPage.Auth = &auth
+			tt.change(&c)
+			_, err := app.New(context.Background(), &c, app.Parts{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
