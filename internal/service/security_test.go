@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -329,5 +332,120 @@ func TestSecurity_PullRequestsActedOn(t *testing.T) {
 	}
 	if sts := h.gh.Statuses(tenantsRepo, mainHead); len(sts) != 0 {
 		t.Errorf("statuses on main's head: %v", sts)
+	}
+}
+
+// pushAsPerson commits files (path -> content; content "->target" makes a
+// symbolic link, a path ending in ".sh" is executable) on a new branch from
+// main with the git CLI, as a person would, and pushes it.
+func pushAsPerson(t *testing.T, h *harness, branch string, files map[string]string) string {
+	t.Helper()
+	work := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := gitserverGit(work, args...)
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("clone", "-q", h.bare, ".")
+	run("checkout", "-q", "-b", branch)
+	for p, content := range files {
+		full := filepath.Join(work, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if target, ok := strings.CutPrefix(content, "->"); ok {
+			if err := os.Symlink(target, full); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run("add", p)
+		if strings.HasSuffix(p, ".sh") {
+			run("update-index", "--chmod=+x", p)
+		}
+	}
+	run("-c", "user.name=Octocat", "-c", "user.email=octocat@example.com", "commit", "-q", "-m", "request a store")
+	run("push", "-q", "origin", branch)
+	return run("rev-parse", "HEAD")
+}
+
+// TestSecurity_RequestPullDoesOnlyThat (class 1): a request pull request
+// that also changes anything else (the SOPS rules, manifests where the
+// cluster's Kustomizations read, another store, a link, an executable)
+// fails purrvision/validate on its head, with a comment listing each path,
+// and nothing is pushed. One that brings its own Secret for its store gets
+// new credentials instead: a Secret the bot did not write is never kept.
+func TestSecurity_RequestPullDoesOnlyThat(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	request := func(name string) string {
+		return "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: " + name + "\nspec:\n  plan: small\n  owner: octocat\n  adminEmail: owner@example.com\n"
+	}
+	crb := "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: pwn\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: User\n  name: octocat\n"
+	smuggled := map[string]string{
+		".sops.yaml":                      "creation_rules: []\n",
+		"tenants/default/pwn.yaml":        crb,
+		storeDir("fox-den") + "/x":        "other store\n",
+		"requests/link.yaml":              "->/etc/passwd",
+		storeDir("dog-diner") + "/run.sh": "#!/bin/sh\n",
+	}
+	files := map[string]string{"requests/dog-diner.yaml": request("dog-diner")}
+	for p, c := range smuggled {
+		files[p] = c
+	}
+	head := pushAsPerson(t, h, "request/dog-diner", files)
+	pr, err := h.gh.OpenPull(tenantsRepo, "octocat", "request/dog-diner", "main", "Request dog-diner", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if got := strings.TrimSpace(h.git_("rev-parse", "request/dog-diner")); got != head {
+		t.Errorf("the bot pushed onto a pull request that smuggles files:\n%s", h.git_("log", "--format=%s", head+"..request/dog-diner"))
+	}
+	sts := h.gh.Statuses(tenantsRepo, head)
+	if len(sts) == 0 || sts[0].GetState() != "failure" || sts[0].GetContext() != v1alpha1.StatusContext {
+		t.Fatalf("statuses on the head = %v, want purrvision/validate failure", sts)
+	}
+	var said string
+	for _, c := range h.gh.Comments(tenantsRepo, pr) {
+		if c.GetUser().GetLogin() == ghstandin.BotLogin {
+			said += c.GetBody()
+		}
+	}
+	for p := range smuggled {
+		if !strings.Contains(said, p) {
+			t.Errorf("the comment does not name %s:\n%s", p, said)
+		}
+	}
+
+	// Its own "encrypted" Secret, and a file the bot does not render, in
+	// the requested store's folder.
+	mine := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: woocommerce-credentials\nstringData:\n  wordpress-admin-password: known-to-the-attacker\n"
+	head = pushAsPerson(t, h, "request/cat-barn", map[string]string{
+		"requests/cat-barn.yaml":                                 request("cat-barn"),
+		storeDir("cat-barn") + "/" + renderer.FileSecret:         mine,
+		storeDir("cat-barn") + "/" + renderer.FileDatabaseSecret: mine,
+		storeDir("cat-barn") + "/manifests/extra.yaml":           crb,
+	})
+	if _, err := h.gh.OpenPull(tenantsRepo, "octocat", "request/cat-barn", "main", "Request cat-barn", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	rendered := strings.TrimSpace(h.git_("rev-parse", "request/cat-barn"))
+	if rendered == head {
+		t.Fatal("the bot did not render the store")
+	}
+	if sts := h.gh.Statuses(tenantsRepo, rendered); len(sts) == 0 || sts[0].GetState() != "success" {
+		t.Fatalf("statuses on the render = %v, want success", sts)
+	}
+	secret, err := gitShow(h, "request/cat-barn:"+storeDir("cat-barn")+"/"+renderer.FileSecret)
+	if err != nil || secret == mine || !strings.Contains(secret, "ENC[") {
+		t.Errorf("the Secret on the branch is not one the bot encrypted:\n%s", secret)
+	}
+	if _, err := gitShow(h, "request/cat-barn:"+storeDir("cat-barn")+"/manifests/extra.yaml"); err == nil {
+		t.Error("a file the bot did not render stays in the store's folder")
 	}
 }
