@@ -37,6 +37,7 @@ import (
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
+	"github.com/purrvision/purrvision/webhook"
 )
 
 const (
@@ -79,17 +80,22 @@ type harness struct {
 	client   forge.Client
 	stopSvc  func()
 	ownerKey ed25519.PrivateKey
+	opts     harnessOptions
 }
 
 type harnessOptions struct {
 	faults ghstandin.Faults
 	// wrap, when set, wraps the GitHub client the service uses.
 	wrap func(forge.Client) forge.Client
+	// queue, when set, replaces ghQueueOptions; resync, when set, is how
+	// often every open request is reconciled again.
+	queue  *webhook.QueueOptions
+	resync time.Duration
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &syncBuffer{}, ageID: testutil.AgeIdentity(t)}
+	h := &harness{t: t, logs: &syncBuffer{}, ageID: testutil.AgeIdentity(t), opts: o}
 	var err error
 	h.git, _, h.bare = testutil.GitRepo(t, "tenants", "main")
 	seed, err := tenants.Open(context.Background(), tenants.Options{URL: h.git.URL("tenants"), Branch: "main"})
@@ -146,7 +152,11 @@ func (h *harness) start() {
 	h.t.Helper()
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(logctx.Into(context.Background(), log))
-	a, err := app.New(ctx, h.cfg, app.Parts{GitHub: h.client, Queue: ghQueueOptions, StatusPage: app.StatusPageOptions{TTL: time.Nanosecond}})
+	queue := ghQueueOptions
+	if h.opts.queue != nil {
+		queue = *h.opts.queue
+	}
+	a, err := app.New(ctx, h.cfg, app.Parts{GitHub: h.client, Queue: queue, ResyncInterval: h.opts.resync, StatusPage: app.StatusPageOptions{TTL: time.Nanosecond}})
 	if err != nil {
 		cancel()
 		h.t.Fatal(err)

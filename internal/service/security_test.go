@@ -2,12 +2,15 @@ package service_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v60/github"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
@@ -16,6 +19,7 @@ import (
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
+	"github.com/purrvision/purrvision/webhook"
 )
 
 // Adversarial scenarios of issue 10, through the real webhook handler and
@@ -447,5 +451,58 @@ func TestSecurity_RequestPullDoesOnlyThat(t *testing.T) {
 	}
 	if _, err := gitShow(h, "request/cat-barn:"+storeDir("cat-barn")+"/manifests/extra.yaml"); err == nil {
 		t.Error("a file the bot did not render stays in the store's folder")
+	}
+}
+
+// gatedGitHub holds every GetIssue until open is closed, so the queue's
+// one worker stays busy and the queue stays full.
+type gatedGitHub struct {
+	forge.Client
+	open chan struct{}
+}
+
+func (g *gatedGitHub) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error) {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return g.Client.GetIssue(ctx, ref)
+}
+
+// TestSecurity_FullQueueLosesNothing (class 11): when the webhook queue is
+// full the service answers 503 and GitHub does not redeliver; the resync
+// still does the work (docs/operations.md says how long it may take).
+func TestSecurity_FullQueueLosesNothing(t *testing.T) {
+	gate := &gatedGitHub{open: make(chan struct{})}
+	h := newHarness(t, harnessOptions{
+		wrap:   func(c forge.Client) forge.Client { gate.Client = c; return gate },
+		queue:  &webhook.QueueOptions{Workers: 1, MaxPending: 1, BaseBackoff: 50 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 12},
+		resync: 500 * time.Millisecond,
+	})
+	first := h.request("octocat", "cat-cafe", "small")
+	h.gh.WaitDeliveries()
+	second := h.request("octocat", "dog-diner", "small")
+	h.gh.WaitDeliveries()
+	refused := 0
+	for _, d := range h.gh.Deliveries() {
+		if d.Status == http.StatusServiceUnavailable {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no delivery was refused with 503: the queue was not full, so this test proves nothing")
+	}
+	close(gate.open)
+	for _, n := range []int{first, second} {
+		if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+			return len(statusComments(h, n)) == 1, nil
+		}); err != nil {
+			t.Fatalf("request #%d was never provisioned after its delivery was refused: %v", n, err)
+		}
+	}
+	h.settle()
+	if prs := h.pulls(); len(prs["store/cat-cafe"]) != 1 || len(prs["store/dog-diner"]) != 1 {
+		t.Errorf("pull requests %v, want one for each store", prs)
 	}
 }
