@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -48,34 +49,19 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 	if err != nil {
 		return nil, err
 	}
-	var out []Entry
-	issue := ""
-	for i := len(commits) - 1; i >= 0; i-- { // oldest first
-		c := commits[i]
-		tr := tenants.Trailers(c.Message)
-		if v := tr[v1alpha1.TrailerIssue]; v != "" {
-			issue = v
-		}
-		e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash.String()[:12], Summary: c.Subject}
-		if c.Parents > 1 {
-			e.Kind = "merge"
-		}
-		var details []string
-		for _, k := range []string{v1alpha1.TrailerOperation, v1alpha1.TrailerRequestedBy, v1alpha1.TrailerApprovedBy, v1alpha1.TrailerIssue} {
-			if v := tr[k]; v != "" {
-				details = append(details, strings.ToLower(k)+" "+v)
-			}
-		}
-		if len(details) > 0 {
-			e.Summary += " (" + strings.Join(details, ", ") + ")"
-		}
-		out = append(out, e)
-	}
 	if len(commits) == 0 {
 		return nil, fmt.Errorf("store %q has no history on %s of the tenants repo", name, cfg.TenantsRepo.Branch)
 	}
-	if issue == "" {
-		issue = issueOnBase(repo, cfg, name)
+	// The store's issue is the one its request copy names, as the newest
+	// commit that has the store holds it: never a trailer, which anyone
+	// writing a commit can set.
+	issue, err := issueOf(repo, cfg, name, commits)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for i := len(commits) - 1; i >= 0; i-- { // oldest first
+		out = append(out, commitEntry(commits[i], name, issue))
 	}
 	if gh != nil && issue != "" {
 		ref, err := forge.ParseIssueRef(issue)
@@ -110,20 +96,54 @@ func detail(d string) string {
 	return ": " + d
 }
 
-// issueOnBase reads the issue annotation of the store's request copy.
-func issueOnBase(repo *tenants.Repo, cfg *config.Config, name string) string {
-	head, ok, err := repo.Head(cfg.TenantsRepo.Branch)
-	if err != nil || !ok {
-		return ""
+// issueOf reads the issue annotation of the store's request copy in the
+// newest commit of its history that has the store (a decommission's
+// commit has none; the one before it does).
+func issueOf(repo *tenants.Repo, cfg *config.Config, name string, commits []tenants.CommitInfo) (string, error) {
+	for _, c := range commits {
+		snap, err := repo.Snapshot(c.Hash)
+		if err != nil {
+			return "", err
+		}
+		req, _, err := renderer.FindStore(cfg, snap, name)
+		if err != nil {
+			return "", fmt.Errorf("reading the request copy of store %s at %s: %w", name, c.Hash, err)
+		}
+		if req != nil {
+			return req.Metadata.Annotations[v1alpha1.AnnotationIssue], nil
+		}
 	}
-	snap, err := repo.Snapshot(head)
-	if err != nil {
-		return ""
+	return "", nil
+}
+
+// commitEntry is one commit of the store's history. Its trailers are shown
+// only when they say they are about this store and its issue; approvals
+// are not taken from trailers at all (the timeline's merges carry them, from
+// GitHub's reviews).
+func commitEntry(c tenants.CommitInfo, store, issue string) Entry {
+	e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash.String()[:12], Summary: c.Subject}
+	if c.Parents > 1 {
+		e.Kind = "merge"
+		return e
 	}
-	if req, _, err := renderer.FindStore(cfg, snap, name); err == nil && req != nil {
-		return req.Metadata.Annotations[v1alpha1.AnnotationIssue]
+	tr := tenants.Trailers(c.Message)
+	if tr[v1alpha1.TrailerStore] == "" {
+		return e
 	}
-	return ""
+	if !slices.Contains(strings.Split(tr[v1alpha1.TrailerStore], ", "), store) || tr[v1alpha1.TrailerIssue] != issue {
+		e.Summary += " (changed this store's folder, but is not a Purrvision commit for it)"
+		return e
+	}
+	var details []string
+	for _, k := range []string{v1alpha1.TrailerOperation, v1alpha1.TrailerRequestedBy, v1alpha1.TrailerIssue} {
+		if v := tr[k]; v != "" {
+			details = append(details, strings.ToLower(k)+" "+v)
+		}
+	}
+	if len(details) > 0 {
+		e.Summary += " (" + strings.Join(details, ", ") + ")"
+	}
+	return e
 }
 
 // Text writes the timeline for people.

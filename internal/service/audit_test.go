@@ -2,11 +2,13 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/audit"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -47,5 +49,66 @@ func TestAudit_JoinsGitAndGitHub(t *testing.T) {
 	}
 	if _, err := audit.Timeline(context.Background(), h.cfg, repo, nil, ghstandin.BotLogin, "no-such-store"); err == nil {
 		t.Error("a store with no history has a timeline")
+	}
+}
+
+// shardMate is a store name in the same shard folder as name.
+func shardMate(t *testing.T, name string) string {
+	t.Helper()
+	for i := range 10000 {
+		if m := fmt.Sprintf("shop-%d", i); renderer.Shard(m) == renderer.Shard(name) {
+			return m
+		}
+	}
+	t.Fatal("no shard mate found")
+	return ""
+}
+
+// TestAudit_OnlyTheStoresOwnHistory (issue 10, class 6): with several
+// stores, pull requests merged in between (a branch that left main before
+// another store was merged) and two stores in one shard folder, each
+// store's audit holds its own commits and its own issue's timeline, and
+// nothing of the others'.
+func TestAudit_OnlyTheStoresOwnHistory(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	mate := shardMate(t, "cat-cafe")
+	cat := h.request("octocat", "cat-cafe", "small")
+	dog := h.request("octocat", "dog-diner", "small")
+	h.settle()
+	dogPR, _ := h.openPull("dog-diner")
+	h.merge(dogPR) // before cat-cafe's, whose branch left main earlier
+	catPR, _ := h.openPull("cat-cafe")
+	h.merge(catPR)
+	mateIssue := h.provisioned(mate)
+	h.gh.Comment(requestsRepo, cat, "octocat", "/purrvision resize medium")
+	h.settle()
+	pr, _ := h.openPull("cat-cafe")
+	h.merge(pr)
+
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issues := map[string]int{"cat-cafe": cat, "dog-diner": dog, mate: mateIssue}
+	for store, n := range issues {
+		entries, err := audit.Timeline(context.Background(), h.cfg, repo, h.client, ghstandin.BotLogin, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := audit.Text(entries)
+		if !strings.Contains(text, "Provision store "+store) {
+			t.Errorf("audit of %s lacks its own provisioning:\n%s", store, text)
+		}
+		for other, m := range issues {
+			if other == store {
+				continue
+			}
+			if strings.Contains(text, "store "+other) || strings.Contains(text, fmt.Sprintf("#%d]", m)) || strings.Contains(text, "/"+other+"/") {
+				t.Errorf("audit of %s holds %s's history:\n%s", store, other, text)
+			}
+		}
+		if !strings.Contains(text, fmt.Sprintf("acme/stores#%d", n)) {
+			t.Errorf("audit of %s does not name its issue #%d:\n%s", store, n, text)
+		}
 	}
 }
