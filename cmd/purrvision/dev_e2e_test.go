@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,32 +21,9 @@ import (
 	"github.com/purrvision/purrvision/examples"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/localcluster"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 )
-
-// syncBuffer is dev's terminal, read while dev writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Len()
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // printed is the value of a "name: value" line dev printed.
 func printed(t *testing.T, out, name string) string {
@@ -81,7 +57,7 @@ func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
 		t.Fatalf("building purrvision: %v\n%s", err, b)
 	}
 	dir := t.TempDir()
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+	out, errOut := &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	dev := exec.Command(bin, "dev", "--dir", dir)
 	// No SSH key of our own: dev generates @octocat's.
 	dev.Env = append(os.Environ(), "HOME="+t.TempDir(), "PURRVISION_CACHE="+t.TempDir())

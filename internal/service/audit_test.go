@@ -23,14 +23,8 @@ func TestAudit_JoinsGitAndGitHub(t *testing.T) {
 	pr, _ := h.openPull("cat-cafe")
 	h.merge(pr)
 
-	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := audit.Timeline(context.Background(), h.cfg, repo, h.client, ghstandin.BotLogin, "cat-cafe")
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := h.tenantsClone()
+	entries := auditOf(t, h, repo, "cat-cafe")
 	text := audit.Text(entries)
 	for _, s := range []string{"Provision store cat-cafe", "requested-by octocat", "Resize store cat-cafe to medium", "operation resize", "Merge pull request", "Waiting for review", "merged by @maintainer (approved by @reviewer)"} {
 		if !strings.Contains(text, s) {
@@ -85,17 +79,10 @@ func TestAudit_OnlyTheStoresOwnHistory(t *testing.T) {
 	pr, _ := h.openPull("cat-cafe")
 	h.merge(pr)
 
-	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := h.tenantsClone()
 	issues := map[string]int{"cat-cafe": cat, "dog-diner": dog, mate: mateIssue}
 	for store, n := range issues {
-		entries, err := audit.Timeline(context.Background(), h.cfg, repo, h.client, ghstandin.BotLogin, store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := audit.Text(entries)
+		text := audit.Text(auditOf(t, h, repo, store))
 		if !strings.Contains(text, "Provision store "+store) {
 			t.Errorf("audit of %s lacks its own provisioning:\n%s", store, text)
 		}
@@ -111,4 +98,23 @@ func TestAudit_OnlyTheStoresOwnHistory(t *testing.T) {
 			t.Errorf("audit of %s does not name its issue #%d:\n%s", store, n, text)
 		}
 	}
+}
+
+// tenantsClone is a clone of the tenants repo, as a person's.
+func (h *harness) tenantsClone() *tenants.Repo {
+	h.t.Helper()
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return repo
+}
+
+func auditOf(t *testing.T, h *harness, repo *tenants.Repo, store string) []audit.Entry {
+	t.Helper()
+	entries, err := audit.Timeline(context.Background(), h.cfg, repo, h.client, ghstandin.BotLogin, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
 }

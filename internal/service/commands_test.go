@@ -187,10 +187,7 @@ func TestCommands_BeforeMerge(t *testing.T) {
 func TestCommands_OlderLayoutIsRefused(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	n := h.provisioned("cat-cafe")
-	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo := h.tenantsClone()
 	if _, err := repo.Update(context.Background(), "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
 		return &tenants.Plan{Parent: s.BranchHead, Message: "as an older Purrvision rendered it",
 			Changes: []tenants.Change{{Path: storeDir("cat-cafe") + "/" + renderer.FileDatabaseSecret, Delete: true}}}, nil
@@ -290,10 +287,7 @@ func gitShow(h *harness, spec string) (string, error) {
 // one gets a failing status that says why.
 func TestFlow_RequestByPullRequest(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	user, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	user := h.tenantsClone()
 	push := func(branch, file, content string) {
 		t.Helper()
 		if _, err := user.Update(context.Background(), branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {

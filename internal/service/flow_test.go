@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,15 +33,6 @@ func secretValue(t testing.TB, plain []byte, key string) string {
 	return string(s.Data[key])
 }
 
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // TestFlow_IssueToPullToMerge: a valid request gets one pull request with
 // the rendered store, credentials only its owner can read, and after the
 // merge the approver, the merge commit and the label store/provisioning.
@@ -63,7 +55,7 @@ func TestFlow_IssueToPullToMerge(t *testing.T) {
 		}
 	}
 	labels := h.gh.Labels(requestsRepo, n)
-	if !has(labels, v1alpha1.LabelPendingReview) || has(labels, v1alpha1.LabelInvalid) {
+	if !slices.Contains(labels, v1alpha1.LabelPendingReview) || slices.Contains(labels, v1alpha1.LabelInvalid) {
 		t.Errorf("labels = %v", labels)
 	}
 	status := h.botComments(n, "purrvision:status")
@@ -88,7 +80,7 @@ func TestFlow_IssueToPullToMerge(t *testing.T) {
 	}
 	h.settle()
 	labels = h.gh.Labels(requestsRepo, n)
-	if !has(labels, v1alpha1.LabelProvisioning) || has(labels, v1alpha1.LabelPendingReview) {
+	if !slices.Contains(labels, v1alpha1.LabelProvisioning) || slices.Contains(labels, v1alpha1.LabelPendingReview) {
 		t.Errorf("labels after merge = %v", labels)
 	}
 	status = h.botComments(n, "purrvision:status")
@@ -128,7 +120,7 @@ func TestFlow_InvalidThenEdited(t *testing.T) {
 			t.Errorf("validation comment lacks %q:\n%s", s, v[0].GetBody())
 		}
 	}
-	if !has(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
+	if !slices.Contains(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
 		t.Error("no store/invalid label")
 	}
 	if len(h.gh.Pulls(tenantsRepo)) != 0 || strings.Contains(h.git_("branch", "--list"), "store/") {
@@ -145,7 +137,7 @@ func TestFlow_InvalidThenEdited(t *testing.T) {
 	if len(h.pulls()["store/cat-cafe"]) != 1 {
 		t.Fatal("no pull request after the fix")
 	}
-	if has(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
+	if slices.Contains(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
 		t.Error("store/invalid stayed after the fix")
 	}
 	if v := h.botComments(n, "purrvision:validation"); len(v) != 1 || !strings.Contains(v[0].GetBody(), "resolved") {
@@ -257,9 +249,9 @@ func TestFlow_10RequestsOneName(t *testing.T) {
 	for _, n := range numbers {
 		labels := h.gh.Labels(requestsRepo, n)
 		switch {
-		case has(labels, v1alpha1.LabelPendingReview):
+		case slices.Contains(labels, v1alpha1.LabelPendingReview):
 			pending++
-		case has(labels, v1alpha1.LabelInvalid):
+		case slices.Contains(labels, v1alpha1.LabelInvalid):
 			if v := h.botComments(n, "purrvision:validation"); len(v) == 1 && strings.Contains(v[0].GetBody(), "already taken") {
 				taken++
 			}

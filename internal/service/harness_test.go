@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,24 +46,6 @@ const (
 
 var webhookSecret = []byte("test-webhook-secret")
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a GitHub stand-in, a git server with the tenants repo and a
 // Purrvision service wired to both through real HTTP.
 type harness struct {
@@ -74,7 +55,7 @@ type harness struct {
 	bare     string
 	cfg      *config.Config
 	ageID    *age.X25519Identity
-	logs     *syncBuffer
+	logs     *testutil.SyncBuffer
 	svc      *service.Service
 	url      string // where the running instance serves
 	client   forge.Client
@@ -95,7 +76,7 @@ type harnessOptions struct {
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, logs: &syncBuffer{}, ageID: testutil.AgeIdentity(t), opts: o}
+	h := &harness{t: t, logs: &testutil.SyncBuffer{}, ageID: testutil.AgeIdentity(t), opts: o}
 	var err error
 	h.git, _, h.bare = testutil.GitRepo(t, "tenants", "main")
 	seed, err := tenants.Open(context.Background(), tenants.Options{URL: h.git.URL("tenants"), Branch: "main"})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,7 +184,7 @@ func TestSecurity_RenameAfterMerge(t *testing.T) {
 	if len(v) != 1 || !strings.Contains(v[0].GetBody(), "cannot change once it is merged") || !strings.Contains(v[0].GetBody(), "**cat-cafe**") {
 		t.Fatalf("validation comments = %d, want one saying the name is fixed", len(v))
 	}
-	if slicesContains(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
+	if slices.Contains(h.gh.Labels(requestsRepo, n), v1alpha1.LabelInvalid) {
 		t.Error("the rename labelled the provisioned store invalid")
 	}
 	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
@@ -205,15 +206,6 @@ func TestSecurity_RenameAfterMerge(t *testing.T) {
 	}
 }
 
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // TestSecurity_OnlyStoreMergesAreRecorded (class 4): a merged pull request
 // counts as a store merge only when it is the bot's own store pull request
 // or a request pull request the bot validated. An ordinary ops pull
@@ -226,10 +218,7 @@ func TestSecurity_OnlyStoreMergesAreRecorded(t *testing.T) {
 	labelsBefore := strings.Join(h.gh.Labels(requestsRepo, n), ",")
 	deploymentsBefore := len(h.gh.DeploymentStates(tenantsRepo))
 
-	user, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	user := h.tenantsClone()
 	ops := func(branch, body string) int {
 		t.Helper()
 		if _, err := user.Update(context.Background(), branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
@@ -276,10 +265,7 @@ func TestSecurity_OnlyStoreMergesAreRecorded(t *testing.T) {
 // head is the base branch never makes the bot push there.
 func TestSecurity_PullRequestsActedOn(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	admin, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := h.tenantsClone()
 	request := func(name, owner string) string {
 		return "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: " + name + "\nspec:\n  plan: small\n  owner: " + owner + "\n  adminEmail: owner@example.com\n"
 	}

@@ -3,11 +3,13 @@
 package testutil
 
 import (
+	"bytes"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"filippo.io/age"
@@ -67,4 +69,31 @@ func AgeIdentity(t testing.TB) *age.X25519Identity {
 		t.Fatalf("generating age identity: %v", err)
 	}
 	return id
+}
+
+// SyncBuffer is a buffer that writers on several goroutines and a reader
+// can share: a log sink, or a program's terminal read while it writes.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Len is how many bytes were written so far.
+func (s *SyncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
 }
