@@ -18,6 +18,9 @@ type CommitInfo struct {
 	Message string
 	// Parents counts the commit's parents; a merge has two.
 	Parents int
+	// Merge is, for a commit a merge brought in, that merge; "" for a
+	// commit of the branch itself.
+	Merge Hash
 }
 
 // Log lists, newest first, the commits that brought changes under one of
@@ -85,7 +88,9 @@ func (r *Repo) sideCommits(merge *object.Commit, prefixes []string) ([]CommitInf
 			return nil, err
 		}
 		if changed {
-			out = append(out, info(c))
+			ci := info(c)
+			ci.Merge = hashOf(merge.Hash)
+			out = append(out, ci)
 		}
 		c = parent
 	}

@@ -60,33 +60,49 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 		return nil, err
 	}
 	var out []Entry
-	for i := len(commits) - 1; i >= 0; i-- { // oldest first
-		out = append(out, commitEntry(commits[i], name, issue))
-	}
+	var merges map[string]bool // the merges the store's status records
 	if gh != nil && issue != "" {
-		ref, err := forge.ParseIssueRef(issue)
-		if err != nil {
-			return nil, fmt.Errorf("reading issue of store %s: %w", name, err)
-		}
-		comments, err := gh.ListComments(ctx, ref)
-		if err != nil && !errors.Is(err, forge.ErrNotFound) {
+		if out, merges, err = issueTimeline(ctx, gh, bot, issue); err != nil {
 			return nil, err
 		}
-		for _, c := range comments {
-			if c.Author != bot || !v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
-				continue
-			}
-			for _, ev := range storestatus.Parse(c.Body).Timeline {
-				src := ev.Source
-				if src == "" {
-					src = "github"
-				}
-				out = append(out, Entry{Time: ev.At.UTC(), Source: src, Kind: string(ev.Phase), Summary: ev.Phase.Title() + detail(ev.Detail), Ref: issue})
-			}
-		}
+	}
+	for i := len(commits) - 1; i >= 0; i-- { // oldest first
+		out = append(out, commitEntry(commits[i], name, issue, merges, gh != nil))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
+}
+
+// issueTimeline reads what the bot recorded on the store's issue: its
+// progress comment's timeline, and the merges it recorded there.
+func issueTimeline(ctx context.Context, gh CommentLister, bot, issue string) ([]Entry, map[string]bool, error) {
+	ref, err := forge.ParseIssueRef(issue)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading issue %s: %w", issue, err)
+	}
+	comments, err := gh.ListComments(ctx, ref)
+	if err != nil && !errors.Is(err, forge.ErrNotFound) {
+		return nil, nil, err
+	}
+	var out []Entry
+	merges := map[string]bool{}
+	for _, c := range comments {
+		if c.Author != bot || !v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
+			continue
+		}
+		st := storestatus.Parse(c.Body)
+		for sha := range st.Merges() {
+			merges[sha] = true
+		}
+		for _, ev := range st.Timeline {
+			src := ev.Source
+			if src == "" {
+				src = "github"
+			}
+			out = append(out, Entry{Time: ev.At.UTC(), Source: src, Kind: string(ev.Phase), Summary: ev.Phase.Title() + detail(ev.Detail), Ref: issue})
+		}
+	}
+	return out, merges, nil
 }
 
 func detail(d string) string {
@@ -120,10 +136,24 @@ func issueOf(repo *tenants.Repo, cfg *config.Config, name string, commits []tena
 // only when they say they are about this store and its issue; approvals
 // are not taken from trailers at all (the timeline's merges carry them, from
 // GitHub's reviews).
-func commitEntry(c tenants.CommitInfo, store, issue string) Entry {
+//
+// With the store's status read (verified), it also says which commits did
+// not come through a merge the bot recorded for this store: merges of other
+// pull requests, their commits, and commits pushed to the branch directly.
+func commitEntry(c tenants.CommitInfo, store, issue string, merges map[string]bool, verified bool) Entry {
 	e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash.String()[:12], Summary: c.Subject}
-	if c.Parents > 1 {
+	switch {
+	case c.Parents > 1:
 		e.Kind = "merge"
+		if verified && !merges[c.Hash.String()] {
+			e.Summary += " (a merge Purrvision did not record as one of this store's pull requests)"
+		}
+		return e
+	case verified && c.Merge == "":
+		e.Summary += " (pushed to the branch directly, not through a pull request)"
+		return e
+	case verified && !merges[c.Merge.String()]:
+		e.Summary += " (brought in by a merge Purrvision did not record for this store)"
 		return e
 	}
 	tr := tenants.Trailers(c.Message)

@@ -86,7 +86,9 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if op == CmdDecommission {
 		verb = "decommissioning"
 	}
-	st.Record(v1alpha1.PhaseMerged, fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), "github", p.now())
+	if !st.Merges()[pr.MergeCommitSHA] {
+		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
+	}
 	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
 		return err
 	}

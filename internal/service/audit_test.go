@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/audit"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/renderer"
@@ -94,6 +95,9 @@ func TestAudit_OnlyTheStoresOwnHistory(t *testing.T) {
 				t.Errorf("audit of %s holds %s's history:\n%s", store, other, text)
 			}
 		}
+		if strings.Contains(text, "did not record") || strings.Contains(text, "directly") || strings.Contains(text, "not a Purrvision commit") {
+			t.Errorf("audit of %s flags its own history:\n%s", store, text)
+		}
 		if !strings.Contains(text, fmt.Sprintf("acme/stores#%d", n)) {
 			t.Errorf("audit of %s does not name its issue #%d:\n%s", store, n, text)
 		}
@@ -117,4 +121,42 @@ func auditOf(t *testing.T, h *harness, repo *tenants.Repo, store string) []audit
 		t.Fatal(err)
 	}
 	return entries
+}
+
+// TestAudit_ForgedTrailers (issue 10, class 6): a pull request Purrvision
+// neither opened nor validated, merged by an admin, whose commit changes a
+// store's folder and claims in its trailers to be that store's approved
+// resize, shows in the store's audit as what it is, not as a resize.
+func TestAudit_ForgedTrailers(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.provisioned("cat-cafe")
+	admin := h.tenantsClone()
+	forged := tenants.Message("Resize store cat-cafe to large", "",
+		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: "cat-cafe"},
+		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: v1alpha1.OpResize},
+		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: "octocat"},
+		tenants.Trailer{Key: v1alpha1.TrailerApprovedBy, Value: "boss"},
+		tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: fmt.Sprintf("%s#%d", requestsRepo, n)})
+	if _, err := admin.Update(context.Background(), "ops/tweak", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BaseHead, Changes: []tenants.Change{{Path: storeDir("cat-cafe") + "/NOTES.md", Data: []byte("x\n")}}, Message: forged}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := h.gh.OpenPull(tenantsRepo, "mallory", "ops/tweak", "main", "Tweak", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	h.merge(pr)
+
+	text := audit.Text(auditOf(t, h, admin, "cat-cafe"))
+	if !strings.Contains(text, "Resize store cat-cafe to large (brought in by a merge Purrvision did not record") {
+		t.Errorf("the forged commit is not shown as unrecorded:\n%s", text)
+	}
+	if strings.Contains(text, "approved-by") || strings.Contains(text, "boss") || strings.Count(text, "operation resize") != 0 {
+		t.Errorf("the audit repeats the forged trailers:\n%s", text)
+	}
+	if !strings.Contains(text, "Provision store cat-cafe (operation provision") || strings.Contains(text, "Provision store cat-cafe (brought in") {
+		t.Errorf("the store's own provisioning is not shown as Purrvision's:\n%s", text)
+	}
 }

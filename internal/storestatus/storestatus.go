@@ -35,6 +35,8 @@ type Event struct {
 	At     time.Time      `json:"at"`
 	Detail string         `json:"detail,omitempty"`
 	Source string         `json:"source,omitempty"` // github, git or cluster
+	// Commit is the merge commit of a merge the bot recorded.
+	Commit string `json:"commit,omitempty"`
 }
 
 var stateRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerState) + ` (\{.*\}) -->\r?$`)
@@ -68,6 +70,23 @@ func (s *State) Record(phase v1alpha1.Phase, detail, source string, at time.Time
 	s.Phase = phase
 	s.Timeline = append(s.Timeline, Event{Phase: phase, At: at.UTC().Truncate(time.Second), Detail: detail, Source: source})
 	return true
+}
+
+// RecordMerge records a merge of the store's pull request as commit.
+func (s *State) RecordMerge(detail, commit string, at time.Time) {
+	s.Phase = v1alpha1.PhaseMerged
+	s.Timeline = append(s.Timeline, Event{Phase: v1alpha1.PhaseMerged, At: at.UTC().Truncate(time.Second), Detail: detail, Source: "github", Commit: commit})
+}
+
+// Merges are the merge commits the timeline records.
+func (s *State) Merges() map[string]bool {
+	out := map[string]bool{}
+	for _, e := range s.Timeline {
+		if e.Phase == v1alpha1.PhaseMerged && e.Commit != "" {
+			out[e.Commit] = true
+		}
+	}
+	return out
 }
 
 func (s *State) setPhase(p v1alpha1.Phase) bool { s.Phase = p; return true }
