@@ -181,6 +181,10 @@ type Client interface {
 	EditPull(ctx context.Context, repo Repo, number int, title, body string) error
 	GetPull(ctx context.Context, repo Repo, number int) (*PullRequest, error)
 	ListPullFiles(ctx context.Context, repo Repo, number int) ([]string, error)
+	// PullCommitAuthors are the GitHub logins of the authors of a pull
+	// request's commits, as GitHub links them by e-mail; "" for a commit
+	// whose e-mail belongs to no account.
+	PullCommitAuthors(ctx context.Context, repo Repo, number int) ([]string, error)
 	// Approvers are the reviewers whose last review approved.
 	Approvers(ctx context.Context, repo Repo, number int) ([]string, error)
 

@@ -452,6 +452,26 @@ func (c *Client) SetStatus(ctx context.Context, repo forge.Repo, st forge.Status
 	return translate("setting status "+st.Context+" on "+st.SHA, resp, err)
 }
 
+// PullCommitAuthors returns the login of each commit's author, as GitHub
+// links it; "" when it links none.
+func (c *Client) PullCommitAuthors(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
+	var out []string
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		cs, resp, err := c.gh.PullRequests.ListCommits(ctx, repo.Owner, repo.Name, number, opts)
+		if err := translate(fmt.Sprintf("listing commits of %s#%d", repo, number), resp, err); err != nil {
+			return nil, err
+		}
+		for _, rc := range cs {
+			out = append(out, rc.GetAuthor().GetLogin())
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
 // ListStatuses returns every status of a commit, newest first, as GitHub
 // lists them.
 func (c *Client) ListStatuses(ctx context.Context, repo forge.Repo, sha string) ([]forge.Status, error) {

@@ -51,6 +51,7 @@ func (s *Server) routes() http.Handler {
 	handle("PATCH /repos/{owner}/{repo}/pulls/{number}", s.editPull)
 	handle("PUT /repos/{owner}/{repo}/pulls/{number}/merge", s.mergePullREST)
 	handle("GET /repos/{owner}/{repo}/pulls/{number}/files", s.listPullFiles)
+	handle("GET /repos/{owner}/{repo}/pulls/{number}/commits", s.listPullCommits)
 	handle("GET /repos/{owner}/{repo}/pulls/{number}/reviews", s.listReviews)
 	handle("GET /repos/{owner}/{repo}/collaborators/{user}/permission", s.permission)
 	handle("GET /orgs/{org}/teams/{team}/memberships/{user}", s.membership)

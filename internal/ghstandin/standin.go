@@ -43,6 +43,7 @@ type Server struct {
 	failed int
 
 	reactions map[int64][]*github.Reaction // comment ID -> reactions
+	emails    map[string]string            // verified e-mail -> login
 
 	hook     Webhook
 	outbox   []delivery

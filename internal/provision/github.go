@@ -30,6 +30,7 @@ type (
 		EditPull(ctx context.Context, repo forge.Repo, number int, title, body string) error
 		GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)
 		ListPullFiles(ctx context.Context, repo forge.Repo, number int) ([]string, error)
+		PullCommitAuthors(ctx context.Context, repo forge.Repo, number int) ([]string, error)
 		Approvers(ctx context.Context, repo forge.Repo, number int) ([]string, error)
 	}
 	authorizer interface {

@@ -40,7 +40,11 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	if len(requests) == 0 {
 		return nil
 	}
-	if reason := refusedPull(pr, p.tenants); reason != "" {
+	authors, err := p.gh.PullCommitAuthors(ctx, repo, number)
+	if err != nil {
+		return err
+	}
+	if reason := refusedPull(pr, p.tenants, p.bot, authors); reason != "" {
 		t, err := p.readThread(ctx, forge.IssueRef{Repo: pr.Repo, Number: pr.Number})
 		if err != nil {
 			return err

@@ -330,6 +330,12 @@ func TestSecurity_PullRequestsActedOn(t *testing.T) {
 // main with the git CLI, as a person would, and pushes it.
 func pushAsPerson(t *testing.T, h *harness, branch string, files map[string]string) string {
 	t.Helper()
+	return pushAs(t, h, "Octocat", "octocat@example.com", branch, files)
+}
+
+// pushAs is pushAsPerson with the commit's author name and e-mail.
+func pushAs(t *testing.T, h *harness, name, email, branch string, files map[string]string) string {
+	t.Helper()
 	work := t.TempDir()
 	run := func(args ...string) string {
 		t.Helper()
@@ -358,7 +364,7 @@ func pushAsPerson(t *testing.T, h *harness, branch string, files map[string]stri
 			run("update-index", "--chmod=+x", p)
 		}
 	}
-	run("-c", "user.name=Octocat", "-c", "user.email=octocat@example.com", "commit", "-q", "-m", "request a store")
+	run("commit", "-q", "--author", name+" <"+email+">", "-m", "request a store")
 	run("push", "-q", "origin", branch)
 	return run("rev-parse", "HEAD")
 }
@@ -490,5 +496,34 @@ func TestSecurity_FullQueueLosesNothing(t *testing.T) {
 	h.settle()
 	if prs := h.pulls(); len(prs["store/cat-cafe"]) != 1 || len(prs["store/dog-diner"]) != 1 {
 		t.Errorf("pull requests %v, want one for each store", prs)
+	}
+}
+
+// TestSecurity_SomeoneElsesBranch (class 2): a pull request opened on a
+// branch whose commits GitHub links to another person changes nothing of
+// theirs: no status on their commit, nothing pushed onto their branch.
+func TestSecurity_SomeoneElsesBranch(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	request := "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: alice-shop\nspec:\n  plan: small\n  owner: alice\n  adminEmail: alice@example.com\n"
+	head := pushAs(t, h, "Alice", "1234+alice@users.noreply.github.com", "alice/request", map[string]string{"requests/alice-shop.yaml": request})
+	pr, err := h.gh.OpenPull(tenantsRepo, "eve", "alice/request", "main", "Request alice-shop", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if sts := h.gh.Statuses(tenantsRepo, head); len(sts) != 0 {
+		t.Errorf("statuses on alice's commit from eve's pull request: %v", sts)
+	}
+	if got := strings.TrimSpace(h.git_("rev-parse", "alice/request")); got != head {
+		t.Error("the bot pushed onto alice's branch for eve's pull request")
+	}
+	var said string
+	for _, c := range h.gh.Comments(tenantsRepo, pr) {
+		if c.GetUser().GetLogin() == ghstandin.BotLogin {
+			said += c.GetBody()
+		}
+	}
+	if !strings.Contains(said, "commits by `alice`") || strings.Contains(said, "@alice") {
+		t.Errorf("eve's pull request got no reason, or one that pings alice:\n%s", said)
 	}
 }
