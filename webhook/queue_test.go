@@ -1,7 +1,6 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/webhook"
 )
 
@@ -107,7 +107,7 @@ func TestQueue_BoundedAndDrainsOnShutdown(t *testing.T) {
 // MaxAttempts times, each attempt observed, and the giving up is logged
 // with the logger of the queue's context.
 func TestQueue_GivesUpAfterMaxAttempts(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	ctx := logctx.Into(context.Background(), slog.New(slog.NewTextHandler(&buf, nil)))
 	var mu sync.Mutex
 	var attempts []int
@@ -175,22 +175,4 @@ func TestQueue_AddWhileRunningRunsAgain(t *testing.T) {
 	if want := []int64{1, 2}; !slices.Equal(got, want) {
 		t.Errorf("runs saw comments %v, want %v", got, want)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the workers' concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
