@@ -159,7 +159,7 @@ func quoteUser(s string) string {
 		}
 		return r
 	}, firstLine(s))
-	line = neutralize(forge.KeepStart(strings.TrimSpace(line), 80))
+	line = quiet(forge.KeepStart(strings.TrimSpace(line), 80), false)
 	if line == "" {
 		return "(empty)"
 	}
@@ -177,6 +177,12 @@ func quoteUser(s string) string {
 // quoted in a validation error) safe in a comment of the bot's: one line,
 // no HTML comment delimiters, and no mention GitHub would notify.
 func neutralize(s string) string {
+	return quiet(s, true)
+}
+
+// quiet is neutralize; escape also escapes brackets, which a code span
+// shows as they are anyway.
+func quiet(s string, escape bool) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == '\n' || r == '\r' || r == '\t':
@@ -191,15 +197,27 @@ func neutralize(s string) string {
 	}
 	// A word joiner after an '@' that could start a mention keeps the text
 	// as it reads and stops GitHub from taking it for one; an e-mail
-	// address, '@' after a letter or digit, is no mention.
+	// address, '@' after an ASCII letter or digit, is no mention (after any
+	// other letter it can be). Brackets and angle brackets are escaped, so
+	// the text makes no link or HTML either.
 	var b strings.Builder
 	prev := ' '
 	for _, r := range s {
+		switch r {
+		case '[', ']', '<', '>':
+			if escape {
+				b.WriteRune('\\')
+			}
+		}
 		b.WriteRune(r)
-		if r == '@' && !unicode.IsLetter(prev) && !unicode.IsDigit(prev) {
+		if r == '@' && !isASCIIAlnum(prev) {
 			b.WriteRune('\u2060')
 		}
 		prev = r
 	}
 	return b.String()
+}
+
+func isASCIIAlnum(r rune) bool {
+	return r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }

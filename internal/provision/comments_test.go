@@ -65,6 +65,9 @@ func TestNeutralize(t *testing.T) {
 		{"@admin first", "@\u2060admin first"},
 		{"a <!-- b --> c", "a  b  c"},
 		{"line\nbreak", "line break"},
+		{"café@mallory", "café@\u2060mallory"},
+		{"-ж@acme/platform", "-ж@\u2060acme/platform"},
+		{"[click](https://evil.example) <b>", "\\[click\\](https://evil.example) \\<b\\>"},
 	}
 	for _, tt := range tests {
 		if got := neutralize(tt.in); got != tt.want {

@@ -57,7 +57,7 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 // recordMerge notes who merged and approved a Purrvision pull request and
 // its merge commit on the store's issue, and labels it provisioning.
 func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) error {
-	ref, op, ok, err := p.storeMerge(ctx, pr)
+	ref, op, stores, ok, err := p.storeMerge(ctx, pr)
 	if err != nil || !ok {
 		return err
 	}
@@ -75,8 +75,8 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	}
 	st := t.state()
 	st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = pr.Number, pr.URL, op, pr.MergeCommitSHA, pr.MergedBy, approvers
-	if st.Store == "" {
-		st.Store, _ = v1alpha1.StoreOfBranch(pr.Head)
+	if len(stores) == 1 {
+		st.Store = stores[0] // what was merged, whatever the record said
 	}
 	approved := "no approving review"
 	if len(approvers) > 0 {
@@ -99,8 +99,11 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
 		return err
 	}
-	if op != CmdDecommission && pr.MergeCommitSHA != "" {
-		d, err := p.gh.EnsureDeployment(ctx, p.tenants, v1alpha1.Environment(st.Store), pr.MergeCommitSHA, op+" of store "+st.Store)
+	for _, store := range stores {
+		if op == CmdDecommission || pr.MergeCommitSHA == "" {
+			break
+		}
+		d, err := p.gh.EnsureDeployment(ctx, p.tenants, v1alpha1.Environment(store), pr.MergeCommitSHA, op+" of store "+store)
 		if err != nil {
 			return err
 		}
@@ -122,35 +125,51 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	return nil
 }
 
-// storeMerge says which store issue a merged pull request is about, and
-// its operation. Only two kinds count, told apart by what GitHub
-// authenticates: the bot's own pull requests of store branches, whose
-// first body line ties them to their issue, and request pull requests the
-// bot validated (its purrvision/validate success) at the very commit that
-// was merged, which are their own issue. Anything else, whatever its body
+// storeMerge says which store issue a merged pull request is about, its
+// operation and its stores. Only two kinds count, told apart by what
+// GitHub authenticates, and only when merged into the base branch: the
+// bot's own pull requests of store branches, whose first body line ties
+// them to their issue, and request pull requests the bot validated (its
+// purrvision/validate success) at the very commit that was merged, which
+// are their own issue. Anything else, whatever its body or branch name
 // says, is not a store merge.
-func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (forge.IssueRef, string, bool, error) {
-	_, storeBranch := v1alpha1.StoreOfBranch(pr.Head)
+func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (forge.IssueRef, string, []string, bool, error) {
+	none := func(err error) (forge.IssueRef, string, []string, bool, error) { return forge.IssueRef{}, "", nil, false, err }
+	if pr.Base != p.cfg.TenantsRepo.Branch {
+		return none(nil)
+	}
+	store, storeBranch := v1alpha1.StoreOfBranch(pr.Head)
 	if pr.Author == p.bot {
 		if !storeBranch {
-			return forge.IssueRef{}, "", false, nil
+			return none(nil)
 		}
 		ref, op, ok := ParsePullMarker(pr.Body)
-		return ref, op, ok, nil
+		return ref, op, []string{store}, ok, nil
 	}
 	if storeBranch || pr.HeadSHA == "" {
-		return forge.IssueRef{}, "", false, nil
+		return none(nil)
 	}
 	sts, err := p.gh.ListStatuses(ctx, pr.Repo, pr.HeadSHA)
 	if err != nil {
-		return forge.IssueRef{}, "", false, err
+		return none(err)
 	}
 	for _, st := range sts { // newest first: the bot's last word counts
 		if st.Context == v1alpha1.StatusContext && st.Creator == p.bot {
-			return forge.IssueRef{Repo: pr.Repo, Number: pr.Number}, v1alpha1.OpProvision, st.State == "success", nil
+			if st.State != "success" {
+				return none(nil)
+			}
+			files, err := p.gh.ListPullFiles(ctx, pr.Repo, pr.Number)
+			if err != nil {
+				return none(err)
+			}
+			var stores []string
+			for _, f := range requestFiles(files) {
+				stores = append(stores, requestFileRE.FindStringSubmatch(f)[1])
+			}
+			return forge.IssueRef{Repo: pr.Repo, Number: pr.Number}, v1alpha1.OpProvision, stores, true, nil
 		}
 	}
-	return forge.IssueRef{}, "", false, nil
+	return none(nil)
 }
 
 // validateRequestPull checks the StoreRequest files of a pull request,

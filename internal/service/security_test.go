@@ -527,3 +527,42 @@ func TestSecurity_SomeoneElsesBranch(t *testing.T) {
 		t.Errorf("eve's pull request got no reason, or one that pings alice:\n%s", said)
 	}
 }
+
+// TestSecurity_RequestPullMerges (class 4): a validated request pull
+// request counts as a store merge only when merged into the base branch,
+// and its stores are the ones it requests, never its branch's name.
+func TestSecurity_RequestPullMerges(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	request := "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: dog-diner\nspec:\n  plan: small\n  owner: octocat\n  adminEmail: owner@example.com\n"
+	pushAsPerson(t, h, "store-cat-cafe-please", map[string]string{"requests/dog-diner.yaml": request})
+	pushAsPerson(t, h, "staging", map[string]string{"docs/staging.md": "staging\n"})
+	valid, err := h.gh.OpenPull(tenantsRepo, "octocat", "store-cat-cafe-please", "main", "Request dog-diner", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	head := strings.TrimSpace(h.git_("rev-parse", "store-cat-cafe-please"))
+	if sts := h.gh.Statuses(tenantsRepo, head); len(sts) == 0 || sts[0].GetState() != "success" {
+		t.Fatalf("the request pull request was not validated: %v", sts)
+	}
+	// The validated branch, merged into another branch: nothing reached
+	// main, so nothing is recorded.
+	side, err := h.gh.OpenPull(tenantsRepo, "octocat", "store-cat-cafe-please", "staging", "Into staging", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	h.merge(side)
+	if d := h.gh.DeploymentStates(tenantsRepo); len(d) != 0 {
+		t.Errorf("deployments after a merge into staging: %v", d)
+	}
+	if l := h.gh.Labels(tenantsRepo, side); len(l) != 0 {
+		t.Errorf("the staging pull request is labelled %v", l)
+	}
+	// Into main: recorded, for the store it requests.
+	h.merge(valid)
+	d := h.gh.DeploymentStates(tenantsRepo)
+	if _, ok := d[v1alpha1.Environment("dog-diner")]; !ok || len(d) != 1 {
+		t.Errorf("deployments %v, want one for store-dog-diner only (not the branch's name)", d)
+	}
+}
