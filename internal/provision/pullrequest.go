@@ -134,7 +134,9 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 // are their own issue. Anything else, whatever its body or branch name
 // says, is not a store merge.
 func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (forge.IssueRef, string, []string, bool, error) {
-	none := func(err error) (forge.IssueRef, string, []string, bool, error) { return forge.IssueRef{}, "", nil, false, err }
+	none := func(err error) (forge.IssueRef, string, []string, bool, error) {
+		return forge.IssueRef{}, "", nil, false, err
+	}
 	if pr.Base != p.cfg.TenantsRepo.Branch {
 		return none(nil)
 	}
