@@ -180,6 +180,7 @@ type Client interface {
 	CreatePull(ctx context.Context, repo Repo, pr NewPullRequest) (*PullRequest, error)
 	EditPull(ctx context.Context, repo Repo, number int, title, body string) error
 	GetPull(ctx context.Context, repo Repo, number int) (*PullRequest, error)
+	ClosePull(ctx context.Context, repo Repo, number int) error
 	ListPullFiles(ctx context.Context, repo Repo, number int) ([]string, error)
 	// PullCommitAuthors are the GitHub logins of the authors of a pull
 	// request's commits, as GitHub links them by e-mail; "" for a commit

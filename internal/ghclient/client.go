@@ -345,6 +345,12 @@ func (c *Client) EditPull(ctx context.Context, repo forge.Repo, number int, titl
 	return translate(fmt.Sprintf("editing pull request %s#%d", repo, number), resp, err)
 }
 
+// ClosePull closes a pull request without merging it.
+func (c *Client) ClosePull(ctx context.Context, repo forge.Repo, number int) error {
+	_, resp, err := c.gh.PullRequests.Edit(ctx, repo.Owner, repo.Name, number, &github.PullRequest{State: github.String("closed")})
+	return translate(fmt.Sprintf("closing pull request %s#%d", repo, number), resp, err)
+}
+
 // GetPull implements forge.PullRequester.
 func (c *Client) GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error) {
 	p, resp, err := c.gh.PullRequests.Get(ctx, repo.Owner, repo.Name, number)

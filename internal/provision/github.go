@@ -29,6 +29,7 @@ type (
 		CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error)
 		EditPull(ctx context.Context, repo forge.Repo, number int, title, body string) error
 		GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)
+		ClosePull(ctx context.Context, repo forge.Repo, number int) error
 		ListPullFiles(ctx context.Context, repo forge.Repo, number int) ([]string, error)
 		PullCommitAuthors(ctx context.Context, repo forge.Repo, number int) ([]string, error)
 		Approvers(ctx context.Context, repo forge.Repo, number int) ([]string, error)

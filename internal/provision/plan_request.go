@@ -32,9 +32,10 @@ type RequestInput struct {
 	Author string
 	// Delivered is the ID of the credentials last sealed on the issue.
 	Delivered string
-	// IssueOpen reports whether another request's issue is still open;
-	// its branch is free to reuse once it is closed.
-	IssueOpen func(ref string) (bool, error)
+	// Claims reports whether another request's issue, which a store branch
+	// names, still asks for this store: open, and its form naming it. The
+	// branch is free to reuse once it does not.
+	Claims func(ref string) (bool, error)
 	// Recorded is what the issue's status comment (the bot's own) says of
 	// its store: the name it was provisioned under, and the last operation
 	// merged.
@@ -118,14 +119,15 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	curID := ""
 	if in.Branch.Exists {
 		if owner := in.Branch.Trailers[v1alpha1.TrailerIssue]; owner != in.Issue.String() {
-			open, err := in.IssueOpen(owner)
+			claimed, err := in.Claims(owner)
 			if err != nil {
 				return nil, err
 			}
-			if open {
+			if claimed {
 				return &RequestPlan{TakenBy: owner}, nil
 			}
-			// The other request was closed: its branch is ours to reuse.
+			// The other request was closed, or asks for another name now:
+			// its branch is ours to reuse.
 		} else {
 			onBranch = true
 			curID = in.Branch.Trailers[v1alpha1.TrailerCredentialsID]

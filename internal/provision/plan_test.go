@@ -140,7 +140,7 @@ func TestPlanRequest(t *testing.T) {
 		base      fakeTree
 		branch    *BranchView
 		delivered string
-		issueOpen func(string) (bool, error)
+		claims    func(string) (bool, error)
 		recorded  Recorded
 		rename    string // the name the form now gives
 		check     func(t *testing.T, p *RequestPlan)
@@ -186,20 +186,20 @@ func TestPlanRequest(t *testing.T) {
 			}
 		},
 	}, {
-		name:      "branch of another open request",
-		base:      fakeTree{},
-		branch:    &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
-		issueOpen: func(ref string) (bool, error) { return openIssues[ref], nil },
+		name:   "branch of another open request",
+		base:   fakeTree{},
+		branch: &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
+		claims: func(ref string) (bool, error) { return openIssues[ref], nil },
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.TakenBy != issueB.String() || p.Commit != nil {
 				t.Fatalf("want taken by the open request, got %+v", p)
 			}
 		},
 	}, {
-		name:      "branch of a closed request is reused from the base, its files and credentials dropped",
-		base:      fakeTree{},
-		branch:    &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
-		issueOpen: closedB,
+		name:   "branch of a closed request is reused from the base, its files and credentials dropped",
+		base:   fakeTree{},
+		branch: &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
+		claims: closedB,
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.Commit == nil || p.Commit.OnBranch || p.Seal == nil {
 				t.Fatalf("want a fresh commit from the base with a seal, got %+v", p)
@@ -282,11 +282,11 @@ func TestPlanRequest(t *testing.T) {
 			}
 		},
 	}, {
-		name:      "the other request's state cannot be read",
-		base:      fakeTree{},
-		branch:    &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
-		issueOpen: func(string) (bool, error) { return false, errors.New("GitHub is down") },
-		wantErr:   "GitHub is down",
+		name:    "the other request's state cannot be read",
+		base:    fakeTree{},
+		branch:  &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
+		claims:  func(string) (bool, error) { return false, errors.New("GitHub is down") },
+		wantErr: "GitHub is down",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,9 +296,9 @@ func TestPlanRequest(t *testing.T) {
 				r.Metadata.Name = tt.rename
 				req = &r
 			}
-			in := RequestInput{Common: f.common(tt.base, tt.branch), Request: req, Issue: issueA, Author: "octocat", Delivered: tt.delivered, IssueOpen: tt.issueOpen, Recorded: tt.recorded}
-			if in.IssueOpen == nil {
-				in.IssueOpen = func(string) (bool, error) { t.Fatal("IssueOpen called"); return false, nil }
+			in := RequestInput{Common: f.common(tt.base, tt.branch), Request: req, Issue: issueA, Author: "octocat", Delivered: tt.delivered, Claims: tt.claims, Recorded: tt.recorded}
+			if in.Claims == nil {
+				in.Claims = func(string) (bool, error) { t.Fatal("Claims called"); return false, nil }
 			}
 			p, err := PlanRequest(in)
 			if tt.wantErr != "" {

@@ -44,7 +44,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
 		plan, err = PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: req, Issue: ref, Author: issue.Author,
-			Delivered: t.credentialsID(), IssueOpen: func(owner string) (bool, error) { return p.issueOpen(ctx, owner) }, Recorded: t.recorded()})
+			Delivered: t.credentialsID(), Claims: func(owner string) (bool, error) { return p.claims(ctx, owner, name) }, Recorded: t.recorded()})
 		if err != nil {
 			return nil, err
 		}
@@ -70,6 +70,9 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	}
 	if res.Pushed {
 		log.Info("store branch pushed", "commit", res.Commit.String())
+	}
+	if err := p.closeSuperseded(ctx, t, name); err != nil {
+		return err
 	}
 	pr, err := p.ensurePull(ctx, plan.Pull)
 	if err != nil {
@@ -125,8 +128,9 @@ func (p *Provisioner) mergedInto(base, branch *tenants.Snapshot) bool {
 	return err == nil && ok
 }
 
-// issueOpen reports whether the issue owner/name#n is open.
-func (p *Provisioner) issueOpen(ctx context.Context, ref string) (bool, error) {
+// claims reports whether the issue ref still asks for store name: open,
+// a store request, and its form naming the store.
+func (p *Provisioner) claims(ctx context.Context, ref, name string) (bool, error) {
 	r, err := forge.ParseIssueRef(ref)
 	if err != nil {
 		return false, nil // not ours to honour
@@ -138,7 +142,33 @@ func (p *Provisioner) issueOpen(ctx context.Context, ref string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return is.Open, nil
+	if !is.Open {
+		return false, nil
+	}
+	if !is.HasLabel(v1alpha1.LabelRequest) {
+		return true, nil // a request pull request's branch: its own
+	}
+	req, _ := ParseForm(is.Body, is.Author)
+	return req != nil && req.Metadata.Name == name, nil
+}
+
+// closeSuperseded closes the bot's open pull request for the store an
+// issue asked for before its name was edited (before any merge): one issue
+// has one pull request, and an old name is not held.
+func (p *Provisioner) closeSuperseded(ctx context.Context, t *thread, name string) error {
+	rec := t.recorded()
+	if rec.Store == "" || rec.Store == name || rec.MergedOp != "" {
+		return nil
+	}
+	pr, err := p.gh.FindOpenPull(ctx, p.tenants, v1alpha1.Branch(rec.Store))
+	if err != nil || pr == nil || pr.Author != p.bot {
+		return err
+	}
+	if ref, _, ok := ParsePullMarker(pr.Body); !ok || ref != t.ref {
+		return nil
+	}
+	logctx.From(ctx).Info("closing the pull request of the store's old name", "old", rec.Store, "pull", pr.Number)
+	return p.gh.ClosePull(ctx, p.tenants, pr.Number)
 }
 
 func (p *Provisioner) reportInvalid(ctx context.Context, issue *forge.Issue, t *thread, problems []FieldError) error {

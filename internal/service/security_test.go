@@ -566,3 +566,39 @@ func TestSecurity_RequestPullMerges(t *testing.T) {
 		t.Errorf("deployments %v, want one for store-dog-diner only (not the branch's name)", d)
 	}
 }
+
+// TestSecurity_RenameBeforeMerge (class 8): before the first merge the
+// store name may change, but an issue keeps one pull request: the old
+// name's is closed, and the old name is free for anyone else.
+func TestSecurity_RenameBeforeMerge(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.request("octocat", "shop-00", "small")
+	h.settle()
+	for _, name := range []string{"shop-01", "shop-02"} {
+		h.gh.EditIssueBody(requestsRepo, n, "octocat", formBody(name, "small", "owner@example.com"))
+		h.settle()
+	}
+	open := 0
+	for branch, prs := range h.pulls() {
+		for _, p := range prs {
+			if p.GetState() == "open" {
+				open++
+				if branch != "store/shop-02" {
+					t.Errorf("pull request %q for an old name is still open", p.GetTitle())
+				}
+			}
+		}
+	}
+	if open != 1 {
+		t.Errorf("%d open pull requests for one issue, want 1", open)
+	}
+	// Someone else asks for the first name: it is free.
+	alice := h.request("alice", "shop-00", "small")
+	h.settle()
+	if v := h.botComments(alice, "purrvision:validation"); len(v) != 0 && !strings.Contains(v[0].GetBody(), "resolved") {
+		t.Errorf("the old name is still held:\n%s", v[0].GetBody())
+	}
+	if _, title := h.openPull("shop-00"); title != "Provision store shop-00" {
+		t.Errorf("alice's pull request %q", title)
+	}
+}
