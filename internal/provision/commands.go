@@ -8,6 +8,7 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -157,10 +158,11 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	ctx, _ = logctx.With(ctx, "issue", ref.String(), "store", name, "command", cmd.Name)
 	unlock := p.locks.Lock(name)
 	var plan *CommandPlan
-	_, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
+	rec := t.recorded()
+	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
 		plan, err = PlanCommand(CommandInput{Common: p.common(s, base, cur), Request: req, Command: cmd, Issue: ref,
-			Author: c.Author, CommentID: c.ID, Delivered: t.credentialsID()})
+			Author: c.Author, CommentID: c.ID, Delivered: t.credentialsID(), Recorded: rec})
 		if err != nil {
 			return nil, err
 		}
@@ -181,6 +183,14 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 			}
 		}
 		return p.reply(ctx, t, c, plan.Reply)
+	}
+	if st := t.state(); res.Pushed && st.Store != "" {
+		// What the bot pushed, so the next change builds on it only if
+		// nobody else pushed since.
+		st.Branch = res.Commit.String()
+		if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
+			return err
+		}
 	}
 	pr, err := p.ensurePull(ctx, plan.Pull)
 	if err != nil {

@@ -97,9 +97,9 @@ func (t *thread) credentialsID() string {
 func (t *thread) recorded() Recorded {
 	st := t.state()
 	if st.MergeCommit == "" {
-		return Recorded{Store: st.Store}
+		return Recorded{Store: st.Store, Branch: st.Branch}
 	}
-	return Recorded{Store: st.Store, MergedOp: st.Operation}
+	return Recorded{Store: st.Store, MergedOp: st.Operation, Branch: st.Branch}
 }
 
 // state reads the State recorded in the status comment.

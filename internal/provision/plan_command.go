@@ -41,6 +41,8 @@ type CommandInput struct {
 	CommentID int64
 	// Delivered is the ID of the credentials last sealed on the issue.
 	Delivered string
+	// Recorded is what the issue's status comment says of its store.
+	Recorded Recorded
 }
 
 // CommandPlan is what a resize, rotate-credentials or decommission needs.
@@ -75,7 +77,7 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 	var tr map[string]string
 	if in.Branch.Exists {
 		tr = in.Branch.Trailers
-		if tr[v1alpha1.TrailerIssue] == in.Issue.String() && !in.Branch.Merged {
+		if tr[v1alpha1.TrailerIssue] == in.Issue.String() && !in.Branch.Merged && ownBranch(in.Branch, in.Recorded) {
 			onBranch, from = true, in.Branch.Tree
 		}
 	}

@@ -47,6 +47,15 @@ type Recorded struct {
 	Store string
 	// MergedOp is the operation of the last merge; "" before the first.
 	MergedOp string
+	// Branch is the commit the bot last pushed to the store's branch.
+	Branch string
+}
+
+// ownBranch reports whether the store's branch is at the commit the bot
+// last pushed there: only then is what it holds (its Secrets above all)
+// the bot's. Anyone who can push to the branch can write its trailers.
+func ownBranch(b BranchView, rec Recorded) bool {
+	return b.Exists && rec.Branch != "" && b.Head == rec.Branch
 }
 
 // RequestPlan is what a valid store request needs.
@@ -128,7 +137,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 			}
 			// The other request was closed, or asks for another name now:
 			// its branch is ours to reuse.
-		} else {
+		} else if ownBranch(in.Branch, in.Recorded) {
 			onBranch = true
 			curID = in.Branch.Trailers[v1alpha1.TrailerCredentialsID]
 			if current, err = storeFiles(in.Branch.Tree, renderer.StoreDir(cfg, cluster, name)); err != nil {

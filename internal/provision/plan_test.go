@@ -218,6 +218,7 @@ func TestPlanRequest(t *testing.T) {
 		base:      fakeTree{},
 		branch:    &BranchView{Exists: true, Head: "b1", Tree: ours, Trailers: trailersOf(issueA, "c1")},
 		delivered: "c1",
+		recorded:  Recorded{Store: name, Branch: "b1"},
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.Commit != nil || p.Seal != nil || p.Pull.Title == "" {
 				t.Fatalf("want no commit and no seal but the pull request, got %+v", p)
@@ -228,6 +229,7 @@ func TestPlanRequest(t *testing.T) {
 		base:      fakeTree{},
 		branch:    &BranchView{Exists: true, Head: "b1", Tree: ours, Trailers: trailersOf(issueA, "c1")},
 		delivered: "0",
+		recorded:  Recorded{Store: name, Branch: "b1"},
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.Commit == nil || !p.Commit.OnBranch || p.Seal == nil {
 				t.Fatalf("want a commit on the branch with a seal, got %+v", p)
@@ -239,6 +241,23 @@ func TestPlanRequest(t *testing.T) {
 			for _, p := range changedPaths(p.Commit) {
 				if p != path.Join(dir, renderer.FileSecret) && p != path.Join(dir, renderer.FileDatabaseSecret) && p != path.Join(dir, renderer.FileHelmRelease) {
 					t.Errorf("%s changed; only the Secrets (and the revision the HelmRelease reads) should", p)
+				}
+			}
+		},
+	}, {
+		name:      "someone pushed to our branch since the bot did: its Secrets are not kept, the branch starts over",
+		base:      fakeTree{},
+		branch:    &BranchView{Exists: true, Head: "b2", Tree: ours, Trailers: trailersOf(issueA, "c1")},
+		delivered: "c1",
+		recorded:  Recorded{Store: name, Branch: "b1"},
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.Commit == nil || p.Commit.OnBranch || p.Seal == nil {
+				t.Fatalf("want a fresh commit from the base with new credentials, got %+v", p)
+			}
+			dir := f.dir()
+			for _, c := range p.Commit.Changes {
+				if c.Path == path.Join(dir, renderer.FileSecret) && string(c.Data) == string(ours[c.Path]) {
+					t.Error("the admin Secret on the pushed-to branch was kept")
 				}
 			}
 		},
@@ -369,6 +388,7 @@ func TestPlanCommand(t *testing.T) {
 		branch    *BranchView
 		cmd       Command
 		delivered string
+		recorded  Recorded
 		check     func(t *testing.T, p *CommandPlan)
 	}{{
 		name: "not provisioned",
@@ -459,23 +479,41 @@ func TestPlanCommand(t *testing.T) {
 			}
 		},
 	}, {
-		name:   "this comment was carried out already",
-		base:   ours,
-		branch: &BranchView{Exists: true, Head: "b1", Tree: ours, Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "42"}},
-		cmd:    resize,
+		name:     "this comment was carried out already",
+		base:     ours,
+		branch:   &BranchView{Exists: true, Head: "b1", Tree: ours, Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "42"}},
+		cmd:      resize,
+		recorded: Recorded{Store: name, Branch: "b1"},
 		check: func(t *testing.T, p *CommandPlan) {
 			if p.Commit != nil || p.Seal != nil || p.Pull.Title == "" {
 				t.Fatalf("want no commit but the pull request, got %+v", p)
 			}
 		},
 	}, {
-		name:   "builds on the store's open pull request",
-		base:   ours,
-		branch: &BranchView{Exists: true, Head: "b1", Tree: ours.with([]tenants.Change{{Path: path.Join(dir, "extra.txt"), Data: []byte("x")}}), Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "7"}},
-		cmd:    resize,
+		name:     "builds on the store's open pull request",
+		base:     ours,
+		branch:   &BranchView{Exists: true, Head: "b1", Tree: ours.with([]tenants.Change{{Path: path.Join(dir, "extra.txt"), Data: []byte("x")}}), Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "7"}},
+		cmd:      resize,
+		recorded: Recorded{Store: name, Branch: "b1"},
 		check: func(t *testing.T, p *CommandPlan) {
 			if p.Commit == nil || !p.Commit.OnBranch {
 				t.Fatalf("want a commit on the branch, got %+v", p)
+			}
+		},
+	}, {
+		name:     "does not build on a branch someone pushed to since the bot",
+		base:     ours,
+		branch:   &BranchView{Exists: true, Head: "b9", Tree: ours.with([]tenants.Change{{Path: path.Join(dir, "extra.txt"), Data: []byte("x")}}), Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "42"}},
+		cmd:      resize,
+		recorded: Recorded{Store: name, Branch: "b1"},
+		check: func(t *testing.T, p *CommandPlan) {
+			if p.Commit == nil || p.Commit.OnBranch {
+				t.Fatalf("want a commit from the base, got %+v", p)
+			}
+			for _, c := range p.Commit.Changes {
+				if strings.HasSuffix(c.Path, "extra.txt") {
+					t.Error("the foreign file was kept")
+				}
 			}
 		},
 	}, {
@@ -502,7 +540,7 @@ func TestPlanCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := PlanCommand(CommandInput{Common: f.common(tt.base, tt.branch), Request: f.req, Command: tt.cmd, Issue: issueA,
-				Author: "hubot", CommentID: 42, Delivered: tt.delivered})
+				Author: "hubot", CommentID: 42, Delivered: tt.delivered, Recorded: tt.recorded})
 			if err != nil {
 				t.Fatal(err)
 			}

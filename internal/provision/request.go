@@ -84,6 +84,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	st := t.state()
 	st.Store, st.Cluster, st.Pull, st.PullURL, st.Operation = name, plan.Cluster, pr.Number, pr.URL, v1alpha1.OpProvision
 	st.URL = plan.URL
+	st.Branch = res.Commit.String()
 	st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
 	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
 		return err

@@ -602,3 +602,31 @@ func TestSecurity_RenameBeforeMerge(t *testing.T) {
 		t.Errorf("alice's pull request %q", title)
 	}
 }
+
+// TestSecurity_PushToStoreBranch (class 1): someone with push access
+// writes their own Secret onto a store's pending branch, copying the bot's
+// trailers. The bot trusts the branch only at the commit it pushed itself,
+// so the next reconcile starts the branch over with new credentials.
+func TestSecurity_PushToStoreBranch(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.request("octocat", "cat-cafe", "small")
+	h.settle()
+	head := strings.TrimSpace(h.git_("rev-parse", "store/cat-cafe"))
+	message := strings.TrimSpace(h.git_("log", "-1", "--format=%B", head))
+	mine := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: woocommerce-credentials\nstringData:\n  wordpress-admin-password: known-to-the-attacker\n"
+	mallory := h.tenantsClone()
+	if _, err := mallory.Update(context.Background(), "store/cat-cafe", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BranchHead, Changes: []tenants.Change{{Path: storeDir("cat-cafe") + "/" + renderer.FileSecret, Data: []byte(mine)}}, Message: message + "\n"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision retry")
+	h.settle()
+	secret, err := gitShow(h, "store/cat-cafe:"+storeDir("cat-cafe")+"/"+renderer.FileSecret)
+	if err != nil || secret == mine || !strings.Contains(secret, "ENC[") {
+		t.Fatalf("the Secret someone pushed is still on the branch:\n%s", secret)
+	}
+	if got, want := h.ownerPassword(n), h.branchPassword("store/cat-cafe", "cat-cafe"); got != want {
+		t.Error("the owner's sealed credentials are not the branch's")
+	}
+}

@@ -22,6 +22,9 @@ type State struct {
 	PullURL     string         `json:"pullURL,omitempty"`
 	Operation   string         `json:"operation,omitempty"`
 	MergeCommit string         `json:"mergeCommit,omitempty"`
+	// Branch is the commit the bot last pushed to the store's branch: only
+	// a branch at that commit holds what the bot wrote.
+	Branch string `json:"branch,omitempty"`
 	MergedBy    string         `json:"mergedBy,omitempty"`
 	ApprovedBy  []string       `json:"approvedBy,omitempty"`
 	Phase       v1alpha1.Phase `json:"phase,omitempty"`
