@@ -16,20 +16,20 @@ import (
 
 // State is what Purrvision records about a store.
 type State struct {
-	Store       string         `json:"store,omitempty"`
-	Cluster     string         `json:"cluster,omitempty"`
-	Pull        int            `json:"pull,omitempty"`
-	PullURL     string         `json:"pullURL,omitempty"`
-	Operation   string         `json:"operation,omitempty"`
-	MergeCommit string         `json:"mergeCommit,omitempty"`
+	Store       string `json:"store,omitempty"`
+	Cluster     string `json:"cluster,omitempty"`
+	Pull        int    `json:"pull,omitempty"`
+	PullURL     string `json:"pullURL,omitempty"`
+	Operation   string `json:"operation,omitempty"`
+	MergeCommit string `json:"mergeCommit,omitempty"`
 	// Branch is the commit the bot last pushed to the store's branch: only
 	// a branch at that commit holds what the bot wrote.
-	Branch string `json:"branch,omitempty"`
-	MergedBy    string         `json:"mergedBy,omitempty"`
-	ApprovedBy  []string       `json:"approvedBy,omitempty"`
-	Phase       v1alpha1.Phase `json:"phase,omitempty"`
-	URL         string         `json:"url,omitempty"`
-	Timeline    []Event        `json:"timeline,omitempty"`
+	Branch     string         `json:"branch,omitempty"`
+	MergedBy   string         `json:"mergedBy,omitempty"`
+	ApprovedBy []string       `json:"approvedBy,omitempty"`
+	Phase      v1alpha1.Phase `json:"phase,omitempty"`
+	URL        string         `json:"url,omitempty"`
+	Timeline   []Event        `json:"timeline,omitempty"`
 }
 
 // Event is one line of the timeline.
