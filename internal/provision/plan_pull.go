@@ -72,6 +72,9 @@ type PullInput struct {
 	// rendered it; their credentials are kept. Every other store gets new
 	// ones: a Secret the bot did not write is never kept.
 	Own map[string]bool
+	// Claimed maps a store name to the open request that asks for it on
+	// its store branch, in any cluster: the name is taken as if merged.
+	Claimed map[string]string
 }
 
 // PullPlan renders the requested stores onto the pull request's branch.
@@ -98,6 +101,10 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 		} else if onBase != nil && !owns(onBase, in.Issue) {
 			return &PullPlan{Taken: &FieldError{Field: "requests/" + name + ".yaml",
 				Msg: fmt.Sprintf("store %q already exists for %s; choose another name", name, onBase.Metadata.Annotations[v1alpha1.AnnotationIssue])}}, nil
+		}
+		if by := in.Claimed[name]; by != "" && by != in.Issue.String() {
+			return &PullPlan{Taken: &FieldError{Field: "requests/" + name + ".yaml",
+				Msg: fmt.Sprintf("store %q is requested by %s, whose pull request is open; choose another name", name, by)}}, nil
 		}
 		dir := renderer.StoreDir(cfg, renderer.ClusterOf(cfg, req), name)
 		current, err := storeFiles(in.Branch.Tree, dir)

@@ -581,13 +581,25 @@ func TestPlanPull(t *testing.T) {
 	second := v1alpha1.New("dog-diner", v1alpha1.StoreSpec{Plan: "medium", Owner: "octocat", AdminEmail: "a@b.co"})
 	rendered := f.render(t, f.req, pr, 1)
 	tests := []struct {
-		name   string
-		base   fakeTree
-		branch fakeTree
-		reqs   []*v1alpha1.StoreRequest
-		own    map[string]bool
-		check  func(t *testing.T, p *PullPlan)
+		name    string
+		base    fakeTree
+		branch  fakeTree
+		reqs    []*v1alpha1.StoreRequest
+		own     map[string]bool
+		claimed map[string]string
+		check   func(t *testing.T, p *PullPlan)
 	}{{
+		name:    "a name an open request's store branch asks for",
+		base:    fakeTree{},
+		branch:  fakeTree{},
+		reqs:    []*v1alpha1.StoreRequest{f.req},
+		claimed: map[string]string{"cat-cafe": issueB.String()},
+		check: func(t *testing.T, p *PullPlan) {
+			if p.Taken == nil || !strings.Contains(p.Taken.Msg, issueB.String()) || p.Commit != nil {
+				t.Fatalf("got %+v", p)
+			}
+		},
+	}, {
 		name:   "two new stores: rendered onto the branch, one seal each",
 		base:   fakeTree{},
 		branch: fakeTree{"requests/cat-cafe.yaml": nil},
@@ -648,7 +660,7 @@ func TestPlanPull(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			branch := &BranchView{Exists: true, Head: "h", Tree: tt.branch}
-			p, err := PlanPull(PullInput{Common: f.common(tt.base, branch), Requests: tt.reqs, Issue: pr, Author: "octocat", Own: tt.own})
+			p, err := PlanPull(PullInput{Common: f.common(tt.base, branch), Requests: tt.reqs, Issue: pr, Author: "octocat", Own: tt.own, Claimed: tt.claimed})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -226,6 +226,10 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 	if err != nil {
 		return err
 	}
+	claimed, err := p.claimedStores(ctx, reqs)
+	if err != nil {
+		return err
+	}
 	var plan *PullPlan
 	moved := false
 	res, err := p.repo.Update(ctx, pr.Head, func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
@@ -235,7 +239,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 			return nil, nil
 		}
 		var err error
-		plan, err = PlanPull(PullInput{Common: p.common(s, base, cur), Requests: reqs, Issue: ref, Author: pr.Author, Own: own})
+		plan, err = PlanPull(PullInput{Common: p.common(s, base, cur), Requests: reqs, Issue: ref, Author: pr.Author, Own: own, Claimed: claimed})
 		if err != nil || plan.Taken != nil {
 			return nil, err
 		}
@@ -314,3 +318,35 @@ walk:
 // maxOwnRenderWalk bounds how many commits of a request branch are looked
 // at for the bot's last render: a status lookup each.
 const maxOwnRenderWalk = 20
+
+// claimedStores finds, for each requested store, the open request that
+// asks for it on its store branch (store/<name>), in whatever cluster.
+func (p *Provisioner) claimedStores(ctx context.Context, reqs []*v1alpha1.StoreRequest) (map[string]string, error) {
+	out := map[string]string{}
+	for _, r := range reqs {
+		name := r.Metadata.Name
+		head, ok, err := p.repo.Head(v1alpha1.Branch(name))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		snap, err := p.repo.Snapshot(head)
+		if err != nil {
+			return nil, err
+		}
+		owner := tenants.Trailers(snap.Message())[v1alpha1.TrailerIssue]
+		if owner == "" {
+			continue
+		}
+		claims, err := p.claims(ctx, owner, name)
+		if err != nil {
+			return nil, err
+		}
+		if claims {
+			out[name] = owner
+		}
+	}
+	return out, nil
+}

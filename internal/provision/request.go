@@ -60,6 +60,9 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		return p.upsert(ctx, t, v1alpha1.MarkerValidation, renamedComment(issue.Author, plan.Renamed))
 	}
 	if plan.TakenBy != "" {
+		if err := p.closeOwnPull(ctx, t, name); err != nil {
+			return err
+		}
 		return p.reportInvalid(ctx, issue, t, []FieldError{{Field: FormName, Msg: fmt.Sprintf("%q is already taken by the request in %s; choose another name", name, plan.TakenBy)}})
 	}
 	if err := p.clearInvalid(ctx, issue, t); err != nil {
@@ -153,6 +156,20 @@ func (p *Provisioner) claims(ctx context.Context, ref, name string) (bool, error
 	return req != nil && req.Metadata.Name == name, nil
 }
 
+// closeOwnPull closes the bot's open pull request of store name that this
+// issue opened: the name is another request's now.
+func (p *Provisioner) closeOwnPull(ctx context.Context, t *thread, name string) error {
+	pr, err := p.gh.FindOpenPull(ctx, p.tenants, v1alpha1.Branch(name))
+	if err != nil || pr == nil || pr.Author != p.bot {
+		return err
+	}
+	if ref, _, ok := ParsePullMarker(pr.Body); !ok || ref != t.ref {
+		return nil
+	}
+	logctx.From(ctx).Info("closing the pull request of a name another request took", "pull", pr.Number)
+	return p.gh.ClosePull(ctx, p.tenants, pr.Number)
+}
+
 // closeSuperseded closes the bot's open pull request for the store an
 // issue asked for before its name was edited (before any merge): one issue
 // has one pull request, and an old name is not held.
@@ -161,15 +178,7 @@ func (p *Provisioner) closeSuperseded(ctx context.Context, t *thread, name strin
 	if rec.Store == "" || rec.Store == name || rec.MergedOp != "" {
 		return nil
 	}
-	pr, err := p.gh.FindOpenPull(ctx, p.tenants, v1alpha1.Branch(rec.Store))
-	if err != nil || pr == nil || pr.Author != p.bot {
-		return err
-	}
-	if ref, _, ok := ParsePullMarker(pr.Body); !ok || ref != t.ref {
-		return nil
-	}
-	logctx.From(ctx).Info("closing the pull request of the store's old name", "old", rec.Store, "pull", pr.Number)
-	return p.gh.ClosePull(ctx, p.tenants, pr.Number)
+	return p.closeOwnPull(ctx, t, rec.Store)
 }
 
 func (p *Provisioner) reportInvalid(ctx context.Context, issue *forge.Issue, t *thread, problems []FieldError) error {

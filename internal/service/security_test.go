@@ -630,3 +630,25 @@ func TestSecurity_PushToStoreBranch(t *testing.T) {
 		t.Error("the owner's sealed credentials are not the branch's")
 	}
 }
+
+// TestSecurity_NameAskedForTwice (class 1): a request pull request for a
+// name that an open request's store pull request asks for is refused, so
+// the two cannot both merge into two stores of one name.
+func TestSecurity_NameAskedForTwice(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.request("octocat", "cat-cafe", "small")
+	h.settle()
+	request := "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: cat-cafe\nspec:\n  plan: small\n  owner: maint\n  adminEmail: maint@example.com\n"
+	head := pushAsPerson(t, h, "request/cat-cafe", map[string]string{"requests/cat-cafe.yaml": request})
+	if _, err := h.gh.OpenPull(tenantsRepo, "maint", "request/cat-cafe", "main", "Request cat-cafe", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	sts := h.gh.Statuses(tenantsRepo, head)
+	if len(sts) == 0 || sts[0].GetState() != "failure" || !strings.Contains(sts[0].GetDescription(), "acme/stores#1") {
+		t.Fatalf("statuses %v, want a failure naming the request that asked first", sts)
+	}
+	if got := strings.TrimSpace(h.git_("rev-parse", "request/cat-cafe")); got != head {
+		t.Error("the bot rendered a store whose name another request holds")
+	}
+}
