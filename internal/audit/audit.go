@@ -66,8 +66,18 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 			return nil, err
 		}
 	}
+	// The newest commit of a merged side that changed the folder is the
+	// bot's last render (it renders on top of whatever was pushed, before
+	// the branch validates); the ones before it may be anyone's.
+	last := map[tenants.Hash]bool{}
+	seen := map[tenants.Hash]bool{}
+	for _, c := range commits { // newest first
+		if c.Merge != "" && !seen[c.Merge] {
+			seen[c.Merge], last[c.Hash] = true, true
+		}
+	}
 	for i := len(commits) - 1; i >= 0; i-- { // oldest first
-		out = append(out, commitEntry(commits[i], name, issue, merges, gh != nil))
+		out = append(out, commitEntry(commits[i], name, issue, merges, last[commits[i].Hash], gh != nil))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
@@ -140,7 +150,7 @@ func issueOf(repo *tenants.Repo, cfg *config.Config, name string, commits []tena
 // With the store's status read (verified), it also says which commits did
 // not come through a merge the bot recorded for this store: merges of other
 // pull requests, their commits, and commits pushed to the branch directly.
-func commitEntry(c tenants.CommitInfo, store, issue string, merges map[string]bool, verified bool) Entry {
+func commitEntry(c tenants.CommitInfo, store, issue string, merges map[string]bool, last, verified bool) Entry {
 	e := Entry{Time: c.When.UTC(), Source: "git", Kind: "commit", Ref: c.Hash.String()[:12], Summary: c.Subject}
 	switch {
 	case c.Parents > 1:
@@ -154,6 +164,9 @@ func commitEntry(c tenants.CommitInfo, store, issue string, merges map[string]bo
 		return e
 	case verified && !merges[c.Merge.String()]:
 		e.Summary += " (brought in by a merge Purrvision did not record for this store)"
+		return e
+	case verified && !last:
+		e.Summary += " (an earlier commit of the merged pull request; its trailers are not Purrvision's record)"
 		return e
 	}
 	tr := tenants.Trailers(c.Message)

@@ -160,3 +160,39 @@ func TestAudit_ForgedTrailers(t *testing.T) {
 		t.Errorf("the store's own provisioning is not shown as Purrvision's:\n%s", text)
 	}
 }
+
+// TestAudit_RequesterTrailersInARequestPull (class 6): a request pull
+// request whose own commit writes into the requested store's folder with
+// made-up trailers is rendered over and merged; the audit shows that
+// commit without its trailers, and the bot's render with its own.
+func TestAudit_RequesterTrailersInARequestPull(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	user := h.tenantsClone()
+	request := "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: dog-diner\nspec:\n  plan: small\n  owner: octocat\n  adminEmail: owner@example.com\n"
+	forged := tenants.Message("Decommission store dog-diner", "",
+		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: "dog-diner"},
+		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: v1alpha1.OpDecommission},
+		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: "the-ceo"},
+		tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: tenantsRepo + "#1"})
+	if _, err := user.Update(context.Background(), "request/dog-diner", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BaseHead, Message: forged, Changes: []tenants.Change{
+			{Path: "requests/dog-diner.yaml", Data: []byte(request)},
+			{Path: storeDir("dog-diner") + "/NOTES.md", Data: []byte("x\n")},
+		}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := h.gh.OpenPull(tenantsRepo, "octocat", "request/dog-diner", "main", "Request dog-diner", "")
+	if err != nil || pr != 1 {
+		t.Fatalf("pull request %d, %v; the test's trailers name #1", pr, err)
+	}
+	h.settle()
+	h.merge(pr)
+	text := audit.Text(auditOf(t, h, user, "dog-diner"))
+	if strings.Contains(text, "the-ceo") || strings.Contains(text, "operation decommission") {
+		t.Errorf("the audit repeats the requester's trailers:\n%s", text)
+	}
+	if !strings.Contains(text, "Render requested stores (operation provision, requested-by octocat") {
+		t.Errorf("the audit lacks the bot's render:\n%s", text)
+	}
+}
