@@ -272,8 +272,13 @@ func (c *Cluster) startKwok(ctx context.Context, o Options) error {
 	if err := c.Apply(ctx, data); err != nil {
 		return err
 	}
+	// The fast stages' heartbeat renews the node's status only every ten
+	// minutes and counts on a node lease for liveness, which kwok keeps only
+	// with a lease duration: without one, the controller-manager marks the
+	// node NotReady after 40 s and every pod unready, and any upgrade after
+	// the first minute hangs.
 	kw, err := c.run("kwok", o.Bins.Kwok, []string{"--kubeconfig=" + c.Kubeconfig, "--manage-nodes-with-annotation-selector=" + NodeAnnotation + "=fake",
-		"--enable-crds=Stage", "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1"}, nil)
+		"--enable-crds=Stage", "--cidr=10.244.0.0/16", "--node-ip=127.0.0.1", "--node-lease-duration-seconds=40"}, nil)
 	if err != nil {
 		return err
 	}

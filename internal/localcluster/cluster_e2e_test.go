@@ -8,6 +8,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -49,5 +50,15 @@ func TestCluster_DeploymentBecomesReady(t *testing.T) {
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, twoReplicasReady); err != nil {
 		t.Fatalf("deployment not ready (%v): %+v", err, got.Status)
+	}
+	// The node keeps a lease, as a kubelet does: without one the
+	// controller-manager marks it NotReady after 40 s, and every pod with it.
+	lease := &coordinationv1.Lease{}
+	nodeLease := func(ctx context.Context) (bool, error) {
+		err := c.Client.Get(ctx, client.ObjectKey{Namespace: "kube-node-lease", Name: "kwok-node-0"}, lease)
+		return err == nil && lease.Spec.RenewTime != nil, client.IgnoreNotFound(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, nodeLease); err != nil {
+		t.Fatalf("the kwok node has no lease (%v)", err)
 	}
 }
