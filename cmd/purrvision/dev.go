@@ -199,7 +199,8 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	}
 	say("credentials:       %s", devenv.DecryptCommand(key.Private, credentials))
 	say("status page:       %s/", env.URL)
-	say("audit:             purrvision audit --config %s %s", cfgPath, name)
+	self := os.Args[0]
+	say("audit:             %s audit --config %s %s", self, cfgPath, name)
 	say("tenants repo:      git clone %s", env.Git.URL("tenants"))
 	say("GitHub stand-in:   %s (issues in %s, pull requests in %s)", gh.URL(), devenv.RequestsRepo, devenv.TenantsRepo)
 	say("kubeconfig:        %s", env.Cluster.Kubeconfig)
@@ -207,10 +208,10 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	if exitWhenReady {
 		return nil
 	}
-	say("drive it:          purrvision dev request --name dog-diner --plan medium [--as someone]")
-	say("                   purrvision dev comment %d \"/purrvision resize medium\"", issue)
-	say("                   purrvision dev merge <pull request>")
-	say("                   purrvision dev credentials <issue>")
+	say("drive it:          %s dev request --name dog-diner --plan medium [--as someone]", self)
+	say("                   %s dev comment [--as someone] %d \"/purrvision resize medium\"", self, issue)
+	say("                   %s dev merge <pull request>", self)
+	say("                   %s dev credentials <issue>", self)
 	say("the system stays up; Ctrl-C stops it")
 	select {
 	case <-ctx.Done():

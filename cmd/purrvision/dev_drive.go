@@ -112,7 +112,7 @@ func newDevRequestCommand() *cobra.Command {
 			if key.Added {
 				fmt.Fprintf(out, "gave @%s the SSH key %s.pub\n", as, key.Private)
 			}
-			_, err = fmt.Fprintf(out, "opened %s#%d as @%s\ncredentials, once posted: purrvision dev credentials %d\n", devenv.RequestsRepo, issue.Number, as, issue.Number)
+			_, err = fmt.Fprintf(out, "opened %s#%d as @%s\ncredentials, once posted: %s dev credentials %d\n", devenv.RequestsRepo, issue.Number, as, os.Args[0], issue.Number)
 			return err
 		},
 	}
