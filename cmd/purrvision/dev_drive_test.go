@@ -100,7 +100,7 @@ func TestDevSubcommands(t *testing.T) {
 	gh.Comment(devenv.RequestsRepo, 1, ghstandin.BotLogin, "<!-- purrvision:credentials id=1 -->\n```\n"+sealed+"```\n")
 	r = runCLI(t, "", "dev", "credentials", "1")
 	file := filepath.Join(dir, "credentials", "acme-stores-1.age")
-	if r.code != 0 || strings.TrimSpace(r.stdout) != devenv.DecryptCommand(private, file) {
+	if out := strings.TrimSpace(r.stdout); r.code != 0 || out != devenv.DecryptCommand(private, file) || !strings.HasSuffix(out, "age -d -i "+private+" "+file) {
 		t.Fatalf("credentials: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	id, err := agessh.NewEd25519Identity(*priv)
