@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,7 +52,29 @@ type GitHubReporter struct {
 	Now     func() time.Time
 	// Provisioned, when set, observes the seconds from merge to Ready.
 	Provisioned prometheus.Observer
+	// History, when set, says which commits of the tenants repo hold
+	// which: reports about a revision older than the store's last merge are
+	// held back (ErrStale), and deployments stay those of the store's own
+	// merges. Without it every revision is taken to hold the last merge.
+	History History
 }
+
+// History answers whether one commit of the tenants repo holds another.
+type History interface {
+	Contains(ctx context.Context, ancestor, descendant string) (bool, error)
+}
+
+// HistoryFunc is a History of a function.
+type HistoryFunc func(ctx context.Context, ancestor, descendant string) (bool, error)
+
+// Contains implements History.
+func (f HistoryFunc) Contains(ctx context.Context, ancestor, descendant string) (bool, error) {
+	return f(ctx, ancestor, descendant)
+}
+
+// ErrStale is returned for an observation older than the store's last
+// merge: nothing is reported, and the watcher looks again.
+var ErrStale = errors.New("stale observation")
 
 // NewProvisioningHistogram registers the merge-to-Ready histogram.
 func NewProvisioningHistogram(reg prometheus.Registerer) prometheus.Histogram {
@@ -74,10 +97,26 @@ var deploymentStates = map[v1alpha1.Phase]string{
 
 // Report implements Reporter.
 func (g *GitHubReporter) Report(ctx context.Context, r Report) error {
+	own, st, err := g.status(ctx, r)
+	if err != nil {
+		return err
+	}
+	if r.Revision != "" && st.MergeCommit != "" && r.Phase != v1alpha1.PhaseDecommissioned {
+		// Flux reports the revision it applied last; right after a merge it
+		// can still be one from before it. Such a report would tell the new
+		// merge's story with the old commit.
+		newer, err := g.contains(ctx, st.MergeCommit, r.Revision)
+		if err != nil {
+			return err
+		}
+		if !newer {
+			return fmt.Errorf("%w: %s does not hold the store's last merge %s", ErrStale, shortSHA(r.Revision), shortSHA(st.MergeCommit))
+		}
+	}
 	if err := g.deployment(ctx, r); err != nil {
 		return err
 	}
-	if err := g.comment(ctx, r); err != nil {
+	if err := g.comment(ctx, r, own, st); err != nil {
 		return err
 	}
 	if err := g.labels(ctx, r); err != nil {
@@ -100,7 +139,19 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 	if err != nil {
 		return err
 	}
-	if d == nil || (r.Revision != "" && d.SHA != r.Revision && r.Phase != v1alpha1.PhaseDecommissioned) {
+	stale := false
+	if d != nil && r.Revision != "" && d.SHA != r.Revision && r.Phase != v1alpha1.PhaseDecommissioned {
+		// The tenants repo moves with every store's merges; the store's
+		// deployment is the one of its own last merge, which the applied
+		// revision holds. Only a revision that does not hold it (the branch
+		// was rewritten) gets a deployment of its own.
+		holds, err := g.contains(ctx, d.SHA, r.Revision)
+		if err != nil {
+			return err
+		}
+		stale = !holds
+	}
+	if d == nil || stale {
 		if r.Revision == "" {
 			return nil // nothing to deploy against yet
 		}
@@ -131,22 +182,30 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 	return g.GitHub.CreateDeploymentStatus(ctx, g.Tenants, d.ID, st)
 }
 
-func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
+// status reads the store's progress comment and its state.
+func (g *GitHubReporter) status(ctx context.Context, r Report) (*forge.Comment, storestatus.State, error) {
 	comments, err := g.GitHub.ListComments(ctx, r.Issue)
 	if err != nil {
-		return err
+		return nil, storestatus.State{}, err
 	}
-	var own *forge.Comment
 	for i, c := range comments {
 		if c.Author == g.Bot && v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
-			own = &comments[i]
-			break
+			return &comments[i], storestatus.Parse(c.Body), nil
 		}
 	}
-	st := storestatus.State{Store: r.Store}
-	if own != nil {
-		st = storestatus.Parse(own.Body)
+	return nil, storestatus.State{Store: r.Store}, nil
+}
+
+// contains reports whether commit descendant holds commit ancestor; true
+// without History to ask.
+func (g *GitHubReporter) contains(ctx context.Context, ancestor, descendant string) (bool, error) {
+	if g.History == nil || ancestor == descendant {
+		return true, nil
 	}
+	return g.History.Contains(ctx, ancestor, descendant)
+}
+
+func (g *GitHubReporter) comment(ctx context.Context, r Report, own *forge.Comment, st storestatus.State) error {
 	if st.Store == "" {
 		st.Store = r.Store
 	}
@@ -189,7 +248,7 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report) error {
 	if own != nil {
 		return g.GitHub.EditComment(ctx, r.Issue.Repo, own.ID, body)
 	}
-	_, err = g.GitHub.CreateComment(ctx, r.Issue, body)
+	_, err := g.GitHub.CreateComment(ctx, r.Issue, body)
 	return err
 }
 

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/reconcile"
+	"github.com/purrvision/purrvision/tenants"
 )
 
 // TestReporter_AppliedBeforeInstalling: helm-controller can see a new
@@ -87,5 +89,75 @@ func TestReporter_DecommissionClosesTheIssue(t *testing.T) {
 	}
 	if !strings.Contains(status, "this issue is closed") {
 		t.Errorf("the progress comment does not say the issue is closed:\n%s", status)
+	}
+}
+
+// TestReporter_RevisionsOfTheWholeRepo: Flux applies the whole tenants
+// repo, so a store's Kustomization reports revisions of other stores'
+// merges. The store's deployment stays the one of its own merge, and a
+// report about a revision older than its last merge is held back.
+func TestReporter_RevisionsOfTheWholeRepo(t *testing.T) {
+	_, url, _ := testutil.GitRepo(t, "tenants", "main")
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: url, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := func(file string) string {
+		t.Helper()
+		res, err := repo.Update(context.Background(), "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+			return &tenants.Plan{Parent: s.BranchHead, Changes: []tenants.Change{{Path: file, Data: []byte("x\n")}}, Message: file + "\n"}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Commit.String()
+	}
+	before := commit("a")  // before the store's merge
+	own := commit("cat")   // the store's own merge
+	later := commit("dog") // another store's merge
+
+	gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+	st := storestatus.State{Store: "cat-cafe", MergeCommit: own}
+	st.RecordMerge("by @maintainer", own, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st))
+	tenantsRepo := forge.Repo{Owner: "acme", Name: "tenants"}
+	ctx := context.Background()
+	d, err := client.EnsureDeployment(ctx, tenantsRepo, v1alpha1.Environment("cat-cafe"), own, "provision of store cat-cafe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: ghstandin.BotLogin,
+		History: reconcile.HistoryFunc(func(ctx context.Context, a, b string) (bool, error) {
+			return repo.Contains(ctx, tenants.Hash(a), tenants.Hash(b))
+		})}
+	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	report := func(o reconcile.Observation) error {
+		return rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: o, URL: "https://cat-cafe.shop.example.com/"})
+	}
+
+	// Flux still reports the revision from before the merge: held back.
+	if err := report(reconcile.Observation{Phase: v1alpha1.PhaseReady, Applied: true, Revision: before}); !errors.Is(err, reconcile.ErrStale) {
+		t.Fatalf("a report of a revision before the merge: %v, want ErrStale", err)
+	}
+	if s := gh.DeploymentStatuses("acme/tenants", v1alpha1.Environment("cat-cafe")); len(s) != 0 {
+		t.Errorf("a stale report set deployment statuses: %v", s)
+	}
+	// Another store's merge is the revision Flux applied: the store's own
+	// deployment gets the status, and no deployment at the other commit.
+	if err := report(reconcile.Observation{Phase: v1alpha1.PhaseReady, Applied: true, Revision: later}); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := client.LatestDeployment(ctx, tenantsRepo, v1alpha1.Environment("cat-cafe"))
+	if err != nil || latest == nil || latest.ID != d.ID || latest.SHA != own {
+		t.Fatalf("latest deployment %+v, %v; want the store's own at %s", latest, err, own[:12])
+	}
+	if states := gh.DeploymentStates("acme/tenants")[v1alpha1.Environment("cat-cafe")]; len(states) != 1 || states[0] != "success" {
+		t.Errorf("deployment states %v, want success on the store's own deployment", states)
+	}
+	for _, c := range gh.Comments("acme/stores", n) {
+		if v1alpha1.Marked(c.GetBody(), v1alpha1.MarkerStatus) && strings.Contains(c.GetBody(), before[:12]) {
+			t.Errorf("the timeline names the stale revision:\n%s", c.GetBody())
+		}
 	}
 }

@@ -2,7 +2,9 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -81,7 +83,10 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, r.release(ctx, ns, obs)
 	}
 	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: v1alpha1.URL(store, r.BaseDomain)}
-	if err := r.Reporter.Report(ctx, rep); err != nil {
+	if err := r.Reporter.Report(ctx, rep); errors.Is(err, ErrStale) {
+		logger.V(1).Info("not reported yet", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
+	} else if err != nil {
 		return ctrl.Result{}, fmt.Errorf("reporting %s of store %s: %w", obs.Phase, store, err)
 	}
 	logger.Info("reported", "phase", obs.Phase, "issue", issue.String())

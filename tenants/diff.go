@@ -1,6 +1,7 @@
 package tenants
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -169,4 +170,39 @@ func modeOf(m filemode.FileMode) Mode {
 		return ModeDir
 	}
 	return Mode(uint32(m))
+}
+
+// Contains reports whether commit descendant holds commit ancestor (a
+// commit holds itself). It fetches once when either is not in the clone
+// yet; a commit the remote does not have either holds nothing.
+func (r *Repo) Contains(ctx context.Context, ancestor, descendant Hash) (bool, error) {
+	ok, known, err := r.contains(ancestor, descendant)
+	if err != nil || known {
+		return ok, err
+	}
+	if err := r.Fetch(ctx); err != nil {
+		return false, err
+	}
+	ok, _, err = r.contains(ancestor, descendant)
+	return ok, err
+}
+
+// contains is Contains on the clone as it is; known is false when one of
+// the commits is not in it.
+func (r *Repo) contains(ancestor, descendant Hash) (ok, known bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a, err := r.commitObject(ancestor)
+	if err != nil {
+		return false, false, nil
+	}
+	d, err := r.commitObject(descendant)
+	if err != nil {
+		return false, false, nil
+	}
+	ok, err = a.IsAncestor(d)
+	if err != nil {
+		return false, true, fmt.Errorf("walking the history of %s: %w", descendant, err)
+	}
+	return ok, true, nil
 }
