@@ -72,7 +72,7 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		patch := client.MergeFrom(ns.DeepCopy())
 		controllerutil.AddFinalizer(ns, v1alpha1.Finalizer)
 		if err := r.Client.Patch(ctx, ns, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("adding v1alpha1.Finalizer to namespace %s: %w", ns.Name, err)
+			return ctrl.Result{}, fmt.Errorf("adding the finalizer to namespace %s: %w", ns.Name, err)
 		}
 	}
 	obs := Observe(ns, ks, hr)
@@ -192,7 +192,7 @@ func (r *StoreReconciler) release(ctx context.Context, ns *corev1.Namespace, obs
 	patch := client.MergeFrom(ns.DeepCopy())
 	controllerutil.RemoveFinalizer(ns, v1alpha1.Finalizer)
 	if err := r.Client.Patch(ctx, ns, patch); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing v1alpha1.Finalizer from namespace %s: %w", ns.Name, err)
+		return fmt.Errorf("removing the finalizer from namespace %s: %w", ns.Name, err)
 	}
 	return nil
 }
