@@ -101,7 +101,9 @@ type PullRequest struct {
 	HeadSHA string
 	// HeadRepo is the repository of the head branch: another one for a
 	// pull request from a fork; zero when GitHub no longer knows it.
-	HeadRepo       Repo
+	HeadRepo Repo
+	// Commits counts the pull request's commits.
+	Commits        int
 	Base           string
 	Open           bool
 	Merged         bool

@@ -164,6 +164,7 @@ func pullFrom(repo forge.Repo, p *github.PullRequest) *forge.PullRequest {
 		Head:           p.GetHead().GetRef(),
 		HeadSHA:        p.GetHead().GetSHA(),
 		HeadRepo:       forge.Repo{Owner: p.GetHead().GetRepo().GetOwner().GetLogin(), Name: p.GetHead().GetRepo().GetName()},
+		Commits:        p.GetCommits(),
 		Base:           p.GetBase().GetRef(),
 		Open:           p.GetState() == "open",
 		Merged:         p.GetMerged(),

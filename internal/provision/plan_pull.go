@@ -174,6 +174,9 @@ func invalidPullComment(author string, problems []FieldError) string {
 	return b.String()
 }
 
+// maxPullCommits is how many commits GitHub lists of a pull request.
+const maxPullCommits = 250
+
 // refusedPull says why the bot does not act on a request pull request into
 // the base branch, or "" when it may: it validates and pushes only to a
 // branch of the tenants repo itself. (GitHub refuses a pull request whose
@@ -188,6 +191,10 @@ func refusedPull(pr *forge.PullRequest, tenants forge.Repo, bot string, commitAu
 	if pr.HeadRepo != tenants {
 		return fmt.Sprintf("pull requests from forks are not validated: Purrvision renders stores onto the request's branch, and can push only to branches of %s. "+
 			"Push your branch to %s and open the pull request from there, or request the store with the issue form.", tenants, tenants)
+	}
+	if pr.Commits > maxPullCommits {
+		return fmt.Sprintf("this pull request has %d commits, and GitHub lists only the first %d, so Purrvision cannot tell whose they all are. "+
+			"Squash them, or request the store from a branch of its own.", pr.Commits, maxPullCommits)
 	}
 	for _, a := range commitAuthors {
 		if a != "" && a != pr.Author && a != bot {

@@ -729,3 +729,34 @@ func TestRequestFiles(t *testing.T) {
 		t.Errorf("requestFiles = %v, want %v", got, want)
 	}
 }
+
+func TestRefusedPull(t *testing.T) {
+	tenantsRepo := forge.Repo{Owner: "acme", Name: "tenants"}
+	own := func(mod func(*forge.PullRequest)) *forge.PullRequest {
+		pr := &forge.PullRequest{Author: "octocat", HeadRepo: tenantsRepo, Commits: 2}
+		if mod != nil {
+			mod(pr)
+		}
+		return pr
+	}
+	tests := []struct {
+		name    string
+		pr      *forge.PullRequest
+		authors []string
+		want    string // part of the reason; "" when not refused
+	}{
+		{"own commits", own(nil), []string{"octocat", ""}, ""},
+		{"the bot's render on top", own(nil), []string{"octocat", "purrvision[bot]"}, ""},
+		{"a fork", own(func(p *forge.PullRequest) { p.HeadRepo = forge.Repo{Owner: "eve", Name: "tenants"} }), nil, "forks"},
+		{"someone else's commits", own(nil), []string{"octocat", "alice"}, "commits by `alice`"},
+		{"more commits than GitHub lists", own(func(p *forge.PullRequest) { p.Commits = 251 }), []string{"octocat"}, "251 commits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := refusedPull(tt.pr, tenantsRepo, "purrvision[bot]", tt.authors)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("refusedPull = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
