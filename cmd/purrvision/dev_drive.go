@@ -11,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/devenv"
@@ -79,6 +82,7 @@ func standinCall(ctx context.Context, method, path, as string, in, out any) erro
 
 func newDevRequestCommand() *cobra.Command {
 	var name, plan, as, email, title string
+	var waitFor time.Duration
 	cmd := &cobra.Command{
 		Use:   "request --name NAME --plan PLAN",
 		Short: "Open a store request issue on the running dev system",
@@ -112,10 +116,30 @@ func newDevRequestCommand() *cobra.Command {
 			if key.Added {
 				fmt.Fprintf(out, "gave @%s the SSH key %s.pub\n", as, key.Private)
 			}
-			_, err = fmt.Fprintf(out, "opened %s#%d as @%s\ncredentials, once posted: %s dev credentials %d\n", devenv.RequestsRepo, issue.Number, as, os.Args[0], issue.Number)
+			if _, err := fmt.Fprintf(out, "opened %s#%d as @%s\ncredentials, once posted: %s dev credentials %d\n", devenv.RequestsRepo, issue.Number, as, os.Args[0], issue.Number); err != nil {
+				return err
+			}
+			if waitFor <= 0 {
+				return nil
+			}
+			// Say which pull request to merge, once Purrvision opened it.
+			var pulls []struct {
+				Number int `json:"number"`
+			}
+			opened := func(ctx context.Context) (bool, error) {
+				owner, _, _ := strings.Cut(devenv.TenantsRepo, "/")
+				err := standinCall(ctx, http.MethodGet, "repos/"+devenv.TenantsRepo+"/pulls?state=open&head="+owner+":"+v1alpha1.Branch(name), as, nil, &pulls)
+				return err == nil && len(pulls) > 0, nil
+			}
+			if err := wait.PollUntilContextTimeout(cmd.Context(), 250*time.Millisecond, waitFor, true, opened); err != nil {
+				_, err = fmt.Fprintf(out, "no pull request after %v: read the issue's comments (%s issues/%d/comments on the stand-in)\n", waitFor, devenv.RequestsRepo, issue.Number)
+				return err
+			}
+			_, err = fmt.Fprintf(out, "pull request %s#%d opened; merge it with: %s dev merge %d\n", devenv.TenantsRepo, pulls[0].Number, os.Args[0], pulls[0].Number)
 			return err
 		},
 	}
+	cmd.Flags().DurationVar(&waitFor, "wait", 30*time.Second, "how long to wait for Purrvision's pull request (0: do not wait)")
 	cmd.Flags().StringVar(&name, "name", "", "store name")
 	cmd.Flags().StringVar(&plan, "plan", "", "plan")
 	cmd.Flags().StringVar(&email, "email", "owner@example.com", "admin e-mail")

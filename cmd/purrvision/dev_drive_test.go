@@ -55,7 +55,7 @@ func TestDevSubcommands(t *testing.T) {
 	}
 	defer remove()
 
-	r := runCLI(t, "", "dev", "request", "--name", "dog-diner", "--plan", "medium")
+	r := runCLI(t, "", "dev", "request", "--wait=0", "--name", "dog-diner", "--plan", "medium")
 	if r.code != 0 || !strings.Contains(r.stdout, "opened acme/stores#1 as @octocat") {
 		t.Fatalf("request: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -87,7 +87,7 @@ func TestDevSubcommands(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0] != pub {
 		t.Errorf("octocat's keys on the stand-in = %v, %v; want the generated one", keys, err)
 	}
-	if r := runCLI(t, "", "dev", "request", "--name", "cow-cafe", "--plan", "small"); r.code != 0 || strings.Contains(r.stdout, "gave @octocat") {
+	if r := runCLI(t, "", "dev", "request", "--wait=0", "--name", "cow-cafe", "--plan", "small"); r.code != 0 || strings.Contains(r.stdout, "gave @octocat") {
 		t.Errorf("a second request gave another key: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
