@@ -17,7 +17,6 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/webhook"
 )
 
@@ -73,9 +72,9 @@ func deliver(h http.Handler, event string, body []byte, sig string) int {
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "..", "shared", "fixtures", "github-webhooks", name))
+	data, err := os.ReadFile(filepath.Join("testdata", "github-webhooks", name))
 	if err != nil {
-		t.Fatalf("reading fixture (../shared/fixtures/github-webhooks): %v", err)
+		t.Fatalf("reading fixture (testdata/github-webhooks): %v", err)
 	}
 	return data
 }
@@ -127,7 +126,7 @@ func TestHandler_Hygiene(t *testing.T) {
 // TestHandler_Fixtures: every real payload goes through the handler
 // without a 4xx or 5xx, for a service serving those repositories.
 func TestHandler_Fixtures(t *testing.T) {
-	dir := filepath.Join(testutil.RepoRoot(t), "..", "shared", "fixtures", "github-webhooks")
+	dir := filepath.Join("testdata", "github-webhooks")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
