@@ -16,11 +16,10 @@ import (
 func (s *Server) listPullCommits(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp, pr := s.pullAt(w, r)
+	rp, pr := s.livePullAt(w, r)
 	if pr == nil {
 		return
 	}
-	rp.refresh(pr)
 	out := []*github.RepositoryCommit{}
 	log, err := git(rp.gitDir, "log", "--reverse", "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s", pr.GetBase().GetSHA()+".."+pr.GetHead().GetSHA())
 	if err == nil && log != "" {

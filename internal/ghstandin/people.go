@@ -146,3 +146,13 @@ func sortComments(cs []*github.IssueComment) {
 		}
 	}
 }
+
+// EditPullBody edits a pull request's body as actor, as anyone with write
+// access can.
+func (s *Server) EditPullBody(fullName string, n int, actor, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pr := s.repos[fullName].pulls[n]; pr != nil {
+		pr.Body = &body
+	}
+}

@@ -127,11 +127,10 @@ func (s *Server) openPull(rp, fork *repo, author, title, body, head, base string
 func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp, pr := s.pullAt(w, r)
+	_, pr := s.livePullAt(w, r)
 	if pr == nil {
 		return
 	}
-	rp.refresh(pr)
 	writeJSON(w, http.StatusOK, pr)
 }
 
@@ -227,11 +226,10 @@ func (s *Server) merge(rp *repo, n int, by string) (string, int, string) {
 func (s *Server) listPullFiles(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rp, pr := s.pullAt(w, r)
+	rp, pr := s.livePullAt(w, r)
 	if pr == nil {
 		return
 	}
-	rp.refresh(pr)
 	out := []*github.CommitFile{}
 	diff, err := git(rp.gitDir, "diff", "--name-status", pr.GetBase().GetSHA()+"..."+pr.GetHead().GetSHA())
 	if err == nil && diff != "" {

@@ -113,6 +113,16 @@ func (s *Server) issueAt(w http.ResponseWriter, r *http.Request) (*repo, *github
 }
 
 // pullAt is issueAt for the pull request of the route's {number}.
+// livePullAt is pullAt with an open pull request's head read from git
+// again, as GitHub answers after a push; s.mu held.
+func (s *Server) livePullAt(w http.ResponseWriter, r *http.Request) (*repo, *github.PullRequest) {
+	rp, pr := s.pullAt(w, r)
+	if pr != nil {
+		rp.refresh(pr)
+	}
+	return rp, pr
+}
+
 func (s *Server) pullAt(w http.ResponseWriter, r *http.Request) (*repo, *github.PullRequest) {
 	rp := s.lookup(w, r)
 	if rp == nil {

@@ -49,7 +49,7 @@ func newThread(ref forge.IssueRef, bot string, cs []forge.Comment) *thread {
 				}
 			}
 		}
-		if m := replyRE.FindStringSubmatch(firstLine(c.Body)); m != nil {
+		if m := replyRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); m != nil {
 			if id, err := strconv.ParseInt(m[1], 10, 64); err == nil {
 				t.replies[id] = true
 			}
@@ -86,7 +86,7 @@ func (p *Provisioner) upsert(ctx context.Context, t *thread, marker, body string
 // credentialsID is the id of the credentials last delivered on the thread.
 func (t *thread) credentialsID() string {
 	if c, ok := t.ownByKey[v1alpha1.MarkerCredentials]; ok {
-		if m := credentialsRE.FindStringSubmatch(firstLine(c.Body)); m != nil {
+		if m := credentialsRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); m != nil {
 			return m[1]
 		}
 	}
@@ -142,12 +142,6 @@ func (p *Provisioner) setLabels(ctx context.Context, ref forge.IssueRef, have []
 	return nil
 }
 
-// firstLine is the first line of a body, without its line break.
-func firstLine(body string) string {
-	line, _, _ := strings.Cut(body, "\n")
-	return strings.TrimSuffix(line, "\r")
-}
-
 // quoteUser makes text a person wrote safe to show in a comment of the
 // bot's: its first line, printable characters only, at most 80 of them,
 // neutralized, in a code span. It can form no marker, HTML comment,
@@ -158,7 +152,7 @@ func quoteUser(s string) string {
 			return -1
 		}
 		return r
-	}, firstLine(s))
+	}, v1alpha1.FirstLine(s))
 	line = quiet(forge.KeepStart(strings.TrimSpace(line), 80), false)
 	if line == "" {
 		return "(empty)"

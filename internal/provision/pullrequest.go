@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -142,11 +143,11 @@ func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (fo
 	}
 	store, storeBranch := v1alpha1.StoreOfBranch(pr.Head)
 	if pr.Author == p.bot {
-		if !storeBranch {
+		if !storeBranch || pr.MergeCommitSHA == "" {
 			return none(nil)
 		}
-		ref, op, ok := ParsePullMarker(pr.Body)
-		return ref, op, []string{store}, ok, nil
+		ref, op, ok, err := p.mergedStore(ctx, store, pr.MergeCommitSHA)
+		return ref, op, []string{store}, ok, err
 	}
 	if storeBranch || pr.HeadSHA == "" {
 		return none(nil)
@@ -349,4 +350,61 @@ func (p *Provisioner) claimedStores(ctx context.Context, reqs []*v1alpha1.StoreR
 		}
 	}
 	return out, nil
+}
+
+// mergedStore reads what the merge of a store pull request did from the
+// tenants repo, not from the pull request's body, which anyone with write
+// access can edit. The issue is the one the store's request copy names
+// (after the merge, or before it for a decommission), and the operation is
+// what changed: the store added (provision), removed (decommission), its
+// plan changed (resize) or its admin Secret (rotate-credentials).
+func (p *Provisioner) mergedStore(ctx context.Context, store, merge string) (forge.IssueRef, string, bool, error) {
+	fail := func(err error) (forge.IssueRef, string, bool, error) { return forge.IssueRef{}, "", false, err }
+	if err := p.repo.Fetch(ctx); err != nil {
+		return fail(err)
+	}
+	commits, err := p.repo.FirstParents(tenants.Hash(merge), "", 2)
+	if err != nil || len(commits) < 2 {
+		return fail(err)
+	}
+	var reqs [2]*v1alpha1.StoreRequest // after and before the merge
+	var secrets [2][]byte
+	for i, c := range commits {
+		snap, err := p.repo.Snapshot(c)
+		if err != nil {
+			return fail(err)
+		}
+		req, cluster, err := renderer.FindStore(p.cfg, snap, store)
+		if err != nil {
+			return fail(err)
+		}
+		if req != nil {
+			if secrets[i], _, err = snap.ReadFile(path.Join(renderer.StoreDir(p.cfg, cluster, store), renderer.FileSecret)); err != nil {
+				return fail(err)
+			}
+		}
+		reqs[i] = req
+	}
+	after, before := reqs[0], reqs[1]
+	var op string
+	owner := after
+	switch {
+	case after == nil && before == nil:
+		return fail(nil)
+	case after == nil:
+		op, owner = v1alpha1.OpDecommission, before
+	case before == nil:
+		op = v1alpha1.OpProvision
+	case after.Spec.Plan != before.Spec.Plan:
+		op = v1alpha1.OpResize
+	case string(secrets[0]) != string(secrets[1]):
+		op = v1alpha1.OpRotate
+	default:
+		op = v1alpha1.OpProvision
+	}
+	ref, err := forge.ParseIssueRef(owner.Metadata.Annotations[v1alpha1.AnnotationIssue])
+	if err != nil {
+		return fail(nil) // not a store of an issue
+	}
+	return ref, op, true, nil
 }

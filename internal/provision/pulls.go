@@ -20,7 +20,7 @@ func PullMarker(issue forge.IssueRef, op string) string {
 // ParsePullMarker reads the issue and operation from the first line of a
 // pull request body, where the bot puts it.
 func ParsePullMarker(body string) (forge.IssueRef, string, bool) {
-	m := pullMarkerRE.FindStringSubmatch(firstLine(body))
+	m := pullMarkerRE.FindStringSubmatch(v1alpha1.FirstLine(body))
 	if m == nil {
 		return forge.IssueRef{}, "", false
 	}

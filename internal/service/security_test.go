@@ -652,3 +652,34 @@ func TestSecurity_NameAskedForTwice(t *testing.T) {
 		t.Error("the bot rendered a store whose name another request holds")
 	}
 }
+
+// TestSecurity_EditedStorePullBody (class 4): anyone with write access can
+// edit the body of the bot's store pull request, and with it the marker
+// that names the issue and the operation. The merge is recorded from what
+// the merged tree says instead: on the store's own issue, as what it did.
+func TestSecurity_EditedStorePullBody(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	victim := h.provisioned("cat-cafe")
+	n := h.provisioned("dog-diner")
+	victimStatus := statusComments(h, victim)[0].GetBody()
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	h.settle()
+	pr, _ := h.openPull("dog-diner")
+	forged := provision.PullMarker(forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: victim}, v1alpha1.OpDecommission)
+	h.gh.EditPullBody(tenantsRepo, pr, "maint", forged+"\nResize store dog-diner to medium.")
+	h.merge(pr)
+
+	if got := statusComments(h, victim)[0].GetBody(); got != victimStatus {
+		t.Errorf("an edited pull request body changed another store's status:\n%s", got)
+	}
+	state := storestatus.Parse(statusComments(h, n)[0].GetBody())
+	if state.Operation != v1alpha1.OpResize || state.MergeCommit == "" || state.Store != "dog-diner" {
+		t.Errorf("dog-diner's state after its resize merged: %+v", state)
+	}
+	// The victim is not taken for decommissioned: its commands still work.
+	h.gh.Comment(requestsRepo, victim, "octocat", "/purrvision resize medium")
+	h.settle()
+	if _, title := h.openPull("cat-cafe"); title != "Resize store cat-cafe to medium" {
+		t.Errorf("cat-cafe's resize after the forged merge record: %q", title)
+	}
+}

@@ -152,10 +152,16 @@ func (p Phase) Label() string {
 // line is the marker, or the marker followed by attributes. A marker
 // anywhere else, such as in text the bot quotes, does not count.
 func Marked(body, marker string) bool {
-	line, _, _ := strings.Cut(body, "\n")
-	line = strings.TrimSuffix(line, "\r")
+	line := FirstLine(body)
 	if strings.HasSuffix(marker, "-->") {
 		return line == marker
 	}
 	return strings.HasPrefix(line, marker+" ") && strings.HasSuffix(line, " -->") && !strings.Contains(line[len(marker):len(line)-3], "-->")
+}
+
+// FirstLine is the first line of a body, without its line break: where
+// the bot's markers stand.
+func FirstLine(body string) string {
+	line, _, _ := strings.Cut(body, "\n")
+	return strings.TrimSuffix(line, "\r")
 }
