@@ -10,6 +10,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
@@ -30,9 +31,7 @@ type Reporter interface {
 // ReportGitHub is what GitHubReporter calls.
 type ReportGitHub interface {
 	GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error)
-	ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error)
-	CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error)
-	EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error
+	ledger.GitHub
 	AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error
 	RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error
 	CloseIssue(ctx context.Context, ref forge.IssueRef) error
@@ -49,7 +48,9 @@ type GitHubReporter struct {
 	GitHub  ReportGitHub
 	Tenants forge.Repo
 	Bot     string
-	Now     func() time.Time
+	// Ledger names the store issue's status comment (internal/ledger).
+	Ledger *ledger.Ledger
+	Now    func() time.Time
 	// Provisioned, when set, observes the seconds from merge to Ready.
 	Provisioned prometheus.Observer
 	// History, when set, says which commits of the tenants repo hold
@@ -182,18 +183,20 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 	return g.GitHub.CreateDeploymentStatus(ctx, g.Tenants, d.ID, st)
 }
 
-// status reads the store's progress comment and its state.
-func (g *GitHubReporter) status(ctx context.Context, r Report) (*forge.Comment, storestatus.State, error) {
-	comments, err := g.GitHub.ListComments(ctx, r.Issue)
+// status reads the store's progress comment, by the ID the ledger
+// recorded, and its state.
+func (g *GitHubReporter) status(ctx context.Context, r Report) (*ledger.Thread, storestatus.State, error) {
+	if g.Ledger == nil {
+		return nil, storestatus.State{}, errors.New("reporting: no ledger to find the status comment by")
+	}
+	t, err := g.Ledger.Thread(ctx, g.GitHub, g.Bot, r.Issue, false)
 	if err != nil {
 		return nil, storestatus.State{}, err
 	}
-	for i, c := range comments {
-		if c.Author == g.Bot && v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
-			return &comments[i], storestatus.Parse(c.Body), nil
-		}
+	if c, ok := t.Own[ledger.KindStatus]; ok {
+		return t, storestatus.Parse(c.Body), nil
 	}
-	return nil, storestatus.State{Store: r.Store}, nil
+	return t, storestatus.State{Store: r.Store}, nil
 }
 
 // contains reports whether commit descendant holds commit ancestor; true
@@ -205,7 +208,7 @@ func (g *GitHubReporter) contains(ctx context.Context, ancestor, descendant stri
 	return g.History.Contains(ctx, ancestor, descendant)
 }
 
-func (g *GitHubReporter) comment(ctx context.Context, r Report, own *forge.Comment, st storestatus.State) error {
+func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread, st storestatus.State) error {
 	if st.Store == "" {
 		st.Store = r.Store
 	}
@@ -244,11 +247,7 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report, own *forge.Comme
 			g.Provisioned.Observe(now().Sub(merged).Seconds())
 		}
 	}
-	body := storestatus.Body(st)
-	if own != nil {
-		return g.GitHub.EditComment(ctx, r.Issue.Repo, own.ID, body)
-	}
-	_, err := g.GitHub.CreateComment(ctx, r.Issue, body)
+	_, err := g.Ledger.Put(ctx, g.GitHub, t, ledger.KindStatus, storestatus.Body(st))
 	return err
 }
 

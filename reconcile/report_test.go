@@ -11,6 +11,7 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/reconcile"
@@ -26,8 +27,9 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 	st := storestatus.State{Store: "cat-cafe"}
 	st.Record(v1alpha1.PhaseMerged, "by @maintainer", "github", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st))
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin,
+		Ledger: fromBeforeTheLedger(t, testutil.Ledger(t), client, issue)}
 	ctx := context.Background()
 
 	var keys []string
@@ -45,12 +47,17 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 		t.Errorf("the Kustomization turning Ready does not change the key %q, so it would not be reported", keys[0])
 	}
 	var phases []v1alpha1.Phase
+	statuses := 0
 	for _, c := range gh.Comments("acme/stores", n) {
 		if strings.Contains(c.GetBody(), v1alpha1.MarkerStatus) {
+			statuses++
 			for _, e := range storestatus.Parse(c.GetBody()).Timeline {
 				phases = append(phases, e.Phase)
 			}
 		}
+	}
+	if statuses != 1 {
+		t.Errorf("%d status comments, want the one from before the ledger, kept", statuses)
 	}
 	want := []v1alpha1.Phase{v1alpha1.PhaseMerged, v1alpha1.PhaseApplied, v1alpha1.PhaseInstalling, v1alpha1.PhaseReady}
 	if !slices.Equal(phases, want) {
@@ -64,7 +71,7 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 func TestReporter_DecommissionClosesTheIssue(t *testing.T) {
 	gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin}
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: testutil.Ledger(t)}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
 	ctx := context.Background()
 	report := func(o reconcile.Observation) {
@@ -127,11 +134,11 @@ func TestReporter_RevisionsOfTheWholeRepo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: ghstandin.BotLogin,
+	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: ghstandin.BotLogin, Ledger: fromBeforeTheLedger(t, ledger.New(repo), client, issue),
 		History: reconcile.HistoryFunc(func(ctx context.Context, a, b string) (bool, error) {
 			return repo.Contains(ctx, tenants.Hash(a), tenants.Hash(b))
 		})}
-	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
 	report := func(o reconcile.Observation) error {
 		return rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: o, URL: "https://cat-cafe.shop.example.com/"})
 	}
@@ -160,4 +167,14 @@ func TestReporter_RevisionsOfTheWholeRepo(t *testing.T) {
 			t.Errorf("the timeline names the stale revision:\n%s", c.GetBody())
 		}
 	}
+}
+
+// fromBeforeTheLedger starts l with the bot's comments already on issue,
+// as the service does for the stores it finds at its first start.
+func fromBeforeTheLedger(t *testing.T, l *ledger.Ledger, client ledger.GitHub, issue forge.IssueRef) *ledger.Ledger {
+	t.Helper()
+	if _, err := l.Migrate(context.Background(), client, ghstandin.BotLogin, []forge.IssueRef{issue}); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

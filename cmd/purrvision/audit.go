@@ -35,7 +35,7 @@ config, the git history alone.`,
 			if err != nil {
 				return err
 			}
-			var gh audit.CommentLister
+			var gh audit.CommentReader
 			if conn.GitHub != nil {
 				gh = conn.GitHub
 			}

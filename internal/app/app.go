@@ -24,9 +24,11 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/service"
 	"github.com/purrvision/purrvision/internal/statuspage"
@@ -123,6 +125,9 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 			a.Tenants = c.Tenants
 		}
 	}
+	if err := a.startLedger(ctx); err != nil {
+		return nil, err
+	}
 	page, err := a.statusPage(p)
 	if err != nil {
 		return nil, err
@@ -141,6 +146,36 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	}
 	a.Handler = a.Service.Handler
 	return a, nil
+}
+
+// startLedger starts the ledger (internal/ledger) the first time the
+// service runs on a tenants repo, with the records of the open store
+// issues from before it.
+func (a *App) startLedger(ctx context.Context) error {
+	requests, err := forge.ParseRepo(a.Config.GitHub.Repo)
+	if err != nil {
+		return fmt.Errorf("github.repo: %w", err)
+	}
+	l := ledger.New(a.Tenants)
+	if _, ok, err := a.Tenants.Head(v1alpha1.LedgerBranch); err != nil || ok {
+		return err // started already: nothing to list
+	}
+	open, err := a.GitHub.ListOpenIssues(ctx, requests, v1alpha1.LabelRequest)
+	if err != nil {
+		return fmt.Errorf("starting the ledger: %w", err)
+	}
+	refs := make([]forge.IssueRef, len(open))
+	for i, is := range open {
+		refs[i] = is.Ref
+	}
+	n, err := l.Migrate(ctx, a.GitHub, a.Config.GitHub.BotLogin, refs)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		logctx.From(ctx).Info("started the ledger", "branch", v1alpha1.LedgerBranch, "issues", n)
+	}
+	return nil
 }
 
 // Connection is GitHub and the tenants repo as a config names them.
@@ -213,6 +248,7 @@ func (a *App) setupWatcher(p Parts) error {
 	mgr, err := reconcile.NewManager(p.Cluster, reconcile.ManagerOptions{
 		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.BaseDomain,
 		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now,
+			Ledger:      ledger.New(a.Tenants),
 			Provisioned: reconcile.NewProvisioningHistogram(a.Registry),
 			History: reconcile.HistoryFunc(func(ctx context.Context, ancestor, descendant string) (bool, error) {
 				return a.Tenants.Contains(ctx, tenants.Hash(ancestor), tenants.Hash(descendant))

@@ -6,7 +6,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
@@ -30,14 +30,13 @@ type Entry struct {
 	Ref     string    `json:"ref,omitempty"` // commit or issue
 }
 
-// CommentLister is what Timeline reads of GitHub.
-type CommentLister interface {
-	ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error)
-}
+// CommentReader is what Timeline reads of GitHub: the store issue's
+// status comment, by the ID the ledger recorded.
+type CommentReader = ledger.Reader
 
 // Timeline builds the timeline of store name. gh may be nil, for the git
 // history alone; bot is Purrvision's login on GitHub.
-func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh CommentLister, bot, name string) ([]Entry, error) {
+func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh CommentReader, bot, name string) ([]Entry, error) {
 	if err := repo.Fetch(ctx); err != nil {
 		return nil, err
 	}
@@ -62,7 +61,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 	var out []Entry
 	var merges map[string]bool // the merges the store's status records
 	if gh != nil && issue != "" {
-		if out, merges, err = issueTimeline(ctx, gh, bot, issue); err != nil {
+		if out, merges, err = issueTimeline(ctx, ledger.New(repo), gh, bot, issue); err != nil {
 			return nil, err
 		}
 	}
@@ -83,23 +82,21 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 	return out, nil
 }
 
-// issueTimeline reads what the bot recorded on the store's issue: its
-// progress comment's timeline, and the merges it recorded there.
-func issueTimeline(ctx context.Context, gh CommentLister, bot, issue string) ([]Entry, map[string]bool, error) {
+// issueTimeline reads what the bot recorded on the store's issue: the
+// timeline of the progress comment the ledger names, and the merges it
+// recorded there.
+func issueTimeline(ctx context.Context, l *ledger.Ledger, gh CommentReader, bot, issue string) ([]Entry, map[string]bool, error) {
 	ref, err := forge.ParseIssueRef(issue)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading issue %s: %w", issue, err)
 	}
-	comments, err := gh.ListComments(ctx, ref)
-	if err != nil && !errors.Is(err, forge.ErrNotFound) {
+	t, err := l.Thread(ctx, gh, bot, ref, false)
+	if err != nil {
 		return nil, nil, err
 	}
 	var out []Entry
 	merges := map[string]bool{}
-	for _, c := range comments {
-		if c.Author != bot || !v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
-			continue
-		}
+	if c, ok := t.Own[ledger.KindStatus]; ok {
 		st := storestatus.Parse(c.Body)
 		for sha := range st.Merges() {
 			merges[sha] = true

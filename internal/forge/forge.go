@@ -170,8 +170,11 @@ type Client interface {
 	// ListOpenIssues lists the open issues with a label.
 	ListOpenIssues(ctx context.Context, repo Repo, label string) ([]Issue, error)
 
+	// GetComment reads one comment; ErrNotFound when it was deleted.
+	GetComment(ctx context.Context, repo Repo, id int64) (Comment, error)
 	CreateComment(ctx context.Context, ref IssueRef, body string) (Comment, error)
 	EditComment(ctx context.Context, repo Repo, id int64, body string) error
+	DeleteComment(ctx context.Context, repo Repo, id int64) error
 	CloseIssue(ctx context.Context, ref IssueRef) error
 	// React adds a reaction to an issue comment; repeating it is harmless.
 	React(ctx context.Context, repo Repo, commentID int64, content string) error

@@ -281,6 +281,21 @@ func (c *Client) CreateComment(ctx context.Context, ref forge.IssueRef, body str
 	return commentFrom(cm), nil
 }
 
+// GetComment reads one comment.
+func (c *Client) GetComment(ctx context.Context, repo forge.Repo, id int64) (forge.Comment, error) {
+	cm, resp, err := c.gh.Issues.GetComment(ctx, repo.Owner, repo.Name, id)
+	if err := translate(fmt.Sprintf("reading comment %d in %s", id, repo), resp, err); err != nil {
+		return forge.Comment{}, err
+	}
+	return commentFrom(cm), nil
+}
+
+// DeleteComment deletes one comment.
+func (c *Client) DeleteComment(ctx context.Context, repo forge.Repo, id int64) error {
+	resp, err := c.gh.Issues.DeleteComment(ctx, repo.Owner, repo.Name, id)
+	return translate(fmt.Sprintf("deleting comment %d in %s", id, repo), resp, err)
+}
+
 // EditComment implements forge.Commenter.
 func (c *Client) EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error {
 	_, resp, err := c.gh.Issues.EditComment(ctx, repo.Owner, repo.Name, id, &github.IssueComment{Body: &body})

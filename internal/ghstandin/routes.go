@@ -38,7 +38,10 @@ func (s *Server) routes() http.Handler {
 	handle("GET /repos/{owner}/{repo}/issues/{number}", s.getIssue)
 	handle("PATCH /repos/{owner}/{repo}/issues/{number}", s.editIssue)
 	handle("GET /repos/{owner}/{repo}/issues/comments", s.listRepoComments)
-	handle("GET /repos/{owner}/{repo}/issues/{number}/comments", s.listComments)
+	// "List issue comments" and "Get an issue comment" overlap as
+	// patterns (issues/comments/comments matches both); one route serves
+	// both, as GitHub's router tells them apart.
+	handle("GET /repos/{owner}/{repo}/issues/{number}/{sub}", s.issueSubresource)
 	handle("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
 	handle("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.editComment)
 	handle("DELETE /repos/{owner}/{repo}/issues/comments/{id}", s.deleteComment)
@@ -466,6 +469,29 @@ func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
 	is.Comments = github.Int(max(0, is.GetComments()-1))
 	s.emit("issue_comment", &github.IssueCommentEvent{Action: github.String("deleted"), Issue: is, Comment: c, Repo: s.repoObj(rp), Sender: s.user(actor(r))})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// issueSubresource serves issues/{number}/comments and issues/comments/{id}.
+func (s *Server) issueSubresource(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.PathValue("number") == "comments":
+		r.SetPathValue("id", r.PathValue("sub"))
+		s.getComment(w, r)
+	case r.PathValue("sub") == "comments":
+		s.listComments(w, r)
+	default:
+		notFound(w)
+	}
+}
+
+// getComment is "Get an issue comment": 200, or 404 for a comment that
+// is not there.
+func (s *Server) getComment(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, _, c := s.commentAt(w, r); c != nil {
+		writeJSON(w, http.StatusOK, c)
+	}
 }
 
 func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {

@@ -3,10 +3,12 @@ package provision
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
@@ -59,7 +61,7 @@ func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forg
 	if err != nil {
 		return err
 	}
-	if t.replies[c.ID] {
+	if t.Record.IsAnswered(c.ID) {
 		return nil
 	}
 	allowed, err := p.authorized(ctx, issue, c.Author)
@@ -130,8 +132,8 @@ func (p *Provisioner) reply(ctx context.Context, t *thread, c forge.Comment, tex
 // the first time on this issue, a thumbs-down reaction after that, so
 // nobody can make the bot talk at will.
 func (p *Provisioner) deny(ctx context.Context, t *thread, c forge.Comment, requester string) error {
-	if t.denied[c.Author] {
-		return p.gh.React(ctx, t.ref.Repo, c.ID, "-1")
+	if t.Record.IsDenied(c.Author) {
+		return p.gh.React(ctx, t.Ref.Repo, c.ID, "-1")
 	}
 	return p.postReply(ctx, t, c, " denied="+c.Author, fmt.Sprintf("@%s, only the requester (%s), collaborators with write access and the configured teams can run Purrvision commands on this store. "+
 		"Further commands of yours here get a reaction, not a reply.", c.Author, requester))
@@ -140,14 +142,15 @@ func (p *Provisioner) deny(ctx context.Context, t *thread, c forge.Comment, requ
 // postReply posts the one reply to a command comment, quoting it safely.
 func (p *Provisioner) postReply(ctx context.Context, t *thread, c forge.Comment, attrs, text string) error {
 	body := fmt.Sprintf("%s comment=%d%s -->\n> %s\n\n%s", v1alpha1.MarkerReply, c.ID, attrs, quoteUser(c.Body), text)
-	if _, err := p.gh.CreateComment(ctx, t.ref, body); err != nil {
-		return err
-	}
-	t.replies[c.ID] = true
-	if attrs != "" {
-		t.denied[c.Author] = true
-	}
-	return nil
+	_, err := p.ledger.Post(ctx, p.gh, t.Thread, "reply-"+strconv.FormatInt(c.ID, 10), body, func(r *ledger.Record, _ forge.Comment) string {
+		r.Answer(c.ID)
+		if attrs != "" {
+			r.Deny(c.Author)
+			return fmt.Sprintf("answered comment %d, and told %s once", c.ID, c.Author)
+		}
+		return fmt.Sprintf("answered comment %d", c.ID)
+	})
+	return err
 }
 
 // change opens (or updates) the store's pull request for resize,
@@ -188,7 +191,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		// What the bot pushed, so the next change builds on it only if
 		// nobody else pushed since.
 		st.Branch = res.Commit.String()
-		if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
+		if err := p.upsert(ctx, t, ledger.KindStatus, storestatus.Body(st)); err != nil {
 			return err
 		}
 	}
@@ -214,7 +217,7 @@ func (p *Provisioner) rotatePending(ctx context.Context, ref forge.IssueRef) err
 	if err != nil {
 		return err
 	}
-	if c, ok := t.ownByKey[v1alpha1.MarkerCredentials]; ok {
+	if c, ok := t.Own[ledger.KindCredentials]; ok {
 		if err := p.gh.EditComment(ctx, ref.Repo, c.ID, v1alpha1.MarkerCredentials+" id=0 -->\nThese credentials were rotated; new ones follow."); err != nil {
 			return err
 		}

@@ -3,89 +3,39 @@ package provision
 import (
 	"context"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
-// thread is an issue's comments, with Purrvision's own picked out.
-type thread struct {
-	ref      forge.IssueRef
-	all      []forge.Comment
-	ownByKey map[string]forge.Comment
-	replies  map[int64]bool  // command comment IDs already answered
-	denied   map[string]bool // people told once they may not run commands here
-}
+// thread is what the bot knows of an issue's comments (internal/ledger).
+type thread struct{ *ledger.Thread }
 
-var (
-	credentialsRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerCredentials) + ` id=([0-9a-f]+) -->$`)
-	replyRE       = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerReply) + ` comment=([0-9]+)(?: denied=([A-Za-z0-9-]+))? -->$`)
-)
+var credentialsRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerCredentials) + ` id=([0-9a-f]+) -->$`)
 
+// readThread reads the issue's ledger record and the bot's comments it
+// names, with the ledger fetched first.
 func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thread, error) {
-	cs, err := p.gh.ListComments(ctx, ref)
+	t, err := p.ledger.Thread(ctx, p.gh, p.bot, ref, true)
 	if err != nil {
 		return nil, err
 	}
-	return newThread(ref, p.bot, cs), nil
+	return &thread{t}, nil
 }
 
-// newThread picks the bot's own comments out of an issue's: by author,
-// which GitHub authenticates, and by the marker on their first line only.
-func newThread(ref forge.IssueRef, bot string, cs []forge.Comment) *thread {
-	t := &thread{ref: ref, all: cs, ownByKey: map[string]forge.Comment{}, replies: map[int64]bool{}, denied: map[string]bool{}}
-	for _, c := range cs {
-		if c.Author != bot {
-			continue
-		}
-		for _, m := range []string{v1alpha1.MarkerValidation, v1alpha1.MarkerStatus, v1alpha1.MarkerCredentials} {
-			if v1alpha1.Marked(c.Body, m) {
-				if _, seen := t.ownByKey[m]; !seen {
-					t.ownByKey[m] = c
-				}
-			}
-		}
-		if m := replyRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); m != nil {
-			if id, err := strconv.ParseInt(m[1], 10, 64); err == nil {
-				t.replies[id] = true
-			}
-			if m[2] != "" {
-				t.denied[m[2]] = true
-			}
-		}
-	}
-	return t
-}
-
-// upsert makes Purrvision's comment with marker read body: it edits the
-// existing one, or posts it.
-func (p *Provisioner) upsert(ctx context.Context, t *thread, marker, body string) error {
-	if c, ok := t.ownByKey[marker]; ok {
-		if c.Body == body {
-			return nil
-		}
-		if err := p.gh.EditComment(ctx, t.ref.Repo, c.ID, body); err != nil {
-			return err
-		}
-		c.Body = body
-		t.ownByKey[marker] = c
-		return nil
-	}
-	c, err := p.gh.CreateComment(ctx, t.ref, body)
-	if err != nil {
-		return err
-	}
-	t.ownByKey[marker] = c
-	return nil
+// upsert makes Purrvision's comment of kind read body.
+func (p *Provisioner) upsert(ctx context.Context, t *thread, kind, body string) error {
+	_, err := p.ledger.Put(ctx, p.gh, t.Thread, kind, body)
+	return err
 }
 
 // credentialsID is the id of the credentials last delivered on the thread.
 func (t *thread) credentialsID() string {
-	if c, ok := t.ownByKey[v1alpha1.MarkerCredentials]; ok {
+	if c, ok := t.Own[ledger.KindCredentials]; ok {
 		if m := credentialsRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); m != nil {
 			return m[1]
 		}
@@ -104,7 +54,7 @@ func (t *thread) recorded() Recorded {
 
 // state reads the State recorded in the status comment.
 func (t *thread) state() storestatus.State {
-	if c, ok := t.ownByKey[v1alpha1.MarkerStatus]; ok {
+	if c, ok := t.Own[ledger.KindStatus]; ok {
 		return storestatus.Parse(c.Body)
 	}
 	return storestatus.State{}

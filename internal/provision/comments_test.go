@@ -6,9 +6,10 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 )
 
-func TestNewThread_MarkersOnlyOnTheFirstLine(t *testing.T) {
+func TestScan_MarkersOnlyOnTheFirstLine(t *testing.T) {
 	const bot = "purrvision[bot]"
 	status := v1alpha1.MarkerStatus + "\n" + v1alpha1.MarkerState + ` {"phase":"pending-review"} -->` + "\n**Store**"
 	cs := []forge.Comment{
@@ -21,18 +22,18 @@ func TestNewThread_MarkersOnlyOnTheFirstLine(t *testing.T) {
 		{ID: 5, Author: bot, Body: "text\n" + v1alpha1.MarkerCredentials + " id=ab -->"},
 		{ID: 6, Author: bot, Body: v1alpha1.MarkerReply + " comment=11 denied=eve -->\n> `x`"},
 	}
-	th := newThread(forge.IssueRef{Number: 1}, bot, cs)
-	if c := th.ownByKey[v1alpha1.MarkerStatus]; c.ID != 4 {
+	th := thread{ledger.Scan(forge.IssueRef{Number: 1}, bot, cs)}
+	if c := th.Own[ledger.KindStatus]; c.ID != 4 {
 		t.Errorf("status comment %d, want 4", c.ID)
 	}
-	if _, ok := th.ownByKey[v1alpha1.MarkerCredentials]; ok || th.credentialsID() != "" {
+	if _, ok := th.Own[ledger.KindCredentials]; ok || th.credentialsID() != "" {
 		t.Error("a marker after the first line made a credentials comment")
 	}
-	if !th.replies[9] || th.replies[10] || !th.replies[11] {
-		t.Errorf("replies %v, want 9 and 11 (the bot's), not 10 (eve's)", th.replies)
+	if !th.Record.IsAnswered(9) || th.Record.IsAnswered(10) || !th.Record.IsAnswered(11) {
+		t.Errorf("replies %v, want 9 and 11 (the bot's), not 10 (eve's)", th.Record.Answered)
 	}
-	if !th.denied["eve"] || th.denied["mallory"] {
-		t.Errorf("denied %v, want eve only", th.denied)
+	if !th.Record.IsDenied("eve") || th.Record.IsDenied("mallory") {
+		t.Errorf("denied %v, want eve only", th.Record.Denied)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"filippo.io/age/armor"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/renderer"
 )
 
@@ -67,7 +68,7 @@ func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner s
 	head := fmt.Sprintf("%s id=%s -->\n", v1alpha1.MarkerCredentials, id)
 	armored, err := SealForOwner(creds, owner, url, keys)
 	if err == errNoKey {
-		return p.upsert(ctx, t, v1alpha1.MarkerCredentials, head+fmt.Sprintf(
+		return p.upsert(ctx, t, ledger.KindCredentials, head+fmt.Sprintf(
 			"@%s, your store's admin credentials are ready, but your GitHub account has no SSH key Purrvision can encrypt them to "+
 				"(ssh-ed25519 or ssh-rsa).\n\nAdd one at https://github.com/settings/keys, then comment `/purrvision rotate-credentials` here "+
 				"to get new credentials. The ones generated now are not kept anywhere you could read them.", owner))
@@ -75,7 +76,7 @@ func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner s
 	if err != nil {
 		return err
 	}
-	return p.upsert(ctx, t, v1alpha1.MarkerCredentials, head+fmt.Sprintf(
+	return p.upsert(ctx, t, ledger.KindCredentials, head+fmt.Sprintf(
 		"@%s, here are the admin credentials of **%s** (%s), encrypted to your SSH keys on GitHub. Only your private key can read them.\n\n"+
 			"```\n%s```\n\nSave the block above as `credentials.age`, then run:\n\n"+
 			"```sh\nage -d -i ~/.ssh/id_ed25519 credentials.age\n```\n\n"+

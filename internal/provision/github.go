@@ -16,6 +16,8 @@ type (
 	}
 	commenter interface {
 		ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error)
+		GetComment(ctx context.Context, repo forge.Repo, id int64) (forge.Comment, error)
+		DeleteComment(ctx context.Context, repo forge.Repo, id int64) error
 		CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error)
 		EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error
 		React(ctx context.Context, repo forge.Repo, commentID int64, content string) error

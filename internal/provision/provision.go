@@ -20,6 +20,7 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -28,6 +29,7 @@ type Provisioner struct {
 	cfg      *config.Config
 	gh       GitHub
 	repo     *tenants.Repo
+	ledger   *ledger.Ledger
 	requests forge.Repo // where issues are filed
 	tenants  forge.Repo // where store pull requests go
 	bot      string
@@ -67,7 +69,7 @@ func New(o Options) (*Provisioner, error) {
 		o.Now = time.Now
 	}
 	return &Provisioner{
-		cfg: o.Config, gh: o.GitHub, repo: o.Repo, requests: requests, tenants: tenantsRepo,
+		cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: tenantsRepo,
 		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge,
 	}, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
@@ -50,7 +51,7 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 		if err != nil {
 			return err
 		}
-		return p.upsert(ctx, t, v1alpha1.MarkerValidation, fmt.Sprintf("%s\n@%s, %s", v1alpha1.MarkerValidation, pr.Author, reason))
+		return p.upsert(ctx, t, ledger.KindValidation, fmt.Sprintf("%s\n@%s, %s", v1alpha1.MarkerValidation, pr.Author, reason))
 	}
 	return p.validateRequestPull(ctx, pr)
 }
@@ -94,7 +95,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if !st.Merges()[pr.MergeCommitSHA] {
 		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
 	}
-	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
+	if err := p.upsert(ctx, t, ledger.KindStatus, storestatus.Body(st)); err != nil {
 		return err
 	}
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
@@ -260,8 +261,8 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 			return err
 		}
 	}
-	if c, ok := t.ownByKey[v1alpha1.MarkerValidation]; ok && !strings.Contains(c.Body, "resolved") {
-		if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, v1alpha1.MarkerValidation+"\nThe requests are valid now (resolved)."); err != nil {
+	if c, ok := t.Own[ledger.KindValidation]; ok && !strings.Contains(c.Body, "resolved") {
+		if err := p.upsert(ctx, t, ledger.KindValidation, v1alpha1.MarkerValidation+"\nThe requests are valid now (resolved)."); err != nil {
 			return err
 		}
 	}
@@ -269,7 +270,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 }
 
 func (p *Provisioner) reportInvalidPull(ctx context.Context, pr *forge.PullRequest, t *thread, sha string, problems []FieldError) error {
-	if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, invalidPullComment(pr.Author, problems)); err != nil {
+	if err := p.upsert(ctx, t, ledger.KindValidation, invalidPullComment(pr.Author, problems)); err != nil {
 		return err
 	}
 	return p.gh.SetStatus(ctx, pr.Repo, invalidPullStatus(sha, problems))

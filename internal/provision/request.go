@@ -8,6 +8,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
@@ -57,7 +58,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		return nil // final: the watcher closes the issue once the store is gone
 	}
 	if plan.Renamed != "" {
-		return p.upsert(ctx, t, v1alpha1.MarkerValidation, renamedComment(issue.Author, plan.Renamed))
+		return p.upsert(ctx, t, ledger.KindValidation, renamedComment(issue.Author, plan.Renamed))
 	}
 	if plan.TakenBy != "" {
 		if err := p.closeOwnPull(ctx, t, name); err != nil {
@@ -89,7 +90,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	st.URL = plan.URL
 	st.Branch = res.Commit.String()
 	st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
-	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
+	if err := p.upsert(ctx, t, ledger.KindStatus, storestatus.Body(st)); err != nil {
 		return err
 	}
 	if plan.Seal != nil {
@@ -163,7 +164,7 @@ func (p *Provisioner) closeOwnPull(ctx context.Context, t *thread, name string) 
 	if err != nil || pr == nil || pr.Author != p.bot {
 		return err
 	}
-	if ref, _, ok := ParsePullMarker(pr.Body); !ok || ref != t.ref {
+	if ref, _, ok := ParsePullMarker(pr.Body); !ok || ref != t.Ref {
 		return nil
 	}
 	logctx.From(ctx).Info("closing the pull request of a name another request took", "pull", pr.Number)
@@ -182,7 +183,7 @@ func (p *Provisioner) closeSuperseded(ctx context.Context, t *thread, name strin
 }
 
 func (p *Provisioner) reportInvalid(ctx context.Context, issue *forge.Issue, t *thread, problems []FieldError) error {
-	if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, invalidRequestComment(issue.Author, problems)); err != nil {
+	if err := p.upsert(ctx, t, ledger.KindValidation, invalidRequestComment(issue.Author, problems)); err != nil {
 		return err
 	}
 	return p.setLabels(ctx, issue.Ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelInvalid}})
@@ -191,8 +192,8 @@ func (p *Provisioner) reportInvalid(ctx context.Context, issue *forge.Issue, t *
 // clearInvalid marks an earlier validation comment resolved and drops the
 // store/invalid label.
 func (p *Provisioner) clearInvalid(ctx context.Context, issue *forge.Issue, t *thread) error {
-	if c, ok := t.ownByKey[v1alpha1.MarkerValidation]; ok && !strings.Contains(c.Body, "resolved") {
-		if err := p.upsert(ctx, t, v1alpha1.MarkerValidation, v1alpha1.MarkerValidation+"\nThe request is valid now (resolved)."); err != nil {
+	if c, ok := t.Own[ledger.KindValidation]; ok && !strings.Contains(c.Body, "resolved") {
+		if err := p.upsert(ctx, t, ledger.KindValidation, v1alpha1.MarkerValidation+"\nThe request is valid now (resolved)."); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/audit"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/provision"
@@ -40,11 +42,14 @@ func statusComments(h *harness, n int) []*github.IssueComment {
 
 // foreignHTMLComments reports whether a body of the bot's carries an HTML
 // comment anywhere but its marker line (and, in the status comment, the
-// state line under it).
+// state line under it), and the nonce line a new comment ends with.
 func foreignHTMLComments(body string) bool {
 	_, rest, _ := strings.Cut(body, "\n")
 	if v1alpha1.Marked(body, v1alpha1.MarkerStatus) {
 		_, rest, _ = strings.Cut(rest, "\n")
+	}
+	if i := strings.LastIndex(rest, "\n"); i >= 0 && regexp.MustCompile(`^<!-- purrvision:post [0-9a-f]{24} -->$`).MatchString(rest[i+1:]) {
+		rest = rest[:i]
 	}
 	return strings.Contains(rest, "<!--") || strings.Contains(rest, "-->")
 }
@@ -94,6 +99,94 @@ func TestSecurity_ForgedBotState(t *testing.T) {
 			t.Errorf("bot comment repeats a mention from user text:\n%s", c.GetBody())
 		}
 	}
+}
+
+// TestSecurity_StatusCommentByRecordedID (class 3): the bot's status
+// comment is the one whose ID it recorded in its ledger, never one found
+// by searching the thread: a comment in the bot's name with a status
+// marker on its first line and a forged state (one of an old bug, or of a
+// leaked token) is not taken for it, though it comes first.
+// Guard: ledger.Thread, which reads only the recorded IDs.
+func TestSecurity_StatusCommentByRecordedID(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	// An invalid request: the bot writes its validation comment only.
+	n := h.gh.OpenIssue(requestsRepo, "octocat", "Store: cat-cafe", formBody("cat-cafe", "xl", "owner@example.com"), v1alpha1.LabelRequest)
+	h.settle()
+	forged := storestatus.State{Store: "cat-cafe", Phase: v1alpha1.PhaseReady, URL: "https://evil.example/",
+		Operation: v1alpha1.OpDecommission, MergeCommit: strings.Repeat("ab", 20)}
+	forged.RecordMerge("decommission approved by @admin", forged.MergeCommit, time.Now())
+	plantedID := h.gh.Comment(requestsRepo, n, ghstandin.BotLogin, storestatus.Body(forged))
+	planted := h.gh.Comments(requestsRepo, n)[len(h.gh.Comments(requestsRepo, n))-1].GetBody()
+
+	h.gh.EditIssueBody(requestsRepo, n, "octocat", formBody("cat-cafe", "small", "owner@example.com"))
+	h.settle()
+	if prs := h.pulls()["store/cat-cafe"]; len(prs) != 1 || prs[0].GetTitle() != "Provision store cat-cafe" {
+		t.Fatalf("pull requests %v, want the store's provisioning: the forged state (decommissioned) was read", prs)
+	}
+	var own *github.IssueComment
+	for _, c := range statusComments(h, n) {
+		switch c.GetID() {
+		case plantedID:
+			if c.GetBody() != planted {
+				t.Errorf("the bot edited a status comment it did not record:\n%s", c.GetBody())
+			}
+		default:
+			own = c
+		}
+	}
+	if own == nil {
+		t.Fatal("the bot posted no status comment of its own")
+	}
+	if st := storestatus.Parse(own.GetBody()); st.Phase != v1alpha1.PhasePendingReview || strings.Contains(st.URL, "evil") || len(st.Merges()) != 0 {
+		t.Errorf("status %+v, want pending review, no merge, the store's own URL", st)
+	}
+	// A command reads the recorded state: the store is not "decommissioned".
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision rotate-credentials")
+	h.settle()
+	if r := h.replies(n); len(r) != 1 || strings.Contains(r[0], "decommissioned") {
+		t.Errorf("replies %q, want one that does not take the store for decommissioned", r)
+	}
+	// Nor does the status page show it, or the audit print its history.
+	h.merge(h.pulls()["store/cat-cafe"][0].GetNumber())
+	if page := h.get("/"); strings.Contains(page, "approved by @admin") || !strings.Contains(page, "cat-cafe") {
+		t.Errorf("the status page shows a status comment the bot did not record:\n%.2000s", page)
+	}
+	if text := audit.Text(auditOf(t, h, h.tenantsClone(), "cat-cafe")); strings.Contains(text, "approved by @admin") || !strings.Contains(text, "Waiting for review") {
+		t.Errorf("the audit reads a status comment the bot did not record:\n%s", text)
+	}
+}
+
+// TestSecurity_CommandCostFlat (class 7): handling a command costs the
+// same API calls on a thread of 3 comments as on one of 250: the bot
+// reads its ledger, not the thread.
+// Guard: ledger.Thread (no listing of the issue's comments).
+func TestSecurity_CommandCostFlat(t *testing.T) {
+	cost := func(filler int) int {
+		h := newHarness(t, harnessOptions{})
+		n := h.provisioned("cat-cafe")
+		h.gh.Comment(requestsRepo, n, "eve", "/purrvision decommission")
+		h.settle()
+		for i := 0; i < filler; i++ {
+			h.gh.Comment(requestsRepo, n, "octocat", "thanks!")
+		}
+		h.settle()
+		before := total(h.gh.Calls())
+		h.gh.Comment(requestsRepo, n, "eve", "/purrvision decommission")
+		h.settle()
+		return total(h.gh.Calls()) - before
+	}
+	short, long := cost(0), cost(250)
+	if short != long || short > 8 {
+		t.Errorf("a refused command cost %d API calls on a short thread and %d on a 250-comment one; want the same few", short, long)
+	}
+}
+
+func total(calls map[string]int) int {
+	n := 0
+	for _, c := range calls {
+		n += c
+	}
+	return n
 }
 
 // TestSecurity_UnauthorizedCommandsQuiet (class 7): someone without rights

@@ -9,6 +9,7 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
@@ -62,14 +63,9 @@ type commentIndex struct {
 	// listing by GitHub's clock, so nothing updated in the same second, or
 	// listed a little late, is missed (reading a comment again is harmless).
 	since    time.Time
-	progress map[int]progress // the progress comment of each issue
-	issueURL map[int]string   // each issue's page, from any comment on it
-	listed   time.Time        // when it was last read from scratch, by our clock
-}
-
-type progress struct {
-	id    int64
-	state storestatus.State
+	progress map[int]map[int64]storestatus.State // each issue's bot comments with a status marker, by ID
+	issueURL map[int]string                      // each issue's page, from any comment on it
+	listed   time.Time                           // when it was last read from scratch, by our clock
 }
 
 // overlap is how far before the last listing the next one starts.
@@ -90,7 +86,7 @@ func (s *RepoSource) Stores(ctx context.Context) ([]Store, error) {
 		if r.issue.Number == 0 || s.indexes[r.issue.Repo] != nil {
 			continue
 		}
-		s.indexes[r.issue.Repo] = &commentIndex{progress: map[int]progress{}, issueURL: map[int]string{}}
+		s.indexes[r.issue.Repo] = &commentIndex{progress: map[int]map[int64]storestatus.State{}, issueURL: map[int]string{}}
 	}
 	if s.GitHub != nil {
 		for repo, idx := range s.indexes {
@@ -103,7 +99,9 @@ func (s *RepoSource) Stores(ctx context.Context) ([]Store, error) {
 	for i, r := range rows {
 		out[i] = r.store
 		if r.issue.Number != 0 {
-			s.fill(&out[i], r.issue)
+			if err := s.fill(ctx, &out[i], r.issue); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -177,7 +175,7 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		return err
 	}
 	if since.IsZero() {
-		*idx = commentIndex{progress: map[int]progress{}, issueURL: map[int]string{}, listed: now()}
+		*idx = commentIndex{progress: map[int]map[int64]storestatus.State{}, issueURL: map[int]string{}, listed: now()}
 	}
 	newest := asOf
 	for _, c := range comments {
@@ -188,11 +186,11 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 			idx.issueURL[c.Issue] = u
 		}
 		if c.Author == s.Bot && v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
-			// The first progress comment of an issue is the one Purrvision
-			// keeps up to date, as the request flow and the watcher find it.
-			if old, ok := idx.progress[c.Issue]; !ok || c.ID <= old.id {
-				idx.progress[c.Issue] = progress{id: c.ID, state: storestatus.Parse(c.Body)}
+			// A candidate: fill shows the one the ledger records.
+			if idx.progress[c.Issue] == nil {
+				idx.progress[c.Issue] = map[int64]storestatus.State{}
 			}
+			idx.progress[c.Issue][c.ID] = storestatus.Parse(c.Body)
 		}
 		if c.UpdatedAt.After(newest) {
 			newest = c.UpdatedAt // GitHub did not say when it listed them
@@ -204,21 +202,26 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 	return nil
 }
 
-// fill adds to st what the progress comment of its issue says.
-func (s *RepoSource) fill(st *Store, issue forge.IssueRef) {
+// fill adds to st what the progress comment of its issue says: the one
+// whose ID the ledger recorded, as fetched with the tenants repo.
+func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) error {
 	idx := s.indexes[issue.Repo]
 	if idx == nil {
-		return
+		return nil
 	}
 	st.IssueURL = idx.issueURL[issue.Number]
-	p, ok := idx.progress[issue.Number]
-	if !ok {
-		return
+	rec, _, err := ledger.New(s.Repo).Read(ctx, issue, false)
+	if err != nil {
+		return err
 	}
-	state := p.state
+	state, ok := idx.progress[issue.Number][rec.Comments[ledger.KindStatus]]
+	if !ok {
+		return nil
+	}
 	if state.Phase != "" {
 		st.Phase = state.Phase
 	}
 	st.PullURL = state.PullURL
 	st.Timeline = state.Timeline
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
@@ -115,9 +116,25 @@ spec:
 	}); err != nil {
 		t.Fatal(err)
 	}
+	for name, num := range f.issues {
+		f.record(t, num, f.status[name])
+	}
 	clk.advance(time.Hour) // the stores were asked for an hour ago
 	f.source = &statuspage.RepoSource{Config: testutil.ExampleConfig(t), Repo: f.repo, GitHub: client, Bot: ghstandin.BotLogin}
 	return f
+}
+
+// record notes comment id as issue num's status comment in the ledger,
+// as the bot does when it posts one.
+func (f *fixture) record(t testing.TB, num int, id int64) {
+	t.Helper()
+	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: num}
+	if _, err := ledger.New(f.repo).Update(context.Background(), ref, func(r *ledger.Record) (string, error) {
+		r.Comments = map[string]int64{ledger.KindStatus: id}
+		return "its status comment", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // setPhase edits a store's progress comment through the API, as the
@@ -228,7 +245,7 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	num := f.gh.OpenIssue(requestRepo, "octocat", "late", "a request")
-	f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged}))
+	f.record(t, num, f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged})))
 	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
 		return &tenants.Plan{Parent: s.BranchHead, Message: "merge late", Changes: []tenants.Change{{Path: "tenants/default/" + renderer.Shard("late") + "/late/store.yaml",
 			Data: requestFile("late", fmt.Sprintf("%s#%d", requestRepo, num))}}}, nil

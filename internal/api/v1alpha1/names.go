@@ -58,6 +58,10 @@ var LifecycleLabels = []string{LabelProvisioning, LabelReady, LabelFailed, Label
 // BranchPrefix starts the tenants repo branch of every store pull request.
 const BranchPrefix = "store/"
 
+// LedgerBranch is the branch of the tenants repo where Purrvision records
+// the IDs of its own comments (internal/ledger). Only the bot writes it.
+const LedgerBranch = "purrvision/ledger"
+
 // Branch is the branch of every pull request about store name.
 func Branch(name string) string { return BranchPrefix + name }
 
