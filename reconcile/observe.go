@@ -48,7 +48,13 @@ func Observe(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 	}
 	switch {
 	case ns != nil && ns.DeletionTimestamp != nil:
-		o.Phase = v1alpha1.PhaseDecommissioned
+		// Decommissioned once the Namespace is empty: Kubernetes has
+		// deleted what it held (its spec finalizers are done), and only
+		// metadata finalizers, Purrvision's among them, keep it. Until then
+		// the name is not free again: the report closes the issue.
+		if len(ns.Spec.Finalizers) == 0 {
+			o.Phase = v1alpha1.PhaseDecommissioned
+		}
 	case ks != nil && ks.DeletionTimestamp != nil && hr == nil:
 		o.Phase = v1alpha1.PhaseDecommissioned
 	case hr != nil:

@@ -46,7 +46,9 @@ func TestObserve(t *testing.T) {
 		{name: "ready", hr: hr(1, 1, cond("Ready", "True", "InstallSucceeded", "")), phase: v1alpha1.PhaseReady},
 		{name: "install failed", hr: hr(1, 1, cond("Ready", "False", "InstallFailed", "values don't meet the schema")), phase: v1alpha1.PhaseFailed, msg: "values don't meet the schema"},
 		{name: "stalled", hr: hr(1, 1, cond("Ready", "False", "RetriesExceeded", "failed"), cond("Stalled", "True", "RetriesExceeded", "exhausted 3 retries")), phase: v1alpha1.PhaseFailed, msg: "exhausted 3 retries"},
-		{name: "namespace terminating", ns: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}}, hr: hr(1, 1, cond("Ready", "True", "", "")), phase: v1alpha1.PhaseDecommissioned},
+		{name: "namespace terminating, emptied", ns: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}}, hr: hr(1, 1, cond("Ready", "True", "", "")), phase: v1alpha1.PhaseDecommissioned},
+		// Its objects are still being deleted: the name is not free yet.
+		{name: "namespace terminating, not yet empty", ns: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}, Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{corev1.FinalizerKubernetes}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/forge"
@@ -176,7 +177,34 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	if !strings.Contains(strings.Join(ns.Finalizers, ","), "purrvision.dev/report") {
 		t.Fatalf("namespace finalizers = %v", ns.Finalizers)
 	}
+	// As Flux prunes a decommissioned store: its Kustomization, then the
+	// Namespace.
+	if err := c.Delete(ctx, ks); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Delete(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	// While Kubernetes deletes what the Namespace holds (its spec
+	// finalizer), the store is not gone and its name not free: nothing is
+	// reported. The API server has no namespace controller here; the test
+	// plays it, and finalizes the Namespace once it has looked.
+	time.Sleep(2 * time.Second)
+	if s := states(); s[len(s)-1] == "inactive" || strings.Contains(labels(), "decommissioned") {
+		t.Fatalf("reported decommissioned while the namespace still held objects: %v, %s", s, labels())
+	}
+	cs, err := kubernetes.NewForConfig(e.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, hr); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, types.NamespacedName{Name: storeNS}, ns); err != nil {
+		t.Fatal(err)
+	}
+	ns.Spec.Finalizers = nil
+	if _, err := cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "an inactive status", func() bool { s := states(); return len(s) > 0 && s[len(s)-1] == "inactive" })
