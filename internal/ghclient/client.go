@@ -140,6 +140,30 @@ func translate(action string, resp *github.Response, err error) error {
 	return fmt.Errorf("%s: %w", action, err)
 }
 
+// maxPages bounds a listing, so a server whose Link header never ends
+// cannot keep a worker: 1,000 pages of 100.
+const maxPages = 1000
+
+// eachPage calls list for every page of a listing, 100 items a page,
+// from the first until GitHub's Link header names no next page. list
+// reads the page from lo.
+func eachPage(action string, lo *github.ListOptions, list func() (*github.Response, error)) error {
+	lo.PerPage = 100
+	for n := 1; ; n++ {
+		resp, err := list()
+		if err := translate(action, resp, err); err != nil {
+			return err
+		}
+		if resp.NextPage == 0 {
+			return nil
+		}
+		if n >= maxPages || resp.NextPage <= lo.Page {
+			return fmt.Errorf("%s: the listing goes on past page %d", action, max(n, lo.Page))
+		}
+		lo.Page = resp.NextPage
+	}
+}
+
 func issueFrom(repo forge.Repo, i *github.Issue) *forge.Issue {
 	out := &forge.Issue{
 		Ref:    forge.IssueRef{Repo: repo, Number: i.GetNumber()},
@@ -187,20 +211,15 @@ func (c *Client) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue
 // ListComments implements forge.IssueReader.
 func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error) {
 	var out []forge.Comment
-	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	for {
+	opts := &github.IssueListCommentsOptions{}
+	err := eachPage("listing comments of "+ref.String(), &opts.ListOptions, func() (*github.Response, error) {
 		cs, resp, err := c.gh.Issues.ListComments(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, opts)
-		if err := translate("listing comments of "+ref.String(), resp, err); err != nil {
-			return nil, err
-		}
 		for _, cm := range cs {
 			out = append(out, commentFrom(cm))
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 // ListRepoComments implements forge.RepoCommentLister with one listing of
@@ -209,27 +228,25 @@ func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.
 func (c *Client) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, time.Time, error) {
 	var out []forge.Comment
 	var asOf time.Time
-	opts := &github.IssueListCommentsOptions{Sort: github.String("updated"), Direction: github.String("asc"), ListOptions: github.ListOptions{PerPage: 100}}
+	opts := &github.IssueListCommentsOptions{Sort: github.String("updated"), Direction: github.String("asc")}
 	if !since.IsZero() {
 		opts.Since = &since
 	}
-	for {
+	err := eachPage("listing the comments of "+repo.String(), &opts.ListOptions, func() (*github.Response, error) {
 		// Number 0 lists the whole repository's comments.
 		cs, resp, err := c.gh.Issues.ListComments(ctx, repo.Owner, repo.Name, 0, opts)
-		if err := translate("listing the comments of "+repo.String(), resp, err); err != nil {
-			return nil, time.Time{}, err
-		}
-		if opts.Page == 0 {
+		if err == nil && opts.Page == 0 {
 			asOf, _ = http.ParseTime(resp.Header.Get("Date"))
 		}
 		for _, cm := range cs {
 			out = append(out, commentFrom(cm))
 		}
-		if resp.NextPage == 0 {
-			return out, asOf, nil
-		}
-		opts.Page = resp.NextPage
+		return resp, err
+	})
+	if err != nil {
+		return nil, time.Time{}, err
 	}
+	return out, asOf, nil
 }
 
 func commentFrom(cm *github.IssueComment) forge.Comment {
@@ -254,22 +271,17 @@ func issueNumber(u string) int {
 // ListOpenIssues implements forge.IssueLister; pull requests are skipped.
 func (c *Client) ListOpenIssues(ctx context.Context, repo forge.Repo, label string) ([]forge.Issue, error) {
 	var out []forge.Issue
-	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{label}, ListOptions: github.ListOptions{PerPage: 100}}
-	for {
+	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{label}}
+	err := eachPage("listing issues of "+repo.String(), &opts.ListOptions, func() (*github.Response, error) {
 		is, resp, err := c.gh.Issues.ListByRepo(ctx, repo.Owner, repo.Name, opts)
-		if err := translate("listing issues of "+repo.String(), resp, err); err != nil {
-			return nil, err
-		}
 		for _, i := range is {
 			if !i.IsPullRequest() {
 				out = append(out, *issueFrom(repo, i))
 			}
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 // CreateComment implements forge.Commenter.
@@ -319,16 +331,21 @@ func (c *Client) RemoveLabel(ctx context.Context, ref forge.IssueRef, label stri
 
 // FindOpenPull implements forge.PullRequester; nil when there is none.
 func (c *Client) FindOpenPull(ctx context.Context, repo forge.Repo, head string) (*forge.PullRequest, error) {
-	prs, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, &github.PullRequestListOptions{State: "open", Head: repo.Owner + ":" + head})
-	if err := translate("listing pull requests of "+repo.String(), resp, err); err != nil {
+	var found *forge.PullRequest
+	opts := &github.PullRequestListOptions{State: "open", Head: repo.Owner + ":" + head}
+	err := eachPage("listing pull requests of "+repo.String(), &opts.ListOptions, func() (*github.Response, error) {
+		prs, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, opts)
+		for _, p := range prs {
+			if found == nil && p.GetHead().GetRef() == head {
+				found = pullFrom(repo, p)
+			}
+		}
+		return resp, err
+	})
+	if err != nil {
 		return nil, err
 	}
-	for _, p := range prs {
-		if p.GetHead().GetRef() == head {
-			return pullFrom(repo, p), nil
-		}
-	}
-	return nil, nil
+	return found, nil
 }
 
 // CreatePull implements forge.PullRequester.
@@ -364,32 +381,24 @@ func (c *Client) GetPull(ctx context.Context, repo forge.Repo, number int) (*for
 // ListPullFiles implements forge.PullInspector.
 func (c *Client) ListPullFiles(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
 	var out []string
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	opts := &github.ListOptions{}
+	err := eachPage(fmt.Sprintf("listing files of %s#%d", repo, number), opts, func() (*github.Response, error) {
 		fs, resp, err := c.gh.PullRequests.ListFiles(ctx, repo.Owner, repo.Name, number, opts)
-		if err := translate(fmt.Sprintf("listing files of %s#%d", repo, number), resp, err); err != nil {
-			return nil, err
-		}
 		for _, f := range fs {
 			out = append(out, f.GetFilename())
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 // Approvers implements forge.PullInspector: who approved last, per reviewer.
 func (c *Client) Approvers(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
 	latest := map[string]string{}
 	var order []string
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	opts := &github.ListOptions{}
+	err := eachPage(fmt.Sprintf("listing reviews of %s#%d", repo, number), opts, func() (*github.Response, error) {
 		rs, resp, err := c.gh.PullRequests.ListReviews(ctx, repo.Owner, repo.Name, number, opts)
-		if err := translate(fmt.Sprintf("listing reviews of %s#%d", repo, number), resp, err); err != nil {
-			return nil, err
-		}
 		for _, r := range rs {
 			login := r.GetUser().GetLogin()
 			if _, seen := latest[login]; !seen {
@@ -399,10 +408,10 @@ func (c *Client) Approvers(ctx context.Context, repo forge.Repo, number int) ([]
 				latest[login] = s
 			}
 		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return resp, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []string
 	for _, l := range order {
@@ -440,15 +449,16 @@ func (c *Client) IsTeamMember(ctx context.Context, org, team, login string) (boo
 
 // SSHKeys implements forge.KeyFetcher.
 func (c *Client) SSHKeys(ctx context.Context, login string) ([]string, error) {
-	keys, resp, err := c.gh.Users.ListKeys(ctx, login, &github.ListOptions{PerPage: 100})
-	if err := translate("listing SSH keys of "+login, resp, err); err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, k.GetKey())
-	}
-	return out, nil
+	var out []string
+	opts := &github.ListOptions{}
+	err := eachPage("listing SSH keys of "+login, opts, func() (*github.Response, error) {
+		keys, resp, err := c.gh.Users.ListKeys(ctx, login, opts)
+		for _, k := range keys {
+			out = append(out, k.GetKey())
+		}
+		return resp, err
+	})
+	return out, err
 }
 
 // SetStatus implements forge.StatusReporter.
@@ -463,41 +473,31 @@ func (c *Client) SetStatus(ctx context.Context, repo forge.Repo, st forge.Status
 // links it; "" when it links none.
 func (c *Client) PullCommitAuthors(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
 	var out []string
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	opts := &github.ListOptions{}
+	err := eachPage(fmt.Sprintf("listing commits of %s#%d", repo, number), opts, func() (*github.Response, error) {
 		cs, resp, err := c.gh.PullRequests.ListCommits(ctx, repo.Owner, repo.Name, number, opts)
-		if err := translate(fmt.Sprintf("listing commits of %s#%d", repo, number), resp, err); err != nil {
-			return nil, err
-		}
 		for _, rc := range cs {
 			out = append(out, rc.GetAuthor().GetLogin())
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 // ListStatuses returns every status of a commit, newest first, as GitHub
 // lists them.
 func (c *Client) ListStatuses(ctx context.Context, repo forge.Repo, sha string) ([]forge.Status, error) {
 	var out []forge.Status
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	opts := &github.ListOptions{}
+	err := eachPage(fmt.Sprintf("listing statuses of %s in %s", sha, repo), opts, func() (*github.Response, error) {
 		sts, resp, err := c.gh.Repositories.ListStatuses(ctx, repo.Owner, repo.Name, sha, opts)
-		if err := translate(fmt.Sprintf("listing statuses of %s in %s", sha, repo), resp, err); err != nil {
-			return nil, err
-		}
 		for _, s := range sts {
 			out = append(out, forge.Status{SHA: sha, Context: s.GetContext(), State: s.GetState(), Description: s.GetDescription(),
 				TargetURL: s.GetTargetURL(), Creator: s.GetCreator().GetLogin()})
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 func nilIfEmpty(s string) *string {
