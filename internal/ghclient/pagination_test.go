@@ -98,8 +98,10 @@ func TestClient_FollowsEveryPage(t *testing.T) {
 			}
 			return map[string]any{"number": i + 1, "state": "open", "head": map[string]any{"ref": ref}}
 		}),
-		"GET /repos/acme/tenants/pulls/3/files":   items(n, func(i int) any { return map[string]any{"filename": fmt.Sprint("f", i)} }),
-		"GET /repos/acme/tenants/pulls/3/commits": items(n, func(i int) any { return map[string]any{"sha": sha, "author": map[string]any{"login": fmt.Sprint("a", i)}} }),
+		"GET /repos/acme/tenants/pulls/3/files": items(n, func(i int) any { return map[string]any{"filename": fmt.Sprint("f", i)} }),
+		"GET /repos/acme/tenants/pulls/3/commits": items(n, func(i int) any {
+			return map[string]any{"sha": sha, "author": map[string]any{"login": fmt.Sprint("a", i)}}
+		}),
 		"GET /repos/acme/tenants/pulls/3/reviews": items(n, func(i int) any {
 			return map[string]any{"id": i + 1, "state": "APPROVED", "user": map[string]any{"login": fmt.Sprint("r", i)}}
 		}),
