@@ -1,6 +1,6 @@
 // Package ghclient implements internal/forge on GitHub with go-github,
 // authenticated as a GitHub App installation or with a token, retrying rate
-// limits and server errors. github.apiURL points it at GitHub, GitHub
+// limits and server errors, and making repeated reads conditional (ETag). github.apiURL points it at GitHub, GitHub
 // Enterprise or a local stand-in.
 package ghclient
 
@@ -41,6 +41,9 @@ type Options struct {
 	Backoff time.Duration
 	// Metrics, when set, observes every call.
 	Metrics *Metrics
+	// CacheBytes bounds the answers kept for conditional requests; 16 MiB
+	// when 0, none kept when negative.
+	CacheBytes int
 }
 
 // App is a GitHub App installation.
@@ -102,6 +105,14 @@ func New(o Options) (*Client, error) {
 		base = &metricsTransport{next: base, m: o.Metrics}
 	}
 	rt := http.RoundTripper(&retryTransport{next: base, maxRetries: o.MaxRetries, maxWait: o.MaxWait, backoff: o.Backoff, now: time.Now})
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 16 << 20
+	}
+	if o.CacheBytes > 0 {
+		// Under the authentication, which sets the Authorization header
+		// the cache keys its entries by.
+		rt = newCacheTransport(rt, o.CacheBytes)
+	}
 	if o.App != nil {
 		itr, err := ghinstallation.New(rt, o.App.ID, o.App.InstallationID, o.App.PrivateKey)
 		if err != nil {
