@@ -58,9 +58,10 @@ type row struct {
 
 // commentIndex is what a request repository's comments say of its stores.
 type commentIndex struct {
-	// since is where the next listing starts: a little before the last
-	// listing by GitHub's clock, so nothing updated in the same second, or
-	// listed a little late, is missed (reading a comment again is harmless).
+	// since is where the next listing starts: a little before the newest
+	// comment listed by GitHub's clock, so nothing updated in the same
+	// second, or listed a little late, is missed (reading a comment again is
+	// harmless); it stays put while nothing changes.
 	since    time.Time
 	progress map[int]progress // the progress comment of each issue
 	issueURL map[int]string   // each issue's page, from any comment on it
@@ -172,14 +173,14 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 	if !idx.listed.IsZero() && now().Sub(idx.listed) >= every {
 		since = time.Time{}
 	}
-	comments, asOf, err := s.GitHub.ListRepoComments(ctx, repo, since)
+	comments, _, err := s.GitHub.ListRepoComments(ctx, repo, since)
 	if err != nil {
 		return err
 	}
 	if since.IsZero() {
 		*idx = commentIndex{progress: map[int]progress{}, issueURL: map[int]string{}, listed: now()}
 	}
-	newest := asOf
+	var newest time.Time
 	for _, c := range comments {
 		if c.Issue == 0 {
 			continue
@@ -195,11 +196,15 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 			}
 		}
 		if c.UpdatedAt.After(newest) {
-			newest = c.UpdatedAt // GitHub did not say when it listed them
+			newest = c.UpdatedAt
 		}
 	}
-	if !newest.IsZero() {
-		idx.since = newest.Add(-overlap)
+	// The next listing starts a little before the newest comment listed,
+	// not before the time of this listing: while nothing changes it asks
+	// the same question, which GitHub answers 304 Not Modified from the
+	// client's ETag, at no cost to the rate limit.
+	if since := newest.Add(-overlap); !newest.IsZero() && since.After(idx.since) {
+		idx.since = since
 	}
 	return nil
 }

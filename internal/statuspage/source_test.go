@@ -327,3 +327,49 @@ func BenchmarkStatusPageRefresh(b *testing.B) {
 	}
 	b.ReportMetric(float64(f.gh.Calls()[listComments]-before[listComments])/float64(b.N), "calls/refresh")
 }
+
+// sinceRecorder records the since of every listing.
+type sinceRecorder struct {
+	next   statuspage.RepoCommentLister
+	mu     sync.Mutex
+	sinces []time.Time
+}
+
+func (r *sinceRecorder) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, time.Time, error) {
+	r.mu.Lock()
+	r.sinces = append(r.sinces, since)
+	r.mu.Unlock()
+	return r.next.ListRepoComments(ctx, repo, since)
+}
+
+// TestRepoSource_UnchangedRefreshAsksTheSame: while no comment changes, a
+// refresh asks GitHub the same question as the one before, which GitHub
+// answers 304 to the client's If-None-Match; once one changes, the next
+// listing still starts before it.
+func TestRepoSource_UnchangedRefreshAsksTheSame(t *testing.T) {
+	f := newFixture(t, 2)
+	rec := &sinceRecorder{next: f.client}
+	f.source.GitHub = rec
+	ctx := context.Background()
+	for range 3 {
+		mustStores(t, f)
+		f.clock.advance(30 * time.Second)
+	}
+	if len(rec.sinces) != 3 || !rec.sinces[0].IsZero() || rec.sinces[1].IsZero() || !rec.sinces[2].Equal(rec.sinces[1]) {
+		t.Fatalf("listings since %v: want everything, then twice the same time", rec.sinces)
+	}
+	f.setPhase(t, storeName(1), v1alpha1.PhaseReady)
+	edited := f.clock.now()
+	f.clock.advance(30 * time.Second)
+	if s := byName(mustStores(t, f))[storeName(1)]; s.Phase != v1alpha1.PhaseReady {
+		t.Fatalf("the edited store: %+v", s)
+	}
+	f.clock.advance(30 * time.Second)
+	if _, err := f.source.Stores(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := rec.sinces[len(rec.sinces)-1]
+	if next.After(edited) || next.Equal(rec.sinces[2]) {
+		t.Errorf("after an edit at %v the listing starts at %v: want it moved on, and before the edit", edited, next)
+	}
+}
