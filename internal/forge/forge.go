@@ -20,6 +20,34 @@ var ErrNotFound = errors.New("not found")
 // such as a second pull request for the same branch.
 var ErrAlreadyExists = errors.New("already exists")
 
+// RateLimitError is returned, wrapped, when GitHub asks to wait longer
+// than a call waits (a primary or secondary rate limit): the work is to be
+// tried again after Wait, not at once.
+type RateLimitError struct {
+	Wait time.Duration
+	// Secondary is a secondary rate limit (too many requests at once, or
+	// too much content created), not the hourly primary one.
+	Secondary bool
+}
+
+func (e *RateLimitError) Error() string {
+	kind := "primary"
+	if e.Secondary {
+		kind = "secondary"
+	}
+	return fmt.Sprintf("GitHub's %s rate limit: retry after %s", kind, e.Wait.Round(time.Second))
+}
+
+// RetryAfter is how long to wait before trying err's work again, when err
+// is a rate limit.
+func RetryAfter(err error) (time.Duration, bool) {
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		return rl.Wait, true
+	}
+	return 0, false
+}
+
 // Repo is owner/name.
 type Repo struct{ Owner, Name string }
 

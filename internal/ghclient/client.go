@@ -135,6 +135,21 @@ func translate(action string, resp *github.Response, err error) error {
 	if err == nil {
 		return nil
 	}
+	// go-github's own rate limit errors: it refuses a call itself while
+	// the last answer said the primary limit is spent.
+	var primary *github.RateLimitError
+	if errors.As(err, &primary) {
+		wait := max(time.Until(primary.Rate.Reset.Time)+time.Second, time.Second)
+		return fmt.Errorf("%s: %w", action, &forge.RateLimitError{Wait: wait})
+	}
+	var secondary *github.AbuseRateLimitError
+	if errors.As(err, &secondary) {
+		wait := secondaryWait
+		if secondary.RetryAfter != nil {
+			wait = *secondary.RetryAfter
+		}
+		return fmt.Errorf("%s: %w", action, &forge.RateLimitError{Wait: wait, Secondary: true})
+	}
 	if resp != nil && resp.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%s: %w", action, forge.ErrNotFound)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -42,7 +43,7 @@ func (t *metricsTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	switch {
 	case err != nil:
 		result = "transport_error"
-	case resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode == http.StatusForbidden && (resp.Header.Get("Retry-After") != "" || resp.Header.Get("X-RateLimit-Remaining") == "0")):
+	case isRateLimit(resp):
 		result = "rate_limited"
 	case resp.StatusCode == http.StatusNotModified:
 		result = "not_modified"
@@ -58,4 +59,9 @@ func (t *metricsTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 	}
 	return resp, err
+}
+
+func isRateLimit(resp *http.Response) bool {
+	_, ok := rateLimit(resp, time.Now())
+	return ok
 }
