@@ -226,4 +226,5 @@ func (s *RepoSource) fill(st *Store, issue forge.IssueRef) {
 	}
 	st.PullURL = state.PullURL
 	st.Timeline = state.Timeline
+	st.Omitted = state.Omitted
 }

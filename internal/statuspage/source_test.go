@@ -89,7 +89,7 @@ func newFixture(t testing.TB, n int) *fixture {
 		f.status[name] = gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{
 			Store: name, Phase: v1alpha1.PhasePendingReview, PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num),
 			Timeline: []storestatus.Event{{Phase: v1alpha1.PhasePendingReview, At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}},
-		}))
+		}, ""))
 		changes = append(changes, tenants.Change{Path: "tenants/default/" + renderer.Shard(name) + "/" + name + "/store.yaml",
 			Data: requestFile(name, fmt.Sprintf("%s#%d", requestRepo, num))})
 	}
@@ -126,7 +126,7 @@ func (f *fixture) setPhase(t testing.TB, name string, phase v1alpha1.Phase) {
 	t.Helper()
 	repo, _ := forge.ParseRepo(requestRepo)
 	body := storestatus.Body(storestatus.State{Store: name, Phase: phase, PullURL: "https://github.com/acme/tenants/pull/1",
-		Timeline: []storestatus.Event{{Phase: phase, At: time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC), Detail: "by the test"}}})
+		Timeline: []storestatus.Event{{Phase: phase, At: time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC), Detail: "by the test"}}}, "")
 	if err := f.client.EditComment(context.Background(), repo, f.status[name], body); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestRepoSource_RefreshCostsOneCall(t *testing.T) {
 	f.clock.advance(30 * time.Second)
 	f.setPhase(t, storeName(7), v1alpha1.PhaseReady)
 	// A second progress comment on an issue is not the one Purrvision keeps.
-	f.gh.Comment(requestRepo, f.issues[storeName(8)], ghstandin.BotLogin, storestatus.Body(storestatus.State{Phase: v1alpha1.PhaseFailed}))
+	f.gh.Comment(requestRepo, f.issues[storeName(8)], ghstandin.BotLogin, storestatus.Body(storestatus.State{Phase: v1alpha1.PhaseFailed}, ""))
 	before := f.gh.Calls()
 	stores, err := f.source.Stores(ctx)
 	if err != nil {
@@ -228,7 +228,7 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	num := f.gh.OpenIssue(requestRepo, "octocat", "late", "a request")
-	f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged}))
+	f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged}, ""))
 	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
 		return &tenants.Plan{Parent: s.BranchHead, Message: "merge late", Changes: []tenants.Change{{Path: "tenants/default/" + renderer.Shard("late") + "/late/store.yaml",
 			Data: requestFile("late", fmt.Sprintf("%s#%d", requestRepo, num))}}}, nil
