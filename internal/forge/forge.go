@@ -180,6 +180,9 @@ type DeploymentStatus struct {
 	State          string
 	Description    string
 	EnvironmentURL string
+	// LogURL is where people follow the deployment: the store's row on
+	// the status page.
+	LogURL string
 }
 
 // Client is the whole of what Purrvision asks of GitHub, as the adapter in

@@ -574,13 +574,15 @@ func (c *Client) LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id
 	if len(sts) == 0 {
 		return nil, nil
 	}
-	return &forge.DeploymentStatus{State: sts[0].GetState(), Description: sts[0].GetDescription(), EnvironmentURL: sts[0].GetEnvironmentURL()}, nil
+	return &forge.DeploymentStatus{State: sts[0].GetState(), Description: sts[0].GetDescription(), EnvironmentURL: sts[0].GetEnvironmentURL(),
+		LogURL: sts[0].GetLogURL()}, nil
 }
 
 // CreateDeploymentStatus implements forge.Deployer.
 func (c *Client) CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error {
 	_, resp, err := c.gh.Repositories.CreateDeploymentStatus(ctx, repo.Owner, repo.Name, id, &github.DeploymentStatusRequest{
-		State: &st.State, Description: &st.Description, EnvironmentURL: nilIfEmpty(st.EnvironmentURL), AutoInactive: github.Bool(false),
+		State: &st.State, Description: &st.Description, EnvironmentURL: nilIfEmpty(st.EnvironmentURL), LogURL: nilIfEmpty(st.LogURL),
+		AutoInactive: github.Bool(false),
 	})
 	return translate(fmt.Sprintf("setting status %s of deployment %d", st.State, id), resp, err)
 }

@@ -191,3 +191,37 @@ func TestClient_ListingThatNeverEnds(t *testing.T) {
 		t.Error("a listing whose next page is the first one ended without an error")
 	}
 }
+
+// TestClient_DeploymentStatusLogURL: a deployment status carries log_url
+// to GitHub, and reads it back.
+func TestClient_DeploymentStatusLogURL(t *testing.T) {
+	var sent map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if err := json.NewDecoder(r.Body).Decode(&sent); err != nil {
+				t.Error(err)
+			}
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(`{"id":2,"state":"success"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`[{"id":2,"state":"success","log_url":"https://stores.example.com/?q=cat-cafe#store-cat-cafe"}]`))
+	}))
+	defer srv.Close()
+	c, err := ghclient.New(ghclient.Options{APIURL: srv.URL, Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := forge.Repo{Owner: "acme", Name: "tenants"}
+	link := "https://stores.example.com/?q=cat-cafe#store-cat-cafe"
+	if err := c.CreateDeploymentStatus(context.Background(), repo, 1, forge.DeploymentStatus{State: "success", Description: "Ready", LogURL: link}); err != nil {
+		t.Fatal(err)
+	}
+	if sent["log_url"] != link {
+		t.Errorf("sent %v, want log_url %s", sent, link)
+	}
+	st, err := c.LatestDeploymentStatus(context.Background(), repo, 1)
+	if err != nil || st == nil || st.LogURL != link {
+		t.Errorf("LatestDeploymentStatus = %+v, %v", st, err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -188,7 +187,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		// What the bot pushed, so the next change builds on it only if
 		// nobody else pushed since.
 		st.Branch = res.Commit.String()
-		if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
+		if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, p.statusBody(st)); err != nil {
 			return err
 		}
 	}

@@ -215,3 +215,17 @@ func quiet(s string, escape bool) string {
 func isASCIIAlnum(r rune) bool {
 	return r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }
+
+// statusBody is the progress comment of st, linking to the store's row on
+// the status page when the config names the page.
+func (p *Provisioner) statusBody(st storestatus.State) string {
+	return storestatus.Body(st, p.storePage(st.Store))
+}
+
+// storePage is the store's row on the status page; "" without one.
+func (p *Provisioner) storePage(store string) string {
+	if p.cfg.StatusPage.URL == "" || store == "" {
+		return ""
+	}
+	return v1alpha1.StatusPageURL(p.cfg.StatusPage.URL, store)
+}

@@ -10,7 +10,6 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -94,7 +93,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if !st.Merges()[pr.MergeCommitSHA] {
 		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
 	}
-	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, storestatus.Body(st)); err != nil {
+	if err := p.upsert(ctx, t, v1alpha1.MarkerStatus, p.statusBody(st)); err != nil {
 		return err
 	}
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
@@ -113,7 +112,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 			return err
 		}
 		if latest == nil {
-			if err := p.gh.CreateDeploymentStatus(ctx, p.tenants, d.ID, forge.DeploymentStatus{State: "queued", Description: "merged; waiting for Flux"}); err != nil {
+			if err := p.gh.CreateDeploymentStatus(ctx, p.tenants, d.ID, forge.DeploymentStatus{State: "queued", Description: "merged; waiting for Flux", LogURL: p.storePage(store)}); err != nil {
 				return err
 			}
 		}
