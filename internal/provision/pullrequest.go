@@ -103,7 +103,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 		if op == CmdDecommission || pr.MergeCommitSHA == "" {
 			break
 		}
-		d, err := p.gh.EnsureDeployment(ctx, p.tenants, v1alpha1.Environment(store), pr.MergeCommitSHA, op+" of store "+store)
+		d, err := p.gh.EnsureDeployment(ctx, p.tenants, v1alpha1.Environment(store), pr.MergeCommitSHA, deploymentDescription(op, store))
 		if err != nil {
 			return err
 		}
@@ -264,7 +264,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 			return err
 		}
 	}
-	return p.gh.SetStatus(ctx, pr.Repo, validPullStatus(p.cfg, res.Commit.String(), reqs))
+	return p.gh.SetStatus(ctx, pr.Repo, validPullStatus(res.Commit.String(), reqs))
 }
 
 func (p *Provisioner) reportInvalidPull(ctx context.Context, pr *forge.PullRequest, t *thread, sha string, problems []FieldError) error {
