@@ -194,10 +194,8 @@ type Client interface {
 	ListComments(ctx context.Context, ref IssueRef) ([]Comment, error)
 	// ListRepoComments returns the comments on every issue and pull request
 	// of repo updated at or after since (all of them when since is zero),
-	// least recently updated first, and the time of the listing by the
-	// server's clock (zero when it does not say), from which the next
-	// listing can start.
-	ListRepoComments(ctx context.Context, repo Repo, since time.Time) (comments []Comment, asOf time.Time, err error)
+	// least recently updated first.
+	ListRepoComments(ctx context.Context, repo Repo, since time.Time) ([]Comment, error)
 	// ListOpenIssues lists the open issues with a label.
 	ListOpenIssues(ctx context.Context, repo Repo, label string) ([]Issue, error)
 

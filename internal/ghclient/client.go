@@ -248,12 +248,10 @@ func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.
 	return out, err
 }
 
-// ListRepoComments implements forge.RepoCommentLister with one listing of
-// the repository's comments, sorted by update time. The time of the listing
-// is the Date header of its first page.
-func (c *Client) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, time.Time, error) {
+// ListRepoComments implements forge.Client with one listing of the
+// repository's comments, sorted by update time.
+func (c *Client) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, error) {
 	var out []forge.Comment
-	var asOf time.Time
 	opts := &github.IssueListCommentsOptions{Sort: github.String("updated"), Direction: github.String("asc")}
 	if !since.IsZero() {
 		opts.Since = &since
@@ -261,18 +259,12 @@ func (c *Client) ListRepoComments(ctx context.Context, repo forge.Repo, since ti
 	err := eachPage("listing the comments of "+repo.String(), &opts.ListOptions, func() (*github.Response, error) {
 		// Number 0 lists the whole repository's comments.
 		cs, resp, err := c.gh.Issues.ListComments(ctx, repo.Owner, repo.Name, 0, opts)
-		if err == nil && opts.Page == 0 {
-			asOf, _ = http.ParseTime(resp.Header.Get("Date"))
-		}
 		for _, cm := range cs {
 			out = append(out, commentFrom(cm))
 		}
 		return resp, err
 	})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	return out, asOf, nil
+	return out, err
 }
 
 func commentFrom(cm *github.IssueComment) forge.Comment {

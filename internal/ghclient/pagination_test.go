@@ -123,7 +123,7 @@ func TestClient_FollowsEveryPage(t *testing.T) {
 			return len(cs), err
 		},
 		"ListRepoComments": func() (int, error) {
-			cs, _, err := c.ListRepoComments(ctx, repo, time.Time{})
+			cs, err := c.ListRepoComments(ctx, repo, time.Time{})
 			return len(cs), err
 		},
 		"ListOpenIssues": func() (int, error) {

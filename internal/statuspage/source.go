@@ -17,8 +17,8 @@ import (
 // RepoCommentLister is what the status page reads of GitHub.
 type RepoCommentLister interface {
 	// ListRepoComments returns the comments of repo updated at or after
-	// since, and the time of the listing by the server's clock.
-	ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) (comments []forge.Comment, asOf time.Time, err error)
+	// since, least recently updated first.
+	ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, error)
 }
 
 // RepoSource lists the stores on the tenants repo's branch, with what
@@ -173,7 +173,7 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 	if !idx.listed.IsZero() && now().Sub(idx.listed) >= every {
 		since = time.Time{}
 	}
-	comments, _, err := s.GitHub.ListRepoComments(ctx, repo, since)
+	comments, err := s.GitHub.ListRepoComments(ctx, repo, since)
 	if err != nil {
 		return err
 	}

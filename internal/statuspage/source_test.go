@@ -335,7 +335,7 @@ type sinceRecorder struct {
 	sinces []time.Time
 }
 
-func (r *sinceRecorder) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, time.Time, error) {
+func (r *sinceRecorder) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, error) {
 	r.mu.Lock()
 	r.sinces = append(r.sinces, since)
 	r.mu.Unlock()
