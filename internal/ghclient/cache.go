@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"container/list"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -15,9 +17,9 @@ import (
 // the ETag back as If-None-Match, and on 304 Not Modified answers with the
 // body it kept. A 304 costs nothing of the primary rate limit.
 //
-// Entries are keyed by URL, Accept and the identity of the caller (a hash
-// of the Authorization header), so one token's answers are never served
-// to another. The cache is bounded in bytes and forgets the least recently
+// Entries are keyed by URL and a hash of the request's headers
+// (Authorization, Accept and any other), so one token's answers are never
+// served to another, whatever GitHub's Vary says. The cache is bounded in bytes and forgets the least recently
 // used entries first; an answer bigger than an eighth of it is not kept.
 type cacheTransport struct {
 	next     http.RoundTripper
@@ -30,8 +32,8 @@ type cacheTransport struct {
 }
 
 type cacheKey struct {
-	url, accept string
-	auth        [sha256.Size]byte
+	url     string
+	headers [sha256.Size]byte
 }
 
 type cacheEntry struct {
@@ -42,7 +44,7 @@ type cacheEntry struct {
 }
 
 func (e *cacheEntry) size() int {
-	n := len(e.body) + len(e.key.url) + len(e.key.accept) + len(e.etag)
+	n := len(e.body) + len(e.key.url) + len(e.key.headers) + len(e.etag)
 	for k, vs := range e.header {
 		n += len(k)
 		for _, v := range vs {
@@ -64,7 +66,7 @@ func (t *cacheTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet || req.Header.Get("If-None-Match") != "" || req.Header.Get("If-Modified-Since") != "" || req.Header.Get("Range") != "" {
 		return t.next.RoundTrip(req)
 	}
-	key := cacheKey{url: req.URL.String(), accept: req.Header.Get("Accept"), auth: sha256.Sum256([]byte(req.Header.Get("Authorization")))}
+	key := cacheKey{url: req.URL.String(), headers: headersHash(req.Header)}
 	kept := t.get(key)
 	if kept != nil {
 		req = req.Clone(req.Context())
@@ -156,4 +158,22 @@ func (t *cacheTransport) remove(key cacheKey) {
 	t.lru.Remove(el)
 	delete(t.entries, key)
 	t.size -= el.Value.(*cacheEntry).size()
+}
+
+// headersHash identifies a request by all its headers, names and values.
+func headersHash(h http.Header) [sha256.Size]byte {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	sum := sha256.New()
+	for _, k := range names {
+		for _, v := range h[k] {
+			fmt.Fprintf(sum, "%s:%q\n", k, v)
+		}
+	}
+	var out [sha256.Size]byte
+	sum.Sum(out[:0])
+	return out
 }

@@ -105,6 +105,19 @@ func TestCacheTransport(t *testing.T) {
 			t.Errorf("a GET with another token was answered %s", other)
 		}
 	})
+	t.Run("another header does not share the entry", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer one")
+		req.Header.Set("X-Standin-Act-As", "mallory")
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if inm := s.lastNoneOf(); inm != "" {
+			t.Errorf("a GET with other headers sent the entry's ETag %q", inm)
+		}
+	})
 	t.Run("a changed resource is read again", func(t *testing.T) {
 		s.mu.Lock()
 		s.version["/repos/acme/stores/issues"]++
