@@ -72,11 +72,12 @@ func Parse(body string) State {
 // Record moves the store to phase, adding a timeline line unless the last
 // line already says the same. It reports whether anything changed.
 func (s *State) Record(phase v1alpha1.Phase, detail, source string, at time.Time) bool {
+	detail = cutDetail(detail, source) // as the timeline keeps it, to compare
 	if n := len(s.Timeline); n > 0 && s.Timeline[n-1].Phase == phase && s.Timeline[n-1].Detail == detail {
 		return s.Phase != phase && s.setPhase(phase)
 	}
 	s.Phase = phase
-	s.Timeline = append(s.Timeline, Event{Phase: phase, At: at.UTC().Truncate(time.Second), Detail: cutDetail(detail, source), Source: source})
+	s.Timeline = append(s.Timeline, Event{Phase: phase, At: at.UTC().Truncate(time.Second), Detail: detail, Source: source})
 	return true
 }
 

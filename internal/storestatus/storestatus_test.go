@@ -187,3 +187,18 @@ func table(body string) string {
 	_, rest, _ := strings.Cut(body, "-->\n**")
 	return rest
 }
+
+// TestRecord_LongDetailRepeated: a long message reported again (the
+// watcher reports a failure each time it looks) is one event, not one per
+// report.
+func TestRecord_LongDetailRepeated(t *testing.T) {
+	var s storestatus.State
+	msg := strings.Repeat("x", 1000) + " the cause"
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		s.Record(v1alpha1.PhaseFailed, msg, "cluster", at.Add(time.Duration(i)*time.Minute))
+	}
+	if len(s.Timeline) != 1 || !strings.HasSuffix(s.Timeline[0].Detail, " the cause") || utf8.RuneCountInString(s.Timeline[0].Detail) != storestatus.MaxDetail {
+		t.Errorf("timeline %+v: want one event, cut to its end", s.Timeline)
+	}
+}
