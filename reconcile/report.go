@@ -51,6 +51,10 @@ type GitHubReporter struct {
 	// Ledger names the store issue's status comment (internal/ledger).
 	Ledger *ledger.Ledger
 	Now    func() time.Time
+	// StatusPage is the status page's address (config statusPage.url):
+	// deployment statuses and the progress comment link to the store's row
+	// on it. No links when empty.
+	StatusPage string
 	// Provisioned, when set, observes the seconds from merge to Ready.
 	Provisioned prometheus.Observer
 	// History, when set, says which commits of the tenants repo hold
@@ -176,11 +180,19 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 	if latest != nil && latest.State == state && latest.Description == desc {
 		return nil
 	}
-	st := forge.DeploymentStatus{State: state, Description: desc}
+	st := forge.DeploymentStatus{State: state, Description: desc, LogURL: g.storePage(r.Store)}
 	if r.Phase == v1alpha1.PhaseReady {
 		st.EnvironmentURL = r.URL
 	}
 	return g.GitHub.CreateDeploymentStatus(ctx, g.Tenants, d.ID, st)
+}
+
+// storePage is the store's row on the status page; "" without one.
+func (g *GitHubReporter) storePage(store string) string {
+	if g.StatusPage == "" {
+		return ""
+	}
+	return v1alpha1.StatusPageURL(g.StatusPage, store)
 }
 
 // status reads the store's progress comment, by the ID the ledger
@@ -247,7 +259,7 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread
 			g.Provisioned.Observe(now().Sub(merged).Seconds())
 		}
 	}
-	_, err := g.Ledger.Put(ctx, g.GitHub, t, ledger.KindStatus, storestatus.Body(st))
+	_, err := g.Ledger.Put(ctx, g.GitHub, t, ledger.KindStatus, storestatus.Body(st, g.storePage(r.Store)))
 	return err
 }
 

@@ -26,7 +26,7 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
 	st := storestatus.State{Store: "cat-cafe"}
 	st.Record(v1alpha1.PhaseMerged, "by @maintainer", "github", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st))
+	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st, ""))
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
 	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin,
 		Ledger: fromBeforeTheLedger(t, testutil.Ledger(t), client, issue)}
@@ -127,7 +127,7 @@ func TestReporter_RevisionsOfTheWholeRepo(t *testing.T) {
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
 	st := storestatus.State{Store: "cat-cafe", MergeCommit: own}
 	st.RecordMerge("by @maintainer", own, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st))
+	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st, ""))
 	tenantsRepo := forge.Repo{Owner: "acme", Name: "tenants"}
 	ctx := context.Background()
 	d, err := client.EnsureDeployment(ctx, tenantsRepo, v1alpha1.Environment("cat-cafe"), own, "provision of store cat-cafe")
@@ -177,4 +177,48 @@ func fromBeforeTheLedger(t *testing.T, l *ledger.Ledger, client ledger.GitHub, i
 		t.Fatal(err)
 	}
 	return l
+}
+
+// recordingGitHub records the deployment statuses the reporter creates.
+type recordingGitHub struct {
+	reconcile.ReportGitHub
+	statuses []forge.DeploymentStatus
+}
+
+func (r *recordingGitHub) CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error {
+	r.statuses = append(r.statuses, st)
+	return r.ReportGitHub.CreateDeploymentStatus(ctx, repo, id, st)
+}
+
+// TestReporter_DeploymentStatusLinksTheStatusPage: with the status page's
+// address configured, every deployment status links to the store's row on
+// it (log_url); without it, none does.
+func TestReporter_DeploymentStatusLinksTheStatusPage(t *testing.T) {
+	for _, page := range []string{"https://stores.example.com/", ""} {
+		gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
+		n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+		rec := &recordingGitHub{ReportGitHub: client}
+		rep := &reconcile.GitHubReporter{GitHub: rec, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, StatusPage: page, Ledger: testutil.Ledger(t)}
+		issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+		for _, o := range []reconcile.Observation{
+			{Phase: v1alpha1.PhaseInstalling, Applied: true, Revision: "0123456789abcdef"},
+			{Phase: v1alpha1.PhaseFailed, Applied: true, Revision: "0123456789abcdef", Message: "install failed"},
+		} {
+			if err := rep.Report(context.Background(), reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: o}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := ""
+		if page != "" {
+			want = "https://stores.example.com/?q=cat-cafe#store-cat-cafe"
+		}
+		if len(rec.statuses) != 2 {
+			t.Fatalf("%d deployment statuses, want 2", len(rec.statuses))
+		}
+		for _, st := range rec.statuses {
+			if st.LogURL != want {
+				t.Errorf("status page %q: the %s status links to %q, want %q", page, st.State, st.LogURL, want)
+			}
+		}
+	}
 }

@@ -86,6 +86,10 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err := r.Reporter.Report(ctx, rep); errors.Is(err, ErrStale) {
 		logger.V(1).Info("not reported yet", "reason", err.Error())
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
+	} else if wait, limited := forge.RetryAfter(err); limited {
+		// GitHub asked to wait: report then, not at the queue's backoff.
+		logger.Info("GitHub rate limit; reporting later", "phase", obs.Phase, "after", wait)
+		return ctrl.Result{RequeueAfter: wait}, nil
 	} else if err != nil {
 		return ctrl.Result{}, fmt.Errorf("reporting %s of store %s: %w", obs.Phase, store, err)
 	}

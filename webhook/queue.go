@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
 )
 
@@ -176,6 +177,10 @@ func (q *Queue) next() bool {
 		q.limiter.Forget(key)
 	case err != nil && attempt < q.opts.MaxAttempts && q.ctx.Err() == nil:
 		backoff := q.limiter.When(key)
+		if wait, ok := forge.RetryAfter(err); ok && wait > backoff {
+			// GitHub asked to wait this long: trying sooner only fails again.
+			backoff = wait
+		}
 		log.Warn("work failed; retrying", "attempt", attempt, "backoff", backoff, "error", err)
 		q.wq.AddAfter(key, backoff)
 	default:

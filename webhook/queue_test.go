@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -174,5 +175,33 @@ func TestQueue_AddWhileRunningRunsAgain(t *testing.T) {
 	}
 	if want := []int64{1, 2}; !slices.Equal(got, want) {
 		t.Errorf("runs saw comments %v, want %v", got, want)
+	}
+}
+
+// TestQueue_RateLimitWaitsAsAsked: work that failed on a GitHub rate limit
+// is tried again after the wait GitHub asked for, not the queue's backoff.
+func TestQueue_RateLimitWaitsAsAsked(t *testing.T) {
+	var mu sync.Mutex
+	var at []time.Time
+	q := webhook.NewQueue(func(context.Context, webhook.Intent) error {
+		mu.Lock()
+		defer mu.Unlock()
+		at = append(at, time.Now())
+		if len(at) == 1 {
+			return fmt.Errorf("listing comments: %w", &forge.RateLimitError{Wait: 300 * time.Millisecond, Secondary: true})
+		}
+		return nil
+	}, webhook.QueueOptions{Workers: 1, BaseBackoff: time.Millisecond})
+	if err := q.Add(intent(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(at) != 2 {
+		t.Fatalf("ran %d times, want 2", len(at))
+	}
+	if d := at[1].Sub(at[0]); d < 300*time.Millisecond {
+		t.Errorf("tried again after %v, before the 300ms GitHub asked for", d)
 	}
 }

@@ -247,7 +247,7 @@ func (a *App) setupWatcher(p Parts) error {
 	}
 	mgr, err := reconcile.NewManager(p.Cluster, reconcile.ManagerOptions{
 		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.BaseDomain,
-		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now,
+		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
 			Ledger:      ledger.New(a.Tenants),
 			Provisioned: reconcile.NewProvisioningHistogram(a.Registry),
 			History: reconcile.HistoryFunc(func(ctx context.Context, ancestor, descendant string) (bool, error) {

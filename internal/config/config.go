@@ -55,6 +55,10 @@ type Config struct {
 
 // StatusPage configures the status page.
 type StatusPage struct {
+	// URL is the page's address as people reach it, such as
+	// https://stores.example.com/; deployment statuses and progress
+	// comments link to each store's row on it. No links when empty.
+	URL string `json:"url,omitempty"`
 	// Auth, when set, asks for HTTP basic authentication.
 	Auth *StatusPageAuth `json:"auth,omitempty"`
 }
@@ -391,6 +395,11 @@ func (c *Config) Validate() error {
 			add(f[0], "%q must be owner/name", f[1])
 		}
 	}
+	if u := c.StatusPage.URL; u != "" {
+		if msg := statusPageURLProblem(u); msg != "" {
+			add("statusPage.url", "%q %s", u, msg)
+		}
+	}
 	if a := c.StatusPage.Auth; a != nil && (a.Username == "" || a.PasswordFile == "") {
 		add("statusPage.auth", "needs username and passwordFile")
 	}
@@ -525,4 +534,25 @@ func (c *Config) ServeErrors() error {
 		errs = append(errs, errors.New("github: set github.tokenFile or github.app so serve can call GitHub"))
 	}
 	return errors.Join(errs...)
+}
+
+// maxStatusPageURL leaves room in the links to a store's row (the store's
+// name twice) and in the comments that carry them.
+const maxStatusPageURL = 200
+
+// statusPageURLProblem says what is wrong with statusPage.url; "" when
+// nothing is.
+func statusPageURLProblem(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil:
+		return "is not an http or https URL like https://stores.example.com/"
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#"):
+		return "must have no query or fragment: links to a store add their own"
+	case len(s) > maxStatusPageURL:
+		return fmt.Sprintf("is longer than %d characters", maxStatusPageURL)
+	case strings.ContainsAny(s, " |()<>\"\\`"):
+		return "has characters that break links in Markdown; percent-encode them"
+	}
+	return ""
 }

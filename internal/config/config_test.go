@@ -74,6 +74,10 @@ func TestParse_Errors(t *testing.T) {
 		{name: "bad repo", append: "github: {repo: justaname}\n", want: "github.repo"},
 		{name: "bad ingress label", append: "ingress: {podLabels: {\"bad key!\": x}}\n", want: "ingress.podLabels"},
 		{name: "bad cidr", append: "network: {internalCIDRs: [10.0.0.0]}\n", want: "network.internalCIDRs[0]"},
+		{name: "status page not a URL", append: "statusPage: {url: stores.example.com}\n", want: `statusPage.url: "stores.example.com" is not an http or https URL`},
+		{name: "status page with a query", append: "statusPage: {url: \"https://stores.example.com/?x=1\"}\n", want: "statusPage.url: \"https://stores.example.com/?x=1\" must have no query or fragment"},
+		{name: "status page too long", append: "statusPage: {url: https://stores.example.com/" + strings.Repeat("a", 200) + "}\n", want: "longer than 200 characters"},
+		{name: "status page breaks Markdown", append: "statusPage: {url: \"https://stores.example.com/a)b\"}\n", want: "percent-encode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,5 +94,15 @@ func TestParse_Errors(t *testing.T) {
 				t.Errorf("Parse() error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParse_StatusPageURL(t *testing.T) {
+	cfg, err := config.Parse([]byte(minimal + "statusPage: {url: \"https://stores.example.com/status/\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StatusPage.URL != "https://stores.example.com/status/" {
+		t.Errorf("statusPage.url = %q", cfg.StatusPage.URL)
 	}
 }

@@ -20,6 +20,34 @@ var ErrNotFound = errors.New("not found")
 // such as a second pull request for the same branch.
 var ErrAlreadyExists = errors.New("already exists")
 
+// RateLimitError is returned, wrapped, when GitHub asks to wait longer
+// than a call waits (a primary or secondary rate limit): the work is to be
+// tried again after Wait, not at once.
+type RateLimitError struct {
+	Wait time.Duration
+	// Secondary is a secondary rate limit (too many requests at once, or
+	// too much content created), not the hourly primary one.
+	Secondary bool
+}
+
+func (e *RateLimitError) Error() string {
+	kind := "primary"
+	if e.Secondary {
+		kind = "secondary"
+	}
+	return fmt.Sprintf("GitHub's %s rate limit: retry after %s", kind, e.Wait.Round(time.Second))
+}
+
+// RetryAfter is how long to wait before trying err's work again, when err
+// is a rate limit.
+func RetryAfter(err error) (time.Duration, bool) {
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		return rl.Wait, true
+	}
+	return 0, false
+}
+
 // Repo is owner/name.
 type Repo struct{ Owner, Name string }
 
@@ -152,6 +180,9 @@ type DeploymentStatus struct {
 	State          string
 	Description    string
 	EnvironmentURL string
+	// LogURL is where people follow the deployment: the store's row on
+	// the status page.
+	LogURL string
 }
 
 // Client is the whole of what Purrvision asks of GitHub, as the adapter in
@@ -163,10 +194,8 @@ type Client interface {
 	ListComments(ctx context.Context, ref IssueRef) ([]Comment, error)
 	// ListRepoComments returns the comments on every issue and pull request
 	// of repo updated at or after since (all of them when since is zero),
-	// least recently updated first, and the time of the listing by the
-	// server's clock (zero when it does not say), from which the next
-	// listing can start.
-	ListRepoComments(ctx context.Context, repo Repo, since time.Time) (comments []Comment, asOf time.Time, err error)
+	// least recently updated first.
+	ListRepoComments(ctx context.Context, repo Repo, since time.Time) ([]Comment, error)
 	// ListOpenIssues lists the open issues with a label.
 	ListOpenIssues(ctx context.Context, repo Repo, label string) ([]Issue, error)
 

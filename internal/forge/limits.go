@@ -1,6 +1,10 @@
 package forge
 
-import "unicode/utf8"
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // GitHub's limits, in characters. GitHub answers 422 past them, so
 // nothing Purrvision sends may exceed them.
@@ -21,6 +25,9 @@ func KeepStart(s string, max int) string {
 		return s
 	}
 	r := []rune(s)
+	if max < len(ellipsis) {
+		return string(r[:max])
+	}
 	return string(r[:max-len(ellipsis)]) + ellipsis
 }
 
@@ -31,5 +38,34 @@ func KeepEnd(s string, max int) string {
 		return s
 	}
 	r := []rune(s)
+	if max < len(ellipsis) {
+		return string(r[len(r)-max:])
+	}
 	return ellipsis + string(r[len(r)-(max-len(ellipsis)):])
+}
+
+// Enumerate lists names as "a, b and c" in at most max characters. When
+// they do not all fit it names the first ones that do and counts the
+// rest: "a, b and 3 more".
+func Enumerate(names []string, max int) string {
+	for k := len(names); k >= 1; k-- {
+		s := strings.Join(names[:k], ", ")
+		switch {
+		case k < len(names):
+			s += fmt.Sprintf(" and %d more", len(names)-k)
+		case k > 1:
+			s = strings.Join(names[:k-1], ", ") + " and " + names[k-1]
+		}
+		if utf8.RuneCountInString(s) <= max {
+			return s
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	rest := ""
+	if len(names) > 1 {
+		rest = fmt.Sprintf(" and %d more", len(names)-1)
+	}
+	return KeepStart(KeepStart(names[0], max-len(rest))+rest, max)
 }

@@ -1,6 +1,6 @@
 // Package ghclient implements internal/forge on GitHub with go-github,
 // authenticated as a GitHub App installation or with a token, retrying rate
-// limits and server errors. github.apiURL points it at GitHub, GitHub
+// limits and server errors, and making repeated reads conditional (ETag). github.apiURL points it at GitHub, GitHub
 // Enterprise or a local stand-in.
 package ghclient
 
@@ -41,6 +41,9 @@ type Options struct {
 	Backoff time.Duration
 	// Metrics, when set, observes every call.
 	Metrics *Metrics
+	// CacheBytes bounds the answers kept for conditional requests; 16 MiB
+	// when 0, none kept when negative.
+	CacheBytes int
 }
 
 // App is a GitHub App installation.
@@ -102,6 +105,14 @@ func New(o Options) (*Client, error) {
 		base = &metricsTransport{next: base, m: o.Metrics}
 	}
 	rt := http.RoundTripper(&retryTransport{next: base, maxRetries: o.MaxRetries, maxWait: o.MaxWait, backoff: o.Backoff, now: time.Now})
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 16 << 20
+	}
+	if o.CacheBytes > 0 {
+		// Under the authentication, which sets the Authorization header
+		// the cache keys its entries by.
+		rt = newCacheTransport(rt, o.CacheBytes)
+	}
 	if o.App != nil {
 		itr, err := ghinstallation.New(rt, o.App.ID, o.App.InstallationID, o.App.PrivateKey)
 		if err != nil {
@@ -124,6 +135,21 @@ func translate(action string, resp *github.Response, err error) error {
 	if err == nil {
 		return nil
 	}
+	// go-github's own rate limit errors: it refuses a call itself while
+	// the last answer said the primary limit is spent.
+	var primary *github.RateLimitError
+	if errors.As(err, &primary) {
+		wait := max(time.Until(primary.Rate.Reset.Time)+time.Second, time.Second)
+		return fmt.Errorf("%s: %w", action, &forge.RateLimitError{Wait: wait})
+	}
+	var secondary *github.AbuseRateLimitError
+	if errors.As(err, &secondary) {
+		wait := secondaryWait
+		if secondary.RetryAfter != nil {
+			wait = *secondary.RetryAfter
+		}
+		return fmt.Errorf("%s: %w", action, &forge.RateLimitError{Wait: wait, Secondary: true})
+	}
 	if resp != nil && resp.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%s: %w", action, forge.ErrNotFound)
 	}
@@ -138,6 +164,30 @@ func translate(action string, resp *github.Response, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", action, err)
+}
+
+// maxPages bounds a listing, so a server whose Link header never ends
+// cannot keep a worker: 1,000 pages of 100.
+const maxPages = 1000
+
+// eachPage calls list for every page of a listing, 100 items a page,
+// from the first until GitHub's Link header names no next page. list
+// reads the page from lo.
+func eachPage(action string, lo *github.ListOptions, list func() (*github.Response, error)) error {
+	lo.PerPage = 100
+	for n := 1; ; n++ {
+		resp, err := list()
+		if err := translate(action, resp, err); err != nil {
+			return err
+		}
+		if resp.NextPage == 0 {
+			return nil
+		}
+		if n >= maxPages || resp.NextPage <= lo.Page {
+			return fmt.Errorf("%s: the listing goes on past page %d", action, max(n, lo.Page))
+		}
+		lo.Page = resp.NextPage
+	}
 }
 
 func issueFrom(repo forge.Repo, i *github.Issue) *forge.Issue {
@@ -187,49 +237,34 @@ func (c *Client) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue
 // ListComments implements forge.IssueReader.
 func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error) {
 	var out []forge.Comment
-	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	for {
+	opts := &github.IssueListCommentsOptions{}
+	err := eachPage("listing comments of "+ref.String(), &opts.ListOptions, func() (*github.Response, error) {
 		cs, resp, err := c.gh.Issues.ListComments(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, opts)
-		if err := translate("listing comments of "+ref.String(), resp, err); err != nil {
-			return nil, err
-		}
 		for _, cm := range cs {
 			out = append(out, commentFrom(cm))
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
-// ListRepoComments implements forge.RepoCommentLister with one listing of
-// the repository's comments, sorted by update time. The time of the listing
-// is the Date header of its first page.
-func (c *Client) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, time.Time, error) {
+// ListRepoComments implements forge.Client with one listing of the
+// repository's comments, sorted by update time.
+func (c *Client) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, error) {
 	var out []forge.Comment
-	var asOf time.Time
-	opts := &github.IssueListCommentsOptions{Sort: github.String("updated"), Direction: github.String("asc"), ListOptions: github.ListOptions{PerPage: 100}}
+	opts := &github.IssueListCommentsOptions{Sort: github.String("updated"), Direction: github.String("asc")}
 	if !since.IsZero() {
 		opts.Since = &since
 	}
-	for {
+	err := eachPage("listing the comments of "+repo.String(), &opts.ListOptions, func() (*github.Response, error) {
 		// Number 0 lists the whole repository's comments.
 		cs, resp, err := c.gh.Issues.ListComments(ctx, repo.Owner, repo.Name, 0, opts)
-		if err := translate("listing the comments of "+repo.String(), resp, err); err != nil {
-			return nil, time.Time{}, err
-		}
-		if opts.Page == 0 {
-			asOf, _ = http.ParseTime(resp.Header.Get("Date"))
-		}
 		for _, cm := range cs {
 			out = append(out, commentFrom(cm))
 		}
-		if resp.NextPage == 0 {
-			return out, asOf, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 func commentFrom(cm *github.IssueComment) forge.Comment {
@@ -254,22 +289,17 @@ func issueNumber(u string) int {
 // ListOpenIssues implements forge.IssueLister; pull requests are skipped.
 func (c *Client) ListOpenIssues(ctx context.Context, repo forge.Repo, label string) ([]forge.Issue, error) {
 	var out []forge.Issue
-	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{label}, ListOptions: github.ListOptions{PerPage: 100}}
-	for {
+	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{label}}
+	err := eachPage("listing issues of "+repo.String(), &opts.ListOptions, func() (*github.Response, error) {
 		is, resp, err := c.gh.Issues.ListByRepo(ctx, repo.Owner, repo.Name, opts)
-		if err := translate("listing issues of "+repo.String(), resp, err); err != nil {
-			return nil, err
-		}
 		for _, i := range is {
 			if !i.IsPullRequest() {
 				out = append(out, *issueFrom(repo, i))
 			}
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 // CreateComment implements forge.Commenter.
@@ -334,16 +364,21 @@ func (c *Client) RemoveLabel(ctx context.Context, ref forge.IssueRef, label stri
 
 // FindOpenPull implements forge.PullRequester; nil when there is none.
 func (c *Client) FindOpenPull(ctx context.Context, repo forge.Repo, head string) (*forge.PullRequest, error) {
-	prs, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, &github.PullRequestListOptions{State: "open", Head: repo.Owner + ":" + head})
-	if err := translate("listing pull requests of "+repo.String(), resp, err); err != nil {
+	var found *forge.PullRequest
+	opts := &github.PullRequestListOptions{State: "open", Head: repo.Owner + ":" + head}
+	err := eachPage("listing pull requests of "+repo.String(), &opts.ListOptions, func() (*github.Response, error) {
+		prs, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, opts)
+		for _, p := range prs {
+			if found == nil && p.GetHead().GetRef() == head {
+				found = pullFrom(repo, p)
+			}
+		}
+		return resp, err
+	})
+	if err != nil {
 		return nil, err
 	}
-	for _, p := range prs {
-		if p.GetHead().GetRef() == head {
-			return pullFrom(repo, p), nil
-		}
-	}
-	return nil, nil
+	return found, nil
 }
 
 // CreatePull implements forge.PullRequester.
@@ -379,32 +414,24 @@ func (c *Client) GetPull(ctx context.Context, repo forge.Repo, number int) (*for
 // ListPullFiles implements forge.PullInspector.
 func (c *Client) ListPullFiles(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
 	var out []string
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	opts := &github.ListOptions{}
+	err := eachPage(fmt.Sprintf("listing files of %s#%d", repo, number), opts, func() (*github.Response, error) {
 		fs, resp, err := c.gh.PullRequests.ListFiles(ctx, repo.Owner, repo.Name, number, opts)
-		if err := translate(fmt.Sprintf("listing files of %s#%d", repo, number), resp, err); err != nil {
-			return nil, err
-		}
 		for _, f := range fs {
 			out = append(out, f.GetFilename())
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 // Approvers implements forge.PullInspector: who approved last, per reviewer.
 func (c *Client) Approvers(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
 	latest := map[string]string{}
 	var order []string
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	opts := &github.ListOptions{}
+	err := eachPage(fmt.Sprintf("listing reviews of %s#%d", repo, number), opts, func() (*github.Response, error) {
 		rs, resp, err := c.gh.PullRequests.ListReviews(ctx, repo.Owner, repo.Name, number, opts)
-		if err := translate(fmt.Sprintf("listing reviews of %s#%d", repo, number), resp, err); err != nil {
-			return nil, err
-		}
 		for _, r := range rs {
 			login := r.GetUser().GetLogin()
 			if _, seen := latest[login]; !seen {
@@ -414,10 +441,10 @@ func (c *Client) Approvers(ctx context.Context, repo forge.Repo, number int) ([]
 				latest[login] = s
 			}
 		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+		return resp, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []string
 	for _, l := range order {
@@ -455,15 +482,16 @@ func (c *Client) IsTeamMember(ctx context.Context, org, team, login string) (boo
 
 // SSHKeys implements forge.KeyFetcher.
 func (c *Client) SSHKeys(ctx context.Context, login string) ([]string, error) {
-	keys, resp, err := c.gh.Users.ListKeys(ctx, login, &github.ListOptions{PerPage: 100})
-	if err := translate("listing SSH keys of "+login, resp, err); err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, k.GetKey())
-	}
-	return out, nil
+	var out []string
+	opts := &github.ListOptions{}
+	err := eachPage("listing SSH keys of "+login, opts, func() (*github.Response, error) {
+		keys, resp, err := c.gh.Users.ListKeys(ctx, login, opts)
+		for _, k := range keys {
+			out = append(out, k.GetKey())
+		}
+		return resp, err
+	})
+	return out, err
 }
 
 // SetStatus implements forge.StatusReporter.
@@ -478,41 +506,31 @@ func (c *Client) SetStatus(ctx context.Context, repo forge.Repo, st forge.Status
 // links it; "" when it links none.
 func (c *Client) PullCommitAuthors(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
 	var out []string
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	opts := &github.ListOptions{}
+	err := eachPage(fmt.Sprintf("listing commits of %s#%d", repo, number), opts, func() (*github.Response, error) {
 		cs, resp, err := c.gh.PullRequests.ListCommits(ctx, repo.Owner, repo.Name, number, opts)
-		if err := translate(fmt.Sprintf("listing commits of %s#%d", repo, number), resp, err); err != nil {
-			return nil, err
-		}
 		for _, rc := range cs {
 			out = append(out, rc.GetAuthor().GetLogin())
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 // ListStatuses returns every status of a commit, newest first, as GitHub
 // lists them.
 func (c *Client) ListStatuses(ctx context.Context, repo forge.Repo, sha string) ([]forge.Status, error) {
 	var out []forge.Status
-	opts := &github.ListOptions{PerPage: 100}
-	for {
+	opts := &github.ListOptions{}
+	err := eachPage(fmt.Sprintf("listing statuses of %s in %s", sha, repo), opts, func() (*github.Response, error) {
 		sts, resp, err := c.gh.Repositories.ListStatuses(ctx, repo.Owner, repo.Name, sha, opts)
-		if err := translate(fmt.Sprintf("listing statuses of %s in %s", sha, repo), resp, err); err != nil {
-			return nil, err
-		}
 		for _, s := range sts {
 			out = append(out, forge.Status{SHA: sha, Context: s.GetContext(), State: s.GetState(), Description: s.GetDescription(),
 				TargetURL: s.GetTargetURL(), Creator: s.GetCreator().GetLogin()})
 		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opts.Page = resp.NextPage
-	}
+		return resp, err
+	})
+	return out, err
 }
 
 func nilIfEmpty(s string) *string {
@@ -563,13 +581,15 @@ func (c *Client) LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id
 	if len(sts) == 0 {
 		return nil, nil
 	}
-	return &forge.DeploymentStatus{State: sts[0].GetState(), Description: sts[0].GetDescription(), EnvironmentURL: sts[0].GetEnvironmentURL()}, nil
+	return &forge.DeploymentStatus{State: sts[0].GetState(), Description: sts[0].GetDescription(), EnvironmentURL: sts[0].GetEnvironmentURL(),
+		LogURL: sts[0].GetLogURL()}, nil
 }
 
 // CreateDeploymentStatus implements forge.Deployer.
 func (c *Client) CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error {
 	_, resp, err := c.gh.Repositories.CreateDeploymentStatus(ctx, repo.Owner, repo.Name, id, &github.DeploymentStatusRequest{
-		State: &st.State, Description: &st.Description, EnvironmentURL: nilIfEmpty(st.EnvironmentURL), AutoInactive: github.Bool(false),
+		State: &st.State, Description: &st.Description, EnvironmentURL: nilIfEmpty(st.EnvironmentURL), LogURL: nilIfEmpty(st.LogURL),
+		AutoInactive: github.Bool(false),
 	})
 	return translate(fmt.Sprintf("setting status %s of deployment %d", st.State, id), resp, err)
 }

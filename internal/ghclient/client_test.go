@@ -76,12 +76,9 @@ func TestClient_ListRepoComments(t *testing.T) {
 	for i := range 120 {
 		ids = append(ids, s.Comment("acme/stores", []int{a, b}[i%2], "octocat", fmt.Sprint("comment ", i)))
 	}
-	all, asOf, err := c.ListRepoComments(ctx, stores, time.Time{})
+	all, err := c.ListRepoComments(ctx, stores, time.Time{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if d := time.Since(asOf); d < 0 || d > time.Minute {
-		t.Errorf("the listing is dated %v, not now", asOf)
 	}
 	if len(all) != 120 {
 		t.Fatalf("listed %d comments over pages, want 120", len(all))
@@ -100,7 +97,7 @@ func TestClient_ListRepoComments(t *testing.T) {
 	if err := c.EditComment(ctx, stores, ids[0], "edited"); err != nil {
 		t.Fatal(err)
 	}
-	changed, _, err := c.ListRepoComments(ctx, stores, newest.Add(time.Second))
+	changed, err := c.ListRepoComments(ctx, stores, newest.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

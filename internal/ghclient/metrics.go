@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -19,7 +20,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "purrvision_github_api_calls_total",
-			Help: "GitHub API calls by method and result (ok, client_error, server_error, rate_limited, transport_error).",
+			Help: "GitHub API calls by method and result (ok, not_modified, client_error, server_error, rate_limited, transport_error).",
 		}, []string{"method", "result"}),
 		remaining: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "purrvision_github_rate_limit_remaining",
@@ -42,8 +43,10 @@ func (t *metricsTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	switch {
 	case err != nil:
 		result = "transport_error"
-	case resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode == http.StatusForbidden && (resp.Header.Get("Retry-After") != "" || resp.Header.Get("X-RateLimit-Remaining") == "0")):
+	case isRateLimit(resp):
 		result = "rate_limited"
+	case resp.StatusCode == http.StatusNotModified:
+		result = "not_modified"
 	case resp.StatusCode >= 500:
 		result = "server_error"
 	case resp.StatusCode >= 400:
@@ -56,4 +59,9 @@ func (t *metricsTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 	}
 	return resp, err
+}
+
+func isRateLimit(resp *http.Response) bool {
+	_, ok := rateLimit(resp, time.Now())
+	return ok
 }

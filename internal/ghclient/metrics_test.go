@@ -33,7 +33,7 @@ func TestMetrics_CountCallsErrorsAndRateLimit(t *testing.T) {
 		t.Fatal("a 502 on POST succeeded")
 	}
 	want := `
-# HELP purrvision_github_api_calls_total GitHub API calls by method and result (ok, client_error, server_error, rate_limited, transport_error).
+# HELP purrvision_github_api_calls_total GitHub API calls by method and result (ok, not_modified, client_error, server_error, rate_limited, transport_error).
 # TYPE purrvision_github_api_calls_total counter
 purrvision_github_api_calls_total{method="GET",result="client_error"} 1
 purrvision_github_api_calls_total{method="GET",result="ok"} 1

@@ -10,7 +10,6 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -191,7 +190,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		// What the bot pushed, so the next change builds on it only if
 		// nobody else pushed since.
 		st.Branch = res.Commit.String()
-		if err := p.upsert(ctx, t, ledger.KindStatus, storestatus.Body(st)); err != nil {
+		if err := p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st)); err != nil {
 			return err
 		}
 	}

@@ -2,9 +2,11 @@ package provision
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
@@ -164,4 +166,43 @@ func quiet(s string, escape bool) string {
 
 func isASCIIAlnum(r rune) bool {
 	return r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r))
+}
+
+// statusBody is the progress comment of st, linking to the store's row on
+// the status page when the config names the page.
+func (p *Provisioner) statusBody(st storestatus.State) string {
+	return storestatus.Body(st, p.storePage(st.Store))
+}
+
+// storePage is the store's row on the status page; "" without one.
+func (p *Provisioner) storePage(store string) string {
+	if p.cfg.StatusPage.URL == "" || store == "" {
+		return ""
+	}
+	return v1alpha1.StatusPageURL(p.cfg.StatusPage.URL, store)
+}
+
+// maxListLine bounds one line of a list in a comment, such as a problem
+// that quotes what someone wrote.
+const maxListLine = 1000
+
+// listComment writes head, lines as a Markdown list, and tail, within
+// GitHub's forge.MaxBody: each line cut to maxListLine characters, and
+// the lines that do not fit counted on a last one.
+func listComment(head string, lines []string, tail string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	room := forge.MaxBody - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - 100 // the count line
+	for i, l := range lines {
+		l = "- " + forge.KeepStart(l, maxListLine) + "\n"
+		n := utf8.RuneCountInString(l)
+		if n > room {
+			fmt.Fprintf(&b, "- and %d more, listed once these are fixed.\n", len(lines)-i)
+			break
+		}
+		room -= n
+		b.WriteString(l)
+	}
+	b.WriteString(tail)
+	return b.String()
 }

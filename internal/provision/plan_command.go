@@ -20,7 +20,8 @@ func checkCommandArgs(cfg *config.Config, cmd Command) string {
 			return "Usage: `/purrvision resize <plan>`, with a plan of " + strings.Join(cfg.PlanNames(), ", ") + "."
 		}
 		if _, ok := cfg.Plans[cmd.Args[0]]; !ok {
-			return fmt.Sprintf("%q is not a plan; choose one of %s.", cmd.Args[0], strings.Join(cfg.PlanNames(), ", "))
+			// Quoted as code and cut, as anything people wrote in a reply.
+			return fmt.Sprintf("%s is not a plan; choose one of %s.", quoteUser(cmd.Args[0]), strings.Join(cfg.PlanNames(), ", "))
 		}
 	case CmdRotate, CmdDecommission, CmdRetry:
 	default:
@@ -83,7 +84,7 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 	}
 	onHead := in.onBranchHead(onBranch)
 	plan := &CommandPlan{}
-	title := strings.ToUpper(cmd.Name[:1]) + cmd.Name[1:] + " store " + name
+	title := pullTitle(cmd.Name, name)
 	done := func() (*CommandPlan, error) {
 		plan.Pull = PullSpec{Store: name, Op: cmd.Name, Issue: in.Issue, Title: title,
 			Body: fmt.Sprintf("%s, requested by @%s in %s.\n", title, in.Author, in.Issue)}

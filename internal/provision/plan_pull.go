@@ -2,9 +2,9 @@ package provision
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
@@ -141,6 +141,7 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 	return plan, nil
 }
 
+// storeNames is the stores' names, as the Store trailer lists them.
 func storeNames(reqs []*v1alpha1.StoreRequest) string {
 	names := make([]string, len(reqs))
 	for i, r := range reqs {
@@ -149,10 +150,20 @@ func storeNames(reqs []*v1alpha1.StoreRequest) string {
 	return strings.Join(names, ", ")
 }
 
-// validPullStatus is the commit status of a valid request pull request.
-func validPullStatus(cfg *config.Config, sha string, reqs []*v1alpha1.StoreRequest) forge.Status {
+// validPullStatus is the commit status of a valid request pull request:
+// "Valid; rendered store a", or with several "Valid; rendered 3 stores:
+// a, b and 1 more", within GitHub's 140 characters.
+func validPullStatus(sha string, reqs []*v1alpha1.StoreRequest) forge.Status {
+	names := make([]string, len(reqs))
+	for i, r := range reqs {
+		names[i] = r.Metadata.Name
+	}
+	head := "Valid; rendered store "
+	if len(names) > 1 {
+		head = fmt.Sprintf("Valid; rendered %d stores: ", len(names))
+	}
 	return forge.Status{SHA: sha, Context: v1alpha1.StatusContext, State: "success",
-		Description: forge.KeepStart("Valid; rendered "+path.Join(cfg.TenantsRepo.Path, "...")+" for "+storeNames(reqs), forge.MaxStatusDescription)}
+		Description: head + forge.Enumerate(names, forge.MaxStatusDescription-utf8.RuneCountInString(head))}
 }
 
 // invalidPullStatus is the commit status of a pull request with problems.
@@ -166,12 +177,12 @@ func invalidPullStatus(sha string, problems []FieldError) forge.Status {
 
 // invalidPullComment is the one comment that lists what to fix.
 func invalidPullComment(author string, problems []FieldError) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n@%s, the store requests in this pull request can't be provisioned yet. Please push a fix for:\n\n", v1alpha1.MarkerValidation, author)
-	for _, pb := range problems {
-		fmt.Fprintf(&b, "- %s: %s\n", quoteUser(pb.Field), neutralize(pb.Msg))
+	head := fmt.Sprintf("%s\n@%s, the store requests in this pull request can't be provisioned yet. Please push a fix for:\n\n", v1alpha1.MarkerValidation, author)
+	lines := make([]string, len(problems))
+	for i, pb := range problems {
+		lines[i] = quoteUser(pb.Field) + ": " + neutralize(pb.Msg)
 	}
-	return b.String()
+	return listComment(head, lines, "")
 }
 
 // maxPullCommits is how many commits GitHub lists of a pull request.

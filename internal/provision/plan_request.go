@@ -120,7 +120,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	plan := &RequestPlan{
 		Cluster: cluster,
 		URL:     v1alpha1.URL(name, cfg.BaseDomain),
-		Pull:    PullSpec{Store: name, Op: v1alpha1.OpProvision, Issue: in.Issue, Title: "Provision store " + name, Body: provisionBody(cfg, req, in.Issue)},
+		Pull:    PullSpec{Store: name, Op: v1alpha1.OpProvision, Issue: in.Issue, Title: pullTitle(v1alpha1.OpProvision, name), Body: provisionBody(cfg, req, in.Issue)},
 		Labels:  LabelChange{Add: []string{v1alpha1.LabelPendingReview}},
 	}
 	onBranch := false
@@ -208,13 +208,12 @@ func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.I
 
 // invalidRequestComment is the one comment that lists what to fix.
 func invalidRequestComment(author string, problems []FieldError) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n@%s, this store request can't be provisioned yet. Please edit the issue and fix:\n\n", v1alpha1.MarkerValidation, author)
-	for _, pr := range problems {
-		fmt.Fprintf(&b, "- %s: %s\n", fieldLabel(pr.Field), neutralize(pr.Msg))
+	head := fmt.Sprintf("%s\n@%s, this store request can't be provisioned yet. Please edit the issue and fix:\n\n", v1alpha1.MarkerValidation, author)
+	lines := make([]string, len(problems))
+	for i, pr := range problems {
+		lines[i] = fieldLabel(pr.Field) + ": " + neutralize(pr.Msg)
 	}
-	b.WriteString("\nPurrvision checks the request again each time the issue is edited.")
-	return b.String()
+	return listComment(head, lines, "\nPurrvision checks the request again each time the issue is edited.")
 }
 
 // renamedComment answers an edit of the store name after the merge.

@@ -558,7 +558,8 @@ func TestCheckCommandArgs(t *testing.T) {
 		{Command{Name: CmdResize, Args: []string{"medium"}}, ""},
 		{Command{Name: CmdResize}, "Usage: `/purrvision resize <plan>`"},
 		{Command{Name: CmdResize, Args: []string{"a", "b"}}, "Usage:"},
-		{Command{Name: CmdResize, Args: []string{"huge"}}, `"huge" is not a plan`},
+		{Command{Name: CmdResize, Args: []string{"huge"}}, "`huge` is not a plan"},
+		{Command{Name: CmdResize, Args: []string{"@acme/" + strings.Repeat("x", 200)}}, "`@\u2060acme/" + strings.Repeat("x", 71) + "...` is not a plan"},
 		{Command{Name: CmdRotate}, ""},
 		{Command{Name: CmdDecommission}, ""},
 		{Command{Name: CmdRetry}, ""},
@@ -708,13 +709,22 @@ func TestCheckRequestFiles(t *testing.T) {
 }
 
 func TestPullStatus_Within140(t *testing.T) {
-	f := newPlanFixture(t)
 	var reqs []*v1alpha1.StoreRequest
 	for _, n := range []string{strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)} {
 		reqs = append(reqs, v1alpha1.New(n, v1alpha1.StoreSpec{}))
 	}
+	// Three stores named with 40 characters: two named, one counted.
+	if got, want := validPullStatus("sha", reqs).Description, "Valid; rendered 3 stores: "+strings.Repeat("a", 40)+", "+strings.Repeat("b", 40)+" and 1 more"; got != want {
+		t.Errorf("description = %q, want %q", got, want)
+	}
+	if got := validPullStatus("sha", reqs[:1]).Description; got != "Valid; rendered store "+strings.Repeat("a", 40) {
+		t.Errorf("description of one store = %q", got)
+	}
+	if got := validPullStatus("sha", reqs[:2]).Description; got != "Valid; rendered 2 stores: "+strings.Repeat("a", 40)+" and "+strings.Repeat("b", 40) {
+		t.Errorf("description of two stores = %q", got)
+	}
 	for _, st := range []forge.Status{
-		validPullStatus(f.cfg, "sha", reqs),
+		validPullStatus("sha", reqs),
 		invalidPullStatus("sha", []FieldError{{Field: "requests/" + strings.Repeat("x", 40) + ".yaml", Msg: strings.Repeat("too long ", 30)}, {Field: "y", Msg: "z"}}),
 	} {
 		if n := len([]rune(st.Description)); n > forge.MaxStatusDescription {

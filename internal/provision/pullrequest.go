@@ -11,7 +11,6 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -95,7 +94,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if !st.Merges()[pr.MergeCommitSHA] {
 		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
 	}
-	if err := p.upsert(ctx, t, ledger.KindStatus, storestatus.Body(st)); err != nil {
+	if err := p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st)); err != nil {
 		return err
 	}
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
@@ -105,7 +104,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 		if op == CmdDecommission || pr.MergeCommitSHA == "" {
 			break
 		}
-		d, err := p.gh.EnsureDeployment(ctx, p.tenants, v1alpha1.Environment(store), pr.MergeCommitSHA, op+" of store "+store)
+		d, err := p.gh.EnsureDeployment(ctx, p.tenants, v1alpha1.Environment(store), pr.MergeCommitSHA, deploymentDescription(op, store))
 		if err != nil {
 			return err
 		}
@@ -114,7 +113,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 			return err
 		}
 		if latest == nil {
-			if err := p.gh.CreateDeploymentStatus(ctx, p.tenants, d.ID, forge.DeploymentStatus{State: "queued", Description: "merged; waiting for Flux"}); err != nil {
+			if err := p.gh.CreateDeploymentStatus(ctx, p.tenants, d.ID, forge.DeploymentStatus{State: "queued", Description: "merged; waiting for Flux", LogURL: p.storePage(store)}); err != nil {
 				return err
 			}
 		}
@@ -266,7 +265,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 			return err
 		}
 	}
-	return p.gh.SetStatus(ctx, pr.Repo, validPullStatus(p.cfg, res.Commit.String(), reqs))
+	return p.gh.SetStatus(ctx, pr.Repo, validPullStatus(res.Commit.String(), reqs))
 }
 
 func (p *Provisioner) reportInvalidPull(ctx context.Context, pr *forge.PullRequest, t *thread, sha string, problems []FieldError) error {

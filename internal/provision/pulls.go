@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
@@ -29,6 +30,18 @@ func ParsePullMarker(body string) (forge.IssueRef, string, bool) {
 		return forge.IssueRef{}, "", false
 	}
 	return ref, m[2], true
+}
+
+// pullTitle is the title of a store's pull request for op: "Resize
+// store cat-cafe". A store name has at most 40 characters, so it is well
+// within GitHub's 256.
+func pullTitle(op, store string) string {
+	return strings.ToUpper(op[:1]) + op[1:] + " store " + store
+}
+
+// deploymentDescription describes the deployment of a merge of op.
+func deploymentDescription(op, store string) string {
+	return forge.KeepStart(op+" of store "+store, forge.MaxStatusDescription)
 }
 
 // ensurePull finds the open pull request of the store's branch, or opens

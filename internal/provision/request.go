@@ -10,7 +10,6 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -90,7 +89,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	st.URL = plan.URL
 	st.Branch = res.Commit.String()
 	st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
-	if err := p.upsert(ctx, t, ledger.KindStatus, storestatus.Body(st)); err != nil {
+	if err := p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st)); err != nil {
 		return err
 	}
 	if plan.Seal != nil {

@@ -72,6 +72,8 @@ type harnessOptions struct {
 	// often every open request is reconciled again.
 	queue  *webhook.QueueOptions
 	resync time.Duration
+	// statusPage, when set, is the config's statusPage.url.
+	statusPage string
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -107,6 +109,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.cfg.SOPS.AgeRecipients = []string{h.ageID.Recipient().String()}
 	h.cfg.TenantsRepo.URL = h.git.URL("tenants")
 	h.cfg.TenantsRepo.Repo = tenantsRepo
+	h.cfg.StatusPage.URL = o.statusPage
 	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
 	if err := os.WriteFile(secretFile, webhookSecret, 0o600); err != nil {
 		t.Fatal(err)

@@ -115,7 +115,7 @@ func TestSecurity_StatusCommentByRecordedID(t *testing.T) {
 	forged := storestatus.State{Store: "cat-cafe", Phase: v1alpha1.PhaseReady, URL: "https://evil.example/",
 		Operation: v1alpha1.OpDecommission, MergeCommit: strings.Repeat("ab", 20)}
 	forged.RecordMerge("decommission approved by @admin", forged.MergeCommit, time.Now())
-	plantedID := h.gh.Comment(requestsRepo, n, ghstandin.BotLogin, storestatus.Body(forged))
+	plantedID := h.gh.Comment(requestsRepo, n, ghstandin.BotLogin, storestatus.Body(forged, ""))
 	planted := h.gh.Comments(requestsRepo, n)[len(h.gh.Comments(requestsRepo, n))-1].GetBody()
 
 	h.gh.EditIssueBody(requestsRepo, n, "octocat", formBody("cat-cafe", "small", "owner@example.com"))

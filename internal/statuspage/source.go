@@ -18,8 +18,8 @@ import (
 // RepoCommentLister is what the status page reads of GitHub.
 type RepoCommentLister interface {
 	// ListRepoComments returns the comments of repo updated at or after
-	// since, and the time of the listing by the server's clock.
-	ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) (comments []forge.Comment, asOf time.Time, err error)
+	// since, least recently updated first.
+	ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, error)
 }
 
 // RepoSource lists the stores on the tenants repo's branch, with what
@@ -59,9 +59,10 @@ type row struct {
 
 // commentIndex is what a request repository's comments say of its stores.
 type commentIndex struct {
-	// since is where the next listing starts: a little before the last
-	// listing by GitHub's clock, so nothing updated in the same second, or
-	// listed a little late, is missed (reading a comment again is harmless).
+	// since is where the next listing starts: a little before the newest
+	// comment listed by GitHub's clock, so nothing updated in the same
+	// second, or listed a little late, is missed (reading a comment again is
+	// harmless); it stays put while nothing changes.
 	since    time.Time
 	progress map[int]map[int64]storestatus.State // each issue's bot comments with a status marker, by ID
 	issueURL map[int]string                      // each issue's page, from any comment on it
@@ -170,14 +171,14 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 	if !idx.listed.IsZero() && now().Sub(idx.listed) >= every {
 		since = time.Time{}
 	}
-	comments, asOf, err := s.GitHub.ListRepoComments(ctx, repo, since)
+	comments, err := s.GitHub.ListRepoComments(ctx, repo, since)
 	if err != nil {
 		return err
 	}
 	if since.IsZero() {
 		*idx = commentIndex{progress: map[int]map[int64]storestatus.State{}, issueURL: map[int]string{}, listed: now()}
 	}
-	newest := asOf
+	var newest time.Time
 	for _, c := range comments {
 		if c.Issue == 0 {
 			continue
@@ -193,11 +194,15 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 			idx.progress[c.Issue][c.ID] = storestatus.Parse(c.Body)
 		}
 		if c.UpdatedAt.After(newest) {
-			newest = c.UpdatedAt // GitHub did not say when it listed them
+			newest = c.UpdatedAt
 		}
 	}
-	if !newest.IsZero() {
-		idx.since = newest.Add(-overlap)
+	// The next listing starts a little before the newest comment listed,
+	// not before the time of this listing: while nothing changes it asks
+	// the same question, which GitHub answers 304 Not Modified from the
+	// client's ETag, at no cost to the rate limit.
+	if since := newest.Add(-overlap); !newest.IsZero() && since.After(idx.since) {
+		idx.since = since
 	}
 	return nil
 }
@@ -223,5 +228,6 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 	}
 	st.PullURL = state.PullURL
 	st.Timeline = state.Timeline
+	st.Omitted = state.Omitted
 	return nil
 }

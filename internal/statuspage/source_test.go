@@ -90,7 +90,7 @@ func newFixture(t testing.TB, n int) *fixture {
 		f.status[name] = gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{
 			Store: name, Phase: v1alpha1.PhasePendingReview, PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num),
 			Timeline: []storestatus.Event{{Phase: v1alpha1.PhasePendingReview, At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}},
-		}))
+		}, ""))
 		changes = append(changes, tenants.Change{Path: "tenants/default/" + renderer.Shard(name) + "/" + name + "/store.yaml",
 			Data: requestFile(name, fmt.Sprintf("%s#%d", requestRepo, num))})
 	}
@@ -143,7 +143,7 @@ func (f *fixture) setPhase(t testing.TB, name string, phase v1alpha1.Phase) {
 	t.Helper()
 	repo, _ := forge.ParseRepo(requestRepo)
 	body := storestatus.Body(storestatus.State{Store: name, Phase: phase, PullURL: "https://github.com/acme/tenants/pull/1",
-		Timeline: []storestatus.Event{{Phase: phase, At: time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC), Detail: "by the test"}}})
+		Timeline: []storestatus.Event{{Phase: phase, At: time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC), Detail: "by the test"}}}, "")
 	if err := f.client.EditComment(context.Background(), repo, f.status[name], body); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestRepoSource_RefreshCostsOneCall(t *testing.T) {
 	f.clock.advance(30 * time.Second)
 	f.setPhase(t, storeName(7), v1alpha1.PhaseReady)
 	// A second progress comment on an issue is not the one Purrvision keeps.
-	f.gh.Comment(requestRepo, f.issues[storeName(8)], ghstandin.BotLogin, storestatus.Body(storestatus.State{Phase: v1alpha1.PhaseFailed}))
+	f.gh.Comment(requestRepo, f.issues[storeName(8)], ghstandin.BotLogin, storestatus.Body(storestatus.State{Phase: v1alpha1.PhaseFailed}, ""))
 	before := f.gh.Calls()
 	stores, err := f.source.Stores(ctx)
 	if err != nil {
@@ -245,7 +245,7 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	num := f.gh.OpenIssue(requestRepo, "octocat", "late", "a request")
-	f.record(t, num, f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged})))
+	f.record(t, num, f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged}, "")))
 	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
 		return &tenants.Plan{Parent: s.BranchHead, Message: "merge late", Changes: []tenants.Change{{Path: "tenants/default/" + renderer.Shard("late") + "/late/store.yaml",
 			Data: requestFile("late", fmt.Sprintf("%s#%d", requestRepo, num))}}}, nil
@@ -343,4 +343,50 @@ func BenchmarkStatusPageRefresh(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(f.gh.Calls()[listComments]-before[listComments])/float64(b.N), "calls/refresh")
+}
+
+// sinceRecorder records the since of every listing.
+type sinceRecorder struct {
+	next   statuspage.RepoCommentLister
+	mu     sync.Mutex
+	sinces []time.Time
+}
+
+func (r *sinceRecorder) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, error) {
+	r.mu.Lock()
+	r.sinces = append(r.sinces, since)
+	r.mu.Unlock()
+	return r.next.ListRepoComments(ctx, repo, since)
+}
+
+// TestRepoSource_UnchangedRefreshAsksTheSame: while no comment changes, a
+// refresh asks GitHub the same question as the one before, which GitHub
+// answers 304 to the client's If-None-Match; once one changes, the next
+// listing still starts before it.
+func TestRepoSource_UnchangedRefreshAsksTheSame(t *testing.T) {
+	f := newFixture(t, 2)
+	rec := &sinceRecorder{next: f.client}
+	f.source.GitHub = rec
+	ctx := context.Background()
+	for range 3 {
+		mustStores(t, f)
+		f.clock.advance(30 * time.Second)
+	}
+	if len(rec.sinces) != 3 || !rec.sinces[0].IsZero() || rec.sinces[1].IsZero() || !rec.sinces[2].Equal(rec.sinces[1]) {
+		t.Fatalf("listings since %v: want everything, then twice the same time", rec.sinces)
+	}
+	f.setPhase(t, storeName(1), v1alpha1.PhaseReady)
+	edited := f.clock.now()
+	f.clock.advance(30 * time.Second)
+	if s := byName(mustStores(t, f))[storeName(1)]; s.Phase != v1alpha1.PhaseReady {
+		t.Fatalf("the edited store: %+v", s)
+	}
+	f.clock.advance(30 * time.Second)
+	if _, err := f.source.Stores(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := rec.sinces[len(rec.sinces)-1]
+	if next.After(edited) || next.Equal(rec.sinces[2]) {
+		t.Errorf("after an edit at %v the listing starts at %v: want it moved on, and before the edit", edited, next)
+	}
 }

@@ -33,6 +33,8 @@ type Store struct {
 	Issue     string
 	PullURL   string
 	Timeline  []storestatus.Event
+	// Omitted counts the events the progress comment left out.
+	Omitted int
 }
 
 // Source lists the stores.
@@ -51,7 +53,8 @@ type Auth struct {
 var files embed.FS
 
 var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
-	"title": v1alpha1.Phase.Title,
+	"title":  v1alpha1.Phase.Title,
+	"anchor": v1alpha1.StatusAnchor,
 	"add": func(a ...int) int {
 		n := 0
 		for _, x := range a {

@@ -218,3 +218,28 @@ func BenchmarkPage(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/1000, "kB/page")
 }
+
+// TestPage_StoreLink: the link to a store that deployment statuses and
+// progress comments carry opens a page with the store's row, whichever
+// page of the full list it is on, and shows how many events its comment
+// left out.
+func TestPage_StoreLink(t *testing.T) {
+	var many fakeSource
+	for i := range 250 {
+		many = append(many, statuspage.Store{Name: fmt.Sprintf("shop-%03d", i), Requester: "octocat", Plan: "small", Phase: v1alpha1.PhaseReady,
+			Timeline: []storestatus.Event{{Phase: v1alpha1.PhaseReady, At: at}}, Omitted: i})
+	}
+	h := &statuspage.Handler{Source: many}
+	link := v1alpha1.StatusPageURL("https://stores.example.com/", "shop-217")
+	if link != "https://stores.example.com/?q=shop-217#store-shop-217" {
+		t.Errorf("the store's link is %s", link)
+	}
+	target, anchor, _ := strings.Cut(strings.TrimPrefix(link, "https://stores.example.com"), "#")
+	body := getURL(t, h, target)
+	if !strings.Contains(body, `<tr id="`+anchor+`">`) {
+		t.Errorf("the page at %s has no row %q", target, anchor)
+	}
+	if !strings.Contains(body, "and 217 earlier ones left out") {
+		t.Error("the row does not say how many events its comment left out")
+	}
+}

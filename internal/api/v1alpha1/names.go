@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Kubernetes labels, annotations and object names: the renderer writes
 // them, the watcher reads them.
@@ -36,6 +39,16 @@ func Host(name, baseDomain string) string { return name + "." + baseDomain }
 
 // URL is the store's address under baseDomain.
 func URL(name, baseDomain string) string { return "https://" + Host(name, baseDomain) + "/" }
+
+// StatusAnchor is the id of the store's row on the status page.
+func StatusAnchor(name string) string { return "store-" + name }
+
+// StatusPageURL is the store's row on the status page at base: the page
+// searched for the store, so the row is on its first page, and the row's
+// anchor.
+func StatusPageURL(base, name string) string {
+	return base + "?q=" + url.QueryEscape(name) + "#" + StatusAnchor(name)
+}
 
 // AdminURL is the store's WordPress admin.
 func AdminURL(name, baseDomain string) string { return URL(name, baseDomain) + "wp-admin/" }
