@@ -10,8 +10,8 @@ package ghspec
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -230,10 +230,13 @@ func (s *Spec) CheckDelivery(d ghstandin.Delivery) error {
 	in := &openapi3filter.RequestValidationInput{
 		Request: req,
 		Route:   &routers.Route{Spec: s.hooks, Path: "/", PathItem: item, Method: http.MethodPost, Operation: item.Post},
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true, SchemaValidationOptions: brief},
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
 	}
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-		return fmt.Errorf("webhook %s (%s): %w", name, d.ID, err)
+		// JSON Schema 2020 errors (the webhooks' description is OpenAPI
+		// 3.1) quote the whole schema after the first line.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return fmt.Errorf("webhook %s (%s): %s", name, d.ID, msg)
 	}
 	return nil
 }
