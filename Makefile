@@ -58,7 +58,7 @@ vet: ## go vet every package, with and without the dev and e2e tags.
 	$(GO) vet -tags e2e,$(DEV_TAGS) ./...
 
 .PHONY: testbin
-testbin: ## Build kube-apiserver, etcd and the sops and age CLIs from the Go module proxy (cached) and collect the Flux CRDs.
+testbin: ## Build kube-apiserver, etcd and the sops and age CLIs from the Go module proxy, collect the Flux CRDs, fetch GitHub's API description from npm (all cached).
 	@mkdir -p $(BIN)
 	hack/testbin.sh > $(BIN)/testbin.env
 

@@ -5,9 +5,11 @@
 #   $PURRVISION_CACHE/testbin/k8s-<version>/{kube-apiserver,etcd}
 #   $PURRVISION_CACHE/testbin/crds/flux-<versions>/*.yaml
 #   $PURRVISION_CACHE/testbin/{sops,age}-<version>/{sops,age}
+#   $PURRVISION_CACHE/githubspec/...   GitHub's OpenAPI and webhook descriptions (hack/githubspec.sh)
 #
 # It prints where they are as shell assignments (KUBEBUILDER_ASSETS,
-# PURRVISION_CRDS, PURRVISION_SOPS and PURRVISION_AGE) on its last lines. Nothing is rebuilt when it is cached.
+# PURRVISION_CRDS, PURRVISION_SOPS, PURRVISION_AGE and the
+# PURRVISION_GITHUB_* of githubspec.sh) on its last lines. Nothing is rebuilt when it is cached.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -104,6 +106,7 @@ echo "KUBEBUILDER_ASSETS=$bin"
 echo "PURRVISION_CRDS=$crds"
 echo "PURRVISION_SOPS=$sops_dir/sops"
 echo "PURRVISION_AGE=$age_dir/age"
+"$here/hack/githubspec.sh"
 if [ "${1:-}" = "--cluster" ]; then
 	echo "PURRVISION_KWOK=$kwok_dir/kwok"
 	kwok_mod=$(cd "$here/tools/kwok" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')

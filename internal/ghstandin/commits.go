@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/google/go-github/v60/github"
 )
 
 // listPullCommits lists the commits of a pull request, oldest first, as
@@ -20,23 +18,22 @@ func (s *Server) listPullCommits(w http.ResponseWriter, r *http.Request) {
 	if pr == nil {
 		return
 	}
-	out := []*github.RepositoryCommit{}
-	log, err := git(rp.gitDir, "log", "--reverse", "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%s", pr.GetBase().GetSHA()+".."+pr.GetHead().GetSHA())
+	out := []object{}
+	log, err := git(rp.gitDir, "log", "--reverse", "--format=%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B%x1e", pr.GetBase().GetSHA()+".."+pr.GetHead().GetSHA())
 	if err == nil && log != "" {
-		for _, line := range strings.Split(log, "\n") {
-			f := strings.Split(line, "\x1f")
-			if len(f) != 5 {
+		for _, rec := range strings.Split(log, "\x1e") {
+			f := strings.Split(strings.TrimLeft(rec, "\n"), "\x1f")
+			if len(f) != 10 {
 				continue
 			}
-			when, _ := time.Parse(time.RFC3339, f[3])
-			c := &github.RepositoryCommit{SHA: github.String(f[0]), Commit: &github.Commit{
-				Author:  &github.CommitAuthor{Name: github.String(f[1]), Email: github.String(f[2]), Date: &github.Timestamp{Time: when}},
-				Message: github.String(f[4]),
-			}}
-			if login := s.loginOfEmail(f[2]); login != "" {
-				c.Author = s.user(login)
-			}
-			out = append(out, c)
+			authored, _ := time.Parse(time.RFC3339, f[5])
+			committed, _ := time.Parse(time.RFC3339, f[8])
+			out = append(out, s.commitJSON(rp, gitCommit{
+				sha: f[0], tree: f[1], parents: strings.Fields(f[2]),
+				authorName: f[3], authorEmail: f[4], authorDate: authored,
+				committerName: f[6], committerEm: f[7], committerDate: committed,
+				message: strings.TrimRight(f[9], "\n"),
+			}))
 		}
 	}
 	writePage(w, r, out)

@@ -21,13 +21,17 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	out := []*github.Deployment{}
+	var ds []*github.Deployment
 	for _, d := range rp.deployments {
 		if (q.Get("sha") == "" || d.d.GetSHA() == q.Get("sha")) && (q.Get("environment") == "" || d.d.GetEnvironment() == q.Get("environment")) {
-			out = append(out, d.d)
+			ds = append(ds, d.d)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GetID() > out[j].GetID() })
+	sort.Slice(ds, func(i, j int) bool { return ds[i].GetID() > ds[j].GetID() })
+	out := []object{}
+	for _, d := range ds {
+		out = append(out, s.deploymentJSON(rp, d))
+	}
 	writePage(w, r, out)
 }
 
@@ -42,11 +46,17 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
+	if in.GetEnvironment() == "" {
+		in.Environment = github.String("production")
+	}
+	if tooLong(w, environmentLimit(in.GetEnvironment())) {
+		return
+	}
 	sha := in.GetRef()
 	if rp.gitDir != "" {
 		full, err := git(rp.gitDir, "rev-parse", "--verify", "--quiet", sha+"^{commit}")
 		if err != nil {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "No ref found for: " + sha})
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "No ref found for: " + sha, "documentation_url": "https://docs.github.com/rest/deployments/deployments#create-a-deployment"})
 			return
 		}
 		sha = full
@@ -54,11 +64,11 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) {
 	now := s.stamp()
 	d := &github.Deployment{
 		ID: github.Int64(s.id()), SHA: github.String(sha), Ref: in.Ref, Environment: in.Environment,
-		Description: in.Description, Creator: s.user(BotLogin), CreatedAt: &now, UpdatedAt: &now,
+		Description: in.Description, Creator: s.user(actor(r)), CreatedAt: &now, UpdatedAt: &now,
 		Task: github.String("deploy"),
 	}
 	rp.deployments = append(rp.deployments, &deployment{d: d})
-	writeJSON(w, http.StatusCreated, d)
+	writeJSON(w, http.StatusCreated, s.deploymentJSON(rp, d))
 }
 
 func (s *Server) deployment(w http.ResponseWriter, r *http.Request) (*repo, *deployment) {
@@ -66,7 +76,7 @@ func (s *Server) deployment(w http.ResponseWriter, r *http.Request) (*repo, *dep
 	if rp == nil {
 		return nil, nil
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := strconv.ParseInt(r.PathValue("deployment_id"), 10, 64)
 	for _, d := range rp.deployments {
 		if err == nil && d.d.GetID() == id {
 			return rp, d
@@ -79,13 +89,13 @@ func (s *Server) deployment(w http.ResponseWriter, r *http.Request) (*repo, *dep
 func (s *Server) listDeploymentStatuses(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, d := s.deployment(w, r)
+	rp, d := s.deployment(w, r)
 	if d == nil {
 		return
 	}
-	out := make([]*github.DeploymentStatus, len(d.statuses))
-	for i, st := range d.statuses {
-		out[len(d.statuses)-1-i] = st
+	out := []object{}
+	for i := len(d.statuses) - 1; i >= 0; i-- {
+		out = append(out, s.deploymentStatusJSON(rp, d.d, d.statuses[i]))
 	}
 	writePage(w, r, out)
 }
@@ -99,21 +109,28 @@ func (s *Server) createDeploymentStatus(w http.ResponseWriter, r *http.Request) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, d := s.deployment(w, r)
+	rp, d := s.deployment(w, r)
 	if d == nil {
 		return
 	}
 	if !deploymentStates[in.GetState()] {
-		validationFailed(w, "DeploymentStatus", "state is not included in the list")
+		validationFailed(w, "DeploymentStatus", "state", "state is not included in the list")
+		return
+	}
+	env := d.d.Environment
+	if in.Environment != nil {
+		env = in.Environment
+	}
+	if tooLong(w, statusDescriptionLimit("DeploymentStatus", in.GetDescription()), environmentLimit(*env)) {
 		return
 	}
 	now := s.stamp()
 	st := &github.DeploymentStatus{
-		ID: github.Int64(s.id()), State: in.State, Description: in.Description, EnvironmentURL: in.EnvironmentURL,
-		Environment: d.d.Environment, Creator: s.user(BotLogin), CreatedAt: &now, UpdatedAt: &now,
+		ID: github.Int64(s.id()), State: in.State, Description: in.Description, EnvironmentURL: in.EnvironmentURL, LogURL: in.LogURL,
+		Environment: env, Creator: s.user(actor(r)), CreatedAt: &now, UpdatedAt: &now,
 	}
 	d.statuses = append(d.statuses, st)
-	writeJSON(w, http.StatusCreated, st)
+	writeJSON(w, http.StatusCreated, s.deploymentStatusJSON(rp, d.d, st))
 }
 
 // DeploymentStates returns, per environment, the states of the statuses

@@ -1,7 +1,6 @@
 package ghstandin
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -33,13 +32,15 @@ func (s *Server) createUserKey(w http.ResponseWriter, r *http.Request) {
 		Title string `json:"title"`
 		Key   string `json:"key"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/rest"})
+	if !decode(w, r, &in) {
+		return
+	}
+	if tooLong(w, limit{resource: "PublicKey", field: "title", value: in.Title, max: 255}) {
 		return
 	}
 	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(in.Key))
 	if err != nil {
-		validationFailed(w, "PublicKey", "key is invalid. You must supply a key in OpenSSH public key format")
+		validationFailed(w, "PublicKey", "key", "key is invalid. You must supply a key in OpenSSH public key format")
 		return
 	}
 	// GitHub keeps the type and the key, not the comment.
@@ -49,7 +50,7 @@ func (s *Server) createUserKey(w http.ResponseWriter, r *http.Request) {
 	for _, keys := range s.keys {
 		for _, k := range keys {
 			if k.GetKey() == key {
-				validationFailed(w, "PublicKey", "key is already in use")
+				validationFailed(w, "PublicKey", "key", "key is already in use")
 				return
 			}
 		}
@@ -60,5 +61,5 @@ func (s *Server) createUserKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k := s.newKey(key, title)
 	s.keys[login] = append(s.keys[login], k)
-	writeJSON(w, http.StatusCreated, k)
+	writeJSON(w, http.StatusCreated, s.keyJSON(k))
 }

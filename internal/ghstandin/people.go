@@ -15,7 +15,7 @@ func (s *Server) OpenIssue(fullName, author, title, body string, labels ...strin
 	defer s.mu.Unlock()
 	rp := s.repos[fullName]
 	is := s.newIssue(rp, author, title, body, labels)
-	s.emit("issues", &github.IssuesEvent{Action: github.String("opened"), Issue: is, Repo: s.repoObj(rp), Sender: s.user(author)})
+	s.emit("issues", object{"action": "opened", "issue": s.issueJSON(rp, is), "repository": s.repoJSON(rp), "sender": s.userJSON(author)})
 	return is.GetNumber()
 }
 
@@ -152,7 +152,9 @@ func sortComments(cs []*github.IssueComment) {
 func (s *Server) EditPullBody(fullName string, n int, actor, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if pr := s.repos[fullName].pulls[n]; pr != nil {
+	rp := s.repos[fullName]
+	if pr := rp.pulls[n]; pr != nil {
 		pr.Body = &body
+		rp.issues[n].Body = &body
 	}
 }

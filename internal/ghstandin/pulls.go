@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
@@ -40,7 +41,7 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
 		state = "open"
 	}
 	head := r.URL.Query().Get("head")
-	out := []*github.PullRequest{}
+	var pulls []*github.PullRequest
 	for _, pr := range rp.pulls {
 		if state != "all" && pr.GetState() != state {
 			continue
@@ -49,9 +50,13 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		rp.refresh(pr)
-		out = append(out, pr)
+		pulls = append(pulls, pr)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GetNumber() > out[j].GetNumber() })
+	sort.Slice(pulls, func(i, j int) bool { return pulls[i].GetNumber() > pulls[j].GetNumber() })
+	out := []object{}
+	for _, pr := range pulls {
+		out = append(out, s.pullJSON(rp, pr))
+	}
 	writePage(w, r, out)
 }
 
@@ -71,12 +76,15 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	pr, msg := s.openPull(rp, nil, BotLogin, in.Title, in.Body, in.Head, in.Base)
-	if pr == nil {
-		validationFailed(w, "PullRequest", msg)
+	if tooLong(w, titleLimit("PullRequest", in.Title), bodyLimit("PullRequest", in.Body)) {
 		return
 	}
-	writeJSON(w, http.StatusCreated, pr)
+	pr, msg := s.openPull(rp, nil, actor(r), in.Title, in.Body, in.Head, in.Base)
+	if pr == nil {
+		validationFailed(w, "PullRequest", "", msg)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.pullJSON(rp, pr))
 }
 
 // openPull creates a pull request as GitHub validates it; s.mu held. A
@@ -120,18 +128,18 @@ func (s *Server) openPull(rp, fork *repo, author, title, body, head, base string
 		pr.Head.Label, pr.Head.Repo = github.String(fork.owner+":"+head), s.repoObj(fork)
 	}
 	rp.pulls[n] = pr
-	s.emit("pull_request", &github.PullRequestEvent{Action: github.String("opened"), Number: github.Int(n), PullRequest: pr, Repo: s.repoObj(rp), Sender: s.user(author)})
+	s.emit("pull_request", object{"action": "opened", "number": n, "pull_request": s.pullJSON(rp, pr), "repository": s.repoJSON(rp), "sender": s.userJSON(author)})
 	return pr, ""
 }
 
 func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, pr := s.livePullAt(w, r)
+	rp, pr := s.livePullAt(w, r)
 	if pr == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, pr)
+	writeJSON(w, http.StatusOK, s.pullJSON(rp, pr))
 }
 
 func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
@@ -145,17 +153,28 @@ func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
 	if pr == nil {
 		return
 	}
+	if in.State != nil && *in.State != "open" && *in.State != "closed" {
+		validationFailed(w, "PullRequest", "state", "state is not included in the list")
+		return
+	}
+	if tooLong(w, titleLimit("PullRequest", deref(in.Title)), bodyLimit("PullRequest", deref(in.Body))) {
+		return
+	}
+	is := rp.issues[pr.GetNumber()]
+	now := s.stamp()
 	if in.Title != nil {
-		pr.Title = in.Title
+		pr.Title, is.Title = in.Title, in.Title
 	}
 	if in.Body != nil {
-		pr.Body = in.Body
+		pr.Body, is.Body = in.Body, in.Body
 	}
+	pr.UpdatedAt, is.UpdatedAt = &now, &now
 	if in.State != nil && *in.State == "closed" && pr.GetState() == "open" {
-		pr.State = in.State
-		s.emit("pull_request", &github.PullRequestEvent{Action: github.String("closed"), Number: pr.Number, PullRequest: pr, Repo: s.repoObj(rp), Sender: s.user(BotLogin)})
+		pr.State, is.State = in.State, in.State
+		pr.ClosedAt, is.ClosedAt = &now, &now
+		s.emit("pull_request", object{"action": "closed", "number": pr.GetNumber(), "pull_request": s.pullJSON(rp, pr), "repository": s.repoJSON(rp), "sender": s.userJSON(actor(r))})
 	}
-	writeJSON(w, http.StatusOK, pr)
+	writeJSON(w, http.StatusOK, s.pullJSON(rp, pr))
 }
 
 func (s *Server) mergePullREST(w http.ResponseWriter, r *http.Request) {
@@ -166,16 +185,16 @@ func (s *Server) mergePullREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if who := actor(r); who != BotLogin {
-		n := number(r, "number")
+		n := number(r, "pull_number")
 		now := s.stamp()
 		rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(who), State: github.String("APPROVED"), SubmittedAt: &now})
 	}
-	sha, code, msg := s.merge(rp, number(r, "number"), actor(r))
+	sha, code, msg := s.merge(rp, number(r, "pull_number"), actor(r))
 	if code != http.StatusOK {
 		writeJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"})
 		return
 	}
-	writeJSON(w, http.StatusOK, &github.PullRequestMergeResult{SHA: github.String(sha), Merged: github.Bool(true), Message: github.String("Pull Request successfully merged")})
+	writeJSON(w, http.StatusOK, s.mergeResultJSON(sha))
 }
 
 // merge merges a pull request with a real merge commit in git; s.mu held.
@@ -216,10 +235,12 @@ func (s *Server) merge(rp *repo, n int, by string) (string, int, string) {
 	pr.MergeCommitSHA = github.String(commit)
 	pr.MergedBy = s.user(by)
 	pr.Head.SHA = github.String(headSHA)
+	pr.UpdatedAt = &now
 	if is := rp.issues[n]; is != nil {
 		is.State = github.String("closed")
+		is.ClosedAt, is.UpdatedAt = &now, &now
 	}
-	s.emit("pull_request", &github.PullRequestEvent{Action: github.String("closed"), Number: pr.Number, PullRequest: pr, Repo: s.repoObj(rp), Sender: s.user(by)})
+	s.emit("pull_request", object{"action": "closed", "number": n, "pull_request": s.pullJSON(rp, pr), "repository": s.repoJSON(rp), "sender": s.userJSON(by)})
 	return commit, http.StatusOK, ""
 }
 
@@ -230,13 +251,31 @@ func (s *Server) listPullFiles(w http.ResponseWriter, r *http.Request) {
 	if pr == nil {
 		return
 	}
-	out := []*github.CommitFile{}
-	diff, err := git(rp.gitDir, "diff", "--name-status", pr.GetBase().GetSHA()+"..."+pr.GetHead().GetSHA())
+	out := []object{}
+	head := pr.GetHead().GetSHA()
+	diff, err := git(rp.gitDir, "diff", "--no-renames", "--name-status", pr.GetBase().GetSHA()+"..."+head)
 	if err == nil && diff != "" {
+		counts := map[string][2]int{}
+		if numstat, err := git(rp.gitDir, "diff", "--no-renames", "--numstat", pr.GetBase().GetSHA()+"..."+head); err == nil {
+			for _, line := range strings.Split(numstat, "\n") {
+				if f := strings.SplitN(line, "\t", 3); len(f) == 3 {
+					a, _ := strconv.Atoi(f[0])
+					d, _ := strconv.Atoi(f[1])
+					counts[f[2]] = [2]int{a, d}
+				}
+			}
+		}
 		for _, line := range strings.Split(diff, "\n") {
 			st, name, _ := strings.Cut(line, "\t")
-			status := map[string]string{"A": "added", "M": "modified", "D": "removed"}[st[:1]]
-			out = append(out, &github.CommitFile{Filename: github.String(name), Status: github.String(status)})
+			status, ok := map[string]string{"A": "added", "M": "modified", "D": "removed", "T": "changed"}[st[:1]]
+			if !ok {
+				status = "modified"
+			}
+			sha := ""
+			if status != "removed" {
+				sha, _ = git(rp.gitDir, "rev-parse", head+":"+name)
+			}
+			out = append(out, s.fileJSON(rp, head, name, status, sha, counts[name][0], counts[name][1]))
 		}
 	}
 	writePage(w, r, out)
@@ -249,11 +288,15 @@ func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	n := number(r, "number")
-	if rp.pulls[n] == nil {
+	n := number(r, "pull_number")
+	pr := rp.pulls[n]
+	if pr == nil {
 		notFound(w)
 		return
 	}
-	out := append([]*github.PullRequestReview{}, rp.reviews[n]...)
-	writeJSON(w, http.StatusOK, out)
+	out := []object{}
+	for _, rv := range rp.reviews[n] {
+		out = append(out, s.reviewJSON(rp, pr, rv))
+	}
+	writePage(w, r, out)
 }

@@ -6,6 +6,14 @@ import (
 	"github.com/google/go-github/v60/github"
 )
 
+// reaction is one reaction on a comment.
+type reaction struct {
+	id      int64
+	login   string
+	content string
+	created github.Timestamp
+}
+
 // reactionContents are the reactions GitHub accepts.
 var reactionContents = map[string]bool{"+1": true, "-1": true, "laugh": true, "confused": true, "heart": true, "hooray": true, "rocket": true, "eyes": true}
 
@@ -26,22 +34,22 @@ func (s *Server) createReaction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !reactionContents[in.Content] {
-		validationFailed(w, "Reaction", "content is not included in the list")
+		validationFailed(w, "Reaction", "content", "content is not included in the list")
 		return
 	}
 	who := actor(r)
 	for _, re := range s.reactions[id] {
-		if re.GetUser().GetLogin() == who && re.GetContent() == in.Content {
-			writeJSON(w, http.StatusOK, re)
+		if re.login == who && re.content == in.Content {
+			writeJSON(w, http.StatusOK, s.reactionJSON(re))
 			return
 		}
 	}
-	re := &github.Reaction{ID: github.Int64(s.id()), User: s.user(who), Content: github.String(in.Content)}
+	re := &reaction{id: s.id(), login: who, content: in.Content, created: s.stamp()}
 	if s.reactions == nil {
-		s.reactions = map[int64][]*github.Reaction{}
+		s.reactions = map[int64][]*reaction{}
 	}
 	s.reactions[id] = append(s.reactions[id], re)
-	writeJSON(w, http.StatusCreated, re)
+	writeJSON(w, http.StatusCreated, s.reactionJSON(re))
 }
 
 // Reactions returns the reactions on a comment, as "login:content".
@@ -50,7 +58,7 @@ func (s *Server) Reactions(commentID int64) []string {
 	defer s.mu.Unlock()
 	var out []string
 	for _, re := range s.reactions[commentID] {
-		out = append(out, re.GetUser().GetLogin()+":"+re.GetContent())
+		out = append(out, re.login+":"+re.content)
 	}
 	return out
 }

@@ -28,61 +28,108 @@ func actor(r *http.Request) string {
 	return BotLogin
 }
 
+// The two routes whose mux patterns overlap.
+const (
+	routeListComments = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"
+	routeGetComment   = "GET /repos/{owner}/{repo}/issues/comments/{comment_id}"
+)
+
+// route is one operation the stand-in serves.
+type route struct {
+	// pattern is the method and the path as GitHub's REST description
+	// writes them, parameter names included; ghspec's tests hold every
+	// pattern to it.
+	pattern string
+	handler http.HandlerFunc
+}
+
+// table is every route the stand-in serves: the one list of them.
+func (s *Server) table() []route {
+	return []route{
+		{"POST /repos/{owner}/{repo}/issues", s.createIssue},
+		{"GET /repos/{owner}/{repo}/issues", s.listIssues},
+		{"GET /repos/{owner}/{repo}/issues/{issue_number}", s.getIssue},
+		{"PATCH /repos/{owner}/{repo}/issues/{issue_number}", s.editIssue},
+		{"GET /repos/{owner}/{repo}/issues/comments", s.listRepoComments},
+		{routeListComments, s.listComments},
+		{routeGetComment, s.getComment},
+		{"POST /repos/{owner}/{repo}/issues/{issue_number}/comments", s.createComment},
+		{"PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", s.editComment},
+		{"DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}", s.deleteComment},
+		{"POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", s.createReaction},
+		{"POST /repos/{owner}/{repo}/issues/{issue_number}/labels", s.addLabels},
+		{"DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}", s.removeLabel},
+		{"GET /repos/{owner}/{repo}/pulls", s.listPulls},
+		{"POST /repos/{owner}/{repo}/pulls", s.createPull},
+		{"GET /repos/{owner}/{repo}/pulls/{pull_number}", s.getPull},
+		{"PATCH /repos/{owner}/{repo}/pulls/{pull_number}", s.editPull},
+		{"PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge", s.mergePullREST},
+		{"GET /repos/{owner}/{repo}/pulls/{pull_number}/files", s.listPullFiles},
+		{"GET /repos/{owner}/{repo}/pulls/{pull_number}/commits", s.listPullCommits},
+		{"GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", s.listReviews},
+		{"GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.permission},
+		{"GET /orgs/{org}/teams/{team_slug}/memberships/{username}", s.membership},
+		{"GET /users/{username}/keys", s.userKeys},
+		{"POST /user/keys", s.createUserKey},
+		{"POST /app/installations/{installation_id}/access_tokens", s.installationToken},
+		{"POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus},
+		{"GET /repos/{owner}/{repo}/commits/{ref}/statuses", s.listStatuses},
+		{"GET /repos/{owner}/{repo}/commits/{ref}/status", s.combinedStatus},
+		{"GET /repos/{owner}/{repo}/deployments", s.listDeployments},
+		{"POST /repos/{owner}/{repo}/deployments", s.createDeployment},
+		{"GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses", s.listDeploymentStatuses},
+		{"POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses", s.createDeploymentStatus},
+	}
+}
+
+// Routes lists the routes the stand-in serves, "METHOD /path/{param}" as
+// GitHub's REST description writes them.
+func Routes() []string {
+	var out []string
+	for _, rt := range (&Server{}).table() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(pattern string, h http.HandlerFunc) {
-		mux.HandleFunc(pattern, s.withFaults(pattern, h))
+	for _, rt := range s.table() {
+		if rt.pattern == routeListComments || rt.pattern == routeGetComment {
+			continue // below
+		}
+		mux.HandleFunc(rt.pattern, s.api(rt.pattern, rt.handler))
 	}
-	handle("POST /repos/{owner}/{repo}/issues", s.createIssue)
-	handle("GET /repos/{owner}/{repo}/issues", s.listIssues)
-	handle("GET /repos/{owner}/{repo}/issues/{number}", s.getIssue)
-	handle("PATCH /repos/{owner}/{repo}/issues/{number}", s.editIssue)
-	handle("GET /repos/{owner}/{repo}/issues/comments", s.listRepoComments)
-	// "List issue comments" and "Get an issue comment" overlap as
-	// patterns (issues/comments/comments matches both); one route serves
-	// both, as GitHub's router tells them apart.
-	handle("GET /repos/{owner}/{repo}/issues/{number}/{sub}", s.issueSubresource)
-	handle("POST /repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
-	handle("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.editComment)
-	handle("DELETE /repos/{owner}/{repo}/issues/comments/{id}", s.deleteComment)
-	handle("POST /repos/{owner}/{repo}/issues/comments/{id}/reactions", s.createReaction)
-	handle("POST /repos/{owner}/{repo}/issues/{number}/labels", s.addLabels)
-	handle("DELETE /repos/{owner}/{repo}/issues/{number}/labels/{name}", s.removeLabel)
-	handle("GET /repos/{owner}/{repo}/pulls", s.listPulls)
-	handle("POST /repos/{owner}/{repo}/pulls", s.createPull)
-	handle("GET /repos/{owner}/{repo}/pulls/{number}", s.getPull)
-	handle("PATCH /repos/{owner}/{repo}/pulls/{number}", s.editPull)
-	handle("PUT /repos/{owner}/{repo}/pulls/{number}/merge", s.mergePullREST)
-	handle("GET /repos/{owner}/{repo}/pulls/{number}/files", s.listPullFiles)
-	handle("GET /repos/{owner}/{repo}/pulls/{number}/commits", s.listPullCommits)
-	handle("GET /repos/{owner}/{repo}/pulls/{number}/reviews", s.listReviews)
-	handle("GET /repos/{owner}/{repo}/collaborators/{user}/permission", s.permission)
-	handle("GET /orgs/{org}/teams/{team}/memberships/{user}", s.membership)
-	handle("GET /users/{user}/keys", s.userKeys)
-	handle("POST /user/keys", s.createUserKey)
-	handle("POST /app/installations/{id}/access_tokens", s.installationToken)
-	handle("POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
-	handle("GET /repos/{owner}/{repo}/commits/{ref}/statuses", s.listStatuses)
-	handle("GET /repos/{owner}/{repo}/deployments", s.listDeployments)
-	handle("POST /repos/{owner}/{repo}/deployments", s.createDeployment)
-	handle("GET /repos/{owner}/{repo}/deployments/{id}/statuses", s.listDeploymentStatuses)
-	handle("POST /repos/{owner}/{repo}/deployments/{id}/statuses", s.createDeploymentStatus)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w) })
+	// "List issue comments" and "Get an issue comment" overlap as mux
+	// patterns (issues/comments/comments matches both); one mux pattern
+	// serves both, telling them apart as GitHub's router does.
+	list, get := s.api(routeListComments, s.listComments), s.api(routeGetComment, s.getComment)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{issue_number}/{sub}", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.PathValue("issue_number") == "comments":
+			r.SetPathValue("comment_id", r.PathValue("sub"))
+			get(w, r)
+		case r.PathValue("sub") == "comments":
+			list(w, r)
+		default:
+			s.api("", func(w http.ResponseWriter, r *http.Request) { notFound(w) })(w, r)
+		}
+	})
+	mux.HandleFunc("/", s.api("", func(w http.ResponseWriter, r *http.Request) { notFound(w) }))
 	return mux
 }
 
+// user is login in the stand-in's state (userJSON is what it sends).
 func (s *Server) user(login string) *github.User {
-	id := int64(0)
-	for _, c := range login {
-		id = id*31 + int64(c)
-	}
 	typ := "User"
 	if strings.HasSuffix(login, "[bot]") {
 		typ = "Bot"
 	}
-	return &github.User{Login: github.String(login), ID: github.Int64(id & 0x7fffffff), Type: &typ, HTMLURL: github.String(s.baseURL + "/" + login)}
+	return &github.User{Login: github.String(login), ID: github.Int64(userID(login)), Type: &typ, HTMLURL: github.String(s.baseURL + "/" + login)}
 }
 
+// repoObj is a repository in the stand-in's state: a pull request's head
+// and base name theirs (repoJSON is what it sends).
 func (s *Server) repoObj(rp *repo) *github.Repository {
 	full := rp.owner + "/" + rp.name
 	return &github.Repository{
@@ -108,7 +155,7 @@ func (s *Server) issueAt(w http.ResponseWriter, r *http.Request) (*repo, *github
 	if rp == nil {
 		return nil, nil
 	}
-	is := rp.issues[number(r, "number")]
+	is := rp.issues[number(r, "issue_number")]
 	if is == nil {
 		notFound(w)
 	}
@@ -131,7 +178,7 @@ func (s *Server) pullAt(w http.ResponseWriter, r *http.Request) (*repo, *github.
 	if rp == nil {
 		return nil, nil
 	}
-	pr := rp.pulls[number(r, "number")]
+	pr := rp.pulls[number(r, "pull_number")]
 	if pr == nil {
 		notFound(w)
 	}
@@ -144,7 +191,7 @@ func (s *Server) commentAt(w http.ResponseWriter, r *http.Request) (*repo, int64
 	if rp == nil {
 		return nil, 0, nil
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id, err := strconv.ParseInt(r.PathValue("comment_id"), 10, 64)
 	c := rp.comments[id]
 	if err != nil || c == nil {
 		notFound(w)
@@ -163,7 +210,7 @@ func number(r *http.Request, key string) int {
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON"})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/rest"})
 		return false
 	}
 	return true
@@ -204,12 +251,19 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Title == "" {
-		validationFailed(w, "Issue", "title is missing")
+		validationFailed(w, "Issue", "title", "title is missing")
+		return
+	}
+	limits := []limit{titleLimit("Issue", in.Title), bodyLimit("Issue", in.Body)}
+	for _, l := range in.Labels {
+		limits = append(limits, labelLimit(l))
+	}
+	if tooLong(w, limits...) {
 		return
 	}
 	is := s.newIssue(rp, actor(r), in.Title, in.Body, in.Labels)
-	s.emit("issues", &github.IssuesEvent{Action: github.String("opened"), Issue: is, Repo: s.repoObj(rp), Sender: s.user(actor(r))})
-	writeJSON(w, http.StatusCreated, is)
+	s.emit("issues", object{"action": "opened", "issue": s.issueJSON(rp, is), "repository": s.repoJSON(rp), "sender": s.userJSON(actor(r))})
+	writeJSON(w, http.StatusCreated, s.issueJSON(rp, is))
 }
 
 func (s *Server) listIssues(w http.ResponseWriter, r *http.Request) {
@@ -245,17 +299,25 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetNumber() > out[j].GetNumber() })
-	writePage(w, r, out)
+	writePage(w, r, s.issuesJSON(rp, out))
+}
+
+func (s *Server) issuesJSON(rp *repo, issues []*github.Issue) []object {
+	out := []object{}
+	for _, is := range issues {
+		out = append(out, s.issueJSON(rp, is))
+	}
+	return out
 }
 
 func (s *Server) getIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, is := s.issueAt(w, r)
+	rp, is := s.issueAt(w, r)
 	if is == nil {
 		return
 	}
-	writeJSON(w, http.StatusOK, is)
+	writeJSON(w, http.StatusOK, s.issueJSON(rp, is))
 }
 
 func (s *Server) editIssue(w http.ResponseWriter, r *http.Request) {
@@ -269,8 +331,15 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request) {
 	if is == nil {
 		return
 	}
-	s.applyIssueEdit(rp, is, BotLogin, in.Title, in.Body, in.State)
-	writeJSON(w, http.StatusOK, is)
+	if in.State != nil && *in.State != "open" && *in.State != "closed" {
+		validationFailed(w, "Issue", "state", "state is not included in the list")
+		return
+	}
+	if tooLong(w, titleLimit("Issue", deref(in.Title)), bodyLimit("Issue", deref(in.Body))) {
+		return
+	}
+	s.applyIssueEdit(rp, is, actor(r), in.Title, in.Body, in.State)
+	writeJSON(w, http.StatusOK, s.issueJSON(rp, is))
 }
 
 // applyIssueEdit changes an issue and emits its events; s.mu must be held.
@@ -283,15 +352,16 @@ func (s *Server) applyIssueEdit(rp *repo, is *github.Issue, actor string, title,
 	}
 	is.UpdatedAt = &github.Timestamp{Time: s.stamp().Time}
 	if title != nil || body != nil {
-		s.emit("issues", &github.IssuesEvent{Action: github.String("edited"), Issue: is, Repo: s.repoObj(rp), Sender: s.user(actor)})
+		s.emit("issues", object{"action": "edited", "issue": s.issueJSON(rp, is), "changes": object{}, "repository": s.repoJSON(rp), "sender": s.userJSON(actor)})
 	}
 	if state != nil && *state != is.GetState() {
 		is.State = state
 		action := "closed"
+		is.ClosedAt = is.UpdatedAt
 		if *state == "open" {
-			action = "reopened"
+			action, is.ClosedAt = "reopened", nil
 		}
-		s.emit("issues", &github.IssuesEvent{Action: github.String(action), Issue: is, Repo: s.repoObj(rp), Sender: s.user(actor)})
+		s.emit("issues", object{"action": action, "issue": s.issueJSON(rp, is), "repository": s.repoJSON(rp), "sender": s.userJSON(actor)})
 	}
 }
 
@@ -309,7 +379,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetID() < out[j].GetID() })
-	writePage(w, r, out)
+	writePage(w, r, s.commentsJSON(rp, out))
 }
 
 // listRepoComments is "List issue comments for a repository": every
@@ -327,14 +397,14 @@ func (s *Server) listRepoComments(w http.ResponseWriter, r *http.Request) {
 		dir = "desc"
 	}
 	if (by != "created" && by != "updated") || (dir != "asc" && dir != "desc") {
-		validationFailed(w, "IssueComment", "sort must be created or updated, and direction asc or desc")
+		validationFailed(w, "IssueComment", "sort", "sort must be created or updated, and direction asc or desc")
 		return
 	}
 	var since time.Time
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			validationFailed(w, "IssueComment", "since must be an ISO 8601 timestamp: YYYY-MM-DDTHH:MM:SSZ")
+			validationFailed(w, "IssueComment", "since", "since must be an ISO 8601 timestamp: YYYY-MM-DDTHH:MM:SSZ")
 			return
 		}
 		since = t
@@ -364,16 +434,15 @@ func (s *Server) listRepoComments(w http.ResponseWriter, r *http.Request) {
 		}
 		return (out[i].GetID() < out[j].GetID()) == (dir == "asc")
 	})
-	writePage(w, r, out)
+	writePage(w, r, s.commentsJSON(rp, out))
 }
 
-// writePage answers with the page of all that the request's page and
-// per_page ask for, and GitHub's Link header.
-func writePage[T any](w http.ResponseWriter, r *http.Request, all []T) {
-	page, per := paging(r)
-	out, last := paginate(all, page, per)
-	linkHeader(w, r, page, last)
-	writeJSON(w, http.StatusOK, out)
+// deref is *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // issueEdit is the body of PATCH on an issue or a pull request.
@@ -381,40 +450,6 @@ type issueEdit struct {
 	Title *string `json:"title"`
 	Body  *string `json:"body"`
 	State *string `json:"state"`
-}
-
-func paging(r *http.Request) (page, per int) {
-	page, _ = strconv.Atoi(r.URL.Query().Get("page"))
-	per, _ = strconv.Atoi(r.URL.Query().Get("per_page"))
-	if page < 1 {
-		page = 1
-	}
-	if per < 1 || per > 100 {
-		per = 30
-	}
-	return page, per
-}
-
-func paginate[T any](all []T, page, per int) ([]T, int) {
-	last := max(1, (len(all)+per-1)/per)
-	start := min((page-1)*per, len(all))
-	end := min(start+per, len(all))
-	return all[start:end], last
-}
-
-// linkHeader sets GitHub's pagination Link header.
-func linkHeader(w http.ResponseWriter, r *http.Request, page, last int) {
-	if page >= last {
-		return
-	}
-	u := *r.URL
-	q := u.Query()
-	q.Set("page", strconv.Itoa(page+1))
-	u.RawQuery = q.Encode()
-	next := "http://" + r.Host + u.String()
-	q.Set("page", strconv.Itoa(last))
-	u.RawQuery = q.Encode()
-	w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next", <%s>; rel="last"`, next, "http://"+r.Host+u.String()))
 }
 
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
@@ -431,11 +466,14 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Body == "" {
-		validationFailed(w, "IssueComment", "body is missing")
+		validationFailed(w, "IssueComment", "body", "body is missing")
+		return
+	}
+	if tooLong(w, bodyLimit("IssueComment", in.Body)) {
 		return
 	}
 	c := s.addComment(rp, is, actor(r), in.Body)
-	writeJSON(w, http.StatusCreated, c)
+	writeJSON(w, http.StatusCreated, s.commentJSON(rp, c))
 }
 
 // addComment stores a comment and emits its event; s.mu must be held.
@@ -450,7 +488,7 @@ func (s *Server) addComment(rp *repo, is *github.Issue, author, body string) *gi
 	rp.comments[id] = c
 	rp.commentIssue[id] = is.GetNumber()
 	is.Comments = github.Int(is.GetComments() + 1)
-	s.emit("issue_comment", &github.IssueCommentEvent{Action: github.String("created"), Issue: is, Comment: c, Repo: s.repoObj(rp), Sender: s.user(author)})
+	s.emit("issue_comment", object{"action": "created", "issue": s.issueJSON(rp, is), "comment": s.commentJSON(rp, c), "repository": s.repoJSON(rp), "sender": s.userJSON(author)})
 	return c
 }
 
@@ -464,24 +502,12 @@ func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	is := rp.issues[rp.commentIssue[id]]
+	comment := s.commentJSON(rp, c)
 	delete(rp.comments, id)
 	delete(rp.commentIssue, id)
 	is.Comments = github.Int(max(0, is.GetComments()-1))
-	s.emit("issue_comment", &github.IssueCommentEvent{Action: github.String("deleted"), Issue: is, Comment: c, Repo: s.repoObj(rp), Sender: s.user(actor(r))})
+	s.emit("issue_comment", object{"action": "deleted", "issue": s.issueJSON(rp, is), "comment": comment, "repository": s.repoJSON(rp), "sender": s.userJSON(actor(r))})
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// issueSubresource serves issues/{number}/comments and issues/comments/{id}.
-func (s *Server) issueSubresource(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.PathValue("number") == "comments":
-		r.SetPathValue("id", r.PathValue("sub"))
-		s.getComment(w, r)
-	case r.PathValue("sub") == "comments":
-		s.listComments(w, r)
-	default:
-		notFound(w)
-	}
 }
 
 // getComment is "Get an issue comment": 200, or 404 for a comment that
@@ -489,8 +515,8 @@ func (s *Server) issueSubresource(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, _, c := s.commentAt(w, r); c != nil {
-		writeJSON(w, http.StatusOK, c)
+	if rp, _, c := s.commentAt(w, r); c != nil {
+		writeJSON(w, http.StatusOK, s.commentJSON(rp, c))
 	}
 }
 
@@ -507,17 +533,39 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
+	if in.Body == "" {
+		validationFailed(w, "IssueComment", "body", "body is missing")
+		return
+	}
+	if tooLong(w, bodyLimit("IssueComment", in.Body)) {
+		return
+	}
+	was := c.GetBody()
 	c.Body = github.String(in.Body)
 	c.UpdatedAt = &github.Timestamp{Time: s.stamp().Time}
 	is := rp.issues[rp.commentIssue[id]]
-	s.emit("issue_comment", &github.IssueCommentEvent{Action: github.String("edited"), Issue: is, Comment: c, Repo: s.repoObj(rp), Sender: s.user(BotLogin)})
-	writeJSON(w, http.StatusOK, c)
+	s.emit("issue_comment", object{"action": "edited", "issue": s.issueJSON(rp, is), "comment": s.commentJSON(rp, c),
+		"changes": object{"body": object{"from": was}}, "repository": s.repoJSON(rp), "sender": s.userJSON(actor(r))})
+	writeJSON(w, http.StatusOK, s.commentJSON(rp, c))
 }
 
+// addLabels takes the body GitHub documents, {"labels": [...]}, or the
+// bare array it also accepts.
 func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
-	var names []string
-	if !decode(w, r, &names) {
+	var raw json.RawMessage
+	if !decode(w, r, &raw) {
 		return
+	}
+	var names []string
+	var in struct {
+		Labels []string `json:"labels"`
+	}
+	if json.Unmarshal(raw, &names) != nil {
+		if err := json.Unmarshal(raw, &in); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/rest"})
+			return
+		}
+		names = in.Labels
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -525,10 +573,17 @@ func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
 	if is == nil {
 		return
 	}
+	var limits []limit
 	for _, n := range names {
-		s.label(rp, is, BotLogin, n, true)
+		limits = append(limits, labelLimit(n))
 	}
-	writeJSON(w, http.StatusOK, is.Labels)
+	if tooLong(w, limits...) {
+		return
+	}
+	for _, n := range names {
+		s.label(rp, is, actor(r), n, true)
+	}
+	writeJSON(w, http.StatusOK, s.labelsJSON(rp, is.Labels))
 }
 
 // label adds or removes one label and emits the event when it changed;
@@ -552,7 +607,7 @@ func (s *Server) label(rp *repo, is *github.Issue, actor, name string, add bool)
 	if !add {
 		action = "unlabeled"
 	}
-	s.emit("issues", &github.IssuesEvent{Action: github.String(action), Issue: is, Label: &github.Label{Name: github.String(name)}, Repo: s.repoObj(rp), Sender: s.user(actor)})
+	s.emit("issues", object{"action": action, "issue": s.issueJSON(rp, is), "label": s.labelJSON(rp, name), "repository": s.repoJSON(rp), "sender": s.userJSON(actor)})
 	return true
 }
 
@@ -563,21 +618,21 @@ func (s *Server) removeLabel(w http.ResponseWriter, r *http.Request) {
 	if is == nil {
 		return
 	}
-	if !s.label(rp, is, BotLogin, r.PathValue("name"), false) {
+	if !s.label(rp, is, actor(r), r.PathValue("name"), false) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Label does not exist", "documentation_url": "https://docs.github.com/rest/issues/labels"})
 		return
 	}
-	writeJSON(w, http.StatusOK, is.Labels)
+	writeJSON(w, http.StatusOK, s.labelsJSON(rp, is.Labels))
 }
 
 func (s *Server) userKeys(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []*github.Key{}
-	for _, k := range s.keys[r.PathValue("user")] {
-		out = append(out, &github.Key{ID: k.ID, Key: k.Key})
+	out := []object{}
+	for _, k := range s.keys[r.PathValue("username")] {
+		out = append(out, s.publicKeyJSON(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, out)
 }
 
 func (s *Server) permission(w http.ResponseWriter, r *http.Request) {
@@ -587,25 +642,30 @@ func (s *Server) permission(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	login := r.PathValue("user")
-	p := rp.collaborators[login]
-	if p == "" {
-		p = "read" // anyone may read a public repository
+	login := r.PathValue("username")
+	role := rp.collaborators[login]
+	if role == "" {
+		role = "read" // anyone may read a public repository
 	}
-	if p == "maintain" {
-		p = "write" // GitHub reports maintain as write here
+	p := role
+	switch role {
+	case "maintain":
+		p = "write" // GitHub reports maintain as write here, and triage as read
+	case "triage":
+		p = "read"
 	}
-	writeJSON(w, http.StatusOK, &github.RepositoryPermissionLevel{Permission: github.String(p), User: s.user(login)})
+	writeJSON(w, http.StatusOK, s.permissionJSON(login, p, role))
 }
 
 func (s *Server) membership(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.teams[r.PathValue("org")+"/"+r.PathValue("team")][r.PathValue("user")] {
+	org, team, login := r.PathValue("org"), r.PathValue("team_slug"), r.PathValue("username")
+	if !s.teams[org+"/"+team][login] {
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, &github.Membership{State: github.String("active"), Role: github.String("member")})
+	writeJSON(w, http.StatusOK, s.membershipJSON(org, team, login))
 }
 
 func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
@@ -622,8 +682,14 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 	switch in.GetState() {
 	case "pending", "success", "failure", "error":
 	default:
-		validationFailed(w, "Status", "state is not included in the list")
+		validationFailed(w, "Status", "state", "state is not included in the list")
 		return
+	}
+	if tooLong(w, statusDescriptionLimit("Status", in.GetDescription())) {
+		return
+	}
+	if in.GetContext() == "" {
+		in.Context = github.String("default")
 	}
 	in.ID = github.Int64(s.id())
 	in.Creator = s.user(actor(r))
@@ -631,7 +697,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 	in.CreatedAt, in.UpdatedAt = &now, &now
 	sha := r.PathValue("sha")
 	rp.statuses[sha] = append(rp.statuses[sha], &in)
-	writeJSON(w, http.StatusCreated, &in)
+	writeJSON(w, http.StatusCreated, s.statusJSON(rp, sha, &in))
 }
 
 func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
@@ -641,9 +707,24 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	out := append([]*github.RepoStatus{}, rp.statuses[r.PathValue("ref")]...)
-	sort.Slice(out, func(i, j int) bool { return out[i].GetID() > out[j].GetID() })
-	writeJSON(w, http.StatusOK, out)
+	ref := r.PathValue("ref")
+	src := rp.statuses[ref]
+	out := []object{}
+	for i := len(src) - 1; i >= 0; i-- {
+		out = append(out, s.statusJSON(rp, ref, src[i]))
+	}
+	writePage(w, r, out)
+}
+
+// combinedStatus is the combined status of a commit.
+func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.lookup(w, r)
+	if rp == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.combinedStatusJSON(rp, r.PathValue("ref")))
 }
 
 // git runs git in the repository's bare directory.
@@ -664,14 +745,14 @@ func git(dir string, args ...string) (string, error) {
 func (s *Server) installationToken(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
 	if !strings.HasPrefix(auth, "Bearer ") || strings.Count(auth, ".") != 2 {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "A JSON web token could not be decoded"})
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "A JSON web token could not be decoded", "documentation_url": "https://docs.github.com/rest"})
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	token := "ghs_standin_" + r.PathValue("id")
+	token := "ghs_standin_" + r.PathValue("installation_id")
 	s.tokens[token] = true
-	writeJSON(w, http.StatusCreated, map[string]any{"token": token, "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusCreated, s.tokenJSON(token, time.Now().Add(time.Hour)))
 }
 
 // Authorizations returns the Authorization headers API calls carried.

@@ -1,8 +1,12 @@
 // Package ghstandin is an in-process stand-in for the GitHub REST API: the
-// subset Purrvision uses, with state, GitHub's documented status codes and
-// payload shapes (built from go-github's types), real merges in git
-// repositories on disk, signed webhooks, and injectable faults (502s and
-// secondary rate limits). Tests and `purrvision dev` run against it.
+// subset Purrvision uses (routes.go lists it), with state, GitHub's
+// documented status codes, complete objects (objects.go, one builder per
+// resource), GitHub's limits (limits.go), its protocol (pagination with
+// Link, ETag and 304, rate-limit headers), real merges in git repositories
+// on disk, signed webhooks with GitHub's delivery headers, and injectable
+// faults (502s, secondary rate limits, 429s). It records every exchange for
+// the checks against GitHub's published description (package ghspec).
+// Tests and `purrvision dev` run against it.
 package ghstandin
 
 import (
@@ -16,7 +20,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -42,8 +45,13 @@ type Server struct {
 	tokens map[string]bool // installation tokens handed out
 	failed int
 
-	reactions map[int64][]*github.Reaction // comment ID -> reactions
-	emails    map[string]string            // verified e-mail -> login
+	reactions map[int64][]*reaction // comment ID -> reactions
+	emails    map[string]string     // verified e-mail -> login
+
+	started    time.Time
+	rateUsed   map[string]int // Authorization header -> calls counted this hour
+	recorder   func(Exchange)
+	objectHook func(resource string, o map[string]any)
 
 	hook     Webhook
 	outbox   []delivery
@@ -65,8 +73,8 @@ type Faults struct {
 	// Rate is the share of calls that fail, from 0 to 1.
 	Rate float64
 	// RateLimitShare is the share of failures that are secondary rate
-	// limits (403 with Retry-After); the rest are 502s, half of them after
-	// the change was applied.
+	// limits, with Retry-After: half 403s, half 429s, as GitHub sends
+	// both; the rest are 502s, half of them after the change was applied.
 	RateLimitShare float64
 	// Seed makes the failures repeatable.
 	Seed uint64
@@ -78,6 +86,8 @@ type Delivery struct {
 	Event  string
 	Body   []byte
 	Status int
+	// Header is what it was sent with: GitHub's delivery headers.
+	Header http.Header
 }
 
 type delivery struct {
@@ -86,6 +96,8 @@ type delivery struct {
 }
 
 type repo struct {
+	id            int64
+	created       github.Timestamp
 	owner, name   string
 	defaultBranch string
 	nextNumber    int
@@ -98,21 +110,24 @@ type repo struct {
 	collaborators map[string]string
 	deployments   []*deployment
 	gitDir        string
+	stats         map[string]diffStat // base..head -> what a pull request changes
 }
 
 // New starts a stand-in on a free loopback port.
 func New() (*Server, error) {
 	s := &Server{
-		repos:  map[string]*repo{},
-		keys:   map[string][]*github.Key{},
-		teams:  map[string]map[string]bool{},
-		nextID: 1000,
-		calls:  map[string]int{},
-		auths:  map[string]int{},
-		tokens: map[string]bool{},
-		rng:    rand.New(rand.NewPCG(1, 2)),
-		wake:   make(chan struct{}, 1),
-		closed: make(chan struct{}),
+		repos:    map[string]*repo{},
+		keys:     map[string][]*github.Key{},
+		teams:    map[string]map[string]bool{},
+		nextID:   1000,
+		calls:    map[string]int{},
+		auths:    map[string]int{},
+		tokens:   map[string]bool{},
+		rng:      rand.New(rand.NewPCG(1, 2)),
+		rateUsed: map[string]int{},
+		started:  time.Now(),
+		wake:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
 	}
 	s.idle = sync.NewCond(&s.mu)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -176,6 +191,7 @@ func (s *Server) AddRepo(fullName, defaultBranch, gitDir string) {
 	defer s.mu.Unlock()
 	owner, name := splitRepo(fullName)
 	s.repos[fullName] = &repo{
+		id: s.id(), created: s.stamp(), stats: map[string]diffStat{},
 		owner: owner, name: name, defaultBranch: defaultBranch, nextNumber: 1,
 		issues: map[int]*github.Issue{}, comments: map[int64]*github.IssueComment{}, commentIssue: map[int64]int{},
 		pulls: map[int]*github.PullRequest{}, reviews: map[int][]*github.PullRequestReview{},
@@ -254,7 +270,7 @@ func (s *Server) enqueue(d delivery) {
 }
 
 // emit queues a webhook; s.mu must be held.
-func (s *Server) emit(event string, payload any) {
+func (s *Server) emit(event string, payload object) {
 	if s.hook.URL == "" {
 		return
 	}
@@ -283,7 +299,7 @@ func (s *Server) deliverLoop() {
 			s.outbox = s.outbox[1:]
 			hook := s.hook
 			s.mu.Unlock()
-			d.Status = send(client, hook, d.Delivery)
+			d.Status, d.Header = send(client, hook, d.Delivery)
 			s.mu.Lock()
 			s.sent = append(s.sent, d.Delivery)
 			s.mu.Unlock()
@@ -292,22 +308,33 @@ func (s *Server) deliverLoop() {
 	}
 }
 
-func send(client *http.Client, hook Webhook, d Delivery) int {
+// The stand-in's one webhook, as a GitHub App's: its ID and the App's.
+const (
+	hookID = "1"
+	appID  = "1"
+)
+
+// send delivers a webhook with GitHub's delivery headers.
+func send(client *http.Client, hook Webhook, d Delivery) (int, http.Header) {
 	req, err := http.NewRequest(http.MethodPost, hook.URL, bytes.NewReader(d.Body))
 	if err != nil {
-		return 0
+		return 0, nil
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "GitHub-Hookshot/standin")
+	req.Header.Set("User-Agent", "GitHub-Hookshot/5a1b2c3")
 	req.Header.Set("X-GitHub-Event", d.Event)
 	req.Header.Set("X-GitHub-Delivery", d.ID)
+	req.Header.Set("X-GitHub-Hook-ID", hookID)
+	req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "integration")
+	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", appID)
 	req.Header.Set("X-Hub-Signature-256", Sign(hook.Secret, d.Body))
+	header := req.Header.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0
+		return 0, header
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp.StatusCode, header
 }
 
 // Sign returns the X-Hub-Signature-256 header of body.
@@ -334,64 +361,6 @@ func splitRepo(full string) (string, string) {
 	return full, ""
 }
 
-// withFaults fails a share of API calls: a secondary rate limit
-// before the call is applied, or a 502 before or after.
-func (s *Server) withFaults(pattern string, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.calls[pattern]++
-		s.auths[r.Header.Get("Authorization")]++
-		fail := s.faults.Rate > 0 && s.rng.Float64() < s.faults.Rate
-		rateLimit := fail && s.rng.Float64() < s.faults.RateLimitShare
-		after := fail && !rateLimit && s.rng.IntN(2) == 0
-		if fail {
-			s.failed++
-		}
-		date := s.stamp()
-		s.mu.Unlock()
-		setRateHeaders(w)
-		w.Header().Set("Date", date.UTC().Format(http.TimeFormat))
-		switch {
-		case rateLimit:
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusForbidden, map[string]string{
-				"message":           "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-				"documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
-			})
-		case fail && after:
-			h(discardResponse{header: http.Header{}}, r)
-			writeBadGateway(w)
-		case fail:
-			writeBadGateway(w)
-		default:
-			h(w, r)
-		}
-	}
-}
-
-// discardResponse is where a call applied before its 502 writes the
-// answer the caller never gets.
-type discardResponse struct{ header http.Header }
-
-func (d discardResponse) Header() http.Header         { return d.header }
-func (d discardResponse) Write(p []byte) (int, error) { return len(p), nil }
-func (d discardResponse) WriteHeader(int)             {}
-
-func writeBadGateway(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/html")
-	w.WriteHeader(http.StatusBadGateway)
-	_, _ = w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
-}
-
-func setRateHeaders(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("X-RateLimit-Limit", "5000")
-	h.Set("X-RateLimit-Remaining", "4999")
-	h.Set("X-RateLimit-Used", "1")
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
-	h.Set("X-GitHub-Api-Version", "2022-11-28")
-}
-
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
@@ -402,10 +371,16 @@ func notFound(w http.ResponseWriter) {
 	writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 }
 
-func validationFailed(w http.ResponseWriter, resource, message string) {
+// validationFailed answers GitHub's 422: what is wrong with which field of
+// which resource.
+func validationFailed(w http.ResponseWriter, resource, field, message string) {
+	e := map[string]string{"resource": resource, "code": "custom", "message": message}
+	if field != "" {
+		e["field"] = field
+	}
 	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
 		"message":           "Validation Failed",
-		"errors":            []map[string]string{{"resource": resource, "code": "custom", "message": message}},
+		"errors":            []map[string]string{e},
 		"documentation_url": "https://docs.github.com/rest",
 	})
 }

@@ -1,22 +1,27 @@
 package testutil
 
 import (
+	"errors"
+	"os"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ghstandin/ghspec"
 	"github.com/purrvision/purrvision/internal/gitserver"
 )
 
 // GitHub starts a GitHub stand-in holding the repositories named (owner/name,
 // default branch main), stopped when the test ends, and a go-github client
-// for it.
+// for it. Every exchange with the stand-in and every webhook it sends is
+// held to GitHub's published description (CheckSpec).
 func GitHub(t testing.TB, repos ...string) (*ghstandin.Server, *ghclient.Client) {
 	t.Helper()
 	gh, err := ghstandin.New()
 	if err != nil {
 		t.Fatal(err)
 	}
+	CheckSpec(t, gh)
 	t.Cleanup(func() { _ = gh.Close() })
 	for _, r := range repos {
 		gh.AddRepo(r, "main", "")
@@ -44,4 +49,28 @@ func GitRepo(t testing.TB, name, branch string) (srv *gitserver.Server, url, dir
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	return srv, srv.URL(name), dir
+}
+
+// CheckSpec records every exchange with gh and every webhook it sends, and
+// when the test ends (after gh is closed, if its Close was registered
+// later) fails it with each that GitHub's description refuses: an
+// operation GitHub does not have, parameters or a body that do not fit, an
+// undocumented status, an answer or a payload missing a required field.
+// The description comes from `make testbin`; without it the test fails,
+// except under -short outside CI, where it is only logged.
+func CheckSpec(t testing.TB, gh *ghstandin.Server) {
+	t.Helper()
+	c, err := ghspec.Watch(gh)
+	if errors.Is(err, ghspec.ErrNotFetched) && testing.Short() && os.Getenv("CI") != "true" {
+		t.Logf("not checking the GitHub stand-in against GitHub's description: %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatalf("checking the GitHub stand-in against GitHub's description: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, p := range c.Problems() {
+			t.Errorf("GitHub's description refuses: %s", p)
+		}
+	})
 }
