@@ -16,7 +16,6 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -30,13 +29,9 @@ type Entry struct {
 	Ref     string    `json:"ref,omitempty"` // commit or issue
 }
 
-// CommentReader is what Timeline reads of GitHub: the store issue's
-// status comment, by the ID the ledger recorded.
-type CommentReader = ledger.Reader
-
-// Timeline builds the timeline of store name. gh may be nil, for the git
-// history alone; bot is Purrvision's login on GitHub.
-func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh CommentReader, bot, name string) ([]Entry, error) {
+// Timeline builds the timeline of store name from the tenants repo: its
+// history, and what the bot recorded of the store in its ledger.
+func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, name string) ([]Entry, error) {
 	if err := repo.Fetch(ctx); err != nil {
 		return nil, err
 	}
@@ -60,8 +55,8 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 	}
 	var out []Entry
 	var merges map[string]bool // the merges the store's status records
-	if gh != nil && issue != "" {
-		if out, merges, err = issueTimeline(ctx, ledger.New(repo), gh, bot, issue); err != nil {
+	if issue != "" {
+		if out, merges, err = issueTimeline(ctx, ledger.New(repo), issue); err != nil {
 			return nil, err
 		}
 	}
@@ -76,28 +71,27 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 		}
 	}
 	for i := len(commits) - 1; i >= 0; i-- { // oldest first
-		out = append(out, commitEntry(commits[i], name, issue, merges, last[commits[i].Hash], gh != nil))
+		out = append(out, commitEntry(commits[i], name, issue, merges, last[commits[i].Hash], true))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
 }
 
-// issueTimeline reads what the bot recorded on the store's issue: the
-// timeline of the progress comment the ledger names, and the merges it
-// recorded there.
-func issueTimeline(ctx context.Context, l *ledger.Ledger, gh CommentReader, bot, issue string) ([]Entry, map[string]bool, error) {
+// issueTimeline reads what the bot recorded of the store's issue in its
+// ledger: the timeline, and the merges it recorded there.
+func issueTimeline(ctx context.Context, l *ledger.Ledger, issue string) ([]Entry, map[string]bool, error) {
 	ref, err := forge.ParseIssueRef(issue)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading issue %s: %w", issue, err)
 	}
-	t, err := l.Thread(ctx, gh, bot, ref, false)
+	rec, _, err := l.Read(ctx, ref, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []Entry
 	merges := map[string]bool{}
-	if c, ok := t.Own[ledger.KindStatus]; ok {
-		st := storestatus.Parse(c.Body)
+	if rec.Status != nil {
+		st := *rec.Status
 		for sha := range st.Merges() {
 			merges[sha] = true
 		}

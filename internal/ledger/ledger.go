@@ -24,6 +24,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -59,11 +60,31 @@ type Record struct {
 	// kind, or the reply to a command), each with the nonce its comment
 	// carries: a post that failed may still have reached GitHub.
 	Pending map[string]string `json:"pending,omitempty"`
+	// Status is what the bot records of the issue's store: the truth the
+	// status comment only shows. People with write access can edit any
+	// comment, so nothing is read back from one.
+	Status *storestatus.State `json:"status,omitempty"`
+}
+
+// State is the recorded state of the issue's store; a fresh one when none.
+func (r *Record) State() storestatus.State {
+	if r.Status == nil {
+		return storestatus.State{}
+	}
+	return *r.Status
 }
 
 // IsAnswered reports whether command comment id was answered.
 func (r *Record) IsAnswered(id int64) bool {
-	return id <= r.AnsweredThrough || slices.Contains(r.Answered, id)
+	// Answer moves the watermark only below the IDs it keeps listing; a
+	// record edited to push it further answers nothing more.
+	through := r.AnsweredThrough
+	if len(r.Answered) < KeepAnswered {
+		through = 0
+	} else if through >= r.Answered[0] {
+		through = r.Answered[0] - 1
+	}
+	return id <= through || slices.Contains(r.Answered, id)
 }
 
 // Answer records command comment id as answered, keeping the list bounded.
@@ -143,6 +164,10 @@ func read(snap *tenants.Snapshot, file string) (Record, bool, error) {
 	return rec, true, nil
 }
 
+// ErrNoLedger is returned when the ledger branch is missing: restore it
+// from a clone, or start it again (docs/operations.md).
+var ErrNoLedger = errors.New("the ledger branch " + v1alpha1.LedgerBranch + " is missing")
+
 // ErrUnchanged, returned by an edit, leaves the record as it is.
 var ErrUnchanged = errors.New("ledger: unchanged")
 
@@ -158,6 +183,12 @@ func (l *Ledger) Update(ctx context.Context, ref forge.IssueRef, edit func(*Reco
 	}
 	var out Record
 	_, err = l.repo.Update(ctx, v1alpha1.LedgerBranch, func(s tenants.State, _, cur *tenants.Snapshot) (*tenants.Plan, error) {
+		if !s.BranchExists {
+			// Only Migrate starts the ledger: a branch deleted under a
+			// running service must not come back empty, as if nothing had
+			// ever been recorded.
+			return nil, ErrNoLedger
+		}
 		rec, _, err := read(cur, file)
 		if err != nil {
 			return nil, err
@@ -262,6 +293,10 @@ func Scan(ref forge.IssueRef, bot string, cs []forge.Comment) *Thread {
 			if _, seen := t.Own[kind]; !seen && v1alpha1.Marked(c.Body, m) {
 				t.Own[kind] = c
 				t.Record.setComment(kind, c.ID)
+				if kind == KindStatus {
+					st := storestatus.Parse(c.Body)
+					t.Record.Status = &st
+				}
 			}
 		}
 		if m := replyRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); m != nil {
@@ -365,7 +400,9 @@ func (l *Ledger) Post(ctx context.Context, gh GitHub, t *Thread, key, body strin
 			return forge.Comment{}, err
 		}
 		for _, c := range cs {
-			if c.Author == t.Bot && strings.HasSuffix(strings.TrimRight(c.Body, "\n"), nonceLine(nonce)) {
+			if c.Author == t.Bot && strings.HasSuffix(strings.TrimRight(c.Body, "\n"), nonceLine(nonce)) && sameKind(key, c.Body, body) {
+				// The nonce, and the marker of this post's kind: a nonce
+				// copied into a record cannot adopt another comment.
 				return record(c)
 			}
 		}
@@ -389,6 +426,14 @@ func (l *Ledger) Post(ctx context.Context, gh GitHub, t *Thread, key, body strin
 		return forge.Comment{}, err
 	}
 	return record(c)
+}
+
+// sameKind reports whether found opens as a post of key would.
+func sameKind(key, found, body string) bool {
+	if m, ok := Markers[key]; ok {
+		return v1alpha1.Marked(found, m)
+	}
+	return v1alpha1.FirstLine(found) == v1alpha1.FirstLine(body)
 }
 
 func nonceLine(nonce string) string { return "<!-- purrvision:post " + nonce + " -->" }

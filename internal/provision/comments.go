@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"unicode"
@@ -54,12 +55,23 @@ func (t *thread) recorded() Recorded {
 	return Recorded{Store: st.Store, MergedOp: st.Operation, Branch: st.Branch}
 }
 
-// state reads the State recorded in the status comment.
+// state is the store's State as the ledger records it.
 func (t *thread) state() storestatus.State {
-	if c, ok := t.Own[ledger.KindStatus]; ok {
-		return storestatus.Parse(c.Body)
+	return t.Record.State()
+}
+
+// putStatus records st in the ledger, then shows it in the status comment.
+func (p *Provisioner) putStatus(ctx context.Context, t *thread, st storestatus.State) error {
+	st = st.Bounded()
+	if t.Record.Status == nil || !reflect.DeepEqual(*t.Record.Status, st) {
+		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
+			r.Status = &st
+			return fmt.Sprintf("store %s: %s", st.Store, st.Phase)
+		}); err != nil {
+			return err
+		}
 	}
-	return storestatus.State{}
+	return p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st))
 }
 
 func (p *Provisioner) hasLabel(labels []string, l string) bool {

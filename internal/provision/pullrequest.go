@@ -94,7 +94,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if !st.Merges()[pr.MergeCommitSHA] {
 		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
 	}
-	if err := p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st)); err != nil {
+	if err := p.putStatus(ctx, t, st); err != nil {
 		return err
 	}
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {

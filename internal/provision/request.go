@@ -89,7 +89,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	st.URL = plan.URL
 	st.Branch = res.Commit.String()
 	st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
-	if err := p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st)); err != nil {
+	if err := p.putStatus(ctx, t, st); err != nil {
 		return err
 	}
 	if plan.Seal != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/audit"
-	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -42,7 +41,7 @@ func TestAudit_JoinsGitAndGitHub(t *testing.T) {
 	if kinds["git/commit"] != 2 || kinds["git/merge"] != 2 || kinds["github/merged"] != 2 {
 		t.Errorf("entries by source and kind = %v", kinds)
 	}
-	if _, err := audit.Timeline(context.Background(), h.cfg, repo, nil, ghstandin.BotLogin, "no-such-store"); err == nil {
+	if _, err := audit.Timeline(context.Background(), h.cfg, repo, "no-such-store"); err == nil {
 		t.Error("a store with no history has a timeline")
 	}
 }
@@ -116,7 +115,7 @@ func (h *harness) tenantsClone() *tenants.Repo {
 
 func auditOf(t *testing.T, h *harness, repo *tenants.Repo, store string) []audit.Entry {
 	t.Helper()
-	entries, err := audit.Timeline(context.Background(), h.cfg, repo, h.client, ghstandin.BotLogin, store)
+	entries, err := audit.Timeline(context.Background(), h.cfg, repo, store)
 	if err != nil {
 		t.Fatal(err)
 	}

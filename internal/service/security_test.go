@@ -156,6 +156,58 @@ func TestSecurity_StatusCommentByRecordedID(t *testing.T) {
 	}
 }
 
+// TestSecurity_StatusCommentEditedOrDeleted (class 3, 5): GitHub lets
+// anyone with write access edit or delete any comment, the bot's included,
+// and the author stays the bot. The store's state lives in the ledger, so
+// an edit of the status comment's hidden state changes nothing the bot
+// decides or shows, and deleting it after a decommission does not bring
+// the store back.
+// Guard: ledger.Record.Status (nothing is read back from a comment).
+func TestSecurity_StatusCommentEditedOrDeleted(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	stores := forge.Repo{Owner: "acme", Name: "stores"}
+	n := h.provisioned("cat-cafe")
+	st := statusComments(h, n)
+	if len(st) != 1 {
+		t.Fatalf("%d status comments", len(st))
+	}
+	forged := storestatus.Parse(st[0].GetBody())
+	forged.Operation, forged.Store = v1alpha1.OpDecommission, "dog-diner"
+	forged.RecordMerge("decommission approved by @cto", strings.Repeat("cd", 20), time.Now())
+	if err := h.client.EditComment(ctx, stores, st[0].GetID(), storestatus.Body(forged, "")); err != nil {
+		t.Fatal(err)
+	}
+	// The store is not taken for decommissioned or renamed: a resize works.
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	h.settle()
+	if _, title := h.openPull("cat-cafe"); title != "Resize store cat-cafe to medium" {
+		t.Fatalf("open pull request %q, want the resize: the edited state was read", title)
+	}
+	pr, _ := h.openPull("cat-cafe")
+	h.merge(pr)
+	if text := audit.Text(auditOf(t, h, h.tenantsClone(), "cat-cafe")); strings.Contains(text, "@cto") {
+		t.Errorf("the audit prints an edited status comment:\n%s", text)
+	}
+
+	// Decommissioned, then the status comment deleted: nothing comes back.
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	h.settle()
+	pr, _ = h.openPull("cat-cafe")
+	h.merge(pr)
+	before := len(h.gh.Pulls(tenantsRepo))
+	for _, c := range statusComments(h, n) {
+		if err := h.client.DeleteComment(ctx, stores, c.GetID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.gh.EditIssueBody(requestsRepo, n, "octocat", formBody("cat-cafe", "small", "owner@example.com"))
+	h.settle()
+	if after := len(h.gh.Pulls(tenantsRepo)); after != before {
+		t.Errorf("%d pull requests after the status comment was deleted, want %d: the store came back", after, before)
+	}
+}
+
 // TestSecurity_CommandCostFlat (class 7): handling a command costs the
 // same API calls on a thread of 3 comments as on one of 250: the bot
 // reads its ledger, not the thread.
