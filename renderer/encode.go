@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,11 +41,14 @@ func marshalYAML(obj any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if data, shape, ok := fastYAML(m); ok {
+		if err := strictCheckShape(reflect.TypeOf(obj).String()+shape, m, obj); err != nil {
+			return nil, err
+		}
+		return data, nil
+	}
 	if err := strictCheck(m, obj); err != nil {
 		return nil, err
-	}
-	if data, ok := fastYAML(m); ok {
-		return data, nil
 	}
 	data, err := yaml.Marshal(m)
 	if err != nil {
@@ -81,7 +83,12 @@ func strictCheck(m map[string]any, like any) error {
 	var shape strings.Builder
 	shape.WriteString(reflect.TypeOf(like).String())
 	shapeOf(&shape, m)
-	key := shape.String()
+	return strictCheckShape(shape.String(), m, like)
+}
+
+// strictCheckShape is strictCheck of m, whose type and shape (shapeOf) are
+// key.
+func strictCheckShape(key string, m map[string]any, like any) error {
 	if _, ok := strictChecked.Load(key); ok {
 		return nil
 	}
@@ -93,7 +100,7 @@ func strictCheck(m map[string]any, like any) error {
 }
 
 // shapeOf writes the structure of v, its keys and the kinds of its
-// values, without the values.
+// values, without the values. fastYAML writes the same as it goes.
 func shapeOf(b *strings.Builder, v any) {
 	switch v := v.(type) {
 	case map[string]any:
@@ -101,11 +108,12 @@ func shapeOf(b *strings.Builder, v any) {
 		for k := range v {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		sortKeys(keys)
 		b.WriteByte('{')
 		for _, k := range keys {
-			b.WriteString(strconv.Quote(k))
+			b.WriteString(strconv.Itoa(len(k)))
 			b.WriteByte(':')
+			b.WriteString(k)
 			shapeOf(b, v[k])
 			b.WriteByte(',')
 		}

@@ -17,15 +17,18 @@ import (
 // a list in a list, a string yaml.v2 writes on several lines or might
 // fold at its 80-column width, a long key. TestFastYAML_AsYAMLv2 and
 // FuzzFastYAML hold it to yaml.v2.
-func fastYAML(m map[string]any) ([]byte, bool) {
-	e := emitter{b: make([]byte, 0, 1024), ok: true}
+//
+// It also returns the shape of m as shapeOf writes it, for strictCheck.
+func fastYAML(m map[string]any) ([]byte, string, bool) {
+	e := emitter{b: make([]byte, 0, 1024), shape: make([]byte, 0, 512), ok: true}
 	e.mapping(m, 0, false)
-	return e.b, e.ok
+	return e.b, string(e.shape), e.ok
 }
 
 type emitter struct {
-	b  []byte
-	ok bool
+	b     []byte
+	shape []byte
+	ok    bool
 }
 
 // maxWidth is yaml.v2's best_width: it may break a line with spaces past
@@ -48,10 +51,15 @@ func (e *emitter) mapping(m map[string]any, indent int, inItem bool) {
 		keys = append(keys, k)
 	}
 	sortKeys(keys)
+	e.shape = append(e.shape, '{')
+	defer func() { e.shape = append(e.shape, '}') }()
 	for i, k := range keys {
 		if !e.ok {
 			return
 		}
+		e.shape = strconv.AppendInt(e.shape, int64(len(k)), 10)
+		e.shape = append(e.shape, ':')
+		e.shape = append(e.shape, k...)
 		if i > 0 || !inItem {
 			e.indent(indent)
 		}
@@ -63,6 +71,7 @@ func (e *emitter) mapping(m map[string]any, indent int, inItem bool) {
 		e.b = append(e.b, ks...)
 		e.b = append(e.b, ':')
 		e.value(m[k], indent, indent+len(ks)+2)
+		e.shape = append(e.shape, ',')
 	}
 }
 
@@ -73,6 +82,7 @@ func (e *emitter) value(v any, indent, col int) {
 	case map[string]any:
 		if len(v) == 0 {
 			e.b = append(e.b, " {}\n"...)
+			e.shape = append(e.shape, "{}"...)
 			return
 		}
 		e.b = append(e.b, '\n')
@@ -80,6 +90,7 @@ func (e *emitter) value(v any, indent, col int) {
 	case []any:
 		if len(v) == 0 {
 			e.b = append(e.b, " []\n"...)
+			e.shape = append(e.shape, "[]"...)
 			return
 		}
 		e.b = append(e.b, '\n')
@@ -91,6 +102,8 @@ func (e *emitter) value(v any, indent, col int) {
 }
 
 func (e *emitter) sequence(s []any, indent int) {
+	e.shape = append(e.shape, '[')
+	defer func() { e.shape = append(e.shape, ']') }()
 	for _, item := range s {
 		if !e.ok {
 			return
@@ -101,6 +114,7 @@ func (e *emitter) sequence(s []any, indent int) {
 		case map[string]any:
 			if len(item) == 0 {
 				e.b = append(e.b, "{}\n"...)
+				e.shape = append(e.shape, "{},"...)
 				continue
 			}
 			e.mapping(item, indent+2, true)
@@ -109,6 +123,7 @@ func (e *emitter) sequence(s []any, indent int) {
 		default:
 			e.scalar(item, indent+2)
 		}
+		e.shape = append(e.shape, ',')
 	}
 }
 
@@ -118,13 +133,15 @@ func (e *emitter) scalar(v any, col int) {
 	switch v := v.(type) {
 	case nil:
 		s = "null"
+		e.shape = append(e.shape, 'n')
 	case bool:
 		s = strconv.FormatBool(v)
+		e.shape = append(e.shape, 'b')
 	case int64:
 		s = strconv.FormatInt(v, 10)
-	case int:
-		s = strconv.Itoa(v)
+		e.shape = append(e.shape, 'i')
 	case string:
+		e.shape = append(e.shape, 's')
 		var ok bool
 		if s, ok = scalarString(v); !ok || (strings.ContainsRune(s, ' ') && col+len(s) > maxWidth) {
 			e.ok = false

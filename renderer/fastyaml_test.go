@@ -37,8 +37,14 @@ func TestFastYAML_AsYAMLv2(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			if got, ok := fastYAML(m); ok && string(got) != string(want) {
+			got, shape, ok := fastYAML(m)
+			if ok && string(got) != string(want) {
 				t.Errorf("key %q, value %q: fastYAML wrote\n%s\nyaml.v2 writes\n%s", k, s, got, want)
+			}
+			var wantShape strings.Builder
+			shapeOf(&wantShape, m)
+			if ok && shape != wantShape.String() {
+				t.Errorf("key %q, value %q: shape %s, shapeOf says %s", k, s, shape, wantShape.String())
 			}
 		}
 	}
@@ -55,7 +61,7 @@ func TestFastYAML_KeyOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := fastYAML(m); ok && string(got) != string(want) {
+	if got, _, ok := fastYAML(m); ok && string(got) != string(want) {
 		t.Errorf("fastYAML wrote\n%s\nyaml.v2 writes\n%s", got, want)
 	}
 }
@@ -80,7 +86,7 @@ func TestFastYAML_TakesTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := fastYAML(m); !ok {
+		if _, _, ok := fastYAML(m); !ok {
 			t.Errorf("%T left to yaml.v2", obj)
 		}
 	}
@@ -99,7 +105,7 @@ func FuzzFastYAML(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if got, ok := fastYAML(m); ok && string(got) != string(want) {
+		if got, _, ok := fastYAML(m); ok && string(got) != string(want) {
 			t.Errorf("key %q, value %q: fastYAML wrote\n%s\nyaml.v2 writes\n%s", k, s, got, want)
 		}
 	})

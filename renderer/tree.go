@@ -88,9 +88,24 @@ func OlderLayoutDirs(cfg *config.Config, t Tree, cluster string) ([]string, erro
 	return out, nil
 }
 
+// TreeReader is a Tree that reads a whole directory at once, as
+// tenants.Snapshot does.
+type TreeReader interface {
+	// ReadTree returns every file under p, keyed by its path relative to
+	// p; nil when p is absent.
+	ReadTree(p string) (map[string][]byte, error)
+}
+
 // StoreFiles reads every file under a store directory, keyed by its path
 // relative to dir (FileSecret, FileHelmRelease, ...).
 func StoreFiles(t Tree, dir string) (map[string][]byte, error) {
+	if tr, ok := t.(TreeReader); ok {
+		out, err := tr.ReadTree(dir)
+		if out == nil && err == nil {
+			out = map[string][]byte{}
+		}
+		return out, err
+	}
 	out := map[string][]byte{}
 	var walk func(rel string) error
 	walk = func(rel string) error {
