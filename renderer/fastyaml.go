@@ -216,7 +216,7 @@ func plainSafe(s string) bool {
 	}
 	for i := 1; i < len(s); i++ {
 		c := s[i]
-		if !isASCIILetter(c) && !(c >= '0' && c <= '9') && !strings.ContainsRune("-._/@", rune(c)) {
+		if !isASCIILetter(c) && !(c >= '0' && c <= '9') && c != '-' && c != '.' && c != '_' && c != '/' && c != '@' {
 			return false
 		}
 	}
@@ -244,7 +244,34 @@ func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <
 // strings): letters by code point, a non-letter before a letter, and runs
 // of digits by their number.
 func sortKeys(keys []string) {
-	sort.Slice(keys, func(i, j int) bool { return keyLess([]rune(keys[i]), []rune(keys[j])) })
+	sort.Slice(keys, func(i, j int) bool { return keyLessString(keys[i], keys[j]) })
+}
+
+// keyLessString is keyLess without converting ASCII keys to runes.
+func keyLessString(a, b string) bool {
+	if !isASCII(a) || !isASCII(b) {
+		return keyLess([]rune(a), []rune(b))
+	}
+	var ar, br [64]rune
+	if len(a) > len(ar) || len(b) > len(br) {
+		return keyLess([]rune(a), []rune(b))
+	}
+	for i := 0; i < len(a); i++ {
+		ar[i] = rune(a[i])
+	}
+	for i := 0; i < len(b); i++ {
+		br[i] = rune(b[i])
+	}
+	return keyLess(ar[:len(a)], br[:len(b)])
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func keyLess(ar, br []rune) bool {

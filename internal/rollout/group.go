@@ -285,11 +285,19 @@ func unquote(v string) string {
 	return v
 }
 
+// splitLines splits data into lines, each ending in "\n" (the last one
+// too, if the file lacks it).
 func splitLines(data []byte) []string {
 	if len(data) == 0 {
 		return nil
 	}
-	return strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+	lines := strings.SplitAfter(string(data), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	} else {
+		lines[len(lines)-1] += "\n"
+	}
+	return lines
 }
 
 func countLines(data []byte) int { return len(splitLines(data)) }

@@ -54,8 +54,12 @@ func Markdown(p *Plan, limit int) string {
 		b.WriteString(bl)
 	}
 	if rest := len(p.Groups) - shown; rest > 0 {
-		fmt.Fprintf(&b, "\n…and %s more (%s): `%s` lists every group with its diff.\n",
-			plural(rest, "group"), countStores(len(p.Changes)-storesShown), PlanCommand)
+		more := "more groups"
+		if rest == 1 {
+			more = "more group"
+		}
+		fmt.Fprintf(&b, "\n…and %s %s (%s): `%s` lists every group with its diff.\n",
+			thousands(rest), more, countStores(len(p.Changes)-storesShown), PlanCommand)
 	} else if len(p.Groups) > 0 {
 		fmt.Fprintf(&b, "\n`%s` prints the same plan.\n", PlanCommand)
 	}
