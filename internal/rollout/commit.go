@@ -21,7 +21,7 @@ func (p *Plan) Only(stores []string) *Plan {
 			out.Changes = append(out.Changes, c)
 		}
 	}
-	out.Stores = len(out.Changes)
+	out.Stores, out.WouldChange = len(out.Changes), len(out.Changes)
 	out.Groups = group(out.Changes)
 	return out
 }

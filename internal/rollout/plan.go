@@ -36,6 +36,8 @@ type Plan struct {
 	// they are.
 	Stores    int `json:"stores"`
 	Unchanged int `json:"unchanged"`
+	// WouldChange counts Changes.
+	WouldChange int `json:"wouldChange"`
 	// Changes are the stores that would change, by name.
 	Changes []*StoreChange `json:"-"`
 	// Groups are the changes grouped by what they do: the biggest first.
@@ -194,6 +196,7 @@ func PlanFleet(in Input) (*Plan, error) {
 		}
 	}
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Store < p.Changes[j].Store })
+	p.WouldChange = len(p.Changes)
 	sort.Slice(p.Skipped, func(i, j int) bool {
 		if p.Skipped[i].Store != p.Skipped[j].Store {
 			return p.Skipped[i].Store < p.Skipped[j].Store
