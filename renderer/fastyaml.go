@@ -51,6 +51,10 @@ func (e *emitter) mapping(m map[string]any, indent int, inItem bool) {
 		keys = append(keys, k)
 	}
 	sortKeys(keys)
+	if digitTies(keys) {
+		e.ok = false
+		return
+	}
 	e.shape = append(e.shape, '{')
 	defer func() { e.shape = append(e.shape, '}') }()
 	for i, k := range keys {
@@ -245,6 +249,33 @@ func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <
 // of digits by their number.
 func sortKeys(keys []string) {
 	sort.Slice(keys, func(i, j int) bool { return keyLessString(keys[i], keys[j]) })
+}
+
+// digitTies reports whether two keys first differ at two non-letters of
+// which one is a digit, or right after a digit. There yaml.v2 compares runs of digits as numbers, which is
+// no total order ("x1y" < "x01y" < "x10y" < "x1y"), so its order depends
+// on the map's iteration; elsewhere keyLess is a total order.
+func digitTies(keys []string) bool {
+	var withDigits []string
+	for _, k := range keys {
+		if strings.ContainsAny(k, "0123456789") {
+			withDigits = append(withDigits, k)
+		}
+	}
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	for i, a := range withDigits {
+		for _, b := range withDigits[i+1:] {
+			p := 0
+			for p < len(a) && p < len(b) && a[p] == b[p] {
+				p++
+			}
+			if p < len(a) && p < len(b) && !isASCIILetter(a[p]) && !isASCIILetter(b[p]) &&
+				(isDigit(a[p]) || isDigit(b[p]) || (p > 0 && isDigit(a[p-1]))) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // keyLessString is keyLess without converting ASCII keys to runes.
