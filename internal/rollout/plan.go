@@ -184,8 +184,19 @@ func PlanFleet(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	current := map[string]string{}
+	for _, d := range dirs {
+		if !d.older {
+			current[path.Base(d.dir)] = d.dir
+		}
+	}
 	p := &Plan{Base: in.Base, Stores: len(dirs)}
 	for i, r := range results {
+		if d := dirs[i]; d.older && current[path.Base(d.dir)] != "" {
+			// Moving it would overwrite the store, and its Secrets, in
+			// the current layout.
+			r = storeResult{skip: fmt.Sprintf("it is also in the current layout, at %s; remove one of the two by hand", current[path.Base(d.dir)])}
+		}
 		switch {
 		case r.skip != "":
 			p.Skipped = append(p.Skipped, Skipped{Store: path.Base(dirs[i].dir), Dir: dirs[i].dir, Reason: r.skip})

@@ -189,6 +189,24 @@ func TestPlanFleet_Skips(t *testing.T) {
 	}
 }
 
+// TestPlanFleet_BothLayouts: a store in both layouts is not moved over
+// itself; the one in the current layout is planned as usual.
+func TestPlanFleet_BothLayouts(t *testing.T) {
+	cfg := exampleConfig(t)
+	sec := sealedSecrets(t, cfg)
+	tree := fakeTree(fleetFiles(t, cfg, sec, []storeSpec{{"cat-cafe", "small", false}}))
+	for p, d := range fleetFiles(t, cfg, sec, []storeSpec{{"cat-cafe", "large", true}}) {
+		tree[p] = d
+	}
+	p := plan(t, withChart(cfg, "0.2.0"), tree)
+	if len(p.Skipped) != 1 || p.Skipped[0].Dir != "tenants/default/cat-cafe" || !strings.Contains(p.Skipped[0].Reason, "also in the current layout") {
+		t.Errorf("skipped %+v, want the copy in the older layout", p.Skipped)
+	}
+	if c := p.Store("cat-cafe"); c == nil || c.Moved || c.Plan != "small" {
+		t.Errorf("change of cat-cafe = %+v, want the store in the current layout", c)
+	}
+}
+
 func TestPlanFleet_ReadErrorFails(t *testing.T) {
 	if _, err := PlanFleet(Input{Config: exampleConfig(t), Tree: errTree{}}); err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("err = %v, want the read error", err)
