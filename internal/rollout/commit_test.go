@@ -1,10 +1,12 @@
 package rollout
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -74,3 +76,50 @@ func TestWaveCommit(t *testing.T) {
 }
 
 func itoa(n int) string { return Share{Count: n}.String() }
+
+// TestWaveCommit_TenantsRepo carries a wave out in a real tenants repo,
+// a move from the older layout among it: planned again on the commit,
+// nothing is left to change.
+func TestWaveCommit_TenantsRepo(t *testing.T) {
+	cfg := exampleConfig(t)
+	files := fleetFiles(t, cfg, sealedSecrets(t, cfg), append(manyStores(4), storeSpec{"old-shop", "small", true}))
+	_, url, _ := testutil.GitRepo(t, "tenants", "main")
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: url, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed []tenants.Change
+	for p, d := range files {
+		seed = append(seed, tenants.Change{Path: p, Data: d})
+	}
+	base, err := repo.Commit("", seed, "seed\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	planAt := func(h tenants.Hash) *Plan {
+		snap, err := repo.Snapshot(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := PlanFleet(Input{Config: withChart(cfg, "0.2.0"), Tree: snap, Base: h.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := planAt(base)
+	if len(p.Changes) != 5 {
+		t.Fatalf("%d changes, want 5", len(p.Changes))
+	}
+	commit, err := WaveCommit(p, Wave{Number: 1, Stores: p.StoreNames()}, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := repo.Commit(commit.Parent, commit.Changes, commit.Message)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := planAt(head); len(after.Changes) != 0 || after.Stores != 5 || len(after.Skipped) != 0 {
+		t.Errorf("after the wave: %d stores, %d changes, skipped %v", after.Stores, len(after.Changes), after.Skipped)
+	}
+}

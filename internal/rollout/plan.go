@@ -123,18 +123,15 @@ func (c *StoreChange) TenantsChanges() []tenants.Change {
 		out = append(out, tenants.Change{Path: c.From, Delete: true})
 	}
 	for _, f := range c.Files {
-		switch {
-		case f.Kind == Removed:
-			if !c.Moved {
+		switch f.Kind {
+		case Removed:
+			if !c.Moved { // a move deletes the old folder whole
 				out = append(out, tenants.Change{Path: path.Join(c.From, f.Path), Delete: true})
 			}
-		case f.Kind == Kept && !c.Moved:
+		case Kept: // only a moved store keeps files as they are
+			out = append(out, tenants.Change{Path: path.Join(c.Dir, f.Path), Data: f.Old})
 		default:
-			data := f.New
-			if f.Kind == Kept {
-				data = f.Old
-			}
-			out = append(out, tenants.Change{Path: path.Join(c.Dir, f.Path), Data: data})
+			out = append(out, tenants.Change{Path: path.Join(c.Dir, f.Path), Data: f.New})
 		}
 	}
 	return out
