@@ -113,6 +113,7 @@ func TestRolloutPlan(t *testing.T) {
 				var p struct {
 					Stores, WouldChange int
 					Groups              []struct {
+						Size   int
 						Stores []string
 						Files  []struct{ Path, Kind, Summary string }
 					}
@@ -120,7 +121,7 @@ func TestRolloutPlan(t *testing.T) {
 				if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
 					t.Fatal(err)
 				}
-				if p.Stores != 3 || p.WouldChange != 3 || len(p.Groups) != 1 || len(p.Groups[0].Stores) != 3 ||
+				if p.Stores != 3 || p.WouldChange != 3 || len(p.Groups) != 1 || len(p.Groups[0].Stores) != 3 || p.Groups[0].Size != 3 ||
 					p.Groups[0].Files[1].Summary != "chart-version 0.1.0 -> 0.2.0" {
 					t.Errorf("json: %+v", p)
 				}

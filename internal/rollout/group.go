@@ -17,6 +17,8 @@ import (
 // Group is a set of stores whose change is the same once each store's own
 // name, namespace, host and directory are set aside.
 type Group struct {
+	// Size counts Stores.
+	Size int `json:"size"`
 	// Stores are sorted by name.
 	Stores []string `json:"stores"`
 	// Plan is the stores' plan when they all have the same one.
@@ -122,6 +124,7 @@ func group(changes []*StoreChange) []*Group {
 		plans[g][c.Plan] = true
 	}
 	for _, g := range order {
+		g.Size = len(g.Stores)
 		if len(plans[g]) == 1 {
 			for p := range plans[g] {
 				g.Plan = p
