@@ -128,7 +128,11 @@ func (g *GitHubReporter) Report(ctx context.Context, r Report) error {
 		return err
 	}
 	if r.Phase == v1alpha1.PhaseDecommissioned {
-		// Final for this issue: a new store needs a new request.
+		// Final for this issue: a new store needs a new request, and the
+		// name is free again now that the Namespace is gone.
+		if err := g.Ledger.Release(ctx, r.Store, r.Issue.String()); err != nil {
+			return err
+		}
 		return g.GitHub.CloseIssue(ctx, r.Issue)
 	}
 	return nil

@@ -265,3 +265,26 @@ func TestRecord_WatermarkCannotBePushed(t *testing.T) {
 		t.Errorf("a forged watermark answered commands: 1000 %v, 6 %v; 9 %v", r.IsAnswered(1000), r.IsAnswered(6), r.IsAnswered(9))
 	}
 }
+
+func TestHold_UntilReleasedByItsIssue(t *testing.T) {
+	l := testutil.Ledger(t)
+	ctx := context.Background()
+	if err := l.Hold(ctx, "cat-cafe", "acme/stores#1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(ctx, "cat-cafe", "acme/stores#2"); err != nil {
+		t.Fatal(err)
+	}
+	if by, err := l.Held(ctx, "cat-cafe", true); err != nil || by != "acme/stores#1" {
+		t.Fatalf("held by %q, %v after another issue's release; want acme/stores#1", by, err)
+	}
+	if err := l.Release(ctx, "cat-cafe", "acme/stores#1"); err != nil {
+		t.Fatal(err)
+	}
+	if by, err := l.Held(ctx, "cat-cafe", true); err != nil || by != "" {
+		t.Errorf("held by %q, %v after its release", by, err)
+	}
+	if err := l.Hold(ctx, "../x", "acme/stores#1"); err == nil {
+		t.Error("a hold outside names/ was written")
+	}
+}

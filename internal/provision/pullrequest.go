@@ -94,6 +94,15 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if !st.Merges()[pr.MergeCommitSHA] {
 		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
 	}
+	if op == CmdDecommission {
+		// The name stays this issue's until the watcher reports the
+		// Namespace gone, whatever becomes of the issue or the branch.
+		for _, store := range stores {
+			if err := p.ledger.Hold(ctx, store, ref.String()); err != nil {
+				return err
+			}
+		}
+	}
 	if err := p.putStatus(ctx, t, st); err != nil {
 		return err
 	}
@@ -326,6 +335,14 @@ func (p *Provisioner) claimedStores(ctx context.Context, reqs []*v1alpha1.StoreR
 	out := map[string]string{}
 	for _, r := range reqs {
 		name := r.Metadata.Name
+		held, err := p.ledger.Held(ctx, name, false)
+		if err != nil {
+			return nil, err
+		}
+		if held != "" {
+			out[name] = held // decommissioned, its Namespace not gone yet
+			continue
+		}
 		head, ok, err := p.repo.Head(v1alpha1.Branch(name))
 		if err != nil {
 			return nil, err

@@ -40,11 +40,15 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	unlock := p.locks.Lock(name)
 	defer unlock()
 
+	heldBy, err := p.ledger.Held(ctx, name, false) // fetched with the thread
+	if err != nil {
+		return err
+	}
 	var plan *RequestPlan
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
 		plan, err = PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: req, Issue: ref, Author: issue.Author,
-			Delivered: t.credentialsID(), Claims: func(owner string) (bool, error) { return p.claims(ctx, owner, name) }, Recorded: t.recorded()})
+			Delivered: t.credentialsID(), Claims: func(owner string) (bool, error) { return p.claims(ctx, owner, name) }, Recorded: t.recorded(), HeldBy: heldBy})
 		if err != nil {
 			return nil, err
 		}
@@ -63,7 +67,11 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		if err := p.closeOwnPull(ctx, t, name); err != nil {
 			return err
 		}
-		return p.reportInvalid(ctx, issue, t, []FieldError{{Field: FormName, Msg: fmt.Sprintf("%q is already taken by the request in %s; choose another name", name, plan.TakenBy)}})
+		msg := fmt.Sprintf("%q is already taken by the request in %s; choose another name", name, plan.TakenBy)
+		if plan.Draining {
+			msg = fmt.Sprintf("%q belonged to the store of %s, which is being decommissioned; the name is free again once that store's Namespace is gone. Choose another name, or edit this form again later", name, plan.TakenBy)
+		}
+		return p.reportInvalid(ctx, issue, t, []FieldError{{Field: FormName, Msg: msg}})
 	}
 	if err := p.clearInvalid(ctx, issue, t); err != nil {
 		return err

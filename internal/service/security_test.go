@@ -18,8 +18,10 @@ import (
 	"github.com/purrvision/purrvision/internal/audit"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/reconcile"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 	"github.com/purrvision/purrvision/webhook"
@@ -205,6 +207,48 @@ func TestSecurity_StatusCommentEditedOrDeleted(t *testing.T) {
 	h.settle()
 	if after := len(h.gh.Pulls(tenantsRepo)); after != before {
 		t.Errorf("%d pull requests after the status comment was deleted, want %d: the store came back", after, before)
+	}
+}
+
+// TestSecurity_NameHeldUntilNamespaceGone (class 5): after a decommission
+// merges, the name stays its issue's until the watcher reports the
+// Namespace gone, even when GitHub deletes the store's branch at the merge
+// and the requester closes the issue meanwhile. Then it is free.
+// Guard: ledger.Hold at the decommission merge, Release at the report.
+func TestSecurity_NameHeldUntilNamespaceGone(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	n := h.provisioned("cat-cafe")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	h.settle()
+	pr, _ := h.openPull("cat-cafe")
+	h.merge(pr)
+	old := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	h.git_("branch", "-D", "store/cat-cafe") // "automatically delete head branches"
+	if err := h.client.CloseIssue(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+
+	m := h.request("mallory", "cat-cafe", "small")
+	h.settle()
+	for _, p := range h.pulls()["store/cat-cafe"] {
+		if p.GetState() == "open" {
+			t.Fatalf("a request for the name opened %q while the old Namespace may still hold data", p.GetTitle())
+		}
+	}
+	if v := h.botComments(m, "purrvision:validation"); len(v) != 1 || !strings.Contains(v[0].GetBody(), "being decommissioned") {
+		t.Fatalf("the request is not told why: %v", v)
+	}
+
+	// The watcher reports the Namespace gone: the name is free.
+	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: ledger.New(h.tenantsClone())}
+	if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: old, Observation: reconcile.Observation{Phase: v1alpha1.PhaseDecommissioned}}); err != nil {
+		t.Fatal(err)
+	}
+	h.gh.EditIssueBody(requestsRepo, m, "mallory", formBody("cat-cafe", "medium", "owner@example.com"))
+	h.settle()
+	if _, title := h.openPull("cat-cafe"); title != "Provision store cat-cafe" {
+		t.Errorf("open pull request %q once the name is free, want the new store's", title)
 	}
 }
 
