@@ -265,8 +265,7 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread
 	}
 	st = st.Bounded()
 	if err := g.Ledger.Note(ctx, t, func(rec *ledger.Record) string {
-		rec.Status = &st
-		return fmt.Sprintf("store %s: %s", st.Store, st.Phase)
+		return rec.SetStatus(st)
 	}); err != nil {
 		return err
 	}

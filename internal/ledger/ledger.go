@@ -584,3 +584,27 @@ func (l *Ledger) editFile(ctx context.Context, name string, edit func(cur []byte
 	}
 	return nil
 }
+
+// SetStatus records st as the store's state; it returns what changed, for
+// the commit message.
+func (r *Record) SetStatus(st storestatus.State) string {
+	old := r.State()
+	r.Status = &st
+	var what []string
+	if old.Phase != st.Phase {
+		what = append(what, fmt.Sprintf("phase %s", st.Phase))
+	}
+	if n := len(st.Timeline) - len(old.Timeline); n > 0 {
+		what = append(what, fmt.Sprintf("%d timeline event(s)", n))
+	}
+	if old.Branch != st.Branch {
+		what = append(what, "the commit last pushed to its branch")
+	}
+	if old.MergeCommit != st.MergeCommit {
+		what = append(what, "its last merge")
+	}
+	if len(what) == 0 {
+		what = append(what, "its state")
+	}
+	return fmt.Sprintf("store %s: %s", st.Store, strings.Join(what, ", "))
+}

@@ -65,8 +65,7 @@ func (p *Provisioner) putStatus(ctx context.Context, t *thread, st storestatus.S
 	st = st.Bounded()
 	if t.Record.Status == nil || !reflect.DeepEqual(*t.Record.Status, st) {
 		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
-			r.Status = &st
-			return fmt.Sprintf("store %s: %s", st.Store, st.Phase)
+			return r.SetStatus(st)
 		}); err != nil {
 			return err
 		}
