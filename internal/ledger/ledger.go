@@ -60,10 +60,69 @@ type Record struct {
 	// kind, or the reply to a command), each with the nonce its comment
 	// carries: a post that failed may still have reached GitHub.
 	Pending map[string]string `json:"pending,omitempty"`
+	// Credentials are the generations of credentials sealed to the owner.
+	Credentials *Credentials `json:"credentials,omitempty"`
 	// Status is what the bot records of the issue's store: the truth the
 	// status comment only shows. People with write access can edit any
 	// comment, so nothing is read back from one.
 	Status *storestatus.State `json:"status,omitempty"`
+}
+
+// Credentials are what the bot sealed to a store's owner: the ciphertexts
+// (age, to the owner's SSH keys; never plaintext) of the generation in use
+// and of the one a pull request will bring, so the credentials comment can
+// show both until the merge.
+type Credentials struct {
+	// Delivered is the generation last sealed to the owner.
+	Delivered string `json:"delivered,omitempty"`
+	// Live is the generation the base branch holds: merged.
+	Live string `json:"live,omitempty"`
+	// Sealed holds the ciphertext of Live and of Delivered, by generation.
+	Sealed map[string]string `json:"sealed,omitempty"`
+}
+
+// Seal records a new generation sealed to the owner ("" armored: none
+// could be, the owner has no key), keeping only it and the live one.
+func (r *Record) Seal(id, armored string) {
+	c := r.creds()
+	c.Delivered = id
+	c.Sealed[id] = armored
+	c.prune()
+}
+
+// Forget drops the delivered generation before it was merged, so the next
+// render seals a new one.
+func (r *Record) Forget() {
+	c := r.creds()
+	c.Delivered = ""
+	c.prune()
+}
+
+// Merged records that the delivered generation is on the base branch now.
+func (r *Record) Merged() {
+	c := r.creds()
+	if c.Delivered != "" {
+		c.Live = c.Delivered
+	}
+	c.prune()
+}
+
+func (r *Record) creds() *Credentials {
+	if r.Credentials == nil {
+		r.Credentials = &Credentials{}
+	}
+	if r.Credentials.Sealed == nil {
+		r.Credentials.Sealed = map[string]string{}
+	}
+	return r.Credentials
+}
+
+func (c *Credentials) prune() {
+	for id := range c.Sealed {
+		if id != c.Live && id != c.Delivered {
+			delete(c.Sealed, id)
+		}
+	}
 }
 
 // State is the recorded state of the issue's store; a fresh one when none.
@@ -277,6 +336,8 @@ func (l *Ledger) Thread(ctx context.Context, gh Reader, bot string, ref forge.Is
 	return t, nil
 }
 
+var credentialsRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerCredentials) + ` id=([0-9a-f]+) -->$`)
+
 var replyRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerReply) + ` comment=([0-9]+)(?: denied=([A-Za-z0-9-]+))? -->$`)
 
 // Scan is the Thread of an issue from before the ledger, read from its
@@ -296,6 +357,9 @@ func Scan(ref forge.IssueRef, bot string, cs []forge.Comment) *Thread {
 				if kind == KindStatus {
 					st := storestatus.Parse(c.Body)
 					t.Record.Status = &st
+				}
+				if m := credentialsRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); kind == KindCredentials && m != nil {
+					t.Record.creds().Delivered = m[1]
 				}
 			}
 		}

@@ -215,7 +215,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		return err
 	}
 	if plan.Seal != nil {
-		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal); err != nil {
+		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal, pr.URL); err != nil {
 			return err
 		}
 	}
@@ -227,6 +227,12 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 func (p *Provisioner) rotatePending(ctx context.Context, ref forge.IssueRef) error {
 	t, err := p.readThread(ctx, ref)
 	if err != nil {
+		return err
+	}
+	if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
+		r.Forget()
+		return "credentials rotated before the merge: new ones follow"
+	}); err != nil {
 		return err
 	}
 	if c, ok := t.Own[ledger.KindCredentials]; ok {

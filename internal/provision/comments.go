@@ -36,12 +36,11 @@ func (p *Provisioner) upsert(ctx context.Context, t *thread, kind, body string) 
 	return err
 }
 
-// credentialsID is the id of the credentials last delivered on the thread.
+// credentialsID is the generation of credentials last sealed to the
+// owner, as the ledger records it (never as a comment says).
 func (t *thread) credentialsID() string {
-	if c, ok := t.Own[ledger.KindCredentials]; ok {
-		if m := credentialsRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); m != nil {
-			return m[1]
-		}
+	if c := t.Record.Credentials; c != nil {
+		return c.Delivered
 	}
 	return ""
 }

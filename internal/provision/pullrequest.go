@@ -106,6 +106,18 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if err := p.putStatus(ctx, t, st); err != nil {
 		return err
 	}
+	if op != CmdDecommission && t.credentialsID() != "" && (t.Record.Credentials.Live != t.credentialsID()) {
+		// The delivered credentials are the ones in use from this merge on.
+		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
+			r.Merged()
+			return fmt.Sprintf("credentials %s of %s in use: merged", t.credentialsID(), ref)
+		}); err != nil {
+			return err
+		}
+		if err := p.showCredentials(ctx, t, st.Store, issue.Author, ""); err != nil {
+			return err
+		}
+	}
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
 		return err
 	}
@@ -265,7 +277,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 		return p.reportInvalidPull(ctx, pr, t, head.String(), []FieldError{*plan.Taken})
 	}
 	for _, s := range plan.Seals {
-		if err := p.deliverCredentials(ctx, t, pr.Author, s); err != nil {
+		if err := p.deliverCredentials(ctx, t, pr.Author, s, pr.URL); err != nil {
 			return err
 		}
 	}

@@ -101,11 +101,11 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		return err
 	}
 	if plan.Seal != nil {
-		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal); err != nil {
-			return err
-		}
+		return p.deliverCredentials(ctx, t, issue.Author, *plan.Seal, pr.URL)
 	}
-	return nil
+	// Sealed and recorded, but the comment may not have been posted (a
+	// failure in between): show it from the ledger.
+	return p.showCredentials(ctx, t, name, issue.Author, pr.URL)
 }
 
 // common is what every planner reads of the tenants repo, from one
