@@ -87,9 +87,9 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if len(short) > 12 {
 		short = short[:12]
 	}
-	verb := "provisioning"
-	if op == CmdDecommission {
-		verb = "decommissioning"
+	verb := map[string]string{CmdDecommission: "decommissioning", CmdResize: "the resize", CmdRotate: "the rotation"}[op]
+	if verb == "" {
+		verb = "provisioning"
 	}
 	if !st.Merges()[pr.MergeCommitSHA] {
 		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
