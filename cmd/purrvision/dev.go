@@ -152,8 +152,8 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		return err
 	}
 	step(3, fmt.Sprintf("pull request %s#%d opened", devenv.TenantsRepo, pr))
-	gh.Approve(devenv.TenantsRepo, pr, "reviewer")
-	sha, err := gh.Merge(devenv.TenantsRepo, pr, "reviewer")
+	gh.Approve(devenv.TenantsRepo, pr, devenv.Reviewer)
+	sha, err := gh.Merge(devenv.TenantsRepo, pr, devenv.Reviewer)
 	if err != nil {
 		return err
 	}

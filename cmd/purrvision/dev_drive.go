@@ -153,23 +153,30 @@ func newDevMergeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "merge PR",
 		Short: "Approve and merge a tenants pull request on the running dev system",
-		Args:  cobra.ExactArgs(1),
+		Long: `Approve a tenants pull request and merge it, as a person with write access to
+the tenants repo (--as; dev makes "` + devenv.Reviewer + `" a maintainer). As on GitHub, the merge
+is refused to someone without write access.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[0])
 			if err != nil {
 				return usageError(fmt.Errorf("%q is not a pull request number", args[0]))
 			}
+			pull := fmt.Sprintf("repos/%s/pulls/%d", devenv.TenantsRepo, n)
+			if err := standinCall(cmd.Context(), http.MethodPost, pull+"/reviews", as, map[string]any{"event": "APPROVE"}, nil); err != nil {
+				return fmt.Errorf("approving %s#%d as @%s: %w", devenv.TenantsRepo, n, as, err)
+			}
 			var res struct {
 				SHA string `json:"sha"`
 			}
-			if err := standinCall(cmd.Context(), http.MethodPut, fmt.Sprintf("repos/%s/pulls/%d/merge", devenv.TenantsRepo, n), as, map[string]any{}, &res); err != nil {
-				return err
+			if err := standinCall(cmd.Context(), http.MethodPut, pull+"/merge", as, map[string]any{}, &res); err != nil {
+				return fmt.Errorf("merging %s#%d as @%s: %w", devenv.TenantsRepo, n, as, err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "merged %s#%d as %s by @%s\n", devenv.TenantsRepo, n, res.SHA, as)
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "reviewer", "GitHub login that approves and merges")
+	cmd.Flags().StringVar(&as, "as", devenv.Reviewer, "GitHub login that approves and merges; needs write access to the tenants repo")
 	return cmd
 }
 

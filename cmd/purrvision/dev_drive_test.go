@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/forge"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/purrvision/purrvision/internal/devenv"
@@ -47,8 +49,8 @@ func TestDevSubcommands(t *testing.T) {
 		t.Fatalf("without a running dev: exit %d, %s", r.code, r.stderr)
 	}
 	_, tenantsURL, bare := testutil.GitRepo(t, "tenants", "main")
-	gh, _ := testutil.GitHub(t, devenv.RequestsRepo)
-	gh.AddRepo(devenv.TenantsRepo, "main", bare)
+	gh, _ := testutil.GitHub(t)
+	devenv.Populate(gh, bare)
 	remove, err := writeDevState(devState{GitHub: gh.URL(), Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -151,12 +153,21 @@ func TestDevSubcommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Merging needs write access, as on GitHub: dev's reviewer maintains
+	// the tenants repo; anyone else is refused.
+	if r := runCLI(t, "", "dev", "merge", "1", "--as", "stranger"); r.code == 0 || !strings.Contains(r.stderr, "403") {
+		t.Fatalf("merge as someone without write access: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	if r := runCLI(t, "", "dev", "merge", "1"); r.code != 0 || !strings.Contains(r.stdout, "merged acme/tenants#1") {
 		t.Fatalf("merge: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, p := range gh.Pulls(devenv.TenantsRepo) {
-		if p.GetNumber() == pr && (!p.GetMerged() || p.GetMergedBy().GetLogin() != "reviewer") {
+		if p.GetNumber() == pr && (!p.GetMerged() || p.GetMergedBy().GetLogin() != devenv.Reviewer) {
 			t.Errorf("pull request after merge: merged %v by %q", p.GetMerged(), p.GetMergedBy().GetLogin())
 		}
+	}
+	approvers, err := ghclientFor(t, gh).Approvers(context.Background(), forge.Repo{Owner: "acme", Name: "tenants"}, pr)
+	if err != nil || !slices.Contains(approvers, devenv.Reviewer) {
+		t.Errorf("approvers = %v, %v; want the reviewer, who approved with a review", approvers, err)
 	}
 }

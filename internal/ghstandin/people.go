@@ -68,7 +68,8 @@ func (s *Server) Approve(fullName string, n int, reviewer string) {
 	rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(reviewer), State: github.String("APPROVED"), SubmittedAt: &now})
 }
 
-// Merge merges a pull request as by, with a real merge commit.
+// Merge merges a pull request as by, with a real merge commit. As on
+// GitHub, by needs write access (SetPermission): 403 otherwise.
 func (s *Server) Merge(fullName string, n int, by string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -109,6 +109,7 @@ type repo struct {
 	statuses      map[string][]*github.RepoStatus
 	collaborators map[string]string
 	deployments   []*deployment
+	checkRuns     []*checkRun // oldest first
 	gitDir        string
 	stats         map[string]diffStat // base..head -> what a pull request changes
 }
