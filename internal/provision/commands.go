@@ -160,9 +160,11 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	ctx, _ = logctx.With(ctx, "issue", ref.String(), "store", name, "command", cmd.Name)
 	unlock := p.locks.Lock(name)
 	var plan *CommandPlan
+	var baseAt tenants.Hash
 	rec := t.recorded()
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
+		baseAt = s.BaseHead
 		plan, err = PlanCommand(CommandInput{Common: p.common(s, base, cur), Request: req, Command: cmd, Issue: ref,
 			Author: c.Author, CommentID: c.ID, Delivered: t.credentialsID(), Recorded: rec})
 		if err != nil {
@@ -196,6 +198,9 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	}
 	pr, err := p.ensurePull(ctx, plan.Pull)
 	if err != nil {
+		return err
+	}
+	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, cmd.Name, name); err != nil {
 		return err
 	}
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelPendingReview}}); err != nil {

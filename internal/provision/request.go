@@ -41,8 +41,10 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	defer unlock()
 
 	var plan *RequestPlan
+	var baseAt tenants.Hash
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
+		baseAt = s.BaseHead
 		plan, err = PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: req, Issue: ref, Author: issue.Author,
 			Delivered: t.credentialsID(), Claims: func(owner string) (bool, error) { return p.claims(ctx, owner, name) }, Recorded: t.recorded()})
 		if err != nil {
@@ -79,6 +81,9 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	}
 	pr, err := p.ensurePull(ctx, plan.Pull)
 	if err != nil {
+		return err
+	}
+	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, v1alpha1.OpProvision, name); err != nil {
 		return err
 	}
 	if err := p.setLabels(ctx, ref, issue.Labels, plan.Labels); err != nil {
