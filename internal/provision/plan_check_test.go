@@ -153,7 +153,7 @@ func TestPlanCheck_Changes(t *testing.T) {
 	got := changes(r)
 	want := map[string]string{"ResourceQuota store-cat-cafe/store-quota": "changed", "LimitRange store-cat-cafe/store-limits": "changed",
 		"HelmRelease store-cat-cafe/woocommerce": "changed", // the chart's resources follow the plan
-		"manifests/quota.yaml": "changed", "manifests/helmrelease.yaml": "changed", "store.yaml": "changed"}
+		"manifests/quota.yaml":                   "changed", "manifests/helmrelease.yaml": "changed", "store.yaml": "changed"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("resize: %s is %q, want %q (all: %v)", k, got[k], v, got)
