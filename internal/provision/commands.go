@@ -200,9 +200,6 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	if err != nil {
 		return err
 	}
-	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, cmd.Name, name); err != nil {
-		return err
-	}
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelPendingReview}}); err != nil {
 		return err
 	}
@@ -210,6 +207,10 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal); err != nil {
 			return err
 		}
+	}
+	// Before the reply: a command answered is not run again.
+	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, cmd.Name, name); err != nil {
+		return err
 	}
 	return p.reply(ctx, t, c, fmt.Sprintf("Pull request %s: %s. It waits for a reviewer.", pr.URL, plan.Pull.Title))
 }

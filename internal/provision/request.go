@@ -83,9 +83,6 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	if err != nil {
 		return err
 	}
-	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, v1alpha1.OpProvision, name); err != nil {
-		return err
-	}
 	if err := p.setLabels(ctx, ref, issue.Labels, plan.Labels); err != nil {
 		return err
 	}
@@ -102,7 +99,8 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 			return err
 		}
 	}
-	return nil
+	// Last: what the requester needs does not wait on the Checks API.
+	return p.reportStoreCheck(ctx, baseAt, res.Commit, v1alpha1.OpProvision, name)
 }
 
 // common is what every planner reads of the tenants repo, from one
