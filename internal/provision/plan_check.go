@@ -316,9 +316,10 @@ func objectsIn(files map[string][]byte) map[string][]byte {
 	return out
 }
 
-// checkTitle is the check's title: "Provision: cat-cafe and dog-diner".
+// checkTitle is the check's title: "Provision: cat-cafe and dog-diner",
+// "Rotate credentials: cat-cafe".
 func checkTitle(op string, stores []string) string {
-	head := strings.ToUpper(op[:1]) + op[1:] + ": "
+	head := strings.ToUpper(op[:1]) + strings.ReplaceAll(op[1:], "-", " ") + ": "
 	return head + forge.Enumerate(stores, forge.MaxCheckTitle-utf8.RuneCountInString(head))
 }
 

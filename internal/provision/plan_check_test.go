@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,6 +90,12 @@ func TestPlanCheck_Markdown(t *testing.T) {
 	catCafe, dogDiner := f.request("cat-cafe", "small"), f.request("dog-diner", "medium")
 	merged := f.withStores(t, fakeTree{"README.md": []byte("# tenants\n")}, issueB, catCafe)
 	resized := f.withStores(t, merged, issueB, f.request("cat-cafe", "large"))
+	rotated := fakeTree{}
+	for k, v := range merged {
+		rotated[k] = v
+	}
+	secret := path.Join(renderer.StoreDir(f.cfg, "default", "cat-cafe"), renderer.FileSecret)
+	rotated[secret] = []byte(strings.Replace(string(merged[secret]), "data:...", "data:rotated...", 1))
 	decommissioned := fakeTree{}
 	for k, v := range merged {
 		if !strings.HasPrefix(k, renderer.StoreDir(f.cfg, "default", "cat-cafe")+"/") {
@@ -104,6 +111,7 @@ func TestPlanCheck_Markdown(t *testing.T) {
 		{"store-pull-provision", CheckInput{Base: fakeTree{}, Head: merged, Op: v1alpha1.OpProvision, Stores: []string{"cat-cafe"}, StatusPage: "https://status.example.com/"}},
 		{"store-pull-resize", CheckInput{Base: merged, Head: resized, Op: v1alpha1.OpResize, Stores: []string{"cat-cafe"}}},
 		{"store-pull-decommission", CheckInput{Base: merged, Head: decommissioned, Op: v1alpha1.OpDecommission, Stores: []string{"cat-cafe"}}},
+		{"store-pull-rotate", CheckInput{Base: merged, Head: rotated, Op: v1alpha1.OpRotate, Stores: []string{"cat-cafe"}}},
 		{"invalid-request", CheckInput{Problems: []FieldError{
 			{Field: "requests/dog-diner.yaml", Msg: `spec.plan: "xl" is not one of large, medium, small`},
 			{Field: "README.md", Msg: "is not a store request; a request pull request changes only requests/<name>.yaml (Purrvision adds the rendered store)"},
