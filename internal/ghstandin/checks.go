@@ -33,11 +33,10 @@ type checkRun struct {
 // botApp is the slug of the stand-in's own App, whose bot is BotLogin.
 var botApp = strings.TrimSuffix(BotLogin, "[bot]")
 
-// appID is the ID of an App by its slug: the stand-in's own is appID.
+// appIDOf is the ID of an App by its slug: the stand-in's own is appID.
 func appIDOf(slug string) int64 {
 	if slug == botApp {
-		id, _ := strconv.ParseInt(appID, 10, 64)
-		return id
+		return appID
 	}
 	return userID("app:"+slug) + 2
 }
@@ -90,7 +89,7 @@ func refuseCheckRun(w http.ResponseWriter, in checkRunInput) bool {
 	return false
 }
 
-// apply sets what a create or an update says; s.mu held.
+// applyCheckRun sets what a create or an update says; s.mu held.
 func (s *Server) applyCheckRun(cr *checkRun, in checkRunInput) {
 	if in.DetailsURL != nil {
 		cr.detailsURL = in.DetailsURL

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -303,8 +304,8 @@ func objectsIn(files map[string][]byte) map[string][]byte {
 					Namespace string `json:"namespace"`
 				} `json:"metadata"`
 			}
-			if yaml.Unmarshal(doc, &o) != nil || o.Kind == "" || o.Metadata.Name == "" {
-				continue
+			if yaml.Unmarshal(doc, &o) != nil || !kindRE.MatchString(o.Kind) || o.Metadata.Name == "" {
+				continue // a kind is a word: nothing else is shown as one
 			}
 			id := o.Metadata.Name
 			if o.Metadata.Namespace != "" {
@@ -315,6 +316,9 @@ func objectsIn(files map[string][]byte) map[string][]byte {
 	}
 	return out
 }
+
+// kindRE matches a Kubernetes kind.
+var kindRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,62}$`)
 
 // checkTitle is the check's title: "Provision: cat-cafe and dog-diner",
 // "Rotate credentials: cat-cafe".

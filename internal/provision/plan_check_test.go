@@ -175,6 +175,23 @@ func TestPlanCheck_Changes(t *testing.T) {
 			t.Errorf("resize also changes %s (%s)", k, got[k])
 		}
 	}
+	// What someone pushed into the store's folder shows only inside code
+	// spans, where GitHub renders no HTML, link or mention, and in no cell
+	// of its own; a kind that is not a word is not shown at all.
+	hostile := fakeTree{}
+	for k, v := range merged {
+		hostile[k] = v
+	}
+	hostile[path.Join(f.dir(), "manifests/x|`@octocat`.yaml")] = []byte("kind: <img src=x>\nmetadata:\n  name: a\n---\nkind: ConfigMap\nmetadata:\n  name: \"b`|<img src=y>\"\n")
+	text := storeSection(plan(merged, hostile))
+	for _, want := range []string{"| ConfigMap `b<img src=y>` | created |\n", "| `manifests/x@octocat.yaml` | added, 7 lines |\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the check lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "<img src=x>") {
+		t.Errorf("a kind that is not a word is shown:\n%s", text)
+	}
 	for name, tt := range map[string]struct {
 		base, head fakeTree
 		change     string
