@@ -123,6 +123,10 @@ func (s *Server) Pulls(fullName string) []*github.PullRequest {
 	var out []*github.PullRequest
 	for _, pr := range s.repos[fullName].pulls {
 		p := *pr
+		// The branches too: an open pull request's head is read from git
+		// again on every call, under s.mu.
+		h, b := *pr.Head, *pr.Base
+		p.Head, p.Base = &h, &b
 		out = append(out, &p)
 	}
 	return out
