@@ -91,7 +91,7 @@ bench: ## Run the benchmarks recorded in BENCHMARKS.md.
 	$(GO) test -run '^$$' -bench . -benchmem ./renderer
 
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./internal/api/v1alpha1:FuzzParse ./internal/provision:FuzzParseForm ./internal/provision:FuzzParseCommand ./internal/storestatus:FuzzState ./internal/storestatus:FuzzBody ./tenants:FuzzTrailers ./internal/provision:FuzzCheckPullDiff
+FUZZ_TARGETS := ./internal/api/v1alpha1:FuzzParse ./internal/provision:FuzzParseForm ./internal/provision:FuzzParseCommand ./internal/storestatus:FuzzState ./internal/storestatus:FuzzBody ./tenants:FuzzTrailers ./internal/provision:FuzzCheckPullDiff ./internal/rollout:FuzzParseWaves ./internal/rollout:FuzzParseMaxFailures ./renderer:FuzzFastYAML
 
 .PHONY: fuzz
 fuzz: ## Fuzz every parser, FUZZTIME (30s) each.

@@ -55,7 +55,9 @@ func Observe(ns *corev1.Namespace, ks *kustomizev1.Kustomization, hr *helmv2.Hel
 		if len(ns.Spec.Finalizers) == 0 {
 			o.Phase = v1alpha1.PhaseDecommissioned
 		}
-	case ks != nil && ks.DeletionTimestamp != nil && hr == nil:
+	case ns == nil && ks != nil && ks.DeletionTimestamp != nil && hr == nil:
+		// Pruned before its Namespace was ever made; with a Namespace, its
+		// emptying decides (above).
 		o.Phase = v1alpha1.PhaseDecommissioned
 	case hr != nil:
 		o.Phase, o.Message = helmPhase(hr)

@@ -47,6 +47,18 @@ func TestObserve(t *testing.T) {
 		{name: "install failed", hr: hr(1, 1, cond("Ready", "False", "InstallFailed", "values don't meet the schema")), phase: v1alpha1.PhaseFailed, msg: "values don't meet the schema"},
 		{name: "stalled", hr: hr(1, 1, cond("Ready", "False", "RetriesExceeded", "failed"), cond("Stalled", "True", "RetriesExceeded", "exhausted 3 retries")), phase: v1alpha1.PhaseFailed, msg: "exhausted 3 retries"},
 		{name: "namespace terminating, emptied", ns: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}}, hr: hr(1, 1, cond("Ready", "True", "", "")), phase: v1alpha1.PhaseDecommissioned},
+		// A pruned Kustomization whose Namespace stays (the first apply
+		// failed, so Flux's inventory is empty): not decommissioned.
+		{name: "kustomization pruned, namespace kept", ns: &corev1.Namespace{}, ks: func() *kustomizev1.Kustomization {
+			k := ks(cond("Ready", "False", "ReconciliationFailed", "x"))
+			k.DeletionTimestamp = &now
+			return k
+		}(), phase: v1alpha1.PhaseFailed, msg: "x"},
+		{name: "kustomization pruned, no namespace", ks: func() *kustomizev1.Kustomization {
+			k := ks(cond("Ready", "True", "", ""))
+			k.DeletionTimestamp = &now
+			return k
+		}(), phase: v1alpha1.PhaseDecommissioned},
 		// Its objects are still being deleted: the name is not free yet.
 		{name: "namespace terminating, not yet empty", ns: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}, Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{corev1.FinalizerKubernetes}}}},
 	}

@@ -128,7 +128,11 @@ func (g *GitHubReporter) Report(ctx context.Context, r Report) error {
 		return err
 	}
 	if r.Phase == v1alpha1.PhaseDecommissioned {
-		// Final for this issue: a new store needs a new request.
+		// Final for this issue: a new store needs a new request, and the
+		// name is free again now that the Namespace is gone.
+		if err := g.Ledger.Release(ctx, r.Store, r.Issue.String()); err != nil {
+			return err
+		}
 		return g.GitHub.CloseIssue(ctx, r.Issue)
 	}
 	return nil
@@ -195,8 +199,8 @@ func (g *GitHubReporter) storePage(store string) string {
 	return v1alpha1.StatusPageURL(g.StatusPage, store)
 }
 
-// status reads the store's progress comment, by the ID the ledger
-// recorded, and its state.
+// status reads the store's state, as the ledger records it, and the
+// thread of its status comment.
 func (g *GitHubReporter) status(ctx context.Context, r Report) (*ledger.Thread, storestatus.State, error) {
 	if g.Ledger == nil {
 		return nil, storestatus.State{}, errors.New("reporting: no ledger to find the status comment by")
@@ -205,8 +209,8 @@ func (g *GitHubReporter) status(ctx context.Context, r Report) (*ledger.Thread, 
 	if err != nil {
 		return nil, storestatus.State{}, err
 	}
-	if c, ok := t.Own[ledger.KindStatus]; ok {
-		return t, storestatus.Parse(c.Body), nil
+	if t.Record.Status != nil {
+		return t, *t.Record.Status, nil
 	}
 	return t, storestatus.State{Store: r.Store}, nil
 }
@@ -258,6 +262,12 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread
 		if merged, ok := lastMerge(st); ok {
 			g.Provisioned.Observe(now().Sub(merged).Seconds())
 		}
+	}
+	st = st.Bounded()
+	if err := g.Ledger.Note(ctx, t, func(rec *ledger.Record) string {
+		return rec.SetStatus(st)
+	}); err != nil {
+		return err
 	}
 	_, err := g.Ledger.Put(ctx, g.GitHub, t, ledger.KindStatus, storestatus.Body(st, g.storePage(r.Store)))
 	return err

@@ -29,7 +29,7 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st, ""))
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
 	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin,
-		Ledger: fromBeforeTheLedger(t, testutil.Ledger(t), client, issue)}
+		Ledger: fromBeforeTheLedger(t, testutil.UnstartedLedger(t), client, issue)}
 	ctx := context.Background()
 
 	var keys []string

@@ -63,3 +63,71 @@ func StoreDirs(cfg *config.Config, t Tree, cluster string) ([]string, error) {
 	}
 	return dirs, nil
 }
+
+// OlderLayoutDirs lists the store directories of a cluster in the layout
+// before shards, tenants/<cluster>/<store>/: the folders beside the shard
+// folders that hold a request copy. Re-rendering such a store writes it
+// where StoreDir puts it.
+func OlderLayoutDirs(cfg *config.Config, t Tree, cluster string) ([]string, error) {
+	names, err := t.ReadDir(ClusterDir(cfg, cluster))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		if IsShardLevel(n) {
+			continue
+		}
+		dir := path.Join(ClusterDir(cfg, cluster), n)
+		if _, ok, err := t.ReadFile(path.Join(dir, FileRequest)); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, dir)
+		}
+	}
+	return out, nil
+}
+
+// TreeReader is a Tree that reads a whole directory at once, as
+// tenants.Snapshot does.
+type TreeReader interface {
+	// ReadTree returns every file under p, keyed by its path relative to
+	// p; nil when p is absent.
+	ReadTree(p string) (map[string][]byte, error)
+}
+
+// StoreFiles reads every file under a store directory, keyed by its path
+// relative to dir (FileSecret, FileHelmRelease, ...).
+func StoreFiles(t Tree, dir string) (map[string][]byte, error) {
+	if tr, ok := t.(TreeReader); ok {
+		out, err := tr.ReadTree(dir)
+		if out == nil && err == nil {
+			out = map[string][]byte{}
+		}
+		return out, err
+	}
+	out := map[string][]byte{}
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		names, err := t.ReadDir(path.Join(dir, rel))
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			p := path.Join(rel, n)
+			data, ok, err := t.ReadFile(path.Join(dir, p))
+			if err != nil {
+				return err
+			}
+			if ok {
+				out[p] = data
+				continue
+			}
+			if err := walk(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return out, walk("")
+}

@@ -64,3 +64,30 @@ func TestTree_FindsStoresInShards(t *testing.T) {
 		t.Errorf("a broken request copy: %v", err)
 	}
 }
+
+func TestTree_OlderLayoutAndStoreFiles(t *testing.T) {
+	cfg := testutil.ExampleConfig(t)
+	sharded := renderer.StoreDir(cfg, "default", "cat-cafe")
+	tree := snapshot(t, map[string]string{
+		"tenants/default/README.md":                  "not a store",
+		"tenants/default/dog-diner/store.yaml":       "request",
+		"tenants/default/dog-diner/manifests/a.yaml": "a",
+		"tenants/default/notes/todo.md":              "no request copy",
+		path.Join(sharded, renderer.FileRequest):     "request",
+		path.Join(sharded, renderer.FileQuota):       "quota",
+	})
+	dirs, err := renderer.OlderLayoutDirs(cfg, tree, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) != 1 || dirs[0] != "tenants/default/dog-diner" {
+		t.Errorf("OlderLayoutDirs = %v, want only tenants/default/dog-diner", dirs)
+	}
+	files, err := renderer.StoreFiles(tree, sharded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || string(files[renderer.FileRequest]) != "request" || string(files[renderer.FileQuota]) != "quota" {
+		t.Errorf("StoreFiles = %q", files)
+	}
+}

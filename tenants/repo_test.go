@@ -288,3 +288,32 @@ func TestOpen_AuthOnFetchAndPush(t *testing.T) {
 		t.Error("Update pushed without calling Auth")
 	}
 }
+
+func TestSnapshot_ReadTree(t *testing.T) {
+	url, _ := newRemote(t)
+	r := open(t, url)
+	head, err := r.Commit("", []tenants.Change{
+		{Path: "s/store.yaml", Data: []byte("req")},
+		{Path: "s/manifests/quota.yaml", Data: []byte("quota")},
+		{Path: "other/x", Data: []byte("x")},
+	}, "stores\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Snapshot(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := snap.ReadTree("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || string(got["store.yaml"]) != "req" || string(got["manifests/quota.yaml"]) != "quota" {
+		t.Errorf("ReadTree(s) = %q, want store.yaml and manifests/quota.yaml only", got)
+	}
+	for _, p := range []string{"missing", "s/missing"} {
+		if got, err := snap.ReadTree(p); got != nil || err != nil {
+			t.Errorf("ReadTree(%s) = %q, %v; want nil, nil", p, got, err)
+		}
+	}
+}

@@ -125,3 +125,41 @@ func (s *Snapshot) ReadDir(p string) ([]string, error) {
 	sort.Strings(names)
 	return names, nil
 }
+
+// ReadTree returns every file under the directory p, keyed by its path
+// relative to p; nil when there is no such directory. It reads them in one
+// go, where ReadFile and ReadDir walk from the root for each file.
+func (s *Snapshot) ReadTree(p string) (map[string][]byte, error) {
+	if s.root == nil {
+		return nil, nil
+	}
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	t, err := s.root.Tree(p)
+	if errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	out := map[string][]byte{}
+	files := t.Files()
+	defer files.Close()
+	err = files.ForEach(func(f *object.File) error {
+		rd, err := f.Reader()
+		if err != nil {
+			return err
+		}
+		defer rd.Close()
+		data, err := io.ReadAll(rd)
+		if err != nil {
+			return err
+		}
+		out[f.Name] = data
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return out, nil
+}

@@ -35,11 +35,7 @@ config, the git history alone.`,
 			if err != nil {
 				return err
 			}
-			var gh audit.CommentReader
-			if conn.GitHub != nil {
-				gh = conn.GitHub
-			}
-			entries, err := audit.Timeline(cmd.Context(), cfg, conn.Tenants, gh, cfg.GitHub.BotLogin, args[0])
+			entries, err := audit.Timeline(cmd.Context(), cfg, conn.Tenants, args[0])
 			if err != nil {
 				return err
 			}

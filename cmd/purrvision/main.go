@@ -34,6 +34,7 @@ const (
 	exitOK      = 0
 	exitInvalid = 1 // the request is invalid
 	exitUsage   = 2 // bad flags, bad config, or a failure of our own
+	exitChanges = 3 // rollout plan: stores would change
 )
 
 // exitError carries an exit code up to main.

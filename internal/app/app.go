@@ -33,6 +33,7 @@ import (
 	"github.com/purrvision/purrvision/internal/service"
 	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/reconcile"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 	"github.com/purrvision/purrvision/webhook"
 )
@@ -164,9 +165,18 @@ func (a *App) startLedger(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting the ledger: %w", err)
 	}
-	refs := make([]forge.IssueRef, len(open))
-	for i, is := range open {
-		refs[i] = is.Ref
+	refs, err := storeIssues(a.Config, a.Tenants)
+	if err != nil {
+		return fmt.Errorf("starting the ledger: %w", err)
+	}
+	seen := map[forge.IssueRef]bool{}
+	for _, r := range refs {
+		seen[r] = true
+	}
+	for _, is := range open {
+		if !seen[is.Ref] {
+			refs = append(refs, is.Ref)
+		}
 	}
 	n, err := l.Migrate(ctx, a.GitHub, a.Config.GitHub.BotLogin, refs)
 	if err != nil {
@@ -176,6 +186,40 @@ func (a *App) startLedger(ctx context.Context) error {
 		logctx.From(ctx).Info("started the ledger", "branch", v1alpha1.LedgerBranch, "issues", n)
 	}
 	return nil
+}
+
+// storeIssues are the issues the stores on the base branch name in their
+// request copies: stores whose issue was closed, and stores requested by
+// pull request, have their records too.
+func storeIssues(cfg *config.Config, repo *tenants.Repo) ([]forge.IssueRef, error) {
+	head, ok, err := repo.Head(cfg.TenantsRepo.Branch)
+	if err != nil || !ok {
+		return nil, err
+	}
+	snap, err := repo.Snapshot(head)
+	if err != nil {
+		return nil, err
+	}
+	var out []forge.IssueRef
+	seen := map[forge.IssueRef]bool{}
+	for _, cl := range cfg.ClusterNames() {
+		dirs, err := renderer.StoreDirs(cfg, snap, cl)
+		if err != nil {
+			return nil, err
+		}
+		for _, dir := range dirs {
+			req, err := renderer.RequestCopy(snap, dir)
+			if err != nil || req == nil {
+				continue // not a store Purrvision can read; the rollout plan lists it
+			}
+			ref, err := forge.ParseIssueRef(req.Metadata.Annotations[v1alpha1.AnnotationIssue])
+			if err == nil && !seen[ref] {
+				seen[ref] = true
+				out = append(out, ref)
+			}
+		}
+	}
+	return out, nil
 }
 
 // Connection is GitHub and the tenants repo as a config names them.

@@ -11,11 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -162,5 +167,71 @@ func TestNew_RefusesWhatServeRefuses(t *testing.T) {
 				t.Errorf("New: %v, want an error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestNew_StartsTheLedgerOnce: the first start records what the bot wrote
+// on the issues of the stores on the base branch (a closed issue among
+// them) and on the open store issues; later starts change nothing.
+func TestNew_StartsTheLedgerOnce(t *testing.T) {
+	cfg := serveConfig(t)
+	ctx := context.Background()
+	srv, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	cfg.GitHub.APIURL = srv.URL()
+	closed := srv.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "form", v1alpha1.LabelRequest)
+	srv.Comment("acme/stores", closed, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "cat-cafe", Phase: v1alpha1.PhaseReady}, ""))
+	closedRef := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: closed}
+	if err := client.CloseIssue(ctx, closedRef); err != nil {
+		t.Fatal(err)
+	}
+	open := srv.OpenIssue("acme/stores", "octocat", "Store: dog-diner", "form", v1alpha1.LabelRequest)
+	srv.Comment("acme/stores", open, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "dog-diner", Phase: v1alpha1.PhasePendingReview}, ""))
+	openRef := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: open}
+
+	repo, err := tenants.Open(ctx, tenants.Options{URL: cfg.TenantsRepo.URL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := v1alpha1.New("cat-cafe", v1alpha1.StoreSpec{Plan: "small", AdminEmail: "owner@example.com"})
+	data := []byte(`apiVersion: purrvision.dev/v1alpha1
+kind: StoreRequest
+metadata:
+  name: cat-cafe
+  annotations:
+    ` + v1alpha1.AnnotationIssue + `: ` + closedRef.String() + `
+spec:
+  plan: small
+  owner: octocat
+  adminEmail: owner@example.com
+  title: A store
+`)
+	dir := renderer.StoreDir(cfg, renderer.ClusterOf(cfg, req), "cat-cafe")
+	if _, err := repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BranchHead, Changes: []tenants.Change{{Path: dir + "/" + renderer.FileRequest, Data: data}}, Message: "a store from before the ledger"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := app.New(ctx, cfg, app.Parts{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := ledger.New(repo)
+	for ref, want := range map[forge.IssueRef]v1alpha1.Phase{closedRef: v1alpha1.PhaseReady, openRef: v1alpha1.PhasePendingReview} {
+		rec, ok, err := l.Read(ctx, ref, true)
+		if err != nil || !ok || rec.State().Phase != want {
+			t.Errorf("%s: record %+v (%v, %v), want phase %s", ref, rec, ok, err, want)
+		}
+	}
+	head, _, err := repo.Head(v1alpha1.LedgerBranch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := repo.Snapshot(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(snap.Message(), "Ledger: start, with the records of 2 issues") {
+		t.Errorf("the ledger's head is %q, want its one start, with both issues", snap.Message())
 	}
 }

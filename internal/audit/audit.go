@@ -16,7 +16,6 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -30,13 +29,9 @@ type Entry struct {
 	Ref     string    `json:"ref,omitempty"` // commit or issue
 }
 
-// CommentReader is what Timeline reads of GitHub: the store issue's
-// status comment, by the ID the ledger recorded.
-type CommentReader = ledger.Reader
-
-// Timeline builds the timeline of store name. gh may be nil, for the git
-// history alone; bot is Purrvision's login on GitHub.
-func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh CommentReader, bot, name string) ([]Entry, error) {
+// Timeline builds the timeline of store name from the tenants repo: its
+// history, and what the bot recorded of the store in its ledger.
+func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, name string) ([]Entry, error) {
 	if err := repo.Fetch(ctx); err != nil {
 		return nil, err
 	}
@@ -51,18 +46,25 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 	if len(commits) == 0 {
 		return nil, fmt.Errorf("store %q has no history on %s of the tenants repo", name, cfg.TenantsRepo.Branch)
 	}
-	// The store's issue is the one its request copy names, as the newest
-	// commit that has the store holds it: never a trailer, which anyone
-	// writing a commit can set.
-	issue, err := issueOf(repo, cfg, name, commits)
+	// A commit's issue is the one the store's request copy names at that
+	// commit (or, where a decommission removed it, just before): never a
+	// trailer, which anyone writing a commit can set. A name reused after a
+	// decommission has one issue per store that bore it.
+	issueAt, issues, err := issuesOf(repo, cfg, name, commits)
 	if err != nil {
 		return nil, err
 	}
 	var out []Entry
-	var merges map[string]bool // the merges the store's status records
-	if gh != nil && issue != "" {
-		if out, merges, err = issueTimeline(ctx, ledger.New(repo), gh, bot, issue); err != nil {
+	merges := map[string]bool{} // the merges the stores' records hold
+	l := ledger.New(repo)
+	for _, issue := range issues {
+		entries, m, err := issueTimeline(ctx, l, issue)
+		if err != nil {
 			return nil, err
+		}
+		out = append(out, entries...)
+		for sha := range m {
+			merges[sha] = true
 		}
 	}
 	// The newest commit of a merged side that changed the folder is the
@@ -76,28 +78,27 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, gh Co
 		}
 	}
 	for i := len(commits) - 1; i >= 0; i-- { // oldest first
-		out = append(out, commitEntry(commits[i], name, issue, merges, last[commits[i].Hash], gh != nil))
+		out = append(out, commitEntry(commits[i], name, issueAt[commits[i].Hash], merges, last[commits[i].Hash], true))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
 }
 
-// issueTimeline reads what the bot recorded on the store's issue: the
-// timeline of the progress comment the ledger names, and the merges it
-// recorded there.
-func issueTimeline(ctx context.Context, l *ledger.Ledger, gh CommentReader, bot, issue string) ([]Entry, map[string]bool, error) {
+// issueTimeline reads what the bot recorded of the store's issue in its
+// ledger: the timeline, and the merges it recorded there.
+func issueTimeline(ctx context.Context, l *ledger.Ledger, issue string) ([]Entry, map[string]bool, error) {
 	ref, err := forge.ParseIssueRef(issue)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading issue %s: %w", issue, err)
 	}
-	t, err := l.Thread(ctx, gh, bot, ref, false)
+	rec, _, err := l.Read(ctx, ref, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []Entry
 	merges := map[string]bool{}
-	if c, ok := t.Own[ledger.KindStatus]; ok {
-		st := storestatus.Parse(c.Body)
+	if rec.Status != nil {
+		st := *rec.Status
 		for sha := range st.Merges() {
 			merges[sha] = true
 		}
@@ -122,21 +123,32 @@ func detail(d string) string {
 // issueOf reads the issue annotation of the store's request copy in the
 // newest commit of its history that has the store (a decommission's
 // commit has none; the one before it does).
-func issueOf(repo *tenants.Repo, cfg *config.Config, name string, commits []tenants.CommitInfo) (string, error) {
-	for _, c := range commits {
+// issuesOf reads, oldest commit first, the issue the store's request copy
+// names at each commit; a commit where the copy is gone (a decommission)
+// keeps the issue before it. It also returns each issue once, oldest first.
+func issuesOf(repo *tenants.Repo, cfg *config.Config, name string, commits []tenants.CommitInfo) (map[tenants.Hash]string, []string, error) {
+	at := map[tenants.Hash]string{}
+	var order []string
+	current := ""
+	for i := len(commits) - 1; i >= 0; i-- {
+		c := commits[i]
 		snap, err := repo.Snapshot(c.Hash)
 		if err != nil {
-			return "", err
+			return nil, nil, err
 		}
 		req, _, err := renderer.FindStore(cfg, snap, name)
 		if err != nil {
-			return "", fmt.Errorf("reading the request copy of store %s at %s: %w", name, c.Hash, err)
+			return nil, nil, fmt.Errorf("reading the request copy of store %s at %s: %w", name, c.Hash, err)
 		}
 		if req != nil {
-			return req.Metadata.Annotations[v1alpha1.AnnotationIssue], nil
+			current = req.Metadata.Annotations[v1alpha1.AnnotationIssue]
+		}
+		at[c.Hash] = current
+		if current != "" && !slices.Contains(order, current) {
+			order = append(order, current)
 		}
 	}
-	return "", nil
+	return at, order, nil
 }
 
 // commitEntry is one commit of the store's history. Its trailers are shown

@@ -24,6 +24,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -59,11 +60,90 @@ type Record struct {
 	// kind, or the reply to a command), each with the nonce its comment
 	// carries: a post that failed may still have reached GitHub.
 	Pending map[string]string `json:"pending,omitempty"`
+	// Credentials are the generations of credentials sealed to the owner.
+	Credentials *Credentials `json:"credentials,omitempty"`
+	// Status is what the bot records of the issue's store: the truth the
+	// status comment only shows. People with write access can edit any
+	// comment, so nothing is read back from one.
+	Status *storestatus.State `json:"status,omitempty"`
+}
+
+// Credentials are what the bot sealed to a store's owner: the ciphertexts
+// (age, to the owner's SSH keys; never plaintext) of the generation in use
+// and of the one a pull request will bring, so the credentials comment can
+// show both until the merge.
+type Credentials struct {
+	// Delivered is the generation last sealed to the owner.
+	Delivered string `json:"delivered,omitempty"`
+	// Live is the generation the base branch holds: merged.
+	Live string `json:"live,omitempty"`
+	// Sealed holds the ciphertext of Live and of Delivered, by generation.
+	Sealed map[string]string `json:"sealed,omitempty"`
+}
+
+// Seal records a new generation sealed to the owner ("" armored: none
+// could be, the owner has no key), keeping only it and the live one.
+func (r *Record) Seal(id, armored string) {
+	c := r.creds()
+	c.Delivered = id
+	c.Sealed[id] = armored
+	c.prune()
+}
+
+// Forget drops the delivered generation before it was merged, so the next
+// render seals a new one.
+func (r *Record) Forget() {
+	c := r.creds()
+	c.Delivered = ""
+	c.prune()
+}
+
+// Merged records that the delivered generation is on the base branch now.
+func (r *Record) Merged() {
+	c := r.creds()
+	if c.Delivered != "" {
+		c.Live = c.Delivered
+	}
+	c.prune()
+}
+
+func (r *Record) creds() *Credentials {
+	if r.Credentials == nil {
+		r.Credentials = &Credentials{}
+	}
+	if r.Credentials.Sealed == nil {
+		r.Credentials.Sealed = map[string]string{}
+	}
+	return r.Credentials
+}
+
+func (c *Credentials) prune() {
+	for id := range c.Sealed {
+		if id != c.Live && id != c.Delivered {
+			delete(c.Sealed, id)
+		}
+	}
+}
+
+// State is the recorded state of the issue's store; a fresh one when none.
+func (r *Record) State() storestatus.State {
+	if r.Status == nil {
+		return storestatus.State{}
+	}
+	return *r.Status
 }
 
 // IsAnswered reports whether command comment id was answered.
 func (r *Record) IsAnswered(id int64) bool {
-	return id <= r.AnsweredThrough || slices.Contains(r.Answered, id)
+	// Answer moves the watermark only below the IDs it keeps listing; a
+	// record edited to push it further answers nothing more.
+	through := r.AnsweredThrough
+	if len(r.Answered) < KeepAnswered {
+		through = 0
+	} else if through >= r.Answered[0] {
+		through = r.Answered[0] - 1
+	}
+	return id <= through || slices.Contains(r.Answered, id)
 }
 
 // Answer records command comment id as answered, keeping the list bounded.
@@ -143,6 +223,10 @@ func read(snap *tenants.Snapshot, file string) (Record, bool, error) {
 	return rec, true, nil
 }
 
+// ErrNoLedger is returned when the ledger branch is missing: restore it
+// from a clone, or start it again (docs/operations.md).
+var ErrNoLedger = errors.New("the ledger branch " + v1alpha1.LedgerBranch + " is missing")
+
 // ErrUnchanged, returned by an edit, leaves the record as it is.
 var ErrUnchanged = errors.New("ledger: unchanged")
 
@@ -158,6 +242,12 @@ func (l *Ledger) Update(ctx context.Context, ref forge.IssueRef, edit func(*Reco
 	}
 	var out Record
 	_, err = l.repo.Update(ctx, v1alpha1.LedgerBranch, func(s tenants.State, _, cur *tenants.Snapshot) (*tenants.Plan, error) {
+		if !s.BranchExists {
+			// Only Migrate starts the ledger: a branch deleted under a
+			// running service must not come back empty, as if nothing had
+			// ever been recorded.
+			return nil, ErrNoLedger
+		}
 		rec, _, err := read(cur, file)
 		if err != nil {
 			return nil, err
@@ -246,6 +336,8 @@ func (l *Ledger) Thread(ctx context.Context, gh Reader, bot string, ref forge.Is
 	return t, nil
 }
 
+var credentialsRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerCredentials) + ` id=([0-9a-f]+) -->$`)
+
 var replyRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerReply) + ` comment=([0-9]+)(?: denied=([A-Za-z0-9-]+))? -->$`)
 
 // Scan is the Thread of an issue from before the ledger, read from its
@@ -262,6 +354,13 @@ func Scan(ref forge.IssueRef, bot string, cs []forge.Comment) *Thread {
 			if _, seen := t.Own[kind]; !seen && v1alpha1.Marked(c.Body, m) {
 				t.Own[kind] = c
 				t.Record.setComment(kind, c.ID)
+				if kind == KindStatus {
+					st := storestatus.Parse(c.Body)
+					t.Record.Status = &st
+				}
+				if m := credentialsRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); kind == KindCredentials && m != nil {
+					t.Record.creds().Delivered = m[1]
+				}
 			}
 		}
 		if m := replyRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); m != nil {
@@ -365,7 +464,9 @@ func (l *Ledger) Post(ctx context.Context, gh GitHub, t *Thread, key, body strin
 			return forge.Comment{}, err
 		}
 		for _, c := range cs {
-			if c.Author == t.Bot && strings.HasSuffix(strings.TrimRight(c.Body, "\n"), nonceLine(nonce)) {
+			if c.Author == t.Bot && strings.HasSuffix(strings.TrimRight(c.Body, "\n"), nonceLine(nonce)) && sameKind(key, c.Body, body) {
+				// The nonce, and the marker of this post's kind: a nonce
+				// copied into a record cannot adopt another comment.
 				return record(c)
 			}
 		}
@@ -389,6 +490,14 @@ func (l *Ledger) Post(ctx context.Context, gh GitHub, t *Thread, key, body strin
 		return forge.Comment{}, err
 	}
 	return record(c)
+}
+
+// sameKind reports whether found opens as a post of key would.
+func sameKind(key, found, body string) bool {
+	if m, ok := Markers[key]; ok {
+		return v1alpha1.Marked(found, m)
+	}
+	return v1alpha1.FirstLine(found) == v1alpha1.FirstLine(body)
 }
 
 func nonceLine(nonce string) string { return "<!-- purrvision:post " + nonce + " -->" }
@@ -441,3 +550,125 @@ of the bot's own comments there and the commands it has answered. Protect
 it with a ruleset that lets only the Purrvision App update it
 (docs/security.md).
 `
+
+// Holds: a decommissioned store's name stays taken by its issue until the
+// watcher reports its Namespace gone, whatever happens meanwhile to the
+// issue (closed, its form edited) or the store's branch (deleted at the
+// merge).
+
+type hold struct {
+	Issue string `json:"issue"`
+}
+
+func holdFile(name string) (string, error) {
+	if !nameRE.MatchString(name) || strings.HasPrefix(name, ".") {
+		return "", fmt.Errorf("ledger: %q is not a store name", name)
+	}
+	return path.Join("names", name+".json"), nil
+}
+
+// Hold records that name stays taken by issue.
+func (l *Ledger) Hold(ctx context.Context, name, issue string) error {
+	data, err := json.Marshal(hold{Issue: issue})
+	if err != nil {
+		return err
+	}
+	return l.editFile(ctx, name, func(cur []byte, exists bool) (*tenants.Change, string) {
+		if exists && string(cur) == string(data)+"\n" {
+			return nil, ""
+		}
+		return &tenants.Change{Data: append(data, '\n')}, fmt.Sprintf("name %s held by %s until its Namespace is gone", name, issue)
+	})
+}
+
+// Held returns the issue that holds name, "" when none; fetch asks the
+// remote first.
+func (l *Ledger) Held(ctx context.Context, name string, fetch bool) (string, error) {
+	file, err := holdFile(name)
+	if err != nil {
+		return "", err
+	}
+	if fetch {
+		if err := l.repo.Fetch(ctx); err != nil {
+			return "", err
+		}
+	}
+	head, ok, err := l.repo.Head(v1alpha1.LedgerBranch)
+	if err != nil || !ok {
+		return "", err
+	}
+	snap, err := l.repo.Snapshot(head)
+	if err != nil {
+		return "", err
+	}
+	data, ok, err := snap.ReadFile(file)
+	if err != nil || !ok {
+		return "", err
+	}
+	var h hold
+	if err := json.Unmarshal(data, &h); err != nil {
+		return "", fmt.Errorf("reading ledger file %s: %w", file, err)
+	}
+	return h.Issue, nil
+}
+
+// Release frees name, if issue holds it.
+func (l *Ledger) Release(ctx context.Context, name, issue string) error {
+	return l.editFile(ctx, name, func(cur []byte, exists bool) (*tenants.Change, string) {
+		var h hold
+		if !exists || json.Unmarshal(cur, &h) != nil || h.Issue != issue {
+			return nil, ""
+		}
+		return &tenants.Change{Delete: true}, fmt.Sprintf("name %s free: the Namespace of %s's store is gone", name, issue)
+	})
+}
+
+func (l *Ledger) editFile(ctx context.Context, name string, edit func(cur []byte, exists bool) (*tenants.Change, string)) error {
+	file, err := holdFile(name)
+	if err != nil {
+		return err
+	}
+	_, err = l.repo.Update(ctx, v1alpha1.LedgerBranch, func(s tenants.State, _, cur *tenants.Snapshot) (*tenants.Plan, error) {
+		if !s.BranchExists {
+			return nil, ErrNoLedger
+		}
+		data, ok, err := cur.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		ch, why := edit(data, ok)
+		if ch == nil {
+			return nil, nil
+		}
+		ch.Path = file
+		return &tenants.Plan{Parent: s.BranchHead, Changes: []tenants.Change{*ch}, Message: tenants.Message("Ledger: "+why, "")}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording in the ledger of name %s: %w", name, err)
+	}
+	return nil
+}
+
+// SetStatus records st as the store's state; it returns what changed, for
+// the commit message.
+func (r *Record) SetStatus(st storestatus.State) string {
+	old := r.State()
+	r.Status = &st
+	var what []string
+	if old.Phase != st.Phase {
+		what = append(what, fmt.Sprintf("phase %s", st.Phase))
+	}
+	if n := len(st.Timeline) - len(old.Timeline); n > 0 {
+		what = append(what, fmt.Sprintf("%d timeline event(s)", n))
+	}
+	if old.Branch != st.Branch {
+		what = append(what, "the commit last pushed to its branch")
+	}
+	if old.MergeCommit != st.MergeCommit {
+		what = append(what, "its last merge")
+	}
+	if len(what) == 0 {
+		what = append(what, "its state")
+	}
+	return fmt.Sprintf("store %s: %s", st.Store, strings.Join(what, ", "))
+}

@@ -136,7 +136,7 @@ func TestPut_TwoWorkersPostOnce(t *testing.T) {
 // comments on the issues from before the ledger; later starts do nothing.
 func TestMigrate_OnceWithTheBotsComments(t *testing.T) {
 	gh, client := testutil.GitHub(t, "acme/stores")
-	l := testutil.Ledger(t)
+	l := testutil.UnstartedLedger(t)
 	ctx := context.Background()
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
 	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
@@ -201,5 +201,90 @@ func TestPost_FailedPostIsFoundNotRepeated(t *testing.T) {
 	}
 	if rec, _, _ := l.Read(ctx, ref, true); rec.Comments[ledger.KindStatus] != c.ID || len(rec.Pending) != 0 {
 		t.Errorf("record %+v, want the comment recorded and nothing pending", rec)
+	}
+}
+
+// TestUpdate_NoLedgerNoRecord: a ledger branch deleted under a running
+// service is not started again empty by the next record.
+func TestUpdate_NoLedgerNoRecord(t *testing.T) {
+	l := testutil.UnstartedLedger(t)
+	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: 1}
+	_, err := l.Update(context.Background(), ref, func(r *ledger.Record) (string, error) { return "x", nil })
+	if !errors.Is(err, ledger.ErrNoLedger) {
+		t.Errorf("Update on a missing ledger: %v, want ErrNoLedger", err)
+	}
+}
+
+// TestPost_NonceOfAnotherKindIsNotAdopted: nonces are public once posted;
+// one copied into a record's pending posts cannot make the bot adopt a
+// comment of another kind (the credentials comment as its status).
+func TestPost_NonceOfAnotherKindIsNotAdopted(t *testing.T) {
+	gh, client := testutil.GitHub(t, "acme/stores")
+	l := testutil.Ledger(t)
+	ctx := context.Background()
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	th, err := l.Thread(ctx, client, ghstandin.BotLogin, ref, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := l.Put(ctx, client, th, ledger.KindCredentials, v1alpha1.MarkerCredentials+" id=ab -->\nsealed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := creds.Body[strings.LastIndex(creds.Body, "purrvision:post ")+len("purrvision:post ") : strings.LastIndex(creds.Body, " -->")]
+	if _, err := l.Update(ctx, ref, func(r *ledger.Record) (string, error) {
+		r.Pending = map[string]string{ledger.KindStatus: nonce}
+		return "a forged pending post", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	th, err = l.Thread(ctx, client, ghstandin.BotLogin, ref, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.Put(ctx, client, th, ledger.KindStatus, v1alpha1.MarkerStatus+"\nstate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ID == creds.ID {
+		t.Fatal("the credentials comment was adopted as the status comment")
+	}
+	for _, c := range gh.Comments("acme/stores", n) {
+		if c.GetID() == creds.ID && !strings.Contains(c.GetBody(), "sealed") {
+			t.Errorf("the credentials comment was overwritten:\n%s", c.GetBody())
+		}
+	}
+}
+
+// TestRecord_WatermarkCannotBePushed: a record edited to move the
+// watermark past the commands it lists answers no command more.
+func TestRecord_WatermarkCannotBePushed(t *testing.T) {
+	r := ledger.Record{Answered: []int64{5, 9}, AnsweredThrough: 1 << 62}
+	if r.IsAnswered(1000) || r.IsAnswered(6) || !r.IsAnswered(9) {
+		t.Errorf("a forged watermark answered commands: 1000 %v, 6 %v; 9 %v", r.IsAnswered(1000), r.IsAnswered(6), r.IsAnswered(9))
+	}
+}
+
+func TestHold_UntilReleasedByItsIssue(t *testing.T) {
+	l := testutil.Ledger(t)
+	ctx := context.Background()
+	if err := l.Hold(ctx, "cat-cafe", "acme/stores#1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(ctx, "cat-cafe", "acme/stores#2"); err != nil {
+		t.Fatal(err)
+	}
+	if by, err := l.Held(ctx, "cat-cafe", true); err != nil || by != "acme/stores#1" {
+		t.Fatalf("held by %q, %v after another issue's release; want acme/stores#1", by, err)
+	}
+	if err := l.Release(ctx, "cat-cafe", "acme/stores#1"); err != nil {
+		t.Fatal(err)
+	}
+	if by, err := l.Held(ctx, "cat-cafe", true); err != nil || by != "" {
+		t.Errorf("held by %q, %v after its release", by, err)
+	}
+	if err := l.Hold(ctx, "../x", "acme/stores#1"); err == nil {
+		t.Error("a hold outside names/ was written")
 	}
 }

@@ -131,7 +131,20 @@ func (p *Provisioner) reply(ctx context.Context, t *thread, c forge.Comment, tex
 // the first time on this issue, a thumbs-down reaction after that, so
 // nobody can make the bot talk at will.
 func (p *Provisioner) deny(ctx context.Context, t *thread, c forge.Comment, requester string) error {
-	if t.Record.IsDenied(c.Author) {
+	// Told once: the reservation is made compare-and-swap in the ledger
+	// before the reply, so workers handling several commands of one
+	// person at once reply once between them.
+	told := t.Record.IsDenied(c.Author)
+	if !told {
+		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
+			told = r.IsDenied(c.Author)
+			r.Deny(c.Author)
+			return "telling " + c.Author + " once that they may not run commands"
+		}); err != nil {
+			return err
+		}
+	}
+	if told {
 		return p.gh.React(ctx, t.Ref.Repo, c.ID, "-1")
 	}
 	return p.postReply(ctx, t, c, " denied="+c.Author, fmt.Sprintf("@%s, only the requester (%s), collaborators with write access and the configured teams can run Purrvision commands on this store. "+
@@ -192,7 +205,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		// What the bot pushed, so the next change builds on it only if
 		// nobody else pushed since.
 		st.Branch = res.Commit.String()
-		if err := p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st)); err != nil {
+		if err := p.putStatus(ctx, t, st); err != nil {
 			return err
 		}
 	}
@@ -204,7 +217,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		return err
 	}
 	if plan.Seal != nil {
-		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal); err != nil {
+		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal, pr.URL); err != nil {
 			return err
 		}
 	}
@@ -220,6 +233,12 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 func (p *Provisioner) rotatePending(ctx context.Context, ref forge.IssueRef) error {
 	t, err := p.readThread(ctx, ref)
 	if err != nil {
+		return err
+	}
+	if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
+		r.Forget()
+		return "credentials rotated before the merge: new ones follow"
+	}); err != nil {
 		return err
 	}
 	if c, ok := t.Own[ledger.KindCredentials]; ok {

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"unicode"
@@ -35,12 +36,11 @@ func (p *Provisioner) upsert(ctx context.Context, t *thread, kind, body string) 
 	return err
 }
 
-// credentialsID is the id of the credentials last delivered on the thread.
+// credentialsID is the generation of credentials last sealed to the
+// owner, as the ledger records it (never as a comment says).
 func (t *thread) credentialsID() string {
-	if c, ok := t.Own[ledger.KindCredentials]; ok {
-		if m := credentialsRE.FindStringSubmatch(v1alpha1.FirstLine(c.Body)); m != nil {
-			return m[1]
-		}
+	if c := t.Record.Credentials; c != nil {
+		return c.Delivered
 	}
 	return ""
 }
@@ -54,12 +54,22 @@ func (t *thread) recorded() Recorded {
 	return Recorded{Store: st.Store, MergedOp: st.Operation, Branch: st.Branch}
 }
 
-// state reads the State recorded in the status comment.
+// state is the store's State as the ledger records it.
 func (t *thread) state() storestatus.State {
-	if c, ok := t.Own[ledger.KindStatus]; ok {
-		return storestatus.Parse(c.Body)
+	return t.Record.State()
+}
+
+// putStatus records st in the ledger, then shows it in the status comment.
+func (p *Provisioner) putStatus(ctx context.Context, t *thread, st storestatus.State) error {
+	st = st.Bounded()
+	if t.Record.Status == nil || !reflect.DeepEqual(*t.Record.Status, st) {
+		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
+			return r.SetStatus(st)
+		}); err != nil {
+			return err
+		}
 	}
-	return storestatus.State{}
+	return p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st))
 }
 
 func (p *Provisioner) hasLabel(labels []string, l string) bool {

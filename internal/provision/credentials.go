@@ -74,44 +74,89 @@ func SealForOwner(creds renderer.Credentials, user, url string, keys []string) (
 
 var errNoKey = fmt.Errorf("no ssh-ed25519 or ssh-rsa key")
 
-// deliverCredentials posts (or replaces) the credentials comment for a
-// store's owner, encrypted to the owner's SSH keys on GitHub.
-func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner string, seal Seal) error {
+// deliverCredentials seals a new generation of credentials to a store's
+// owner's SSH keys on GitHub, records the ciphertext in the ledger, and
+// shows it in the credentials comment, beside the generation in use until
+// pull (the one bringing the new generation) merges.
+func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner string, seal Seal, pull string) error {
 	keys, err := p.gh.SSHKeys(ctx, owner)
 	if err != nil {
 		return err
 	}
-	body, err := credentialsComment(seal, owner, v1alpha1.AdminURL(seal.Store, p.cfg.BaseDomain), keys)
+	url := v1alpha1.AdminURL(seal.Store, p.cfg.BaseDomain)
+	armored, to, err := sealFor(seal, owner, url, keys)
 	if err != nil {
 		return err
 	}
-	return p.upsert(ctx, t, ledger.KindCredentials, body)
+	if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
+		r.Seal(seal.ID, armored)
+		return fmt.Sprintf("credentials %s of store %s sealed to @%s", seal.ID, seal.Store, owner)
+	}); err != nil {
+		return err
+	}
+	return p.upsert(ctx, t, ledger.KindCredentials, credentialsComment(t.Record.Credentials, seal.Store, owner, url, to, pull))
 }
 
-// credentialsComment is the comment that hands the owner the sealed
-// credentials, or says how to get them without a usable key. It stays
-// within GitHub's limit however many keys the owner has: it encrypts to
-// at most MaxRecipients and says so.
-func credentialsComment(seal Seal, owner, url string, keys []string) (string, error) {
-	head := fmt.Sprintf("%s id=%s -->\n", v1alpha1.MarkerCredentials, seal.ID)
-	armored, err := SealForOwner(seal.Credentials, owner, url, keys)
+// sealFor seals a generation to the owner's keys ("" when they have none
+// Purrvision can use), and says to which.
+func sealFor(seal Seal, owner, url string, keys []string) (armored, to string, err error) {
+	armored, err = SealForOwner(seal.Credentials, owner, url, keys)
 	if err == errNoKey {
-		return head + fmt.Sprintf(
-			"@%s, your store's admin credentials are ready, but your GitHub account has no SSH key Purrvision can encrypt them to "+
-				"(ssh-ed25519 or ssh-rsa).\n\nAdd one at https://github.com/settings/keys, then comment `/purrvision rotate-credentials` here "+
-				"to get new credentials. The ones generated now are not kept anywhere you could read them.", owner), nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	to := "your SSH keys on GitHub"
+	to = "your SSH keys on GitHub"
 	if _, usable := sshRecipients(keys); usable > MaxRecipients {
 		to = fmt.Sprintf("%d of your %d SSH keys on GitHub (the ed25519 ones first, then RSA, in GitHub's order)", MaxRecipients, usable)
 	}
-	return head + fmt.Sprintf(
-		"@%s, here are the admin credentials of **%s** (%s), encrypted to %s. Only your private key can read them.\n\n"+
-			"```\n%s```\n\nSave the block above as `credentials.age`, then run:\n\n"+
-			"```sh\nage -d -i ~/.ssh/id_ed25519 credentials.age\n```\n\n"+
-			"(use the private key that matches one of your GitHub SSH keys). This comment is replaced when credentials are rotated.",
-		owner, seal.Store, url, to, armored), nil
+	return armored, to, nil
+}
+
+// showCredentials brings the credentials comment up to date with the
+// ledger: after a merge made the delivered generation the live one, or
+// when a post failed after the generation was recorded.
+func (p *Provisioner) showCredentials(ctx context.Context, t *thread, store, owner, pull string) error {
+	c := t.Record.Credentials
+	if c == nil || c.Sealed[c.Delivered] == "" {
+		return nil // nothing the ledger can show (no key, or from before it)
+	}
+	if shown, ok := t.Own[ledger.KindCredentials]; ok && pull != "" && strings.HasPrefix(shown.Body, fmt.Sprintf("%s id=%s -->", v1alpha1.MarkerCredentials, c.Delivered)) {
+		return nil // shown already; a merge (pull "") shows it anew
+	}
+	return p.upsert(ctx, t, ledger.KindCredentials, credentialsComment(c, store, owner, v1alpha1.AdminURL(store, p.cfg.BaseDomain), "your SSH keys on GitHub", pull))
+}
+
+// credentialsComment hands the owner the sealed credentials: the delivered
+// generation, and while a pull request is bringing it, the live one too,
+// each in use as it says. It stays within GitHub's limit however many keys
+// the owner has: each generation is encrypted to at most MaxRecipients.
+func credentialsComment(c *ledger.Credentials, store, owner, url, to, pull string) string {
+	head := fmt.Sprintf("%s id=%s -->\n", v1alpha1.MarkerCredentials, c.Delivered)
+	armored := c.Sealed[c.Delivered]
+	if armored == "" {
+		return head + fmt.Sprintf(
+			"@%s, your store's admin credentials are ready, but your GitHub account has no SSH key Purrvision can encrypt them to "+
+				"(ssh-ed25519 or ssh-rsa).\n\nAdd one at https://github.com/settings/keys, then comment `/purrvision rotate-credentials` here "+
+				"to get new credentials. The ones generated now are not kept anywhere you could read them.", owner)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	fmt.Fprintf(&b, "@%s, here are the admin credentials of **%s** (%s), encrypted to %s. Only your private key can read them.\n\n", owner, store, url, to)
+	live := c.Sealed[c.Live]
+	pending := c.Live != "" && c.Live != c.Delivered && live != ""
+	if pending {
+		when := "its pull request merges"
+		if pull != "" {
+			when = pull + " merges"
+		}
+		fmt.Fprintf(&b, "**New credentials**, in use once %s:\n\n```\n%s```\n\n**The credentials in use now**, until then:\n\n```\n%s```\n\n", when, armored, live)
+	} else {
+		fmt.Fprintf(&b, "```\n%s```\n\n", armored)
+	}
+	b.WriteString("Save a block as `credentials.age`, then run:\n\n" +
+		"```sh\nage -d -i ~/.ssh/id_ed25519 credentials.age\n```\n\n" +
+		"(use the private key that matches one of your GitHub SSH keys). This comment is replaced when credentials are rotated.")
+	return b.String()
 }

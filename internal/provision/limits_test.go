@@ -18,6 +18,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/renderer"
 )
 
@@ -112,13 +113,23 @@ func TestCredentialsComment_ManyKeys(t *testing.T) {
 		keys = append(keys, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(rsaPub))))
 	}
 	keys = append(keys, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshEd)))) // the 250th: on page 3
-	seal := Seal{Store: longStore, ID: "c1", Credentials: renderer.Credentials{AdminPassword: "correct horse"}}
-	body, err := credentialsComment(seal, longLogin, v1alpha1.AdminURL(longStore, "shop.example.com"), keys)
+	url := v1alpha1.AdminURL(longStore, "shop.example.com")
+	old, _, err := sealFor(Seal{Store: longStore, ID: "c0", Credentials: renderer.Credentials{AdminPassword: "battery staple"}}, longLogin, url, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
+	armored, to, err := sealFor(Seal{Store: longStore, ID: "c1", Credentials: renderer.Credentials{AdminPassword: "correct horse"}}, longLogin, url, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A rotation waiting for its merge: both generations, each to 40 keys.
+	c := &ledger.Credentials{Delivered: "c1", Live: "c0", Sealed: map[string]string{"c0": old, "c1": armored}}
+	body := credentialsComment(c, longStore, longLogin, url, to, "https://github.com/acme/tenants/pull/12345")
 	if n := utf8.RuneCountInString(body); n > forge.MaxBody {
 		t.Fatalf("the credentials comment has %d characters, over GitHub's %d", n, forge.MaxBody)
+	}
+	if !strings.Contains(body, "in use once https://github.com/acme/tenants/pull/12345 merges") || !strings.Contains(body, "in use now") {
+		t.Errorf("the comment does not say which credentials are in use:\n%.400s", body)
 	}
 	if !strings.Contains(body, fmt.Sprintf("encrypted to %d of your 250 SSH keys", MaxRecipients)) {
 		t.Error("the comment does not say it used only some of the keys")

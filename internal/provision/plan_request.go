@@ -40,6 +40,9 @@ type RequestInput struct {
 	// its store: the name it was provisioned under, and the last operation
 	// merged.
 	Recorded Recorded
+	// HeldBy is the issue whose decommissioned store still holds the name
+	// until its Namespace is gone (the ledger's hold); "" when none.
+	HeldBy string
 }
 
 // Recorded is what the bot recorded of an issue's store.
@@ -60,6 +63,9 @@ func ownBranch(b BranchView, rec Recorded) bool {
 
 // RequestPlan is what a valid store request needs.
 type RequestPlan struct {
+	// Draining: TakenBy's store is being decommissioned, and the name is
+	// free again once its Namespace is gone.
+	Draining bool
 	// TakenBy is the issue that already owns the store's name; the
 	// request is refused and nothing else happens.
 	TakenBy string
@@ -105,6 +111,9 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 				return &RequestPlan{Renamed: rec.Store}, nil
 			}
 		}
+	}
+	if in.HeldBy != "" && in.HeldBy != in.Issue.String() {
+		return &RequestPlan{TakenBy: in.HeldBy, Draining: true}, nil
 	}
 	onBase, _, err := renderer.FindStore(cfg, in.Base, name)
 	if err != nil {

@@ -142,6 +142,7 @@ func TestPlanRequest(t *testing.T) {
 		delivered string
 		claims    func(string) (bool, error)
 		recorded  Recorded
+		heldBy    string
 		rename    string // the name the form now gives
 		check     func(t *testing.T, p *RequestPlan)
 		wantErr   string
@@ -183,6 +184,27 @@ func TestPlanRequest(t *testing.T) {
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.TakenBy != issueB.String() || p.Commit != nil || p.Seal != nil {
 				t.Fatalf("want taken by %s, got %+v", issueB, p)
+			}
+		},
+	}, {
+		// Its branch deleted at the merge and its issue closed meanwhile:
+		// the ledger's hold still keeps the name until the Namespace is gone.
+		name:   "name of a store being decommissioned",
+		base:   fakeTree{},
+		claims: closedB,
+		heldBy: issueB.String(),
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.TakenBy != issueB.String() || !p.Draining || p.Commit != nil || p.Seal != nil {
+				t.Fatalf("want held by the decommissioned store's issue, got %+v", p)
+			}
+		},
+	}, {
+		name:   "the issue's own hold does not refuse it",
+		base:   fakeTree{},
+		heldBy: issueA.String(),
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.TakenBy != "" || p.Draining {
+				t.Fatalf("refused by its own hold: %+v", p)
 			}
 		},
 	}, {
@@ -315,7 +337,7 @@ func TestPlanRequest(t *testing.T) {
 				r.Metadata.Name = tt.rename
 				req = &r
 			}
-			in := RequestInput{Common: f.common(tt.base, tt.branch), Request: req, Issue: issueA, Author: "octocat", Delivered: tt.delivered, Claims: tt.claims, Recorded: tt.recorded}
+			in := RequestInput{Common: f.common(tt.base, tt.branch), Request: req, Issue: issueA, Author: "octocat", Delivered: tt.delivered, Claims: tt.claims, Recorded: tt.recorded, HeldBy: tt.heldBy}
 			if in.Claims == nil {
 				in.Claims = func(string) (bool, error) { t.Fatal("Claims called"); return false, nil }
 			}

@@ -104,8 +104,29 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if !st.Merges()[pr.MergeCommitSHA] {
 		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
 	}
-	if err := p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st)); err != nil {
+	if op == CmdDecommission {
+		// The name stays this issue's until the watcher reports the
+		// Namespace gone, whatever becomes of the issue or the branch.
+		for _, store := range stores {
+			if err := p.ledger.Hold(ctx, store, ref.String()); err != nil {
+				return err
+			}
+		}
+	}
+	if err := p.putStatus(ctx, t, st); err != nil {
 		return err
+	}
+	if op != CmdDecommission && t.credentialsID() != "" && (t.Record.Credentials.Live != t.credentialsID()) {
+		// The delivered credentials are the ones in use from this merge on.
+		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
+			r.Merged()
+			return fmt.Sprintf("credentials %s of %s in use: merged", t.credentialsID(), ref)
+		}); err != nil {
+			return err
+		}
+		if err := p.showCredentials(ctx, t, st.Store, issue.Author, ""); err != nil {
+			return err
+		}
 	}
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
 		return err
@@ -268,7 +289,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 		return p.reportInvalidPull(ctx, pr, t, head.String(), []FieldError{*plan.Taken})
 	}
 	for _, s := range plan.Seals {
-		if err := p.deliverCredentials(ctx, t, pr.Author, s); err != nil {
+		if err := p.deliverCredentials(ctx, t, pr.Author, s, pr.URL); err != nil {
 			return err
 		}
 	}
@@ -360,6 +381,14 @@ func (p *Provisioner) claimedStores(ctx context.Context, reqs []*v1alpha1.StoreR
 	out := map[string]string{}
 	for _, r := range reqs {
 		name := r.Metadata.Name
+		held, err := p.ledger.Held(ctx, name, false)
+		if err != nil {
+			return nil, err
+		}
+		if held != "" {
+			out[name] = held // decommissioned, its Namespace not gone yet
+			continue
+		}
 		head, ok, err := p.repo.Head(v1alpha1.Branch(name))
 		if err != nil {
 			return nil, err

@@ -40,13 +40,17 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	unlock := p.locks.Lock(name)
 	defer unlock()
 
+	heldBy, err := p.ledger.Held(ctx, name, false) // fetched with the thread
+	if err != nil {
+		return err
+	}
 	var plan *RequestPlan
 	var baseAt tenants.Hash
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
 		baseAt = s.BaseHead
 		plan, err = PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: req, Issue: ref, Author: issue.Author,
-			Delivered: t.credentialsID(), Claims: func(owner string) (bool, error) { return p.claims(ctx, owner, name) }, Recorded: t.recorded()})
+			Delivered: t.credentialsID(), Claims: func(owner string) (bool, error) { return p.claims(ctx, owner, name) }, Recorded: t.recorded(), HeldBy: heldBy})
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +69,11 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		if err := p.closeOwnPull(ctx, t, name); err != nil {
 			return err
 		}
-		return p.reportInvalid(ctx, issue, t, []FieldError{{Field: FormName, Msg: fmt.Sprintf("%q is already taken by the request in %s; choose another name", name, plan.TakenBy)}})
+		msg := fmt.Sprintf("%q is already taken by the request in %s; choose another name", name, plan.TakenBy)
+		if plan.Draining {
+			msg = fmt.Sprintf("%q belonged to the store of %s, which is being decommissioned; the name is free again once that store's Namespace is gone. Choose another name, or edit this form again later", name, plan.TakenBy)
+		}
+		return p.reportInvalid(ctx, issue, t, []FieldError{{Field: FormName, Msg: msg}})
 	}
 	if err := p.clearInvalid(ctx, issue, t); err != nil {
 		return err
@@ -91,13 +99,17 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	st.URL = plan.URL
 	st.Branch = res.Commit.String()
 	st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
-	if err := p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st)); err != nil {
+	if err := p.putStatus(ctx, t, st); err != nil {
 		return err
 	}
 	if plan.Seal != nil {
-		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal); err != nil {
+		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal, pr.URL); err != nil {
 			return err
 		}
+	} else if err := p.showCredentials(ctx, t, name, issue.Author, pr.URL); err != nil {
+		// Sealed and recorded, but the comment may not have been posted
+		// (a failure in between): show it from the ledger.
+		return err
 	}
 	// Last: what the requester needs does not wait on the Checks API.
 	return p.reportStoreCheck(ctx, baseAt, res.Commit, v1alpha1.OpProvision, name)

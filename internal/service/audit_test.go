@@ -8,7 +8,10 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/audit"
+	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/reconcile"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -42,7 +45,7 @@ func TestAudit_JoinsGitAndGitHub(t *testing.T) {
 	if kinds["git/commit"] != 2 || kinds["git/merge"] != 2 || kinds["github/merged"] != 2 {
 		t.Errorf("entries by source and kind = %v", kinds)
 	}
-	if _, err := audit.Timeline(context.Background(), h.cfg, repo, nil, ghstandin.BotLogin, "no-such-store"); err == nil {
+	if _, err := audit.Timeline(context.Background(), h.cfg, repo, "no-such-store"); err == nil {
 		t.Error("a store with no history has a timeline")
 	}
 }
@@ -116,7 +119,7 @@ func (h *harness) tenantsClone() *tenants.Repo {
 
 func auditOf(t *testing.T, h *harness, repo *tenants.Repo, store string) []audit.Entry {
 	t.Helper()
-	entries, err := audit.Timeline(context.Background(), h.cfg, repo, h.client, ghstandin.BotLogin, store)
+	entries, err := audit.Timeline(context.Background(), h.cfg, repo, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,5 +197,38 @@ func TestAudit_RequesterTrailersInARequestPull(t *testing.T) {
 	}
 	if !strings.Contains(text, "Render requested stores (operation provision, requested-by octocat") {
 		t.Errorf("the audit lacks the bot's render:\n%s", text)
+	}
+}
+
+// TestAudit_ReusedName: a name decommissioned and then given to a new
+// store has one history: each store's commits and merges, read with its
+// own issue's records, none of them shown as unrecorded.
+func TestAudit_ReusedName(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	n := h.provisioned("cat-cafe")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	h.settle()
+	pr, _ := h.openPull("cat-cafe")
+	h.merge(pr)
+	old := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: ledger.New(h.tenantsClone())}
+	if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: old, Observation: reconcile.Observation{Phase: v1alpha1.PhaseDecommissioned}}); err != nil {
+		t.Fatal(err)
+	}
+	h.request("mallory", "cat-cafe", "medium")
+	h.settle()
+	pr, title := h.openPull("cat-cafe")
+	if title != "Provision store cat-cafe" {
+		t.Fatalf("open pull request %q", title)
+	}
+	h.merge(pr)
+
+	text := audit.Text(auditOf(t, h, h.tenantsClone(), "cat-cafe"))
+	if strings.Contains(text, "did not record") {
+		t.Errorf("a recorded merge of one of the name's stores is shown as unrecorded:\n%s", text)
+	}
+	if got := strings.Count(text, "merged by @maintainer"); got != 3 {
+		t.Errorf("%d merges recorded in the issues' timelines, want 3 (provision, decommission, provision again):\n%s", got, text)
 	}
 }

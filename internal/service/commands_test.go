@@ -345,3 +345,31 @@ func TestFlow_RequestByPullRequest(t *testing.T) {
 		t.Error("an invalid request was rendered onto its branch")
 	}
 }
+
+// TestCommands_RotationShowsBothUntilMerged: a rotation's new credentials
+// are in use only once its pull request merges; until then the comment
+// shows the new generation and the one in use, each saying so, and after
+// the merge only the new one (the newcomer's finding: the comment was
+// replaced when the pull request opened).
+func TestCommands_RotationShowsBothUntilMerged(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	n := h.provisioned("cat-cafe")
+	live := h.ownerPassword(n)
+	if got := h.branchPassword("main", "cat-cafe"); got != live {
+		t.Fatalf("the merged store's password is not the delivered one")
+	}
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision rotate-credentials")
+	h.settle()
+	pws := h.ownerPasswords(n)
+	if len(pws) != 2 || pws[1] != live || pws[0] == live || pws[0] != h.branchPassword("store/cat-cafe", "cat-cafe") {
+		t.Fatalf("before the merge the comment shows %d generations; want the new one (the branch's), then the one in use", len(pws))
+	}
+	if body := h.botComments(n, "purrvision:credentials")[0].GetBody(); !strings.Contains(body, "in use now") || !strings.Contains(body, "in use once") {
+		t.Errorf("the comment does not say which is in use:\n%.600s", body)
+	}
+	pr, _ := h.openPull("cat-cafe")
+	h.merge(pr)
+	if pws2 := h.ownerPasswords(n); len(pws2) != 1 || pws2[0] != pws[0] || pws2[0] != h.branchPassword("main", "cat-cafe") {
+		t.Errorf("after the merge the comment shows %d generations, want the new one alone", len(pws2))
+	}
+}

@@ -251,35 +251,52 @@ func (h *harness) branchValue(ref, name, key string) string {
 // ownerPassword decrypts the credentials comment with the owner's SSH key.
 func (h *harness) ownerPassword(n int) string {
 	h.t.Helper()
+	return h.ownerPasswords(n)[0]
+}
+
+// ownerPasswords decrypts every generation the credentials comment shows,
+// in its order, with the owner's key.
+func (h *harness) ownerPasswords(n int) []string {
+	h.t.Helper()
 	cs := h.botComments(n, "purrvision:credentials")
 	if len(cs) != 1 {
 		h.t.Fatalf("%d credentials comments on #%d, want 1", len(cs), n)
 	}
 	body := cs[0].GetBody()
-	start := strings.Index(body, armor.Header)
-	end := strings.Index(body, armor.Footer)
-	if start < 0 || end < 0 {
-		h.t.Fatalf("no age armor in the credentials comment:\n%s", body)
-	}
 	id, err := agessh.NewEd25519Identity(h.ownerKey)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	r, err := age.Decrypt(armor.NewReader(strings.NewReader(body[start:end+len(armor.Footer)]+"\n")), id)
-	if err != nil {
-		h.t.Fatalf("decrypting the credentials with the owner's SSH key: %v", err)
-	}
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(r); err != nil {
-		h.t.Fatal(err)
-	}
-	for _, line := range strings.Split(b.String(), "\n") {
-		if p, ok := strings.CutPrefix(line, "password: "); ok {
-			return p
+	var out []string
+	for {
+		start := strings.Index(body, armor.Header)
+		end := strings.Index(body, armor.Footer)
+		if start < 0 || end < 0 {
+			break
 		}
+		r, err := age.Decrypt(armor.NewReader(strings.NewReader(body[start:end+len(armor.Footer)]+"\n")), id)
+		if err != nil {
+			h.t.Fatalf("decrypting the credentials with the owner's SSH key: %v", err)
+		}
+		var b bytes.Buffer
+		if _, err := b.ReadFrom(r); err != nil {
+			h.t.Fatal(err)
+		}
+		found := false
+		for _, line := range strings.Split(b.String(), "\n") {
+			if p, ok := strings.CutPrefix(line, "password: "); ok {
+				out, found = append(out, p), true
+			}
+		}
+		if !found {
+			h.t.Fatalf("no password line in the decrypted credentials")
+		}
+		body = body[end+len(armor.Footer):]
 	}
-	h.t.Fatalf("no password line in the decrypted credentials")
-	return ""
+	if len(out) == 0 {
+		h.t.Fatalf("no age armor in the credentials comment #%d", n)
+	}
+	return out
 }
 
 func gitserverGit(dir string, args ...string) ([]byte, error) { return gitserver.Git(dir, args...) }

@@ -18,8 +18,10 @@ import (
 	"github.com/purrvision/purrvision/internal/audit"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/reconcile"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 	"github.com/purrvision/purrvision/webhook"
@@ -153,6 +155,100 @@ func TestSecurity_StatusCommentByRecordedID(t *testing.T) {
 	}
 	if text := audit.Text(auditOf(t, h, h.tenantsClone(), "cat-cafe")); strings.Contains(text, "approved by @admin") || !strings.Contains(text, "Waiting for review") {
 		t.Errorf("the audit reads a status comment the bot did not record:\n%s", text)
+	}
+}
+
+// TestSecurity_StatusCommentEditedOrDeleted (class 3, 5): GitHub lets
+// anyone with write access edit or delete any comment, the bot's included,
+// and the author stays the bot. The store's state lives in the ledger, so
+// an edit of the status comment's hidden state changes nothing the bot
+// decides or shows, and deleting it after a decommission does not bring
+// the store back.
+// Guard: ledger.Record.Status (nothing is read back from a comment).
+func TestSecurity_StatusCommentEditedOrDeleted(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	stores := forge.Repo{Owner: "acme", Name: "stores"}
+	n := h.provisioned("cat-cafe")
+	st := statusComments(h, n)
+	if len(st) != 1 {
+		t.Fatalf("%d status comments", len(st))
+	}
+	forged := storestatus.Parse(st[0].GetBody())
+	forged.Operation, forged.Store = v1alpha1.OpDecommission, "dog-diner"
+	forged.RecordMerge("decommission approved by @cto", strings.Repeat("cd", 20), time.Now())
+	if err := h.client.EditComment(ctx, stores, st[0].GetID(), storestatus.Body(forged, "")); err != nil {
+		t.Fatal(err)
+	}
+	// The store is not taken for decommissioned or renamed: a resize works.
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	h.settle()
+	if _, title := h.openPull("cat-cafe"); title != "Resize store cat-cafe to medium" {
+		t.Fatalf("open pull request %q, want the resize: the edited state was read", title)
+	}
+	pr, _ := h.openPull("cat-cafe")
+	h.merge(pr)
+	if text := audit.Text(auditOf(t, h, h.tenantsClone(), "cat-cafe")); strings.Contains(text, "@cto") {
+		t.Errorf("the audit prints an edited status comment:\n%s", text)
+	}
+
+	// Decommissioned, then the status comment deleted: nothing comes back.
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	h.settle()
+	pr, _ = h.openPull("cat-cafe")
+	h.merge(pr)
+	before := len(h.gh.Pulls(tenantsRepo))
+	for _, c := range statusComments(h, n) {
+		if err := h.client.DeleteComment(ctx, stores, c.GetID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.gh.EditIssueBody(requestsRepo, n, "octocat", formBody("cat-cafe", "small", "owner@example.com"))
+	h.settle()
+	if after := len(h.gh.Pulls(tenantsRepo)); after != before {
+		t.Errorf("%d pull requests after the status comment was deleted, want %d: the store came back", after, before)
+	}
+}
+
+// TestSecurity_NameHeldUntilNamespaceGone (class 5): after a decommission
+// merges, the name stays its issue's until the watcher reports the
+// Namespace gone, even when GitHub deletes the store's branch at the merge
+// and the requester closes the issue meanwhile. Then it is free.
+// Guard: ledger.Hold at the decommission merge, Release at the report.
+func TestSecurity_NameHeldUntilNamespaceGone(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	ctx := context.Background()
+	n := h.provisioned("cat-cafe")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision decommission")
+	h.settle()
+	pr, _ := h.openPull("cat-cafe")
+	h.merge(pr)
+	old := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	h.git_("branch", "-D", "store/cat-cafe") // "automatically delete head branches"
+	if err := h.client.CloseIssue(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+
+	m := h.request("mallory", "cat-cafe", "small")
+	h.settle()
+	for _, p := range h.pulls()["store/cat-cafe"] {
+		if p.GetState() == "open" {
+			t.Fatalf("a request for the name opened %q while the old Namespace may still hold data", p.GetTitle())
+		}
+	}
+	if v := h.botComments(m, "purrvision:validation"); len(v) != 1 || !strings.Contains(v[0].GetBody(), "being decommissioned") {
+		t.Fatalf("the request is not told why: %v", v)
+	}
+
+	// The watcher reports the Namespace gone: the name is free.
+	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: ledger.New(h.tenantsClone())}
+	if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: old, Observation: reconcile.Observation{Phase: v1alpha1.PhaseDecommissioned}}); err != nil {
+		t.Fatal(err)
+	}
+	h.gh.EditIssueBody(requestsRepo, m, "mallory", formBody("cat-cafe", "medium", "owner@example.com"))
+	h.settle()
+	if _, title := h.openPull("cat-cafe"); title != "Provision store cat-cafe" {
+		t.Errorf("open pull request %q once the name is free, want the new store's", title)
 	}
 }
 

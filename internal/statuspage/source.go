@@ -10,7 +10,6 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -64,9 +63,8 @@ type commentIndex struct {
 	// second, or listed a little late, is missed (reading a comment again is
 	// harmless); it stays put while nothing changes.
 	since    time.Time
-	progress map[int]map[int64]storestatus.State // each issue's bot comments with a status marker, by ID
-	issueURL map[int]string                      // each issue's page, from any comment on it
-	listed   time.Time                           // when it was last read from scratch, by our clock
+	issueURL map[int]string // each issue's page, from any comment on it
+	listed   time.Time      // when it was last read from scratch, by our clock
 }
 
 // overlap is how far before the last listing the next one starts.
@@ -87,7 +85,7 @@ func (s *RepoSource) Stores(ctx context.Context) ([]Store, error) {
 		if r.issue.Number == 0 || s.indexes[r.issue.Repo] != nil {
 			continue
 		}
-		s.indexes[r.issue.Repo] = &commentIndex{progress: map[int]map[int64]storestatus.State{}, issueURL: map[int]string{}}
+		s.indexes[r.issue.Repo] = &commentIndex{issueURL: map[int]string{}}
 	}
 	if s.GitHub != nil {
 		for repo, idx := range s.indexes {
@@ -176,7 +174,7 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		return err
 	}
 	if since.IsZero() {
-		*idx = commentIndex{progress: map[int]map[int64]storestatus.State{}, issueURL: map[int]string{}, listed: now()}
+		*idx = commentIndex{issueURL: map[int]string{}, listed: now()}
 	}
 	var newest time.Time
 	for _, c := range comments {
@@ -185,13 +183,6 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		}
 		if u, _, _ := strings.Cut(c.URL, "#"); u != "" {
 			idx.issueURL[c.Issue] = u
-		}
-		if c.Author == s.Bot && v1alpha1.Marked(c.Body, v1alpha1.MarkerStatus) {
-			// A candidate: fill shows the one the ledger records.
-			if idx.progress[c.Issue] == nil {
-				idx.progress[c.Issue] = map[int64]storestatus.State{}
-			}
-			idx.progress[c.Issue][c.ID] = storestatus.Parse(c.Body)
 		}
 		if c.UpdatedAt.After(newest) {
 			newest = c.UpdatedAt
@@ -216,13 +207,10 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 	}
 	st.IssueURL = idx.issueURL[issue.Number]
 	rec, _, err := ledger.New(s.Repo).Read(ctx, issue, false)
-	if err != nil {
+	if err != nil || rec.Status == nil {
 		return err
 	}
-	state, ok := idx.progress[issue.Number][rec.Comments[ledger.KindStatus]]
-	if !ok {
-		return nil
-	}
+	state := *rec.Status
 	if state.Phase != "" {
 		st.Phase = state.Phase
 	}

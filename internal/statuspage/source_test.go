@@ -36,6 +36,7 @@ type fixture struct {
 	source *statuspage.RepoSource
 	issues map[string]int // store name to issue number
 	status map[string]int64
+	states map[string]storestatus.State
 }
 
 // clock is the stand-in's time, moved on by the tests.
@@ -80,17 +81,19 @@ func newFixture(t testing.TB, n int) *fixture {
 	gh, client := testutil.GitHub(t, requestRepo)
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	gh.SetClock(clk.now)
-	f := &fixture{clock: clk, gh: gh, client: client, issues: map[string]int{}, status: map[string]int64{}}
+	f := &fixture{clock: clk, gh: gh, client: client, issues: map[string]int{}, status: map[string]int64{}, states: map[string]storestatus.State{}}
 	var changes []tenants.Change
 	for i := range n {
 		name := storeName(i)
 		num := gh.OpenIssue(requestRepo, "octocat", "Store "+name, "a request")
 		f.issues[name] = num
 		gh.Comment(requestRepo, num, "octocat", "thanks!")
-		f.status[name] = gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{
+		st := storestatus.State{
 			Store: name, Phase: v1alpha1.PhasePendingReview, PullURL: fmt.Sprintf("https://github.com/acme/tenants/pull/%d", num),
 			Timeline: []storestatus.Event{{Phase: v1alpha1.PhasePendingReview, At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}},
-		}, ""))
+		}
+		f.status[name] = gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(st, ""))
+		f.states[name] = st
 		changes = append(changes, tenants.Change{Path: "tenants/default/" + renderer.Shard(name) + "/" + name + "/store.yaml",
 			Data: requestFile(name, fmt.Sprintf("%s#%d", requestRepo, num))})
 	}
@@ -116,35 +119,40 @@ spec:
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := ledger.New(f.repo).Migrate(ctx, nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
 	for name, num := range f.issues {
-		f.record(t, num, f.status[name])
+		f.record(t, num, f.status[name], f.states[name])
 	}
 	clk.advance(time.Hour) // the stores were asked for an hour ago
 	f.source = &statuspage.RepoSource{Config: testutil.ExampleConfig(t), Repo: f.repo, GitHub: client, Bot: ghstandin.BotLogin}
 	return f
 }
 
-// record notes comment id as issue num's status comment in the ledger,
-// as the bot does when it posts one.
-func (f *fixture) record(t testing.TB, num int, id int64) {
+// record notes st, shown in comment id, as issue num's status in the
+// ledger, as the bot does.
+func (f *fixture) record(t testing.TB, num int, id int64, st storestatus.State) {
 	t.Helper()
 	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: num}
 	if _, err := ledger.New(f.repo).Update(context.Background(), ref, func(r *ledger.Record) (string, error) {
 		r.Comments = map[string]int64{ledger.KindStatus: id}
-		return "its status comment", nil
+		r.Status = &st
+		return "its status", nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// setPhase edits a store's progress comment through the API, as the
-// watcher does.
+// setPhase records a store's new phase in the ledger, then edits its
+// progress comment through the API, as the watcher does.
 func (f *fixture) setPhase(t testing.TB, name string, phase v1alpha1.Phase) {
 	t.Helper()
 	repo, _ := forge.ParseRepo(requestRepo)
-	body := storestatus.Body(storestatus.State{Store: name, Phase: phase, PullURL: "https://github.com/acme/tenants/pull/1",
-		Timeline: []storestatus.Event{{Phase: phase, At: time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC), Detail: "by the test"}}}, "")
-	if err := f.client.EditComment(context.Background(), repo, f.status[name], body); err != nil {
+	st := storestatus.State{Store: name, Phase: phase, PullURL: "https://github.com/acme/tenants/pull/1",
+		Timeline: []storestatus.Event{{Phase: phase, At: time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC), Detail: "by the test"}}}
+	f.record(t, f.issues[name], f.status[name], st)
+	if err := f.client.EditComment(context.Background(), repo, f.status[name], storestatus.Body(st, "")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -245,7 +253,8 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	num := f.gh.OpenIssue(requestRepo, "octocat", "late", "a request")
-	f.record(t, num, f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged}, "")))
+	late := storestatus.State{Store: "late", Phase: v1alpha1.PhaseMerged}
+	f.record(t, num, f.gh.Comment(requestRepo, num, ghstandin.BotLogin, storestatus.Body(late, "")), late)
 	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
 		return &tenants.Plan{Parent: s.BranchHead, Message: "merge late", Changes: []tenants.Change{{Path: "tenants/default/" + renderer.Shard("late") + "/late/store.yaml",
 			Data: requestFile("late", fmt.Sprintf("%s#%d", requestRepo, num))}}}, nil
@@ -261,10 +270,11 @@ func TestRepoSource_FollowsTheBranch(t *testing.T) {
 	}
 }
 
-// TestRepoSource_RelistForgetsDeletedComments: a listing by update time
-// cannot show a deleted comment, so the index is read from scratch every
-// RelistEvery.
-func TestRepoSource_RelistForgetsDeletedComments(t *testing.T) {
+// TestRepoSource_StateFromTheLedger: a store's phase comes from the
+// ledger, never from its status comment, which people with write access
+// can edit or delete: neither changes the page, before or after the
+// relist (every RelistEvery) that reads the comments from scratch.
+func TestRepoSource_StateFromTheLedger(t *testing.T) {
 	f := newFixture(t, 2)
 	ourClock := &clock{t: time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)}
 	f.source.Now, f.source.RelistEvery = ourClock.now, time.Hour
@@ -284,6 +294,11 @@ func TestRepoSource_RelistForgetsDeletedComments(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("deleting the comment: %s", resp.Status)
 	}
+	// Someone with write access edits the other store's comment.
+	repo, _ := forge.ParseRepo(requestRepo)
+	if err := f.client.EditComment(ctx, repo, f.status[storeName(1)], storestatus.Body(storestatus.State{Store: storeName(1), Phase: v1alpha1.PhaseReady}, "")); err != nil {
+		t.Fatal(err)
+	}
 	phase := func() v1alpha1.Phase {
 		t.Helper()
 		stores, err := f.source.Stores(ctx)
@@ -300,8 +315,8 @@ func TestRepoSource_RelistForgetsDeletedComments(t *testing.T) {
 	f.clock.advance(time.Hour)
 	ourClock.advance(time.Hour)
 	before := f.gh.Calls()[listComments]
-	if p := phase(); p != "unknown" {
-		t.Errorf("after the relist: %q, want unknown", p)
+	if p := phase(); p != v1alpha1.PhasePendingReview {
+		t.Errorf("after the relist: %q, want the phase the ledger records", p)
 	}
 	if n := f.gh.Calls()[listComments] - before; n != 1 {
 		t.Errorf("the relist took %d calls, want 1 (three comments)", n)

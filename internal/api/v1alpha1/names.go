@@ -100,6 +100,10 @@ const (
 	TrailerOperation     = "Operation"
 	TrailerCommand       = "Command"
 	TrailerCredentialsID = "Credentials-Id"
+	// TrailerRollout and TrailerWave name the fleet rollout and the wave
+	// of a rollout's commit.
+	TrailerRollout = "Rollout"
+	TrailerWave    = "Wave"
 )
 
 // Operations: what a store pull request does, as recorded in its marker
@@ -109,6 +113,8 @@ const (
 	OpResize       = "resize"
 	OpRotate       = "rotate-credentials"
 	OpDecommission = "decommission"
+	// OpRollout re-renders stores with today's config, in waves.
+	OpRollout = "rollout"
 )
 
 // Markers open the bot's own comments and pull request bodies, so each is
