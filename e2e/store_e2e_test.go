@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/sopsage"
 	"github.com/purrvision/purrvision/renderer"
 )
@@ -53,8 +54,8 @@ func (w *world) openPull(name string) int {
 
 func (w *world) merge(pr int) {
 	w.t.Helper()
-	w.GitHub.Approve(tenantsRepo, pr, "reviewer")
-	if _, err := w.GitHub.Merge(tenantsRepo, pr, "maintainer"); err != nil {
+	w.GitHub.Approve(tenantsRepo, pr, devenv.Reviewer)
+	if _, err := w.GitHub.Merge(tenantsRepo, pr, devenv.Reviewer); err != nil {
 		w.t.Fatal(err)
 	}
 }

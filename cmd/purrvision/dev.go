@@ -88,7 +88,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		return err
 	}
 	defer env.Stop()
-	removeState, err := writeDevState(devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir})
+	removeState, err := writeDevState(devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir, Tenants: env.Git.URL("tenants")})
 	if err != nil {
 		return err
 	}
@@ -152,8 +152,8 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		return err
 	}
 	step(3, fmt.Sprintf("pull request %s#%d opened", devenv.TenantsRepo, pr))
-	gh.Approve(devenv.TenantsRepo, pr, "reviewer")
-	sha, err := gh.Merge(devenv.TenantsRepo, pr, "reviewer")
+	gh.Approve(devenv.TenantsRepo, pr, devenv.Reviewer)
+	sha, err := gh.Merge(devenv.TenantsRepo, pr, devenv.Reviewer)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	if exitWhenReady {
 		return nil
 	}
-	say("drive it:          %s dev request --name dog-diner --plan medium [--as someone]", self)
+	say("drive it:          %s dev request --name dog-diner --plan medium [--as someone] [--pr]", self)
 	say("                   %s dev comment [--as someone] %d \"/purrvision resize medium\"", self, issue)
 	say("                   %s dev merge <pull request>", self)
 	say("                   %s dev credentials <issue>", self)

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,6 +32,8 @@ type devState struct {
 	// Dir is the dev folder: SSH keys generated for people, and saved
 	// credentials.
 	Dir string `json:"dir"`
+	// Tenants is the git URL of the tenants repo on the dev git server.
+	Tenants string `json:"tenants"`
 }
 
 // devStatePath is where the running dev system is described.
@@ -83,10 +87,18 @@ func standinCall(ctx context.Context, method, path, as string, in, out any) erro
 func newDevRequestCommand() *cobra.Command {
 	var name, plan, as, email, title string
 	var waitFor time.Duration
+	var pr bool
 	cmd := &cobra.Command{
-		Use:   "request --name NAME --plan PLAN",
-		Short: "Open a store request issue on the running dev system",
-		Args:  cobra.NoArgs,
+		Use:   "request --name NAME --plan PLAN [--pr]",
+		Short: "Open a store request on the running dev system: an issue, or with --pr a pull request",
+		Long: `Open a store request as a person (--as) on the running dev system: by default an
+issue with the request form; with --pr a pull request in the tenants repo, from a
+branch request/NAME pushed to the dev git server with one commit by that person
+adding requests/NAME.yaml. The requester gets an SSH key first, so the
+credentials Purrvision seals for them can be read. With --wait, it waits for
+Purrvision's pull request (issue) or for its check run purrvision/plan (--pr),
+and prints it.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if name == "" || plan == "" {
 				return usageError(errors.New("--name and --plan are required"))
@@ -95,7 +107,7 @@ func newDevRequestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if st.Dir == "" {
+			if st.Dir == "" || (pr && st.Tenants == "") {
 				return usageError(errors.New("the running `purrvision dev` is older than this command: restart it"))
 			}
 			// The credentials are encrypted to the requester's keys when
@@ -104,17 +116,22 @@ func newDevRequestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			body := provision.RenderForm(v1alpha1.New(name, v1alpha1.StoreSpec{Plan: plan, AdminEmail: email, Title: title}))
+			out := cmd.OutOrStdout()
+			if key.Added {
+				fmt.Fprintf(out, "gave @%s the SSH key %s.pub\n", as, key.Private)
+			}
+			spec := v1alpha1.StoreSpec{Plan: plan, AdminEmail: email, Title: title}
+			if pr {
+				spec.Owner = as
+				return requestPull(cmd.Context(), out, st, v1alpha1.New(name, spec), as, waitFor)
+			}
+			body := provision.RenderForm(v1alpha1.New(name, spec))
 			var issue struct {
 				Number int `json:"number"`
 			}
 			if err := standinCall(cmd.Context(), http.MethodPost, "repos/"+devenv.RequestsRepo+"/issues", as,
 				map[string]any{"title": "Store: " + name, "body": body, "labels": []string{v1alpha1.LabelRequest}}, &issue); err != nil {
 				return err
-			}
-			out := cmd.OutOrStdout()
-			if key.Added {
-				fmt.Fprintf(out, "gave @%s the SSH key %s.pub\n", as, key.Private)
 			}
 			if _, err := fmt.Fprintf(out, "opened %s#%d as @%s\ncredentials, once posted: %s dev credentials %d\n", devenv.RequestsRepo, issue.Number, as, os.Args[0], issue.Number); err != nil {
 				return err
@@ -139,13 +156,98 @@ func newDevRequestCommand() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().DurationVar(&waitFor, "wait", 30*time.Second, "how long to wait for Purrvision's pull request (0: do not wait)")
+	cmd.Flags().DurationVar(&waitFor, "wait", 30*time.Second, "how long to wait for Purrvision's pull request, or with --pr its check (0: do not wait)")
+	cmd.Flags().BoolVar(&pr, "pr", false, "request by pull request: push requests/NAME.yaml on a branch and open a pull request in the tenants repo")
 	cmd.Flags().StringVar(&name, "name", "", "store name")
 	cmd.Flags().StringVar(&plan, "plan", "", "plan")
 	cmd.Flags().StringVar(&email, "email", "owner@example.com", "admin e-mail")
 	cmd.Flags().StringVar(&title, "title", "", "shop title")
-	cmd.Flags().StringVar(&as, "as", "octocat", "GitHub login that opens the issue")
+	cmd.Flags().StringVar(&as, "as", "octocat", "GitHub login that opens the issue or pull request, and owns the store")
 	return cmd
+}
+
+// requestPull pushes a branch with req's request file to the dev tenants
+// repo and opens its pull request as the person as; with a wait, it waits
+// for Purrvision's check run on the pull request's head and prints its
+// conclusion.
+func requestPull(ctx context.Context, out io.Writer, st devState, req *v1alpha1.StoreRequest, as string, waitFor time.Duration) error {
+	name := req.Metadata.Name
+	branch := "request/" + name
+	if _, err := devenv.PushRequest(ctx, st.Tenants, "main", branch, as, req, st.Dir); err != nil {
+		return err
+	}
+	var pull struct {
+		Number int `json:"number"`
+	}
+	if err := standinCall(ctx, http.MethodPost, "repos/"+devenv.TenantsRepo+"/pulls", as,
+		map[string]any{"title": "Request store " + name, "head": branch, "base": "main", "body": "Adds `requests/" + name + ".yaml`."}, &pull); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(out, "opened %s#%d as @%s from %s\ncredentials, once posted: %s dev credentials --pr %d\n",
+		devenv.TenantsRepo, pull.Number, as, branch, os.Args[0], pull.Number); err != nil {
+		return err
+	}
+	if waitFor <= 0 {
+		return nil
+	}
+	var run *planCheck
+	done := func(ctx context.Context) (bool, error) {
+		var err error
+		run, err = findPlanCheck(ctx, pull.Number, as)
+		return err == nil && run != nil, nil
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, waitFor, true, done); err != nil {
+		_, err = fmt.Fprintf(out, "no check %s after %v: read the pull request's comments (%s issues/%d/comments on the stand-in)\n", v1alpha1.CheckName, waitFor, devenv.TenantsRepo, pull.Number)
+		return err
+	}
+	if _, err := fmt.Fprintf(out, "check %s on %.12s: %s: %s\n", v1alpha1.CheckName, run.HeadSHA, run.Conclusion, run.Output.Title); err != nil {
+		return err
+	}
+	if run.Conclusion == provision.CheckFailure {
+		return invalidError(fmt.Errorf("the check failed; what to fix:\n%s", run.Output.Summary))
+	}
+	_, err := fmt.Fprintf(out, "merge it with: %s dev merge %d\n", os.Args[0], pull.Number)
+	return err
+}
+
+// planCheck is a check run as the stand-in answers.
+type planCheck struct {
+	HeadSHA    string `json:"head_sha"`
+	Status     string `json:"status"`
+	Conclusion string `json:"conclusion"`
+	App        struct {
+		Slug string `json:"slug"`
+	} `json:"app"`
+	Output struct {
+		Title   string `json:"title"`
+		Summary string `json:"summary"`
+	} `json:"output"`
+}
+
+// findPlanCheck is Purrvision's completed check run purrvision/plan on the
+// pull request's current head; nil while there is none. Purrvision's is
+// the one its App created, as GitHub records it.
+func findPlanCheck(ctx context.Context, number int, as string) (*planCheck, error) {
+	var pull struct {
+		Head struct {
+			SHA string `json:"sha"`
+		} `json:"head"`
+	}
+	if err := standinCall(ctx, http.MethodGet, fmt.Sprintf("repos/%s/pulls/%d", devenv.TenantsRepo, number), as, nil, &pull); err != nil {
+		return nil, err
+	}
+	var runs struct {
+		CheckRuns []planCheck `json:"check_runs"`
+	}
+	if err := standinCall(ctx, http.MethodGet, fmt.Sprintf("repos/%s/commits/%s/check-runs?check_name=%s&per_page=100", devenv.TenantsRepo, pull.Head.SHA, url.QueryEscape(v1alpha1.CheckName)), as, nil, &runs); err != nil {
+		return nil, err
+	}
+	for _, r := range runs.CheckRuns {
+		if r.App.Slug+"[bot]" == ghstandin.BotLogin && r.Status == "completed" {
+			return &r, nil
+		}
+	}
+	return nil, nil
 }
 
 func newDevMergeCommand() *cobra.Command {
@@ -153,23 +255,30 @@ func newDevMergeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "merge PR",
 		Short: "Approve and merge a tenants pull request on the running dev system",
-		Args:  cobra.ExactArgs(1),
+		Long: `Approve a tenants pull request and merge it, as a person with write access to
+the tenants repo (--as; dev makes "` + devenv.Reviewer + `" a maintainer). As on GitHub, the merge
+is refused to someone without write access.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[0])
 			if err != nil {
 				return usageError(fmt.Errorf("%q is not a pull request number", args[0]))
 			}
+			pull := fmt.Sprintf("repos/%s/pulls/%d", devenv.TenantsRepo, n)
+			if err := standinCall(cmd.Context(), http.MethodPost, pull+"/reviews", as, map[string]any{"event": "APPROVE"}, nil); err != nil {
+				return fmt.Errorf("approving %s#%d as @%s: %w", devenv.TenantsRepo, n, as, err)
+			}
 			var res struct {
 				SHA string `json:"sha"`
 			}
-			if err := standinCall(cmd.Context(), http.MethodPut, fmt.Sprintf("repos/%s/pulls/%d/merge", devenv.TenantsRepo, n), as, map[string]any{}, &res); err != nil {
-				return err
+			if err := standinCall(cmd.Context(), http.MethodPut, pull+"/merge", as, map[string]any{}, &res); err != nil {
+				return fmt.Errorf("merging %s#%d as @%s: %w", devenv.TenantsRepo, n, as, err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "merged %s#%d as %s by @%s\n", devenv.TenantsRepo, n, res.SHA, as)
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "reviewer", "GitHub login that approves and merges")
+	cmd.Flags().StringVar(&as, "as", devenv.Reviewer, "GitHub login that approves and merges; needs write access to the tenants repo")
 	return cmd
 }
 
@@ -196,9 +305,10 @@ func newDevCommentCommand() *cobra.Command {
 }
 
 func newDevCredentialsCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "credentials ISSUE",
-		Short: "Save the encrypted credentials of a store issue in the dev folder and print the command that decrypts them",
+	var pr bool
+	cmd := &cobra.Command{
+		Use:   "credentials [--pr] NUMBER",
+		Short: "Save the encrypted credentials of a store issue (or with --pr a request pull request) in the dev folder and print the command that decrypts them",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[0])
@@ -214,7 +324,11 @@ func newDevCredentialsCommand() *cobra.Command {
 					Login string `json:"login"`
 				} `json:"user"`
 			}
-			if err := standinCall(cmd.Context(), http.MethodGet, fmt.Sprintf("repos/%s/issues/%d", devenv.RequestsRepo, n), ghstandin.BotLogin, nil, &issue); err != nil {
+			repo := devenv.RequestsRepo
+			if pr {
+				repo = devenv.TenantsRepo // a request pull request's credentials are on it
+			}
+			if err := standinCall(cmd.Context(), http.MethodGet, fmt.Sprintf("repos/%s/issues/%d", repo, n), ghstandin.BotLogin, nil, &issue); err != nil {
 				return err
 			}
 			requester := issue.User.Login
@@ -225,7 +339,7 @@ func newDevCredentialsCommand() *cobra.Command {
 			if !ok {
 				return fmt.Errorf("@%s has no SSH key whose private half is on this machine: open requests with `purrvision dev request`, which gives them one", requester)
 			}
-			file, err := devenv.SaveCredentials(cmd.Context(), st.GitHub, devenv.RequestsRepo, n, st.Dir)
+			file, err := devenv.SaveCredentials(cmd.Context(), st.GitHub, repo, n, st.Dir)
 			if err != nil {
 				return err
 			}
@@ -233,4 +347,6 @@ func newDevCredentialsCommand() *cobra.Command {
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&pr, "pr", false, "NUMBER is a request pull request of the tenants repo, not an issue")
+	return cmd
 }

@@ -5,17 +5,22 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/forge"
 	"golang.org/x/crypto/ssh"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/ghclient"
@@ -47,8 +52,8 @@ func TestDevSubcommands(t *testing.T) {
 		t.Fatalf("without a running dev: exit %d, %s", r.code, r.stderr)
 	}
 	_, tenantsURL, bare := testutil.GitRepo(t, "tenants", "main")
-	gh, _ := testutil.GitHub(t, devenv.RequestsRepo)
-	gh.AddRepo(devenv.TenantsRepo, "main", bare)
+	gh, _ := testutil.GitHub(t)
+	devenv.Populate(gh, bare)
 	remove, err := writeDevState(devState{GitHub: gh.URL(), Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -151,12 +156,160 @@ func TestDevSubcommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Merging needs write access, as on GitHub: dev's reviewer maintains
+	// the tenants repo; anyone else is refused.
+	if r := runCLI(t, "", "dev", "merge", "1", "--as", "stranger"); r.code == 0 || !strings.Contains(r.stderr, "403") {
+		t.Fatalf("merge as someone without write access: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	if r := runCLI(t, "", "dev", "merge", "1"); r.code != 0 || !strings.Contains(r.stdout, "merged acme/tenants#1") {
 		t.Fatalf("merge: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, p := range gh.Pulls(devenv.TenantsRepo) {
-		if p.GetNumber() == pr && (!p.GetMerged() || p.GetMergedBy().GetLogin() != "reviewer") {
+		if p.GetNumber() == pr && (!p.GetMerged() || p.GetMergedBy().GetLogin() != devenv.Reviewer) {
 			t.Errorf("pull request after merge: merged %v by %q", p.GetMerged(), p.GetMergedBy().GetLogin())
+		}
+	}
+	approvers, err := ghclientFor(t, gh).Approvers(context.Background(), forge.Repo{Owner: "acme", Name: "tenants"}, pr)
+	if err != nil || !slices.Contains(approvers, devenv.Reviewer) {
+		t.Errorf("approvers = %v, %v; want the reviewer, who approved with a review", approvers, err)
+	}
+}
+
+// TestDevRequest_PullRequest: `dev request --pr` pushes a branch with the
+// request file, committed as the person, to the dev git server and opens
+// the pull request as them; with --wait it prints the conclusion of
+// Purrvision's check run purrvision/plan on the pull request's head (the
+// one Purrvision's App created), and fails when the check failed.
+func TestDevRequest_PullRequest(t *testing.T) {
+	t.Setenv("PURRVISION_CACHE", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	_, tenantsURL, bare := testutil.GitRepo(t, "tenants", "main")
+	seed, err := tenants.Open(context.Background(), tenants.Options{URL: tenantsURL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed.Update(context.Background(), "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Changes: []tenants.Change{{Path: "README.md", Data: []byte("# tenants\n")}}, Message: "Start\n"}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gh, client := testutil.GitHub(t)
+	devenv.Populate(gh, bare)
+	if r := runCLI(t, "", "dev", "request", "--pr", "--name", "dog-diner", "--plan", "medium"); r.code != 2 || !strings.Contains(r.stderr, "no running") {
+		t.Fatalf("without a running dev: exit %d, %s", r.code, r.stderr)
+	}
+	remove, err := writeDevState(devState{GitHub: gh.URL(), Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "", "dev", "request", "--pr", "--name", "dog-diner", "--plan", "medium"); r.code != 2 || !strings.Contains(r.stderr, "restart it") {
+		t.Fatalf("with a dev that does not say where the tenants repo is: exit %d, %s", r.code, r.stderr)
+	}
+	remove()
+	remove, err = writeDevState(devState{GitHub: gh.URL(), Dir: dir, Tenants: tenantsURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remove()
+
+	r := runCLI(t, "", "dev", "request", "--pr", "--wait=0", "--name", "dog-diner", "--plan", "medium")
+	if r.code != 0 || !strings.Contains(r.stdout, "opened acme/tenants#1 as @octocat from request/dog-diner") {
+		t.Fatalf("request --pr: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	tenantsRepo := forge.Repo{Owner: "acme", Name: "tenants"}
+	pr, err := client.GetPull(context.Background(), tenantsRepo, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Author != "octocat" || pr.Head != "request/dog-diner" || pr.Base != "main" || pr.HeadRepo != tenantsRepo {
+		t.Errorf("pull request = %+v", pr)
+	}
+	if authors, err := client.PullCommitAuthors(context.Background(), tenantsRepo, 1); err != nil || !slices.Equal(authors, []string{"octocat"}) {
+		t.Errorf("commit authors as GitHub links them = %v, %v; want octocat's own commit", authors, err)
+	}
+	files, err := client.ListPullFiles(context.Background(), tenantsRepo, 1)
+	if err != nil || !slices.Equal(files, []string{"requests/dog-diner.yaml"}) {
+		t.Errorf("files = %v, %v", files, err)
+	}
+	if err := seed.Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	head, ok, err := seed.Head("request/dog-diner")
+	if err != nil || !ok {
+		t.Fatalf("the branch: %v %v", ok, err)
+	}
+	snap, err := seed.Snapshot(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := snap.ReadFile("requests/dog-diner.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req, err := v1alpha1.Parse(data); err != nil || req.Metadata.Name != "dog-diner" || req.Spec.Plan != "medium" || req.Spec.Owner != "octocat" {
+		t.Errorf("the request file: %+v, %v\n%s", req, err, data)
+	}
+	keys, err := client.SSHKeys(context.Background(), "octocat")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("octocat's keys = %v, %v; want the one dev gave", keys, err)
+	}
+	// The credentials, posted on the pull request: `dev credentials --pr`.
+	sealed, err := provision.SealForOwner(renderer.Credentials{AdminPassword: "not-a-real-password"}, "octocat", "https://dog-diner.example.com/wp-admin/", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh.Comment(devenv.TenantsRepo, 1, ghstandin.BotLogin, "<!-- purrvision:credentials id=1 -->\n```\n"+sealed+"```\n")
+	r = runCLI(t, "", "dev", "credentials", "--pr", "1")
+	if file := filepath.Join(dir, "credentials", "acme-tenants-1.age"); r.code != 0 || strings.TrimSpace(r.stdout) != devenv.DecryptCommand(filepath.Join(dir, "ssh", "octocat"), file) {
+		t.Errorf("credentials --pr: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// --wait: the conclusion of Purrvision's check run, not another App's
+	// of the same name.
+	for _, tt := range []struct {
+		name, conclusion string
+		code             int
+		says             string
+	}{
+		{"emu-eatery", "success", 0, "check purrvision/plan on %s: success: Provision: emu-eatery"},
+		{"fox-fries", "failure", 1, "check purrvision/plan on %s: failure: 1 problem to fix"},
+	} {
+		result := make(chan result, 1)
+		go func() {
+			result <- runCLI(t, "", "dev", "request", "--pr", "--wait=30s", "--name", tt.name, "--plan", "small", "--as", "hubot")
+		}()
+		var sha string
+		opened := func(context.Context) (bool, error) {
+			for _, p := range gh.Pulls(devenv.TenantsRepo) {
+				if p.GetHead().GetRef() == "request/"+tt.name {
+					sha = p.GetHead().GetSHA()
+				}
+			}
+			return sha != "", nil
+		}
+		if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 20*time.Second, true, opened); err != nil {
+			t.Fatalf("no pull request for %s: %v", tt.name, err)
+		}
+		gh.AddCheckRun(devenv.TenantsRepo, "other-ci", v1alpha1.CheckName, sha, "neutral", "not Purrvision's")
+		// Another App's run is no answer: the command keeps waiting (four
+		// of its polls).
+		select {
+		case r := <-result:
+			t.Fatalf("request --pr --wait took another App's check run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		case <-time.After(time.Second):
+		}
+		title := "Provision: " + tt.name
+		if tt.conclusion == "failure" {
+			title = "1 problem to fix"
+		}
+		gh.AddCheckRun(devenv.TenantsRepo, strings.TrimSuffix(ghstandin.BotLogin, "[bot]"), v1alpha1.CheckName, sha, tt.conclusion, title)
+		r := <-result
+		if r.code != tt.code || !strings.Contains(r.stdout, fmt.Sprintf(tt.says, sha[:12])) {
+			t.Errorf("request --pr --wait for %s: exit %d, want %d\n%s%s", tt.name, r.code, tt.code, r.stdout, r.stderr)
+		}
+		if tt.code != 0 && !strings.Contains(r.stderr, "the check failed") {
+			t.Errorf("a failed check does not say so: %s", r.stderr)
 		}
 	}
 }

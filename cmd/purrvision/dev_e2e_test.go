@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,8 @@ func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
 	out, errOut := &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	dev := exec.Command(bin, "dev", "--dir", dir)
 	// No SSH key of our own: dev generates @octocat's.
-	dev.Env = append(os.Environ(), "HOME="+t.TempDir(), "PURRVISION_CACHE="+t.TempDir())
+	devEnv := append(os.Environ(), "HOME="+t.TempDir(), "PURRVISION_CACHE="+t.TempDir())
+	dev.Env = devEnv
 	dev.Stdout, dev.Stderr = out, errOut
 	started := time.Now()
 	if err := dev.Start(); err != nil {
@@ -131,6 +133,17 @@ func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
 	}
 	if !strings.Contains(string(plain), "user: "+req.Spec.Owner+"\n") {
 		t.Errorf("%s does not print the admin user", command)
+	}
+
+	// A request by pull request, as a person, while dev runs: Purrvision
+	// validates it and reports the plan as its check run, which
+	// `dev request --pr --wait` prints.
+	request := exec.Command(bin, "dev", "request", "--pr", "--name", "dog-diner", "--plan", "medium", "--wait", "2m")
+	request.Env = devEnv
+	said, err := request.CombinedOutput()
+	if err != nil || !strings.Contains(string(said), "opened acme/tenants#") ||
+		!regexp.MustCompile(`check purrvision/plan on [0-9a-f]{12}: success: Provision: dog-diner`).Match(said) {
+		t.Errorf("dev request --pr: %v\n%s", err, said)
 	}
 
 	// controller-runtime complains on standard error 30s after start when

@@ -45,7 +45,19 @@ const (
 	TenantsRepo  = "acme/tenants"
 	// ChartTag pins the store chart in the chart repo.
 	ChartTag = "woocommerce-0.1.0"
+	// Reviewer maintains the tenants repo: `purrvision dev merge` approves
+	// and merges as them by default.
+	Reviewer = "reviewer"
 )
+
+// Populate adds the dev system's repositories to a stand-in, the tenants
+// repo on its bare git repository, and its people's permissions: Reviewer
+// maintains the tenants repo, since merging needs write access.
+func Populate(gh *ghstandin.Server, tenantsBare string) {
+	gh.AddRepo(RequestsRepo, "main", "")
+	gh.AddRepo(TenantsRepo, "main", tenantsBare)
+	gh.SetPermission(TenantsRepo, Reviewer, "maintain")
+}
 
 // Env is a running system.
 type Env struct {
@@ -135,8 +147,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			return err
 		}
 		e.stops = append(e.stops, func() { _ = e.GitHub.Close() })
-		e.GitHub.AddRepo(RequestsRepo, "main", "")
-		e.GitHub.AddRepo(TenantsRepo, "main", e.TenantsBare)
+		Populate(e.GitHub, e.TenantsBare)
 		cfg, err := config.Parse(examples.Config)
 		if err != nil {
 			return err

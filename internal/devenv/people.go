@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,8 +21,11 @@ import (
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
 	"golang.org/x/crypto/ssh"
+	"sigs.k8s.io/yaml"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/gitserver"
 )
 
 // What people do on the stand-in, through its REST API as GitHub's users
@@ -250,4 +254,64 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// PushRequest pushes a branch of the tenants repo at gitURL, from its base
+// branch, with one commit by login that adds requests/<name>.yaml: req,
+// owned by login. The commit is authored with login's no-reply e-mail
+// address, which GitHub links to their account. It works in a temporary
+// folder under dir and returns the branch's head.
+func PushRequest(ctx context.Context, gitURL, base, branch, login string, req *v1alpha1.StoreRequest, dir string) (string, error) {
+	data, err := yaml.Marshal(req)
+	if err != nil {
+		return "", fmt.Errorf("writing the request of %s: %w", req.Metadata.Name, err)
+	}
+	if _, err := v1alpha1.Parse(data); err != nil {
+		return "", fmt.Errorf("writing the request of %s: %w", req.Metadata.Name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	work, err := os.MkdirTemp(dir, "request-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(work)
+	file := path.Join("requests", req.Metadata.Name+".yaml")
+	author := fmt.Sprintf("%s <%d+%s@users.noreply.github.com>", login, userID(login), login)
+	steps := [][]string{
+		{"clone", "-q", "--branch", base, gitURL, "."},
+		{"checkout", "-q", "-b", branch},
+		{"add", file},
+		{"commit", "-q", "--author", author, "-m", "Request store " + req.Metadata.Name},
+		{"push", "-q", "origin", branch},
+		{"rev-parse", "HEAD"},
+	}
+	var out []byte
+	for i, args := range steps {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if i == 2 {
+			if err := os.MkdirAll(filepath.Join(work, "requests"), 0o755); err != nil {
+				return "", err
+			}
+			if err := os.WriteFile(filepath.Join(work, filepath.FromSlash(file)), data, 0o644); err != nil {
+				return "", err
+			}
+		}
+		if out, err = gitserver.Git(work, args...); err != nil {
+			return "", fmt.Errorf("pushing %s to the dev tenants repo: git %s: %w: %s", branch, args[0], err, bytes.TrimSpace(out))
+		}
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// userID is a number for login, as GitHub numbers accounts.
+func userID(login string) int {
+	id := 0
+	for _, c := range login {
+		id = (id*31 + int(c)) % 100000000
+	}
+	return id
 }

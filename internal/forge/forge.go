@@ -157,6 +157,30 @@ type Status struct {
 	Creator string
 }
 
+// CheckRun is a check run on a commit (GitHub's Checks API): a
+// conclusion and a report in Markdown.
+type CheckRun struct {
+	ID      int64
+	Name    string
+	HeadSHA string
+	// Conclusion is success, failure or neutral once it completed; ""
+	// while it runs.
+	Conclusion string
+	// DetailsURL is where people read more; optional.
+	DetailsURL string
+	Output     CheckOutput
+	// App is the GitHub App that created it, as GitHub records it, by its
+	// bot account's login ("<app slug>[bot]"); read only.
+	App string
+}
+
+// CheckOutput is what a check run reports: a title, a summary and the
+// details, Markdown within GitHub's limits (MaxCheckTitle, MaxCheckSummary,
+// MaxCheckText).
+type CheckOutput struct {
+	Title, Summary, Text string
+}
+
 // Permission levels of a collaborator, as GitHub names them.
 const (
 	PermissionAdmin    = "admin"
@@ -230,6 +254,13 @@ type Client interface {
 	SetStatus(ctx context.Context, repo Repo, st Status) error
 	// ListStatuses returns the statuses of a commit, newest first.
 	ListStatuses(ctx context.Context, repo Repo, sha string) ([]Status, error)
+	// ListCheckRuns returns the check runs of a commit named name, by any
+	// App, newest first.
+	ListCheckRuns(ctx context.Context, repo Repo, sha, name string) ([]CheckRun, error)
+	// CreateCheckRun creates a completed check run.
+	CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (CheckRun, error)
+	// UpdateCheckRun replaces the conclusion and output of a check run.
+	UpdateCheckRun(ctx context.Context, repo Repo, id int64, run CheckRun) error
 
 	// EnsureDeployment finds the deployment of sha to environment, or
 	// creates it.

@@ -14,6 +14,15 @@ const (
 	MaxBody              = 65536
 	MaxStatusDescription = 140
 	MaxEnvironment       = 255
+
+	// A check run's output (Checks API): its summary and text, Markdown,
+	// each at most 65,535 characters, as GitHub's description says. Its
+	// title shows on one line of the pull request's checks; the
+	// description gives it no number, so Purrvision keeps it within 255
+	// and the stand-in refuses more.
+	MaxCheckTitle   = 255
+	MaxCheckSummary = 65535
+	MaxCheckText    = 65535
 )
 
 const ellipsis = "..."

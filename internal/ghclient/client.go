@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -531,6 +532,62 @@ func (c *Client) ListStatuses(ctx context.Context, repo forge.Repo, sha string) 
 		return resp, err
 	})
 	return out, err
+}
+
+// ListCheckRuns implements forge.Client: every check run of sha named
+// name, whichever App created it, newest first.
+func (c *Client) ListCheckRuns(ctx context.Context, repo forge.Repo, sha, name string) ([]forge.CheckRun, error) {
+	var out []forge.CheckRun
+	opts := &github.ListCheckRunsOptions{CheckName: &name, Filter: github.String("all")}
+	err := eachPage(fmt.Sprintf("listing check runs %s of %s in %s", name, sha, repo), &opts.ListOptions, func() (*github.Response, error) {
+		res, resp, err := c.gh.Checks.ListCheckRunsForRef(ctx, repo.Owner, repo.Name, sha, opts)
+		if res != nil {
+			for _, r := range res.CheckRuns {
+				out = append(out, checkRunFrom(r))
+			}
+		}
+		return resp, err
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	return out, err
+}
+
+func checkRunFrom(r *github.CheckRun) forge.CheckRun {
+	app := ""
+	if slug := r.GetApp().GetSlug(); slug != "" {
+		app = slug + "[bot]"
+	}
+	return forge.CheckRun{
+		ID: r.GetID(), Name: r.GetName(), HeadSHA: r.GetHeadSHA(), Conclusion: r.GetConclusion(), DetailsURL: r.GetDetailsURL(),
+		Output: forge.CheckOutput{Title: r.GetOutput().GetTitle(), Summary: r.GetOutput().GetSummary(), Text: r.GetOutput().GetText()},
+		App:    app,
+	}
+}
+
+func checkOutput(o forge.CheckOutput) *github.CheckRunOutput {
+	return &github.CheckRunOutput{Title: &o.Title, Summary: &o.Summary, Text: nilIfEmpty(o.Text)}
+}
+
+// CreateCheckRun implements forge.Client: the run is created completed,
+// with its conclusion and output.
+func (c *Client) CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.CheckRun) (forge.CheckRun, error) {
+	r, resp, err := c.gh.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, github.CreateCheckRunOptions{
+		Name: run.Name, HeadSHA: run.HeadSHA, DetailsURL: nilIfEmpty(run.DetailsURL), Status: github.String("completed"),
+		Conclusion: &run.Conclusion, Output: checkOutput(run.Output),
+	})
+	if err := translate(fmt.Sprintf("creating check run %s on %s", run.Name, run.HeadSHA), resp, err); err != nil {
+		return forge.CheckRun{}, err
+	}
+	return checkRunFrom(r), nil
+}
+
+// UpdateCheckRun implements forge.Client.
+func (c *Client) UpdateCheckRun(ctx context.Context, repo forge.Repo, id int64, run forge.CheckRun) error {
+	_, resp, err := c.gh.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, id, github.UpdateCheckRunOptions{
+		Name: run.Name, DetailsURL: nilIfEmpty(run.DetailsURL), Status: github.String("completed"),
+		Conclusion: &run.Conclusion, Output: checkOutput(run.Output),
+	})
+	return translate(fmt.Sprintf("updating check run %d (%s on %s)", id, run.Name, run.HeadSHA), resp, err)
 }
 
 func nilIfEmpty(s string) *string {

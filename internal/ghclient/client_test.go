@@ -165,3 +165,40 @@ func containsStatus(s, code string) bool {
 	}
 	return false
 }
+
+// TestClient_CheckRuns: a check run is created completed, with its output;
+// it is listed with the App GitHub records, as its bot's login, among
+// every run of the name on the commit (over pages), newest first; an
+// update replaces its conclusion and output.
+func TestClient_CheckRuns(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	for i := range 120 {
+		s.AddCheckRun("acme/stores", fmt.Sprintf("ci-%d", i), "purrvision/plan", sha, "neutral", "other")
+	}
+	s.AddCheckRun("acme/stores", "ci-x", "another/check", sha, "success", "another check")
+	run := forge.CheckRun{Name: "purrvision/plan", HeadSHA: sha, Conclusion: "success", DetailsURL: "https://status.example/",
+		Output: forge.CheckOutput{Title: "Provision: cat-cafe", Summary: "| a | b |", Text: "details"}}
+	created, err := c.CreateCheckRun(ctx, stores, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.ID == 0 || created.App != ghstandin.BotLogin || created.Output != run.Output || created.Conclusion != "success" {
+		t.Errorf("created %+v", created)
+	}
+	runs, err := c.ListCheckRuns(ctx, stores, sha, "purrvision/plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 121 || runs[0].ID != created.ID || runs[0].App != ghstandin.BotLogin || runs[1].App != "ci-119[bot]" || runs[0].DetailsURL != run.DetailsURL {
+		t.Fatalf("listed %d runs, first %+v", len(runs), runs[0])
+	}
+	run.Conclusion, run.Output = "failure", forge.CheckOutput{Title: "1 problem to fix", Summary: "fix it"}
+	if err := c.UpdateCheckRun(ctx, stores, created.ID, run); err != nil {
+		t.Fatal(err)
+	}
+	if runs, err = c.ListCheckRuns(ctx, stores, sha, "purrvision/plan"); err != nil || runs[0].Conclusion != "failure" || runs[0].Output != run.Output {
+		t.Errorf("after the update: %+v, %v", runs[0], err)
+	}
+}

@@ -38,6 +38,8 @@ const (
 	ResCommit           = "commit"
 	ResFile             = "file"
 	ResMergeResult      = "merge-result"
+	ResCheckRun         = "check-run"
+	ResApp              = "app"
 )
 
 // SetObjectHook passes every object of every resource through f before it
@@ -441,7 +443,7 @@ func (s *Server) membershipJSON(org, team, login string) object {
 func (s *Server) tokenJSON(token string, expires time.Time) object {
 	return s.finish(ResToken, object{
 		"token": token, "expires_at": expires.UTC().Format(time.RFC3339), "repository_selection": "all",
-		"permissions": object{"contents": "write", "issues": "write", "pull_requests": "write", "statuses": "write", "deployments": "write", "metadata": "read"},
+		"permissions": object{"checks": "write", "contents": "write", "issues": "write", "pull_requests": "write", "statuses": "write", "deployments": "write", "metadata": "read"},
 	})
 }
 
@@ -500,4 +502,33 @@ func (s *Server) fileJSON(rp *repo, head, name, status, sha string, additions, d
 // mergeResultJSON is the answer to a merge.
 func (s *Server) mergeResultJSON(sha string) object {
 	return s.finish(ResMergeResult, object{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
+}
+
+// checkRunJSON is a check run.
+func (s *Server) checkRunJSON(rp *repo, cr *checkRun) object {
+	u := fmt.Sprintf("%s/check-runs/%d", s.repoAPI(rp), cr.id)
+	var conclusion any
+	if cr.conclusion != "" {
+		conclusion = cr.conclusion
+	}
+	var completed any
+	if cr.status == "completed" {
+		completed = ts(&cr.completed)
+	}
+	prs := []object{}
+	for _, pr := range rp.pullsAt(cr.headSHA) {
+		branch := func(b *github.PullRequestBranch) object {
+			return object{"ref": b.GetRef(), "sha": b.GetSHA(), "repo": object{"id": rp.id, "url": s.repoAPI(rp), "name": rp.name}}
+		}
+		prs = append(prs, object{"id": pr.GetID(), "number": pr.GetNumber(), "url": fmt.Sprintf("%s/pulls/%d", s.repoAPI(rp), pr.GetNumber()),
+			"head": branch(pr.Head), "base": branch(pr.Base)})
+	}
+	return s.finish(ResCheckRun, object{
+		"id": cr.id, "node_id": nodeID("CR", cr.id), "head_sha": cr.headSHA, "name": cr.name, "external_id": "",
+		"url": u, "html_url": fmt.Sprintf("%s/runs/%d", s.repoHTML(rp), cr.id), "details_url": str(cr.detailsURL),
+		"status": cr.status, "conclusion": conclusion, "started_at": ts(&cr.started), "completed_at": completed,
+		"output": object{"title": str(cr.title), "summary": str(cr.summary), "text": str(cr.text),
+			"annotations_count": 0, "annotations_url": u + "/annotations"},
+		"check_suite": object{"id": cr.suite}, "app": s.appJSON(rp, cr.app), "pull_requests": prs,
+	})
 }

@@ -68,7 +68,8 @@ func (s *Server) Approve(fullName string, n int, reviewer string) {
 	rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(reviewer), State: github.String("APPROVED"), SubmittedAt: &now})
 }
 
-// Merge merges a pull request as by, with a real merge commit.
+// Merge merges a pull request as by, with a real merge commit. As on
+// GitHub, by needs write access (SetPermission): 403 otherwise.
 func (s *Server) Merge(fullName string, n int, by string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -122,6 +123,10 @@ func (s *Server) Pulls(fullName string) []*github.PullRequest {
 	var out []*github.PullRequest
 	for _, pr := range s.repos[fullName].pulls {
 		p := *pr
+		// The branches too: an open pull request's head is read from git
+		// again on every call, under s.mu.
+		h, b := *pr.Head, *pr.Base
+		p.Head, p.Base = &h, &b
 		out = append(out, &p)
 	}
 	return out

@@ -184,11 +184,6 @@ func (s *Server) mergePullREST(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	if who := actor(r); who != BotLogin {
-		n := number(r, "pull_number")
-		now := s.stamp()
-		rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(who), State: github.String("APPROVED"), SubmittedAt: &now})
-	}
 	sha, code, msg := s.merge(rp, number(r, "pull_number"), actor(r))
 	if code != http.StatusOK {
 		writeJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"})
@@ -197,11 +192,76 @@ func (s *Server) mergePullREST(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.mergeResultJSON(sha))
 }
 
+// canPush reports whether login may push to (and merge into) the
+// repository, as GitHub decides it: its owner, collaborators with write,
+// maintain or admin permission, and the stand-in's App, installed with
+// contents: write. s.mu held.
+func (rp *repo) canPush(login string) bool {
+	if login == BotLogin || login == rp.owner {
+		return true
+	}
+	switch rp.collaborators[login] {
+	case "admin", "maintain", "write":
+		return true
+	}
+	return false
+}
+
+// createReview is "Create a review for a pull request", submitted at once
+// with its event (APPROVE, REQUEST_CHANGES or COMMENT), as its caller.
+func (s *Server) createReview(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Body     string `json:"body"`
+		Event    string `json:"event"`
+		CommitID string `json:"commit_id"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, pr := s.livePullAt(w, r)
+	if pr == nil {
+		return
+	}
+	state, ok := map[string]string{"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}[in.Event]
+	who := actor(r)
+	switch {
+	case !ok:
+		validationFailed(w, "PullRequestReview", "event", "event must be APPROVE, REQUEST_CHANGES or COMMENT")
+		return
+	case in.Event != "APPROVE" && in.Body == "":
+		validationFailed(w, "PullRequestReview", "body", "body is required for "+in.Event)
+		return
+	case in.Event != "COMMENT" && who == pr.GetUser().GetLogin():
+		validationFailed(w, "PullRequestReview", "", "Can not "+strings.ToLower(strings.ReplaceAll(in.Event, "_", " "))+" your own pull request")
+		return
+	}
+	if tooLong(w, bodyLimit("PullRequestReview", in.Body)) {
+		return
+	}
+	commit := in.CommitID
+	if commit == "" {
+		commit = pr.GetHead().GetSHA()
+	}
+	now := s.stamp()
+	rv := &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(who), State: github.String(state), Body: github.String(in.Body),
+		CommitID: github.String(commit), SubmittedAt: &now}
+	n := pr.GetNumber()
+	rp.reviews[n] = append(rp.reviews[n], rv)
+	writeJSON(w, http.StatusOK, s.reviewJSON(rp, pr, rv))
+}
+
 // merge merges a pull request with a real merge commit in git; s.mu held.
 func (s *Server) merge(rp *repo, n int, by string) (string, int, string) {
 	pr := rp.pulls[n]
 	if pr == nil {
 		return "", http.StatusNotFound, "Not Found"
+	}
+	if !rp.canPush(by) {
+		// GitHub's answer to a merge by someone who may read the (public)
+		// repository but not write to it.
+		return "", http.StatusForbidden, "Must have push access to repository"
 	}
 	if pr.GetState() != "open" {
 		return "", http.StatusMethodNotAllowed, "Pull Request is not mergeable"

@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -109,6 +110,7 @@ type repo struct {
 	statuses      map[string][]*github.RepoStatus
 	collaborators map[string]string
 	deployments   []*deployment
+	checkRuns     []*checkRun // oldest first
 	gitDir        string
 	stats         map[string]diffStat // base..head -> what a pull request changes
 }
@@ -311,7 +313,7 @@ func (s *Server) deliverLoop() {
 // The stand-in's one webhook, as a GitHub App's: its ID and the App's.
 const (
 	hookID = "1"
-	appID  = "1"
+	appID  = 1
 )
 
 // send delivers a webhook with GitHub's delivery headers.
@@ -326,7 +328,7 @@ func send(client *http.Client, hook Webhook, d Delivery) (int, http.Header) {
 	req.Header.Set("X-GitHub-Delivery", d.ID)
 	req.Header.Set("X-GitHub-Hook-ID", hookID)
 	req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "integration")
-	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", appID)
+	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.Itoa(appID))
 	req.Header.Set("X-Hub-Signature-256", Sign(hook.Secret, d.Body))
 	header := req.Header.Clone()
 	resp, err := client.Do(req)

@@ -173,9 +173,11 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	ctx, _ = logctx.With(ctx, "issue", ref.String(), "store", name, "command", cmd.Name)
 	unlock := p.locks.Lock(name)
 	var plan *CommandPlan
+	var baseAt tenants.Hash
 	rec := t.recorded()
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
+		baseAt = s.BaseHead
 		plan, err = PlanCommand(CommandInput{Common: p.common(s, base, cur), Request: req, Command: cmd, Issue: ref,
 			Author: c.Author, CommentID: c.ID, Delivered: t.credentialsID(), Recorded: rec})
 		if err != nil {
@@ -218,6 +220,10 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal, pr.URL); err != nil {
 			return err
 		}
+	}
+	// Before the reply: a command answered is not run again.
+	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, cmd.Name, name); err != nil {
+		return err
 	}
 	return p.reply(ctx, t, c, fmt.Sprintf("Pull request %s: %s. It waits for a reviewer.", pr.URL, plan.Pull.Title))
 }

@@ -200,9 +200,14 @@ const maxListLine = 1000
 // GitHub's forge.MaxBody: each line cut to maxListLine characters, and
 // the lines that do not fit counted on a last one.
 func listComment(head string, lines []string, tail string) string {
+	return listWithin(forge.MaxBody, head, lines, tail)
+}
+
+// listWithin is listComment within max characters.
+func listWithin(max int, head string, lines []string, tail string) string {
 	var b strings.Builder
 	b.WriteString(head)
-	room := forge.MaxBody - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - 100 // the count line
+	room := max - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - 100 // the count line
 	for i, l := range lines {
 		l = "- " + forge.KeepStart(l, maxListLine) + "\n"
 		n := utf8.RuneCountInString(l)

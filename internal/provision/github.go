@@ -47,6 +47,11 @@ type (
 		SetStatus(ctx context.Context, repo forge.Repo, st forge.Status) error
 		ListStatuses(ctx context.Context, repo forge.Repo, sha string) ([]forge.Status, error)
 	}
+	checkReporter interface {
+		ListCheckRuns(ctx context.Context, repo forge.Repo, sha, name string) ([]forge.CheckRun, error)
+		CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.CheckRun) (forge.CheckRun, error)
+		UpdateCheckRun(ctx context.Context, repo forge.Repo, id int64, run forge.CheckRun) error
+	}
 	deployer interface {
 		EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)
 		LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
@@ -63,5 +68,6 @@ type GitHub interface {
 	authorizer
 	keyFetcher
 	statusSetter
+	checkReporter
 	deployer
 }

@@ -191,29 +191,31 @@ const maxPullCommits = 250
 // refusedPull says why the bot does not act on a request pull request into
 // the base branch, or "" when it may: it validates and pushes only to a
 // branch of the tenants repo itself. (GitHub refuses a pull request whose
-// head is its base, so that branch is never a head here.)
+// head is its base, so that branch is never a head here.) mark says
+// whether the refusal may be reported on the head commit, as a neutral
+// check run: not when the commits are someone else's.
 //
 // It also acts only for the person whose commits the branch holds: a pull
 // request opened on a branch with commits GitHub links to someone else
 // (neither its author nor the bot) would have their files validated under
 // the opener's name, and their commit marked. Commits whose e-mail GitHub
 // links to no account say nothing either way.
-func refusedPull(pr *forge.PullRequest, tenants forge.Repo, bot string, commitAuthors []string) string {
+func refusedPull(pr *forge.PullRequest, tenants forge.Repo, bot string, commitAuthors []string) (reason string, mark bool) {
 	if pr.HeadRepo != tenants {
 		return fmt.Sprintf("pull requests from forks are not validated: Purrvision renders stores onto the request's branch, and can push only to branches of %s. "+
-			"Push your branch to %s and open the pull request from there, or request the store with the issue form.", tenants, tenants)
+			"Push your branch to %s and open the pull request from there, or request the store with the issue form.", tenants, tenants), true
 	}
 	if pr.Commits > maxPullCommits {
 		return fmt.Sprintf("this pull request has %d commits, and GitHub lists only the first %d, so Purrvision cannot tell whose they all are. "+
-			"Squash them, or request the store from a branch of its own.", pr.Commits, maxPullCommits)
+			"Squash them, or request the store from a branch of its own.", pr.Commits, maxPullCommits), true
 	}
 	for _, a := range commitAuthors {
 		if a != "" && a != pr.Author && a != bot {
 			return fmt.Sprintf("this branch has commits by %s, and Purrvision validates a request only for the person who wrote it. "+
-				"Open the pull request from a branch with your own commits; Purrvision changes nothing on this one.", quoteUser(a))
+				"Open the pull request from a branch with your own commits; Purrvision changes nothing on this one.", quoteUser(a)), false
 		}
 	}
-	return ""
+	return "", false
 }
 
 // checkPullDiff says what in a request pull request's changes, against the

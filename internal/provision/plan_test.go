@@ -776,18 +776,19 @@ func TestRefusedPull(t *testing.T) {
 		pr      *forge.PullRequest
 		authors []string
 		want    string // part of the reason; "" when not refused
+		mark    bool   // the refusal may be reported on the head commit
 	}{
-		{"own commits", own(nil), []string{"octocat", ""}, ""},
-		{"the bot's render on top", own(nil), []string{"octocat", "purrvision[bot]"}, ""},
-		{"a fork", own(func(p *forge.PullRequest) { p.HeadRepo = forge.Repo{Owner: "eve", Name: "tenants"} }), nil, "forks"},
-		{"someone else's commits", own(nil), []string{"octocat", "alice"}, "commits by `alice`"},
-		{"more commits than GitHub lists", own(func(p *forge.PullRequest) { p.Commits = 251 }), []string{"octocat"}, "251 commits"},
+		{"own commits", own(nil), []string{"octocat", ""}, "", false},
+		{"the bot's render on top", own(nil), []string{"octocat", "purrvision[bot]"}, "", false},
+		{"a fork", own(func(p *forge.PullRequest) { p.HeadRepo = forge.Repo{Owner: "eve", Name: "tenants"} }), nil, "forks", true},
+		{"someone else's commits", own(nil), []string{"octocat", "alice"}, "commits by `alice`", false},
+		{"more commits than GitHub lists", own(func(p *forge.PullRequest) { p.Commits = 251 }), []string{"octocat"}, "251 commits", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := refusedPull(tt.pr, tenantsRepo, "purrvision[bot]", tt.authors)
-			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-				t.Errorf("refusedPull = %q, want %q", got, tt.want)
+			got, mark := refusedPull(tt.pr, tenantsRepo, "purrvision[bot]", tt.authors)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) || mark != tt.mark {
+				t.Errorf("refusedPull = %q, %v; want %q, %v", got, mark, tt.want, tt.mark)
 			}
 		})
 	}

@@ -45,12 +45,22 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	if err != nil {
 		return err
 	}
-	if reason := refusedPull(pr, p.tenants, p.bot, authors); reason != "" {
+	if reason, mark := refusedPull(pr, p.tenants, p.bot, authors); reason != "" {
 		t, err := p.readThread(ctx, forge.IssueRef{Repo: pr.Repo, Number: pr.Number})
 		if err != nil {
 			return err
 		}
-		return p.upsert(ctx, t, ledger.KindValidation, fmt.Sprintf("%s\n@%s, %s", v1alpha1.MarkerValidation, pr.Author, reason))
+		if err := p.upsert(ctx, t, ledger.KindValidation, fmt.Sprintf("%s\n@%s, %s", v1alpha1.MarkerValidation, pr.Author, reason)); err != nil {
+			return err
+		}
+		if !mark || pr.HeadSHA == "" {
+			return nil
+		}
+		check, err := PlanCheck(CheckInput{Config: p.cfg, Refused: reason})
+		if err != nil {
+			return err
+		}
+		return p.reportCheck(ctx, pr.HeadSHA, check)
 	}
 	return p.validateRequestPull(ctx, pr)
 }
@@ -253,8 +263,10 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 		return err
 	}
 	var plan *PullPlan
+	var baseAt tenants.Hash
 	moved := false
 	res, err := p.repo.Update(ctx, pr.Head, func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
+		baseAt = s.BaseHead
 		if moved = s.BranchHead != head; moved {
 			// Pushed to since it was validated: what would be built on is
 			// not what was checked. The push's own event validates again.
@@ -286,14 +298,36 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 			return err
 		}
 	}
-	return p.gh.SetStatus(ctx, pr.Repo, validPullStatus(res.Commit.String(), reqs))
+	// The status first: branch protection requires it. Then the plan, as
+	// the check run purrvision/plan on the same commit.
+	if err := p.gh.SetStatus(ctx, pr.Repo, validPullStatus(res.Commit.String(), reqs)); err != nil {
+		return err
+	}
+	names := make([]string, len(reqs))
+	for i, r := range reqs {
+		names[i] = r.Metadata.Name
+	}
+	check, err := p.checkPlan(baseAt, res.Commit, v1alpha1.OpProvision, names)
+	if err != nil {
+		return err
+	}
+	return p.reportCheck(ctx, res.Commit.String(), check)
 }
 
+// reportInvalidPull lists what to fix in a comment, and fails the status
+// purrvision/validate and the check run purrvision/plan of sha.
 func (p *Provisioner) reportInvalidPull(ctx context.Context, pr *forge.PullRequest, t *thread, sha string, problems []FieldError) error {
 	if err := p.upsert(ctx, t, ledger.KindValidation, invalidPullComment(pr.Author, problems)); err != nil {
 		return err
 	}
-	return p.gh.SetStatus(ctx, pr.Repo, invalidPullStatus(sha, problems))
+	if err := p.gh.SetStatus(ctx, pr.Repo, invalidPullStatus(sha, problems)); err != nil {
+		return err
+	}
+	check, err := PlanCheck(CheckInput{Config: p.cfg, Problems: problems})
+	if err != nil {
+		return err
+	}
+	return p.reportCheck(ctx, sha, check)
 }
 
 // ownStores names the requested stores whose folder on the branch head is

@@ -45,8 +45,10 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		return err
 	}
 	var plan *RequestPlan
+	var baseAt tenants.Hash
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
+		baseAt = s.BaseHead
 		plan, err = PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: req, Issue: ref, Author: issue.Author,
 			Delivered: t.credentialsID(), Claims: func(owner string) (bool, error) { return p.claims(ctx, owner, name) }, Recorded: t.recorded(), HeldBy: heldBy})
 		if err != nil {
@@ -101,11 +103,16 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		return err
 	}
 	if plan.Seal != nil {
-		return p.deliverCredentials(ctx, t, issue.Author, *plan.Seal, pr.URL)
+		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal, pr.URL); err != nil {
+			return err
+		}
+	} else if err := p.showCredentials(ctx, t, name, issue.Author, pr.URL); err != nil {
+		// Sealed and recorded, but the comment may not have been posted
+		// (a failure in between): show it from the ledger.
+		return err
 	}
-	// Sealed and recorded, but the comment may not have been posted (a
-	// failure in between): show it from the ledger.
-	return p.showCredentials(ctx, t, name, issue.Author, pr.URL)
+	// Last: what the requester needs does not wait on the Checks API.
+	return p.reportStoreCheck(ctx, baseAt, res.Commit, v1alpha1.OpProvision, name)
 }
 
 // common is what every planner reads of the tenants repo, from one

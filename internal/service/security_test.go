@@ -488,6 +488,10 @@ func TestSecurity_PullRequestsActedOn(t *testing.T) {
 	if sts := h.gh.Statuses(tenantsRepo, forkHead); len(sts) != 0 {
 		t.Errorf("statuses on the fork's commit: %v", sts)
 	}
+	// The check run says why, neutral: it marks nothing valid.
+	if runs := h.botCheckRuns(forkHead); len(runs) != 1 || runs[0].Conclusion != "neutral" || !strings.Contains(runs[0].Summary, "forks are not validated") {
+		t.Errorf("check runs on the fork's commit: %+v", runs)
+	}
 	var said string
 	for _, c := range h.gh.Comments(tenantsRepo, fork) {
 		if c.GetUser().GetLogin() == ghstandin.BotLogin {
@@ -690,7 +694,8 @@ func TestSecurity_FullQueueLosesNothing(t *testing.T) {
 
 // TestSecurity_SomeoneElsesBranch (class 2): a pull request opened on a
 // branch whose commits GitHub links to another person changes nothing of
-// theirs: no status on their commit, nothing pushed onto their branch.
+// theirs: no status or check run on their commit, nothing pushed onto
+// their branch.
 func TestSecurity_SomeoneElsesBranch(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	request := "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: alice-shop\nspec:\n  plan: small\n  owner: alice\n  adminEmail: alice@example.com\n"
@@ -702,6 +707,9 @@ func TestSecurity_SomeoneElsesBranch(t *testing.T) {
 	h.settle()
 	if sts := h.gh.Statuses(tenantsRepo, head); len(sts) != 0 {
 		t.Errorf("statuses on alice's commit from eve's pull request: %v", sts)
+	}
+	if runs := h.gh.CheckRuns(tenantsRepo, head); len(runs) != 0 {
+		t.Errorf("check runs on alice's commit from eve's pull request: %+v", runs)
 	}
 	if got := strings.TrimSpace(h.git_("rev-parse", "alice/request")); got != head {
 		t.Error("the bot pushed onto alice's branch for eve's pull request")

@@ -87,6 +87,10 @@ func StoreOfBranch(branch string) (string, bool) {
 // StatusContext is the commit status of request-by-pull-request checks.
 const StatusContext = "purrvision/validate"
 
+// CheckName is the check run that reports a pull request's plan: each
+// store, the objects it creates or changes and a diff summary per file.
+const CheckName = "purrvision/plan"
+
 // Commit trailer keys of the bot's commits in the tenants repo.
 const (
 	TrailerStore         = "Store"

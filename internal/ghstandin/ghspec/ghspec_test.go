@@ -95,6 +95,7 @@ func TestDroppedField_Fails(t *testing.T) {
 		ghstandin.ResDeployment: "sha", ghstandin.ResDeploymentStatus: "deployment_url", ghstandin.ResReaction: "content",
 		ghstandin.ResKey: "key", ghstandin.ResPermission: "role_name", ghstandin.ResMembership: "state",
 		ghstandin.ResToken: "token", ghstandin.ResCommit: "sha", ghstandin.ResFile: "filename", ghstandin.ResMergeResult: "merged",
+		ghstandin.ResCheckRun: "head_sha", ghstandin.ResApp: "events",
 	}
 	for resource, field := range drops {
 		t.Run(resource, func(t *testing.T) {
@@ -317,6 +318,14 @@ func tour(t *testing.T, gh *ghstandin.Server) {
 	call(t, gh, "GET", "/users/octocat/keys", "", "")
 	call(t, gh, "POST", "/user/keys", "hubot", `{"title":"laptop","key":"`+sshKey(t)+`"}`)
 	call(t, gh, "POST", "/app/installations/7/access_tokens", "", "")
+	cr := call(t, gh, "POST", repo+"/check-runs", "", `{"name":"purrvision/plan","head_sha":"`+sha+`","status":"completed","conclusion":"success",`+
+		`"details_url":"https://status.example/","output":{"title":"1 store","summary":"**cat-cafe**","text":"| a | b |"}}`)
+	call(t, gh, "PATCH", fmt.Sprintf("%s/check-runs/%d", repo, int64(cr["id"].(float64))), "",
+		`{"name":"purrvision/plan","status":"completed","conclusion":"failure","output":{"title":"1 problem","summary":"fix it"}}`)
+	gh.AddCheckRun("acme/stores", "other-ci", "purrvision/plan", sha, "success", "not ours")
+	call(t, gh, "GET", repo+"/commits/"+sha+"/check-runs?check_name=purrvision%2Fplan&filter=all&per_page=1", "", "")
+	call(t, gh, "GET", repo+"/commits/"+sha+"/check-runs", "", "")
+	call(t, gh, "POST", fmt.Sprintf("%s/pulls/%d/reviews", repo, p), "hubot", `{"event":"APPROVE"}`)
 	call(t, gh, "PUT", fmt.Sprintf("%s/pulls/%d/merge", repo, p), "octocat", `{}`)
 	call(t, gh, "DELETE", fmt.Sprintf("%s/issues/comments/%d", repo, id), "", "")
 	call(t, gh, "PATCH", fmt.Sprintf("%s/issues/%d", repo, n), "", `{"state":"closed"}`)

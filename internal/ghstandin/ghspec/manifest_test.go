@@ -1,0 +1,64 @@
+package ghspec_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/purrvision/purrvision/internal/ghstandin/ghspec"
+)
+
+// permissionOf is the GitHub App permission an operation of the product
+// needs ("" for none), by its path, and the level: read for a GET, write
+// for the rest.
+func permissionOf(op string) (string, string) {
+	method, path, _ := strings.Cut(op, " ")
+	level := "write"
+	if method == "GET" {
+		level = "read"
+	}
+	for _, p := range []struct{ part, permission string }{
+		{"/check-runs", "checks"},
+		{"/statuses", "statuses"},
+		{"/status", "statuses"},
+		{"/deployments", "deployments"},
+		{"/pulls", "pull_requests"},
+		{"/issues", "issues"},
+		{"/collaborators/", "metadata"},
+		{"/teams/", "members"},
+	} {
+		if strings.Contains(path, p.part) {
+			return p.permission, level
+		}
+	}
+	return "", "" // public SSH keys, and the App's own token
+}
+
+// TestManifest_GrantsTheProductsOperations: the GitHub App manifest
+// (docs/github-app-manifest.json) grants every permission the operations
+// of ghspec.ProductOperations need, at their level: checks: write for the
+// check run purrvision/plan among them.
+func TestManifest_GrantsTheProductsOperations(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "github-app-manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var manifest struct {
+		Permissions map[string]string `json:"default_permissions"`
+	}
+	if err := json.Unmarshal(data, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	for call, op := range ghspec.ProductOperations {
+		permission, level := permissionOf(op)
+		if permission == "" {
+			continue
+		}
+		granted := manifest.Permissions[permission]
+		if granted != level && granted != "write" {
+			t.Errorf("%s (%s) needs %s: %s; the manifest grants %q", call, op, permission, level, granted)
+		}
+	}
+}

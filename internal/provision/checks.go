@@ -1,0 +1,58 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// reportCheck makes the check run purrvision/plan of sha in the tenants
+// repo say what plan says. The bot's own run is the one GitHub records as
+// created by its App; a run of the same name by another App is never
+// taken for it. A redelivered event finds the run as it should be and
+// changes nothing; a run that says something else is updated, and a
+// commit without one gets it.
+func (p *Provisioner) reportCheck(ctx context.Context, sha string, plan *CheckPlan) error {
+	want := plan.Run(sha)
+	runs, err := p.gh.ListCheckRuns(ctx, p.tenants, sha, v1alpha1.CheckName)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs { // newest first
+		if r.App != p.bot || r.Name != v1alpha1.CheckName || r.HeadSHA != sha {
+			continue
+		}
+		if r.Conclusion == want.Conclusion && r.Output == want.Output && r.DetailsURL == want.DetailsURL {
+			return nil
+		}
+		return p.gh.UpdateCheckRun(ctx, p.tenants, r.ID, want)
+	}
+	_, err = p.gh.CreateCheckRun(ctx, p.tenants, want)
+	return err
+}
+
+// checkPlan reads the base branch and head from the tenants clone and
+// plans the check of what merging head would do to stores.
+func (p *Provisioner) checkPlan(base, head tenants.Hash, op string, stores []string) (*CheckPlan, error) {
+	baseTree, err := p.repo.Snapshot(base)
+	if err != nil {
+		return nil, fmt.Errorf("reading the base branch at %s for the check: %w", base, err)
+	}
+	headTree, err := p.repo.Snapshot(head)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s for the check: %w", head, err)
+	}
+	return PlanCheck(CheckInput{Config: p.cfg, Base: baseTree, Head: headTree, Op: op, Stores: stores, StatusPage: p.cfg.StatusPage.URL})
+}
+
+// reportStoreCheck reports the plan of the bot's own store pull request,
+// at its branch head.
+func (p *Provisioner) reportStoreCheck(ctx context.Context, base, head tenants.Hash, op, store string) error {
+	plan, err := p.checkPlan(base, head, op, []string{store})
+	if err != nil {
+		return err
+	}
+	return p.reportCheck(ctx, head.String(), plan)
+}
