@@ -140,19 +140,60 @@ and prints it.`,
 				return nil
 			}
 			// Say which pull request to merge, once Purrvision opened it.
-			var pulls []struct {
-				Number int `json:"number"`
-			}
-			opened := func(ctx context.Context) (bool, error) {
+			// Purrvision's pull request for this issue (another request's
+			// pull request may be open on the same branch), or its word on
+			// what to fix.
+			ref := fmt.Sprintf("%s#%d", devenv.RequestsRepo, issue.Number)
+			var found int
+			var invalid string
+			outcome := func(ctx context.Context) (bool, error) {
+				var pulls []struct {
+					Number int    `json:"number"`
+					Title  string `json:"title"`
+					Body   string `json:"body"`
+					User   struct {
+						Login string `json:"login"`
+					} `json:"user"`
+				}
 				owner, _, _ := strings.Cut(devenv.TenantsRepo, "/")
-				err := standinCall(ctx, http.MethodGet, "repos/"+devenv.TenantsRepo+"/pulls?state=open&head="+owner+":"+v1alpha1.Branch(name), as, nil, &pulls)
-				return err == nil && len(pulls) > 0, nil
+				if err := standinCall(ctx, http.MethodGet, "repos/"+devenv.TenantsRepo+"/pulls?state=open&head="+owner+":"+v1alpha1.Branch(name), as, nil, &pulls); err != nil {
+					return false, nil
+				}
+				for _, p := range pulls {
+					if p.User.Login == ghstandin.BotLogin && strings.Contains(p.Body, " in "+ref+".") {
+						found = p.Number
+						return true, nil
+					}
+				}
+				var comments []struct {
+					Body string `json:"body"`
+					User struct {
+						Login string `json:"login"`
+					} `json:"user"`
+				}
+				if err := standinCall(ctx, http.MethodGet, fmt.Sprintf("repos/%s/issues/%d/comments?per_page=100", devenv.RequestsRepo, issue.Number), as, nil, &comments); err != nil {
+					return false, nil
+				}
+				for _, c := range comments {
+					if c.User.Login == ghstandin.BotLogin && v1alpha1.Marked(c.Body, v1alpha1.MarkerValidation) && !strings.Contains(c.Body, "(resolved)") {
+						invalid = c.Body
+						return true, nil
+					}
+				}
+				return false, nil
 			}
-			if err := wait.PollUntilContextTimeout(cmd.Context(), 250*time.Millisecond, waitFor, true, opened); err != nil {
+			if err := wait.PollUntilContextTimeout(cmd.Context(), 250*time.Millisecond, waitFor, true, outcome); err != nil {
 				_, err = fmt.Fprintf(out, "no pull request after %v: read the issue's comments (%s issues/%d/comments on the stand-in)\n", waitFor, devenv.RequestsRepo, issue.Number)
 				return err
 			}
-			_, err = fmt.Fprintf(out, "pull request %s#%d opened; merge it with: %s dev merge %d\n", devenv.TenantsRepo, pulls[0].Number, os.Args[0], pulls[0].Number)
+			if invalid != "" {
+				_, after, _ := strings.Cut(invalid, "\n")
+				if i := strings.LastIndex(after, "\n<!-- purrvision:post "); i >= 0 {
+					after = after[:i]
+				}
+				return fmt.Errorf("purrvision found the request invalid:\n%s", strings.TrimSpace(after))
+			}
+			_, err = fmt.Fprintf(out, "pull request %s#%d opened; merge it with: %s dev merge %d\n", devenv.TenantsRepo, found, os.Args[0], found)
 			return err
 		},
 	}

@@ -313,3 +313,50 @@ func TestDevRequest_PullRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestDevRequest_WaitsForItsOwnPullRequest: another request's pull
+// request open on the store's branch (a decommission waiting for review)
+// is not the one dev request tells you to merge; Purrvision's word that the
+// request is invalid is relayed, with a failing exit.
+func TestDevRequest_WaitsForItsOwnPullRequest(t *testing.T) {
+	t.Setenv("PURRVISION_CACHE", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	_, tenantsURL, bare := testutil.GitRepo(t, "tenants", "main")
+	seed, err := tenants.Open(context.Background(), tenants.Options{URL: tenantsURL, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, branch := range []string{"main", v1alpha1.Branch("dog-diner")} {
+		if _, err := seed.Update(context.Background(), branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+			return &tenants.Plan{Parent: s.BaseHead, Changes: []tenants.Change{{Path: "README-" + strings.ReplaceAll(branch, "/", "-"), Data: []byte("x\n")}}, Message: "x\n"}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gh, _ := testutil.GitHub(t)
+	devenv.Populate(gh, bare)
+	remove, err := writeDevState(devState{GitHub: gh.URL(), Dir: dir, Tenants: tenantsURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remove()
+	if _, err := gh.OpenPull(devenv.TenantsRepo, ghstandin.BotLogin, v1alpha1.Branch("dog-diner"), "main", "Decommission store dog-diner",
+		"Decommission store dog-diner, requested by @octocat in acme/stores#99.\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Purrvision, played here: the new request is invalid.
+	go func() {
+		for i := 0; i < 200; i++ {
+			if gh.Issue(devenv.RequestsRepo, 1) != nil {
+				gh.Comment(devenv.RequestsRepo, 1, ghstandin.BotLogin, v1alpha1.MarkerValidation+"\n- **Store name**: \"dog-diner\" is already taken")
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	r := runCLI(t, "", "dev", "request", "--wait=5s", "--name", "dog-diner", "--plan", "medium", "--as", "mona")
+	if strings.Contains(r.stdout, "dev merge 1") || r.code == 0 || !strings.Contains(r.stderr, "already taken") {
+		t.Errorf("dev request: exit %d\n%s%s\nwant no pull request named, and the validation relayed", r.code, r.stdout, r.stderr)
+	}
+}

@@ -82,11 +82,15 @@ func (s *Server) Merge(fullName string, n int, by string) (string, error) {
 
 // Snapshot accessors for tests.
 
-// Issue returns a copy of an issue.
+// Issue returns a copy of an issue; nil when there is none.
 func (s *Server) Issue(fullName string, n int) *github.Issue {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	is := *s.repos[fullName].issues[n]
+	rp := s.repos[fullName]
+	if rp == nil || rp.issues[n] == nil {
+		return nil
+	}
+	is := *rp.issues[n]
 	is.Labels = append([]*github.Label(nil), is.Labels...)
 	return &is
 }
