@@ -16,6 +16,10 @@ import (
 // ErrNotFound is returned, wrapped, when an object does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrForbidden is returned, wrapped, when GitHub refuses a call for want
+// of a permission (not a rate limit).
+var ErrForbidden = errors.New("forbidden")
+
 // ErrAlreadyExists is returned, wrapped, when creating something that exists,
 // such as a second pull request for the same branch.
 var ErrAlreadyExists = errors.New("already exists")

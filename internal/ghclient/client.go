@@ -154,6 +154,9 @@ func translate(action string, resp *github.Response, err error) error {
 	if resp != nil && resp.StatusCode == http.StatusNotFound {
 		return fmt.Errorf("%s: %w", action, forge.ErrNotFound)
 	}
+	if resp != nil && resp.StatusCode == http.StatusForbidden {
+		return fmt.Errorf("%s: %w: %v", action, forge.ErrForbidden, err)
+	}
 	var ge *github.ErrorResponse
 	if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusUnprocessableEntity {
 		msg := ge.Message

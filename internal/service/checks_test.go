@@ -1,10 +1,13 @@
 package service_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 )
 
@@ -159,5 +162,32 @@ func TestChecks_StorePull(t *testing.T) {
 		if !strings.Contains(runs[0].Summary+runs[0].Text, want) {
 			t.Errorf("the resize check lacks %q:\n%s\n%s", want, runs[0].Summary, runs[0].Text)
 		}
+	}
+}
+
+// noChecks is GitHub for a token, or an App without checks: write.
+type noChecks struct{ forge.Client }
+
+func (noChecks) CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.CheckRun) (forge.CheckRun, error) {
+	return forge.CheckRun{}, fmt.Errorf("creating a check run: %w: Resource not accessible by personal access token", forge.ErrForbidden)
+}
+
+// TestChecks_WithoutThePermissionTheRestGoesOn: when GitHub refuses the
+// check run for want of checks: write, the request and a command still
+// complete (pull request, commit status, reply); only the check is
+// missing, with a warning saying what to grant.
+func TestChecks_WithoutThePermissionTheRestGoesOn(t *testing.T) {
+	h := newHarness(t, harnessOptions{wrap: func(c forge.Client) forge.Client { return noChecks{c} }})
+	n := h.provisioned("cat-cafe")
+	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
+	h.settle()
+	if _, title := h.openPull("cat-cafe"); title != "Resize store cat-cafe to medium" {
+		t.Fatalf("open pull request %q, want the resize", title)
+	}
+	if r := h.replies(n); len(r) != 1 || !strings.Contains(r[0], "waits for a reviewer") {
+		t.Errorf("replies %q, want the command answered", r)
+	}
+	if !strings.Contains(h.logs.String(), "grant the GitHub App checks: write") {
+		t.Error("no warning says what to grant")
 	}
 }
