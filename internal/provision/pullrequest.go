@@ -65,6 +65,28 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	return p.validateRequestPull(ctx, pr)
 }
 
+// writeApprovers are the approving reviewers of pr with write access to its
+// repository: the approvals branch protection counts. Anyone can review a
+// pull request they can read; the record names only these.
+func (p *Provisioner) writeApprovers(ctx context.Context, pr *forge.PullRequest) ([]string, error) {
+	all, err := p.gh.Approvers(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, login := range all {
+		perm, err := p.gh.Permission(ctx, pr.Repo, login)
+		if err != nil {
+			return nil, err
+		}
+		switch perm {
+		case forge.PermissionAdmin, forge.PermissionMaintain, forge.PermissionWrite:
+			out = append(out, login)
+		}
+	}
+	return out, nil
+}
+
 // recordMerge notes who merged and approved a Purrvision pull request and
 // its merge commit on the store's issue, and labels it provisioning.
 func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) error {
@@ -72,7 +94,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if err != nil || !ok {
 		return err
 	}
-	approvers, err := p.gh.Approvers(ctx, pr.Repo, pr.Number)
+	approvers, err := p.writeApprovers(ctx, pr)
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.gh, _ = testutil.GitHub(t, requestsRepo)
 	h.gh.AddRepo(tenantsRepo, "main", h.bare)
 	h.gh.SetPermission(tenantsRepo, "maintainer", "maintain") // merges need write access
+	h.gh.SetPermission(tenantsRepo, "reviewer", "write")      // approvals count with write access
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -880,3 +880,21 @@ func TestSecurity_EditedStorePullBody(t *testing.T) {
 		t.Errorf("cat-cafe's resize after the forged merge record: %q", title)
 	}
 }
+
+// TestSecurity_ApprovalsNeedWriteAccess: anyone who can read a pull
+// request can approve it; the merge record (the status timeline, the
+// audit) names only approvals by people with write access, the ones
+// branch protection counts.
+// Guard: Provisioner.writeApprovers.
+func TestSecurity_ApprovalsNeedWriteAccess(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.request("octocat", "cat-cafe", "small")
+	h.settle()
+	pr, _ := h.openPull("cat-cafe")
+	h.gh.Approve(tenantsRepo, pr, "eve")
+	h.merge(pr)
+	text := audit.Text(auditOf(t, h, h.tenantsClone(), "cat-cafe"))
+	if strings.Contains(text, "eve") || !strings.Contains(text, "approved by @reviewer") {
+		t.Errorf("the merge record names an approval without write access, or not the reviewer's:\n%s", text)
+	}
+}
