@@ -363,14 +363,15 @@ func Table(st *State) string {
 		switch {
 		case w.Closed:
 			pr += " (closed without merge)"
-			when = "opened " + Time(w.Opened)
+			when = at("opened", w.Opened)
 		case !w.Settled.IsZero():
-			when = "settled " + Time(w.Settled)
-		case !w.Merged.IsZero():
 			pr += " (merged)"
-			when = "merged " + Time(w.Merged)
+			when = at("settled", w.Settled)
+		case w.MergeCommit != "":
+			pr += " (merged)"
+			when = at("merged", w.Merged)
 		default:
-			when = "opened " + Time(w.Opened)
+			when = at("opened", w.Opened)
 		}
 		note := ""
 		if w.Replanned {
@@ -379,6 +380,14 @@ func Table(st *State) string {
 		fmt.Fprintf(&b, "| %d%s | %s | %s | %s | %s | %s |\n", w.Number, note, pr, thousands(len(w.Stores)), thousands(w.Ready), thousands(len(w.Failed)), when)
 	}
 	return b.String()
+}
+
+// at is "merged 2026-11-30 12:00 UTC", or the word alone without a time.
+func at(what string, t time.Time) string {
+	if t.IsZero() {
+		return what
+	}
+	return what + " " + Time(t)
 }
 
 func phaseLine(st *State) string {

@@ -9,10 +9,12 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-github/v60/github"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/fleet"
@@ -476,5 +478,111 @@ func TestRollout_CLIStatusResumeAbort(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(h.table(issue)), []byte("aborted by cli")) {
 		t.Errorf("table:\n%s", h.table(issue))
+	}
+}
+
+// TestRollout_ConfigChangeReplans: the config changes between waves (and
+// the service restarts with it); the next wave is planned with today's
+// config and the tracking issue says so.
+func TestRollout_ConfigChangeReplans(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.seedFleet("cat-cafe", "dog-deli", "owl-outlet")
+	started := h.startRollout("1,100%", "0")
+	id, issue := started.State.ID, started.Issue.Ref.Number
+	pr1, wave1 := h.openWave(id, 1)
+	h.merge(pr1.GetNumber())
+
+	h.stop()
+	small := h.cfg.Plans["small"]
+	small.CPU = resource.MustParse("3")
+	h.cfg.Plans["small"] = small
+	h.start()
+	h.deploy(wave1[0], "success", "Release reconciliation succeeded")
+	h.tick()
+
+	_, wave2 := h.openWave(id, 2)
+	if len(wave2) != 2 {
+		t.Fatalf("wave 2 changes %v", wave2)
+	}
+	for _, s := range wave2 {
+		if q := h.git_("show", rollout.WaveBranch(id, 2)+":"+storeDir(s)+"/"+renderer.FileQuota); !strings.Contains(q, "cpu: \"3\"") && !strings.Contains(q, "cpu: 3") {
+			t.Errorf("wave 2 does not render %s with today's quota:\n%s", s, q)
+		}
+	}
+	if !contains(h.trackingComments(issue), "re-planned") || !strings.Contains(h.table(issue), "2 (re-planned)") {
+		t.Errorf("the tracking issue does not say wave 2 was re-planned: %q", h.trackingComments(issue))
+	}
+}
+
+// lostPull loses GitHub's answer to the first CreatePull of wave 2: the
+// pull request exists, the service does not know it.
+type lostPull struct {
+	forge.Client
+	mu   sync.Mutex
+	lost bool
+}
+
+func (c *lostPull) CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error) {
+	out, err := c.Client.CreatePull(ctx, repo, pr)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil && strings.HasSuffix(pr.Head, "/wave-2") && !c.lost {
+		c.lost = true
+		return nil, errors.New("connection reset by peer")
+	}
+	return out, err
+}
+
+// TestRollout_LostAnswerNoDuplicatePull: opening wave 2 fails after GitHub
+// took the pull request; the next tick finds it by its branch and the
+// bot's authorship instead of opening a second one.
+func TestRollout_LostAnswerNoDuplicatePull(t *testing.T) {
+	lost := &lostPull{}
+	h := newHarness(t, harnessOptions{wrap: func(c forge.Client) forge.Client { lost.Client = c; return lost }})
+	h.seedFleet("cat-cafe", "dog-deli")
+	started := h.startRollout("1,100%", "0")
+	id, issue := started.State.ID, started.Issue.Ref.Number
+	pr1, wave1 := h.openWave(id, 1)
+	h.merge(pr1.GetNumber())
+	h.deploy(wave1[0], "success", "Release reconciliation succeeded")
+	h.tick()
+	h.stop()
+	h.start()
+	h.tick()
+	h.tick()
+	if !lost.lost {
+		t.Fatal("wave 2's pull request was never opened")
+	}
+	pr2, _ := h.openWave(id, 2)
+	if n := len(h.wavePulls(id, 2)); n != 1 {
+		t.Fatalf("%d pull requests of wave 2, want 1", n)
+	}
+	if !strings.Contains(h.table(issue), pr2.GetHTMLURL()) {
+		t.Errorf("the table does not link wave 2's pull request:\n%s", h.table(issue))
+	}
+}
+
+// TestRollout_HandEditedWaveMergedPauses: a wave pushed to by hand and
+// merged before any tick pauses the rollout at the merge, which says so.
+func TestRollout_HandEditedWaveMergedPauses(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.seedFleet("cat-cafe", "dog-deli")
+	started := h.startRollout("1,100%", "0")
+	id, issue := started.State.ID, started.Issue.Ref.Number
+	pr1, wave1 := h.openWave(id, 1)
+	branch := rollout.WaveBranch(id, 1)
+	head := strings.TrimSpace(h.git_("rev-parse", branch))
+	tree := strings.TrimSpace(h.git_("rev-parse", branch+"^{tree}"))
+	edited := strings.TrimSpace(h.git_("commit-tree", tree, "-p", head, "-m", "tweak by hand"))
+	h.git_("update-ref", "refs/heads/"+branch, edited, head)
+
+	h.merge(pr1.GetNumber())
+	if !slices.Contains(h.gh.Labels(requestsRepo, issue), v1alpha1.LabelRolloutPaused) || !contains(h.trackingComments(issue), "before it was merged") {
+		t.Fatalf("a hand-edited wave merged: labels %v, comments %q", h.gh.Labels(requestsRepo, issue), h.trackingComments(issue))
+	}
+	h.deploy(wave1[0], "success", "Release reconciliation succeeded")
+	h.tick()
+	if len(h.wavePulls(id, 2)) != 0 {
+		t.Fatal("the rollout went on after a hand-edited wave was merged")
 	}
 }
