@@ -67,7 +67,8 @@ requests repo (label rollout) with the grouped plan, and wave 1's pull
 request in the tenants repo (branch rollout/<id>/wave-1). The service opens
 each next wave once the stores of the last are Ready at its revision, or
 pauses over --max-failures. Refused while another rollout is open.
-Exit codes: 0 started, or nothing to roll out; 1 refused or failed; 2 usage.`,
+Exit codes: 0 started, or nothing to roll out; 1 refused, as another rollout
+is open; 2 usage, config, GitHub or tenants repo error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := rollout.ParseWaves(waves); err != nil {
@@ -84,6 +85,9 @@ Exit codes: 0 started, or nothing to roll out; 1 refused or failed; 2 usage.`,
 			if errors.Is(err, fleet.ErrNothing) {
 				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Nothing to roll out: %d stores, none would change (%d skipped).\n", started.Plan.Stores, len(started.Plan.Skipped))
 				return err
+			}
+			if errors.Is(err, fleet.ErrOpen) {
+				return invalidError(err)
 			}
 			if started != nil && started.Issue != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "Rollout %s: %s\n", started.State.ID, started.Issue.URL)

@@ -42,6 +42,11 @@ func (e *OpenError) Error() string {
 
 func (e *OpenError) Unwrap() error { return ErrOpen }
 
+// ErrNoLedger is returned by Start before the service has ever run on
+// the tenants repo.
+var ErrNoLedger = errors.New("starting a rollout: the ledger branch " + v1alpha1.LedgerBranch +
+	" of the tenants repo does not exist yet; the service starts it when it first runs (purrvision serve), and follows rollouts from there")
+
 // ErrNothing is returned by Start when no store would change.
 var ErrNothing = errors.New("no store would change: nothing to roll out")
 
@@ -82,6 +87,13 @@ func (r *Roller) Start(ctx context.Context, o StartOptions) (*Started, error) {
 	plan, err := r.plan(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok, err := r.repo.Head(v1alpha1.LedgerBranch); err != nil {
+		return nil, err
+	} else if !ok {
+		// The rollout's state lives there; without it the service could
+		// not follow the rollout.
+		return nil, ErrNoLedger
 	}
 	if len(plan.Changes) == 0 {
 		return &Started{Plan: plan}, ErrNothing
