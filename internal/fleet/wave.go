@@ -373,6 +373,11 @@ func (r *Roller) observe(ctx context.Context, store, merge string) (rollout.Obse
 	if err != nil || st == nil {
 		return o, err
 	}
+	if st.Creator != r.bot {
+		// Only the watcher's word counts; the store stays pending until
+		// the bot reports again.
+		return o, nil
+	}
 	o.State, o.Description = st.State, st.Description
 	return o, nil
 }

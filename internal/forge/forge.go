@@ -183,6 +183,8 @@ type DeploymentStatus struct {
 	// LogURL is where people follow the deployment: the store's row on
 	// the status page.
 	LogURL string
+	// Creator is who set it, as GitHub records it; read only.
+	Creator string
 }
 
 // Client is the whole of what Purrvision asks of GitHub, as the adapter in

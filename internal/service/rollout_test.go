@@ -235,6 +235,17 @@ func TestRollout_WavesOpenByThemselvesUntilDone(t *testing.T) {
 		t.Fatalf("%d pull requests of wave 1 after a restart", len(prs))
 	}
 
+	// A success set by someone else than the bot's watcher is not its word.
+	d, err := h.client.LatestDeployment(context.Background(), forge.Repo{Owner: "acme", Name: "tenants"}, v1alpha1.Environment(wave1[0]))
+	if err != nil || d == nil {
+		t.Fatalf("the canary's deployment: %+v, %v", d, err)
+	}
+	h.actAs("maintainer", http.MethodPost, fmt.Sprintf("repos/%s/deployments/%d/statuses", tenantsRepo, d.ID), `{"state":"success"}`)
+	h.tick()
+	if prs := h.wavePulls(id, 2); len(prs) != 0 {
+		t.Fatal("wave 2 opened on a deployment status the bot did not set")
+	}
+
 	h.deploy(wave1[0], "success", "Release reconciliation succeeded")
 	h.tick()
 	pr2, wave2 := h.openWave(id, 2)
