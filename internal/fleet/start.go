@@ -120,6 +120,9 @@ func (r *Roller) Start(ctx context.Context, o StartOptions) (*Started, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := r.yieldToOlder(ctx, tr); err != nil {
+		return &Started{Issue: is, State: tr.st, Plan: plan}, err
+	}
 	if err := r.openNext(ctx, tr, plan); err != nil {
 		return &Started{Issue: is, State: tr.st, Plan: plan}, err
 	}
@@ -158,4 +161,38 @@ func issueBody(st *rollout.State, p *rollout.Plan) string {
 	fmt.Fprintf(&b, "### Plan\n\n")
 	head := b.String()
 	return head + rollout.Markdown(p, forge.MaxBody-len(head)-100)
+}
+
+// yieldToOlder closes the rollout just started when another tracking
+// issue, opened before it, is open too: two starts at once each found
+// none open, and the older one goes on alone.
+func (r *Roller) yieldToOlder(ctx context.Context, tr *tracking) error {
+	open, err := r.Open(ctx)
+	if err != nil {
+		return err
+	}
+	for _, other := range open {
+		if other.Ref.Number >= tr.ref().Number {
+			continue
+		}
+		reason := "another rollout was started at the same time, in " + other.URL
+		if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+			st.Phase, st.Reason = rollout.Aborted, reason
+			return "aborted: " + reason, nil
+		}); err != nil {
+			return err
+		}
+		if err := r.table(ctx, tr); err != nil {
+			return err
+		}
+		if err := r.gh.CloseIssue(ctx, tr.ref()); err != nil {
+			return err
+		}
+		e := &OpenError{Issue: other, ID: "?", Reason: "started at the same time as this one, which was closed"}
+		if o, err := r.load(ctx, other.Ref, true); err == nil && o != nil {
+			e.ID = o.st.ID
+		}
+		return e
+	}
+	return nil
 }

@@ -597,3 +597,50 @@ func TestRollout_HandEditedWaveMergedPauses(t *testing.T) {
 		t.Fatal("the rollout went on after a hand-edited wave was merged")
 	}
 }
+
+// racingStart opens another rollout's tracking issue, as a second
+// `purrvision rollout start` at the same moment would, just before the
+// first CreateIssue.
+type racingStart struct {
+	forge.Client
+	raced bool
+}
+
+func (c *racingStart) CreateIssue(ctx context.Context, repo forge.Repo, title, body string, labels ...string) (*forge.Issue, error) {
+	if !c.raced {
+		c.raced = true
+		if _, err := c.Client.CreateIssue(ctx, repo, "Rollout 20261130-000000: the other one", "body", labels...); err != nil {
+			return nil, err
+		}
+	}
+	return c.Client.CreateIssue(ctx, repo, title, body, labels...)
+}
+
+// TestRollout_TwoStartsAtOnce: two starts that each found no open rollout;
+// the one whose tracking issue is newer closes it and opens no wave.
+func TestRollout_TwoStartsAtOnce(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.seedFleet("cat-cafe")
+	race := &racingStart{Client: h.client}
+	r, err := fleet.New(fleet.Options{Config: h.cfg, GitHub: race, Repo: h.tenantsClone()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := r.Start(context.Background(), fleet.StartOptions{})
+	var open *fleet.OpenError
+	if !errors.As(err, &open) || started == nil || started.Issue == nil {
+		t.Fatalf("start racing another: %v, want it refused", err)
+	}
+	h.settle()
+	if st := h.gh.Issue(requestsRepo, started.Issue.Ref.Number).GetState(); st != "closed" {
+		t.Errorf("the newer tracking issue is %s, want closed", st)
+	}
+	if open.Issue.Ref.Number >= started.Issue.Ref.Number {
+		t.Errorf("it yielded to #%d, not the older issue", open.Issue.Ref.Number)
+	}
+	for head := range h.pulls() {
+		if strings.HasPrefix(head, v1alpha1.RolloutBranchPrefix) {
+			t.Errorf("a wave opened: %s", head)
+		}
+	}
+}
