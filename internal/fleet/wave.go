@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
@@ -14,6 +15,10 @@ import (
 	"github.com/purrvision/purrvision/internal/rollout"
 	"github.com/purrvision/purrvision/tenants"
 )
+
+// openGrace is how long a wave begun by another process, and not pushed
+// yet, is left to it before this one takes it over.
+const openGrace = 2 * time.Minute
 
 // ErrHandEdited is returned when a rollout branch no longer holds the
 // commit the bot pushed: someone pushed to it.
@@ -31,6 +36,10 @@ func (r *Roller) step(ctx context.Context, tr *tracking) error {
 	switch {
 	case w == nil || w.Closed:
 		return r.openNext(ctx, tr, nil)
+	case w.Pushed == "" && r.now().Sub(w.Opened) < openGrace:
+		// Another process (the CLI's start, another replica) is opening
+		// it; left to it, unless it died.
+		return r.table(ctx, tr)
 	case w.Pushed == "" || w.Pull == 0:
 		// Begun and not finished: a crash, or a failure half-way.
 		plan, err := r.plan(ctx)
@@ -118,7 +127,9 @@ func (r *Roller) openNext(ctx context.Context, tr *tracking, plan *rollout.Plan)
 		return r.finish(ctx, tr, next.Left)
 	}
 	n := next.Wave.Number
+	mine := false
 	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		mine = false
 		if st.Phase != rollout.Active {
 			return "", fmt.Errorf("opening wave %d of rollout %s: the rollout is %s", n, st.ID, st.Phase)
 		}
@@ -132,9 +143,13 @@ func (r *Roller) openNext(ctx context.Context, tr *tracking, plan *rollout.Plan)
 		} else {
 			st.WaveList = append(st.WaveList, w)
 		}
+		mine = true
 		return fmt.Sprintf("opening wave %d", n), nil
 	}); err != nil {
 		return err
+	}
+	if !mine {
+		return r.table(ctx, tr) // another process opens it
 	}
 	if next.Replanned {
 		if err := r.post(ctx, tr, fmt.Sprintf("replanned-%d", n), replannedComment(n, plan.Only(next.Wave.Stores))); err != nil {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -642,5 +644,57 @@ func TestRollout_TwoStartsAtOnce(t *testing.T) {
 		if strings.HasPrefix(head, v1alpha1.RolloutBranchPrefix) {
 			t.Errorf("a wave opened: %s", head)
 		}
+	}
+}
+
+// refuseRolloutPushes makes the tenants repo refuse pushes to rollout
+// branches, as a process killed half-way never pushes; the returned
+// function lifts it.
+func (h *harness) refuseRolloutPushes() func() {
+	h.t.Helper()
+	hook := filepath.Join(h.bare, "hooks", "pre-receive")
+	script := "#!/bin/sh\nwhile read old new ref; do case \"$ref\" in refs/heads/rollout/*) echo refused >&2; exit 1;; esac; done\nexit 0\n"
+	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	return func() {
+		if err := os.Remove(hook); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// TestRollout_WaveBegunElsewhere: a start that recorded wave 1 and died
+// before pushing it. While another process may still be at it, the
+// service leaves the wave alone; once the grace is over, it opens the
+// wave itself, once.
+func TestRollout_WaveBegunElsewhere(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		ago   time.Duration
+		opens bool
+	}{
+		{"just begun", 0, false},
+		{"begun long ago", 3 * time.Minute, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			h.seedFleet("cat-cafe", "dog-deli")
+			lift := h.refuseRolloutPushes()
+			r, err := fleet.New(fleet.Options{Config: h.cfg, GitHub: h.client, Repo: h.tenantsClone(), Now: func() time.Time { return time.Now().Add(-tt.ago) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			started, err := r.Start(context.Background(), fleet.StartOptions{Waves: "1,100%"})
+			if err == nil || started == nil || started.State == nil {
+				t.Fatalf("start with pushes refused: %v", err)
+			}
+			lift()
+			h.tick()
+			h.tick()
+			if n := len(h.wavePulls(started.State.ID, 1)); n != map[bool]int{true: 1, false: 0}[tt.opens] {
+				t.Fatalf("%d pull requests of wave 1", n)
+			}
+		})
 	}
 }
