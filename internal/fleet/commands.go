@@ -48,7 +48,7 @@ func (r *Roller) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Com
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	tr, err := r.load(ctx, ref, false)
+	tr, err := r.load(ctx, ref, true) // the CLI may have moved it
 	if err != nil || tr == nil {
 		return false, err
 	}
