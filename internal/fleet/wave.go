@@ -20,10 +20,6 @@ import (
 // yet, is left to it before this one takes it over.
 const openGrace = 2 * time.Minute
 
-// ErrHandEdited is returned when a rollout branch no longer holds the
-// commit the bot pushed: someone pushed to it.
-var ErrHandEdited = errors.New("pushed to by hand")
-
 // step is the rollout's reconcile: it opens the wave the state misses,
 // looks at the open wave's pull request, runs the gate on a merged wave,
 // and opens the next wave or pauses.
@@ -173,10 +169,13 @@ func replannedComment(n int, p *rollout.Plan) string {
 	return b.String()
 }
 
-// openWave pushes wave n's branch, as the bot last pushed it or anew, and
-// finds or opens its pull request.
+// openWave pushes wave n's branch, unless the bot did already, and finds
+// or opens its pull request.
 func (r *Roller) openWave(ctx context.Context, tr *tracking, plan *rollout.Plan, n int) error {
 	w := tr.st.Wave(n)
+	if w.Pushed != "" {
+		return r.pullWave(ctx, tr, plan, n)
+	}
 	stores := slices.DeleteFunc(slices.Clone(w.Stores), func(s string) bool { return plan.Store(s) == nil })
 	if len(stores) == 0 {
 		// Nothing left to change in this wave (store commands rendered
@@ -190,36 +189,44 @@ func (r *Roller) openWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 		return r.openNext(ctx, tr, plan)
 	}
 	wave := rollout.Wave{Number: n, Stores: stores}
-	pushed := w.Pushed
-	res, err := r.repo.Update(ctx, w.Branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
-		if s.BranchExists && pushed != "" {
-			if s.BranchHead.String() == pushed {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("opening wave %d: branch %s: %w", n, w.Branch, ErrHandEdited)
-		}
-		// A branch the state does not know the bot pushed is started over.
+	// A branch the state does not know the bot pushed is started over.
+	res, err := r.repo.Update(ctx, w.Branch, func(tenants.State, *tenants.Snapshot, *tenants.Snapshot) (*tenants.Plan, error) {
 		return rollout.WaveCommit(plan, wave, tr.st.ID)
 	})
-	if errors.Is(err, ErrHandEdited) {
-		return r.pause(ctx, tr, fmt.Sprintf("wave %d's branch `%s` was pushed to by hand", n, w.Branch),
-			fmt.Sprintf("Rollout paused: wave %d's branch `%s` no longer holds the commit Purrvision pushed; it does not go on with a wave it did not write.", n, w.Branch))
-	}
 	if err != nil {
 		return fmt.Errorf("pushing wave %d of rollout %s: %w", n, tr.st.ID, err)
 	}
 	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
 		w := st.Wave(n)
-		if w.Pushed == res.Commit.String() && slices.Equal(w.Stores, stores) {
-			return "", ledger.ErrUnchanged
+		if w.Pushed != "" {
+			return "", fmt.Errorf("pushing wave %d of rollout %s: another process pushed it meanwhile", n, st.ID)
 		}
 		w.Pushed, w.Stores = res.Commit.String(), stores
 		return fmt.Sprintf("pushed wave %d", n), nil
 	}); err != nil {
 		return err
 	}
-	pr, err := r.ensurePull(ctx, tr.st.Wave(n).PullState, forge.KeepStart(fmt.Sprintf("Rollout %s: wave %d (%s)", tr.st.ID, n, plural(len(stores), "store")), forge.MaxTitle),
-		pullBody(tr, fmt.Sprintf("Wave %d of rollout %s, %s", n, tr.st.ID, tr.st.Title), plan.Only(stores)))
+	return r.pullWave(ctx, tr, plan, n)
+}
+
+// pullWave finds or opens the pull request of the wave the bot pushed,
+// once its branch is still at that commit, and follows it if it was
+// merged meanwhile.
+func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan, n int) error {
+	w := tr.st.Wave(n)
+	if err := r.repo.Fetch(ctx); err != nil {
+		return err
+	}
+	head, ok, err := r.repo.Head(w.Branch)
+	if err != nil {
+		return err
+	}
+	if ok && head.String() != w.Pushed {
+		return r.pause(ctx, tr, fmt.Sprintf("wave %d's branch `%s` was pushed to by hand", n, w.Branch),
+			fmt.Sprintf("Rollout paused: wave %d's branch `%s` no longer holds the commit Purrvision pushed; it does not go on with a wave it did not write.", n, w.Branch))
+	}
+	pr, err := r.ensurePull(ctx, w.PullState, forge.KeepStart(fmt.Sprintf("Rollout %s: wave %d (%s)", tr.st.ID, n, plural(len(w.Stores), "store")), forge.MaxTitle),
+		pullBody(tr, fmt.Sprintf("Wave %d of rollout %s, %s", n, tr.st.ID, tr.st.Title), plan.Only(w.Stores)))
 	if err != nil {
 		return err
 	}
@@ -231,6 +238,14 @@ func (r *Roller) openWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 		w.Pull, w.URL = pr.Number, pr.URL
 		return fmt.Sprintf("wave %d is pull request %d", n, pr.Number), nil
 	}); err != nil {
+		return err
+	}
+	if pr.Merged {
+		// Read whole: a listing lacks who merged it.
+		if pr, err = r.gh.GetPull(ctx, r.tenants, pr.Number); err != nil {
+			return err
+		}
+		_, err := r.watchPull(ctx, tr, n, pr)
 		return err
 	}
 	return r.table(ctx, tr)
@@ -248,8 +263,9 @@ func pullBody(tr *tracking, what string, p *rollout.Plan) string {
 	return head + rollout.Markdown(p, forge.MaxBody-len(head)-100)
 }
 
-// ensurePull finds the bot's open pull request of the branch, or opens it,
-// and labels it.
+// ensurePull finds the bot's open pull request of the branch, or the one
+// merged at the commit the bot pushed (opened before a lost answer, and
+// merged since), or opens it, and labels it.
 func (r *Roller) ensurePull(ctx context.Context, ps rollout.PullState, title, body string) (*forge.PullRequest, error) {
 	find := func() (*forge.PullRequest, error) {
 		prs, err := r.gh.ListPulls(ctx, r.tenants, ps.Branch)
@@ -257,7 +273,10 @@ func (r *Roller) ensurePull(ctx context.Context, ps rollout.PullState, title, bo
 			return nil, err
 		}
 		for _, pr := range prs {
-			if pr.Open && pr.Author == r.bot && pr.HeadRepo == r.tenants {
+			if pr.Author != r.bot || pr.HeadRepo != r.tenants {
+				continue
+			}
+			if pr.Open || (pr.Merged && pr.HeadSHA == ps.Pushed) {
 				return &pr, nil
 			}
 		}

@@ -31,7 +31,10 @@ func (c *Client) ListPulls(ctx context.Context, repo forge.Repo, head string) ([
 		prs, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, opts)
 		for _, p := range prs {
 			if p.GetHead().GetRef() == head {
-				out = append(out, *pullFrom(repo, p))
+				pr := pullFrom(repo, p)
+				// A listing says merged_at, not merged.
+				pr.Merged = pr.Merged || p.MergedAt != nil
+				out = append(out, *pr)
 			}
 		}
 		return resp, err

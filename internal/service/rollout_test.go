@@ -698,3 +698,56 @@ func TestRollout_WaveBegunElsewhere(t *testing.T) {
 		})
 	}
 }
+
+// mergedBeforeRecorded loses GitHub's answer to wave 2's CreatePull, and
+// a maintainer merges that pull request before the service looks again.
+type mergedBeforeRecorded struct {
+	forge.Client
+	gh   *ghstandin.Server
+	mu   sync.Mutex
+	done bool
+}
+
+func (c *mergedBeforeRecorded) CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error) {
+	out, err := c.Client.CreatePull(ctx, repo, pr)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil || !strings.HasSuffix(pr.Head, "/wave-2") || c.done {
+		return out, err
+	}
+	c.done = true
+	if _, err := c.gh.Merge(tenantsRepo, out.Number, "maintainer"); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("connection reset by peer")
+}
+
+// TestRollout_MergedBeforeRecorded: wave 2's pull request is merged before
+// the service learnt its number; the service adopts it (the bot's, merged
+// at the commit it pushed) instead of opening another, and gates it.
+func TestRollout_MergedBeforeRecorded(t *testing.T) {
+	c := &mergedBeforeRecorded{}
+	h := newHarness(t, harnessOptions{wrap: func(cl forge.Client) forge.Client { c.Client = cl; return c }})
+	c.gh = h.gh
+	h.seedFleet("cat-cafe", "dog-deli")
+	started := h.startRollout("1,100%", "0")
+	id, issue := started.State.ID, started.Issue.Ref.Number
+	pr1, wave1 := h.openWave(id, 1)
+	h.merge(pr1.GetNumber())
+	h.deploy(wave1[0], "success", "Release reconciliation succeeded")
+	h.tick()
+	h.tick()
+	prs := h.wavePulls(id, 2)
+	if !c.done || len(prs) != 1 || !prs[0].GetMerged() {
+		t.Fatalf("wave 2: %d pull requests, want the one merged", len(prs))
+	}
+	for _, s := range []string{"cat-cafe", "dog-deli"} {
+		if s != wave1[0] {
+			h.deploy(s, "success", "Release reconciliation succeeded")
+		}
+	}
+	h.tick()
+	if st := h.gh.Issue(requestsRepo, issue).GetState(); st != "closed" || !strings.Contains(h.table(issue), "**done**") {
+		t.Errorf("tracking issue %s, table:\n%s", st, h.table(issue))
+	}
+}
