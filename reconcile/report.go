@@ -158,6 +158,19 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 		if err != nil {
 			return err
 		}
+		if !holds {
+			// A deployment of a commit Flux has not applied yet (a
+			// rollout's wave, merged after the store's own merge) waits
+			// for it: an older revision's story is not that deployment's,
+			// and a deployment of its own would hide it.
+			older, err := g.contains(ctx, r.Revision, d.SHA)
+			if err != nil {
+				return err
+			}
+			if older {
+				return nil
+			}
+		}
 		stale = !holds
 	}
 	if d == nil || stale {

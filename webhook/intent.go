@@ -17,15 +17,20 @@ const (
 	RunCommand
 	// InspectPull looks at a tenants pull request (merge, request files).
 	InspectPull
+	// InspectRolloutPull looks at a rollout's pull request (a wave merged
+	// or closed, its branch pushed to).
+	InspectRolloutPull
+	// ReconcileRollout runs a rollout's gate: its tracking issue.
+	ReconcileRollout
 )
 
 // Intent is one piece of work derived from a delivery.
 type Intent struct {
 	Kind    Kind
-	Issue   forge.IssueRef // ReconcileRequest, RunCommand
+	Issue   forge.IssueRef // ReconcileRequest, RunCommand, ReconcileRollout
 	Comment forge.Comment  // RunCommand
-	Repo    forge.Repo     // InspectPull
-	Number  int            // InspectPull
+	Repo    forge.Repo     // InspectPull, InspectRolloutPull
+	Number  int            // InspectPull, InspectRolloutPull
 }
 
 // Key identifies intents that converge on the same state, so duplicates
@@ -38,6 +43,10 @@ func (i Intent) Key() string {
 		return fmt.Sprintf("command:%s:%d", i.Issue, i.Comment.ID)
 	case InspectPull:
 		return fmt.Sprintf("pull:%s#%d", i.Repo, i.Number)
+	case InspectRolloutPull:
+		return fmt.Sprintf("rollout-pull:%s#%d", i.Repo, i.Number)
+	case ReconcileRollout:
+		return "rollout:" + i.Issue.String()
 	}
 	return "unknown"
 }
@@ -50,6 +59,10 @@ func (k Kind) String() string {
 		return "run-command"
 	case InspectPull:
 		return "inspect-pull"
+	case InspectRolloutPull:
+		return "inspect-rollout-pull"
+	case ReconcileRollout:
+		return "reconcile-rollout"
 	}
 	return "unknown"
 }

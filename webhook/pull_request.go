@@ -23,5 +23,8 @@ func (r *Router) fromPullRequest(e *github.PullRequestEvent) ([]Intent, error) {
 	if n == 0 {
 		return nil, missing("pull_request.number")
 	}
+	if isRolloutBranch(e.GetPullRequest().GetHead().GetRef()) {
+		return []Intent{{Kind: InspectRolloutPull, Repo: repo, Number: n}}, nil
+	}
 	return []Intent{{Kind: InspectPull, Repo: repo, Number: n}}, nil
 }

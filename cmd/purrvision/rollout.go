@@ -15,7 +15,7 @@ func newRolloutCommand() *cobra.Command {
 		Use:   "rollout",
 		Short: "Move every store forward to what today's config and chart render",
 	}
-	cmd.AddCommand(newRolloutPlanCommand())
+	cmd.AddCommand(newRolloutPlanCommand(), newRolloutStartCommand(), newRolloutStatusCommand(), newRolloutResumeCommand(), newRolloutAbortCommand())
 	return cmd
 }
 

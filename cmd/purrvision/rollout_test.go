@@ -44,7 +44,14 @@ func rolloutConfig(t *testing.T, url, version string) string {
 // new tenants repo and returns its URL.
 func seedTenants(t *testing.T) string {
 	t.Helper()
-	_, url, _ := testutil.GitRepo(t, "tenants", "main")
+	url, _ := seedTenantsDir(t)
+	return url
+}
+
+// seedTenantsDir is seedTenants that also returns the repo's directory.
+func seedTenantsDir(t *testing.T) (string, string) {
+	t.Helper()
+	_, url, dir := testutil.GitRepo(t, "tenants", "main")
 	cfg := testutil.ExampleConfig(t)
 	var changes []tenants.Change
 	for i, s := range []struct{ name, plan string }{{"cat-cafe", "small"}, {"dog-diner", "medium"}, {"emu-eats", "small"}} {
@@ -68,7 +75,7 @@ func seedTenants(t *testing.T) string {
 	if err := repo.Push(context.Background(), "main", head, ""); err != nil {
 		t.Fatal(err)
 	}
-	return url
+	return url, dir
 }
 
 var commitHash = regexp.MustCompile(`\b[0-9a-f]{12}\b`)

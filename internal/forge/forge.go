@@ -211,6 +211,8 @@ type DeploymentStatus struct {
 	// LogURL is where people follow the deployment: the store's row on
 	// the status page.
 	LogURL string
+	// Creator is who set it, as GitHub records it; read only.
+	Creator string
 }
 
 // Client is the whole of what Purrvision asks of GitHub, as the adapter in
@@ -274,4 +276,12 @@ type Client interface {
 	CreateDeploymentStatus(ctx context.Context, repo Repo, id int64, st DeploymentStatus) error
 	// LatestDeployment is the newest deployment to environment; nil when none.
 	LatestDeployment(ctx context.Context, repo Repo, environment string) (*Deployment, error)
+
+	// CreateIssue opens an issue with labels (a rollout's tracking issue).
+	CreateIssue(ctx context.Context, repo Repo, title, body string, labels ...string) (*Issue, error)
+	// ListPulls lists the pull requests of a head branch, open, closed
+	// and merged, newest first.
+	ListPulls(ctx context.Context, repo Repo, head string) ([]PullRequest, error)
+	// ListOpenPulls lists every open pull request of repo.
+	ListOpenPulls(ctx context.Context, repo Repo) ([]PullRequest, error)
 }

@@ -642,7 +642,7 @@ func (c *Client) LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id
 		return nil, nil
 	}
 	return &forge.DeploymentStatus{State: sts[0].GetState(), Description: sts[0].GetDescription(), EnvironmentURL: sts[0].GetEnvironmentURL(),
-		LogURL: sts[0].GetLogURL()}, nil
+		LogURL: sts[0].GetLogURL(), Creator: sts[0].GetCreator().GetLogin()}, nil
 }
 
 // CreateDeploymentStatus implements forge.Deployer.

@@ -303,7 +303,7 @@ func (s *Server) pullJSON(rp *repo, pr *github.PullRequest) object {
 		"commits_url": u + "/commits", "review_comments_url": u + "/comments", "review_comment_url": s.repoAPI(rp) + "/pulls/comments{/number}",
 		"comments_url": issueURL + "/comments", "statuses_url": statuses,
 		"state": pr.GetState(), "locked": false, "title": pr.GetTitle(), "body": str(pr.Body), "draft": false,
-		"user": s.userJSON(pr.GetUser().GetLogin()), "labels": s.labelsJSON(rp, is.Labels), "milestone": nil,
+		"user": s.userJSON(pr.GetUser().GetLogin()), "labels": s.pullLabelsJSON(rp, is.Labels), "milestone": nil,
 		"assignee": nil, "assignees": []object{}, "requested_reviewers": []object{}, "requested_teams": []object{},
 		"created_at": ts(pr.CreatedAt), "updated_at": ts(pr.UpdatedAt), "closed_at": ts(pr.ClosedAt), "merged_at": ts(pr.MergedAt),
 		"merge_commit_sha": str(pr.MergeCommitSHA), "merged": pr.GetMerged(), "merged_by": s.userOrNull(pr.MergedBy),

@@ -33,6 +33,8 @@ const (
 	KindStatus      = "status"
 	KindValidation  = "validation"
 	KindCredentials = "credentials"
+	// KindRollout is the table of waves on a rollout's tracking issue.
+	KindRollout = "rollout"
 )
 
 // Markers is the marker each kind's comment opens with.
@@ -40,6 +42,7 @@ var Markers = map[string]string{
 	KindStatus:      v1alpha1.MarkerStatus,
 	KindValidation:  v1alpha1.MarkerValidation,
 	KindCredentials: v1alpha1.MarkerCredentials,
+	KindRollout:     v1alpha1.MarkerRollout,
 }
 
 // KeepAnswered bounds the command IDs a Record lists; older ones are
@@ -66,6 +69,9 @@ type Record struct {
 	// status comment only shows. People with write access can edit any
 	// comment, so nothing is read back from one.
 	Status *storestatus.State `json:"status,omitempty"`
+	// Rollout is the state of the rollout the issue tracks, as
+	// internal/fleet writes it (a rollout.State).
+	Rollout json.RawMessage `json:"rollout,omitempty"`
 }
 
 // Credentials are what the bot sealed to a store's owner: the ciphertexts
@@ -317,7 +323,7 @@ func (l *Ledger) Thread(ctx context.Context, gh Reader, bot string, ref forge.Is
 		}
 	}
 	t := &Thread{Ref: ref, Record: rec, Own: map[string]forge.Comment{}, Bot: bot}
-	for _, kind := range []string{KindStatus, KindValidation, KindCredentials} {
+	for _, kind := range []string{KindStatus, KindValidation, KindCredentials, KindRollout} {
 		id, ok := rec.Comments[kind]
 		if !ok {
 			continue

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/fleet"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/provision"
@@ -52,6 +53,8 @@ type Options struct {
 // Service is a running Purrvision service.
 type Service struct {
 	Provisioner *provision.Provisioner
+	// Fleet runs rollouts: their wave merges, gates and commands.
+	Fleet       *fleet.Roller
 	Queue       *webhook.Queue
 	Handler     http.Handler
 	ready       atomic.Bool
@@ -72,7 +75,11 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Provisioner: prov}
+	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Now: o.Now, Rand: o.Rand})
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Provisioner: prov, Fleet: roller}
 	reg := o.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -136,6 +143,10 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
+// Resync queues every open request and every open rollout again, as each
+// tick of Run does.
+func (s *Service) Resync(ctx context.Context) { s.resync(ctx) }
+
 func (s *Service) resync(ctx context.Context) {
 	err := s.Provisioner.Resync(ctx, func(ref forge.IssueRef) {
 		if err := s.Queue.Add(webhook.Intent{Kind: webhook.ReconcileRequest, Issue: ref}); err != nil {
@@ -144,6 +155,15 @@ func (s *Service) resync(ctx context.Context) {
 	})
 	if err != nil {
 		logctx.From(ctx).Error("resync failed", "error", err)
+	}
+	// Each open rollout's gate runs on every tick.
+	err = s.Fleet.Resync(ctx, func(ref forge.IssueRef) {
+		if err := s.Queue.Add(webhook.Intent{Kind: webhook.ReconcileRollout, Issue: ref}); err != nil {
+			logctx.From(ctx).Warn("resync: not queued", "issue", ref.String(), "error", err)
+		}
+	})
+	if err != nil {
+		logctx.From(ctx).Error("resyncing rollouts failed", "error", err)
 	}
 }
 
@@ -155,9 +175,19 @@ func (s *Service) process(ctx context.Context, it webhook.Intent) error {
 	case webhook.ReconcileRequest:
 		return s.Provisioner.ReconcileRequest(ctx, it.Issue)
 	case webhook.RunCommand:
+		if handled, err := s.Fleet.RunCommand(ctx, it.Issue, it.Comment); handled || err != nil {
+			return err
+		}
 		return s.Provisioner.RunCommand(ctx, it.Issue, it.Comment)
 	case webhook.InspectPull:
 		return s.Provisioner.HandlePullRequest(ctx, it.Repo, it.Number)
+	case webhook.InspectRolloutPull:
+		if handled, err := s.Fleet.HandlePullRequest(ctx, it.Repo, it.Number); handled || err != nil {
+			return err
+		}
+		return s.Provisioner.HandlePullRequest(ctx, it.Repo, it.Number)
+	case webhook.ReconcileRollout:
+		return s.Fleet.Reconcile(ctx, it.Issue)
 	}
 	return fmt.Errorf("unknown intent %v", it.Kind)
 }

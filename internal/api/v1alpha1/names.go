@@ -126,7 +126,20 @@ const (
 	MarkerReply       = "<!-- purrvision:reply"
 	MarkerPull        = "<!-- purrvision:pull"
 	MarkerState       = "<!-- purrvision:state"
+	// MarkerRollout opens the table of waves on a rollout's tracking issue.
+	MarkerRollout = "<!-- purrvision:rollout -->"
 )
+
+// Labels of a fleet rollout: its tracking issue and wave pull requests
+// carry LabelRollout; a paused rollout's tracking issue LabelRolloutPaused.
+const (
+	LabelRollout       = "rollout"
+	LabelRolloutPaused = "rollout/paused"
+)
+
+// RolloutBranchPrefix starts the tenants repo branch of every rollout pull
+// request: rollout/<id>/wave-<n>, rollout/<id>/revert-<n>.
+const RolloutBranchPrefix = "rollout/"
 
 // Phase is where a store is in its life.
 type Phase string

@@ -16,6 +16,7 @@ import (
 // hold the list to internal/ghclient's source, to GitHub's description and
 // to the stand-in's routes.
 var ProductOperations = map[string]string{
+	"Issues.Create":                        "POST /repos/{owner}/{repo}/issues",
 	"Issues.Get":                           "GET /repos/{owner}/{repo}/issues/{issue_number}",
 	"Issues.ListByRepo":                    "GET /repos/{owner}/{repo}/issues",
 	"Issues.Edit":                          "PATCH /repos/{owner}/{repo}/issues/{issue_number}",

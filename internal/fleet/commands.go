@@ -1,0 +1,365 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/rollout"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// Commands on a tracking issue: /purrvision rollout <command>.
+const (
+	CmdResume = "resume"
+	CmdAbort  = "abort"
+	CmdRevert = "revert"
+)
+
+const usage = "Rollout commands: `/purrvision rollout resume`, `/purrvision rollout abort`, `/purrvision rollout revert <wave>`."
+
+// ParseCommand reads "/purrvision rollout <command> [args]" on a comment's
+// first line.
+func ParseCommand(body string) (cmd string, args []string, ok bool) {
+	line, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
+	f := strings.Fields(line)
+	if len(f) < 2 || f[0] != "/purrvision" || f[1] != "rollout" {
+		return "", nil, false
+	}
+	if len(f) == 2 {
+		return "", nil, true
+	}
+	return f[2], f[3:], true
+}
+
+// RunCommand carries out a rollout command comment on a tracking issue,
+// once, for people with write access to the requests repo or in a
+// command team (what GitHub says, never what the comment says). handled
+// is false when the issue is no tracking issue, for the request flow.
+func (r *Roller) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Comment) (handled bool, err error) {
+	cmd, args, ok := ParseCommand(c.Body)
+	if !ok || c.Author == r.bot || ref.Repo != r.requests {
+		return false, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr, err := r.load(ctx, ref, true) // the CLI may have moved it
+	if err != nil || tr == nil {
+		return false, err
+	}
+	if tr.thread.Record.IsAnswered(c.ID) {
+		return true, nil
+	}
+	allowed, err := r.authorized(ctx, c.Author)
+	if err != nil {
+		return true, err
+	}
+	if !allowed {
+		// A reaction, not a reply: nobody can make the bot talk at will.
+		return true, r.gh.React(ctx, ref.Repo, c.ID, "-1")
+	}
+	var msg string
+	switch cmd {
+	case CmdResume:
+		msg, err = r.resume(ctx, tr, "@"+c.Author)
+	case CmdAbort:
+		msg, err = r.abort(ctx, tr, "@"+c.Author)
+	case CmdRevert:
+		n := 0
+		if len(args) == 1 {
+			n, _ = strconv.Atoi(args[0])
+		}
+		if n < 1 {
+			msg = "Usage: `/purrvision rollout revert <wave>`, with the number of a merged wave."
+			break
+		}
+		msg, err = r.revert(ctx, tr, n, "@"+c.Author)
+	default:
+		msg = usage
+	}
+	if err != nil {
+		return true, err
+	}
+	return true, r.reply(ctx, tr, c, msg)
+}
+
+func (r *Roller) authorized(ctx context.Context, login string) (bool, error) {
+	perm, err := r.gh.Permission(ctx, r.requests, login)
+	if err != nil {
+		return false, err
+	}
+	switch perm {
+	case forge.PermissionAdmin, forge.PermissionMaintain, forge.PermissionWrite:
+		return true, nil
+	}
+	for _, t := range r.cfg.GitHub.CommandTeams {
+		org, team, _ := strings.Cut(t, "/")
+		ok, err := r.gh.IsTeamMember(ctx, org, team, login)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// reply answers a command comment once, and records it answered.
+func (r *Roller) reply(ctx context.Context, tr *tracking, c forge.Comment, text string) error {
+	body := fmt.Sprintf("%s comment=%d -->\n%s", v1alpha1.MarkerReply, c.ID, text)
+	_, err := r.ledger.Post(ctx, r.gh, tr.thread, "reply-"+strconv.FormatInt(c.ID, 10), body, func(rec *ledger.Record, _ forge.Comment) string {
+		rec.Answer(c.ID)
+		return fmt.Sprintf("answered comment %d", c.ID)
+	})
+	return err
+}
+
+// Resume resumes the open rollout from the CLI; by says who, as the
+// tracking issue will show it.
+func (r *Roller) Resume(ctx context.Context, by string) (string, error) {
+	return r.onOpen(ctx, func(tr *tracking) (string, error) { return r.resume(ctx, tr, by) })
+}
+
+// Abort aborts the open rollout from the CLI.
+func (r *Roller) Abort(ctx context.Context, by string) (string, error) {
+	return r.onOpen(ctx, func(tr *tracking) (string, error) { return r.abort(ctx, tr, by) })
+}
+
+// ErrNoneOpen is returned by the CLI's commands when no rollout is open.
+var ErrNoneOpen = errors.New("no rollout is open")
+
+func (r *Roller) onOpen(ctx context.Context, f func(*tracking) (string, error)) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr, err := r.openOne(ctx)
+	if err != nil {
+		return "", err
+	}
+	return f(tr)
+}
+
+func (r *Roller) openOne(ctx context.Context) (*tracking, error) {
+	open, err := r.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, is := range open {
+		tr, err := r.load(ctx, is.Ref, true)
+		if err != nil {
+			return nil, err
+		}
+		if tr != nil {
+			return tr, nil
+		}
+	}
+	return nil, ErrNoneOpen
+}
+
+// resume goes on with a paused rollout: past a wave's failures, or with a
+// closed wave opened again. A wave branch pushed to by hand is refused
+// until its pull request is closed.
+func (r *Roller) resume(ctx context.Context, tr *tracking, by string) (string, error) {
+	switch tr.st.Phase {
+	case rollout.Active:
+		return "The rollout is not paused; it goes on by itself.", nil
+	case rollout.Done, rollout.Aborted:
+		return fmt.Sprintf("Rollout %s is %s; start a new one with `purrvision rollout start`.", tr.st.ID, tr.st.Phase), nil
+	}
+	w := tr.st.Last()
+	if w != nil && w.MergeCommit == "" && !w.Closed && w.Pull != 0 {
+		pr, err := r.gh.GetPull(ctx, r.tenants, w.Pull)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case pr.Merged:
+		case !pr.Open:
+			if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+				st.Wave(w.Number).Closed = true
+				return fmt.Sprintf("wave %d's pull request was closed", w.Number), nil
+			}); err != nil {
+				return "", err
+			}
+		case pr.HeadSHA != w.Pushed:
+			return fmt.Sprintf("Not resumed: %s. Close %s first; resuming then opens the wave again from today's plan.", handEdited(w.Number, pr, w.Pushed), pr.URL), nil
+		}
+	}
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		if st.Phase != rollout.Paused {
+			return "", ledger.ErrUnchanged
+		}
+		if w := st.Last(); w != nil && w.MergeCommit != "" && w.Settled.IsZero() && len(w.Failed) > 0 {
+			w.Accepted = true // go on past its failures
+		}
+		st.Phase, st.Reason = rollout.Active, ""
+		return "resumed by " + by, nil
+	}); err != nil {
+		return "", err
+	}
+	if err := r.gh.RemoveLabel(ctx, tr.ref(), v1alpha1.LabelRolloutPaused); err != nil {
+		return "", err
+	}
+	if err := r.step(ctx, tr); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Resumed by %s. %s", by, phaseNow(tr.st)), nil
+}
+
+func phaseNow(st *rollout.State) string {
+	w := st.Last()
+	switch {
+	case st.Phase == rollout.Done:
+		return "The rollout is done."
+	case st.Phase == rollout.Paused:
+		return "It paused again: " + st.Reason + "."
+	case w != nil && w.MergeCommit == "" && w.URL != "":
+		return fmt.Sprintf("Wave %d is %s.", w.Number, w.URL)
+	case w != nil:
+		return fmt.Sprintf("Wave %d is followed until its stores are Ready.", w.Number)
+	}
+	return ""
+}
+
+// abort stops the rollout: its open wave's pull request is closed, the
+// tracking issue too.
+func (r *Roller) abort(ctx context.Context, tr *tracking, by string) (string, error) {
+	if !tr.st.Phase.Open() {
+		return fmt.Sprintf("Rollout %s is %s already.", tr.st.ID, tr.st.Phase), nil
+	}
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		if !st.Phase.Open() {
+			return "", ledger.ErrUnchanged
+		}
+		st.Phase, st.Reason = rollout.Aborted, "aborted by "+by
+		return "aborted by " + by, nil
+	}); err != nil {
+		return "", err
+	}
+	msg := fmt.Sprintf("Rollout %s aborted by %s.", tr.st.ID, by)
+	if w := tr.st.Last(); w != nil && w.Pull != 0 && w.MergeCommit == "" && !w.Closed {
+		pr, err := r.gh.GetPull(ctx, r.tenants, w.Pull)
+		if err != nil {
+			return "", err
+		}
+		if pr.Open {
+			if err := r.gh.ClosePull(ctx, r.tenants, w.Pull); err != nil {
+				return "", err
+			}
+			msg += fmt.Sprintf(" Closed wave %d's pull request %s.", w.Number, pr.URL)
+		}
+	}
+	if err := r.gh.RemoveLabel(ctx, tr.ref(), v1alpha1.LabelRolloutPaused); err != nil {
+		return "", err
+	}
+	if err := r.table(ctx, tr); err != nil {
+		return "", err
+	}
+	if err := r.gh.CloseIssue(ctx, tr.ref()); err != nil {
+		return "", err
+	}
+	return msg + " Merged waves stay; `/purrvision rollout revert <wave>` still puts one back.", nil
+}
+
+// revert opens a pull request that puts wave n's stores back as they were
+// before its merge, with their Secrets as they are now.
+func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (string, error) {
+	w := tr.st.Wave(n)
+	if w == nil || w.MergeCommit == "" {
+		return fmt.Sprintf("Wave %d is not merged, so there is nothing to revert; `/purrvision rollout abort` closes an open wave.", n), nil
+	}
+	key := strconv.Itoa(n)
+	ps := tr.st.Reverts[key]
+	ps.Branch = rollout.RevertBranch(tr.st.ID, n)
+	if err := r.repo.Fetch(ctx); err != nil {
+		return "", err
+	}
+	parents, err := r.repo.FirstParents(tenants.Hash(w.MergeCommit), "", 2)
+	if err != nil {
+		return "", err
+	}
+	if len(parents) < 2 {
+		return "", fmt.Errorf("reverting wave %d: merge commit %s has no parent", n, short(w.MergeCommit))
+	}
+	before, err := r.repo.Snapshot(parents[1])
+	if err != nil {
+		return "", err
+	}
+	var rev *rollout.Revert
+	pushed := ps.Pushed
+	res, err := r.repo.Update(ctx, ps.Branch, func(s tenants.State, base, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		if s.BranchExists && pushed != "" && s.BranchHead.String() == pushed {
+			return nil, nil
+		}
+		var err error
+		rev, err = rollout.PlanRevert(rollout.RevertInput{Config: r.cfg, Before: before, Now: base, Base: s.BaseHead.String(), Stores: w.Stores, ID: tr.st.ID, Wave: n})
+		if err != nil || rev.Commit == nil {
+			return nil, err
+		}
+		return rev.Commit, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("pushing the revert of wave %d: %w", n, err)
+	}
+	if rev != nil && rev.Commit == nil {
+		return fmt.Sprintf("Wave %d's stores are as they were before it already; nothing to revert.", n), nil
+	}
+	ps.Pushed = res.Commit.String()
+	pr, err := r.ensurePull(ctx, ps, forge.KeepStart(fmt.Sprintf("Rollout %s: revert wave %d", tr.st.ID, n), forge.MaxTitle),
+		fmt.Sprintf("Puts the %s of wave %d of rollout %s back as they were before its merge `%s`, tracked in %s; their Secrets stay as they are now. Requested by %s.\n",
+			plural(len(w.Stores), "store"), n, tr.st.ID, short(w.MergeCommit), tr.issue.URL, by))
+	if err != nil {
+		return "", err
+	}
+	ps.Pull, ps.URL = pr.Number, pr.URL
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		if st.Reverts == nil {
+			st.Reverts = map[string]rollout.PullState{}
+		}
+		if st.Reverts[key] == ps {
+			return "", ledger.ErrUnchanged
+		}
+		st.Reverts[key] = ps
+		return fmt.Sprintf("revert of wave %d is pull request %d", n, pr.Number), nil
+	}); err != nil {
+		return "", err
+	}
+	msg := fmt.Sprintf("Pull request %s puts wave %d's stores back as they were before it, Secrets as they are now. It waits for a reviewer.", pr.URL, n)
+	if rev != nil && len(rev.Skipped) > 0 {
+		msg += fmt.Sprintf(" Left as they are: %d stores (gone or new since).", len(rev.Skipped))
+	}
+	return msg, nil
+}
+
+// Status describes the open rollout, or says none is.
+func (r *Roller) Status(ctx context.Context) (string, error) {
+	tr, err := r.openOne(ctx)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Rollout %s: %s (%s)\n", tr.st.ID, tr.st.Title, tr.issue.URL)
+	fmt.Fprintf(&b, "Phase: %s", tr.st.Phase)
+	if tr.st.Reason != "" {
+		fmt.Fprintf(&b, ": %s", tr.st.Reason)
+	}
+	fmt.Fprintf(&b, "\nWaves %s, at most %s failures a wave, %d stores.\n", tr.st.Waves, tr.st.MaxFailures, len(tr.st.Fleet))
+	for _, w := range tr.st.WaveList {
+		state := "open"
+		switch {
+		case w.Closed:
+			state = "closed without merge"
+		case !w.Settled.IsZero():
+			state = "settled " + rollout.Time(w.Settled)
+		case w.MergeCommit != "":
+			state = "merged " + rollout.Time(w.Merged)
+		}
+		fmt.Fprintf(&b, "  wave %d: %d stores, %d ready, %d failed, %s, %s\n", w.Number, len(w.Stores), w.Ready, len(w.Failed), state, w.URL)
+		for _, f := range w.Failed {
+			fmt.Fprintf(&b, "    %s: %s\n", f.Store, f.Message)
+		}
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,286 @@
+// Package fleet runs fleet rollouts on GitHub: the applier of the plans of
+// internal/rollout. `purrvision rollout start` opens a tracking issue and
+// wave 1's pull request; the service records each wave's merge, follows
+// its stores' deployment statuses (which the watcher sets), and opens the
+// next wave by itself, or pauses over the failure budget; people steer it
+// with commands on the tracking issue.
+//
+// Like the request flow it is level-triggered: the rollout's state lives
+// in the ledger record of its tracking issue (internal/ledger) and in the
+// tenants repo's branches. Reconcile re-reads both and makes up the
+// difference, so a restart picks up where it was, and a pull request is
+// found again by its branch and the bot's authorship before one is opened.
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/rollout"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// GitHub is what a rollout asks of GitHub.
+type GitHub interface {
+	ledger.GitHub
+	GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error)
+	CreateIssue(ctx context.Context, repo forge.Repo, title, body string, labels ...string) (*forge.Issue, error)
+	ListOpenIssues(ctx context.Context, repo forge.Repo, label string) ([]forge.Issue, error)
+	CloseIssue(ctx context.Context, ref forge.IssueRef) error
+	AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error
+	RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error
+	React(ctx context.Context, repo forge.Repo, commentID int64, content string) error
+
+	ListPulls(ctx context.Context, repo forge.Repo, head string) ([]forge.PullRequest, error)
+	ListOpenPulls(ctx context.Context, repo forge.Repo) ([]forge.PullRequest, error)
+	CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error)
+	GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)
+	ClosePull(ctx context.Context, repo forge.Repo, number int) error
+
+	Permission(ctx context.Context, repo forge.Repo, login string) (string, error)
+	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
+
+	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)
+	LatestDeployment(ctx context.Context, repo forge.Repo, environment string) (*forge.Deployment, error)
+	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
+	CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
+}
+
+// Options are a Roller's dependencies.
+type Options struct {
+	Config *config.Config
+	GitHub GitHub
+	Repo   *tenants.Repo
+	// Now is time.Now when nil; Rand (for rollout IDs) crypto/rand.Reader.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Roller runs rollouts.
+type Roller struct {
+	cfg      *config.Config
+	gh       GitHub
+	repo     *tenants.Repo
+	ledger   *ledger.Ledger
+	requests forge.Repo
+	tenants  forge.Repo
+	bot      string
+	now      func() time.Time
+	rand     io.Reader
+	// mu serializes rollout work in this process; across processes the
+	// ledger's and the branches' compare-and-swap keep it consistent.
+	mu sync.Mutex
+}
+
+// New checks the options and returns a Roller.
+func New(o Options) (*Roller, error) {
+	if o.Config == nil || o.GitHub == nil || o.Repo == nil {
+		return nil, errors.New("fleet: config, GitHub client and tenants repo are required")
+	}
+	requests, err := forge.ParseRepo(o.Config.GitHub.Repo)
+	if err != nil {
+		return nil, fmt.Errorf("github.repo: %w", err)
+	}
+	tenantsRepo, err := forge.ParseRepo(o.Config.TenantsRepo.Repo)
+	if err != nil {
+		return nil, fmt.Errorf("tenantsRepo.repo: %w", err)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	return &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: tenantsRepo,
+		bot: o.Config.GitHub.BotLogin, now: o.Now, rand: o.Rand}, nil
+}
+
+// tracking is a rollout's tracking issue, its ledger thread and state.
+type tracking struct {
+	issue  *forge.Issue
+	thread *ledger.Thread
+	st     *rollout.State
+}
+
+func (tr *tracking) ref() forge.IssueRef { return tr.issue.Ref }
+
+// isTracking reports whether an issue is a rollout's tracking issue: the
+// bot opened it (GitHub authenticates the author) with the label.
+func (r *Roller) isTracking(is *forge.Issue) bool {
+	return is.Author == r.bot && is.HasLabel(v1alpha1.LabelRollout)
+}
+
+// load reads a tracking issue with its state; nil when the issue is not
+// a tracking issue or has no rollout recorded.
+func (r *Roller) load(ctx context.Context, ref forge.IssueRef, fetch bool) (*tracking, error) {
+	is, err := r.gh.GetIssue(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !r.isTracking(is) {
+		return nil, nil
+	}
+	t, err := r.ledger.Thread(ctx, r.gh, r.bot, ref, fetch)
+	if err != nil {
+		return nil, err
+	}
+	st, err := decode(t.Record)
+	if err != nil || st == nil {
+		return nil, err
+	}
+	return &tracking{issue: is, thread: t, st: st}, nil
+}
+
+func decode(rec ledger.Record) (*rollout.State, error) {
+	if len(rec.Rollout) == 0 {
+		return nil, nil
+	}
+	var st rollout.State
+	if err := json.Unmarshal(rec.Rollout, &st); err != nil {
+		return nil, fmt.Errorf("reading the rollout state in the ledger: %w", err)
+	}
+	return &st, nil
+}
+
+// save edits the freshest recorded state compare-and-swap; edit returns
+// why, or ledger.ErrUnchanged.
+func (r *Roller) save(ctx context.Context, tr *tracking, edit func(st *rollout.State) (string, error)) error {
+	rec, err := r.ledger.Update(ctx, tr.ref(), func(rec *ledger.Record) (string, error) {
+		st, err := decode(*rec)
+		if err != nil {
+			return "", err
+		}
+		if st == nil {
+			st = &rollout.State{}
+		}
+		why, err := edit(st)
+		if err != nil {
+			return "", err
+		}
+		data, err := json.Marshal(st)
+		if err != nil {
+			return "", err
+		}
+		rec.Rollout = data
+		return why, nil
+	})
+	if err != nil {
+		return err
+	}
+	tr.thread.Record = rec
+	st, err := decode(rec)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		tr.st = st
+	}
+	return nil
+}
+
+// table makes the tracking issue's table of waves show the state.
+func (r *Roller) table(ctx context.Context, tr *tracking) error {
+	_, err := r.ledger.Put(ctx, r.gh, tr.thread, ledger.KindRollout, rollout.Table(tr.st))
+	return err
+}
+
+// post posts a comment on the tracking issue once for key, even across a
+// failed attempt (ledger.Post).
+func (r *Roller) post(ctx context.Context, tr *tracking, key, body string) error {
+	_, err := r.ledger.Post(ctx, r.gh, tr.thread, key, body, func(*ledger.Record, forge.Comment) string { return "posted its " + key + " comment" })
+	return err
+}
+
+// Open lists the open tracking issues, oldest first.
+func (r *Roller) Open(ctx context.Context) ([]forge.Issue, error) {
+	issues, err := r.gh.ListOpenIssues(ctx, r.requests, v1alpha1.LabelRollout)
+	if err != nil {
+		return nil, fmt.Errorf("listing open rollouts: %w", err)
+	}
+	var out []forge.Issue
+	for i := len(issues) - 1; i >= 0; i-- {
+		if r.isTracking(&issues[i]) {
+			out = append(out, issues[i])
+		}
+	}
+	return out, nil
+}
+
+// Resync hands every open tracking issue to add, so the gate runs on each
+// resync tick and a restart picks up where it was.
+func (r *Roller) Resync(ctx context.Context, add func(forge.IssueRef)) error {
+	open, err := r.Open(ctx)
+	if err != nil {
+		return err
+	}
+	for _, is := range open {
+		add(is.Ref)
+	}
+	return nil
+}
+
+// Reconcile brings a rollout to where its state and GitHub say it should
+// be: a wave opened if missing, a merge recorded, the gate run.
+func (r *Roller) Reconcile(ctx context.Context, ref forge.IssueRef) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr, err := r.load(ctx, ref, true)
+	if err != nil || tr == nil {
+		return err
+	}
+	return r.step(ctx, tr)
+}
+
+// newID is a rollout's ID: the day and six random hex digits.
+func (r *Roller) newID() (string, error) {
+	var b [3]byte
+	if _, err := io.ReadFull(r.rand, b[:]); err != nil {
+		return "", fmt.Errorf("making a rollout ID: %w", err)
+	}
+	return r.now().UTC().Format("20060102") + "-" + hex.EncodeToString(b[:]), nil
+}
+
+// plan re-renders the fleet on the base branch as it is now.
+func (r *Roller) plan(ctx context.Context) (*rollout.Plan, error) {
+	if err := r.repo.Fetch(ctx); err != nil {
+		return nil, err
+	}
+	head, ok, err := r.repo.Head(r.cfg.TenantsRepo.Branch)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("planning a rollout: tenantsRepo.branch %q does not exist", r.cfg.TenantsRepo.Branch)
+	}
+	snap, err := r.repo.Snapshot(head)
+	if err != nil {
+		return nil, err
+	}
+	return rollout.PlanFleet(rollout.Input{Config: r.cfg, Tree: snap, Base: head.String()})
+}
+
+// pending are the stores with an open store pull request.
+func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
+	prs, err := r.gh.ListOpenPulls(ctx, r.tenants)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, pr := range prs {
+		if s, ok := v1alpha1.StoreOfBranch(pr.Head); ok && pr.Base == r.cfg.TenantsRepo.Branch {
+			out[s] = true
+		}
+	}
+	return out, nil
+}

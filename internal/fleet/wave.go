@@ -1,0 +1,523 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/logctx"
+	"github.com/purrvision/purrvision/internal/rollout"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// openGrace is how long a wave begun by another process, and not pushed
+// yet, is left to it before this one takes it over.
+const openGrace = 2 * time.Minute
+
+// step is the rollout's reconcile: it opens the wave the state misses,
+// looks at the open wave's pull request, runs the gate on a merged wave,
+// and opens the next wave or pauses.
+func (r *Roller) step(ctx context.Context, tr *tracking) error {
+	st := tr.st
+	if st.Phase != rollout.Active {
+		return r.table(ctx, tr)
+	}
+	w := st.Last()
+	switch {
+	case w == nil || w.Closed:
+		return r.openNext(ctx, tr, nil)
+	case w.Pushed == "" && r.now().Sub(w.Opened) < openGrace:
+		// Another process (the CLI's start, another replica) is opening
+		// it; left to it, unless it died.
+		return r.table(ctx, tr)
+	case w.Pushed == "" || w.Pull == 0:
+		// Begun and not finished: a crash, or a failure half-way.
+		plan, err := r.plan(ctx)
+		if err != nil {
+			return err
+		}
+		return r.openWave(ctx, tr, plan, w.Number)
+	case w.MergeCommit == "":
+		pr, err := r.gh.GetPull(ctx, r.tenants, w.Pull)
+		if err != nil {
+			return err
+		}
+		if done, err := r.watchPull(ctx, tr, w.Number, pr); err != nil || done {
+			return err
+		}
+		return r.table(ctx, tr)
+	case !w.Settled.IsZero():
+		return r.openNext(ctx, tr, nil)
+	}
+	return r.gate(ctx, tr)
+}
+
+// watchPull acts on the state of an open wave's pull request: a merge is
+// recorded and gated, a close without merge or a push by hand pauses the
+// rollout. done says it handled the pull request.
+func (r *Roller) watchPull(ctx context.Context, tr *tracking, n int, pr *forge.PullRequest) (bool, error) {
+	w := tr.st.Wave(n)
+	switch {
+	case pr.Merged:
+		if err := r.recordMerge(ctx, tr, n, pr); err != nil {
+			return true, err
+		}
+		if tr.st.Phase != rollout.Active {
+			return true, r.table(ctx, tr)
+		}
+		return true, r.gate(ctx, tr)
+	case !pr.Open:
+		if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+			if w := st.Wave(n); w == nil || w.Closed || w.MergeCommit != "" {
+				return "", ledger.ErrUnchanged
+			}
+			st.Wave(n).Closed = true
+			return fmt.Sprintf("wave %d's pull request was closed", n), nil
+		}); err != nil {
+			return true, err
+		}
+		return true, r.pause(ctx, tr, fmt.Sprintf("wave %d's pull request %s was closed without merge", n, pr.URL),
+			fmt.Sprintf("Rollout paused: wave %d's pull request %s was closed without merge. `/purrvision rollout resume` opens the wave again from today's plan; `/purrvision rollout abort` stops the rollout.", n, pr.URL))
+	case pr.HeadSHA != w.Pushed:
+		return true, r.pause(ctx, tr, handEdited(n, pr, w.Pushed),
+			fmt.Sprintf("Rollout paused: %s. Purrvision does not go on with a wave it did not write. Close %s, then `/purrvision rollout resume` opens the wave again from today's plan.", handEdited(n, pr, w.Pushed), pr.URL))
+	}
+	return false, nil
+}
+
+func handEdited(n int, pr *forge.PullRequest, pushed string) string {
+	return fmt.Sprintf("wave %d's branch `%s` was pushed to by hand (its head is `%s`, Purrvision pushed `%s`)", n, pr.Head, short(pr.HeadSHA), short(pushed))
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// openNext plans the wave after the last with today's config, and opens
+// it; with no store left, the rollout is done.
+func (r *Roller) openNext(ctx context.Context, tr *tracking, plan *rollout.Plan) error {
+	if plan == nil {
+		var err error
+		if plan, err = r.plan(ctx); err != nil {
+			return err
+		}
+	}
+	pending, err := r.pending(ctx)
+	if err != nil {
+		return err
+	}
+	next, err := rollout.NextWave(rollout.NextInput{State: tr.st, Plan: plan, Pending: pending})
+	if err != nil {
+		return err
+	}
+	if next.Done {
+		return r.finish(ctx, tr, next.Left)
+	}
+	n := next.Wave.Number
+	mine := false
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		mine = false
+		if st.Phase != rollout.Active {
+			return "", fmt.Errorf("opening wave %d of rollout %s: the rollout is %s", n, st.ID, st.Phase)
+		}
+		if last := st.Last(); last != nil && last.Number >= n && !(last.Number == n && last.Closed) {
+			return "", ledger.ErrUnchanged // opened meanwhile
+		}
+		w := rollout.WaveState{Number: n, PullState: rollout.PullState{Branch: rollout.WaveBranch(st.ID, n)},
+			Stores: next.Wave.Stores, Deferred: next.Wave.Deferred, Replanned: next.Replanned, Opened: r.now()}
+		if last := st.Last(); last != nil && last.Number == n {
+			*last = w // opened again after a close
+		} else {
+			st.WaveList = append(st.WaveList, w)
+		}
+		mine = true
+		return fmt.Sprintf("opening wave %d", n), nil
+	}); err != nil {
+		return err
+	}
+	if !mine {
+		return r.table(ctx, tr) // another process opens it
+	}
+	if next.Replanned {
+		if err := r.post(ctx, tr, fmt.Sprintf("replanned-%d", n), replannedComment(n, plan.Only(next.Wave.Stores))); err != nil {
+			return err
+		}
+	}
+	return r.openWave(ctx, tr, plan, n)
+}
+
+func replannedComment(n int, p *rollout.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Wave %d is re-planned with today's config, which changes its stores in a way the plan at the start did not:\n\n", n)
+	for i, g := range p.Groups {
+		if i == 20 {
+			fmt.Fprintf(&b, "- and %d more groups\n", len(p.Groups)-i)
+			break
+		}
+		fmt.Fprintf(&b, "- %s\n", forge.KeepStart(g.Headline(), 300))
+	}
+	b.WriteString("\nIts pull request shows the whole change.\n")
+	return b.String()
+}
+
+// openWave pushes wave n's branch, unless the bot did already, and finds
+// or opens its pull request.
+func (r *Roller) openWave(ctx context.Context, tr *tracking, plan *rollout.Plan, n int) error {
+	w := tr.st.Wave(n)
+	if w.Pushed != "" {
+		return r.pullWave(ctx, tr, plan, n)
+	}
+	stores := slices.DeleteFunc(slices.Clone(w.Stores), func(s string) bool { return plan.Store(s) == nil })
+	if len(stores) == 0 {
+		// Nothing left to change in this wave (store commands rendered
+		// them meanwhile): the wave is settled as it is.
+		if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+			st.Wave(n).Settled = r.now()
+			return fmt.Sprintf("wave %d has nothing left to change", n), nil
+		}); err != nil {
+			return err
+		}
+		return r.openNext(ctx, tr, plan)
+	}
+	wave := rollout.Wave{Number: n, Stores: stores}
+	// A branch the state does not know the bot pushed is started over.
+	res, err := r.repo.Update(ctx, w.Branch, func(tenants.State, *tenants.Snapshot, *tenants.Snapshot) (*tenants.Plan, error) {
+		return rollout.WaveCommit(plan, wave, tr.st.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("pushing wave %d of rollout %s: %w", n, tr.st.ID, err)
+	}
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		w := st.Wave(n)
+		if w.Pushed != "" {
+			return "", fmt.Errorf("pushing wave %d of rollout %s: another process pushed it meanwhile", n, st.ID)
+		}
+		w.Pushed, w.Stores = res.Commit.String(), stores
+		return fmt.Sprintf("pushed wave %d", n), nil
+	}); err != nil {
+		return err
+	}
+	return r.pullWave(ctx, tr, plan, n)
+}
+
+// pullWave finds or opens the pull request of the wave the bot pushed,
+// once its branch is still at that commit, and follows it if it was
+// merged meanwhile.
+func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan, n int) error {
+	w := tr.st.Wave(n)
+	if err := r.repo.Fetch(ctx); err != nil {
+		return err
+	}
+	head, ok, err := r.repo.Head(w.Branch)
+	if err != nil {
+		return err
+	}
+	if ok && head.String() != w.Pushed {
+		return r.pause(ctx, tr, fmt.Sprintf("wave %d's branch `%s` was pushed to by hand", n, w.Branch),
+			fmt.Sprintf("Rollout paused: wave %d's branch `%s` no longer holds the commit Purrvision pushed; it does not go on with a wave it did not write.", n, w.Branch))
+	}
+	pr, err := r.ensurePull(ctx, w.PullState, forge.KeepStart(fmt.Sprintf("Rollout %s: wave %d (%s)", tr.st.ID, n, plural(len(w.Stores), "store")), forge.MaxTitle),
+		pullBody(tr, fmt.Sprintf("Wave %d of rollout %s, %s", n, tr.st.ID, tr.st.Title), plan.Only(w.Stores)))
+	if err != nil {
+		return err
+	}
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		w := st.Wave(n)
+		if w.Pull == pr.Number {
+			return "", ledger.ErrUnchanged
+		}
+		w.Pull, w.URL = pr.Number, pr.URL
+		return fmt.Sprintf("wave %d is pull request %d", n, pr.Number), nil
+	}); err != nil {
+		return err
+	}
+	if pr.Merged {
+		// Read whole: a listing lacks who merged it.
+		if pr, err = r.gh.GetPull(ctx, r.tenants, pr.Number); err != nil {
+			return err
+		}
+		_, err := r.watchPull(ctx, tr, n, pr)
+		return err
+	}
+	return r.table(ctx, tr)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func pullBody(tr *tracking, what string, p *rollout.Plan) string {
+	head := fmt.Sprintf("%s, tracked in %s. Re-rendered with today's config and chart; every store keeps its Secrets as they are.\n\n", what, tr.issue.URL)
+	return head + rollout.Markdown(p, forge.MaxBody-len(head)-100)
+}
+
+// ensurePull finds the bot's open pull request of the branch, or the one
+// merged at the commit the bot pushed (opened before a lost answer, and
+// merged since), or opens it, and labels it.
+func (r *Roller) ensurePull(ctx context.Context, ps rollout.PullState, title, body string) (*forge.PullRequest, error) {
+	find := func() (*forge.PullRequest, error) {
+		prs, err := r.gh.ListPulls(ctx, r.tenants, ps.Branch)
+		if err != nil {
+			return nil, err
+		}
+		for _, pr := range prs {
+			if pr.Author != r.bot || pr.HeadRepo != r.tenants {
+				continue
+			}
+			if pr.Open || (pr.Merged && pr.HeadSHA == ps.Pushed) {
+				return &pr, nil
+			}
+		}
+		return nil, nil
+	}
+	pr, err := find()
+	if err != nil {
+		return nil, err
+	}
+	if pr == nil {
+		pr, err = r.gh.CreatePull(ctx, r.tenants, forge.NewPullRequest{Title: title, Body: body, Head: ps.Branch, Base: r.cfg.TenantsRepo.Branch})
+		if errors.Is(err, forge.ErrAlreadyExists) {
+			pr, err = find()
+			if err == nil && pr == nil {
+				err = fmt.Errorf("opening pull request for %s: GitHub says it exists but lists none", ps.Branch)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := r.gh.AddLabels(ctx, forge.IssueRef{Repo: r.tenants, Number: pr.Number}, v1alpha1.LabelRollout); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}
+
+// recordMerge records wave n's merge commit, and makes each of its stores
+// a deployment of that commit for the watcher to report on. A wave merged
+// with commits the bot did not push pauses the rollout.
+func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge.PullRequest) error {
+	w := tr.st.Wave(n)
+	if w.MergeCommit == "" {
+		if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+			w := st.Wave(n)
+			if w.MergeCommit != "" {
+				return "", ledger.ErrUnchanged
+			}
+			w.MergeCommit, w.MergedBy, w.Merged = pr.MergeCommitSHA, pr.MergedBy, r.now()
+			return fmt.Sprintf("wave %d merged as %s", n, short(pr.MergeCommitSHA)), nil
+		}); err != nil {
+			return err
+		}
+		w = tr.st.Wave(n)
+	}
+	for _, store := range w.Stores {
+		d, err := r.gh.EnsureDeployment(ctx, r.tenants, v1alpha1.Environment(store), w.MergeCommit,
+			forge.KeepStart(fmt.Sprintf("rollout %s wave %d of store %s", tr.st.ID, n, store), forge.MaxStatusDescription))
+		if err != nil {
+			return err
+		}
+		latest, err := r.gh.LatestDeploymentStatus(ctx, r.tenants, d.ID)
+		if err != nil {
+			return err
+		}
+		if latest == nil {
+			if err := r.gh.CreateDeploymentStatus(ctx, r.tenants, d.ID, forge.DeploymentStatus{State: "queued", Description: "merged; waiting for Flux"}); err != nil {
+				return err
+			}
+		}
+	}
+	if pr.HeadSHA != w.Pushed && tr.st.Phase == rollout.Active && !w.Accepted {
+		return r.pause(ctx, tr, handEdited(n, pr, w.Pushed)+" before it was merged",
+			fmt.Sprintf("Rollout paused: %s before it was merged as `%s`. Purrvision does not go on by itself after a wave it did not write: "+
+				"check what the merge changed, then `/purrvision rollout resume` (or `revert %d`).", handEdited(n, pr, w.Pushed), short(w.MergeCommit), n))
+	}
+	return nil
+}
+
+// gate reads the deployment statuses of the last wave's stores and goes
+// on, waits, or pauses.
+func (r *Roller) gate(ctx context.Context, tr *tracking) error {
+	w := tr.st.Last()
+	maxFail, err := rollout.ParseMaxFailures(tr.st.MaxFailures)
+	if err != nil {
+		return err
+	}
+	if err := r.repo.Fetch(ctx); err != nil {
+		return err
+	}
+	obs := make([]rollout.Observation, 0, len(w.Stores))
+	for _, s := range w.Stores {
+		o, err := r.observe(ctx, s, w.MergeCommit)
+		if err != nil {
+			return err
+		}
+		obs = append(obs, o)
+	}
+	v := rollout.Gate(rollout.GateInput{Wave: w, Observations: obs, MaxFailures: maxFail})
+	n := w.Number
+	logctx.From(ctx).Info("rollout gate", "rollout", tr.st.ID, "wave", n, "decision", string(v.Decision), "ready", v.Ready, "failed", len(v.Failed), "pending", v.Pending)
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		w := st.Wave(n)
+		if w.Ready == v.Ready && slices.Equal(w.Failed, v.Failed) && (v.Decision != rollout.Continue || !w.Settled.IsZero()) {
+			return "", ledger.ErrUnchanged
+		}
+		w.Ready, w.Failed = v.Ready, v.Failed
+		if v.Decision == rollout.Continue && w.Settled.IsZero() {
+			w.Settled = r.now()
+		}
+		return fmt.Sprintf("wave %d: %d ready, %d failed, %d pending", n, v.Ready, len(v.Failed), v.Pending), nil
+	}); err != nil {
+		return err
+	}
+	switch v.Decision {
+	case rollout.Pause:
+		return r.pause(ctx, tr, fmt.Sprintf("wave %d has %d failed stores, over the budget of %d", n, len(v.Failed), v.Allowed), rollout.PauseComment(tr.st.Wave(n), v))
+	case rollout.Continue:
+		return r.openNext(ctx, tr, nil)
+	}
+	return r.table(ctx, tr)
+}
+
+// observe reads what the watcher reported of a store: its latest
+// deployment, whether that deployment's commit holds the wave's merge,
+// and its latest status.
+func (r *Roller) observe(ctx context.Context, store, merge string) (rollout.Observation, error) {
+	o := rollout.Observation{Store: store}
+	d, err := r.gh.LatestDeployment(ctx, r.tenants, v1alpha1.Environment(store))
+	if err != nil || d == nil {
+		return o, err
+	}
+	o.Deployed, err = r.repo.Contains(ctx, tenants.Hash(merge), tenants.Hash(d.SHA))
+	if err != nil || !o.Deployed {
+		return o, err
+	}
+	st, err := r.gh.LatestDeploymentStatus(ctx, r.tenants, d.ID)
+	if err != nil || st == nil {
+		return o, err
+	}
+	if st.Creator != r.bot {
+		// Only the watcher's word counts; the store stays pending until
+		// the bot reports again.
+		return o, nil
+	}
+	o.State, o.Description = st.State, st.Description
+	return o, nil
+}
+
+// pause stops the rollout with a reason: the label, the comment (once per
+// pause), the table.
+func (r *Roller) pause(ctx context.Context, tr *tracking, reason, comment string) error {
+	paused := false
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		if st.Phase != rollout.Active {
+			return "", ledger.ErrUnchanged
+		}
+		st.Phase, st.Reason, paused = rollout.Paused, reason, true
+		st.Pauses++
+		return "paused: " + reason, nil
+	}); err != nil {
+		return err
+	}
+	if tr.st.Phase != rollout.Paused {
+		return r.table(ctx, tr)
+	}
+	if err := r.gh.AddLabels(ctx, tr.ref(), v1alpha1.LabelRolloutPaused); err != nil {
+		return err
+	}
+	if paused {
+		if err := r.post(ctx, tr, fmt.Sprintf("pause-%d", tr.st.Pauses), comment); err != nil {
+			return err
+		}
+	}
+	return r.table(ctx, tr)
+}
+
+// finish marks the rollout done, says so and closes the tracking issue.
+func (r *Roller) finish(ctx context.Context, tr *tracking, left []string) error {
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		if st.Phase == rollout.Done {
+			return "", ledger.ErrUnchanged
+		}
+		st.Phase = rollout.Done
+		if len(left) > 0 {
+			st.Reason = fmt.Sprintf("%s left as they are, each with an open store pull request: %s", plural(len(left), "store"), forge.Enumerate(left, 500))
+		}
+		return "done", nil
+	}); err != nil {
+		return err
+	}
+	if err := r.table(ctx, tr); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Rollout %s is done: every wave is merged and its stores are Ready at the new revision (or failed within the budget).", tr.st.ID)
+	if tr.st.Reason != "" {
+		msg += " " + tr.st.Reason + "; a new rollout picks them up."
+	}
+	if err := r.post(ctx, tr, "done", msg); err != nil {
+		return err
+	}
+	return r.gh.CloseIssue(ctx, tr.ref())
+}
+
+// HandlePullRequest acts on a rollout pull request of the tenants repo:
+// only the bot's own, from the tenants repo itself, into the base branch
+// (what GitHub authenticates), and only the wave the rollout's state
+// names by number. It reports whether the pull request was a rollout's.
+func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number int) (bool, error) {
+	if repo != r.tenants {
+		return false, nil
+	}
+	pr, err := r.gh.GetPull(ctx, repo, number)
+	if err != nil {
+		return false, err
+	}
+	id, revert, n, ok := rollout.ParseBranch(pr.Head)
+	if !ok {
+		return false, nil
+	}
+	if pr.Author != r.bot || pr.HeadRepo != r.tenants || pr.Base != r.cfg.TenantsRepo.Branch || revert {
+		return true, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr, err := r.find(ctx, id)
+	if err != nil || tr == nil {
+		return true, err
+	}
+	w := tr.st.Wave(n)
+	if w == nil || w.Pull != pr.Number || w.MergeCommit != "" || w.Closed || !tr.st.Phase.Open() {
+		return true, r.table(ctx, tr)
+	}
+	_, err = r.watchPull(ctx, tr, n, pr)
+	return true, err
+}
+
+// find is the open tracking issue of rollout id; nil when none.
+func (r *Roller) find(ctx context.Context, id string) (*tracking, error) {
+	open, err := r.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, is := range open {
+		tr, err := r.load(ctx, is.Ref, true)
+		if err != nil {
+			return nil, err
+		}
+		if tr != nil && tr.st.ID == id {
+			return tr, nil
+		}
+	}
+	return nil, nil
+}
