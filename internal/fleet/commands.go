@@ -89,22 +89,7 @@ func (r *Roller) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Com
 }
 
 func (r *Roller) authorized(ctx context.Context, login string) (bool, error) {
-	perm, err := r.gh.Permission(ctx, r.requests, login)
-	if err != nil {
-		return false, err
-	}
-	switch perm {
-	case forge.PermissionAdmin, forge.PermissionMaintain, forge.PermissionWrite:
-		return true, nil
-	}
-	for _, t := range r.cfg.GitHub.CommandTeams {
-		org, team, _ := strings.Cut(t, "/")
-		ok, err := r.gh.IsTeamMember(ctx, org, team, login)
-		if err != nil || ok {
-			return ok, err
-		}
-	}
-	return false, nil
+	return forge.MayAct(ctx, r.gh, r.requests, login, r.cfg.GitHub.CommandTeams)
 }
 
 // reply answers a command comment once, and records it answered.

@@ -101,25 +101,7 @@ func (p *Provisioner) authorized(ctx context.Context, issue *forge.Issue, login 
 	if login == issue.Author {
 		return true, nil
 	}
-	perm, err := p.gh.Permission(ctx, issue.Ref.Repo, login)
-	if err != nil {
-		return false, err
-	}
-	switch perm {
-	case forge.PermissionAdmin, forge.PermissionMaintain, forge.PermissionWrite:
-		return true, nil
-	}
-	for _, t := range p.cfg.GitHub.CommandTeams {
-		org, team, _ := strings.Cut(t, "/")
-		ok, err := p.gh.IsTeamMember(ctx, org, team, login)
-		if err != nil {
-			return false, err
-		}
-		if ok {
-			return true, nil
-		}
-	}
-	return false, nil
+	return forge.MayAct(ctx, p.gh, issue.Ref.Repo, login, p.cfg.GitHub.CommandTeams)
 }
 
 // reply answers a command comment, once.

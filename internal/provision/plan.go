@@ -84,34 +84,6 @@ type PullSpec struct {
 	Body  string
 }
 
-// storeFiles reads the current files of a store from a tree.
-func storeFiles(t renderer.Tree, dir string) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	var walk func(rel string) error
-	walk = func(rel string) error {
-		names, err := t.ReadDir(path.Join(dir, rel))
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			p := path.Join(rel, n)
-			data, ok, err := t.ReadFile(path.Join(dir, p))
-			if err != nil {
-				return err
-			}
-			if ok {
-				out[p] = data
-				continue
-			}
-			if err := walk(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return out, walk("")
-}
-
 // changesFor turns a rendered store into the changes that make dir hold
 // exactly its files; nil when it already does.
 func changesFor(current map[string][]byte, out *renderer.Output) []tenants.Change {

@@ -136,7 +136,7 @@ func planStore(cfg *config.Config, base, head renderer.Tree, name string) (store
 	var afterFiles, beforeFiles map[string][]byte
 	if after != nil {
 		sc.Cluster, sc.Dir = afterCluster, renderer.StoreDir(cfg, afterCluster, name)
-		if afterFiles, err = storeFiles(head, sc.Dir); err != nil {
+		if afterFiles, err = renderer.StoreFiles(head, sc.Dir); err != nil {
 			return sc, err
 		}
 	}
@@ -144,7 +144,7 @@ func planStore(cfg *config.Config, base, head renderer.Tree, name string) (store
 		if sc.Dir == "" {
 			sc.Cluster, sc.Dir = beforeCluster, renderer.StoreDir(cfg, beforeCluster, name)
 		}
-		if beforeFiles, err = storeFiles(base, renderer.StoreDir(cfg, beforeCluster, name)); err != nil {
+		if beforeFiles, err = renderer.StoreFiles(base, renderer.StoreDir(cfg, beforeCluster, name)); err != nil {
 			return sc, err
 		}
 	}

@@ -102,7 +102,7 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 		stored = onBase
 	}
 	dir := renderer.StoreDir(cfg, renderer.ClusterOf(cfg, stored), name)
-	current, err := storeFiles(from, dir)
+	current, err := renderer.StoreFiles(from, dir)
 	if err != nil {
 		return nil, err
 	}

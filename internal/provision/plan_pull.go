@@ -107,7 +107,7 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 				Msg: fmt.Sprintf("store %q is requested by %s, whose pull request is open; choose another name", name, by)}}, nil
 		}
 		dir := renderer.StoreDir(cfg, renderer.ClusterOf(cfg, req), name)
-		current, err := storeFiles(in.Branch.Tree, dir)
+		current, err := renderer.StoreFiles(in.Branch.Tree, dir)
 		if err != nil {
 			return nil, err
 		}

@@ -149,7 +149,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		} else if ownBranch(in.Branch, in.Recorded) {
 			onBranch = true
 			curID = in.Branch.Trailers[v1alpha1.TrailerCredentialsID]
-			if current, err = storeFiles(in.Branch.Tree, renderer.StoreDir(cfg, cluster, name)); err != nil {
+			if current, err = renderer.StoreFiles(in.Branch.Tree, renderer.StoreDir(cfg, cluster, name)); err != nil {
 				return nil, err
 			}
 		}

@@ -79,8 +79,7 @@ func (p *Provisioner) writeApprovers(ctx context.Context, pr *forge.PullRequest)
 		if err != nil {
 			return nil, err
 		}
-		switch perm {
-		case forge.PermissionAdmin, forge.PermissionMaintain, forge.PermissionWrite:
+		if forge.Writes(perm) {
 			out = append(out, login)
 		}
 	}
