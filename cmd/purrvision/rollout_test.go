@@ -96,6 +96,7 @@ func TestRolloutPlan(t *testing.T) {
 		{name: "nothing to do", args: []string{"rollout", "plan", "--config", rolloutConfig(t, url, "0.1.0")}, code: 0, out: "3 stores at <base>: every store is up to date.\n"},
 		{name: "a chart upgrade", args: []string{"rollout", "plan", "--config", rolloutConfig(t, url, "0.2.0")}, code: 3, golden: "rollout-plan.txt"},
 		{name: "json", args: []string{"rollout", "plan", "-o", "json", "--config", rolloutConfig(t, url, "0.2.0")}, code: 3},
+		{name: "json, nothing to do: empty lists, not null", args: []string{"rollout", "plan", "-o", "json", "--config", rolloutConfig(t, url, "0.1.0")}, code: 0, out: `"groups": [],`},
 		{name: "bad output", args: []string{"rollout", "plan", "-o", "yaml", "--config", rolloutConfig(t, url, "0.2.0")}, code: 2, out: `-o "yaml": use text or json`},
 		{name: "no such branch", args: []string{"rollout", "plan", "--config", noBranch}, code: 2, out: `tenantsRepo.branch: "nope" is not a branch of`},
 		{name: "no tenants repo", args: []string{"rollout", "plan", "--config", rolloutConfig(t, "", "0.2.0")}, code: 2, out: "tenantsRepo.url: required by rollout plan"},

@@ -212,6 +212,13 @@ func PlanFleet(in Input) (*Plan, error) {
 		return p.Skipped[i].Dir < p.Skipped[j].Dir
 	})
 	p.Groups = group(p.Changes)
+	// Empty lists, not null, for whoever reads `rollout plan -o json`.
+	if p.Groups == nil {
+		p.Groups = []*Group{}
+	}
+	if p.Skipped == nil {
+		p.Skipped = []Skipped{}
+	}
 	return p, nil
 }
 
