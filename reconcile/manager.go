@@ -27,6 +27,8 @@ type ManagerOptions struct {
 	FluxNamespace string
 	BaseDomain    string
 	Reporter      Reporter
+	// Trees, when set, names what a store's folder holds at a revision.
+	Trees TreeHasher
 	// LeaderElection lets several replicas run; one watches at a time.
 	LeaderElection          bool
 	LeaderElectionNamespace string
@@ -80,7 +82,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the watcher: %w", err)
 	}
-	r := &StoreReconciler{Client: mgr.GetClient(), FluxNamespace: o.FluxNamespace, BaseDomain: o.BaseDomain, Reporter: o.Reporter}
+	r := &StoreReconciler{Client: mgr.GetClient(), FluxNamespace: o.FluxNamespace, BaseDomain: o.BaseDomain, Reporter: o.Reporter, Trees: o.Trees}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the store controller: %w", err)
 	}

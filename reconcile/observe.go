@@ -23,6 +23,11 @@ type Observation struct {
 	Revision string
 	// Applied is true when the store's Kustomization is Ready.
 	Applied bool
+	// Manifests names what the store's folder holds at Revision (its git
+	// tree), when known: a Ready store is reported again when they change
+	// (a rollout wave that changes only its quota), and not when a commit
+	// leaves them as they were.
+	Manifests string
 }
 
 // Key is what is compared to decide whether something changed. An
@@ -34,6 +39,8 @@ func (o Observation) Key() string {
 		return string(o.Phase) + ":" + o.Message
 	case o.Phase == v1alpha1.PhaseInstalling && o.Applied:
 		return string(o.Phase) + ":applied"
+	case o.Phase == v1alpha1.PhaseReady && o.Manifests != "":
+		return string(o.Phase) + "@" + o.Manifests
 	}
 	return string(o.Phase)
 }

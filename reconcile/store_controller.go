@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
@@ -34,6 +35,14 @@ type StoreReconciler struct {
 	// BaseDomain makes the store URL.
 	BaseDomain string
 	Reporter   Reporter
+	// Trees, when set, names what a store's folder holds at a revision of
+	// the tenants repo (Observation.Manifests).
+	Trees TreeHasher
+}
+
+// TreeHasher names the tree at a folder of a commit of the tenants repo.
+type TreeHasher interface {
+	TreeHash(ctx context.Context, revision, dir string) (string, error)
 }
 
 // SetupWithManager watches the store Namespaces, HelmReleases and
@@ -79,8 +88,22 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if obs.Phase == "" {
 		return ctrl.Result{}, nil
 	}
-	if reportedKey(ns, ks) == obs.Key() {
+	if obs.Phase == v1alpha1.PhaseReady && obs.Revision != "" && ks != nil && r.Trees != nil {
+		h, err := r.Trees.TreeHash(ctx, obs.Revision, strings.TrimPrefix(ks.Spec.Path, "./"))
+		if err != nil {
+			return ctrl.Result{}, fmt.Errorf("reading what store %s holds at %s: %w", store, obs.Revision, err)
+		}
+		obs.Manifests = h
+	}
+	reported := reportedKey(ns, ks)
+	if reported == obs.Key() {
 		return ctrl.Result{}, r.release(ctx, ns, obs)
+	}
+	if reported == string(v1alpha1.PhaseReady) && obs.Phase == v1alpha1.PhaseReady {
+		// Reported Ready by a watcher that did not name the manifests:
+		// the same report, recorded with them now, not made again for
+		// every store at the upgrade.
+		return ctrl.Result{}, r.record(ctx, ns, ks, obs)
 	}
 	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: v1alpha1.URL(store, r.BaseDomain)}
 	if err := r.Reporter.Report(ctx, rep); errors.Is(err, ErrStale) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -205,4 +207,44 @@ func (r *Repo) contains(ancestor, descendant Hash) (ok, known bool, err error) {
 		return false, true, fmt.Errorf("walking the history of %s: %w", descendant, err)
 	}
 	return ok, true, nil
+}
+
+// TreeHash is the hash of the tree at dir in commit ("" when commit has
+// no such folder), fetching once when commit is not in the clone: it
+// changes exactly when something under dir does.
+func (r *Repo) TreeHash(ctx context.Context, commit Hash, dir string) (string, error) {
+	h, known, err := r.treeHash(commit, dir)
+	if err != nil || known {
+		return h, err
+	}
+	if err := r.Fetch(ctx); err != nil {
+		return "", err
+	}
+	h, _, err = r.treeHash(commit, dir)
+	return h, err
+}
+
+func (r *Repo) treeHash(commit Hash, dir string) (string, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.commitObject(commit)
+	if err != nil {
+		return "", false, nil
+	}
+	root, err := c.Tree()
+	if err != nil {
+		return "", true, fmt.Errorf("reading the tree of %s: %w", commit, err)
+	}
+	dir = strings.Trim(path.Clean("/"+dir), "/")
+	if dir == "" {
+		return root.Hash.String(), true, nil
+	}
+	e, err := root.FindEntry(dir)
+	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", true, fmt.Errorf("reading %s at %s: %w", dir, commit, err)
+	}
+	return e.Hash.String(), true, nil
 }

@@ -81,3 +81,36 @@ func TestDiff_ModesAndMergeBase(t *testing.T) {
 		t.Errorf("FirstParents = %v, %v; want just the branch head", parents, err)
 	}
 }
+
+// TestTreeHash: a folder's tree hash changes with what is under it, not
+// with commits elsewhere; a commit another clone made is fetched.
+func TestTreeHash(t *testing.T) {
+	ctx := context.Background()
+	url, _ := newRemote(t)
+	r := open(t, url)
+	first, err := r.Update(ctx, "main", write(map[string]string{"a/x.yaml": "1\n", "b/y.yaml": "1\n"}, "start\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, url)
+	second, err := other.Update(ctx, "main", write(map[string]string{"b/y.yaml": "2\n"}, "b changes\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, err := r.TreeHash(ctx, first.Commit, "a")
+	if err != nil || a1 == "" {
+		t.Fatalf("TreeHash(a) = %q, %v", a1, err)
+	}
+	a2, err := r.TreeHash(ctx, second.Commit, "./a/") // not in this clone yet
+	if err != nil || a2 != a1 {
+		t.Errorf("a at the second commit = %q, %v; want %q: only b changed", a2, err, a1)
+	}
+	b1, _ := r.TreeHash(ctx, first.Commit, "b")
+	b2, _ := r.TreeHash(ctx, second.Commit, "b")
+	if b1 == b2 || b2 == "" {
+		t.Errorf("b's hash did not change with b: %q, %q", b1, b2)
+	}
+	if h, err := r.TreeHash(ctx, first.Commit, "c"); err != nil || h != "" {
+		t.Errorf("a missing folder: %q, %v; want none", h, err)
+	}
+}

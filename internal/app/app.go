@@ -149,6 +149,14 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	return a, nil
 }
 
+// treeHasher is the tenants clone as the watcher asks it what a store's
+// folder holds.
+type treeHasher struct{ repo *tenants.Repo }
+
+func (t treeHasher) TreeHash(ctx context.Context, revision, dir string) (string, error) {
+	return t.repo.TreeHash(ctx, tenants.Hash(revision), dir)
+}
+
 // startLedger starts the ledger (internal/ledger) the first time the
 // service runs on a tenants repo, with the records of the open store
 // issues from before it.
@@ -297,6 +305,7 @@ func (a *App) setupWatcher(p Parts) error {
 			History: reconcile.HistoryFunc(func(ctx context.Context, ancestor, descendant string) (bool, error) {
 				return a.Tenants.Contains(ctx, tenants.Hash(ancestor), tenants.Hash(descendant))
 			})},
+		Trees:          treeHasher{a.Tenants},
 		LeaderElection: p.Watcher.LeaderElection, LeaderElectionNamespace: p.Watcher.LeaderElectionNamespace,
 	})
 	if err != nil {
