@@ -237,53 +237,56 @@ func (g *GitHubReporter) contains(ctx context.Context, ancestor, descendant stri
 	return g.History.Contains(ctx, ancestor, descendant)
 }
 
-func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread, st storestatus.State) error {
-	if st.Store == "" {
-		st.Store = r.Store
-	}
-	if st.URL == "" {
-		st.URL = r.URL
-	}
-	detail := r.Message
-	if r.Phase == v1alpha1.PhaseReady {
-		detail = r.URL
-	}
+func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread, _ storestatus.State) error {
 	now := time.Now
 	if g.Now != nil {
 		now = g.Now
 	}
-	if r.Phase == v1alpha1.PhaseInstalling && !r.Applied && !appliedSinceMerge(st) {
-		// helm-controller saw the new HelmRelease before kustomize-controller
-		// reported its apply: wait for that report (the watcher reports
-		// again when the Kustomization turns Ready), so the timeline reads
-		// applied, then installing.
-		return nil
-	}
-	changed := false
-	if r.Applied && r.Phase != v1alpha1.PhaseApplied && r.Phase != v1alpha1.PhaseDecommissioned && !appliedSinceMerge(st) {
-		// Flux applied the store and the chart started in one step; the
-		// timeline still says both.
-		changed = st.Record(v1alpha1.PhaseApplied, shortSHA(r.Revision), "cluster", now())
-	}
-	if r.Phase == v1alpha1.PhaseApplied {
-		detail = shortSHA(r.Revision)
-	}
-	if !st.Record(r.Phase, detail, "cluster", now()) && !changed {
-		return nil
-	}
-	if r.Phase == v1alpha1.PhaseReady && g.Provisioned != nil {
-		if merged, ok := lastMerge(st); ok {
-			g.Provisioned.Observe(now().Sub(merged).Seconds())
+	at := now()
+	readied := false
+	err := g.Ledger.EditStatus(ctx, g.GitHub, t, func(st *storestatus.State) bool {
+		readied = false
+		if st.Store == "" {
+			st.Store = r.Store
 		}
-	}
-	st = st.Bounded()
-	if err := g.Ledger.Note(ctx, t, func(rec *ledger.Record) string {
-		return rec.SetStatus(st)
-	}); err != nil {
+		if st.URL == "" {
+			st.URL = r.URL
+		}
+		detail := r.Message
+		if r.Phase == v1alpha1.PhaseReady {
+			detail = r.URL
+		}
+		if r.Phase == v1alpha1.PhaseInstalling && !r.Applied && !appliedSinceMerge(*st) {
+			// helm-controller saw the new HelmRelease before
+			// kustomize-controller reported its apply: wait for that report
+			// (the watcher reports again when the Kustomization turns
+			// Ready), so the timeline reads applied, then installing.
+			return false
+		}
+		changed := false
+		if r.Applied && r.Phase != v1alpha1.PhaseApplied && r.Phase != v1alpha1.PhaseDecommissioned && !appliedSinceMerge(*st) {
+			// Flux applied the store and the chart started in one step;
+			// the timeline still says both.
+			changed = st.Record(v1alpha1.PhaseApplied, shortSHA(r.Revision), "cluster", at)
+		}
+		if r.Phase == v1alpha1.PhaseApplied {
+			detail = shortSHA(r.Revision)
+		}
+		if !st.Record(r.Phase, detail, "cluster", at) && !changed {
+			return false
+		}
+		readied = r.Phase == v1alpha1.PhaseReady
+		return true
+	}, func(st storestatus.State) string { return storestatus.Body(st, g.storePage(r.Store)) })
+	if err != nil {
 		return err
 	}
-	_, err := g.Ledger.Put(ctx, g.GitHub, t, ledger.KindStatus, storestatus.Body(st, g.storePage(r.Store)))
-	return err
+	if readied && g.Provisioned != nil && t.Record.Status != nil {
+		if merged, ok := lastMerge(*t.Record.Status); ok {
+			g.Provisioned.Observe(at.Sub(merged).Seconds())
+		}
+	}
+	return nil
 }
 
 func (g *GitHubReporter) labels(ctx context.Context, r Report) error {

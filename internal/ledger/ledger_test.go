@@ -3,14 +3,19 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
+	"github.com/purrvision/purrvision/tenants"
 )
 
 func TestRecord_AnsweredStaysBounded(t *testing.T) {
@@ -286,5 +291,54 @@ func TestHold_UntilReleasedByItsIssue(t *testing.T) {
 	}
 	if err := l.Hold(ctx, "../x", "acme/stores#1"); err == nil {
 		t.Error("a hold outside names/ was written")
+	}
+}
+
+// TestEditStatus_ConcurrentWritersKeepBoth: the request flow and the
+// watcher (here two clones, as two processes) change one store's state
+// at once; each change is applied to the freshest state, so both stay.
+func TestEditStatus_ConcurrentWritersKeepBoth(t *testing.T) {
+	gh, client := testutil.GitHub(t, "acme/stores")
+	_, url, _ := testutil.GitRepo(t, "tenants", "main")
+	ctx := context.Background()
+	open := func() *ledger.Ledger {
+		repo, err := tenants.Open(ctx, tenants.Options{URL: url, Branch: "main"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ledger.New(repo)
+	}
+	a, b := open(), open()
+	if _, err := a.Migrate(ctx, nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	body := func(st storestatus.State) string { return storestatus.Body(st, "") }
+	var wg sync.WaitGroup
+	for i, l := range []*ledger.Ledger{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			th, err := l.Thread(ctx, client, ghstandin.BotLogin, ref, true)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if err := l.EditStatus(ctx, client, th, func(st *storestatus.State) bool {
+				st.Store = "cat-cafe"
+				return st.Record(v1alpha1.PhaseApplied, fmt.Sprintf("writer %d", i), "cluster", time.Now())
+			}, body); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	rec, _, err := a.Read(ctx, ref, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(rec.State().Timeline); got != 4 {
+		t.Errorf("%d timeline events, want the 4 writers'", got)
 	}
 }

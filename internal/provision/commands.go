@@ -10,6 +10,7 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -183,11 +184,10 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		}
 		return p.reply(ctx, t, c, plan.Reply)
 	}
-	if st := t.state(); res.Pushed && st.Store != "" {
+	if res.Pushed && t.state().Store != "" {
 		// What the bot pushed, so the next change builds on it only if
 		// nobody else pushed since.
-		st.Branch = res.Commit.String()
-		if err := p.putStatus(ctx, t, st); err != nil {
+		if err := p.putStatus(ctx, t, func(st *storestatus.State) { st.Branch = res.Commit.String() }); err != nil {
 			return err
 		}
 	}

@@ -1,9 +1,10 @@
 package provision
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
-	"reflect"
 	"regexp"
 	"strings"
 	"unicode"
@@ -59,17 +60,16 @@ func (t *thread) state() storestatus.State {
 	return t.Record.State()
 }
 
-// putStatus records st in the ledger, then shows it in the status comment.
-func (p *Provisioner) putStatus(ctx context.Context, t *thread, st storestatus.State) error {
-	st = st.Bounded()
-	if t.Record.Status == nil || !reflect.DeepEqual(*t.Record.Status, st) {
-		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
-			return r.SetStatus(st)
-		}); err != nil {
-			return err
-		}
-	}
-	return p.upsert(ctx, t, ledger.KindStatus, p.statusBody(st))
+// putStatus records a change of the store's state in the ledger, made by
+// edit on the freshest state (it may run more than once), then shows it in
+// the status comment.
+func (p *Provisioner) putStatus(ctx context.Context, t *thread, edit func(*storestatus.State)) error {
+	return p.ledger.EditStatus(ctx, p.gh, t.Thread, func(st *storestatus.State) bool {
+		before, _ := json.Marshal(st)
+		edit(st)
+		after, _ := json.Marshal(st)
+		return !bytes.Equal(before, after)
+	}, p.statusBody)
 }
 
 func (p *Provisioner) hasLabel(labels []string, l string) bool {

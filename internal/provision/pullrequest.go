@@ -11,6 +11,7 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -105,11 +106,6 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if err != nil {
 		return err
 	}
-	st := t.state()
-	st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = pr.Number, pr.URL, op, pr.MergeCommitSHA, pr.MergedBy, approvers
-	if len(stores) == 1 {
-		st.Store = stores[0] // what was merged, whatever the record said
-	}
 	approved := "no approving review"
 	if len(approvers) > 0 {
 		approved = "approved by @" + strings.Join(approvers, ", @")
@@ -122,9 +118,6 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if verb == "" {
 		verb = "provisioning"
 	}
-	if !st.Merges()[pr.MergeCommitSHA] {
-		st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
-	}
 	if op == CmdDecommission {
 		// The name stays this issue's until the watcher reports the
 		// Namespace gone, whatever becomes of the issue or the branch.
@@ -134,7 +127,17 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 			}
 		}
 	}
-	if err := p.putStatus(ctx, t, st); err != nil {
+	var store string
+	if err := p.putStatus(ctx, t, func(st *storestatus.State) {
+		st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = pr.Number, pr.URL, op, pr.MergeCommitSHA, pr.MergedBy, approvers
+		if len(stores) == 1 {
+			st.Store = stores[0] // what was merged, whatever the record said
+		}
+		if !st.Merges()[pr.MergeCommitSHA] {
+			st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
+		}
+		store = st.Store
+	}); err != nil {
 		return err
 	}
 	if op != CmdDecommission && t.credentialsID() != "" && (t.Record.Credentials.Live != t.credentialsID()) {
@@ -145,7 +148,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 		}); err != nil {
 			return err
 		}
-		if err := p.showCredentials(ctx, t, st.Store, issue.Author, ""); err != nil {
+		if err := p.showCredentials(ctx, t, store, issue.Author, ""); err != nil {
 			return err
 		}
 	}

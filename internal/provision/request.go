@@ -10,6 +10,7 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -94,12 +95,12 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	if err := p.setLabels(ctx, ref, issue.Labels, plan.Labels); err != nil {
 		return err
 	}
-	st := t.state()
-	st.Store, st.Cluster, st.Pull, st.PullURL, st.Operation = name, plan.Cluster, pr.Number, pr.URL, v1alpha1.OpProvision
-	st.URL = plan.URL
-	st.Branch = res.Commit.String()
-	st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
-	if err := p.putStatus(ctx, t, st); err != nil {
+	if err := p.putStatus(ctx, t, func(st *storestatus.State) {
+		st.Store, st.Cluster, st.Pull, st.PullURL, st.Operation = name, plan.Cluster, pr.Number, pr.URL, v1alpha1.OpProvision
+		st.URL = plan.URL
+		st.Branch = res.Commit.String()
+		st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", pr.URL), "github", p.now())
+	}); err != nil {
 		return err
 	}
 	if plan.Seal != nil {
