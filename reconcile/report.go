@@ -121,7 +121,7 @@ func (g *GitHubReporter) Report(ctx context.Context, r Report) error {
 	if err := g.deployment(ctx, r); err != nil {
 		return err
 	}
-	if err := g.comment(ctx, r, own, st); err != nil {
+	if err := g.comment(ctx, r, own); err != nil {
 		return err
 	}
 	if err := g.labels(ctx, r); err != nil {
@@ -237,7 +237,7 @@ func (g *GitHubReporter) contains(ctx context.Context, ancestor, descendant stri
 	return g.History.Contains(ctx, ancestor, descendant)
 }
 
-func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread, _ storestatus.State) error {
+func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread) error {
 	now := time.Now
 	if g.Now != nil {
 		now = g.Now

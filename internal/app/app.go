@@ -161,9 +161,9 @@ func (t treeHasher) TreeHash(ctx context.Context, revision, dir string) (string,
 // service runs on a tenants repo, with the records of the open store
 // issues from before it.
 func (a *App) startLedger(ctx context.Context) error {
-	requests, err := forge.ParseRepo(a.Config.GitHub.Repo)
+	requests, _, err := a.Config.Repos()
 	if err != nil {
-		return fmt.Errorf("github.repo: %w", err)
+		return err
 	}
 	l := ledger.New(a.Tenants)
 	if _, ok, err := a.Tenants.Head(v1alpha1.LedgerBranch); err != nil || ok {
@@ -293,9 +293,9 @@ func (a *App) statusPage(p Parts) (*statuspage.Handler, error) {
 // setupWatcher builds the watcher and the nudger on the cluster, the way a
 // reconciler's SetupWithManager hangs it off a manager.
 func (a *App) setupWatcher(p Parts) error {
-	tenantsRepo, err := forge.ParseRepo(a.Config.TenantsRepo.Repo)
+	_, tenantsRepo, err := a.Config.Repos()
 	if err != nil {
-		return fmt.Errorf("tenantsRepo.repo: %w", err)
+		return err
 	}
 	mgr, err := reconcile.NewManager(p.Cluster, reconcile.ManagerOptions{
 		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.BaseDomain,

@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
+	"github.com/purrvision/purrvision/internal/forge"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
@@ -555,4 +556,16 @@ func statusPageURLProblem(s string) string {
 		return "has characters that break links in Markdown; percent-encode them"
 	}
 	return ""
+}
+
+// Repos are the repository store issues are filed in (github.repo) and the
+// tenants repository (tenantsRepo.repo), parsed; the error names the key.
+func (c *Config) Repos() (requests, tenants forge.Repo, err error) {
+	if requests, err = forge.ParseRepo(c.GitHub.Repo); err != nil {
+		return forge.Repo{}, forge.Repo{}, fmt.Errorf("github.repo: %w", err)
+	}
+	if tenants, err = forge.ParseRepo(c.TenantsRepo.Repo); err != nil {
+		return forge.Repo{}, forge.Repo{}, fmt.Errorf("tenantsRepo.repo: %w", err)
+	}
+	return requests, tenants, nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,8 +17,6 @@ import (
 
 // thread is what the bot knows of an issue's comments (internal/ledger).
 type thread struct{ *ledger.Thread }
-
-var credentialsRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerCredentials) + ` id=([0-9a-f]+) -->$`)
 
 // readThread reads the issue's ledger record and the bot's comments it
 // names, with the ledger fetched first.

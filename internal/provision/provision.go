@@ -57,13 +57,9 @@ func New(o Options) (*Provisioner, error) {
 	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Rand == nil {
 		return nil, errors.New("provision: config, GitHub client, tenants repo and random source are required")
 	}
-	requests, err := forge.ParseRepo(o.Config.GitHub.Repo)
+	requests, tenantsRepo, err := o.Config.Repos()
 	if err != nil {
-		return nil, fmt.Errorf("github.repo: %w", err)
-	}
-	tenantsRepo, err := forge.ParseRepo(o.Config.TenantsRepo.Repo)
-	if err != nil {
-		return nil, fmt.Errorf("tenantsRepo.repo: %w", err)
+		return nil, err
 	}
 	if o.Now == nil {
 		o.Now = time.Now
