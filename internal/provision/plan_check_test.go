@@ -14,6 +14,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 )
 
@@ -27,9 +28,9 @@ func fakeSecret(name, namespace string) []byte {
 
 // withStores is base with each store rendered into it as issue's request,
 // its Secrets fakeSecret: the same tree on every run.
-func (f planFixture) withStores(t *testing.T, base fakeTree, issue forge.IssueRef, reqs ...*v1alpha1.StoreRequest) fakeTree {
+func (f planFixture) withStores(t *testing.T, base testutil.Tree, issue forge.IssueRef, reqs ...*v1alpha1.StoreRequest) testutil.Tree {
 	t.Helper()
-	out := fakeTree{}
+	out := testutil.Tree{}
 	for k, v := range base {
 		out[k] = v
 	}
@@ -88,15 +89,15 @@ func show(c *CheckPlan) string {
 func TestPlanCheck_Markdown(t *testing.T) {
 	f := newPlanFixture(t)
 	catCafe, dogDiner := f.request("cat-cafe", "small"), f.request("dog-diner", "medium")
-	merged := f.withStores(t, fakeTree{"README.md": []byte("# tenants\n")}, issueB, catCafe)
+	merged := f.withStores(t, testutil.Tree{"README.md": []byte("# tenants\n")}, issueB, catCafe)
 	resized := f.withStores(t, merged, issueB, f.request("cat-cafe", "large"))
-	rotated := fakeTree{}
+	rotated := testutil.Tree{}
 	for k, v := range merged {
 		rotated[k] = v
 	}
 	secret := path.Join(renderer.StoreDir(f.cfg, "default", "cat-cafe"), renderer.FileSecret)
 	rotated[secret] = []byte(strings.Replace(string(merged[secret]), "data:...", "data:rotated...", 1))
-	decommissioned := fakeTree{}
+	decommissioned := testutil.Tree{}
 	for k, v := range merged {
 		if !strings.HasPrefix(k, renderer.StoreDir(f.cfg, "default", "cat-cafe")+"/") {
 			decommissioned[k] = v
@@ -108,7 +109,7 @@ func TestPlanCheck_Markdown(t *testing.T) {
 	}{
 		{"request-pull-two-stores", CheckInput{Base: merged, Head: f.withStores(t, merged, issueA, dogDiner, f.request("emu-eatery", "large")),
 			Op: v1alpha1.OpProvision, Stores: []string{"dog-diner", "emu-eatery"}, StatusPage: "https://status.example.com/"}},
-		{"store-pull-provision", CheckInput{Base: fakeTree{}, Head: merged, Op: v1alpha1.OpProvision, Stores: []string{"cat-cafe"}, StatusPage: "https://status.example.com/"}},
+		{"store-pull-provision", CheckInput{Base: testutil.Tree{}, Head: merged, Op: v1alpha1.OpProvision, Stores: []string{"cat-cafe"}, StatusPage: "https://status.example.com/"}},
 		{"store-pull-resize", CheckInput{Base: merged, Head: resized, Op: v1alpha1.OpResize, Stores: []string{"cat-cafe"}}},
 		{"store-pull-decommission", CheckInput{Base: merged, Head: decommissioned, Op: v1alpha1.OpDecommission, Stores: []string{"cat-cafe"}}},
 		{"store-pull-rotate", CheckInput{Base: merged, Head: rotated, Op: v1alpha1.OpRotate, Stores: []string{"cat-cafe"}}},
@@ -137,9 +138,9 @@ func TestPlanCheck_Markdown(t *testing.T) {
 // them all.
 func TestPlanCheck_Changes(t *testing.T) {
 	f := newPlanFixture(t)
-	merged := f.withStores(t, fakeTree{}, issueA, f.request("cat-cafe", "small"))
+	merged := f.withStores(t, testutil.Tree{}, issueA, f.request("cat-cafe", "small"))
 	resized := f.withStores(t, merged, issueA, f.request("cat-cafe", "large"))
-	plan := func(base, head fakeTree) storeChange {
+	plan := func(base, head testutil.Tree) storeChange {
 		t.Helper()
 		sc, err := planStore(f.cfg, base, head, "cat-cafe")
 		if err != nil {
@@ -178,7 +179,7 @@ func TestPlanCheck_Changes(t *testing.T) {
 	// What someone pushed into the store's folder shows only inside code
 	// spans, where GitHub renders no HTML, link or mention, and in no cell
 	// of its own; a kind that is not a word is not shown at all.
-	hostile := fakeTree{}
+	hostile := testutil.Tree{}
 	for k, v := range merged {
 		hostile[k] = v
 	}
@@ -193,9 +194,9 @@ func TestPlanCheck_Changes(t *testing.T) {
 		t.Errorf("a kind that is not a word is shown:\n%s", text)
 	}
 	for name, tt := range map[string]struct {
-		base, head fakeTree
+		base, head testutil.Tree
 		change     string
-	}{"new store": {fakeTree{}, merged, "created"}, "decommission": {merged, fakeTree{}, "deleted"}} {
+	}{"new store": {testutil.Tree{}, merged, "created"}, "decommission": {merged, testutil.Tree{}, "deleted"}} {
 		sc := plan(tt.base, tt.head)
 		if len(sc.Objects) < 10 {
 			t.Errorf("%s: %d objects, want every object of a store", name, len(sc.Objects))
@@ -220,7 +221,7 @@ func TestPlanCheck_WithinGitHubLimits(t *testing.T) {
 		names = append(names, name)
 		reqs = append(reqs, f.request(name, "medium"))
 	}
-	head := f.withStores(t, fakeTree{}, issueA, reqs...)
+	head := f.withStores(t, testutil.Tree{}, issueA, reqs...)
 	var problems []FieldError
 	for i := range 3000 {
 		problems = append(problems, FieldError{Field: "requests/" + strings.Repeat("p", 4000) + ".yaml", Msg: fmt.Sprint(i, strings.Repeat(" é", 500))})
@@ -230,9 +231,9 @@ func TestPlanCheck_WithinGitHubLimits(t *testing.T) {
 		in   CheckInput
 		says []string
 	}{
-		{"400 stores", CheckInput{Base: fakeTree{}, Head: head, Op: v1alpha1.OpProvision, Stores: names},
+		{"400 stores", CheckInput{Base: testutil.Tree{}, Head: head, Op: v1alpha1.OpProvision, Stores: names},
 			[]string{names[0], "more, not shown", "not shown"}},
-		{"3 stores", CheckInput{Base: fakeTree{}, Head: head, Op: v1alpha1.OpProvision, Stores: names[:3]}, []string{names[2]}},
+		{"3 stores", CheckInput{Base: testutil.Tree{}, Head: head, Op: v1alpha1.OpProvision, Stores: names[:3]}, []string{names[2]}},
 		{"3000 problems", CheckInput{Problems: problems}, []string{"3000 problems", "more, listed once these are fixed"}},
 		{"a long refusal", CheckInput{Refused: strings.Repeat("no ", 40000)}, nil},
 	}

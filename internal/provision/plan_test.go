@@ -17,52 +17,6 @@ import (
 	"github.com/purrvision/purrvision/tenants"
 )
 
-// fakeTree is a tenants repo tree in memory: path -> contents.
-type fakeTree map[string][]byte
-
-func (t fakeTree) ReadFile(p string) ([]byte, bool, error) {
-	data, ok := t[p]
-	return data, ok, nil
-}
-
-func (t fakeTree) ReadDir(p string) ([]string, error) {
-	seen := map[string]bool{}
-	for f := range t {
-		rest, ok := strings.CutPrefix(f, p+"/")
-		if !ok {
-			continue
-		}
-		name, _, _ := strings.Cut(rest, "/")
-		seen[name] = true
-	}
-	var out []string
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// with returns a copy of t with the changes applied.
-func (t fakeTree) with(changes []tenants.Change) fakeTree {
-	out := fakeTree{}
-	for k, v := range t {
-		out[k] = v
-	}
-	for _, c := range changes {
-		if c.Delete {
-			for k := range out {
-				if k == c.Path || strings.HasPrefix(k, c.Path+"/") {
-					delete(out, k)
-				}
-			}
-			continue
-		}
-		out[c.Path] = c.Data
-	}
-	return out
-}
-
 // errTree fails every read.
 type errTree struct{}
 
@@ -88,13 +42,13 @@ func newPlanFixture(t *testing.T) planFixture {
 }
 
 // render is store req as issue's request renders it, as a tree.
-func (f planFixture) render(t *testing.T, req *v1alpha1.StoreRequest, issue forge.IssueRef, seed uint64) fakeTree {
+func (f planFixture) render(t *testing.T, req *v1alpha1.StoreRequest, issue forge.IssueRef, seed uint64) testutil.Tree {
 	t.Helper()
 	out, err := renderer.Render(renderer.Input{Config: f.cfg, Request: req, Rand: testutil.Rand(seed), Now: now, Origin: issue.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree := fakeTree{}
+	tree := testutil.Tree{}
 	for _, file := range out.Files {
 		tree[file.Path] = file.Data
 	}
@@ -105,7 +59,7 @@ func (f planFixture) dir() string {
 	return renderer.StoreDir(f.cfg, renderer.ClusterOf(f.cfg, f.req), f.req.Metadata.Name)
 }
 
-func (f planFixture) common(base fakeTree, branch *BranchView) Common {
+func (f planFixture) common(base testutil.Tree, branch *BranchView) Common {
 	c := Common{Config: f.cfg, Base: base, BaseHead: "base", Rand: testutil.Rand(99), Now: now}
 	if branch != nil {
 		c.Branch = *branch
@@ -137,7 +91,7 @@ func TestPlanRequest(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		base      fakeTree
+		base      testutil.Tree
 		branch    *BranchView
 		delivered string
 		claims    func(string) (bool, error)
@@ -148,7 +102,7 @@ func TestPlanRequest(t *testing.T) {
 		wantErr   string
 	}{{
 		name: "new store: branch from the base with fresh credentials",
-		base: fakeTree{},
+		base: testutil.Tree{},
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.Commit == nil || p.Commit.OnBranch || p.Seal == nil || p.Seal.Credentials.AdminPassword == "" {
 				t.Fatalf("want a commit from the base and a seal, got %+v", p)
@@ -190,7 +144,7 @@ func TestPlanRequest(t *testing.T) {
 		// Its branch deleted at the merge and its issue closed meanwhile:
 		// the ledger's hold still keeps the name until the Namespace is gone.
 		name:   "name of a store being decommissioned",
-		base:   fakeTree{},
+		base:   testutil.Tree{},
 		claims: closedB,
 		heldBy: issueB.String(),
 		check: func(t *testing.T, p *RequestPlan) {
@@ -200,7 +154,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:   "the issue's own hold does not refuse it",
-		base:   fakeTree{},
+		base:   testutil.Tree{},
 		heldBy: issueA.String(),
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.TakenBy != "" || p.Draining {
@@ -209,7 +163,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:   "branch of another open request",
-		base:   fakeTree{},
+		base:   testutil.Tree{},
 		branch: &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
 		claims: func(ref string) (bool, error) { return openIssues[ref], nil },
 		check: func(t *testing.T, p *RequestPlan) {
@@ -219,7 +173,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:   "branch of a closed request is reused from the base, its files and credentials dropped",
-		base:   fakeTree{},
+		base:   testutil.Tree{},
 		branch: &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
 		claims: closedB,
 		check: func(t *testing.T, p *RequestPlan) {
@@ -237,7 +191,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:      "our branch with the delivered credentials: nothing to do",
-		base:      fakeTree{},
+		base:      testutil.Tree{},
 		branch:    &BranchView{Exists: true, Head: "b1", Tree: ours, Trailers: trailersOf(issueA, "c1")},
 		delivered: "c1",
 		recorded:  Recorded{Store: name, Branch: "b1"},
@@ -248,7 +202,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:      "our branch after credentials were rotated before the merge: new ones on the branch",
-		base:      fakeTree{},
+		base:      testutil.Tree{},
 		branch:    &BranchView{Exists: true, Head: "b1", Tree: ours, Trailers: trailersOf(issueA, "c1")},
 		delivered: "0",
 		recorded:  Recorded{Store: name, Branch: "b1"},
@@ -268,7 +222,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:      "someone pushed to our branch since the bot did: its Secrets are not kept, the branch starts over",
-		base:      fakeTree{},
+		base:      testutil.Tree{},
 		branch:    &BranchView{Exists: true, Head: "b2", Tree: ours, Trailers: trailersOf(issueA, "c1")},
 		delivered: "c1",
 		recorded:  Recorded{Store: name, Branch: "b1"},
@@ -285,7 +239,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:     "decommissioned: final, nothing is provisioned again",
-		base:     fakeTree{},
+		base:     testutil.Tree{},
 		recorded: Recorded{Store: name, MergedOp: v1alpha1.OpDecommission},
 		check: func(t *testing.T, p *RequestPlan) {
 			if !p.Decommissioned || p.Commit != nil || p.Seal != nil || p.Pull.Title != "" {
@@ -314,7 +268,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:     "recorded but never merged: the name may still change",
-		base:     fakeTree{},
+		base:     testutil.Tree{},
 		recorded: Recorded{Store: name},
 		rename:   "dog-diner",
 		check: func(t *testing.T, p *RequestPlan) {
@@ -324,7 +278,7 @@ func TestPlanRequest(t *testing.T) {
 		},
 	}, {
 		name:    "the other request's state cannot be read",
-		base:    fakeTree{},
+		base:    testutil.Tree{},
 		branch:  &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
 		claims:  func(string) (bool, error) { return false, errors.New("GitHub is down") },
 		wantErr: "GitHub is down",
@@ -395,7 +349,7 @@ func TestPlanCommand(t *testing.T) {
 	name := f.req.Metadata.Name
 	dir := f.dir()
 	ours := f.render(t, f.req, issueA, 1)
-	older := fakeTree{}
+	older := testutil.Tree{}
 	for k, v := range ours {
 		if k != path.Join(dir, renderer.FileDatabaseSecret) {
 			older[k] = v
@@ -406,7 +360,7 @@ func TestPlanCommand(t *testing.T) {
 	decommission := Command{Name: CmdDecommission}
 	tests := []struct {
 		name      string
-		base      fakeTree
+		base      testutil.Tree
 		branch    *BranchView
 		cmd       Command
 		delivered string
@@ -414,7 +368,7 @@ func TestPlanCommand(t *testing.T) {
 		check     func(t *testing.T, p *CommandPlan)
 	}{{
 		name: "not provisioned",
-		base: fakeTree{},
+		base: testutil.Tree{},
 		cmd:  resize,
 		check: func(t *testing.T, p *CommandPlan) {
 			if !p.NotProvisioned || p.Commit != nil || !strings.Contains(p.Reply, "not provisioned yet") {
@@ -514,7 +468,7 @@ func TestPlanCommand(t *testing.T) {
 	}, {
 		name:     "builds on the store's open pull request",
 		base:     ours,
-		branch:   &BranchView{Exists: true, Head: "b1", Tree: ours.with([]tenants.Change{{Path: path.Join(dir, "extra.txt"), Data: []byte("x")}}), Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "7"}},
+		branch:   &BranchView{Exists: true, Head: "b1", Tree: ours.With([]tenants.Change{{Path: path.Join(dir, "extra.txt"), Data: []byte("x")}}), Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "7"}},
 		cmd:      resize,
 		recorded: Recorded{Store: name, Branch: "b1"},
 		check: func(t *testing.T, p *CommandPlan) {
@@ -525,7 +479,7 @@ func TestPlanCommand(t *testing.T) {
 	}, {
 		name:     "does not build on a branch someone pushed to since the bot",
 		base:     ours,
-		branch:   &BranchView{Exists: true, Head: "b9", Tree: ours.with([]tenants.Change{{Path: path.Join(dir, "extra.txt"), Data: []byte("x")}}), Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "42"}},
+		branch:   &BranchView{Exists: true, Head: "b9", Tree: ours.With([]tenants.Change{{Path: path.Join(dir, "extra.txt"), Data: []byte("x")}}), Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCommand: "42"}},
 		cmd:      resize,
 		recorded: Recorded{Store: name, Branch: "b1"},
 		check: func(t *testing.T, p *CommandPlan) {
@@ -605,16 +559,16 @@ func TestPlanPull(t *testing.T) {
 	rendered := f.render(t, f.req, pr, 1)
 	tests := []struct {
 		name    string
-		base    fakeTree
-		branch  fakeTree
+		base    testutil.Tree
+		branch  testutil.Tree
 		reqs    []*v1alpha1.StoreRequest
 		own     map[string]bool
 		claimed map[string]string
 		check   func(t *testing.T, p *PullPlan)
 	}{{
 		name:    "a name an open request's store branch asks for",
-		base:    fakeTree{},
-		branch:  fakeTree{},
+		base:    testutil.Tree{},
+		branch:  testutil.Tree{},
 		reqs:    []*v1alpha1.StoreRequest{f.req},
 		claimed: map[string]string{"cat-cafe": issueB.String()},
 		check: func(t *testing.T, p *PullPlan) {
@@ -624,8 +578,8 @@ func TestPlanPull(t *testing.T) {
 		},
 	}, {
 		name:   "two new stores: rendered onto the branch, one seal each",
-		base:   fakeTree{},
-		branch: fakeTree{"requests/cat-cafe.yaml": nil},
+		base:   testutil.Tree{},
+		branch: testutil.Tree{"requests/cat-cafe.yaml": nil},
 		reqs:   []*v1alpha1.StoreRequest{f.req, second},
 		check: func(t *testing.T, p *PullPlan) {
 			if p.Commit == nil || !p.Commit.OnBranch || len(p.Seals) != 2 || p.Taken != nil {
@@ -637,7 +591,7 @@ func TestPlanPull(t *testing.T) {
 		},
 	}, {
 		name:   "the branch holds the bot's render already: nothing, and no new credentials",
-		base:   fakeTree{},
+		base:   testutil.Tree{},
 		branch: rendered,
 		reqs:   []*v1alpha1.StoreRequest{f.req},
 		own:    map[string]bool{"cat-cafe": true},
@@ -648,8 +602,8 @@ func TestPlanPull(t *testing.T) {
 		},
 	}, {
 		name:   "Secrets the bot did not write are never kept, and files it did not render go",
-		base:   fakeTree{},
-		branch: rendered.with([]tenants.Change{{Path: path.Join(renderer.StoreDir(f.cfg, "default", "cat-cafe"), "manifests/evil.sops.yaml"), Data: []byte("kind: ClusterRoleBinding\n")}}),
+		base:   testutil.Tree{},
+		branch: rendered.With([]tenants.Change{{Path: path.Join(renderer.StoreDir(f.cfg, "default", "cat-cafe"), "manifests/evil.sops.yaml"), Data: []byte("kind: ClusterRoleBinding\n")}}),
 		reqs:   []*v1alpha1.StoreRequest{f.req},
 		check: func(t *testing.T, p *PullPlan) {
 			if p.Commit == nil || len(p.Seals) != 1 {
@@ -672,7 +626,7 @@ func TestPlanPull(t *testing.T) {
 	}, {
 		name:   "a name another request owns",
 		base:   f.render(t, f.req, issueB, 1),
-		branch: fakeTree{},
+		branch: testutil.Tree{},
 		reqs:   []*v1alpha1.StoreRequest{second, f.req},
 		check: func(t *testing.T, p *PullPlan) {
 			if p.Taken == nil || p.Taken.Field != "requests/cat-cafe.yaml" || !strings.Contains(p.Taken.Msg, issueB.String()) || p.Commit != nil || len(p.Seals) != 0 {
@@ -697,17 +651,17 @@ func TestCheckRequestFiles(t *testing.T) {
 	valid := "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: cat-cafe\nspec:\n  plan: small\n  owner: octocat\n  adminEmail: a@b.co\n"
 	tests := []struct {
 		name     string
-		head     fakeTree
+		head     testutil.Tree
 		files    []string
 		wantReqs int
 		want     []string // parts of the problems, in order
 	}{
-		{"valid", fakeTree{"requests/cat-cafe.yaml": []byte(valid)}, []string{"requests/cat-cafe.yaml"}, 1, nil},
-		{"removed by the pull request", fakeTree{}, []string{"requests/cat-cafe.yaml"}, 0, nil},
-		{"file and store names differ", fakeTree{"requests/dog.yaml": []byte(valid)}, []string{"requests/dog.yaml"}, 1, []string{`metadata.name is "cat-cafe"`}},
-		{"owned by someone else", fakeTree{"requests/cat-cafe.yaml": []byte(strings.Replace(valid, "octocat", "mallory", 1))}, []string{"requests/cat-cafe.yaml"}, 1, []string{`spec.owner is "mallory"`}},
-		{"not a StoreRequest", fakeTree{"requests/cat-cafe.yaml": []byte("kind: Secret\n")}, []string{"requests/cat-cafe.yaml"}, 0, []string{"requests/cat-cafe.yaml"}},
-		{"invalid plan", fakeTree{"requests/cat-cafe.yaml": []byte(strings.Replace(valid, "small", "huge", 1))}, []string{"requests/cat-cafe.yaml"}, 1, []string{"spec.plan"}},
+		{"valid", testutil.Tree{"requests/cat-cafe.yaml": []byte(valid)}, []string{"requests/cat-cafe.yaml"}, 1, nil},
+		{"removed by the pull request", testutil.Tree{}, []string{"requests/cat-cafe.yaml"}, 0, nil},
+		{"file and store names differ", testutil.Tree{"requests/dog.yaml": []byte(valid)}, []string{"requests/dog.yaml"}, 1, []string{`metadata.name is "cat-cafe"`}},
+		{"owned by someone else", testutil.Tree{"requests/cat-cafe.yaml": []byte(strings.Replace(valid, "octocat", "mallory", 1))}, []string{"requests/cat-cafe.yaml"}, 1, []string{`spec.owner is "mallory"`}},
+		{"not a StoreRequest", testutil.Tree{"requests/cat-cafe.yaml": []byte("kind: Secret\n")}, []string{"requests/cat-cafe.yaml"}, 0, []string{"requests/cat-cafe.yaml"}},
+		{"invalid plan", testutil.Tree{"requests/cat-cafe.yaml": []byte(strings.Replace(valid, "small", "huge", 1))}, []string{"requests/cat-cafe.yaml"}, 1, []string{"spec.plan"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

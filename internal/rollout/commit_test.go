@@ -12,7 +12,7 @@ import (
 
 func TestWaveCommit(t *testing.T) {
 	cfg := exampleConfig(t)
-	tree := fakeTree(fleetFiles(t, cfg, sealedSecrets(t, cfg), append(manyStores(9), storeSpec{"old-shop", "small", true})))
+	tree := testutil.Tree(fleetFiles(t, cfg, sealedSecrets(t, cfg), append(manyStores(9), storeSpec{"old-shop", "small", true})))
 	next := withChart(cfg, "0.2.0")
 	p := plan(t, next, tree)
 	waves, err := ParseWaves("1,50%,100%")
@@ -43,7 +43,7 @@ func TestWaveCommit(t *testing.T) {
 			!strings.Contains(commit.Message, "helmrelease.yaml chart-version 0.1.0 -> 0.2.0") {
 			t.Errorf("wave %d message:\n%s", w.Number, commit.Message)
 		}
-		tree = tree.with(commit.Changes)
+		tree = tree.With(commit.Changes)
 		for _, s := range w.Stores {
 			done[s] = true
 		}

@@ -3,7 +3,6 @@ package rollout
 import (
 	"fmt"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -15,55 +14,7 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
-	"github.com/purrvision/purrvision/tenants"
 )
-
-// fakeTree is a tenants repo tree in memory: path -> contents. It is
-// read-only once built, so workers may share it.
-type fakeTree map[string][]byte
-
-func (t fakeTree) ReadFile(p string) ([]byte, bool, error) {
-	data, ok := t[p]
-	return data, ok, nil
-}
-
-func (t fakeTree) ReadDir(p string) ([]string, error) {
-	seen := map[string]bool{}
-	for f := range t {
-		rest, ok := strings.CutPrefix(f, p+"/")
-		if !ok {
-			continue
-		}
-		name, _, _ := strings.Cut(rest, "/")
-		seen[name] = true
-	}
-	var out []string
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-// with returns a copy of t with the changes applied.
-func (t fakeTree) with(changes []tenants.Change) fakeTree {
-	out := fakeTree{}
-	for k, v := range t {
-		out[k] = v
-	}
-	for _, c := range changes {
-		if c.Delete {
-			for k := range out {
-				if k == c.Path || strings.HasPrefix(k, c.Path+"/") {
-					delete(out, k)
-				}
-			}
-			continue
-		}
-		out[c.Path] = c.Data
-	}
-	return out
-}
 
 var now = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -37,12 +38,12 @@ func headlines(p *Plan) []string {
 }
 
 // applied is tree with every change of the plan made.
-func applied(tree fakeTree, p *Plan) fakeTree {
+func applied(tree testutil.Tree, p *Plan) testutil.Tree {
 	var all []tenants.Change
 	for _, c := range p.Changes {
 		all = append(all, c.TenantsChanges()...)
 	}
-	return tree.with(all)
+	return tree.With(all)
 }
 
 func TestPlanFleet(t *testing.T) {
@@ -50,13 +51,13 @@ func TestPlanFleet(t *testing.T) {
 	sec := sealedSecrets(t, cfg)
 	stores := []storeSpec{{"cat-cafe", "small", false}, {"dog-diner", "medium", false}, {"emu-eats", "large", false},
 		{"fox-food", "medium", false}, {"gnu-grill", "small", false}}
-	tree := fakeTree(fleetFiles(t, cfg, sec, stores))
-	flat := fakeTree(fleetFiles(t, cfg, sec, append(stores[:2:2], storeSpec{"old-shop", "small", true})))
+	tree := testutil.Tree(fleetFiles(t, cfg, sec, stores))
+	flat := testutil.Tree(fleetFiles(t, cfg, sec, append(stores[:2:2], storeSpec{"old-shop", "small", true})))
 
 	tests := []struct {
 		name      string
 		cfg       *config.Config
-		tree      fakeTree
+		tree      testutil.Tree
 		headlines []string
 		groups    [][]string
 		unchanged int
@@ -136,7 +137,7 @@ func TestPlanFleet(t *testing.T) {
 
 func TestPlanFleet_MovesOlderLayout(t *testing.T) {
 	cfg := exampleConfig(t)
-	tree := fakeTree(fleetFiles(t, cfg, sealedSecrets(t, cfg), []storeSpec{{"old-shop", "small", true}}))
+	tree := testutil.Tree(fleetFiles(t, cfg, sealedSecrets(t, cfg), []storeSpec{{"old-shop", "small", true}}))
 	p := plan(t, cfg, tree)
 	c := p.Store("old-shop")
 	if c == nil || !c.Moved || c.From != "tenants/default/old-shop" || c.Dir != renderer.StoreDir(cfg, "default", "old-shop") {
@@ -155,7 +156,7 @@ func TestPlanFleet_MovesOlderLayout(t *testing.T) {
 func TestPlanFleet_Skips(t *testing.T) {
 	cfg := exampleConfig(t)
 	sec := sealedSecrets(t, cfg)
-	tree := fakeTree(fleetFiles(t, cfg, sec, []storeSpec{{"cat-cafe", "small", false}, {"dog-diner", "medium", false},
+	tree := testutil.Tree(fleetFiles(t, cfg, sec, []storeSpec{{"cat-cafe", "small", false}, {"dog-diner", "medium", false},
 		{"emu-eats", "large", false}, {"fox-food", "small", false}, {"one-secret", "small", true}, {"gnu-grill", "small", false}}))
 	dir := func(s string) string { return renderer.StoreDir(cfg, "default", s) }
 	delete(tree, path.Join(dir("cat-cafe"), renderer.FileSecret))
@@ -194,7 +195,7 @@ func TestPlanFleet_Skips(t *testing.T) {
 func TestPlanFleet_BothLayouts(t *testing.T) {
 	cfg := exampleConfig(t)
 	sec := sealedSecrets(t, cfg)
-	tree := fakeTree(fleetFiles(t, cfg, sec, []storeSpec{{"cat-cafe", "small", false}}))
+	tree := testutil.Tree(fleetFiles(t, cfg, sec, []storeSpec{{"cat-cafe", "small", false}}))
 	for p, d := range fleetFiles(t, cfg, sec, []storeSpec{{"cat-cafe", "large", true}}) {
 		tree[p] = d
 	}
@@ -229,7 +230,7 @@ func TestPlanFleet_NeverMakesSecrets(t *testing.T) {
 
 func TestPlanFleet_WorkersDoNotChangeThePlan(t *testing.T) {
 	cfg := exampleConfig(t)
-	tree := fakeTree(fleetFiles(t, cfg, sealedSecrets(t, cfg), manyStores(30)))
+	tree := testutil.Tree(fleetFiles(t, cfg, sealedSecrets(t, cfg), manyStores(30)))
 	next := withPlanCPU(withChart(cfg, "0.2.0"), "large", "5")
 	one, err := PlanFleet(Input{Config: next, Tree: tree, Workers: 1})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 )
 
@@ -104,7 +105,7 @@ func TestParseBranch(t *testing.T) {
 
 // smallFleet is a tree of stores rendered at chart 0.0.9, and today's
 // config (the example's chart).
-func smallFleet(t *testing.T, stores ...string) (fakeTree, *config.Config) {
+func smallFleet(t *testing.T, stores ...string) (testutil.Tree, *config.Config) {
 	t.Helper()
 	cfg := exampleConfig(t)
 	old := withChart(cfg, "0.0.9")
@@ -112,7 +113,7 @@ func smallFleet(t *testing.T, stores ...string) (fakeTree, *config.Config) {
 	for _, s := range stores {
 		specs = append(specs, storeSpec{name: s, plan: "small"})
 	}
-	return fakeTree(fleetFiles(t, old, sealedSecrets(t, cfg), specs)), cfg
+	return testutil.Tree(fleetFiles(t, old, sealedSecrets(t, cfg), specs)), cfg
 }
 
 func TestNextWave(t *testing.T) {
@@ -226,7 +227,7 @@ func TestPlanRevert(t *testing.T) {
 	if !slices.Equal(rev.Stores, []string{"a-store", "b-store"}) || len(rev.Skipped) != 2 {
 		t.Fatalf("reverts %v, skips %+v", rev.Stores, rev.Skipped)
 	}
-	got := now.with(rev.Commit.Changes)
+	got := now.With(rev.Commit.Changes)
 	for _, s := range []string{"a-store", "b-store"} {
 		hr := path.Join(dir(s), renderer.FileHelmRelease)
 		if string(got[hr]) != string(before[hr]) {

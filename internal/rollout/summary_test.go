@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 )
 
@@ -44,7 +45,7 @@ func mixedPlan(t *testing.T) *Plan {
 	cfg := exampleConfig(t)
 	stores := []storeSpec{{"cat-cafe", "small", false}, {"dog-diner", "medium", false}, {"emu-eats", "large", false},
 		{"fox-food", "medium", false}, {"gnu-grill", "small", false}, {"old-shop", "small", true}, {"one-secret", "large", true}}
-	tree := fakeTree(fleetFiles(t, cfg, sealedSecrets(t, cfg), stores))
+	tree := testutil.Tree(fleetFiles(t, cfg, sealedSecrets(t, cfg), stores))
 	delete(tree, "tenants/default/one-secret/"+renderer.FileDatabaseSecret)
 	return plan(t, withPlanCPU(withChart(cfg, "0.2.0"), "medium", "3"), tree)
 }

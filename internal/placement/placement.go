@@ -1,0 +1,356 @@
+// Package placement chooses the cluster a new store lands on, and checks
+// that a resized store still fits the cluster it is on.
+//
+// It is pure: an Index holds each cluster's capacity and what the stores
+// already placed there use (their plans' quotas), and is kept up to date
+// one store at a time (Set, Delete) as merges land, so a decision never
+// walks the tenants repo. Where the index comes from and how it follows
+// the base branch is the Tracker's business (tracker.go).
+package placement
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Unlimited marks a dimension of a Capacity that is not counted.
+const Unlimited int64 = -1
+
+// RegionLabel is the cluster label a request's spec.region is matched
+// against.
+const RegionLabel = "region"
+
+// Resources is an amount of each dimension placement counts: CPU in
+// millicores, memory and storage in bytes, and stores.
+type Resources struct {
+	MilliCPU int64
+	Memory   int64
+	Storage  int64
+	Stores   int64
+}
+
+// Add returns r plus o.
+func (r Resources) Add(o Resources) Resources {
+	return Resources{r.MilliCPU + o.MilliCPU, r.Memory + o.Memory, r.Storage + o.Storage, r.Stores + o.Stores}
+}
+
+// Sub returns r minus o.
+func (r Resources) Sub(o Resources) Resources {
+	return Resources{r.MilliCPU - o.MilliCPU, r.Memory - o.Memory, r.Storage - o.Storage, r.Stores - o.Stores}
+}
+
+// dims lists the dimensions in a fixed order, with their names.
+func (r Resources) dims() [4]int64 { return [4]int64{r.MilliCPU, r.Memory, r.Storage, r.Stores} }
+
+var dimNames = [4]string{"cpu", "memory", "storage", "stores"}
+
+// format writes one dimension's amount as people read it.
+func format(dim int, v int64) string {
+	switch dim {
+	case 0:
+		return resource.NewMilliQuantity(v, resource.DecimalSI).String()
+	case 1, 2:
+		return resource.NewQuantity(v, resource.BinarySI).String()
+	}
+	return fmt.Sprint(v)
+}
+
+// Cluster is a cluster placement may choose. A dimension of Capacity set
+// to Unlimited is not counted.
+type Cluster struct {
+	Name     string
+	Labels   map[string]string
+	Capacity Resources
+}
+
+// Request asks where a store goes.
+type Request struct {
+	Store string
+	// Need is what the store's plan reserves; Stores is counted as 1
+	// whatever it says.
+	Need Resources
+	// Cluster, when set, is the only cluster the store may go to.
+	Cluster string
+	// Region, when set, keeps the store to clusters labelled with it.
+	Region string
+}
+
+// Decision is where a store goes, and why, in words for the pull request
+// and its check.
+type Decision struct {
+	Cluster string
+	Why     string
+}
+
+// Fit is how a cluster compares with what a store needs.
+type Fit struct {
+	Cluster string
+	// Free is the capacity left, per dimension; Unlimited where not
+	// counted.
+	Free Resources
+	// Short names each dimension the store does not fit in, with the
+	// numbers, such as "cpu: needs 2, 1500m free of 16".
+	Short []string
+}
+
+// NoFitError refuses a store that fits in none of the clusters it may go
+// to, with the numbers of each.
+type NoFitError struct {
+	Store string
+	// Where says which clusters were considered: "cluster eu-1", "region
+	// eu", "any cluster".
+	Where string
+	Fits  []Fit
+}
+
+func (e *NoFitError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "store %s does not fit in %s", e.Store, e.Where)
+	for i, f := range e.Fits {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s (%s)", f.Cluster, strings.Join(f.Short, ", "))
+	}
+	return b.String()
+}
+
+// UnknownError refuses a request for a cluster or a region that no
+// cluster has.
+type UnknownError struct {
+	Field, Value string
+	Known        []string
+}
+
+func (e *UnknownError) Error() string {
+	return fmt.Sprintf("%s %q: no such %s; choose one of: %s", e.Field, e.Value, strings.TrimPrefix(e.Field, "spec."), strings.Join(e.Known, ", "))
+}
+
+type cluster struct {
+	Cluster
+	used Resources
+}
+
+type placed struct {
+	cluster *cluster
+	use     Resources
+}
+
+// Index is the capacity and use of every cluster. It is not safe for
+// concurrent use; the Tracker guards it.
+type Index struct {
+	clusters []*cluster // by name
+	byName   map[string]*cluster
+	stores   map[string]placed
+}
+
+// NewIndex returns an index of clusters with no store on them.
+func NewIndex(clusters []Cluster) *Index {
+	ix := &Index{byName: make(map[string]*cluster, len(clusters)), stores: map[string]placed{}}
+	for _, c := range clusters {
+		cl := &cluster{Cluster: c}
+		ix.clusters = append(ix.clusters, cl)
+		ix.byName[c.Name] = cl
+	}
+	sort.Slice(ix.clusters, func(i, j int) bool { return ix.clusters[i].Name < ix.clusters[j].Name })
+	return ix
+}
+
+// Len is the number of stores in the index.
+func (ix *Index) Len() int { return len(ix.stores) }
+
+// Set records that store is on cluster and uses use (Stores counts as 1),
+// replacing what was recorded of it. A cluster the index does not know
+// (one removed from the config) is recorded as the store's place but
+// counted nowhere.
+func (ix *Index) Set(store, cluster string, use Resources) {
+	ix.Delete(store)
+	use.Stores = 1
+	cl := ix.byName[cluster]
+	if cl != nil {
+		cl.used = cl.used.Add(use)
+	}
+	ix.stores[store] = placed{cluster: cl, use: use}
+}
+
+// Delete forgets store.
+func (ix *Index) Delete(store string) {
+	p, ok := ix.stores[store]
+	if !ok {
+		return
+	}
+	if p.cluster != nil {
+		p.cluster.used = p.cluster.used.Sub(p.use)
+	}
+	delete(ix.stores, store)
+}
+
+// Usage is one cluster's capacity and what its stores use.
+type Usage struct {
+	Cluster
+	Used Resources
+}
+
+// Usage lists every cluster's capacity and use, by name.
+func (ix *Index) Usage() []Usage {
+	out := make([]Usage, len(ix.clusters))
+	for i, c := range ix.clusters {
+		out[i] = Usage{Cluster: c.Cluster, Used: c.used}
+	}
+	return out
+}
+
+// fit compares what is free on c, not counting store (a resize replaces
+// its own use), with need.
+func (ix *Index) fit(c *cluster, store string, need Resources) (Fit, float64) {
+	used := c.used
+	if p, ok := ix.stores[store]; ok && p.cluster == c {
+		used = used.Sub(p.use)
+	}
+	f := Fit{Cluster: c.Name}
+	capa, u, n := c.Capacity.dims(), used.dims(), need.dims()
+	var free [4]int64
+	score := math.Inf(1)
+	for d := range capa {
+		if capa[d] < 0 {
+			free[d] = Unlimited
+			continue
+		}
+		free[d] = capa[d] - u[d]
+		if n[d] > free[d] {
+			f.Short = append(f.Short, fmt.Sprintf("%s: needs %s, %s free of %s", dimNames[d], format(d, n[d]), format(d, max(free[d], 0)), format(d, capa[d])))
+			continue
+		}
+		if capa[d] > 0 {
+			score = min(score, float64(free[d]-n[d])/float64(capa[d]))
+		}
+	}
+	f.Free = Resources{free[0], free[1], free[2], free[3]}
+	return f, score
+}
+
+// Place chooses a cluster for a new store: the one named, or among those
+// of the region asked for (or all), the one where the most stays free
+// after it, as a share of its capacity in its tightest dimension; ties go
+// to the first by name. A store that fits nowhere is refused with the
+// numbers.
+func (ix *Index) Place(r Request) (Decision, error) {
+	r.Need.Stores = 1
+	candidates, where, err := ix.candidates(r)
+	if err != nil {
+		return Decision{}, err
+	}
+	var best *cluster
+	bestScore := math.Inf(-1)
+	var short []Fit
+	for _, c := range candidates {
+		f, score := ix.fit(c, r.Store, r.Need)
+		if len(f.Short) > 0 {
+			short = append(short, f)
+			continue
+		}
+		if best == nil || score > bestScore {
+			best, bestScore = c, score
+		}
+	}
+	if best == nil {
+		return Decision{}, &NoFitError{Store: r.Store, Where: where, Fits: short}
+	}
+	return Decision{Cluster: best.Name, Why: ix.why(r, best, len(candidates))}, nil
+}
+
+func (ix *Index) candidates(r Request) ([]*cluster, string, error) {
+	switch {
+	case r.Cluster != "":
+		c := ix.byName[r.Cluster]
+		if c == nil {
+			return nil, "", &UnknownError{Field: "spec.cluster", Value: r.Cluster, Known: ix.names()}
+		}
+		if r.Region != "" && c.Labels[RegionLabel] != r.Region {
+			return nil, "", fmt.Errorf("spec.cluster %s is not in spec.region %s (its region is %q); leave one of them empty", r.Cluster, r.Region, c.Labels[RegionLabel])
+		}
+		return []*cluster{c}, "cluster " + r.Cluster, nil
+	case r.Region != "":
+		var out []*cluster
+		for _, c := range ix.clusters {
+			if c.Labels[RegionLabel] == r.Region {
+				out = append(out, c)
+			}
+		}
+		if len(out) == 0 {
+			return nil, "", &UnknownError{Field: "spec.region", Value: r.Region, Known: ix.regions()}
+		}
+		return out, "region " + r.Region, nil
+	}
+	return ix.clusters, "any cluster", nil
+}
+
+func (ix *Index) why(r Request, c *cluster, candidates int) string {
+	f, _ := ix.fit(c, r.Store, r.Need)
+	var free []string
+	capa, fr := c.Capacity.dims(), f.Free.dims()
+	for d := range capa {
+		if capa[d] >= 0 {
+			free = append(free, fmt.Sprintf("%s %s of %s", dimNames[d], format(d, fr[d]), format(d, capa[d])))
+		}
+	}
+	left := "no capacity is counted there"
+	if len(free) > 0 {
+		left = "free before this store: " + strings.Join(free, ", ")
+	}
+	switch {
+	case r.Cluster != "":
+		return fmt.Sprintf("the request names cluster %s; %s", c.Name, left)
+	case candidates == 1 && r.Region != "":
+		return fmt.Sprintf("the only cluster in region %s; %s", r.Region, left)
+	case candidates == 1:
+		return fmt.Sprintf("the only cluster; %s", left)
+	case r.Region != "":
+		return fmt.Sprintf("the most free capacity of the %d clusters in region %s; %s", candidates, r.Region, left)
+	}
+	return fmt.Sprintf("the most free capacity of %d clusters; %s", candidates, left)
+}
+
+// Fits checks that store, resized to need, still fits cluster; a
+// *NoFitError says by how much it does not.
+func (ix *Index) Fits(store, cluster string, need Resources) error {
+	need.Stores = 1
+	c := ix.byName[cluster]
+	if c == nil {
+		return nil // a cluster no longer configured counts nothing
+	}
+	if f, _ := ix.fit(c, store, need); len(f.Short) > 0 {
+		return &NoFitError{Store: store, Where: "cluster " + cluster, Fits: []Fit{f}}
+	}
+	return nil
+}
+
+func (ix *Index) names() []string {
+	out := make([]string, len(ix.clusters))
+	for i, c := range ix.clusters {
+		out[i] = c.Name
+	}
+	return out
+}
+
+func (ix *Index) regions() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range ix.clusters {
+		if r := c.Labels[RegionLabel]; r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		out = []string{"(no cluster has a region label)"}
+	}
+	return out
+}

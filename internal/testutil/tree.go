@@ -1,0 +1,58 @@
+package testutil
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/purrvision/purrvision/tenants"
+)
+
+// Tree is a tenants repo tree in memory, path -> contents: a
+// renderer.Tree for planners' tests, with no git. Read-only once built,
+// so workers may share it.
+type Tree map[string][]byte
+
+// ReadFile returns the file at p, and false when there is none.
+func (t Tree) ReadFile(p string) ([]byte, bool, error) {
+	data, ok := t[p]
+	return data, ok, nil
+}
+
+// ReadDir returns the sorted names in directory p; nil when absent.
+func (t Tree) ReadDir(p string) ([]string, error) {
+	seen := map[string]bool{}
+	for f := range t {
+		rest, ok := strings.CutPrefix(f, p+"/")
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, "/")
+		seen[name] = true
+	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// With returns a copy of t with the changes applied.
+func (t Tree) With(changes []tenants.Change) Tree {
+	out := Tree{}
+	for k, v := range t {
+		out[k] = v
+	}
+	for _, c := range changes {
+		if c.Delete {
+			for k := range out {
+				if k == c.Path || strings.HasPrefix(k, c.Path+"/") {
+					delete(out, k)
+				}
+			}
+			continue
+		}
+		out[c.Path] = c.Data
+	}
+	return out
+}
