@@ -64,6 +64,11 @@ func Validate(cfg *config.Config, req *v1alpha1.StoreRequest) field.ErrorList {
 	if s.Cluster != "" && !cfg.HasCluster(s.Cluster) {
 		errs = append(errs, field.NotSupported(spec.Child("cluster"), s.Cluster, cfg.ClusterNames()))
 	}
+	if s.Region != "" {
+		for _, msg := range validation.IsValidLabelValue(s.Region) {
+			errs = append(errs, field.Invalid(spec.Child("region"), s.Region, msg))
+		}
+	}
 	return errs
 }
 

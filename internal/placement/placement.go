@@ -77,6 +77,9 @@ type Request struct {
 	Cluster string
 	// Region, when set, keeps the store to clusters labelled with it.
 	Region string
+	// Kept: Cluster is where an earlier render of the store placed it,
+	// not what the request names (for the words of Decision.Why).
+	Kept bool
 }
 
 // Decision is where a store goes, and why, in words for the pull request
@@ -121,16 +124,15 @@ func (e *NoFitError) Error() string {
 	return b.String()
 }
 
-// UnknownError refuses a request for a cluster or a region that no
-// cluster has.
-type UnknownError struct {
-	Field, Value string
-	Known        []string
+// FieldError refuses what a request's field asks for: a cluster or a
+// region no cluster has, or a cluster outside the region.
+type FieldError struct {
+	// Field is the request's field path: spec.cluster or spec.region.
+	Field string
+	Msg   string
 }
 
-func (e *UnknownError) Error() string {
-	return fmt.Sprintf("%s %q: no such %s; choose one of: %s", e.Field, e.Value, strings.TrimPrefix(e.Field, "spec."), strings.Join(e.Known, ", "))
-}
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 type cluster struct {
 	Cluster
@@ -270,10 +272,10 @@ func (ix *Index) candidates(r Request) ([]*cluster, string, error) {
 	case r.Cluster != "":
 		c := ix.byName[r.Cluster]
 		if c == nil {
-			return nil, "", &UnknownError{Field: "spec.cluster", Value: r.Cluster, Known: ix.names()}
+			return nil, "", &FieldError{Field: "spec.cluster", Msg: fmt.Sprintf("%q is not a cluster; choose one of: %s", r.Cluster, strings.Join(ix.names(), ", "))}
 		}
 		if r.Region != "" && c.Labels[RegionLabel] != r.Region {
-			return nil, "", fmt.Errorf("spec.cluster %s is not in spec.region %s (its region is %q); leave one of them empty", r.Cluster, r.Region, c.Labels[RegionLabel])
+			return nil, "", &FieldError{Field: "spec.region", Msg: fmt.Sprintf("cluster %s is not in region %s (its region is %q); leave the cluster or the region empty", r.Cluster, r.Region, c.Labels[RegionLabel])}
 		}
 		return []*cluster{c}, "cluster " + r.Cluster, nil
 	case r.Region != "":
@@ -284,7 +286,7 @@ func (ix *Index) candidates(r Request) ([]*cluster, string, error) {
 			}
 		}
 		if len(out) == 0 {
-			return nil, "", &UnknownError{Field: "spec.region", Value: r.Region, Known: ix.regions()}
+			return nil, "", &FieldError{Field: "spec.region", Msg: fmt.Sprintf("no cluster is in region %q; choose one of: %s", r.Region, strings.Join(ix.regions(), ", "))}
 		}
 		return out, "region " + r.Region, nil
 	}
@@ -305,6 +307,8 @@ func (ix *Index) why(r Request, c *cluster, candidates int) string {
 		left = "free before this store: " + strings.Join(free, ", ")
 	}
 	switch {
+	case r.Kept:
+		return fmt.Sprintf("where its first render placed it; %s", left)
 	case r.Cluster != "":
 		return fmt.Sprintf("the request names cluster %s; %s", c.Name, left)
 	case candidates == 1 && r.Region != "":

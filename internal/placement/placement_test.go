@@ -74,9 +74,9 @@ func TestPlace(t *testing.T) {
 			err:    "store a does not fit in any cluster: eu-1 (cpu: needs 1, 500m free of 8); tiny (cpu: needs 1, 0 free of 2)"},
 		{name: "full in the region only", clusters: three, stores: []stored{{"x", "us-1", capacity(16000, 0, 0, 0)}},
 			req: placement.Request{Store: "a", Need: small, Region: "us"}, err: "store a does not fit in region us: us-1 (cpu: needs 1, 0 free of 16)"},
-		{name: "unknown cluster", clusters: three, req: placement.Request{Store: "a", Cluster: "mars"}, err: `spec.cluster "mars": no such cluster; choose one of: eu-1, eu-2, us-1`},
-		{name: "unknown region", clusters: three, req: placement.Request{Store: "a", Region: "mars"}, err: `spec.region "mars": no such region; choose one of: eu, us`},
-		{name: "cluster outside the region", clusters: three, req: placement.Request{Store: "a", Cluster: "us-1", Region: "eu"}, err: "spec.cluster us-1 is not in spec.region eu"},
+		{name: "unknown cluster", clusters: three, req: placement.Request{Store: "a", Cluster: "mars"}, err: `spec.cluster: "mars" is not a cluster; choose one of: eu-1, eu-2, us-1`},
+		{name: "unknown region", clusters: three, req: placement.Request{Store: "a", Region: "mars"}, err: `spec.region: no cluster is in region "mars"; choose one of: eu, us`},
+		{name: "cluster outside the region", clusters: three, req: placement.Request{Store: "a", Cluster: "us-1", Region: "eu"}, err: `spec.region: cluster us-1 is not in region eu (its region is "us")`},
 		{name: "a zero capacity takes nothing", clusters: []placement.Cluster{{Name: "closed", Capacity: capacity(u, u, u, 0)}}, req: placement.Request{Store: "a"},
 			err: "store a does not fit in any cluster: closed (stores: needs 1, 0 free of 0)"},
 	}

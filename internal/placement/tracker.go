@@ -202,3 +202,12 @@ func Describe(u Usage) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// FromConfig lists the config's clusters for an Index.
+func FromConfig(cfg *config.Config) []Cluster {
+	out := make([]Cluster, 0, len(cfg.Clusters))
+	for _, c := range cfg.Clusters {
+		out = append(out, Cluster{Name: c.Name, Capacity: Resources{Unlimited, Unlimited, Unlimited, Unlimited}})
+	}
+	return out
+}

@@ -172,7 +172,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 	if err != nil {
 		return fmt.Errorf("committing %s of store %s: %w", cmd.Name, name, err)
 	}
-	if plan.OlderLayout {
+	if plan.OlderLayout || plan.Refused {
 		return p.reply(ctx, t, c, plan.Reply)
 	}
 	if plan.NotProvisioned {

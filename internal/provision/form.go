@@ -15,6 +15,7 @@ const (
 	FormEmail   = "Admin email"
 	FormTitle   = "Shop title"
 	FormCluster = "Cluster"
+	FormRegion  = "Region"
 )
 
 // formFields maps request field paths to form labels, to word errors in
@@ -25,6 +26,7 @@ var formFields = map[string]string{
 	"spec.adminEmail": FormEmail,
 	"spec.title":      FormTitle,
 	"spec.cluster":    FormCluster,
+	"spec.region":     FormRegion,
 	"spec.owner":      "Issue author",
 }
 
@@ -87,7 +89,7 @@ func ParseForm(body, author string) (*v1alpha1.StoreRequest, []FieldError) {
 	if len(order) == 0 {
 		return nil, []FieldError{{Field: "Issue body", Msg: "has none of the form's fields; open the issue from the \"Request a store\" form"}}
 	}
-	known := map[string]bool{FormName: true, FormPlan: true, FormEmail: true, FormTitle: true, FormCluster: true}
+	known := map[string]bool{FormName: true, FormPlan: true, FormEmail: true, FormTitle: true, FormCluster: true, FormRegion: true}
 	for _, s := range order {
 		if !known[s] {
 			errs = append(errs, FieldError{Field: s, Msg: "is not a field of the \"Request a store\" form; remove it"})
@@ -109,6 +111,7 @@ func ParseForm(body, author string) (*v1alpha1.StoreRequest, []FieldError) {
 		AdminEmail: sections[FormEmail],
 		Title:      sections[FormTitle],
 		Cluster:    sections[FormCluster],
+		Region:     sections[FormRegion],
 	})
 	return req, errs
 }
@@ -129,9 +132,9 @@ func RenderForm(req *v1alpha1.StoreRequest) string {
 		}
 		return s
 	}
-	return fmt.Sprintf("### %s\n\n%s\n\n### %s\n\n%s\n\n### %s\n\n%s\n\n### %s\n\n%s\n\n### %s\n\n%s",
+	return fmt.Sprintf("### %s\n\n%s\n\n### %s\n\n%s\n\n### %s\n\n%s\n\n### %s\n\n%s\n\n### %s\n\n%s\n\n### %s\n\n%s",
 		FormName, v(req.Metadata.Name), FormPlan, v(req.Spec.Plan), FormEmail, v(req.Spec.AdminEmail),
-		FormTitle, v(req.Spec.Title), FormCluster, v(req.Spec.Cluster))
+		FormTitle, v(req.Spec.Title), FormCluster, v(req.Spec.Cluster), FormRegion, v(req.Spec.Region))
 }
 
 // fieldLabel shows a problem's field in a comment: a label of the form in

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/placement"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -49,6 +51,70 @@ type Common struct {
 	// Rand is the source of new credentials and of the SOPS data key.
 	Rand io.Reader
 	Now  time.Time
+	// Placer chooses new stores' clusters from the base branch's use of
+	// them; without one a store goes where it asks, or to the first
+	// cluster.
+	Placer Placer
+}
+
+// Placer decides clusters: a placement.View of the base branch.
+type Placer interface {
+	Place(placement.Request) (placement.Decision, error)
+	Fits(store, cluster string, need placement.Resources) error
+}
+
+// place decides a new store's cluster: where its own earlier render put
+// it (kept, since a placement does not change by itself) while it still
+// fits there and the request still allows it; else the cluster the
+// request names, in the region it asks for; else the one with the most
+// free capacity.
+func (c Common) place(req *v1alpha1.StoreRequest, kept string) (placement.Decision, error) {
+	if c.Placer == nil {
+		return placement.Decision{Cluster: renderer.ClusterOf(c.Config, req)}, nil
+	}
+	r := placement.Request{Store: req.Metadata.Name, Need: placement.PlanNeed(c.Config, req.Spec.Plan), Cluster: req.Spec.Cluster, Region: req.Spec.Region}
+	if kept != "" && (r.Cluster == "" || r.Cluster == kept) {
+		k := r
+		k.Cluster, k.Kept = kept, true
+		if d, err := c.Placer.Place(k); err == nil {
+			return d, nil
+		}
+	}
+	return c.Placer.Place(r)
+}
+
+// placementProblem words a refused placement for the field to change;
+// false when err is not one.
+func placementProblem(err error, req *v1alpha1.StoreRequest, field func(string) string) (FieldError, bool) {
+	var fe *placement.FieldError
+	if errors.As(err, &fe) {
+		return FieldError{Field: field(fe.Field), Msg: fe.Msg}, true
+	}
+	var nf *placement.NoFitError
+	if !errors.As(err, &nf) {
+		return FieldError{}, false
+	}
+	f, fix := "spec.plan", "choose a smaller plan"
+	switch {
+	case req.Spec.Cluster != "":
+		f, fix = "spec.cluster", "choose another cluster (or none, to let Purrvision place it) or a smaller plan"
+	case req.Spec.Region != "":
+		f, fix = "spec.region", "choose another region (or none) or a smaller plan"
+	}
+	return FieldError{Field: field(f), Msg: nf.Error() + "; " + fix + ", or ask the platform team for more capacity"}, true
+}
+
+// keptCluster is the cluster of the store's request copy in tree, where an
+// earlier render of it placed it; "" when there is none.
+func keptCluster(cfg *config.Config, tree renderer.Tree, name string) (string, error) {
+	if tree == nil {
+		return "", nil
+	}
+	copy, cluster, err := renderer.FindStore(cfg, tree, name)
+	if err != nil || copy == nil {
+		return "", err
+	}
+	return cluster, nil
 }
 
 // onBranchHead reports whether building on parent (the branch when

@@ -1,12 +1,14 @@
 package provision
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/placement"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -53,6 +55,9 @@ type CommandPlan struct {
 	// OlderLayout: the store was rendered before the database passwords
 	// had a Secret of their own, so it cannot be resized or rotated.
 	OlderLayout bool
+	// Refused: the command cannot be carried out (a resize its cluster
+	// has no room for); Reply says why.
+	Refused bool
 	// Commit is nil when the branch already holds the change.
 	Commit *CommitPlan
 	// Seal holds the new credentials of a rotation.
@@ -124,6 +129,17 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 		title = fmt.Sprintf("Resize store %s to %s", name, cmd.Args[0])
 		next := *stored
 		next.Spec.Plan = cmd.Args[0]
+		if in.Placer != nil {
+			cluster := renderer.ClusterOf(cfg, stored)
+			var nf *placement.NoFitError
+			if err := in.Placer.Fits(name, cluster, placement.PlanNeed(cfg, next.Spec.Plan)); errors.As(err, &nf) {
+				return &CommandPlan{Refused: true, Reply: fmt.Sprintf("Store **%s** cannot grow to plan `%s` on its cluster: %s. "+
+					"A store cannot move to another cluster, since its data lives there: choose a smaller plan, or ask the platform team for more capacity on %s.",
+					name, next.Spec.Plan, nf.Error(), cluster)}, nil
+			} else if err != nil {
+				return nil, err
+			}
+		}
 		out, err := renderer.Render(renderer.Input{Config: cfg, Request: &next, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(),
 			KeepSecret: current[renderer.FileSecret], KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
 		if err != nil {

@@ -106,12 +106,39 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 			return &PullPlan{Taken: &FieldError{Field: "requests/" + name + ".yaml",
 				Msg: fmt.Sprintf("store %q is requested by %s, whose pull request is open; choose another name", name, by)}}, nil
 		}
-		dir := renderer.StoreDir(cfg, renderer.ClusterOf(cfg, req), name)
+		kept := ""
+		if in.Own[name] {
+			var err error
+			if kept, err = keptCluster(cfg, in.Branch.Tree, name); err != nil {
+				return nil, err
+			}
+		}
+		where, err := in.place(req, kept)
+		if err != nil {
+			if fe, ok := placementProblem(err, req, func(f string) string { return "requests/" + name + ".yaml " + f }); ok {
+				return &PullPlan{Taken: &fe}, nil
+			}
+			return nil, err
+		}
+		placed := *req
+		placed.Spec.Cluster = where.Cluster
+		dir := renderer.StoreDir(cfg, where.Cluster, name)
 		current, err := renderer.StoreFiles(in.Branch.Tree, dir)
 		if err != nil {
 			return nil, err
 		}
-		rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String()}
+		// The store's folder under any other cluster (an earlier
+		// placement, or files pushed there) goes: it is rendered once.
+		for _, cl := range cfg.ClusterNames() {
+			if other := renderer.StoreDir(cfg, cl, name); cl != where.Cluster {
+				if names, err := in.Branch.Tree.ReadDir(other); err != nil {
+					return nil, err
+				} else if len(names) > 0 {
+					changes = append(changes, tenants.Change{Path: other, Delete: true})
+				}
+			}
+		}
+		rin := renderer.Input{Config: cfg, Request: &placed, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String()}
 		if in.Own[name] && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
 			rin.KeepSecret, rin.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
 		}
@@ -221,14 +248,17 @@ func refusedPull(pr *forge.PullRequest, tenants forge.Repo, bot string, commitAu
 // checkPullDiff says what in a request pull request's changes, against the
 // commit it left the base branch from, is more than store requests and
 // their renders: every path that is neither one of its request files nor a
-// file in the folder of a store it requests, every deletion, and every
-// path that is not a regular, non-executable file. Files in a requested
-// store's folder are replaced by the bot's render before anything is
-// marked valid.
+// file in the folder of a store it requests (under any cluster: the bot
+// places the store), every deletion, and every path that is not a
+// regular, non-executable file. Files in a requested store's folders are
+// replaced by the bot's render, in the cluster it placed the store on,
+// and removed from the others, before anything is marked valid.
 func checkPullDiff(cfg *config.Config, entries []tenants.DiffEntry, reqs []*v1alpha1.StoreRequest) []FieldError {
 	var dirs []string
 	for _, r := range reqs {
-		dirs = append(dirs, renderer.StoreDir(cfg, renderer.ClusterOf(cfg, r), r.Metadata.Name)+"/")
+		for _, cl := range cfg.ClusterNames() {
+			dirs = append(dirs, renderer.StoreDir(cfg, cl, r.Metadata.Name)+"/")
+		}
 	}
 	var problems []FieldError
 	for _, e := range entries {

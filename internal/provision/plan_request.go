@@ -78,6 +78,16 @@ type RequestPlan struct {
 	// Decommissioned: this issue's store was decommissioned; that is final
 	// for the issue, and nothing is provisioned again from it.
 	Decommissioned bool
+	// Moved, when set, is the cluster this issue's merged store is on:
+	// the form now asks for another cluster or region, which is refused,
+	// since a store's data lives in its cluster.
+	Moved string
+	// Unplaced refuses a store that no cluster it may go to has room
+	// for, or a cluster or region that does not exist; nothing else
+	// happens.
+	Unplaced *FieldError
+	// Placement says why the store goes to Cluster.
+	Placement string
 	// Commit is nil when the branch already holds the render.
 	Commit *CommitPlan
 	// Seal holds fresh credentials; nil when the branch keeps its own.
@@ -115,7 +125,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	if in.HeldBy != "" && in.HeldBy != in.Issue.String() {
 		return &RequestPlan{TakenBy: in.HeldBy, Draining: true}, nil
 	}
-	onBase, _, err := renderer.FindStore(cfg, in.Base, name)
+	onBase, baseCluster, err := renderer.FindStore(cfg, in.Base, name)
 	if err != nil {
 		return nil, err
 	}
@@ -123,14 +133,10 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		if !owns(onBase, in.Issue) {
 			return &RequestPlan{TakenBy: onBase.Metadata.Annotations[v1alpha1.AnnotationIssue]}, nil
 		}
+		if req.Spec.Cluster != "" && req.Spec.Cluster != baseCluster || req.Spec.Region != onBase.Spec.Region {
+			return &RequestPlan{Merged: true, Moved: baseCluster}, nil
+		}
 		return &RequestPlan{Merged: true}, nil
-	}
-	cluster := renderer.ClusterOf(cfg, req)
-	plan := &RequestPlan{
-		Cluster: cluster,
-		URL:     v1alpha1.URL(name, cfg.BaseDomain),
-		Pull:    PullSpec{Store: name, Op: v1alpha1.OpProvision, Issue: in.Issue, Title: pullTitle(v1alpha1.OpProvision, name), Body: provisionBody(cfg, req, in.Issue)},
-		Labels:  LabelChange{Add: []string{v1alpha1.LabelPendingReview}},
 	}
 	onBranch := false
 	current := map[string][]byte{}
@@ -149,9 +155,35 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		} else if ownBranch(in.Branch, in.Recorded) {
 			onBranch = true
 			curID = in.Branch.Trailers[v1alpha1.TrailerCredentialsID]
-			if current, err = renderer.StoreFiles(in.Branch.Tree, renderer.StoreDir(cfg, cluster, name)); err != nil {
-				return nil, err
-			}
+		}
+	}
+	kept := ""
+	if onBranch {
+		if kept, err = keptCluster(cfg, in.Branch.Tree, name); err != nil {
+			return nil, err
+		}
+	}
+	where, err := in.place(req, kept)
+	if err != nil {
+		if fe, ok := placementProblem(err, req, FormField); ok {
+			return &RequestPlan{Unplaced: &fe}, nil
+		}
+		return nil, err
+	}
+	cluster := where.Cluster
+	placed := *req
+	placed.Spec.Cluster = cluster
+	req = &placed
+	plan := &RequestPlan{
+		Cluster:   cluster,
+		Placement: where.Why,
+		URL:       v1alpha1.URL(name, cfg.BaseDomain),
+		Pull:      PullSpec{Store: name, Op: v1alpha1.OpProvision, Issue: in.Issue, Title: pullTitle(v1alpha1.OpProvision, name), Body: provisionBody(cfg, req, in.Issue, where.Why)},
+		Labels:    LabelChange{Add: []string{v1alpha1.LabelPendingReview}},
+	}
+	if onBranch {
+		if current, err = renderer.StoreFiles(in.Branch.Tree, renderer.StoreDir(cfg, cluster, name)); err != nil {
+			return nil, err
 		}
 	}
 	rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String()}
@@ -171,6 +203,10 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		// Starting over from the base: the store's files from another
 		// request, or from another cluster, are not kept.
 		changes = changesFor(map[string][]byte{}, out)
+	} else if kept != "" && kept != cluster {
+		// The form now names another cluster (or region) than the branch's
+		// render: the store moves there before its merge.
+		changes = append(changes, tenants.Change{Path: renderer.StoreDir(cfg, kept, name), Delete: true})
 	}
 	if len(changes) == 0 {
 		return plan, nil
@@ -193,7 +229,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 }
 
 // provisionBody describes what a provisioning pull request creates.
-func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.IssueRef) string {
+func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.IssueRef, why string) string {
 	plan := cfg.Plans[req.Spec.Plan]
 	name := req.Metadata.Name
 	var b strings.Builder
@@ -201,7 +237,7 @@ func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.I
 	b.WriteString("| | |\n|---|---|\n")
 	rows := [][2]string{
 		{"Namespace", "`" + v1alpha1.Namespace(name) + "`"},
-		{"Cluster", "`" + renderer.ClusterOf(cfg, req) + "`"},
+		{"Cluster", "`" + renderer.ClusterOf(cfg, req) + "`" + placedBecause(why)},
 		{"Plan", "`" + req.Spec.Plan + "`"},
 		{"Quota", fmt.Sprintf("%s CPU, %s memory, %s storage, %d pods", plan.CPU.String(), plan.Memory.String(), plan.Storage.String(), plan.Pods)},
 		{"Internet egress (443)", fmt.Sprintf("%t", plan.InternetEgress)},
@@ -213,6 +249,21 @@ func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.I
 	}
 	b.WriteString("\nThe admin credentials are generated and sealed with SOPS; only Flux and the owner can read them.\n")
 	return b.String()
+}
+
+// placedBecause words why a store goes to its cluster, for a table cell.
+func placedBecause(why string) string {
+	if why == "" {
+		return ""
+	}
+	return ": " + strings.ReplaceAll(why, "|", "/")
+}
+
+// movedComment answers an edit of the cluster or region after the merge.
+func movedComment(author, cluster string) string {
+	return fmt.Sprintf("%s\n@%s, this issue's store is on cluster **%s**, and a store cannot move to another cluster once it is merged: "+
+		"its data (database and uploads) lives in that cluster's volumes. Put the cluster and region back as they were (nothing else changes until then); "+
+		"for a store elsewhere, open a new request.", v1alpha1.MarkerValidation, author, cluster)
 }
 
 // invalidRequestComment is the one comment that lists what to fix.

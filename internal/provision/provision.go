@@ -21,6 +21,7 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/placement"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -36,6 +37,7 @@ type Provisioner struct {
 	rand     io.Reader
 	now      func() time.Time
 	locks    keyedMutex
+	placer   *placement.Tracker
 	nudge    func(context.Context) error
 }
 
@@ -67,6 +69,7 @@ func New(o Options) (*Provisioner, error) {
 	return &Provisioner{
 		cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: tenantsRepo,
 		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge,
+		placer: placement.NewTracker(o.Config, placement.FromConfig(o.Config), o.Repo),
 	}, nil
 }
 

@@ -66,6 +66,15 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	if plan.Renamed != "" {
 		return p.upsert(ctx, t, ledger.KindValidation, renamedComment(issue.Author, plan.Renamed))
 	}
+	if plan.Moved != "" {
+		return p.upsert(ctx, t, ledger.KindValidation, movedComment(issue.Author, plan.Moved))
+	}
+	if plan.Unplaced != nil {
+		if err := p.closeOwnPull(ctx, t, name); err != nil {
+			return err
+		}
+		return p.reportInvalid(ctx, issue, t, []FieldError{*plan.Unplaced})
+	}
 	if plan.TakenBy != "" {
 		if err := p.closeOwnPull(ctx, t, name); err != nil {
 			return err
@@ -119,7 +128,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 // common is what every planner reads of the tenants repo, from one
 // attempt of tenants.Update.
 func (p *Provisioner) common(s tenants.State, base, cur *tenants.Snapshot) Common {
-	c := Common{Config: p.cfg, Base: base, BaseHead: s.BaseHead.String(), Rand: p.rand, Now: p.now()}
+	c := Common{Config: p.cfg, Base: base, BaseHead: s.BaseHead.String(), Rand: p.rand, Now: p.now(), Placer: p.placer.At(base, s.BaseHead)}
 	if s.BranchExists {
 		c.Branch = BranchView{Exists: true, Head: s.BranchHead.String(), Tree: cur,
 			Trailers: tenants.Trailers(cur.Message()), Merged: p.mergedInto(base, cur)}

@@ -45,7 +45,7 @@ func TestIssueForm_MatchesParser(t *testing.T) {
 			plans = b.Attributes.Options
 		}
 	}
-	want := []string{provision.FormName, provision.FormPlan, provision.FormEmail, provision.FormTitle, provision.FormCluster}
+	want := []string{provision.FormName, provision.FormPlan, provision.FormEmail, provision.FormTitle, provision.FormCluster, provision.FormRegion}
 	sort.Strings(got)
 	sort.Strings(want)
 	if len(got) != len(want) {

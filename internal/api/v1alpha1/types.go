@@ -28,8 +28,13 @@ type StoreSpec struct {
 	AdminEmail string `json:"adminEmail" yaml:"adminEmail"`
 	// Title is the shop title; the store name when empty.
 	Title string `json:"title,omitempty" yaml:"title,omitempty"`
-	// Cluster names one of the config's clusters; the first when empty.
+	// Cluster names one of the config's clusters. When empty Purrvision
+	// places the store (internal/placement) and writes its choice here in
+	// the tenants repo's copy; it never changes after the merge.
 	Cluster string `json:"cluster,omitempty" yaml:"cluster,omitempty"`
+	// Region, when set, keeps the store to the clusters whose label
+	// region has this value.
+	Region string `json:"region,omitempty" yaml:"region,omitempty"`
 }
 
 // New returns a StoreRequest with its type fields set.
