@@ -50,7 +50,7 @@ func (p *Provisioner) writeCheck(ctx context.Context, sha string, plan *CheckPla
 
 // checkPlan reads the base branch and head from the tenants clone and
 // plans the check of what merging head would do to stores.
-func (p *Provisioner) checkPlan(base, head tenants.Hash, op string, stores []string) (*CheckPlan, error) {
+func (p *Provisioner) checkPlan(base, head tenants.Hash, op string, stores []string, placed map[string]string) (*CheckPlan, error) {
 	baseTree, err := p.repo.Snapshot(base)
 	if err != nil {
 		return nil, fmt.Errorf("reading the base branch at %s for the check: %w", base, err)
@@ -59,13 +59,13 @@ func (p *Provisioner) checkPlan(base, head tenants.Hash, op string, stores []str
 	if err != nil {
 		return nil, fmt.Errorf("reading %s for the check: %w", head, err)
 	}
-	return PlanCheck(CheckInput{Config: p.cfg, Base: baseTree, Head: headTree, Op: op, Stores: stores, StatusPage: p.cfg.StatusPage.URL})
+	return PlanCheck(CheckInput{Config: p.cfg, Base: baseTree, Head: headTree, Op: op, Stores: stores, StatusPage: p.cfg.StatusPage.URL, Placed: placed})
 }
 
 // reportStoreCheck reports the plan of the bot's own store pull request,
 // at its branch head.
-func (p *Provisioner) reportStoreCheck(ctx context.Context, base, head tenants.Hash, op, store string) error {
-	plan, err := p.checkPlan(base, head, op, []string{store})
+func (p *Provisioner) reportStoreCheck(ctx context.Context, base, head tenants.Hash, op, store, why string) error {
+	plan, err := p.checkPlan(base, head, op, []string{store}, map[string]string{store: why})
 	if err != nil {
 		return err
 	}

@@ -204,7 +204,7 @@ func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread,
 		}
 	}
 	// Before the reply: a command answered is not run again.
-	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, cmd.Name, name); err != nil {
+	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, cmd.Name, name, ""); err != nil {
 		return err
 	}
 	return p.reply(ctx, t, c, fmt.Sprintf("Pull request %s: %s. It waits for a reviewer.", pr.URL, plan.Pull.Title))

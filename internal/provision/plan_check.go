@@ -52,6 +52,8 @@ type CheckInput struct {
 	Refused string
 	// StatusPage is the status page's URL; "" without one.
 	StatusPage string
+	// Placed says why each new store goes to its cluster, by store.
+	Placed map[string]string
 }
 
 // CheckPlan is the check run a commit should have.
@@ -91,6 +93,9 @@ func PlanCheck(in CheckInput) (*CheckPlan, error) {
 		if err != nil {
 			return nil, err
 		}
+		if sc.Change == "added" {
+			sc.Why = in.Placed[name]
+		}
 		stores = append(stores, sc)
 	}
 	plan.Conclusion = CheckSuccess
@@ -105,6 +110,8 @@ func PlanCheck(in CheckInput) (*CheckPlan, error) {
 // storeChange is one store as the check shows it.
 type storeChange struct {
 	Name, Cluster, Dir string
+	// Why the store goes to Cluster, for a new one.
+	Why string
 	// Change is what merging does to the store: added, changed or
 	// removed.
 	Change      string
@@ -345,10 +352,10 @@ func code(s string) string {
 func checkSummary(stores []storeChange) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Merging this pull request changes %s in the tenants repo, as rendered on this commit. Flux applies what is merged.\n\n", countStores(len(stores)))
-	b.WriteString("| Store | Change | Plan | Quota | Hostname |\n|---|---|---|---|---|\n")
+	b.WriteString("| Store | Change | Cluster | Plan | Quota | Hostname |\n|---|---|---|---|---|---|\n")
 	room := forge.MaxCheckSummary - utf8.RuneCountInString(b.String()) - 200
 	for i, s := range stores {
-		row := fmt.Sprintf("| %s | %s | %s | %s | %s |\n", code(s.Name), s.Change, code(s.Plan), s.Quota, code(s.Host))
+		row := fmt.Sprintf("| %s | %s | %s | %s | %s | %s |\n", code(s.Name), s.Change, code(s.Cluster), code(s.Plan), s.Quota, code(s.Host))
 		if n := utf8.RuneCountInString(row); n > room {
 			fmt.Fprintf(&b, "\nAnd %s more, not shown: GitHub limits a check's summary to %d characters.\n", countStores(len(stores)-i), forge.MaxCheckSummary)
 			break
@@ -397,6 +404,9 @@ func storeSection(s storeChange) string {
 	fmt.Fprintf(&b, "### %s: %s\n\n", code(s.Name), s.Change)
 	if s.Dir != "" {
 		fmt.Fprintf(&b, "Cluster %s, folder %s.\n\n", code(s.Cluster), code(s.Dir+"/"))
+	}
+	if s.Why != "" {
+		fmt.Fprintf(&b, "Placed on %s: %s.\n\n", code(s.Cluster), forge.KeepStart(s.Why, 600))
 	}
 	if len(s.Objects) > 0 {
 		b.WriteString("| Object | Change |\n|---|---|\n")

@@ -168,3 +168,19 @@ func TestPlanPull_Placement(t *testing.T) {
 		t.Fatalf("want the request file refused with the numbers, got %+v %+v", p, p.Taken)
 	}
 }
+
+func TestPlanCheck_SaysWhereAndWhy(t *testing.T) {
+	f, _ := twoClusters(t)
+	placed := *f.req
+	placed.Spec.Cluster = "roomy"
+	head := f.withStores(t, testutil.Tree{}, issueA, &placed)
+	why := "the most free capacity of 2 clusters; free before this store: cpu 4 of 4"
+	plan, err := PlanCheck(CheckInput{Config: f.cfg, Base: testutil.Tree{}, Head: head, Op: v1alpha1.OpProvision, Stores: []string{placed.Metadata.Name},
+		Placed: map[string]string{placed.Metadata.Name: why}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.Output.Summary, "| `cat-cafe` | added | `roomy` |") || !strings.Contains(plan.Output.Text, "Placed on `roomy`: "+why+".") {
+		t.Fatalf("the check does not say where and why:\n%s\n%s", plan.Output.Summary, plan.Output.Text)
+	}
+}

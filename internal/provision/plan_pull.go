@@ -86,13 +86,15 @@ type PullPlan struct {
 	Commit *CommitPlan
 	// Seals are the fresh credentials, one per new store.
 	Seals []Seal
+	// Placed says why each store goes to its cluster.
+	Placed map[string]string
 }
 
 // PlanPull renders each requested store into the pull request's branch,
 // keeping the credentials its branch already holds.
 func PlanPull(in PullInput) (*PullPlan, error) {
 	cfg := in.Config
-	plan := &PullPlan{}
+	plan := &PullPlan{Placed: map[string]string{}}
 	var changes []tenants.Change
 	for _, req := range in.Requests {
 		name := req.Metadata.Name
@@ -120,6 +122,7 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 			}
 			return nil, err
 		}
+		plan.Placed[name] = where.Why
 		placed := *req
 		placed.Spec.Cluster = where.Cluster
 		dir := renderer.StoreDir(cfg, where.Cluster, name)

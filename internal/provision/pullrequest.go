@@ -331,7 +331,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 	for i, r := range reqs {
 		names[i] = r.Metadata.Name
 	}
-	check, err := p.checkPlan(baseAt, res.Commit, v1alpha1.OpProvision, names)
+	check, err := p.checkPlan(baseAt, res.Commit, v1alpha1.OpProvision, names, plan.Placed)
 	if err != nil {
 		return err
 	}

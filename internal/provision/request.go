@@ -122,7 +122,7 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		return err
 	}
 	// Last: what the requester needs does not wait on the Checks API.
-	return p.reportStoreCheck(ctx, baseAt, res.Commit, v1alpha1.OpProvision, name)
+	return p.reportStoreCheck(ctx, baseAt, res.Commit, v1alpha1.OpProvision, name, plan.Placement)
 }
 
 // common is what every planner reads of the tenants repo, from one
