@@ -27,6 +27,9 @@ type Entry struct {
 	Kind    string    `json:"kind"`
 	Summary string    `json:"summary"`
 	Ref     string    `json:"ref,omitempty"` // commit or issue
+	// Cluster is the cluster the store was on: where the commit's folder
+	// is, or what the bot recorded.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Timeline builds the timeline of store name from the tenants repo: its
@@ -50,7 +53,7 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, name 
 	// commit (or, where a decommission removed it, just before): never a
 	// trailer, which anyone writing a commit can set. A name reused after a
 	// decommission has one issue per store that bore it.
-	issueAt, issues, err := issuesOf(repo, cfg, name, commits)
+	issueAt, clusterAt, issues, err := issuesOf(repo, cfg, name, commits)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +81,9 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, name 
 		}
 	}
 	for i := len(commits) - 1; i >= 0; i-- { // oldest first
-		out = append(out, commitEntry(commits[i], name, issueAt[commits[i].Hash], merges, last[commits[i].Hash], true))
+		e := commitEntry(commits[i], name, issueAt[commits[i].Hash], merges, last[commits[i].Hash], true)
+		e.Cluster = clusterAt[commits[i].Hash]
+		out = append(out, e)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
@@ -107,7 +112,7 @@ func issueTimeline(ctx context.Context, l *ledger.Ledger, issue string) ([]Entry
 			if src == "" {
 				src = "github"
 			}
-			out = append(out, Entry{Time: ev.At.UTC(), Source: src, Kind: string(ev.Phase), Summary: ev.Phase.Title() + detail(ev.Detail), Ref: issue})
+			out = append(out, Entry{Time: ev.At.UTC(), Source: src, Kind: string(ev.Phase), Summary: ev.Phase.Title() + detail(ev.Detail), Ref: issue, Cluster: st.Cluster})
 		}
 	}
 	return out, merges, nil
@@ -120,35 +125,33 @@ func detail(d string) string {
 	return ": " + d
 }
 
-// issueOf reads the issue annotation of the store's request copy in the
-// newest commit of its history that has the store (a decommission's
-// commit has none; the one before it does).
 // issuesOf reads, oldest commit first, the issue the store's request copy
-// names at each commit; a commit where the copy is gone (a decommission)
-// keeps the issue before it. It also returns each issue once, oldest first.
-func issuesOf(repo *tenants.Repo, cfg *config.Config, name string, commits []tenants.CommitInfo) (map[tenants.Hash]string, []string, error) {
-	at := map[tenants.Hash]string{}
+// names at each commit, and the cluster whose folder holds it; a commit
+// where the copy is gone (a decommission) keeps the issue and cluster
+// before it. It also returns each issue once, oldest first.
+func issuesOf(repo *tenants.Repo, cfg *config.Config, name string, commits []tenants.CommitInfo) (map[tenants.Hash]string, map[tenants.Hash]string, []string, error) {
+	at, clusterAt := map[tenants.Hash]string{}, map[tenants.Hash]string{}
 	var order []string
-	current := ""
+	current, cluster := "", ""
 	for i := len(commits) - 1; i >= 0; i-- {
 		c := commits[i]
 		snap, err := repo.Snapshot(c.Hash)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		req, _, err := renderer.FindStore(cfg, snap, name)
+		req, cl, err := renderer.FindStore(cfg, snap, name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading the request copy of store %s at %s: %w", name, c.Hash, err)
+			return nil, nil, nil, fmt.Errorf("reading the request copy of store %s at %s: %w", name, c.Hash, err)
 		}
 		if req != nil {
-			current = req.Metadata.Annotations[v1alpha1.AnnotationIssue]
+			current, cluster = req.Metadata.Annotations[v1alpha1.AnnotationIssue], cl
 		}
-		at[c.Hash] = current
+		at[c.Hash], clusterAt[c.Hash] = current, cluster
 		if current != "" && !slices.Contains(order, current) {
 			order = append(order, current)
 		}
 	}
-	return at, order, nil
+	return at, clusterAt, order, nil
 }
 
 // commitEntry is one commit of the store's history. Its trailers are shown
@@ -202,7 +205,7 @@ func commitEntry(c tenants.CommitInfo, store, issue string, merges map[string]bo
 func Text(entries []Entry) string {
 	var b strings.Builder
 	for _, e := range entries {
-		fmt.Fprintf(&b, "%s  %-7s  %-14s  %s", e.Time.Format(time.RFC3339), e.Source, e.Kind, e.Summary)
+		fmt.Fprintf(&b, "%s  %-7s  %-10s  %-14s  %s", e.Time.Format(time.RFC3339), e.Source, e.Cluster, e.Kind, e.Summary)
 		if e.Ref != "" {
 			fmt.Fprintf(&b, "  [%s]", e.Ref)
 		}

@@ -45,6 +45,11 @@ func TestAudit_JoinsGitAndGitHub(t *testing.T) {
 	if kinds["git/commit"] != 2 || kinds["git/merge"] != 2 || kinds["github/merged"] != 2 {
 		t.Errorf("entries by source and kind = %v", kinds)
 	}
+	for _, e := range entries {
+		if e.Cluster != "default" {
+			t.Errorf("entry %+v does not name the store's cluster", e)
+		}
+	}
 	if _, err := audit.Timeline(context.Background(), h.cfg, repo, "no-such-store"); err == nil {
 		t.Error("a store with no history has a timeline")
 	}
