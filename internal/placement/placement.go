@@ -209,32 +209,53 @@ func (ix *Index) Usage() []Usage {
 }
 
 // fit compares what is free on c, not counting store (a resize replaces
-// its own use), with need.
-func (ix *Index) fit(c *cluster, store string, need Resources) (Fit, float64) {
-	used := c.used
-	if p, ok := ix.stores[store]; ok && p.cluster == c {
-		used = used.Sub(p.use)
-	}
-	f := Fit{Cluster: c.Name}
-	capa, u, n := c.Capacity.dims(), used.dims(), need.dims()
-	var free [4]int64
-	score := math.Inf(1)
+// its own use), with need: whether it fits, and the share of the
+// capacity left after it in the tightest dimension.
+func (ix *Index) fit(c *cluster, store string, need Resources) (ok bool, score float64) {
+	free, capa, n := ix.free(c, store), c.Capacity.dims(), need.dims()
+	score = math.Inf(1)
 	for d := range capa {
 		if capa[d] < 0 {
-			free[d] = Unlimited
 			continue
 		}
-		free[d] = capa[d] - u[d]
 		if n[d] > free[d] {
-			f.Short = append(f.Short, fmt.Sprintf("%s: needs %s, %s free of %s", dimNames[d], format(d, n[d]), format(d, max(free[d], 0)), format(d, capa[d])))
-			continue
+			return false, 0
 		}
 		if capa[d] > 0 {
 			score = min(score, float64(free[d]-n[d])/float64(capa[d]))
 		}
 	}
-	f.Free = Resources{free[0], free[1], free[2], free[3]}
-	return f, score
+	return true, score
+}
+
+// free is what c has left, not counting store; Unlimited where not
+// counted.
+func (ix *Index) free(c *cluster, store string) [4]int64 {
+	used := c.used
+	if p, ok := ix.stores[store]; ok && p.cluster == c {
+		used = used.Sub(p.use)
+	}
+	capa, u := c.Capacity.dims(), used.dims()
+	var free [4]int64
+	for d := range capa {
+		free[d] = Unlimited
+		if capa[d] >= 0 {
+			free[d] = capa[d] - u[d]
+		}
+	}
+	return free
+}
+
+// shortOf words how need does not fit c, with the numbers.
+func (ix *Index) shortOf(c *cluster, store string, need Resources) Fit {
+	free, capa, n := ix.free(c, store), c.Capacity.dims(), need.dims()
+	f := Fit{Cluster: c.Name, Free: Resources{free[0], free[1], free[2], free[3]}}
+	for d := range capa {
+		if capa[d] >= 0 && n[d] > free[d] {
+			f.Short = append(f.Short, fmt.Sprintf("%s: needs %s, %s free of %s", dimNames[d], format(d, n[d]), format(d, max(free[d], 0)), format(d, capa[d])))
+		}
+	}
+	return f
 }
 
 // Place chooses a cluster for a new store: the one named, or among those
@@ -250,18 +271,16 @@ func (ix *Index) Place(r Request) (Decision, error) {
 	}
 	var best *cluster
 	bestScore := math.Inf(-1)
-	var short []Fit
 	for _, c := range candidates {
-		f, score := ix.fit(c, r.Store, r.Need)
-		if len(f.Short) > 0 {
-			short = append(short, f)
-			continue
-		}
-		if best == nil || score > bestScore {
+		if ok, score := ix.fit(c, r.Store, r.Need); ok && (best == nil || score > bestScore) {
 			best, bestScore = c, score
 		}
 	}
 	if best == nil {
+		short := make([]Fit, len(candidates))
+		for i, c := range candidates {
+			short[i] = ix.shortOf(c, r.Store, r.Need)
+		}
 		return Decision{}, &NoFitError{Store: r.Store, Where: where, Fits: short}
 	}
 	return Decision{Cluster: best.Name, Why: ix.why(r, best, len(candidates))}, nil
@@ -294,9 +313,8 @@ func (ix *Index) candidates(r Request) ([]*cluster, string, error) {
 }
 
 func (ix *Index) why(r Request, c *cluster, candidates int) string {
-	f, _ := ix.fit(c, r.Store, r.Need)
 	var free []string
-	capa, fr := c.Capacity.dims(), f.Free.dims()
+	capa, fr := c.Capacity.dims(), ix.free(c, r.Store)
 	for d := range capa {
 		if capa[d] >= 0 {
 			free = append(free, fmt.Sprintf("%s %s of %s", dimNames[d], format(d, fr[d]), format(d, capa[d])))
@@ -329,8 +347,8 @@ func (ix *Index) Fits(store, cluster string, need Resources) error {
 	if c == nil {
 		return nil // a cluster no longer configured counts nothing
 	}
-	if f, _ := ix.fit(c, store, need); len(f.Short) > 0 {
-		return &NoFitError{Store: store, Where: "cluster " + cluster, Fits: []Fit{f}}
+	if ok, _ := ix.fit(c, store, need); !ok {
+		return &NoFitError{Store: store, Where: "cluster " + cluster, Fits: []Fit{ix.shortOf(c, store, need)}}
 	}
 	return nil
 }
