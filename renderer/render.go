@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -87,6 +88,10 @@ type Input struct {
 	// Origin, when set, is recorded in the request copy as the
 	// purrvision.dev/issue annotation: the issue that owns the store.
 	Origin string
+	// Placement, when set, is recorded in the request copy as the
+	// purrvision.dev/placement annotation: why the store is on its
+	// cluster. The request's own annotation is kept otherwise.
+	Placement string
 }
 
 // File is one rendered file.
@@ -181,7 +186,19 @@ func Render(in Input) (*Output, error) {
 		return nil, fmt.Errorf("rendering: %w", err)
 	}
 	if in.Origin != "" {
-		s.req.Metadata.Annotations = map[string]string{v1alpha1.AnnotationIssue: in.Origin}
+		ann := map[string]string{v1alpha1.AnnotationIssue: in.Origin}
+		if why := s.req.Metadata.Annotations[v1alpha1.AnnotationPlacement]; why != "" {
+			ann[v1alpha1.AnnotationPlacement] = why
+		}
+		s.req.Metadata.Annotations = ann
+	}
+	if in.Placement != "" {
+		ann := maps.Clone(s.req.Metadata.Annotations) // the caller's map stays
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[v1alpha1.AnnotationPlacement] = in.Placement
+		s.req.Metadata.Annotations = ann
 	}
 
 	files := map[string][]byte{}

@@ -435,3 +435,38 @@ func TestStoreDir_Sharded(t *testing.T) {
 		}
 	}
 }
+
+// TestRender_PlacementAnnotation: the placement's reason is written into
+// the request copy once and kept by every later render, a command's (with
+// an issue) or a rollout's (without one), and the caller's request is not
+// changed.
+func TestRender_PlacementAnnotation(t *testing.T) {
+	cfg := testutil.ExampleConfig(t)
+	req := testutil.ExampleRequest(t)
+	copyOf := func(in renderer.Input) *v1alpha1.StoreRequest {
+		t.Helper()
+		in.Config, in.Rand, in.Now, in.Recipients = cfg, testutil.Rand(1), fixedNow, []string{testutil.AgeIdentity(t).Recipient().String()}
+		out, err := renderer.Render(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := out.File(renderer.FileRequest)
+		c, err := v1alpha1.Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	first := copyOf(renderer.Input{Request: req, Origin: "acme/stores#7", Placement: "the most free capacity of 2 clusters"})
+	if req.Metadata.Annotations[v1alpha1.AnnotationPlacement] != "" {
+		t.Fatal("rendering changed the caller's request")
+	}
+	for name, in := range map[string]renderer.Input{
+		"a command's render": {Request: first, Origin: "acme/stores#7"},
+		"a rollout's render": {Request: first},
+	} {
+		if got := copyOf(in).Metadata.Annotations; got[v1alpha1.AnnotationPlacement] != "the most free capacity of 2 clusters" || got[v1alpha1.AnnotationIssue] != "acme/stores#7" {
+			t.Errorf("%s: annotations %v", name, got)
+		}
+	}
+}

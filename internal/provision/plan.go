@@ -68,7 +68,7 @@ type Placer interface {
 // fits there and the request still allows it; else the cluster the
 // request names, in the region it asks for; else the one with the most
 // free capacity.
-func (c Common) place(req *v1alpha1.StoreRequest, kept string) (placement.Decision, error) {
+func (c Common) place(req *v1alpha1.StoreRequest, kept, keptWhy string) (placement.Decision, error) {
 	if c.Placer == nil {
 		return placement.Decision{Cluster: renderer.ClusterOf(c.Config, req)}, nil
 	}
@@ -77,6 +77,9 @@ func (c Common) place(req *v1alpha1.StoreRequest, kept string) (placement.Decisi
 		k := r
 		k.Cluster, k.Kept = kept, true
 		if d, err := c.Placer.Place(k); err == nil {
+			if keptWhy != "" {
+				d.Why = keptWhy // as the first render said, not re-worded
+			}
 			return d, nil
 		}
 	}
@@ -105,16 +108,16 @@ func placementProblem(err error, req *v1alpha1.StoreRequest, field func(string) 
 }
 
 // keptCluster is the cluster of the store's request copy in tree, where an
-// earlier render of it placed it; "" when there is none.
-func keptCluster(cfg *config.Config, tree renderer.Tree, name string) (string, error) {
+// earlier render of it placed it, and why it did; "" when there is none.
+func keptCluster(cfg *config.Config, tree renderer.Tree, name string) (cluster, why string, err error) {
 	if tree == nil {
-		return "", nil
+		return "", "", nil
 	}
 	copy, cluster, err := renderer.FindStore(cfg, tree, name)
 	if err != nil || copy == nil {
-		return "", err
+		return "", "", err
 	}
-	return cluster, nil
+	return cluster, copy.Metadata.Annotations[v1alpha1.AnnotationPlacement], nil
 }
 
 // onBranchHead reports whether building on parent (the branch when

@@ -72,7 +72,7 @@ type CommandPlan struct {
 func PlanCommand(in CommandInput) (*CommandPlan, error) {
 	cfg, cmd, name := in.Config, in.Command, in.Request.Metadata.Name
 	commandID := fmt.Sprint(in.CommentID)
-	onBase, _, err := renderer.FindStore(cfg, in.Base, name)
+	onBase, baseCluster, err := renderer.FindStore(cfg, in.Base, name)
 	if err != nil {
 		return nil, err
 	}
@@ -99,14 +99,19 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 		(cmd.Name != CmdRotate || tr[v1alpha1.TrailerCredentialsID] == in.Delivered) {
 		return done() // this comment was carried out already
 	}
-	stored, _, err := renderer.FindStore(cfg, from, name)
+	stored, cluster, err := renderer.FindStore(cfg, from, name)
 	if err != nil {
 		return nil, err
 	}
 	if stored == nil {
-		stored = onBase
+		stored, cluster = onBase, baseCluster
 	}
-	dir := renderer.StoreDir(cfg, renderer.ClusterOf(cfg, stored), name)
+	// The folder the store is in, whatever its copy says; renders go
+	// there too.
+	dir := renderer.StoreDir(cfg, cluster, name)
+	inPlace := *stored
+	inPlace.Spec.Cluster = cluster
+	stored = &inPlace
 	current, err := renderer.StoreFiles(from, dir)
 	if err != nil {
 		return nil, err
@@ -130,7 +135,6 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 		next := *stored
 		next.Spec.Plan = cmd.Args[0]
 		if in.Placer != nil {
-			cluster := renderer.ClusterOf(cfg, stored)
 			var nf *placement.NoFitError
 			if err := in.Placer.Fits(name, cluster, placement.PlanNeed(cfg, next.Spec.Plan)); errors.As(err, &nf) {
 				return &CommandPlan{Refused: true, Reply: fmt.Sprintf("Store **%s** cannot grow to plan `%s` on its cluster: %s. "+

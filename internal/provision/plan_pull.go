@@ -108,14 +108,14 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 			return &PullPlan{Taken: &FieldError{Field: "requests/" + name + ".yaml",
 				Msg: fmt.Sprintf("store %q is requested by %s, whose pull request is open; choose another name", name, by)}}, nil
 		}
-		kept := ""
+		kept, keptWhy := "", ""
 		if in.Own[name] {
 			var err error
-			if kept, err = keptCluster(cfg, in.Branch.Tree, name); err != nil {
+			if kept, keptWhy, err = keptCluster(cfg, in.Branch.Tree, name); err != nil {
 				return nil, err
 			}
 		}
-		where, err := in.place(req, kept)
+		where, err := in.place(req, kept, keptWhy)
 		if err != nil {
 			if fe, ok := placementProblem(err, req, func(f string) string { return "requests/" + name + ".yaml " + f }); ok {
 				return &PullPlan{Taken: &fe}, nil
@@ -141,7 +141,7 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 				}
 			}
 		}
-		rin := renderer.Input{Config: cfg, Request: &placed, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String()}
+		rin := renderer.Input{Config: cfg, Request: &placed, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), Placement: where.Why}
 		if in.Own[name] && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
 			rin.KeepSecret, rin.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
 		}

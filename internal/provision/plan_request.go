@@ -157,13 +157,13 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 			curID = in.Branch.Trailers[v1alpha1.TrailerCredentialsID]
 		}
 	}
-	kept := ""
+	kept, keptWhy := "", ""
 	if onBranch {
-		if kept, err = keptCluster(cfg, in.Branch.Tree, name); err != nil {
+		if kept, keptWhy, err = keptCluster(cfg, in.Branch.Tree, name); err != nil {
 			return nil, err
 		}
 	}
-	where, err := in.place(req, kept)
+	where, err := in.place(req, kept, keptWhy)
 	if err != nil {
 		if fe, ok := placementProblem(err, req, FormField); ok {
 			return &RequestPlan{Unplaced: &fe}, nil
@@ -186,7 +186,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 			return nil, err
 		}
 	}
-	rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String()}
+	rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), Placement: where.Why}
 	id := curID
 	if curID != "" && curID == in.Delivered && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
 		rin.KeepSecret, rin.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]

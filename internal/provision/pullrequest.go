@@ -389,8 +389,12 @@ walk:
 		return nil, err
 	}
 	for _, r := range reqs {
-		dir := renderer.StoreDir(p.cfg, renderer.ClusterOf(p.cfg, r), r.Metadata.Name) + "/"
-		own[r.Metadata.Name] = !slices.ContainsFunc(since, func(e tenants.DiffEntry) bool { return strings.HasPrefix(e.Path, dir) })
+		// The store's folder in every cluster: the bot placed it in one.
+		var dirs []string
+		for _, cl := range p.cfg.ClusterNames() {
+			dirs = append(dirs, renderer.StoreDir(p.cfg, cl, r.Metadata.Name)+"/")
+		}
+		own[r.Metadata.Name] = !slices.ContainsFunc(since, func(e tenants.DiffEntry) bool { return underAny(e.Path, dirs) })
 	}
 	return own, nil
 }

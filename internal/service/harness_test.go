@@ -74,6 +74,8 @@ type harnessOptions struct {
 	resync time.Duration
 	// statusPage, when set, is the config's statusPage.url.
 	statusPage string
+	// configure, when set, changes the config before the service starts.
+	configure func(*config.Config)
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -119,6 +121,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.cfg.GitHub = config.GitHub{APIURL: h.gh.URL(), Token: "test-token", Repo: requestsRepo, BotLogin: ghstandin.BotLogin, CommandTeams: []string{"acme/platform"},
 		WebhookSecretFile: secretFile}
 
+	if o.configure != nil {
+		o.configure(h.cfg)
+	}
 	h.client, err = ghclient.New(ghclient.Options{APIURL: h.gh.URL(), Token: "test-token", MaxWait: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,9 @@ import (
 const (
 	// AnnotationIssue records the issue (owner/name#number) a store belongs to.
 	AnnotationIssue = "purrvision.dev/issue"
+	// AnnotationPlacement records, on a store's request copy, why it was
+	// placed on its cluster: written by its first render, then kept.
+	AnnotationPlacement = "purrvision.dev/placement"
 	// AnnotationReported is where the watcher records the last transition
 	// it reported.
 	AnnotationReported = "purrvision.dev/reported"

@@ -1,0 +1,98 @@
+package service_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/provision"
+	"github.com/purrvision/purrvision/renderer"
+	"github.com/purrvision/purrvision/tenants"
+)
+
+func twoClusterHarness(t *testing.T) *harness {
+	return newHarness(t, harnessOptions{configure: func(c *config.Config) {
+		c.Clusters = []config.Cluster{{Name: "zeta"}, {Name: "alpha"}}
+	}})
+}
+
+// TestPlacement_IssueAndPullRequest: with two clusters and nothing to tell
+// them apart, a store from the form and one from a request pull request
+// are placed on the first by name, their request copies say so, the pull
+// request says where and why, and a request pull request is rendered once
+// (the bot's render is its own on the next push event, wherever it placed
+// the store), not again and again.
+func TestPlacement_IssueAndPullRequest(t *testing.T) {
+	h := twoClusterHarness(t)
+	n := h.request("octocat", "cat-cafe", "small")
+	h.settle()
+	pr, _ := h.openPull("cat-cafe")
+	body := ""
+	for _, p := range h.pulls()["store/cat-cafe"] {
+		body = p.GetBody()
+	}
+	if !strings.Contains(body, "| Cluster | `alpha`: the most free capacity of 2 clusters") {
+		t.Fatalf("the pull request does not say where the store goes and why:\n%s", body)
+	}
+	h.merge(pr)
+	copy := h.git_("show", "main:"+renderer.StoreDir(h.cfg, "alpha", "cat-cafe")+"/"+renderer.FileRequest)
+	if !strings.Contains(copy, "cluster: alpha") {
+		t.Fatalf("the request copy does not record the cluster:\n%s", copy)
+	}
+
+	// The form now asks for the other cluster: refused, with the reason.
+	req := v1alpha1.New("cat-cafe", v1alpha1.StoreSpec{Plan: "small", AdminEmail: "owner@example.com", Cluster: "zeta"})
+	h.gh.EditIssueBody(requestsRepo, n, "octocat", provision.RenderForm(req))
+	h.settle()
+	if c := h.botComments(n, v1alpha1.MarkerValidation); len(c) != 1 || !strings.Contains(c[0].GetBody(), "cannot move to another cluster once it is merged") {
+		t.Fatalf("validation comments after a cluster edit: %v", c)
+	}
+	if prs := h.pulls()["store/cat-cafe"]; len(prs) != 1 {
+		t.Fatalf("a cluster edit after the merge opened a pull request: %d", len(prs))
+	}
+
+	user := h.tenantsClone()
+	if _, err := user.Update(context.Background(), "request/dog-diner", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BaseHead, Message: "request a store\n", Changes: []tenants.Change{{Path: "requests/dog-diner.yaml",
+			Data: []byte("apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: dog-diner\nspec:\n  plan: small\n  owner: octocat\n  adminEmail: owner@example.com\n")}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	prN, err := h.gh.OpenPull(tenantsRepo, "octocat", "request/dog-diner", "main", "Request dog-diner", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	head := strings.TrimSpace(h.git_("rev-parse", "request/dog-diner"))
+	if sts := h.gh.Statuses(tenantsRepo, head); len(sts) == 0 || sts[0].GetState() != "success" {
+		t.Fatalf("statuses on %s = %v", head, sts)
+	}
+	if log := h.git_("log", "--format=%s", "main..request/dog-diner"); strings.Count(log, "Render requested stores") != 1 {
+		t.Fatalf("the request pull request was rendered more than once:\n%s", log)
+	}
+	if files := h.git_("ls-tree", "-r", "--name-only", "request/dog-diner"); !strings.Contains(files, renderer.StoreDir(h.cfg, "alpha", "dog-diner")+"/") {
+		t.Fatalf("dog-diner was not rendered on alpha:\n%s", files)
+	}
+
+	// Someone pushes their own Secret into the folder the bot placed the
+	// store in (not the default cluster's): it is not the bot's render any
+	// more, so it is replaced, with new credentials.
+	secret := renderer.StoreDir(h.cfg, "alpha", "dog-diner") + "/" + renderer.FileSecret
+	if _, err := user.Update(context.Background(), "request/dog-diner", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BranchHead, Message: "my own secret\n", Changes: []tenants.Change{{Path: secret, Data: []byte("planted: true\n")}}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The push's pull_request synchronize event (the stand-in sends none
+	// for a git push).
+	if err := h.svc.Provisioner.HandlePullRequest(context.Background(), forge.Repo{Owner: "acme", Name: "tenants"}, prN); err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	if got := h.git_("show", "request/dog-diner:"+secret); strings.Contains(got, "planted") {
+		t.Fatalf("a Secret pushed into the placed store's folder was kept:\n%s", got)
+	}
+}
