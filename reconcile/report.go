@@ -21,6 +21,9 @@ type Report struct {
 	Observation
 	// URL is the store's address, shown when it is ready.
 	URL string
+	// Cluster is the cluster whose watcher saw the transition; "" when the
+	// watcher was not told its cluster.
+	Cluster string
 }
 
 // Reporter tells people about a transition.
@@ -55,6 +58,10 @@ type GitHubReporter struct {
 	// deployment statuses and the progress comment link to the store's row
 	// on it. No links when empty.
 	StatusPage string
+	// DefaultCluster is the config's first cluster: its stores' deployment
+	// environment is the one they had before each cluster reported its
+	// own (v1alpha1.EnvironmentOn).
+	DefaultCluster string
 	// Provisioned, when set, observes the seconds from merge to Ready.
 	Provisioned prometheus.Observer
 	// History, when set, says which commits of the tenants repo hold
@@ -143,7 +150,7 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 	if !ok {
 		return nil
 	}
-	env := v1alpha1.Environment(r.Store)
+	env := v1alpha1.EnvironmentOn(r.Cluster, g.DefaultCluster, r.Store)
 	d, err := g.GitHub.LatestDeployment(ctx, g.Tenants, env)
 	if err != nil {
 		return err
@@ -267,12 +274,12 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread
 		if r.Applied && r.Phase != v1alpha1.PhaseApplied && r.Phase != v1alpha1.PhaseDecommissioned && !appliedSinceMerge(*st) {
 			// Flux applied the store and the chart started in one step;
 			// the timeline still says both.
-			changed = st.Record(v1alpha1.PhaseApplied, shortSHA(r.Revision), "cluster", at)
+			changed = st.RecordOn(r.Cluster, v1alpha1.PhaseApplied, shortSHA(r.Revision), at)
 		}
 		if r.Phase == v1alpha1.PhaseApplied {
 			detail = shortSHA(r.Revision)
 		}
-		if !st.Record(r.Phase, detail, "cluster", at) && !changed {
+		if !st.RecordOn(r.Cluster, r.Phase, detail, at) && !changed {
 			return false
 		}
 		readied = r.Phase == v1alpha1.PhaseReady
