@@ -145,3 +145,27 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(data)
 }
+
+// TestServe_FlagErrors: serve refuses a cluster the config does not list,
+// naming the flag and the clusters, and refuses to run neither the
+// webhooks nor the watcher; both before it reads anything else.
+func TestServe_FlagErrors(t *testing.T) {
+	cfg := examplePath(t, "purrvision.yaml")
+	tests := []struct {
+		name string
+		args []string
+		out  string
+	}{
+		{name: "unknown cluster", args: []string{"--cluster", "mars"}, out: `--cluster: cluster "mars" is not one of the config's clusters (default)`},
+		{name: "unknown cluster, watch-only", args: []string{"--cluster", "mars", "--webhooks=false"}, out: `--cluster: cluster "mars"`},
+		{name: "neither webhooks nor watcher", args: []string{"--webhooks=false", "--watch=false"}, out: "--webhooks=false and --watch=false leave nothing to run"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", append([]string{"serve", "--config", cfg}, tt.args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, tt.out) {
+				t.Errorf("exit %d, want 2 with %q; stderr: %s", r.code, tt.out, r.stderr)
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -47,8 +46,8 @@ with the same GitHub App). --watch=false serves the webhooks alone.`,
 			if !webhooks && !watch {
 				return usageError(errors.New("--webhooks=false and --watch=false leave nothing to run: a deployment serves the webhooks, runs the watcher, or both"))
 			}
-			if cmd.Flags().Changed("cluster") && !cfg.HasCluster(cluster) {
-				return usageError(fmt.Errorf("--cluster: %q is not one of the config's clusters (%s)", cluster, strings.Join(cfg.ClusterNames(), ", ")))
+			if cluster, err = app.WatcherCluster(cfg, cluster); err != nil {
+				return usageError(fmt.Errorf("--cluster: %w", err))
 			}
 			if webhooks {
 				if err := cfg.ServeErrors(); err != nil {
