@@ -79,3 +79,8 @@ func (p *TenantsPlacement) at(ctx context.Context, commit tenants.Hash, store st
 	}
 	return "", "", nil
 }
+
+// TreeHash implements TreeHasher on the same clone.
+func (p *TenantsPlacement) TreeHash(ctx context.Context, revision, dir string) (string, error) {
+	return p.Repo.TreeHash(ctx, tenants.Hash(revision), dir)
+}

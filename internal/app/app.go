@@ -217,14 +217,6 @@ func newWatchOnly(ctx context.Context, cfg *config.Config, p Parts) (*App, error
 	return a, nil
 }
 
-// treeHasher is the tenants clone as the watcher asks it what a store's
-// folder holds.
-type treeHasher struct{ repo *tenants.Repo }
-
-func (t treeHasher) TreeHash(ctx context.Context, revision, dir string) (string, error) {
-	return t.repo.TreeHash(ctx, tenants.Hash(revision), dir)
-}
-
 // startLedger starts the ledger (internal/ledger) the first time the
 // service runs on a tenants repo, with the records of the open store
 // issues from before it.
@@ -384,9 +376,12 @@ func (a *App) setupWatcher(p Parts) error {
 		return fmt.Errorf("watching: %w", err)
 	}
 	names := a.Config.ClusterNames()
+	// The tenants clone says which cluster holds a store, and what its
+	// folder holds at a revision.
+	placement := &reconcile.TenantsPlacement{Config: a.Config, Repo: a.Tenants}
 	mgr, err := reconcile.NewManager(p.Cluster, reconcile.ManagerOptions{
 		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.BaseDomain,
-		Cluster: cluster, Placement: &reconcile.TenantsPlacement{Config: a.Config, Repo: a.Tenants},
+		Cluster: cluster, Placement: placement,
 		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
 			DefaultCluster: names[0],
 			Ledger:         ledger.New(a.Tenants),
@@ -394,7 +389,7 @@ func (a *App) setupWatcher(p Parts) error {
 			History: reconcile.HistoryFunc(func(ctx context.Context, ancestor, descendant string) (bool, error) {
 				return a.Tenants.Contains(ctx, tenants.Hash(ancestor), tenants.Hash(descendant))
 			})},
-		Trees:          treeHasher{a.Tenants},
+		Trees:          placement,
 		LeaderElection: p.Watcher.LeaderElection, LeaderElectionNamespace: p.Watcher.LeaderElectionNamespace,
 	})
 	if err != nil {
