@@ -13,6 +13,7 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -261,6 +262,10 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 	decommission(t, e, fluxNS, storeB)
 	decommission(t, e, fluxNS, storeA)
 	eventually(t, "an inactive status of a's store", func() bool { return last(envA) == "inactive" })
+	eventually(t, "a's store's Namespace released by a's watcher", func() bool {
+		err := e.Client.Get(ctx, types.NamespacedName{Name: v1alpha1.Namespace(storeA)}, &corev1.Namespace{})
+		return apierrors.IsNotFound(err)
+	})
 	for env, s := range states() {
 		if env != envA && env != envB {
 			t.Errorf("deployment statuses in environment %s: %v; want only %s and %s", env, s, envA, envB)
