@@ -159,7 +159,12 @@ func TestServe_FlagErrors(t *testing.T) {
 		{name: "unknown cluster", args: []string{"--cluster", "mars"}, out: `--cluster: cluster "mars" is not one of the config's clusters (default)`},
 		{name: "unknown cluster, watch-only", args: []string{"--cluster", "mars", "--webhooks=false"}, out: `--cluster: cluster "mars"`},
 		{name: "neither webhooks nor watcher", args: []string{"--webhooks=false", "--watch=false"}, out: "--webhooks=false and --watch=false leave nothing to run"},
+		{name: "watch-only without cluster access", args: []string{"--webhooks=false"}, out: "--webhooks=false runs the watcher alone, which needs cluster access"},
 	}
+	// No cluster to find: no kubeconfig, not in a cluster.
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	t.Setenv("HOME", t.TempDir())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runCLI(t, "", append([]string{"serve", "--config", cfg}, tt.args...)...)

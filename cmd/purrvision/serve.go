@@ -60,6 +60,9 @@ with the same GitHub App). --watch=false serves the webhooks alone.`,
 			parts := app.Parts{WatchOnly: !webhooks, Watcher: app.WatcherOptions{Cluster: cluster, LeaderElection: true, LeaderElectionNamespace: leaderNamespace}}
 			if watch {
 				if parts.Cluster, err = ctrl.GetConfig(); err != nil {
+					if !webhooks {
+						return usageError(fmt.Errorf("--webhooks=false runs the watcher alone, which needs cluster access (in-cluster, or KUBECONFIG): %w", err))
+					}
 					return usageError(fmt.Errorf("the watcher needs cluster access (in-cluster, or KUBECONFIG): %w; pass --watch=false to serve webhooks only", err))
 				}
 			}
