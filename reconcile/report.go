@@ -53,6 +53,11 @@ type GitHubReporter struct {
 	Bot     string
 	// Ledger names the store issue's status comment (internal/ledger).
 	Ledger *ledger.Ledger
+	// FetchLedger reads the ledger from the remote before each report: set
+	// it where nothing else keeps the clone fresh (serve --webhooks=false),
+	// or the store's last merge, recorded by the process that serves the
+	// webhooks, would be unknown to the stale check.
+	FetchLedger bool
 	Now    func() time.Time
 	// StatusPage is the status page's address (config statusPage.url):
 	// deployment statuses and the progress comment link to the store's row
@@ -225,7 +230,7 @@ func (g *GitHubReporter) status(ctx context.Context, r Report) (*ledger.Thread, 
 	if g.Ledger == nil {
 		return nil, storestatus.State{}, errors.New("reporting: no ledger to find the status comment by")
 	}
-	t, err := g.Ledger.Thread(ctx, g.GitHub, g.Bot, r.Issue, false)
+	t, err := g.Ledger.Thread(ctx, g.GitHub, g.Bot, r.Issue, g.FetchLedger)
 	if err != nil {
 		return nil, storestatus.State{}, err
 	}

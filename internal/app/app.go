@@ -383,7 +383,7 @@ func (a *App) setupWatcher(p Parts) error {
 		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.BaseDomain,
 		Cluster: cluster, Placement: placement,
 		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
-			DefaultCluster: names[0],
+			DefaultCluster: names[0], FetchLedger: p.WatchOnly,
 			Ledger:         ledger.New(a.Tenants),
 			Provisioned:    reconcile.NewProvisioningHistogram(a.Registry),
 			History: reconcile.HistoryFunc(func(ctx context.Context, ancestor, descendant string) (bool, error) {
