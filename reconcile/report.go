@@ -58,7 +58,7 @@ type GitHubReporter struct {
 	// or the store's last merge, recorded by the process that serves the
 	// webhooks, would be unknown to the stale check.
 	FetchLedger bool
-	Now    func() time.Time
+	Now         func() time.Time
 	// StatusPage is the status page's address (config statusPage.url):
 	// deployment statuses and the progress comment link to the store's row
 	// on it. No links when empty.

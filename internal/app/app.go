@@ -384,8 +384,8 @@ func (a *App) setupWatcher(p Parts) error {
 		Cluster: cluster, Placement: placement,
 		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
 			DefaultCluster: names[0], FetchLedger: p.WatchOnly,
-			Ledger:         ledger.New(a.Tenants),
-			Provisioned:    reconcile.NewProvisioningHistogram(a.Registry),
+			Ledger:      ledger.New(a.Tenants),
+			Provisioned: reconcile.NewProvisioningHistogram(a.Registry),
 			History: reconcile.HistoryFunc(func(ctx context.Context, ancestor, descendant string) (bool, error) {
 				return a.Tenants.Contains(ctx, tenants.Hash(ancestor), tenants.Hash(descendant))
 			})},
