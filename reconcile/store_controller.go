@@ -28,8 +28,9 @@ import (
 	"github.com/purrvision/purrvision/renderer"
 )
 
-// StoreReconciler reports the transitions of every store. Its requests are
-// keyed by store name.
+// StoreReconciler reports the transitions of every store of its cluster
+// (of every store it sees, without a Placement). Its requests are keyed by
+// store name.
 type StoreReconciler struct {
 	Client client.Client
 	// FluxNamespace holds the per-store Kustomizations.
