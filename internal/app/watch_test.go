@@ -145,6 +145,11 @@ func TestNew_WatchOnly(t *testing.T) {
 	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 30*time.Second, true, holds); err != nil {
 		t.Fatalf("timed out waiting for: a success status in %s (%v)", envB, gh.DeploymentStates("acme/tenants"))
 	}
+	// The watcher's reports went through the App's one client, counted
+	// and conditional (nothing else of this process calls GitHub).
+	if code, body := get(t, base+"/metrics", false); code != http.StatusOK || !strings.Contains(body, "purrvision_github_api_calls_total{") {
+		t.Errorf("GET /metrics after the reports: %d, want the GitHub client's calls counted:\n%.2000s", code, body)
+	}
 	for env, s := range gh.DeploymentStates("acme/tenants") {
 		if env != envB {
 			t.Errorf("deployment statuses in %s: %v; b's watcher reports only b's store, in %s", env, s, envB)
