@@ -8,4 +8,9 @@
 // before anything is posted, so restarts and a second replica never post
 // twice. A finalizer on the Namespace lets it report a decommission before
 // the Namespace is gone.
+//
+// One watcher runs in each cluster and reports only that cluster's stores:
+// the tenants repo says which cluster's folder holds a store
+// (TenantsPlacement), never the objects in the cluster. Each cluster's
+// watchers elect their own leader (LeaderElectionID).
 package reconcile

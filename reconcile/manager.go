@@ -29,7 +29,14 @@ type ManagerOptions struct {
 	Reporter      Reporter
 	// Trees, when set, names what a store's folder holds at a revision.
 	Trees TreeHasher
-	// LeaderElection lets several replicas run; one watches at a time.
+	// Cluster is the cluster the watcher runs in, as the config names it;
+	// with a Placement, only its stores are reported.
+	Cluster string
+	// Placement says which cluster's folder of the tenants repo holds a
+	// store; every store is reported without one.
+	Placement Placement
+	// LeaderElection lets several replicas run; one watches at a time,
+	// one per Cluster (LeaderElectionID).
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	// HealthAddr, when set, serves the manager's /healthz and /readyz.
@@ -62,7 +69,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  o.HealthAddr,
 		LeaderElection:          o.LeaderElection,
-		LeaderElectionID:        "purrvision-watcher",
+		LeaderElectionID:        LeaderElectionID(o.Cluster),
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		LeaseDuration:           &lease,
 		// Stepping down on shutdown lets another replica take over at once.
@@ -82,11 +89,23 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the watcher: %w", err)
 	}
-	r := &StoreReconciler{Client: mgr.GetClient(), FluxNamespace: o.FluxNamespace, BaseDomain: o.BaseDomain, Reporter: o.Reporter, Trees: o.Trees}
+	r := &StoreReconciler{Client: mgr.GetClient(), FluxNamespace: o.FluxNamespace, BaseDomain: o.BaseDomain, Reporter: o.Reporter, Trees: o.Trees,
+		Cluster: o.Cluster, Placement: o.Placement}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the store controller: %w", err)
 	}
 	return mgr, nil
+}
+
+// LeaderElectionID is the name of the lease the watchers of cluster elect
+// their leader with: one leader per cluster, so that the watchers of two
+// clusters that share an API server (as in tests) do not wait for each
+// other.
+func LeaderElectionID(cluster string) string {
+	if cluster == "" {
+		return "purrvision-watcher"
+	}
+	return "purrvision-watcher-" + cluster
 }
 
 // stripForCache drops what the watcher never reads.

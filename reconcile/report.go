@@ -21,6 +21,9 @@ type Report struct {
 	Observation
 	// URL is the store's address, shown when it is ready.
 	URL string
+	// Cluster is the cluster whose watcher saw the transition; "" when the
+	// watcher was not told its cluster.
+	Cluster string
 }
 
 // Reporter tells people about a transition.
@@ -50,11 +53,20 @@ type GitHubReporter struct {
 	Bot     string
 	// Ledger names the store issue's status comment (internal/ledger).
 	Ledger *ledger.Ledger
-	Now    func() time.Time
+	// FetchLedger reads the ledger from the remote before each report: set
+	// it where nothing else keeps the clone fresh (serve --webhooks=false),
+	// or the store's last merge, recorded by the process that serves the
+	// webhooks, would be unknown to the stale check.
+	FetchLedger bool
+	Now         func() time.Time
 	// StatusPage is the status page's address (config statusPage.url):
 	// deployment statuses and the progress comment link to the store's row
 	// on it. No links when empty.
 	StatusPage string
+	// DefaultCluster is the config's first cluster: its stores' deployment
+	// environment is the one they had before each cluster reported its
+	// own (v1alpha1.EnvironmentOn).
+	DefaultCluster string
 	// Provisioned, when set, observes the seconds from merge to Ready.
 	Provisioned prometheus.Observer
 	// History, when set, says which commits of the tenants repo hold
@@ -143,7 +155,7 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 	if !ok {
 		return nil
 	}
-	env := v1alpha1.Environment(r.Store)
+	env := v1alpha1.EnvironmentOn(r.Cluster, g.DefaultCluster, r.Store)
 	d, err := g.GitHub.LatestDeployment(ctx, g.Tenants, env)
 	if err != nil {
 		return err
@@ -218,7 +230,7 @@ func (g *GitHubReporter) status(ctx context.Context, r Report) (*ledger.Thread, 
 	if g.Ledger == nil {
 		return nil, storestatus.State{}, errors.New("reporting: no ledger to find the status comment by")
 	}
-	t, err := g.Ledger.Thread(ctx, g.GitHub, g.Bot, r.Issue, false)
+	t, err := g.Ledger.Thread(ctx, g.GitHub, g.Bot, r.Issue, g.FetchLedger)
 	if err != nil {
 		return nil, storestatus.State{}, err
 	}
@@ -267,12 +279,12 @@ func (g *GitHubReporter) comment(ctx context.Context, r Report, t *ledger.Thread
 		if r.Applied && r.Phase != v1alpha1.PhaseApplied && r.Phase != v1alpha1.PhaseDecommissioned && !appliedSinceMerge(*st) {
 			// Flux applied the store and the chart started in one step;
 			// the timeline still says both.
-			changed = st.Record(v1alpha1.PhaseApplied, shortSHA(r.Revision), "cluster", at)
+			changed = st.RecordOn(r.Cluster, v1alpha1.PhaseApplied, shortSHA(r.Revision), at)
 		}
 		if r.Phase == v1alpha1.PhaseApplied {
 			detail = shortSHA(r.Revision)
 		}
-		if !st.Record(r.Phase, detail, "cluster", at) && !changed {
+		if !st.RecordOn(r.Cluster, r.Phase, detail, at) && !changed {
 			return false
 		}
 		readied = r.Phase == v1alpha1.PhaseReady

@@ -222,3 +222,56 @@ func TestReporter_DeploymentStatusLinksTheStatusPage(t *testing.T) {
 		}
 	}
 }
+
+// TestReporter_FetchLedger: a watcher that runs alone (serve
+// --webhooks=false) learns the store's last merge, which the process
+// serving the webhooks recorded in the ledger since, before it reports: a
+// revision that does not hold that merge is held back. Without fetching,
+// its clone's record is the one of the merge before.
+func TestReporter_FetchLedger(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		fetch bool
+		stale bool
+	}{{"fetching", true, true}, {"without fetching, the second merge is unknown", false, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			_, url, _ := testutil.GitRepo(t, "tenants", "main")
+			clone := func() *ledger.Ledger {
+				repo, err := tenants.Open(ctx, tenants.Options{URL: url, Branch: "main"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ledger.New(repo)
+			}
+			webhooks, watcher := clone(), clone()
+			if _, err := webhooks.Migrate(ctx, nil, "", nil); err != nil {
+				t.Fatal(err)
+			}
+			gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
+			n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+			issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+			merge := func(l *ledger.Ledger, commit string) {
+				t.Helper()
+				if _, err := l.Update(ctx, issue, func(r *ledger.Record) (string, error) {
+					r.Status = &storestatus.State{Store: "cat-cafe", MergeCommit: commit}
+					return "merged " + commit, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			merge(watcher, "m1") // the watcher's clone knows the first merge
+			merge(webhooks, "m2")
+			// r1 holds the first merge, not the second.
+			history := reconcile.HistoryFunc(func(_ context.Context, ancestor, descendant string) (bool, error) {
+				return ancestor == descendant || ancestor == "m1" && descendant == "r1", nil
+			})
+			rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin,
+				Ledger: watcher, FetchLedger: tt.fetch, History: history}
+			err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: reconcile.Observation{Phase: v1alpha1.PhaseFailed, Message: "boom", Revision: "r1"}})
+			if errors.Is(err, reconcile.ErrStale) != tt.stale {
+				t.Errorf("Report of r1: %v; want stale %v", err, tt.stale)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -24,10 +25,12 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/renderer"
 )
 
-// StoreReconciler reports the transitions of every store. Its requests are
-// keyed by store name.
+// StoreReconciler reports the transitions of every store of its cluster
+// (of every store it sees, without a Placement). Its requests are keyed by
+// store name.
 type StoreReconciler struct {
 	Client client.Client
 	// FluxNamespace holds the per-store Kustomizations.
@@ -38,6 +41,12 @@ type StoreReconciler struct {
 	// Trees, when set, names what a store's folder holds at a revision of
 	// the tenants repo (Observation.Manifests).
 	Trees TreeHasher
+	// Cluster is the cluster the watcher runs in, as the config names it.
+	Cluster string
+	// Placement, when set, says which cluster's folder of the tenants repo
+	// holds a store: the watcher reports only Cluster's stores, and leaves
+	// the objects of any other store alone (no finalizer, no report).
+	Placement Placement
 }
 
 // TreeHasher names the tree at a folder of a commit of the tenants repo.
@@ -77,6 +86,13 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if issue == nil {
 		return ctrl.Result{}, nil // not requested through an issue
 	}
+	dir, ours, err := r.place(ctx, store, ks)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !ours {
+		return ctrl.Result{}, nil
+	}
 	if ns != nil && ns.DeletionTimestamp == nil && !controllerutil.ContainsFinalizer(ns, v1alpha1.Finalizer) {
 		patch := client.MergeFrom(ns.DeepCopy())
 		controllerutil.AddFinalizer(ns, v1alpha1.Finalizer)
@@ -89,7 +105,12 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, nil
 	}
 	if obs.Phase == v1alpha1.PhaseReady && obs.Revision != "" && ks != nil && r.Trees != nil {
-		h, err := r.Trees.TreeHash(ctx, obs.Revision, strings.TrimPrefix(ks.Spec.Path, "./"))
+		manifests := strings.TrimPrefix(ks.Spec.Path, "./")
+		if dir != "" {
+			// The watcher's cache leaves out the Kustomization's spec.
+			manifests = path.Join(dir, renderer.ManifestsDir)
+		}
+		h, err := r.Trees.TreeHash(ctx, obs.Revision, manifests)
 		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("reading what store %s holds at %s: %w", store, obs.Revision, err)
 		}
@@ -105,7 +126,7 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		// every store at the upgrade.
 		return ctrl.Result{}, r.record(ctx, ns, ks, obs)
 	}
-	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: v1alpha1.URL(store, r.BaseDomain)}
+	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: v1alpha1.URL(store, r.BaseDomain), Cluster: r.Cluster}
 	if err := r.Reporter.Report(ctx, rep); errors.Is(err, ErrStale) {
 		logger.V(1).Info("not reported yet", "reason", err.Error())
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
@@ -121,6 +142,30 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, r.release(ctx, ns, obs)
+}
+
+// place finds the store's folder in the tenants repo, at the revision its
+// Kustomization applied when there is one (Flux of this cluster applied
+// it from this cluster's folder), else at the newest commit that holds it,
+// and says whether it is this cluster's. Without a Placement every store
+// is.
+func (r *StoreReconciler) place(ctx context.Context, store string, ks *kustomizev1.Kustomization) (string, bool, error) {
+	if r.Placement == nil {
+		return "", true, nil
+	}
+	revision := ""
+	if ks != nil {
+		revision = revisionSHA(ks.Status.LastAppliedRevision)
+	}
+	cl, dir, err := r.Placement.Place(ctx, store, revision)
+	if err != nil {
+		return "", false, fmt.Errorf("finding the cluster of store %s: %w", store, err)
+	}
+	if cl != r.Cluster {
+		log.FromContext(ctx).V(1).Info("not this cluster's store; not reported", "store", store, "cluster", r.Cluster, "tenantsCluster", cl, "revision", revision)
+		return "", false, nil
+	}
+	return dir, true, nil
 }
 
 // fetch reads the store's objects; each is nil when absent.

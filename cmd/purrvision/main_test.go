@@ -145,3 +145,63 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(data)
 }
+
+// TestServe_FlagErrors: serve refuses a cluster the config does not list,
+// naming the flag and the clusters, and refuses to run neither the
+// webhooks nor the watcher; both before it reads anything else.
+func TestServe_FlagErrors(t *testing.T) {
+	cfg := examplePath(t, "purrvision.yaml")
+	tests := []struct {
+		name string
+		args []string
+		out  string
+	}{
+		{name: "unknown cluster", args: []string{"--cluster", "mars"}, out: `--cluster: cluster "mars" is not one of the config's clusters (default)`},
+		{name: "unknown cluster, watch-only", args: []string{"--cluster", "mars", "--webhooks=false"}, out: `--cluster: cluster "mars"`},
+		{name: "neither webhooks nor watcher", args: []string{"--webhooks=false", "--watch=false"}, out: "--webhooks=false and --watch=false leave nothing to run"},
+		{name: "watch-only without cluster access", args: []string{"--webhooks=false"}, out: "--webhooks=false runs the watcher alone, which needs cluster access"},
+	}
+	// No cluster to find: no kubeconfig, not in a cluster.
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	t.Setenv("HOME", t.TempDir())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", append([]string{"serve", "--config", cfg}, tt.args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, tt.out) {
+				t.Errorf("exit %d, want 2 with %q; stderr: %s", r.code, tt.out, r.stderr)
+			}
+		})
+	}
+}
+
+// TestFlux_WritesAnOverlayPerCluster: purrvision flux writes flux/ and one
+// overlay per cluster of the config, the first serving the webhooks; it
+// refuses a folder that holds something.
+func TestFlux_WritesAnOverlayPerCluster(t *testing.T) {
+	data := strings.Replace(readFile(t, examplePath(t, "purrvision.yaml")), "clusters:\n  - name: default\n", "clusters:\n  - name: eu-1\n  - name: us-1\n", 1)
+	cfg := filepath.Join(t.TempDir(), "purrvision.yaml")
+	if err := os.WriteFile(cfg, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "flux")
+	if r := runCLI(t, "", "flux", "--config", cfg, "-o", out); r.code != 0 || !strings.Contains(r.stdout, "cluster us-1: "+filepath.Join(out, "clusters", "us-1")) {
+		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	for file, want := range map[string]string{
+		"clusters/eu-1/kustomization.yaml": "--cluster=eu-1",
+		"clusters/us-1/kustomization.yaml": "--webhooks=false",
+		"purrvision/deployment.yaml":       "kind: Deployment",
+		"tenants/stores.yaml":              "path: ./tenants/default",
+	} {
+		if got := readFile(t, filepath.Join(out, filepath.FromSlash(file))); !strings.Contains(got, want) {
+			t.Errorf("%s lacks %q:\n%s", file, want, got)
+		}
+	}
+	if strings.Contains(readFile(t, filepath.Join(out, "clusters", "eu-1", "kustomization.yaml")), "--webhooks=false") {
+		t.Error("the first cluster's overlay turns the webhooks off")
+	}
+	if r := runCLI(t, "", "flux", "--config", cfg, "-o", out); r.code != 2 || !strings.Contains(r.stderr, "is not empty") {
+		t.Errorf("a second run into the same folder: exit %d: %s", r.code, r.stderr)
+	}
+}

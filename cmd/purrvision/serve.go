@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,29 +20,49 @@ func newServeCommand() *cobra.Command {
 	var (
 		shutdownTimeout time.Duration
 		watch           bool
+		webhooks        bool
+		cluster         string
 		leaderNamespace string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve GitHub webhooks: validate store requests and open pull requests",
 		Long: `Serve POST /webhook, GET /healthz, GET /readyz and GET /metrics on the config's
-listen address. Logs are JSON on standard error. SIGTERM stops taking deliveries
-and finishes the work already accepted.`,
+listen address, and run the status watcher of the cluster serve runs in.
+Logs are JSON on standard error. SIGTERM stops taking deliveries and finishes
+the work already accepted.
+
+The watcher reports only the stores of its cluster (--cluster; the config's
+first cluster when not given): the stores under tenants/<cluster>/ in the
+tenants repo. Run one watcher in each cluster: exactly one deployment serves
+the webhooks, and the others run with --webhooks=false (the watcher alone,
+with the same GitHub App). --watch=false serves the webhooks alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			if err := cfg.ServeErrors(); err != nil {
-				return usageError(err)
+			if !webhooks && !watch {
+				return usageError(errors.New("--webhooks=false and --watch=false leave nothing to run: a deployment serves the webhooks, runs the watcher, or both"))
+			}
+			if cluster, err = app.WatcherCluster(cfg, cluster); err != nil {
+				return usageError(fmt.Errorf("--cluster: %w", err))
+			}
+			if webhooks {
+				if err := cfg.ServeErrors(); err != nil {
+					return usageError(err)
+				}
 			}
 			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
 			ctx := logctx.Into(cmd.Context(), log)
-			parts := app.Parts{Watcher: app.WatcherOptions{LeaderElection: true, LeaderElectionNamespace: leaderNamespace}}
+			parts := app.Parts{WatchOnly: !webhooks, Watcher: app.WatcherOptions{Cluster: cluster, LeaderElection: true, LeaderElectionNamespace: leaderNamespace}}
 			if watch {
 				if parts.Cluster, err = ctrl.GetConfig(); err != nil {
+					if !webhooks {
+						return usageError(fmt.Errorf("--webhooks=false runs the watcher alone, which needs cluster access (in-cluster, or KUBECONFIG): %w", err))
+					}
 					return usageError(fmt.Errorf("the watcher needs cluster access (in-cluster, or KUBECONFIG): %w; pass --watch=false to serve webhooks only", err))
 				}
 			}
@@ -57,7 +78,9 @@ and finishes the work already accepted.`,
 		},
 	}
 	cmd.Flags().DurationVar(&shutdownTimeout, "shutdown-timeout", 2*time.Minute, "how long a shutdown waits for accepted work")
-	cmd.Flags().BoolVar(&watch, "watch", true, "run the status watcher (needs cluster access); several replicas elect one leader")
+	cmd.Flags().BoolVar(&watch, "watch", true, "run the status watcher (needs cluster access); several replicas elect one leader per cluster")
+	cmd.Flags().BoolVar(&webhooks, "webhooks", true, "serve the webhooks, handle requests and resync them; false runs the watcher alone (one per extra cluster)")
+	cmd.Flags().StringVar(&cluster, "cluster", "", "the cluster this watcher runs in, one of the config's clusters; it reports only that cluster's stores (default: the config's first cluster)")
 	cmd.Flags().StringVar(&leaderNamespace, "leader-election-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the watcher's leader election lease (default $POD_NAMESPACE)")
 	return cmd
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -66,11 +67,24 @@ type Parts struct {
 	// ResyncInterval is how often every open request is reconciled again;
 	// 10m when 0.
 	ResyncInterval time.Duration
+	// WatchOnly runs the watcher alone (serve --webhooks=false), one per
+	// cluster beside the one deployment that serves the webhooks: no
+	// webhook endpoint, no request handling, no resync, no status page,
+	// and the ledger is left for that deployment to start. It needs
+	// Cluster, and GitHub and the tenants repo come through Connect as
+	// they do for every watcher.
+	WatchOnly bool
 }
 
 // WatcherOptions configure the watcher.
 type WatcherOptions struct {
-	// LeaderElection lets several replicas run; one watches at a time.
+	// Cluster is the cluster the watcher runs in, one of the config's
+	// clusters; the first when empty. It reports only that cluster's
+	// stores (the folders of the tenants repo decide, not the cluster's
+	// objects).
+	Cluster string
+	// LeaderElection lets several replicas run; one watches at a time, one
+	// per cluster.
 	LeaderElection          bool
 	LeaderElectionNamespace string
 }
@@ -88,11 +102,15 @@ type App struct {
 	// GitHub and Tenants are the parts given, or the ones built.
 	GitHub  forge.Client
 	Tenants *tenants.Repo
-	// Service holds the provisioner and the work queue.
+	// Service holds the provisioner and the work queue; nil when
+	// Parts.WatchOnly.
 	Service *service.Service
 	// Handler serves POST /webhook, GET /healthz, /readyz, /metrics and the
-	// status page at GET /.
+	// status page at GET /; only GET /healthz, /readyz and /metrics when
+	// Parts.WatchOnly.
 	Handler http.Handler
+	// Cluster is the cluster the watcher reports; "" without a watcher.
+	Cluster string
 	// Watcher follows the stores on the cluster; nil without Parts.Cluster.
 	Watcher manager.Manager
 	// Nudge asks Flux to fetch the tenants repo now; nil without a cluster.
@@ -103,6 +121,9 @@ type App struct {
 // New wires the service. ctx bounds the clone of the tenants repo and
 // carries the logger.
 func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
+	if p.WatchOnly {
+		return newWatchOnly(ctx, cfg, p)
+	}
 	if err := cfg.ServeErrors(); err != nil {
 		return nil, err
 	}
@@ -111,20 +132,8 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry}
-	if a.Registry == nil {
-		a.Registry = service.NewRegistry()
-	}
-	if a.GitHub == nil || a.Tenants == nil {
-		c, err := Connect(ctx, cfg, a.Registry)
-		if err != nil {
-			return nil, err
-		}
-		if a.GitHub == nil {
-			a.GitHub = c.GitHub
-		}
-		if a.Tenants == nil {
-			a.Tenants = c.Tenants
-		}
+	if err := a.connect(ctx); err != nil {
+		return nil, err
 	}
 	if err := a.startLedger(ctx); err != nil {
 		return nil, err
@@ -149,12 +158,63 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	return a, nil
 }
 
-// treeHasher is the tenants clone as the watcher asks it what a store's
-// folder holds.
-type treeHasher struct{ repo *tenants.Repo }
+// connect builds what the parts leave out of GitHub and the tenants repo
+// through Connect.
+func (a *App) connect(ctx context.Context) error {
+	if a.Registry == nil {
+		a.Registry = service.NewRegistry()
+	}
+	if a.GitHub != nil && a.Tenants != nil {
+		return nil
+	}
+	c, err := Connect(ctx, a.Config, a.Registry)
+	if err != nil {
+		return err
+	}
+	if a.GitHub == nil {
+		a.GitHub = c.GitHub
+	}
+	if a.Tenants == nil {
+		a.Tenants = c.Tenants
+	}
+	return nil
+}
 
-func (t treeHasher) TreeHash(ctx context.Context, revision, dir string) (string, error) {
-	return t.repo.TreeHash(ctx, tenants.Hash(revision), dir)
+// ErrNothingToRun is returned for parts that turn off both the webhooks
+// and the watcher.
+var ErrNothingToRun = errors.New("a watch-only service needs a cluster to watch: serve --webhooks=false runs the watcher alone, and --watch=false the webhooks alone, never both off")
+
+// newWatchOnly wires the watcher alone, with the same GitHub client and
+// tenants clone as the full service; its HTTP handler serves the probes
+// and the metrics (the GitHub client's rate limit among them).
+func newWatchOnly(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
+	if p.Cluster == nil {
+		return nil, ErrNothingToRun
+	}
+	// Everything serve needs but the webhook secret, which a watcher never
+	// reads: the one check of the config, not a copy of it.
+	c := *cfg
+	c.GitHub.WebhookSecretFile = "(not read by a watcher)"
+	if err := c.ServeErrors(); err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry}
+	if err := a.connect(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.setupWatcher(p); err != nil {
+		return nil, err
+	}
+	log := logctx.From(ctx)
+	mux := http.NewServeMux()
+	ok := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }
+	mux.HandleFunc("GET /healthz", ok)
+	mux.HandleFunc("GET /readyz", ok)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	a.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(logctx.Into(r.Context(), log)))
+	})
+	return a, nil
 }
 
 // startLedger starts the ledger (internal/ledger) the first time the
@@ -290,6 +350,20 @@ func (a *App) statusPage(p Parts) (*statuspage.Handler, error) {
 	return page, nil
 }
 
+// WatcherCluster is the cluster a watcher of cfg reports: name, or the
+// config's first (its default) when name is empty. It refuses a name that
+// is not one of the config's clusters, naming them.
+func WatcherCluster(cfg *config.Config, name string) (string, error) {
+	names := cfg.ClusterNames()
+	if name == "" && len(names) > 0 {
+		return names[0], nil
+	}
+	if !cfg.HasCluster(name) {
+		return "", fmt.Errorf("cluster %q is not one of the config's clusters (%s)", name, strings.Join(names, ", "))
+	}
+	return name, nil
+}
+
 // setupWatcher builds the watcher and the nudger on the cluster, the way a
 // reconciler's SetupWithManager hangs it off a manager.
 func (a *App) setupWatcher(p Parts) error {
@@ -297,21 +371,31 @@ func (a *App) setupWatcher(p Parts) error {
 	if err != nil {
 		return err
 	}
+	cluster, err := WatcherCluster(a.Config, p.Watcher.Cluster)
+	if err != nil {
+		return fmt.Errorf("watching: %w", err)
+	}
+	names := a.Config.ClusterNames()
+	// The tenants clone says which cluster holds a store, and what its
+	// folder holds at a revision.
+	placement := &reconcile.TenantsPlacement{Config: a.Config, Repo: a.Tenants}
 	mgr, err := reconcile.NewManager(p.Cluster, reconcile.ManagerOptions{
 		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.BaseDomain,
+		Cluster: cluster, Placement: placement,
 		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
+			DefaultCluster: names[0], FetchLedger: p.WatchOnly,
 			Ledger:      ledger.New(a.Tenants),
 			Provisioned: reconcile.NewProvisioningHistogram(a.Registry),
 			History: reconcile.HistoryFunc(func(ctx context.Context, ancestor, descendant string) (bool, error) {
 				return a.Tenants.Contains(ctx, tenants.Hash(ancestor), tenants.Hash(descendant))
 			})},
-		Trees:          treeHasher{a.Tenants},
+		Trees:          placement,
 		LeaderElection: p.Watcher.LeaderElection, LeaderElectionNamespace: p.Watcher.LeaderElectionNamespace,
 	})
 	if err != nil {
 		return err
 	}
-	a.Watcher = mgr
+	a.Watcher, a.Cluster = mgr, cluster
 	nudger := &reconcile.Nudger{Client: mgr.GetClient(), Namespace: a.Config.Flux.Namespace, Name: a.Config.Flux.SourceName}
 	a.Nudge = nudger.Nudge
 	return nil
@@ -331,14 +415,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	resyncDone := make(chan struct{})
-	go func() { defer close(resyncDone); a.Service.Run(runCtx) }()
+	go func() {
+		defer close(resyncDone)
+		if a.Service != nil {
+			a.Service.Run(runCtx)
+		}
+	}()
 	watcherc := make(chan error, 1)
 	if a.Watcher != nil {
 		go func() { watcherc <- a.Watcher.Start(runCtx) }()
 	}
 	srvc := make(chan error, 1)
 	go func() { srvc <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "watcher", a.Watcher != nil)
+	log.Info("serving", "addr", ln.Addr().String(), "watcher", a.Watcher != nil, "cluster", a.Cluster, "webhooks", a.Service != nil)
 
 	var err error
 	select {
@@ -362,7 +451,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 	}
 	stopRun()
 	<-resyncDone
-	qerr := a.Service.Shutdown(shutdownCtx)
+	var qerr error
+	if a.Service != nil {
+		qerr = a.Service.Shutdown(shutdownCtx)
+	}
 	if a.Watcher != nil {
 		if werr := <-watcherc; werr != nil {
 			log.Error("watcher stopped", "error", werr)

@@ -45,6 +45,9 @@ type Event struct {
 	Source string         `json:"source,omitempty"` // github, git or cluster
 	// Commit is the merge commit of a merge the bot recorded.
 	Commit string `json:"commit,omitempty"`
+	// Cluster is the cluster whose watcher saw the event (source
+	// cluster), when the watcher knew its name.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 var stateRE = regexp.MustCompile(`^` + regexp.QuoteMeta(v1alpha1.MarkerState) + ` (\{.*\}) -->\r?$`)
@@ -72,12 +75,23 @@ func Parse(body string) State {
 // Record moves the store to phase, adding a timeline line unless the last
 // line already says the same. It reports whether anything changed.
 func (s *State) Record(phase v1alpha1.Phase, detail, source string, at time.Time) bool {
-	detail = cutDetail(detail, source) // as the timeline keeps it, to compare
-	if n := len(s.Timeline); n > 0 && s.Timeline[n-1].Phase == phase && s.Timeline[n-1].Detail == detail {
-		return s.Phase != phase && s.setPhase(phase)
+	return s.record(Event{Phase: phase, At: at, Detail: detail, Source: source})
+}
+
+// RecordOn is Record of what the watcher of cluster saw (source
+// "cluster"); its line names the cluster.
+func (s *State) RecordOn(cluster string, phase v1alpha1.Phase, detail string, at time.Time) bool {
+	return s.record(Event{Phase: phase, At: at, Detail: detail, Source: "cluster", Cluster: forge.KeepStart(cluster, maxField)})
+}
+
+func (s *State) record(e Event) bool {
+	e.Detail = cutDetail(e.Detail, e.Source) // as the timeline keeps it, to compare
+	if n := len(s.Timeline); n > 0 && s.Timeline[n-1].Phase == e.Phase && s.Timeline[n-1].Detail == e.Detail && s.Timeline[n-1].Cluster == e.Cluster {
+		return s.Phase != e.Phase && s.setPhase(e.Phase)
 	}
-	s.Phase = phase
-	s.Timeline = append(s.Timeline, Event{Phase: phase, At: at.UTC().Truncate(time.Second), Detail: detail, Source: source})
+	s.Phase = e.Phase
+	e.At = e.At.UTC().Truncate(time.Second)
+	s.Timeline = append(s.Timeline, e)
 	return true
 }
 
@@ -167,6 +181,7 @@ func (s State) Bounded() State {
 		e.Phase = v1alpha1.Phase(forge.KeepStart(string(e.Phase), maxField))
 		e.Source = forge.KeepStart(e.Source, maxField)
 		e.Commit = forge.KeepStart(e.Commit, maxField)
+		e.Cluster = forge.KeepStart(e.Cluster, maxField)
 		e.Detail = cutDetail(e.Detail, e.Source)
 		out.Timeline = append(out.Timeline, e)
 	}
@@ -256,6 +271,9 @@ func Body(s State, statusPage string) string {
 			continue
 		}
 		line := e.Phase.Title()
+		if e.Cluster != "" {
+			line += " on cluster " + strings.NewReplacer("`", "'", "|", "\\|", "\n", " ").Replace(e.Cluster)
+		}
 		if e.Detail != "" {
 			line += ": " + strings.ReplaceAll(e.Detail, "|", "\\|")
 		}

@@ -202,3 +202,30 @@ func TestRecord_LongDetailRepeated(t *testing.T) {
 		t.Errorf("timeline %+v: want one event, cut to its end", s.Timeline)
 	}
 }
+
+// TestRecordOn_NamesTheCluster: what a cluster's watcher saw names the
+// cluster in the timeline, and the same phase seen by another cluster is
+// a line of its own.
+func TestRecordOn_NamesTheCluster(t *testing.T) {
+	var s storestatus.State
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.Store = "cat-cafe"
+	if !s.RecordOn("eu-1", v1alpha1.PhaseReady, "https://cat-cafe.shop.example.com/", at) {
+		t.Fatal("the first event changed nothing")
+	}
+	if s.RecordOn("eu-1", v1alpha1.PhaseReady, "https://cat-cafe.shop.example.com/", at.Add(time.Minute)) {
+		t.Error("the same event again changed the state")
+	}
+	if !s.RecordOn("us-1", v1alpha1.PhaseReady, "https://cat-cafe.shop.example.com/", at.Add(time.Minute)) {
+		t.Error("the event seen by another cluster was not recorded")
+	}
+	body := storestatus.Body(s, "")
+	for _, want := range []string{"| Ready on cluster eu-1: https://cat-cafe.shop.example.com/ |", "| Ready on cluster us-1: "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the timeline lacks %q:\n%s", want, body)
+		}
+	}
+	if got := storestatus.Parse(body); len(got.Timeline) != 2 || got.Timeline[0].Cluster != "eu-1" || got.Timeline[0].Source != "cluster" {
+		t.Errorf("parsed timeline %+v, want two events, the first from cluster eu-1", got.Timeline)
+	}
+}

@@ -34,8 +34,21 @@ const (
 // Kustomization.
 func Namespace(name string) string { return NamespacePrefix + name }
 
-// Environment is the GitHub deployment environment of store name.
+// Environment is the GitHub deployment environment of store name on the
+// default cluster (the config's first).
 func Environment(name string) string { return NamespacePrefix + name }
+
+// EnvironmentOn is the GitHub deployment environment of store name on
+// cluster: "<cluster>/store-<name>", except on the default cluster (or
+// with no cluster named), whose stores keep Environment(name), the name
+// every store had before each cluster reported its own stores, so their
+// deployments go on where they are.
+func EnvironmentOn(cluster, defaultCluster, name string) string {
+	if cluster == "" || cluster == defaultCluster {
+		return Environment(name)
+	}
+	return cluster + "/" + Environment(name)
+}
 
 // Host is the store's host name under baseDomain.
 func Host(name, baseDomain string) string { return name + "." + baseDomain }

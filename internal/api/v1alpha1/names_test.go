@@ -30,3 +30,23 @@ func TestMarked(t *testing.T) {
 		})
 	}
 }
+
+// TestEnvironmentOn: the default cluster's stores keep the environment
+// they had before each cluster reported its own; the others' name the
+// cluster.
+func TestEnvironmentOn(t *testing.T) {
+	tests := []struct {
+		name, cluster, def, want string
+	}{
+		{"default cluster", "a", "a", "store-cat-cafe"},
+		{"no cluster named", "", "a", "store-cat-cafe"},
+		{"another cluster", "b", "a", "b/store-cat-cafe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := EnvironmentOn(tt.cluster, tt.def, "cat-cafe"); got != tt.want {
+				t.Errorf("EnvironmentOn(%q, %q, cat-cafe) = %q, want %q", tt.cluster, tt.def, got, tt.want)
+			}
+		})
+	}
+}

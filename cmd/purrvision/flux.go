@@ -1,0 +1,78 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/spf13/cobra"
+
+	"github.com/purrvision/purrvision/flux"
+)
+
+func newFluxCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "flux -o DIR",
+		Short: "Write the cluster side for Flux: the tenants source, Purrvision's deployment and one overlay per cluster",
+		Long: `Write flux/ (the tenants source and Kustomization, the lockdown component,
+Purrvision's deployment, the tenants repo's .sops.yaml) into DIR, and for each
+of the config's clusters an overlay DIR/clusters/<cluster>/: the tenants
+Kustomization applies that cluster's folder of the tenants repo, and
+Purrvision runs its watcher with --cluster <cluster>. The first cluster serves
+the webhooks; the others run the watcher alone (--webhooks=false). Point each
+cluster's Flux at its overlay. DIR must be empty or absent.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				return usageError(errors.New("-o is required: the folder to write the manifests to"))
+			}
+			if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+				return usageError(fmt.Errorf("-o: %s is not empty; give a new folder", out))
+			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return usageError(fmt.Errorf("-o: %w", err))
+			}
+			files, err := flux.Overlays(cfg.TenantsRepo.Path, cfg.ClusterNames())
+			if err != nil {
+				return usageError(err)
+			}
+			if err := fs.WalkDir(flux.Files, ".", func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				data, err := fs.ReadFile(flux.Files, p)
+				files[p] = data
+				return err
+			}); err != nil {
+				return err
+			}
+			paths := make([]string, 0, len(files))
+			for p := range files {
+				paths = append(paths, p)
+			}
+			sort.Strings(paths)
+			for _, p := range paths {
+				dst := filepath.Join(out, filepath.FromSlash(p))
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					return fmt.Errorf("writing %s: %w", dst, err)
+				}
+				if err := os.WriteFile(dst, files[p], 0o644); err != nil {
+					return fmt.Errorf("writing %s: %w", dst, err)
+				}
+			}
+			for _, cl := range cfg.ClusterNames() {
+				fmt.Fprintf(cmd.OutOrStdout(), "cluster %s: %s\n", cl, filepath.Join(out, filepath.FromSlash(flux.OverlayDir(cl))))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the folder to write to (empty or absent)")
+	return cmd
+}
