@@ -87,6 +87,21 @@ func (p *Provisioner) writeApprovers(ctx context.Context, pr *forge.PullRequest)
 	return out, nil
 }
 
+// environment is the deployment environment of store as merged at commit:
+// its cluster's (v1alpha1.EnvironmentOn), where that cluster's watcher
+// reports.
+func (p *Provisioner) environment(commit, store string) (string, error) {
+	snap, err := p.repo.Snapshot(tenants.Hash(commit))
+	if err != nil {
+		return "", fmt.Errorf("reading the merge %s for store %s's cluster: %w", commit, store, err)
+	}
+	_, cluster, err := renderer.FindStore(p.cfg, snap, store)
+	if err != nil {
+		return "", err
+	}
+	return v1alpha1.EnvironmentOn(cluster, p.cfg.ClusterNames()[0], store), nil
+}
+
 // recordMerge notes who merged and approved a Purrvision pull request and
 // its merge commit on the store's issue, and labels it provisioning.
 func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) error {
@@ -159,7 +174,13 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 		if op == CmdDecommission || pr.MergeCommitSHA == "" {
 			break
 		}
-		d, err := p.gh.EnsureDeployment(ctx, p.tenants, v1alpha1.Environment(store), pr.MergeCommitSHA, deploymentDescription(op, store))
+		// The deployment of the store's own cluster: its watcher reports
+		// there.
+		env, err := p.environment(pr.MergeCommitSHA, store)
+		if err != nil {
+			return err
+		}
+		d, err := p.gh.EnsureDeployment(ctx, p.tenants, env, pr.MergeCommitSHA, deploymentDescription(op, store))
 		if err != nil {
 			return err
 		}

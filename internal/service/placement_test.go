@@ -42,6 +42,11 @@ func TestPlacement_IssueAndPullRequest(t *testing.T) {
 	if !strings.Contains(copy, "cluster: alpha") {
 		t.Fatalf("the request copy does not record the cluster:\n%s", copy)
 	}
+	// The merge's deployment is the store's cluster's, where its watcher
+	// reports (zeta, the config's first, keeps the plain name).
+	if states := h.gh.DeploymentStates(tenantsRepo); len(states["alpha/store-cat-cafe"]) != 1 || len(states["store-cat-cafe"]) != 0 {
+		t.Fatalf("deployments after the merge: %v", states)
+	}
 
 	// The form now asks for the other cluster: refused, with the reason.
 	req := v1alpha1.New("cat-cafe", v1alpha1.StoreSpec{Plan: "small", AdminEmail: "owner@example.com", Cluster: "zeta"})
