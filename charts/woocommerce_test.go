@@ -14,16 +14,33 @@ import (
 
 	"github.com/purrvision/purrvision/charts"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 )
 
 const kubeVersion = "v1.37.2"
 
-// storeValues returns the values the renderer gives a store on plan.
+// exposures are the two ways a cluster exposes its stores; every chart
+// test that depends on it runs for both.
+var exposures = []config.Exposure{config.ExposureGateway, config.ExposureIngress}
+
+// storeValues returns the values the renderer gives a store on plan, on the
+// example config's cluster (behind the shared Gateway).
 func storeValues(t *testing.T, plan string) map[string]any {
 	t.Helper()
+	return storeValuesOn(t, plan, config.ExposureGateway)
+}
+
+// storeValuesOn returns the values of a store on plan on a cluster exposed
+// by exposure.
+func storeValuesOn(t *testing.T, plan string, exposure config.Exposure) map[string]any {
+	t.Helper()
 	cfg := testutil.ExampleConfig(t)
+	cfg.Exposure = exposure
+	if cfg.ClusterSettings(cfg.Clusters[0].Name).Exposure != exposure {
+		t.Fatalf("test is broken: the example cluster is not exposed by %s", exposure)
+	}
 	req := testutil.ExampleRequest(t)
 	req.Spec.Plan = plan
 	vals, err := renderer.ChartValues(cfg, req)
@@ -48,21 +65,114 @@ func render(t *testing.T, vals map[string]any) []*unstructured.Unstructured {
 
 func TestWooCommerce_RendersForEveryPlan(t *testing.T) {
 	cfg := testutil.ExampleConfig(t)
-	for _, plan := range cfg.PlanNames() {
-		t.Run(plan, func(t *testing.T) {
-			objs := render(t, storeValues(t, plan))
-			kinds := map[string]int{}
-			for _, o := range objs {
-				kinds[o.GetKind()]++
-			}
-			want := map[string]int{"ConfigMap": 1, "Deployment": 1, "Ingress": 1, "PersistentVolumeClaim": 2, "Service": 2, "StatefulSet": 1}
-			if fmt.Sprint(kinds) != fmt.Sprint(want) {
-				t.Errorf("kinds = %v, want %v", kinds, want)
-			}
-			checkPods(t, objs)
-			checkNoPasswords(t, objs)
-		})
+	front := map[config.Exposure]string{config.ExposureGateway: "HTTPRoute", config.ExposureIngress: "Ingress"}
+	for _, exposure := range exposures {
+		for _, plan := range cfg.PlanNames() {
+			t.Run(string(exposure)+"/"+plan, func(t *testing.T) {
+				objs := render(t, storeValuesOn(t, plan, exposure))
+				kinds := map[string]int{}
+				for _, o := range objs {
+					kinds[o.GetKind()]++
+				}
+				want := map[string]int{"ConfigMap": 1, "Deployment": 1, front[exposure]: 1, "PersistentVolumeClaim": 2, "Service": 2, "StatefulSet": 1}
+				if fmt.Sprint(kinds) != fmt.Sprint(want) {
+					t.Errorf("kinds = %v, want %v", kinds, want)
+				}
+				checkPods(t, objs)
+				checkNoPasswords(t, objs)
+			})
+		}
 	}
+}
+
+// TestWooCommerce_HTTPRoute: the route attaches to the configured Gateway,
+// serves the store host only, and sends it to the WordPress Service's port;
+// WordPress builds https URLs, as the Gateway's listener serves TLS.
+func TestWooCommerce_HTTPRoute(t *testing.T) {
+	objs := render(t, storeValues(t, "small"))
+	var route *unstructured.Unstructured
+	services := map[string]string{}
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "HTTPRoute":
+			route = o
+		case "Service":
+			ports, _, _ := unstructured.NestedSlice(o.Object, "spec", "ports")
+			for _, p := range ports {
+				services[o.GetName()] = fmt.Sprint(p.(map[string]any)["port"])
+			}
+		}
+	}
+	if route == nil {
+		t.Fatal("no HTTPRoute rendered")
+	}
+	if route.GetAPIVersion() != "gateway.networking.k8s.io/v1" {
+		t.Errorf("apiVersion = %s", route.GetAPIVersion())
+	}
+	parents, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
+	if got := fmt.Sprint(parents); got != "[map[group:gateway.networking.k8s.io kind:Gateway name:shared namespace:gateway-system sectionName:https]]" {
+		t.Errorf("parentRefs = %s, want the example config's Gateway", got)
+	}
+	hosts, _, _ := unstructured.NestedStringSlice(route.Object, "spec", "hostnames")
+	if fmt.Sprint(hosts) != "[cat-cafe.shop.example.com]" {
+		t.Errorf("hostnames = %v, want the store host only", hosts)
+	}
+	rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
+	if len(rules) != 1 {
+		t.Fatalf("rules = %v, want one", rules)
+	}
+	backends, _, _ := unstructured.NestedSlice(rules[0].(map[string]any), "backendRefs")
+	if len(backends) != 1 {
+		t.Fatalf("backendRefs = %v, want one", backends)
+	}
+	b := backends[0].(map[string]any)
+	name, _ := b["name"].(string)
+	port := fmt.Sprint(b["port"])
+	if want, ok := services[name]; !ok || want != port || !strings.HasSuffix(name, "-wordpress") {
+		t.Errorf("backend %s:%s is not the WordPress Service's port (services %v)", name, port, services)
+	}
+	if url := storeURL(t, objs); url != "https://cat-cafe.shop.example.com" {
+		t.Errorf("STORE_URL = %q, want the https URL the Gateway serves", url)
+	}
+}
+
+// TestWooCommerce_HTTPRouteNeedsAGateway: an enabled route without a
+// parentRef is refused, naming the value to set.
+func TestWooCommerce_HTTPRouteNeedsAGateway(t *testing.T) {
+	vals := storeValues(t, "small")
+	vals["httpRoute"].(map[string]any)["parentRefs"] = []any{}
+	ch, err := charts.Load(charts.WooCommerce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = charts.Render(ch, vals, charts.Release{Name: "woocommerce", Namespace: "store-x", KubeVersion: kubeVersion})
+	if err == nil || !strings.Contains(err.Error(), "httpRoute.parentRefs: name the Gateway") {
+		t.Errorf("Render() error = %v, want one naming httpRoute.parentRefs", err)
+	}
+}
+
+// storeURL is the STORE_URL the installer sets WordPress up with.
+func storeURL(t *testing.T, objs []*unstructured.Unstructured) string {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		for _, field := range []string{"initContainers", "containers"} {
+			cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", field)
+			for _, c := range cs {
+				env, _, _ := unstructured.NestedSlice(c.(map[string]any), "env")
+				for _, e := range env {
+					if e := e.(map[string]any); e["name"] == "STORE_URL" {
+						v, _ := e["value"].(string)
+						return v
+					}
+				}
+			}
+		}
+	}
+	t.Fatal("no STORE_URL in the WordPress Deployment")
+	return ""
 }
 
 // checkPods: pinned images, restricted security contexts, resources from
@@ -179,11 +289,17 @@ func TestWooCommerce_PersistenceOff(t *testing.T) {
 }
 
 func TestWooCommerce_TLS(t *testing.T) {
-	vals := storeValues(t, "small")
-	for _, o := range render(t, vals) {
+	vals := storeValuesOn(t, "small", config.ExposureIngress)
+	objs := render(t, vals)
+	if url := storeURL(t, objs); url != "https://cat-cafe.shop.example.com" {
+		t.Errorf("STORE_URL = %q, want https behind a TLS Ingress", url)
+	}
+	ingresses := 0
+	for _, o := range objs {
 		if o.GetKind() != "Ingress" {
 			continue
 		}
+		ingresses++
 		tls, _, _ := unstructured.NestedSlice(o.Object, "spec", "tls")
 		if len(tls) != 1 {
 			t.Fatalf("tls = %v, want one entry for the store host", tls)
@@ -195,6 +311,9 @@ func TestWooCommerce_TLS(t *testing.T) {
 		if ann := o.GetAnnotations()["cert-manager.io/cluster-issuer"]; ann != "letsencrypt" {
 			t.Errorf("cluster issuer annotation = %q", ann)
 		}
+	}
+	if ingresses != 1 {
+		t.Errorf("%d Ingresses rendered, want 1", ingresses)
 	}
 }
 
@@ -211,6 +330,10 @@ func TestWooCommerce_SchemaRejectsBadValues(t *testing.T) {
 		{"password in values", func(v map[string]any) { v["credentials"].(map[string]any)["password"] = "hunter2" }, "password"},
 		{"unknown key", func(v map[string]any) { v["replicas"] = 3 }, "replicas"},
 		{"bad email", func(v map[string]any) { v["store"].(map[string]any)["adminEmail"] = "nope" }, "adminEmail"},
+		{"gateway without a namespace", func(v map[string]any) {
+			v["httpRoute"].(map[string]any)["parentRefs"] = []any{map[string]any{"name": "shared"}}
+		}, "namespace"},
+		{"unknown route key", func(v map[string]any) { v["httpRoute"].(map[string]any)["hostnames"] = []any{"evil.example.com"} }, "hostnames"},
 	}
 	ch, err := charts.Load(charts.WooCommerce)
 	if err != nil {
@@ -235,11 +358,13 @@ func TestWooCommerce_Lint(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(testutil.RepoRoot(t), "charts", charts.WooCommerce)
-	for _, plan := range testutil.ExampleConfig(t).PlanNames() {
-		res := lint.RunAll(dir, storeValues(t, plan), "store-cat-cafe", lint.WithKubeVersion(kv))
-		for _, m := range res.Messages {
-			if m.Severity >= support.WarningSev {
-				t.Errorf("plan %s: %s", plan, m)
+	for _, exposure := range exposures {
+		for _, plan := range testutil.ExampleConfig(t).PlanNames() {
+			res := lint.RunAll(dir, storeValuesOn(t, plan, exposure), "store-cat-cafe", lint.WithKubeVersion(kv))
+			for _, m := range res.Messages {
+				if m.Severity >= support.WarningSev {
+					t.Errorf("%s, plan %s: %s", exposure, plan, m)
+				}
 			}
 		}
 	}

@@ -3,7 +3,7 @@
 # from the Go module proxy, into a cache that survives fresh clones:
 #
 #   $PURRVISION_CACHE/testbin/k8s-<version>/{kube-apiserver,etcd}
-#   $PURRVISION_CACHE/testbin/crds/flux-<versions>/*.yaml
+#   $PURRVISION_CACHE/testbin/crds/flux-<versions>-gw<version>/*.yaml   Flux's and the Gateway API's (standard channel) CRDs
 #   $PURRVISION_CACHE/testbin/{sops,age}-<version>/{sops,age}
 #   $PURRVISION_CACHE/githubspec/...   GitHub's OpenAPI and webhook descriptions (hack/githubspec.sh)
 #
@@ -20,7 +20,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 cache=${PURRVISION_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/purrvision}
 bin="$cache/testbin/k8s-$K8S_VERSION"
-crds="$cache/testbin/crds/flux-sc$SOURCE_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-hc$HELM_CONTROLLER_VERSION"
+# Every version is in the folder's name, so a warm cache collects anew when one moves.
+crds="$cache/testbin/crds/flux-sc$SOURCE_CONTROLLER_VERSION-kc$KUSTOMIZE_CONTROLLER_VERSION-hc$HELM_CONTROLLER_VERSION-gw$GATEWAY_API_VERSION"
 
 log() { echo "testbin: $*" >&2; }
 
@@ -98,6 +99,24 @@ if [ ! -f "$crds/.complete" ]; then
 		fi
 		cp "$dir"/config/crd/bases/*.yaml "$crds/"
 	done
+	# The Gateway API's standard channel: HTTPRoute and the Gateway it
+	# attaches to. Only the CRDs: the channel also ships a
+	# ValidatingAdmissionPolicy against downgrades, which is not one.
+	log "collecting Gateway API CRDs"
+	dir=$(cd "$here/tools/kube" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	if [ -z "$dir" ] || [ ! -d "$dir/config/crd/standard" ]; then
+		log "no config/crd/standard in sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION"
+		exit 1
+	fi
+	for f in "$dir"/config/crd/standard/*.yaml; do
+		if grep -q '^kind: CustomResourceDefinition$' "$f"; then
+			cp "$f" "$crds/"
+		fi
+	done
+	if [ ! -f "$crds/gateway.networking.k8s.io_httproutes.yaml" ]; then
+		log "no HTTPRoute CRD in sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION"
+		exit 1
+	fi
 	chmod 0644 "$crds"/*.yaml
 	touch "$crds/.complete"
 fi

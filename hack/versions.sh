@@ -4,6 +4,8 @@ K8S_VERSION=1.37.2
 SOURCE_CONTROLLER_VERSION=1.9.3
 KUSTOMIZE_CONTROLLER_VERSION=1.9.6
 HELM_CONTROLLER_VERSION=1.6.4
+# sigs.k8s.io/gateway-api: its standard-channel CRDs (HTTPRoute, Gateway).
+GATEWAY_API_VERSION=1.6.3
 SOPS_VERSION=3.13.3
 KWOK_VERSION=0.8.0
 # GitHub's published descriptions, from npm (hack/githubspec.sh).

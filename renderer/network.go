@@ -7,15 +7,17 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/purrvision/purrvision/internal/config"
 )
 
 const labelNamespaceName = "kubernetes.io/metadata.name"
 
 // networkPolicies isolate the store: everything is denied, then DNS, the
-// ingress controller to the web pods, the web pods to the database and, when
+// shared Gateway's pods (or the ingress controller's) to the web pods, the web pods to the database and, when
 // the plan allows it, the web pods to the internet on 443 are let through.
-// No rule names another namespace except the ingress controller's and
-// kube-dns, so no store can reach another.
+// No rule names another namespace except the Gateway's (or the ingress
+// controller's) and kube-dns, so no store can reach another.
 func (s *store) networkPolicies() []any {
 	web := metav1.LabelSelector{MatchLabels: map[string]string{LabelComponent: ComponentWeb}}
 	db := metav1.LabelSelector{MatchLabels: map[string]string{LabelComponent: ComponentDatabase}}
@@ -32,13 +34,7 @@ func (s *store) networkPolicies() []any {
 			}},
 			Ports: ports(53, corev1.ProtocolUDP, corev1.ProtocolTCP),
 		}}),
-		s.netpol("allow-ingress-controller", web, ingress, []networkingv1.NetworkPolicyIngressRule{{
-			From: []networkingv1.NetworkPolicyPeer{{
-				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{labelNamespaceName: s.cfg.Ingress.Namespace}},
-				PodSelector:       &metav1.LabelSelector{MatchLabels: s.cfg.Ingress.PodLabels},
-			}},
-			Ports: ports(WebPort, corev1.ProtocolTCP),
-		}}, nil),
+		s.allowWebTraffic(web),
 		s.netpol("allow-database-from-clients", db, ingress, []networkingv1.NetworkPolicyIngressRule{{
 			From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &dbClients}},
 			Ports: ports(DatabasePort, corev1.ProtocolTCP),
@@ -56,6 +52,29 @@ func (s *store) networkPolicies() []any {
 	}
 	return policies
 }
+
+// allowWebTraffic lets the pods that carry the store's traffic into the
+// cluster reach its web pods: the shared Gateway's, or the ingress
+// controller's, as the cluster exposes stores.
+func (s *store) allowWebTraffic(web metav1.LabelSelector) *networkingv1.NetworkPolicy {
+	name, ns, pods := PolicyAllowIngressController, s.site.Ingress.Namespace, s.site.Ingress.PodLabels
+	if s.site.Exposure == config.ExposureGateway {
+		name, ns, pods = PolicyAllowGateway, s.site.Gateway.Namespace, s.site.Gateway.PodLabels
+	}
+	return s.netpol(name, web, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, []networkingv1.NetworkPolicyIngressRule{{
+		From: []networkingv1.NetworkPolicyPeer{{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{labelNamespaceName: ns}},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: pods},
+		}},
+		Ports: ports(WebPort, corev1.ProtocolTCP),
+	}}, nil)
+}
+
+// The policies that let outside traffic in, one per kind of exposure.
+const (
+	PolicyAllowIngressController = "allow-ingress-controller"
+	PolicyAllowGateway           = "allow-gateway"
+)
 
 // internetPeers is every address but the cluster's internal ranges.
 func (s *store) internetPeers() []networkingv1.NetworkPolicyPeer {

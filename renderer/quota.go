@@ -65,6 +65,9 @@ func (s *store) resourceQuota() *corev1.ResourceQuota {
 				corev1.ResourceServicesLoadBalancers:                     resource.MustParse("0"),
 				corev1.ResourceServicesNodePorts:                         resource.MustParse("0"),
 				corev1.ResourceName("count/ingresses.networking.k8s.io"): resource.MustParse("2"),
+				// Whichever way the cluster exposes stores, as the installer
+				// may manage both (rbac).
+				corev1.ResourceName("count/httproutes.gateway.networking.k8s.io"): resource.MustParse("2"),
 			},
 		},
 	}

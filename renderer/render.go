@@ -163,6 +163,12 @@ func ClusterOf(cfg *config.Config, req *v1alpha1.StoreRequest) string {
 	return cfg.Clusters[0].Name
 }
 
+// BaseDomainOf is the parent domain of the store's host: the baseDomain of
+// its cluster. v1alpha1.Host and URL make the host and URL from it.
+func BaseDomainOf(cfg *config.Config, req *v1alpha1.StoreRequest) string {
+	return cfg.ClusterSettings(ClusterOf(cfg, req)).BaseDomain
+}
+
 // Render validates the request and renders every file of its store.
 func Render(in Input) (*Output, error) {
 	if in.Config == nil || in.Request == nil || in.Rand == nil {

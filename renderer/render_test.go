@@ -38,8 +38,13 @@ var goldenCases = []goldenCase{
 	{name: "example-small"},
 	{name: "medium-oci-internet", mutate: func(cfg *config.Config, req *v1alpha1.StoreRequest) {
 		cfg.Chart.Source = config.ChartSource{Kind: config.SourceOCI, URL: "oci://ghcr.io/purrvision/charts/woocommerce", Interval: "1h"}
-		cfg.Clusters = append(cfg.Clusters, config.Cluster{Name: "eu-west"})
-		cfg.Ingress.TLS = config.IngressTLS{}
+		// A cluster of its own behind an Ingress, without TLS, on its own
+		// domain and storage class.
+		noTLS := false
+		cfg.Clusters = append(cfg.Clusters, config.Cluster{
+			Name: "eu-west", BaseDomain: "eu.shop.example.com", Exposure: config.ExposureIngress, StorageClass: "fast-ssd",
+			Ingress: config.Ingress{TLS: config.IngressTLS{Enabled: &noTLS}},
+		})
 		req.Metadata.Name = "dog-diner"
 		req.Spec.Plan = "medium"
 		req.Spec.Title = ""

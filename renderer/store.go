@@ -26,8 +26,11 @@ type store struct {
 	name    string
 	ns      string
 	cluster string
-	dir     string
-	plan    config.Plan
+	// site is the effective config of the store's cluster: its domain,
+	// exposure and storage class.
+	site config.ClusterSettings
+	dir  string
+	plan config.Plan
 
 	fluxInterval  metav1.Duration
 	chartInterval metav1.Duration
@@ -50,6 +53,7 @@ func newStore(cfg *config.Config, req *v1alpha1.StoreRequest) (*store, error) {
 		name:          req.Metadata.Name,
 		ns:            v1alpha1.Namespace(req.Metadata.Name),
 		cluster:       r.Spec.Cluster,
+		site:          cfg.ClusterSettings(r.Spec.Cluster),
 		dir:           StoreDir(cfg, r.Spec.Cluster, req.Metadata.Name),
 		plan:          cfg.Plans[req.Spec.Plan],
 		fluxInterval:  metav1.Duration{Duration: fluxInterval},
@@ -142,7 +146,11 @@ func (s *store) rbac() []any {
 				{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: all},
 				{APIGroups: []string{"apps"}, Resources: []string{"controllerrevisions", "replicasets"}, Verbs: read},
 				{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: all},
+				// Both kinds of exposure, whichever the cluster uses: the
+				// upgrade that moves a store from one to the other deletes
+				// the object of the first.
 				{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: all},
+				{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"httproutes"}, Verbs: all},
 			},
 		},
 		&rbacv1.RoleBinding{

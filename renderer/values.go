@@ -19,8 +19,11 @@ type Values struct {
 	Store       StoreValues       `json:"store"`
 	Credentials CredentialsValues `json:"credentials"`
 	Ingress     IngressValues     `json:"ingress"`
-	WordPress   ComponentValues   `json:"wordpress"`
-	Database    ComponentValues   `json:"database"`
+	// HTTPRoute is left out for a store behind an Ingress, whose values
+	// stay what they were before there was a Gateway.
+	HTTPRoute *HTTPRouteValues `json:"httpRoute,omitempty"`
+	WordPress ComponentValues  `json:"wordpress"`
+	Database  ComponentValues  `json:"database"`
 }
 
 // StoreValues describe the shop.
@@ -46,6 +49,23 @@ type IngressValues struct {
 	TLS         bool              `json:"tls"`
 }
 
+// HTTPRouteValues configure the store's HTTPRoute, attached to the
+// cluster's shared Gateway, which terminates TLS.
+type HTTPRouteValues struct {
+	Enabled    bool              `json:"enabled"`
+	ParentRefs []ParentRefValues `json:"parentRefs,omitempty"`
+	// TLS: the listener serves HTTPS, so WordPress builds https URLs, as
+	// Purrvision's store URL (v1alpha1.URL) is.
+	TLS bool `json:"tls"`
+}
+
+// ParentRefValues name a Gateway (and optionally its listener).
+type ParentRefValues struct {
+	Name        string `json:"name"`
+	Namespace   string `json:"namespace"`
+	SectionName string `json:"sectionName,omitempty"`
+}
+
 // ComponentValues size one pod and its volume.
 type ComponentValues struct {
 	Resources   corev1.ResourceRequirements `json:"resources"`
@@ -66,27 +86,38 @@ func (s *store) chartValues() Values {
 	if title == "" {
 		title = s.name
 	}
-	ing := IngressValues{Enabled: true, ClassName: s.cfg.Ingress.ClassName, TLS: s.cfg.Ingress.TLS.Enabled}
-	if s.cfg.Ingress.TLS.ClusterIssuer != "" {
-		ing.Annotations = map[string]string{"cert-manager.io/cluster-issuer": s.cfg.Ingress.TLS.ClusterIssuer}
+	var ing IngressValues
+	var route *HTTPRouteValues
+	switch s.site.Exposure {
+	case config.ExposureGateway:
+		ref := s.site.Gateway.ParentRef
+		route = &HTTPRouteValues{Enabled: true, TLS: true, ParentRefs: []ParentRefValues{{Name: ref.Name, Namespace: ref.Namespace, SectionName: ref.SectionName}}}
+	default:
+		in := s.site.Ingress
+		ing = IngressValues{Enabled: true, ClassName: in.ClassName, TLS: in.TLS}
+		if in.TLS && in.ClusterIssuer != "" {
+			ing.Annotations = map[string]string{"cert-manager.io/cluster-issuer": in.ClusterIssuer}
+		}
 	}
+	storageClass := s.site.StorageClassFor(s.plan)
 	return Values{
 		Store: StoreValues{
 			Name:       s.name,
 			Title:      title,
-			Host:       v1alpha1.Host(s.name, s.cfg.BaseDomain),
+			Host:       v1alpha1.Host(s.name, s.site.BaseDomain),
 			AdminUser:  s.req.Spec.Owner,
 			AdminEmail: s.req.Spec.AdminEmail,
 		},
 		Credentials: CredentialsValues{ExistingSecret: SecretName, DatabaseSecret: DatabaseSecretName},
 		Ingress:     ing,
+		HTTPRoute:   route,
 		WordPress: ComponentValues{
 			Resources:   sz.web,
-			Persistence: PersistenceValues{Enabled: true, Size: sz.uploadsStore, StorageClass: s.plan.StorageClass},
+			Persistence: PersistenceValues{Enabled: true, Size: sz.uploadsStore, StorageClass: storageClass},
 		},
 		Database: ComponentValues{
 			Resources:   sz.db,
-			Persistence: PersistenceValues{Enabled: true, Size: sz.dbStorage, StorageClass: s.plan.StorageClass},
+			Persistence: PersistenceValues{Enabled: true, Size: sz.dbStorage, StorageClass: storageClass},
 		},
 	}
 }

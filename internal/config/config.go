@@ -25,7 +25,8 @@ const DefaultPath = "purrvision.yaml"
 
 // Config is the whole of purrvision.yaml.
 type Config struct {
-	// BaseDomain is the parent of every store host: <store>.<baseDomain>.
+	// BaseDomain is the parent of every store host: <store>.<baseDomain>,
+	// for clusters that set none of their own.
 	BaseDomain string `json:"baseDomain"`
 	// TenantsRepo is the git repository Flux applies.
 	TenantsRepo TenantsRepo `json:"tenantsRepo"`
@@ -33,8 +34,15 @@ type Config struct {
 	SOPS SOPS `json:"sops"`
 	// Plans are the sizes a store can have, by name.
 	Plans map[string]Plan `json:"plans"`
-	// Ingress describes the cluster's ingress controller.
+	// Exposure is how clusters that set none serve their stores; empty:
+	// see ClusterSettings.
+	Exposure Exposure `json:"exposure,omitempty"`
+	// Gateway is the shared Gateway of clusters that set none of their own.
+	Gateway Gateway `json:"gateway"`
+	// Ingress describes the ingress controller of clusters that set none.
 	Ingress Ingress `json:"ingress"`
+	// Capacity is the capacity of clusters that set none.
+	Capacity Capacity `json:"capacity"`
 	// Network holds the addresses a store's network policies refer to.
 	Network Network `json:"network"`
 	// Chart is where Flux gets charts/woocommerce from, pinned.
@@ -110,7 +118,9 @@ type Ingress struct {
 
 // IngressTLS turns TLS on for store hosts.
 type IngressTLS struct {
-	Enabled bool `json:"enabled"`
+	// Enabled is a pointer so that a cluster's false overrides a top-level
+	// true; ClusterSettings resolves it.
+	Enabled *bool `json:"enabled,omitempty"`
 	// ClusterIssuer is the cert-manager ClusterIssuer annotation, if any.
 	ClusterIssuer string `json:"clusterIssuer,omitempty"`
 }
@@ -172,9 +182,69 @@ type Flux struct {
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
-// Cluster is one target cluster.
+// Cluster is one target cluster. Every key but name may be left out: the
+// top-level one applies (ClusterSettings resolves them).
 type Cluster struct {
 	Name string `json:"name"`
+	// BaseDomain is the parent of this cluster's store hosts.
+	BaseDomain string `json:"baseDomain,omitempty"`
+	// Exposure is how this cluster's stores are served.
+	Exposure Exposure `json:"exposure,omitempty"`
+	// Gateway is the cluster's shared Gateway.
+	Gateway Gateway `json:"gateway"`
+	// Ingress is the cluster's ingress controller.
+	Ingress Ingress `json:"ingress"`
+	// StorageClass of the volumes of stores whose plan names none.
+	StorageClass string `json:"storageClass,omitempty"`
+	// Capacity is what the stores placed on the cluster may add up to.
+	Capacity Capacity `json:"capacity"`
+	// Labels describe the cluster for placement, e.g. region: eu.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Exposure is how a store is reached from outside the cluster.
+type Exposure string
+
+// Exposures.
+const (
+	// ExposureGateway attaches an HTTPRoute to the cluster's shared Gateway.
+	ExposureGateway Exposure = "gateway"
+	// ExposureIngress gives the store an Ingress of the ingress controller.
+	ExposureIngress Exposure = "ingress"
+)
+
+// Gateway is a shared Gateway API Gateway that store HTTPRoutes attach to,
+// and the pods that carry its traffic.
+type Gateway struct {
+	// ParentRef names the Gateway (and optionally its listener).
+	ParentRef ParentRef `json:"parentRef"`
+	// Namespace of the Gateway's pods, the only source of traffic to store
+	// web pods; the Gateway's own namespace when empty.
+	Namespace string `json:"namespace,omitempty"`
+	// PodLabels of the Gateway's pods; when empty, the label the Gateway API
+	// recommends implementations put on them (gateway.networking.k8s.io/gateway-name).
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+}
+
+// ParentRef is an HTTPRoute's reference to its Gateway.
+type ParentRef struct {
+	Name      string `json:"name,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	// SectionName is the Gateway listener; all that accept the host when empty.
+	SectionName string `json:"sectionName,omitempty"`
+}
+
+// LabelGatewayName is the label GEP-1762 asks in-cluster Gateway
+// implementations to put on the pods they run for a Gateway.
+const LabelGatewayName = "gateway.networking.k8s.io/gateway-name"
+
+// Capacity is what the stores on a cluster may add up to, in plan quotas.
+// A nil field is unlimited.
+type Capacity struct {
+	CPU     *resource.Quantity `json:"cpu,omitempty"`
+	Memory  *resource.Quantity `json:"memory,omitempty"`
+	Storage *resource.Quantity `json:"storage,omitempty"`
+	Stores  *int               `json:"stores,omitempty"`
 }
 
 // GitHub is how the service talks to GitHub.
@@ -297,11 +367,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
 	}
 
-	if c.BaseDomain == "" {
-		add("baseDomain", "required; set the parent domain of store hosts, e.g. shop.example.com")
-	} else if msgs := validation.IsDNS1123Subdomain(c.BaseDomain); len(msgs) > 0 || !strings.Contains(c.BaseDomain, ".") {
-		add("baseDomain", "%q is not a DNS domain like shop.example.com", c.BaseDomain)
-	}
 	if c.TenantsRepo.Path != "" && !isCleanRelPath(c.TenantsRepo.Path) {
 		add("tenantsRepo.path", "%q must be a relative path inside the repository without '..'", c.TenantsRepo.Path)
 	}
@@ -345,10 +410,7 @@ func (c *Config) Validate() error {
 			add(key+".pods", "must be at least 2 (WordPress and MariaDB)")
 		}
 	}
-	if msgs := validation.IsDNS1123Label(c.Ingress.Namespace); len(msgs) > 0 {
-		add("ingress.namespace", "%q is not a namespace name", c.Ingress.Namespace)
-	}
-	errs = append(errs, checkLabels("ingress.podLabels", c.Ingress.PodLabels)...)
+	errs = append(errs, checkIngress("ingress", c.Ingress)...)
 	errs = append(errs, checkLabels("network.dns.podLabels", c.Network.DNS.PodLabels)...)
 	for i, cidr := range c.Network.InternalCIDRs {
 		if msgs := validation.IsValidCIDR(nil, cidr); len(msgs) > 0 {
@@ -366,16 +428,7 @@ func (c *Config) Validate() error {
 			add(f[0], "%q is not a positive duration like 10m or 1h", f[1])
 		}
 	}
-	seen := map[string]bool{}
-	for i, cl := range c.Clusters {
-		if msgs := validation.IsDNS1123Label(cl.Name); len(msgs) > 0 {
-			add(fmt.Sprintf("clusters[%d].name", i), "%q must be lowercase letters, digits and '-'", cl.Name)
-		}
-		if seen[cl.Name] {
-			add(fmt.Sprintf("clusters[%d].name", i), "%q is listed twice", cl.Name)
-		}
-		seen[cl.Name] = true
-	}
+	errs = append(errs, c.validateClusters()...)
 	if c.GitHub.Token != "" && c.GitHub.TokenFile != "" {
 		add("github.token", "set github.token or github.tokenFile, not both")
 	}

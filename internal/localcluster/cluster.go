@@ -42,7 +42,9 @@ import (
 type Binaries struct {
 	Etcd, APIServer, ControllerManager, Scheduler, Kwok   string
 	SourceController, KustomizeController, HelmController string
-	// FluxCRDs is a folder of the Flux CRDs; KwokModule the kwok module's
+	// FluxCRDs is the folder of the CRDs the cluster gets before Flux
+	// starts (PURRVISION_CRDS): Flux's and the Gateway API's, so stores
+	// exposed by an HTTPRoute apply; KwokModule the kwok module's
 	// source folder (for its Stage CRD and stages).
 	FluxCRDs, KwokModule string
 	// KubeVersion is the version the apiserver was stamped with.
@@ -64,7 +66,7 @@ func BinariesFromEnv() (Binaries, error) {
 	var missing []string
 	for name, p := range map[string]string{"etcd": b.Etcd, "kube-apiserver": b.APIServer, "kube-controller-manager": b.ControllerManager,
 		"kube-scheduler": b.Scheduler, "kwok": b.Kwok, "source-controller": b.SourceController, "kustomize-controller": b.KustomizeController,
-		"helm-controller": b.HelmController, "Flux CRDs": b.FluxCRDs, "kwok module": b.KwokModule} {
+		"helm-controller": b.HelmController, "CRDs (PURRVISION_CRDS)": b.FluxCRDs, "kwok module": b.KwokModule} {
 		if _, err := os.Stat(p); p == "" || err != nil {
 			missing = append(missing, name)
 		}

@@ -11,6 +11,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -50,6 +51,20 @@ func TestCluster_DeploymentBecomesReady(t *testing.T) {
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, twoReplicasReady); err != nil {
 		t.Fatalf("deployment not ready (%v): %+v", err, got.Status)
+	}
+	// The Gateway API CRDs are installed with Flux's: a store's HTTPRoute
+	// applies, with no Gateway controller running.
+	route := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": "smoke", "namespace": "default"},
+		"spec": map[string]any{
+			"parentRefs": []any{map[string]any{"name": "shared", "namespace": "gateway-system"}},
+			"hostnames":  []any{"smoke.shop.example.com"},
+			"rules":      []any{map[string]any{"backendRefs": []any{map[string]any{"name": "smoke", "port": int64(80)}}}},
+		},
+	}}
+	if err := c.Client.Create(ctx, route); err != nil {
+		t.Fatalf("creating an HTTPRoute: %v", err)
 	}
 	// The node keeps a lease, as a kubelet does: without one the
 	// controller-manager marks it NotReady after 40 s, and every pod with it.

@@ -203,11 +203,27 @@ func Describe(u Usage) string {
 	return strings.Join(parts, ", ")
 }
 
-// FromConfig lists the config's clusters for an Index.
+// FromConfig lists the config's clusters for an Index, with their
+// effective capacity and labels (config.ClusterSettings): a dimension
+// left out is Unlimited.
 func FromConfig(cfg *config.Config) []Cluster {
 	out := make([]Cluster, 0, len(cfg.Clusters))
-	for _, c := range cfg.Clusters {
-		out = append(out, Cluster{Name: c.Name, Capacity: Resources{Unlimited, Unlimited, Unlimited, Unlimited}})
+	for _, name := range cfg.ClusterNames() {
+		s := cfg.ClusterSettings(name)
+		c := Cluster{Name: name, Labels: s.Labels, Capacity: Resources{Unlimited, Unlimited, Unlimited, Unlimited}}
+		if q := s.Capacity.CPU; q != nil {
+			c.Capacity.MilliCPU = q.MilliValue()
+		}
+		if q := s.Capacity.Memory; q != nil {
+			c.Capacity.Memory = q.Value()
+		}
+		if q := s.Capacity.Storage; q != nil {
+			c.Capacity.Storage = q.Value()
+		}
+		if n := s.Capacity.Stores; n != nil {
+			c.Capacity.Stores = int64(*n)
+		}
+		out = append(out, c)
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
@@ -155,5 +156,23 @@ func TestTracker_IgnoresWhatIsNotAStoreRequestCopy(t *testing.T) {
 	h.commits["c2"] = c2
 	if got := usedStores(t, tr.At(c2, "c2")); got["one"] != 1 || len(got) != 1 {
 		t.Fatalf("at c2: %v", got)
+	}
+}
+
+func TestFromConfig(t *testing.T) {
+	cfg := testutil.ExampleConfig(t)
+	cpu, mem, stores := resource.MustParse("16"), resource.MustParse("64Gi"), 0
+	cfg.Capacity = config.Capacity{CPU: &cpu}
+	cfg.Clusters = []config.Cluster{
+		{Name: "eu-1", Labels: map[string]string{"region": "eu"}, Capacity: config.Capacity{Memory: &mem}},
+		{Name: "closed", Capacity: config.Capacity{Stores: &stores}},
+	}
+	got := FromConfig(cfg)
+	want := []Cluster{
+		{Name: "eu-1", Labels: map[string]string{"region": "eu"}, Capacity: Resources{MilliCPU: 16000, Memory: 64 << 30, Storage: Unlimited, Stores: Unlimited}},
+		{Name: "closed", Capacity: Resources{MilliCPU: 16000, Memory: Unlimited, Storage: Unlimited, Stores: 0}},
+	}
+	if len(got) != 2 || got[0].Capacity != want[0].Capacity || got[0].Labels["region"] != "eu" || got[1].Capacity != want[1].Capacity || got[1].Name != "closed" {
+		t.Fatalf("FromConfig = %+v, want %+v", got, want)
 	}
 }

@@ -167,7 +167,7 @@ func planStore(cfg *config.Config, base, head renderer.Tree, name string) (store
 	default:
 		sc.Change = "changed"
 	}
-	sc.Plan, sc.Host = req.Spec.Plan, v1alpha1.Host(name, cfg.BaseDomain)
+	sc.Plan, sc.Host = req.Spec.Plan, v1alpha1.Host(name, renderer.BaseDomainOf(cfg, req))
 	if before != nil && after != nil && before.Spec.Plan != after.Spec.Plan {
 		sc.Plan = before.Spec.Plan + " → " + after.Spec.Plan
 	}

@@ -177,7 +177,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	plan := &RequestPlan{
 		Cluster:   cluster,
 		Placement: where.Why,
-		URL:       v1alpha1.URL(name, cfg.BaseDomain),
+		URL:       v1alpha1.URL(name, renderer.BaseDomainOf(cfg, req)),
 		Pull:      PullSpec{Store: name, Op: v1alpha1.OpProvision, Issue: in.Issue, Title: pullTitle(v1alpha1.OpProvision, name), Body: provisionBody(cfg, req, in.Issue, where.Why)},
 		Labels:    LabelChange{Add: []string{v1alpha1.LabelPendingReview}},
 	}
@@ -241,7 +241,7 @@ func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.I
 		{"Plan", "`" + req.Spec.Plan + "`"},
 		{"Quota", fmt.Sprintf("%s CPU, %s memory, %s storage, %d pods", plan.CPU.String(), plan.Memory.String(), plan.Storage.String(), plan.Pods)},
 		{"Internet egress (443)", fmt.Sprintf("%t", plan.InternetEgress)},
-		{"URL", v1alpha1.URL(name, cfg.BaseDomain)},
+		{"URL", v1alpha1.URL(name, renderer.BaseDomainOf(cfg, req))},
 		{"Chart", "`woocommerce` " + cfg.Chart.Version},
 	}
 	for _, r := range rows {

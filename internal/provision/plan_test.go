@@ -310,6 +310,22 @@ func TestPlanRequest(t *testing.T) {
 	}
 }
 
+// TestPlanRequest_ClusterBaseDomain: a store on a cluster with a domain of
+// its own gets its URL there, in the plan and the pull request body.
+func TestPlanRequest_ClusterBaseDomain(t *testing.T) {
+	f := newPlanFixture(t)
+	f.cfg.Clusters = append(f.cfg.Clusters, config.Cluster{Name: "eu-west", BaseDomain: "eu.shop.example.com"})
+	f.req.Spec.Cluster = "eu-west"
+	p, err := PlanRequest(RequestInput{Common: f.common(fakeTree{}, nil), Request: f.req, Issue: issueA, Author: "octocat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "https://cat-cafe.eu.shop.example.com/"
+	if p.URL != want || !strings.Contains(p.Pull.Body, "| URL | "+want+" |") {
+		t.Errorf("url %s, body %s; want %s in both", p.URL, p.Pull.Body, want)
+	}
+}
+
 func TestPlanRequest_ReadError(t *testing.T) {
 	f := newPlanFixture(t)
 	in := RequestInput{Common: f.common(nil, nil), Request: f.req, Issue: issueA, Author: "octocat"}

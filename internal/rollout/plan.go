@@ -337,7 +337,7 @@ func planStore(in Input, sd storeDir, memo *signatures) (storeResult, error) {
 		return storeResult{}, nil
 	}
 	c.Store, c.Cluster, c.Plan = name, cluster, req.Spec.Plan
-	c.key, c.summary = memo.describe(c, cfg.BaseDomain)
+	c.key, c.summary = memo.describe(c, cfg.ClusterSettings(cluster).BaseDomain)
 	return storeResult{change: c}, nil
 }
 

@@ -66,7 +66,7 @@ func TestChecks_RequestPull(t *testing.T) {
 	}
 	for _, want := range []string{
 		"### `dog-diner`: added", "### `emu-eatery`: added", "| Namespace `store-dog-diner` | created |",
-		"| ResourceQuota `store-emu-eatery/store-quota` | created |", "| `manifests/quota.yaml` | added, 44 lines |",
+		"| ResourceQuota `store-emu-eatery/store-quota` | created |", "| `manifests/quota.yaml` | added, 45 lines |",
 	} {
 		if !strings.Contains(run.Text, want) {
 			t.Errorf("the details lack %q:\n%s", want, run.Text)

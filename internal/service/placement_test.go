@@ -11,6 +11,7 @@ import (
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 func twoClusterHarness(t *testing.T) *harness {
@@ -99,5 +100,32 @@ func TestPlacement_IssueAndPullRequest(t *testing.T) {
 	h.settle()
 	if got := h.git_("show", "request/dog-diner:"+secret); strings.Contains(got, "planted") {
 		t.Fatalf("a Secret pushed into the placed store's folder was kept:\n%s", got)
+	}
+}
+
+// TestPlacement_ByCapacity: stores fill the cluster with the most room
+// first, and a request that fits nowhere is refused with the numbers of
+// each cluster, in the one validation comment, with no pull request.
+func TestPlacement_ByCapacity(t *testing.T) {
+	h := newHarness(t, harnessOptions{configure: func(c *config.Config) {
+		one, two := resource.MustParse("1"), resource.MustParse("2")
+		c.Clusters = []config.Cluster{{Name: "small-one", Capacity: config.Capacity{CPU: &one}}, {Name: "big-one", Capacity: config.Capacity{CPU: &two}}}
+	}})
+	// big-one keeps half its CPU after the first; after the second both
+	// keep none, and the tie goes to the first by name.
+	for _, tc := range []struct{ store, cluster string }{{"cat-cafe", "big-one"}, {"dog-diner", "big-one"}, {"fox-den", "small-one"}} {
+		h.provisioned(tc.store)
+		if _, err := gitShow(h, "main:"+renderer.StoreDir(h.cfg, tc.cluster, tc.store)+"/"+renderer.FileRequest); err != nil {
+			t.Fatalf("%s is not on %s: %v\n%s", tc.store, tc.cluster, err, h.git_("ls-tree", "-r", "--name-only", "main"))
+		}
+	}
+	n := h.request("octocat", "owl-inn", "small")
+	h.settle()
+	c := h.botComments(n, v1alpha1.MarkerValidation)
+	if len(c) != 1 || !strings.Contains(c[0].GetBody(), "store owl-inn does not fit in any cluster: big-one (cpu: needs 1, 0 free of 2); small-one (cpu: needs 1, 0 free of 1); choose a smaller plan") {
+		t.Fatalf("the refusal does not give the numbers: %v", c)
+	}
+	if prs := h.pulls()["store/owl-inn"]; len(prs) != 0 {
+		t.Fatalf("a store that fits nowhere got a pull request")
 	}
 }

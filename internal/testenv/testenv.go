@@ -1,5 +1,5 @@
 // Package testenv starts a real kube-apiserver and etcd (built by
-// `make testbin`) with the Flux CRDs installed, for tests.
+// `make testbin`) with the Flux and Gateway API CRDs installed, for tests.
 package testenv
 
 import (
@@ -64,7 +64,8 @@ func StopShared() error {
 	return shared.Stop()
 }
 
-// Start starts etcd and kube-apiserver and installs the Flux CRDs.
+// Start starts etcd and kube-apiserver and installs the CRDs of
+// PURRVISION_CRDS: Flux's and the Gateway API's standard channel.
 func Start() (*Env, error) {
 	assets, crds := os.Getenv("KUBEBUILDER_ASSETS"), os.Getenv("PURRVISION_CRDS")
 	if assets == "" || crds == "" {

@@ -63,3 +63,13 @@ capabilities:
       name: {{ include "woocommerce.databaseSecret" . }}
       key: mariadb-password
 {{- end -}}
+
+{{/* The scheme people reach the store with: https when the Ingress serves
+TLS, or when the store is behind a Gateway whose listener does. */}}
+{{- define "woocommerce.scheme" -}}
+{{- if or (and .Values.ingress.enabled .Values.ingress.tls) (and .Values.httpRoute.enabled .Values.httpRoute.tls) -}}
+https
+{{- else -}}
+http
+{{- end -}}
+{{- end -}}
