@@ -380,7 +380,7 @@ func (a *App) setupWatcher(p Parts) error {
 	// folder holds at a revision.
 	placement := &reconcile.TenantsPlacement{Config: a.Config, Repo: a.Tenants}
 	mgr, err := reconcile.NewManager(p.Cluster, reconcile.ManagerOptions{
-		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.BaseDomain,
+		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.ClusterSettings(cluster).BaseDomain,
 		Cluster: cluster, Placement: placement,
 		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
 			DefaultCluster: names[0], FetchLedger: p.WatchOnly,

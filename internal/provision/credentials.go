@@ -83,7 +83,10 @@ func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner s
 	if err != nil {
 		return err
 	}
-	url := v1alpha1.AdminURL(seal.Store, p.cfg.BaseDomain)
+	url := seal.AdminURL
+	if url == "" {
+		url = p.adminURL(t, seal.Store)
+	}
 	armored, to, err := sealFor(seal, owner, url, keys)
 	if err != nil {
 		return err
@@ -125,7 +128,17 @@ func (p *Provisioner) showCredentials(ctx context.Context, t *thread, store, own
 	if shown, ok := t.Own[ledger.KindCredentials]; ok && pull != "" && strings.HasPrefix(shown.Body, fmt.Sprintf("%s id=%s -->", v1alpha1.MarkerCredentials, c.Delivered)) {
 		return nil // shown already; a merge (pull "") shows it anew
 	}
-	return p.upsert(ctx, t, ledger.KindCredentials, credentialsComment(c, store, owner, v1alpha1.AdminURL(store, p.cfg.BaseDomain), "your SSH keys on GitHub", pull))
+	return p.upsert(ctx, t, ledger.KindCredentials, credentialsComment(c, store, owner, p.adminURL(t, store), "your SSH keys on GitHub", pull))
+}
+
+// adminURL is the store's WordPress admin as its state records its URL
+// (under its cluster's domain); under the default cluster's domain for a
+// store whose state has none.
+func (p *Provisioner) adminURL(t *thread, store string) string {
+	if st := t.state(); st.Store == store && st.URL != "" {
+		return strings.TrimSuffix(st.URL, "/") + "/wp-admin/"
+	}
+	return v1alpha1.AdminURL(store, p.cfg.ClusterSettings(p.cfg.ClusterNames()[0]).BaseDomain)
 }
 
 // credentialsComment hands the owner the sealed credentials: the delivered

@@ -142,6 +142,8 @@ type Seal struct {
 	// credentials comment.
 	ID          string
 	Credentials renderer.Credentials
+	// AdminURL is the store's WordPress admin, under its cluster's domain.
+	AdminURL string
 }
 
 // PullSpec is the pull request a store's branch should have.

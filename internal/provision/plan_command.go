@@ -164,7 +164,7 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 		if credID, err = newCredentialsID(in.Rand); err != nil {
 			return nil, err
 		}
-		plan.Seal = &Seal{Store: name, ID: credID, Credentials: out.Credentials}
+		plan.Seal = &Seal{Store: name, ID: credID, Credentials: out.Credentials, AdminURL: v1alpha1.AdminURL(name, renderer.BaseDomainOf(cfg, stored))}
 	default:
 		return nil, fmt.Errorf("planning command %q: not a command that changes a store", cmd.Name)
 	}

@@ -155,7 +155,7 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 			if err != nil {
 				return nil, err
 			}
-			plan.Seals = append(plan.Seals, Seal{Store: name, ID: id, Credentials: out.Credentials})
+			plan.Seals = append(plan.Seals, Seal{Store: name, ID: id, Credentials: out.Credentials, AdminURL: v1alpha1.AdminURL(name, renderer.BaseDomainOf(cfg, &placed))})
 		}
 		changes = append(changes, ch...)
 	}

@@ -212,7 +212,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		return plan, nil
 	}
 	if rin.KeepSecret == nil {
-		plan.Seal = &Seal{Store: name, ID: id, Credentials: out.Credentials}
+		plan.Seal = &Seal{Store: name, ID: id, Credentials: out.Credentials, AdminURL: v1alpha1.AdminURL(name, renderer.BaseDomainOf(cfg, req))}
 	}
 	subject := "Provision store " + name
 	if onHead {

@@ -316,7 +316,7 @@ func TestPlanRequest_ClusterBaseDomain(t *testing.T) {
 	f := newPlanFixture(t)
 	f.cfg.Clusters = append(f.cfg.Clusters, config.Cluster{Name: "eu-west", BaseDomain: "eu.shop.example.com"})
 	f.req.Spec.Cluster = "eu-west"
-	p, err := PlanRequest(RequestInput{Common: f.common(fakeTree{}, nil), Request: f.req, Issue: issueA, Author: "octocat"})
+	p, err := PlanRequest(RequestInput{Common: f.common(testutil.Tree{}, nil), Request: f.req, Issue: issueA, Author: "octocat"})
 	if err != nil {
 		t.Fatal(err)
 	}

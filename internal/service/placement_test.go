@@ -16,7 +16,7 @@ import (
 
 func twoClusterHarness(t *testing.T) *harness {
 	return newHarness(t, harnessOptions{configure: func(c *config.Config) {
-		c.Clusters = []config.Cluster{{Name: "zeta"}, {Name: "alpha"}}
+		c.Clusters = []config.Cluster{{Name: "zeta"}, {Name: "alpha", BaseDomain: "alpha.example.net"}}
 	}})
 }
 
@@ -37,6 +37,13 @@ func TestPlacement_IssueAndPullRequest(t *testing.T) {
 	}
 	if !strings.Contains(body, "| Cluster | `alpha`: the most free capacity of 2 clusters") {
 		t.Fatalf("the pull request does not say where the store goes and why:\n%s", body)
+	}
+	// The store's URLs are under its cluster's own domain.
+	if !strings.Contains(body, "https://cat-cafe.alpha.example.net/") {
+		t.Fatalf("the pull request does not give the store's URL on its cluster's domain:\n%s", body)
+	}
+	if c := h.botComments(n, v1alpha1.MarkerCredentials); len(c) != 1 || !strings.Contains(c[0].GetBody(), "https://cat-cafe.alpha.example.net/wp-admin/") {
+		t.Fatalf("the credentials comment does not link the admin on the cluster's domain: %v", c)
 	}
 	h.merge(pr)
 	copy := h.git_("show", "main:"+renderer.StoreDir(h.cfg, "alpha", "cat-cafe")+"/"+renderer.FileRequest)
