@@ -131,14 +131,16 @@ func (r *Roller) load(ctx context.Context, ref forge.IssueRef, fetch bool) (*tra
 	if err != nil {
 		return nil, err
 	}
-	st, err := decode(t.Record)
+	st, err := Decode(t.Record)
 	if err != nil || st == nil {
 		return nil, err
 	}
 	return &tracking{issue: is, thread: t, st: st}, nil
 }
 
-func decode(rec ledger.Record) (*rollout.State, error) {
+// Decode is the rollout state a ledger record holds: the record of a
+// tracking issue; nil for any other record.
+func Decode(rec ledger.Record) (*rollout.State, error) {
 	if len(rec.Rollout) == 0 {
 		return nil, nil
 	}
@@ -153,7 +155,7 @@ func decode(rec ledger.Record) (*rollout.State, error) {
 // why, or ledger.ErrUnchanged.
 func (r *Roller) save(ctx context.Context, tr *tracking, edit func(st *rollout.State) (string, error)) error {
 	rec, err := r.ledger.Update(ctx, tr.ref(), func(rec *ledger.Record) (string, error) {
-		st, err := decode(*rec)
+		st, err := Decode(*rec)
 		if err != nil {
 			return "", err
 		}
@@ -175,7 +177,7 @@ func (r *Roller) save(ctx context.Context, tr *tracking, edit func(st *rollout.S
 		return err
 	}
 	tr.thread.Record = rec
-	st, err := decode(rec)
+	st, err := Decode(rec)
 	if err != nil {
 		return err
 	}
