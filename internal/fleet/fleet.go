@@ -48,6 +48,10 @@ type GitHub interface {
 	GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)
 	ClosePull(ctx context.Context, repo forge.Repo, number int) error
 
+	ListCheckRuns(ctx context.Context, repo forge.Repo, sha, name string) ([]forge.CheckRun, error)
+	CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.CheckRun) (forge.CheckRun, error)
+	UpdateCheckRun(ctx context.Context, repo forge.Repo, id int64, run forge.CheckRun) error
+
 	Permission(ctx context.Context, repo forge.Repo, login string) (string, error)
 	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
 
