@@ -25,7 +25,7 @@ func TestReleaseChart(t *testing.T) {
 	if out, err := gitserver.Git(dir, "init", "-q", "--bare", "-b", "main", bare); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if err := pushChart(filepath.Join(dir, "seed"), bare); err != nil {
+	if err := PushChart(filepath.Join(dir, "seed"), bare); err != nil {
 		t.Fatal(err)
 	}
 	work := filepath.Join(dir, "work")

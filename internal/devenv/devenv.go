@@ -139,7 +139,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			return err
 		}
 		e.stops = append(e.stops, func() { _ = e.Git.Close() })
-		if err := pushChart(filepath.Join(o.Dir, "chart-work"), e.ChartBare); err != nil {
+		if err := PushChart(filepath.Join(o.Dir, "chart-work"), e.ChartBare); err != nil {
 			return err
 		}
 		seed, err := tenants.Open(ctx, tenants.Options{URL: e.Git.URL("tenants"), Branch: "main"})
@@ -206,8 +206,9 @@ func (e *Env) Stop() {
 	e.stops = nil
 }
 
-// pushChart commits the embedded store chart to the chart repo, tagged.
-func pushChart(work, bare string) error {
+// PushChart commits the embedded store chart to the chart repo (bare),
+// tagged ChartTag, from a work folder.
+func PushChart(work, bare string) error {
 	dir := filepath.Join(work, "repo")
 	err := fs.WalkDir(charts.FS(), charts.WooCommerce, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
