@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/sopsage"
 	"github.com/purrvision/purrvision/renderer"
@@ -229,7 +228,9 @@ func TestStoreLifecycle(t *testing.T) {
 // install ends with a failure deployment status and Flux's message on its
 // issue.
 func TestStoreThatCannotInstall(t *testing.T) {
-	w := newWorld(t, func(cfg *config.Config) { cfg.Chart.Source.Tag = brokenChartTag })
+	broken := devenv.ChartRelease{Version: brokenChartVersion, Broken: true}
+	w := newWorld(t, broken.Apply)
+	w.releaseChart(broken)
 	t0 := time.Now()
 	n := w.GitHub.OpenIssue(requestsRepo, "octocat", "Store: dog-diner", formBody("dog-diner", "small"), "store-request")
 	w.merge(w.openPull("dog-diner"))
