@@ -27,6 +27,7 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/rollout"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -69,6 +70,9 @@ type Options struct {
 	// Now is time.Now when nil; Rand (for rollout IDs) crypto/rand.Reader.
 	Now  func() time.Time
 	Rand io.Reader
+	// Nudge, when set, asks Flux to fetch the tenants repo now; it runs
+	// after a wave's or a revert's merge, as after a store's.
+	Nudge func(context.Context) error
 }
 
 // Roller runs rollouts.
@@ -82,6 +86,7 @@ type Roller struct {
 	bot      string
 	now      func() time.Time
 	rand     io.Reader
+	nudge    func(context.Context) error
 	// mu serializes rollout work in this process; across processes the
 	// ledger's and the branches' compare-and-swap keep it consistent.
 	mu sync.Mutex
@@ -103,7 +108,7 @@ func New(o Options) (*Roller, error) {
 		o.Rand = rand.Reader
 	}
 	return &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, now: o.Now, rand: o.Rand}, nil
+		bot: o.Config.GitHub.BotLogin, now: o.Now, rand: o.Rand, nudge: o.Nudge}, nil
 }
 
 // tracking is a rollout's tracking issue, its ledger thread and state.
@@ -285,4 +290,16 @@ func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// nudgeFlux asks Flux to fetch the tenants repo now, so a merge reaches
+// the cluster without waiting for the source's interval; a failure is
+// only logged (Flux fetches on its interval anyway).
+func (r *Roller) nudgeFlux(ctx context.Context) {
+	if r.nudge == nil {
+		return
+	}
+	if err := r.nudge(ctx); err != nil {
+		logctx.From(ctx).Warn("asking Flux to fetch the tenants repo now", "error", err)
+	}
 }

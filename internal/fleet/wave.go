@@ -341,6 +341,7 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 			}
 		}
 	}
+	r.nudgeFlux(ctx)
 	if pr.HeadSHA != w.Pushed && tr.st.Phase == rollout.Active && !w.Accepted {
 		return r.pause(ctx, tr, handEdited(n, pr, w.Pushed)+" before it was merged",
 			fmt.Sprintf("Rollout paused: %s before it was merged as `%s`. Purrvision does not go on by itself after a wave it did not write: "+
@@ -490,7 +491,13 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 	if !ok {
 		return false, nil
 	}
-	if pr.Author != r.bot || pr.HeadRepo != r.tenants || pr.Base != r.cfg.TenantsRepo.Branch || revert {
+	if pr.Author != r.bot || pr.HeadRepo != r.tenants || pr.Base != r.cfg.TenantsRepo.Branch {
+		return true, nil
+	}
+	if revert {
+		if pr.Merged {
+			r.nudgeFlux(ctx)
+		}
 		return true, nil
 	}
 	r.mu.Lock()
