@@ -5,6 +5,8 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/fleet"
+	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/rollout"
 )
 
@@ -62,6 +65,7 @@ func TestFleetRollout(t *testing.T) {
 		t.Fatalf("wave 1 after start: %+v", w1)
 	}
 	canary := w1.Stores[0]
+	w.checkRun(w1.Pushed, fmt.Sprintf("Rollout %s, wave 1", id))
 	w.merge(w1.Pull)
 	w.waitFor("the canary "+canary+" Ready at chart 0.2.0", 5*time.Minute, func() bool {
 		return w.releaseAt(v1alpha1.Environment(canary), "0.2.0")
@@ -91,6 +95,10 @@ func TestFleetRollout(t *testing.T) {
 		return is.GetState() == "closed" && w.hasComment(tracking, fmt.Sprintf("Rollout %s is done", id))
 	})
 	w.stage("rollout done", t0)
+	w.waitFor("the status page shows the rollout done", time.Minute, func() bool {
+		page := w.statusPage()
+		return strings.Contains(page, `id="rollout-`+id+`"`) && strings.Contains(page, `class="phase done"`)
+	})
 
 	// A chart version that cannot install: the rollout pauses after
 	// wave 1, and a revert brings its store back.
@@ -115,6 +123,10 @@ func TestFleetRollout(t *testing.T) {
 		}
 	}
 	w.stage("broken chart: paused after wave 1", t0)
+	w.waitFor("the status page shows the rollout paused", time.Minute, func() bool {
+		page := w.statusPage()
+		return strings.Contains(page, `id="rollout-`+started.State.ID+`"`) && strings.Contains(page, `class="phase paused"`)
+	})
 
 	t0 = time.Now()
 	w.GitHub.Comment(requestsRepo, tracking, devenv.Reviewer, "/purrvision rollout revert 1")
@@ -217,4 +229,30 @@ func (w *world) dumpRollout(issue int) {
 	for _, p := range w.GitHub.Pulls(tenantsRepo) {
 		w.t.Logf("pull #%d %s %s merged=%v", p.GetNumber(), p.GetHead().GetRef(), p.GetState(), p.GetMerged())
 	}
+}
+
+// checkRun checks the bot's check run purrvision/rollout on a wave's
+// commit.
+func (w *world) checkRun(sha, title string) {
+	w.t.Helper()
+	for _, r := range w.GitHub.CheckRuns(tenantsRepo, sha) {
+		if r.Name == v1alpha1.RolloutCheckName && r.App+"[bot]" == ghstandin.BotLogin && r.Conclusion == "success" && strings.HasPrefix(r.Title, title) {
+			return
+		}
+	}
+	w.t.Errorf("no check run %s %q on %s: %+v", v1alpha1.RolloutCheckName, title, sha, w.GitHub.CheckRuns(tenantsRepo, sha))
+}
+
+// statusPage is the service's status page; "" when it cannot be read.
+func (w *world) statusPage() string {
+	resp, err := http.Get(w.URL + "/")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	return string(body)
 }
