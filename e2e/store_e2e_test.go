@@ -118,6 +118,9 @@ func TestStoreLifecycle(t *testing.T) {
 	w.waitFor("label store/ready", time.Minute, func() bool { return strings.Contains(w.labels(n), "store/ready") })
 	if p := w.progress(n); !strings.Contains(p, "Ready") || !strings.Contains(p, "Applied by Flux") {
 		t.Errorf("progress comment:\n%s", p)
+		for _, c := range w.GitHub.Comments(requestsRepo, n) {
+			t.Logf("comment %d by %s, updated %v:\n%s", c.GetID(), c.GetUser().GetLogin(), c.GetUpdatedAt(), c.GetBody())
+		}
 	}
 
 	// What Flux applied is what was rendered, the Secret decrypted.
