@@ -5,7 +5,9 @@ package e2e_test
 import (
 	"context"
 	"log/slog"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,8 +54,9 @@ func newWorldWith(t *testing.T, o devenv.Options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
+	testLog.set(t)
+	t.Cleanup(func() { testLog.set(nil) }) // runs last: after the world stopped
+	setLoggerOnce.Do(func() { ctrllog.SetLogger(logr.FromSlogHandler(log.Handler())) })
 	ctx, cancel := context.WithTimeout(logctx.Into(context.Background(), log), 3*time.Minute)
 	defer cancel()
 	o.Dir, o.Bins = t.TempDir(), bins
@@ -75,12 +78,36 @@ func (w *world) releaseChart(r devenv.ChartRelease) {
 	}
 }
 
-type testWriter struct{ t *testing.T }
+// testWriter forwards what the service and controller-runtime log to the
+// test running now, or to stderr between tests: controller-runtime binds
+// its loggers to the first logger set in the process, so a writer tied to
+// one test would be written to after that test ended (which panics).
+type testWriter struct {
+	mu sync.Mutex
+	t  *testing.T
+}
+
+func (w *testWriter) set(t *testing.T) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t = t
+}
 
 func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.t == nil {
+		return os.Stderr.Write(p)
+	}
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+var (
+	testLog       = &testWriter{}
+	log           = slog.New(slog.NewTextHandler(testLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	setLoggerOnce sync.Once
+)
 
 func formBody(name, plan string) string {
 	return provision.RenderForm(v1alpha1.New(name, v1alpha1.StoreSpec{Plan: plan, AdminEmail: "owner@example.com"}))

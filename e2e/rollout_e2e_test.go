@@ -12,6 +12,7 @@ import (
 	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -123,6 +124,12 @@ func TestFleetRollout(t *testing.T) {
 		}
 	}
 	w.stage("broken chart: paused after wave 1", t0)
+	if got := w.chartTag(v1alpha1.Environment(canary)); got != v3.Tag() {
+		t.Errorf("the paused canary's chart source is at %q, want the wave's %q", got, v3.Tag())
+	}
+	if got := w.lastDeploymentState(v1alpha1.Environment(canary)); got != "failure" {
+		t.Errorf("the paused canary's last deployment state is %q, want failure", got)
+	}
 	w.waitFor("the status page shows the rollout paused", time.Minute, func() bool {
 		page := w.statusPage()
 		return strings.Contains(page, `id="rollout-`+started.State.ID+`"`) && strings.Contains(page, `class="phase paused"`)
@@ -132,8 +139,9 @@ func TestFleetRollout(t *testing.T) {
 	w.GitHub.Comment(requestsRepo, tracking, devenv.Reviewer, "/purrvision rollout revert 1")
 	revert := w.openRolloutPull(rollout.RevertBranch(started.State.ID, 1), 2*time.Minute)
 	w.merge(revert)
-	w.waitFor(canary+" Ready at chart 0.2.0 again", 6*time.Minute, func() bool {
-		return w.releaseAt(v1alpha1.Environment(canary), "0.2.0") && w.lastDeploymentState(v1alpha1.Environment(canary)) == "success"
+	w.waitFor(canary+" Ready at chart 0.2.0 again, the revert applied", 6*time.Minute, func() bool {
+		return w.chartTag(v1alpha1.Environment(canary)) == v2.Tag() && w.releaseAt(v1alpha1.Environment(canary), "0.2.0") &&
+			w.lastDeploymentState(v1alpha1.Environment(canary)) == "success"
 	})
 	w.stage("revert 1 merged, canary Ready again", t0)
 	w.stage("whole rollout scenario", w.start)
@@ -255,4 +263,14 @@ func (w *world) statusPage() string {
 		return ""
 	}
 	return string(body)
+}
+
+// chartTag is the tag the store's chart source (its GitRepository) pins
+// in the cluster: what Flux applied of the store's folder.
+func (w *world) chartTag(ns string) string {
+	var src sourcev1.GitRepository
+	if err := w.Cluster.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "woocommerce-chart"}, &src); err != nil || src.Spec.Reference == nil {
+		return ""
+	}
+	return src.Spec.Reference.Tag
 }
