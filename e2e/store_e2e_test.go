@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/sopsage"
 	"github.com/purrvision/purrvision/renderer"
@@ -119,6 +118,9 @@ func TestStoreLifecycle(t *testing.T) {
 	w.waitFor("label store/ready", time.Minute, func() bool { return strings.Contains(w.labels(n), "store/ready") })
 	if p := w.progress(n); !strings.Contains(p, "Ready") || !strings.Contains(p, "Applied by Flux") {
 		t.Errorf("progress comment:\n%s", p)
+		for _, c := range w.GitHub.Comments(requestsRepo, n) {
+			t.Logf("comment %d by %s, updated %v:\n%s", c.GetID(), c.GetUser().GetLogin(), c.GetUpdatedAt(), c.GetBody())
+		}
 	}
 
 	// What Flux applied is what was rendered, the Secret decrypted.
@@ -229,7 +231,9 @@ func TestStoreLifecycle(t *testing.T) {
 // install ends with a failure deployment status and Flux's message on its
 // issue.
 func TestStoreThatCannotInstall(t *testing.T) {
-	w := newWorld(t, func(cfg *config.Config) { cfg.Chart.Source.Tag = brokenChartTag })
+	broken := devenv.ChartRelease{Version: brokenChartVersion, Broken: true}
+	w := newWorld(t, broken.Apply)
+	w.releaseChart(broken)
 	t0 := time.Now()
 	n := w.GitHub.OpenIssue(requestsRepo, "octocat", "Store: dog-diner", formBody("dog-diner", "small"), "store-request")
 	w.merge(w.openPull("dog-diner"))

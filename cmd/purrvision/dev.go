@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/purrvision/purrvision/examples"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/localcluster"
 	"github.com/purrvision/purrvision/internal/logctx"
@@ -55,7 +58,7 @@ printing each step. The system then stays up until Ctrl-C. Run it with
 			return runDev(cmd.Context(), cmd.OutOrStdout(), bins, dir, exitWhenReady)
 		},
 	}
-	cmd.AddCommand(newDevRequestCommand(), newDevMergeCommand(), newDevCommentCommand(), newDevCredentialsCommand())
+	cmd.AddCommand(newDevRequestCommand(), newDevMergeCommand(), newDevCommentCommand(), newDevCredentialsCommand(), newDevChartReleaseCommand())
 	cmd.Flags().BoolVar(&exitWhenReady, "exit-when-ready", false, "stop once the example store is Ready (for CI)")
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the cluster's data and logs (default a temporary one)")
 	return cmd
@@ -88,7 +91,13 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		return err
 	}
 	defer env.Stop()
-	removeState, err := writeDevState(devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir, Tenants: env.Git.URL("tenants")})
+	cfgPath := filepath.Join(dir, "purrvision.yaml")
+	if err := writeConfig(cfgPath, env.Config); err != nil {
+		return err
+	}
+	state := devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir, Tenants: env.Git.URL("tenants"),
+		Chart: env.Git.URL("purrvision"), Config: cfgPath, ChartVersion: env.Config.Chart.Version}
+	removeState, err := writeDevState(state)
 	if err != nil {
 		return err
 	}
@@ -191,12 +200,6 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	if saveErr != nil {
 		return saveErr
 	}
-	cfgPath := filepath.Join(dir, "purrvision.yaml")
-	if data, err := yaml.Marshal(env.Config); err == nil {
-		if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
-			return err
-		}
-	}
 	say("credentials:       %s", devenv.DecryptCommand(key.Private, credentials))
 	say("status page:       %s/", env.URL)
 	self := os.Args[0]
@@ -212,12 +215,50 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	say("                   %s dev comment [--as someone] %d \"/purrvision resize medium\"", self, issue)
 	say("                   %s dev merge <pull request>", self)
 	say("                   %s dev credentials <issue>", self)
+	say("                   %s dev chart-release --version 0.2.0 [--broken]   (then: rollout start --config %s)", self, cfgPath)
 	say("the system stays up; Ctrl-C stops it")
-	select {
-	case <-ctx.Done():
-	case <-env.Stopped():
-		return fmt.Errorf("the service stopped: %w", env.Err())
+	// SIGHUP (dev chart-release sends it) restarts the service with the
+	// config file as it is now.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			say("stopping")
+			return nil
+		case <-env.Stopped():
+			return fmt.Errorf("the service stopped: %w", env.Err())
+		case <-hup:
+			if err := reloadConfig(ctx, env, cfgPath); err != nil {
+				say("config not reloaded: %v", err)
+				continue
+			}
+			state.ChartVersion = env.Config.Chart.Version
+			if _, err := writeDevState(state); err != nil {
+				return err
+			}
+			say("service restarted with %s (chart %s)", cfgPath, env.Config.Chart.Version)
+		}
 	}
-	say("stopping")
+}
+
+// reloadConfig restarts the dev service with the config file.
+func reloadConfig(ctx context.Context, env *devenv.Env, path string) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	return env.Reconfigure(ctx, func(c *config.Config) { *c = *cfg })
+}
+
+func writeConfig(path string, cfg *config.Config) error {
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("writing the dev config: %w", err)
+	}
 	return nil
 }

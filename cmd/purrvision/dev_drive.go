@@ -34,6 +34,12 @@ type devState struct {
 	Dir string `json:"dir"`
 	// Tenants is the git URL of the tenants repo on the dev git server.
 	Tenants string `json:"tenants"`
+	// Chart is the git URL of the chart repo on the dev git server.
+	Chart string `json:"chart,omitempty"`
+	// Config is the service's config file; ChartVersion the chart version
+	// the service runs with (dev chart-release waits for it).
+	Config       string `json:"config,omitempty"`
+	ChartVersion string `json:"chartVersion,omitempty"`
 }
 
 // devStatePath is where the running dev system is described.

@@ -45,18 +45,21 @@ const (
 	TenantsRepo  = "acme/tenants"
 	// ChartTag pins the store chart in the chart repo.
 	ChartTag = "woocommerce-0.1.0"
-	// Reviewer maintains the tenants repo: `purrvision dev merge` approves
-	// and merges as them by default.
+	// Reviewer maintains both repositories: `purrvision dev merge`
+	// approves and merges as them by default, and they may steer a
+	// rollout with commands on its tracking issue.
 	Reviewer = "reviewer"
 )
 
 // Populate adds the dev system's repositories to a stand-in, the tenants
 // repo on its bare git repository, and its people's permissions: Reviewer
-// maintains the tenants repo, since merging needs write access.
+// maintains the tenants repo, since merging needs write access, and the
+// requests repo, since rollout commands do.
 func Populate(gh *ghstandin.Server, tenantsBare string) {
 	gh.AddRepo(RequestsRepo, "main", "")
 	gh.AddRepo(TenantsRepo, "main", tenantsBare)
 	gh.SetPermission(TenantsRepo, Reviewer, "maintain")
+	gh.SetPermission(RequestsRepo, Reviewer, "maintain")
 }
 
 // Env is a running system.
@@ -77,6 +80,9 @@ type Env struct {
 	stopped chan struct{}
 	err     error
 	stops   []func()
+	// stopServe stops the service alone (Reconfigure).
+	stopServe func()
+	resync    time.Duration
 }
 
 // Options configure Start.
@@ -86,12 +92,22 @@ type Options struct {
 	Progress func(stage string, took time.Duration)
 	// Configure, when set, changes the config before it is checked.
 	Configure func(*config.Config)
+	// ResyncInterval is how often the service reconciles every open
+	// request and runs every open rollout's gate; DefaultResync when 0.
+	ResyncInterval time.Duration
 }
+
+// DefaultResync is the dev system's resync interval: shorter than
+// serve's, so a rollout's next wave opens soon after the last is Ready.
+const DefaultResync = 30 * time.Second
 
 // Start brings everything up; Stop takes it down. The service logs with
 // the logger in ctx, and keeps it after ctx ends.
 func Start(ctx context.Context, o Options) (_ *Env, err error) {
-	e := &Env{stopped: make(chan struct{})}
+	e := &Env{stopped: make(chan struct{}), resync: o.ResyncInterval}
+	if e.resync == 0 {
+		e.resync = DefaultResync
+	}
 	defer func() {
 		if err != nil {
 			e.Stop()
@@ -123,7 +139,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			return err
 		}
 		e.stops = append(e.stops, func() { _ = e.Git.Close() })
-		if err := pushChart(filepath.Join(o.Dir, "chart-work"), e.ChartBare); err != nil {
+		if err := PushChart(filepath.Join(o.Dir, "chart-work"), e.ChartBare); err != nil {
 			return err
 		}
 		seed, err := tenants.Open(ctx, tenants.Options{URL: e.Git.URL("tenants"), Branch: "main"})
@@ -190,8 +206,9 @@ func (e *Env) Stop() {
 	e.stops = nil
 }
 
-// pushChart commits the embedded store chart to the chart repo, tagged.
-func pushChart(work, bare string) error {
+// PushChart commits the embedded store chart to the chart repo (bare),
+// tagged ChartTag, from a work folder.
+func PushChart(work, bare string) error {
 	dir := filepath.Join(work, "repo")
 	err := fs.WalkDir(charts.FS(), charts.WooCommerce, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -317,7 +334,7 @@ func writeWebhookSecret(dir string) (string, error) {
 // serve starts the service as `purrvision serve` runs it, on a free
 // loopback port, and points the stand-in's webhook at it.
 func (e *Env) serve(ctx context.Context) error {
-	a, err := app.New(ctx, e.Config, app.Parts{Cluster: e.Cluster.Config, StatusPage: app.StatusPageOptions{TTL: 2 * time.Second}})
+	a, err := app.New(ctx, e.Config, app.Parts{Cluster: e.Cluster.Config, StatusPage: app.StatusPageOptions{TTL: 2 * time.Second}, ResyncInterval: e.resync})
 	if err != nil {
 		return err
 	}
@@ -332,16 +349,47 @@ func (e *Env) serve(ctx context.Context) error {
 	e.App = a
 	e.URL = "http://" + ln.Addr().String()
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopped := e.stopped
 	go func() {
 		e.err = a.Serve(runCtx, ln, 30*time.Second)
-		close(e.stopped)
+		close(stopped)
 	}()
-	e.stops = append(e.stops, func() {
+	first := e.stopServe == nil
+	e.stopServe = func() {
 		cancel()
-		<-e.stopped
-	})
+		<-stopped
+	}
+	if first {
+		e.stops = append(e.stops, func() { e.stopServe() })
+	}
 	e.GitHub.SetWebhook(ghstandin.Webhook{URL: e.URL + "/webhook", Secret: bytes.TrimSpace(secret)})
 	return nil
+}
+
+// Reconfigure changes the running service's config: it stops the
+// service, applies change to a copy of the config, checks it, and starts
+// the service again with it, keeping the cluster, the git server and the
+// stand-in (and what they hold). A config change is a restart in
+// production too. On an invalid config the service is not stopped.
+func (e *Env) Reconfigure(ctx context.Context, change func(*config.Config)) error {
+	data, err := yaml.Marshal(e.Config)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		return fmt.Errorf("copying the config: %w", err)
+	}
+	change(cfg)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	e.stopServe()
+	if err := e.Err(); err != nil {
+		return fmt.Errorf("the service had stopped: %w", err)
+	}
+	e.Config, e.stopped, e.err = cfg, make(chan struct{}), nil
+	return e.serve(ctx)
 }
 
 // Stopped is closed when the service stops, on Stop or when its watcher

@@ -27,6 +27,7 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/rollout"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -48,6 +49,10 @@ type GitHub interface {
 	GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)
 	ClosePull(ctx context.Context, repo forge.Repo, number int) error
 
+	ListCheckRuns(ctx context.Context, repo forge.Repo, sha, name string) ([]forge.CheckRun, error)
+	CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.CheckRun) (forge.CheckRun, error)
+	UpdateCheckRun(ctx context.Context, repo forge.Repo, id int64, run forge.CheckRun) error
+
 	Permission(ctx context.Context, repo forge.Repo, login string) (string, error)
 	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
 
@@ -65,6 +70,9 @@ type Options struct {
 	// Now is time.Now when nil; Rand (for rollout IDs) crypto/rand.Reader.
 	Now  func() time.Time
 	Rand io.Reader
+	// Nudge, when set, asks Flux to fetch the tenants repo now; it runs
+	// after a wave's or a revert's merge, as after a store's.
+	Nudge func(context.Context) error
 }
 
 // Roller runs rollouts.
@@ -78,6 +86,7 @@ type Roller struct {
 	bot      string
 	now      func() time.Time
 	rand     io.Reader
+	nudge    func(context.Context) error
 	// mu serializes rollout work in this process; across processes the
 	// ledger's and the branches' compare-and-swap keep it consistent.
 	mu sync.Mutex
@@ -99,7 +108,7 @@ func New(o Options) (*Roller, error) {
 		o.Rand = rand.Reader
 	}
 	return &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, now: o.Now, rand: o.Rand}, nil
+		bot: o.Config.GitHub.BotLogin, now: o.Now, rand: o.Rand, nudge: o.Nudge}, nil
 }
 
 // tracking is a rollout's tracking issue, its ledger thread and state.
@@ -131,14 +140,16 @@ func (r *Roller) load(ctx context.Context, ref forge.IssueRef, fetch bool) (*tra
 	if err != nil {
 		return nil, err
 	}
-	st, err := decode(t.Record)
+	st, err := Decode(t.Record)
 	if err != nil || st == nil {
 		return nil, err
 	}
 	return &tracking{issue: is, thread: t, st: st}, nil
 }
 
-func decode(rec ledger.Record) (*rollout.State, error) {
+// Decode is the rollout state a ledger record holds: the record of a
+// tracking issue; nil for any other record.
+func Decode(rec ledger.Record) (*rollout.State, error) {
 	if len(rec.Rollout) == 0 {
 		return nil, nil
 	}
@@ -153,7 +164,7 @@ func decode(rec ledger.Record) (*rollout.State, error) {
 // why, or ledger.ErrUnchanged.
 func (r *Roller) save(ctx context.Context, tr *tracking, edit func(st *rollout.State) (string, error)) error {
 	rec, err := r.ledger.Update(ctx, tr.ref(), func(rec *ledger.Record) (string, error) {
-		st, err := decode(*rec)
+		st, err := Decode(*rec)
 		if err != nil {
 			return "", err
 		}
@@ -175,7 +186,7 @@ func (r *Roller) save(ctx context.Context, tr *tracking, edit func(st *rollout.S
 		return err
 	}
 	tr.thread.Record = rec
-	st, err := decode(rec)
+	st, err := Decode(rec)
 	if err != nil {
 		return err
 	}
@@ -279,4 +290,16 @@ func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// nudgeFlux asks Flux to fetch the tenants repo now, so a merge reaches
+// the cluster without waiting for the source's interval; a failure is
+// only logged (Flux fetches on its interval anyway).
+func (r *Roller) nudgeFlux(ctx context.Context) {
+	if r.nudge == nil {
+		return
+	}
+	if err := r.nudge(ctx); err != nil {
+		logctx.From(ctx).Warn("asking Flux to fetch the tenants repo now", "error", err)
+	}
 }

@@ -240,6 +240,9 @@ func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 	}); err != nil {
 		return err
 	}
+	if err := r.reportCheck(ctx, rollout.WaveCheck(tr.st.ID, n, w.Pushed, tr.issue.URL, plan.Only(w.Stores))); err != nil {
+		return err
+	}
 	if pr.Merged {
 		// Read whole: a listing lacks who merged it.
 		if pr, err = r.gh.GetPull(ctx, r.tenants, pr.Number); err != nil {
@@ -338,6 +341,7 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 			}
 		}
 	}
+	r.nudgeFlux(ctx)
 	if pr.HeadSHA != w.Pushed && tr.st.Phase == rollout.Active && !w.Accepted {
 		return r.pause(ctx, tr, handEdited(n, pr, w.Pushed)+" before it was merged",
 			fmt.Sprintf("Rollout paused: %s before it was merged as `%s`. Purrvision does not go on by itself after a wave it did not write: "+
@@ -487,7 +491,13 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 	if !ok {
 		return false, nil
 	}
-	if pr.Author != r.bot || pr.HeadRepo != r.tenants || pr.Base != r.cfg.TenantsRepo.Branch || revert {
+	if pr.Author != r.bot || pr.HeadRepo != r.tenants || pr.Base != r.cfg.TenantsRepo.Branch {
+		return true, nil
+	}
+	if revert {
+		if pr.Merged {
+			r.nudgeFlux(ctx)
+		}
 		return true, nil
 	}
 	r.mu.Lock()
@@ -520,4 +530,39 @@ func (r *Roller) find(ctx context.Context, id string) (*tracking, error) {
 		}
 	}
 	return nil, nil
+}
+
+// reportCheck makes the bot's check run of want's name on want's commit
+// say what want says: found and left, updated, or created. A run of the
+// same name by another App is never taken for the bot's. GitHub's 403 (a
+// token, or an App without checks: write) is logged and skipped: the
+// check run is the wave's view, the pull request body says the same.
+func (r *Roller) reportCheck(ctx context.Context, want forge.CheckRun) error {
+	err := r.writeCheck(ctx, want)
+	if errors.Is(err, forge.ErrForbidden) {
+		logctx.From(ctx).Warn("the check run "+v1alpha1.RolloutCheckName+" cannot be written: grant the GitHub App checks: write", "sha", want.HeadSHA, "error", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reporting the check run %s on %s: %w", want.Name, short(want.HeadSHA), err)
+	}
+	return nil
+}
+
+func (r *Roller) writeCheck(ctx context.Context, want forge.CheckRun) error {
+	runs, err := r.gh.ListCheckRuns(ctx, r.tenants, want.HeadSHA, want.Name)
+	if err != nil {
+		return err
+	}
+	for _, c := range runs { // newest first
+		if c.App != r.bot || c.Name != want.Name || c.HeadSHA != want.HeadSHA {
+			continue
+		}
+		if c.Conclusion == want.Conclusion && c.Output == want.Output && c.DetailsURL == want.DetailsURL {
+			return nil
+		}
+		return r.gh.UpdateCheckRun(ctx, r.tenants, c.ID, want)
+	}
+	_, err = r.gh.CreateCheckRun(ctx, r.tenants, want)
+	return err
 }

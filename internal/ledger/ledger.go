@@ -306,6 +306,24 @@ type Thread struct {
 	Bot string
 }
 
+// adopt makes the recorded comment id the thread's own of kind, when
+// GitHub says the bot wrote it, on this issue, with the kind's marker
+// first; otherwise (deleted, or not the bot's) the thread has none.
+func (t *Thread) adopt(ctx context.Context, gh Reader, kind string, id int64) error {
+	delete(t.Own, kind)
+	c, err := gh.GetComment(ctx, t.Ref.Repo, id)
+	if errors.Is(err, forge.ErrNotFound) {
+		return nil // deleted: the next write posts a new one
+	}
+	if err != nil {
+		return err
+	}
+	if c.Author == t.Bot && c.Issue == t.Ref.Number && v1alpha1.Marked(c.Body, Markers[kind]) {
+		t.Own[kind] = c
+	}
+	return nil
+}
+
 // Thread reads the issue's record and the comments it names: a few API
 // calls, however long the thread. A recorded comment counts only while
 // GitHub says bot wrote it, on this issue, with its marker on the first
@@ -325,19 +343,10 @@ func (l *Ledger) Thread(ctx context.Context, gh Reader, bot string, ref forge.Is
 	}
 	t := &Thread{Ref: ref, Record: rec, Own: map[string]forge.Comment{}, Bot: bot}
 	for _, kind := range []string{KindStatus, KindValidation, KindCredentials, KindRollout} {
-		id, ok := rec.Comments[kind]
-		if !ok {
-			continue
-		}
-		c, err := gh.GetComment(ctx, ref.Repo, id)
-		if errors.Is(err, forge.ErrNotFound) {
-			continue // deleted: the next write posts a new one
-		}
-		if err != nil {
-			return nil, err
-		}
-		if c.Author == bot && c.Issue == ref.Number && v1alpha1.Marked(c.Body, Markers[kind]) {
-			t.Own[kind] = c
+		if id, ok := rec.Comments[kind]; ok {
+			if err := t.adopt(ctx, gh, kind, id); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return t, nil
@@ -406,6 +415,14 @@ func (l *Ledger) Note(ctx context.Context, t *Thread, edit func(*Record) string)
 // recorded one meanwhile, that one is kept and edited, and the new one
 // deleted, so an issue never shows two.
 func (l *Ledger) Put(ctx context.Context, gh GitHub, t *Thread, kind, body string) (forge.Comment, error) {
+	if id, ok := t.Record.Comments[kind]; ok && t.Own[kind].ID != id {
+		// The record, read again since the thread was (EditStatus does),
+		// names a comment another writer posted meanwhile: that one is
+		// edited, not a second one posted.
+		if err := t.adopt(ctx, gh, kind, id); err != nil {
+			return forge.Comment{}, err
+		}
+	}
 	if c, ok := t.Own[kind]; ok {
 		if c.Body == body {
 			return c, nil

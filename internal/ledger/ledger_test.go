@@ -342,3 +342,47 @@ func TestEditStatus_ConcurrentWritersKeepBoth(t *testing.T) {
 		t.Errorf("%d timeline events, want the 4 writers'", got)
 	}
 }
+
+// TestEditStatus_ThreadsReadBeforeAPostShowOneComment: two writers read
+// the thread before either posted the status comment (a webhook and the
+// resync, or the watcher); the second, whose record EditStatus reads
+// again, edits the comment the first posted instead of posting another
+// one the first would leave behind, stale (seen in the e2e).
+func TestEditStatus_ThreadsReadBeforeAPostShowOneComment(t *testing.T) {
+	gh, client := testutil.GitHub(t, "acme/stores")
+	l := testutil.Ledger(t)
+	ctx := context.Background()
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	a, err := l.Thread(ctx, client, ghstandin.BotLogin, ref, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Thread(ctx, client, ghstandin.BotLogin, ref, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(st storestatus.State) string { return storestatus.Body(st, "") }
+	for i, th := range []*ledger.Thread{a, b} {
+		if err := l.EditStatus(ctx, client, th, func(st *storestatus.State) bool {
+			st.Store = "cat-cafe"
+			return st.Record(v1alpha1.PhaseApplied, fmt.Sprintf("writer %d", i), "cluster", time.Now())
+		}, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := gh.Comments("acme/stores", n)
+	if len(cs) != 1 {
+		t.Fatalf("%d comments, want one status comment", len(cs))
+	}
+	if !strings.Contains(cs[0].GetBody(), "writer 0") || !strings.Contains(cs[0].GetBody(), "writer 1") {
+		t.Errorf("the status comment does not show both writers:\n%s", cs[0].GetBody())
+	}
+	rec, _, err := l.Read(ctx, ref, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Comments[ledger.KindStatus] != cs[0].GetID() {
+		t.Errorf("the record names comment %d, the issue shows %d", rec.Comments[ledger.KindStatus], cs[0].GetID())
+	}
+}

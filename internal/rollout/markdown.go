@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 )
 
@@ -125,4 +126,15 @@ func skippedMarkdown(p *Plan) string {
 		fmt.Fprintf(&b, "- %s: %s\n", codeSpan(s.Store, 60), codeSpan(s.Reason, maxLine))
 	}
 	return b.String()
+}
+
+// WaveCheck is the check run purrvision/rollout of wave n of rollout id at
+// the commit sha: its title names the wave, its summary is the wave's
+// grouped plan within GitHub's limits, and it links the tracking issue.
+// It concludes success: the stores re-render as the plan says.
+func WaveCheck(id string, n int, sha, tracking string, p *Plan) forge.CheckRun {
+	title := forge.KeepStart(fmt.Sprintf("Rollout %s, wave %d: %s", id, n, overview(p)), forge.MaxCheckTitle)
+	head := fmt.Sprintf("Wave %d of rollout %s, tracked in %s.\n\n", n, id, tracking)
+	return forge.CheckRun{Name: v1alpha1.RolloutCheckName, HeadSHA: sha, Conclusion: "success", DetailsURL: tracking,
+		Output: forge.CheckOutput{Title: title, Summary: head + Markdown(p, forge.MaxCheckSummary-len(head))}}
 }

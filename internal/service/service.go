@@ -75,7 +75,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Now: o.Now, Rand: o.Rand})
+	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Now: o.Now, Rand: o.Rand, Nudge: o.Nudge})
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,13 @@ type commentIndex struct {
 	since    time.Time
 	issueURL map[int]string // each issue's page, from any comment on it
 	listed   time.Time      // when it was last read from scratch, by our clock
+	// rollouts are the tracking issues of rollouts: those the bot's table
+	// of waves is on.
+	rollouts map[int]bool
+}
+
+func newIndex() *commentIndex {
+	return &commentIndex{issueURL: map[int]string{}, rollouts: map[int]bool{}}
 }
 
 // overlap is how far before the last listing the next one starts.
@@ -85,7 +92,12 @@ func (s *RepoSource) Stores(ctx context.Context) ([]Store, error) {
 		if r.issue.Number == 0 || s.indexes[r.issue.Repo] != nil {
 			continue
 		}
-		s.indexes[r.issue.Repo] = &commentIndex{issueURL: map[int]string{}}
+		s.indexes[r.issue.Repo] = newIndex()
+	}
+	// The requests repo holds the rollouts' tracking issues, with or
+	// without stores.
+	if requests, err := forge.ParseRepo(s.Config.GitHub.Repo); err == nil && s.indexes[requests] == nil {
+		s.indexes[requests] = newIndex()
 	}
 	if s.GitHub != nil {
 		for repo, idx := range s.indexes {
@@ -174,7 +186,8 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		return err
 	}
 	if since.IsZero() {
-		*idx = commentIndex{issueURL: map[int]string{}, listed: now()}
+		*idx = *newIndex()
+		idx.listed = now()
 	}
 	var newest time.Time
 	for _, c := range comments {
@@ -183,6 +196,9 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		}
 		if u, _, _ := strings.Cut(c.URL, "#"); u != "" {
 			idx.issueURL[c.Issue] = u
+		}
+		if c.Author == s.Bot && s.Bot != "" && strings.HasPrefix(c.Body, v1alpha1.MarkerRollout) {
+			idx.rollouts[c.Issue] = true
 		}
 		if c.UpdatedAt.After(newest) {
 			newest = c.UpdatedAt

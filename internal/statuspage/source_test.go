@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/rollout"
 	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
@@ -126,7 +128,9 @@ spec:
 		f.record(t, num, f.status[name], f.states[name])
 	}
 	clk.advance(time.Hour) // the stores were asked for an hour ago
-	f.source = &statuspage.RepoSource{Config: testutil.ExampleConfig(t), Repo: f.repo, GitHub: client, Bot: ghstandin.BotLogin}
+	cfg := testutil.ExampleConfig(t)
+	cfg.GitHub.Repo = requestRepo
+	f.source = &statuspage.RepoSource{Config: cfg, Repo: f.repo, GitHub: client, Bot: ghstandin.BotLogin}
 	return f
 }
 
@@ -403,5 +407,72 @@ func TestRepoSource_UnchangedRefreshAsksTheSame(t *testing.T) {
 	next := rec.sinces[len(rec.sinces)-1]
 	if next.After(edited) || next.Equal(rec.sinces[2]) {
 		t.Errorf("after an edit at %v the listing starts at %v: want it moved on, and before the edit", edited, next)
+	}
+}
+
+// track opens a rollout's tracking issue as the bot does: the issue, the
+// table of waves, and the state in the ledger record.
+func (f *fixture) track(t testing.TB, st *rollout.State, tableBy string) int {
+	t.Helper()
+	n := f.gh.OpenIssue(requestRepo, ghstandin.BotLogin, "Rollout "+st.ID, "the plan", v1alpha1.LabelRollout)
+	f.gh.Comment(requestRepo, n, tableBy, rollout.Table(st))
+	data, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	if _, err := ledger.New(f.repo).Update(context.Background(), ref, func(r *ledger.Record) (string, error) {
+		r.Rollout = data
+		return "rollout started", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestRepoSource_Rollouts(t *testing.T) {
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	started := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for i := range statuspage.MaxRollouts {
+		f.track(t, &rollout.State{ID: fmt.Sprintf("20261125-00000%d", i), Title: "old", Phase: rollout.Done, Fleet: []string{"a"}, Started: started}, ghstandin.BotLogin)
+	}
+	paused := &rollout.State{ID: "20261125-abcdef", Title: "chart 0.3.0", Phase: rollout.Paused, Reason: "wave 1 has 1 failed store",
+		Fleet: []string{"a", "b", "c"}, Started: started, WaveList: []rollout.WaveState{
+			{Number: 1, PullState: rollout.PullState{Branch: "rollout/20261125-abcdef/wave-1", Pull: 7, URL: "https://github.com/acme/tenants/pull/7"},
+				Stores: []string{"a"}, MergeCommit: "abc", Failed: []rollout.Result{{Store: "a", Outcome: rollout.Failed, Message: "licenseKey"}}},
+		}}
+	n := f.track(t, paused, ghstandin.BotLogin)
+	// Someone else's comment that looks like the table makes no rollout.
+	forged := f.track(t, &rollout.State{ID: "20261125-forged", Phase: rollout.Active}, "mallory")
+
+	if _, err := f.source.Stores(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := f.gh.Calls()
+	rs, err := f.source.Rollouts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := f.gh.Calls(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("Rollouts asked GitHub: %v, then %v", before, after)
+	}
+	if len(rs) != statuspage.MaxRollouts {
+		t.Fatalf("%d rollouts, want the newest %d: %+v", len(rs), statuspage.MaxRollouts, rs)
+	}
+	got := rs[0]
+	if got.ID != paused.ID || got.Phase != "paused" || got.Issue != fmt.Sprintf("%s#%d", requestRepo, n) || !strings.HasSuffix(got.IssueURL, fmt.Sprintf("/issues/%d", n)) || got.Stores != 3 {
+		t.Errorf("newest rollout: %+v", got)
+	}
+	if len(got.Waves) != 1 || got.Waves[0].State != "merged" || got.Waves[0].Pull != 7 || fmt.Sprint(got.Waves[0].Failed) != "[a]" {
+		t.Errorf("waves: %+v", got.Waves)
+	}
+	for _, r := range rs {
+		if r.ID == "20261125-forged" || r.Issue == fmt.Sprintf("%s#%d", requestRepo, forged) {
+			t.Errorf("a rollout from a comment not by the bot: %+v", r)
+		}
+	}
+	if rs[len(rs)-1].ID != "20261125-000001" {
+		t.Errorf("oldest shown: %s, want 20261125-000001 (the oldest left out)", rs[len(rs)-1].ID)
 	}
 }

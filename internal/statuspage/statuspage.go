@@ -1,6 +1,7 @@
 // Package statuspage serves the read-only status page at GET /: every store
 // with its phase, URL, requester and plan, links to its issue and pull
-// request, and its timeline. It is server-rendered HTML that works without
+// request, and its timeline; and the newest fleet rollouts with their
+// waves. It is server-rendered HTML that works without
 // JavaScript and refreshes itself; it shows nothing secret (names, phases,
 // links and the timeline Purrvision already posts on GitHub).
 package statuspage
@@ -72,9 +73,10 @@ type Handler struct {
 	TTL    time.Duration
 	Now    func() time.Time
 
-	mu      sync.Mutex
-	cached  []Store
-	fetched time.Time
+	mu       sync.Mutex
+	cached   []Store
+	rollouts []Rollout
+	fetched  time.Time
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +85,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
 	}
-	stores, fetched, err := h.stores(r.Context())
+	stores, rollouts, fetched, err := h.stores(r.Context())
 	if err != nil {
 		logctx.From(r.Context()).Error("status page: listing stores", "error", err)
 		if stores == nil {
@@ -99,7 +101,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	data := map[string]any{"View": newView(stores, r.URL.Query()), "Now": now()}
+	data := map[string]any{"View": newView(stores, r.URL.Query()), "Rollouts": rollouts, "Now": now()}
 	if err != nil {
 		// An outage of GitHub or of the tenants repo: show the last list, and say so.
 		data["StaleSince"] = fetched
@@ -120,9 +122,10 @@ func (h *Handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:])&subtle.ConstantTimeCompare(u1[:], u2[:]) == 1
 }
 
-// stores returns the store list and when it was read. When reading fails
-// it returns the error with the last list read, if there is one.
-func (h *Handler) stores(ctx context.Context) ([]Store, time.Time, error) {
+// stores returns the store list, the rollouts when the Source lists them,
+// and when they were read. When reading fails it returns the error with
+// the last lists read, if there are.
+func (h *Handler) stores(ctx context.Context) ([]Store, []Rollout, time.Time, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ttl := h.TTL
@@ -130,16 +133,22 @@ func (h *Handler) stores(ctx context.Context) ([]Store, time.Time, error) {
 		ttl = 30 * time.Second
 	}
 	if h.cached != nil && time.Since(h.fetched) < ttl {
-		return h.cached, h.fetched, nil
+		return h.cached, h.rollouts, h.fetched, nil
 	}
 	s, err := h.Source.Stores(ctx)
 	if err != nil {
-		return h.cached, h.fetched, err
+		return h.cached, h.rollouts, h.fetched, err
+	}
+	var rs []Rollout
+	if l, ok := h.Source.(RolloutLister); ok {
+		if rs, err = l.Rollouts(ctx); err != nil {
+			return h.cached, h.rollouts, h.fetched, err
+		}
 	}
 	if s == nil {
 		s = []Store{}
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
-	h.cached, h.fetched = s, time.Now()
-	return s, h.fetched, nil
+	h.cached, h.rollouts, h.fetched = s, rs, time.Now()
+	return s, rs, h.fetched, nil
 }

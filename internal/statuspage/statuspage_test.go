@@ -32,6 +32,31 @@ var stores = fakeSource{
 	{Name: "dog-diner", Plan: "medium", Requester: "hubot", Phase: v1alpha1.PhaseFailed},
 }
 
+// withRollouts is a store list with a rollouts section.
+type withRollouts struct{ fakeSource }
+
+func (withRollouts) Rollouts(context.Context) ([]statuspage.Rollout, error) {
+	return []statuspage.Rollout{{ID: "20261125-abcdef", Title: `chart <b>0.3.0</b>`, Phase: "paused", Reason: "wave 1 has 1 failed store",
+		Issue: "acme/stores#9", IssueURL: "https://github.com/acme/stores/issues/9", Started: at, Stores: 3,
+		Waves: []statuspage.Wave{{Number: 1, State: "merged", Stores: 1, Failed: []string{"cat-cafe"}, Pull: 7, PullURL: "https://github.com/acme/tenants/pull/7"}}},
+		{ID: "20261124-000001", Title: "chart 0.2.0", Phase: "done", Issue: "acme/stores#5", Started: at, Stores: 3,
+			Waves: []statuspage.Wave{{Number: 1, State: "settled", Stores: 1, Ready: 1}, {Number: 2, State: "settled", Stores: 2, Ready: 2}}}}, nil
+}
+
+func TestPage_Rollouts(t *testing.T) {
+	_, body := get(t, &statuspage.Handler{Source: withRollouts{stores}}, "", "")
+	for _, s := range []string{"<h2>Rollouts</h2>", `id="rollout-20261125-abcdef"`, "chart &lt;b&gt;0.3.0&lt;/b&gt;", `class="phase paused"`,
+		`href="https://github.com/acme/stores/issues/9"`, `href="https://github.com/acme/tenants/pull/7">#7</a>`, "cat-cafe</details>",
+		"wave 1 has 1 failed store", `id="rollout-20261124-000001"`, `class="phase done"`, "<h2>Stores</h2>"} {
+		if !strings.Contains(body, s) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+	if _, body := get(t, &statuspage.Handler{Source: stores}, "", ""); strings.Contains(body, "Rollouts") {
+		t.Error("a source without rollouts shows a rollouts section")
+	}
+}
+
 func get(t *testing.T, h http.Handler, user, pass string) (int, string) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -88,7 +113,7 @@ func TestPage_InChromium(t *testing.T) {
 			t.Fatal("Chromium is not installed: run `make chromium` (Debian's chromium package)")
 		}
 	}
-	srv := httptest.NewServer(&statuspage.Handler{Source: stores})
+	srv := httptest.NewServer(&statuspage.Handler{Source: withRollouts{stores}})
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -100,7 +125,8 @@ func TestPage_InChromium(t *testing.T) {
 		t.Fatalf("chromium: %v", err)
 	}
 	dom := string(out)
-	for _, s := range []string{"Purrvision stores", `id="store-cat-cafe"`, "Ready", `id="store-dog-diner"`, "Failed", "octocat", "Store or requester", `name="phase"`} {
+	for _, s := range []string{"Purrvision stores", `id="store-cat-cafe"`, "Ready", `id="store-dog-diner"`, "Failed", "octocat", "Store or requester", `name="phase"`,
+		"Rollout 20261125-abcdef", "paused", "tracking issue acme/stores#9"} {
 		if !strings.Contains(dom, s) {
 			t.Errorf("Chromium's DOM lacks %q:\n%s", s, dom)
 		}

@@ -107,6 +107,10 @@ const StatusContext = "purrvision/validate"
 // store, the objects it creates or changes and a diff summary per file.
 const CheckName = "purrvision/plan"
 
+// RolloutCheckName is the check run on a rollout wave's pull request: the
+// grouped summary of what the wave changes.
+const RolloutCheckName = "purrvision/rollout"
+
 // Commit trailer keys of the bot's commits in the tenants repo.
 const (
 	TrailerStore         = "Store"
