@@ -42,6 +42,17 @@ func FindStore(cfg *config.Config, t Tree, name string) (*v1alpha1.StoreRequest,
 	return nil, "", nil
 }
 
+// Environment is the deployment environment of store name in tree: its
+// cluster's (v1alpha1.EnvironmentOn), where that cluster's watcher
+// reports; the default cluster's when the tree does not hold the store.
+func Environment(cfg *config.Config, t Tree, name string) (string, error) {
+	_, cluster, err := FindStore(cfg, t, name)
+	if err != nil {
+		return "", err
+	}
+	return v1alpha1.EnvironmentOn(cluster, cfg.ClusterNames()[0], name), nil
+}
+
 // StoreDirs lists the store directories of a cluster: the shard folders
 // (Shard), then the stores in them.
 func StoreDirs(cfg *config.Config, t Tree, cluster string) ([]string, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/rollout"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -325,8 +326,18 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 		}
 		w = tr.st.Wave(n)
 	}
+	merged, err := r.repo.Snapshot(tenants.Hash(w.MergeCommit))
+	if err != nil {
+		return fmt.Errorf("reading wave %d's merge %s: %w", n, short(w.MergeCommit), err)
+	}
 	for _, store := range w.Stores {
-		d, err := r.gh.EnsureDeployment(ctx, r.tenants, v1alpha1.Environment(store), w.MergeCommit,
+		// Each store's own cluster's environment, where its watcher
+		// reports.
+		env, err := renderer.Environment(r.cfg, merged, store)
+		if err != nil {
+			return err
+		}
+		d, err := r.gh.EnsureDeployment(ctx, r.tenants, env, w.MergeCommit,
 			forge.KeepStart(fmt.Sprintf("rollout %s wave %d of store %s", tr.st.ID, n, store), forge.MaxStatusDescription))
 		if err != nil {
 			return err
@@ -399,7 +410,15 @@ func (r *Roller) gate(ctx context.Context, tr *tracking) error {
 // and its latest status.
 func (r *Roller) observe(ctx context.Context, store, merge string) (rollout.Observation, error) {
 	o := rollout.Observation{Store: store}
-	d, err := r.gh.LatestDeployment(ctx, r.tenants, v1alpha1.Environment(store))
+	merged, err := r.repo.Snapshot(tenants.Hash(merge))
+	if err != nil {
+		return o, fmt.Errorf("reading the merge %s for store %s: %w", short(merge), store, err)
+	}
+	env, err := renderer.Environment(r.cfg, merged, store)
+	if err != nil {
+		return o, err
+	}
+	d, err := r.gh.LatestDeployment(ctx, r.tenants, env)
 	if err != nil || d == nil {
 		return o, err
 	}

@@ -95,11 +95,7 @@ func (p *Provisioner) environment(commit, store string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the merge %s for store %s's cluster: %w", commit, store, err)
 	}
-	_, cluster, err := renderer.FindStore(p.cfg, snap, store)
-	if err != nil {
-		return "", err
-	}
-	return v1alpha1.EnvironmentOn(cluster, p.cfg.ClusterNames()[0], store), nil
+	return renderer.Environment(p.cfg, snap, store)
 }
 
 // recordMerge notes who merged and approved a Purrvision pull request and

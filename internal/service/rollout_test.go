@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/fleet"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
@@ -37,11 +38,17 @@ const oldChart = "0.0.9"
 // for the harness's age key.
 func (h *harness) seedFleet(names ...string) {
 	h.t.Helper()
+	h.seedFleetOn("", names...)
+}
+
+// seedFleetOn is seedFleet on cluster ("": the default one).
+func (h *harness) seedFleetOn(cluster string, names ...string) {
+	h.t.Helper()
 	old := *h.cfg
 	old.Chart.Version = oldChart
 	var changes []tenants.Change
 	for i, name := range names {
-		req := v1alpha1.New(name, v1alpha1.StoreSpec{Plan: "small", Owner: "octocat", AdminEmail: "owner@example.com", Title: "Store " + name})
+		req := v1alpha1.New(name, v1alpha1.StoreSpec{Plan: "small", Owner: "octocat", AdminEmail: "owner@example.com", Title: "Store " + name, Cluster: cluster})
 		out, err := renderer.Render(renderer.Input{Config: &old, Request: req, Rand: testutil.Rand(uint64(i + 1)), Now: time.Now()})
 		if err != nil {
 			h.t.Fatal(err)
@@ -123,9 +130,15 @@ func (h *harness) openWave(id string, n int) (*github.PullRequest, []string) {
 // GitHubReporter does with the bot's token.
 func (h *harness) deploy(store, state, description string) {
 	h.t.Helper()
+	h.deployIn(v1alpha1.Environment(store), store, state, description)
+}
+
+// deployIn is deploy in environment env (a store's on another cluster).
+func (h *harness) deployIn(env, store, state, description string) {
+	h.t.Helper()
 	ctx := context.Background()
 	repo := forge.Repo{Owner: "acme", Name: "tenants"}
-	d, err := h.client.LatestDeployment(ctx, repo, v1alpha1.Environment(store))
+	d, err := h.client.LatestDeployment(ctx, repo, env)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -749,5 +762,36 @@ func TestRollout_MergedBeforeRecorded(t *testing.T) {
 	h.tick()
 	if st := h.gh.Issue(requestsRepo, issue).GetState(); st != "closed" || !strings.Contains(h.table(issue), "**done**") {
 		t.Errorf("tracking issue %s, table:\n%s", st, h.table(issue))
+	}
+}
+
+// TestRollout_StoresOnAnotherCluster: a wave's stores on a cluster other
+// than the default get their deployment in that cluster's environment,
+// where its own watcher reports, and the gate reads it there.
+func TestRollout_StoresOnAnotherCluster(t *testing.T) {
+	h := newHarness(t, harnessOptions{configure: func(c *config.Config) {
+		c.Clusters = []config.Cluster{{Name: "zeta"}, {Name: "alpha"}}
+	}})
+	h.seedFleetOn("zeta", "cat-cafe")
+	h.seedFleetOn("alpha", "dog-deli")
+	started := h.startRollout("100%", "0")
+	pr, stores := h.openWave(started.State.ID, 1)
+	if len(stores) != 2 {
+		t.Fatalf("wave 1 changes %v", stores)
+	}
+	h.merge(pr.GetNumber())
+	states := h.gh.DeploymentStates(tenantsRepo)
+	if len(states["alpha/store-dog-deli"]) != 1 || len(states["store-dog-deli"]) != 0 || len(states["store-cat-cafe"]) != 1 {
+		t.Fatalf("deployments after the wave's merge: %v", states)
+	}
+	h.deploy("cat-cafe", "success", "Ready")
+	h.tick()
+	if h.gh.Issue(requestsRepo, started.Issue.Ref.Number).GetState() != "open" {
+		t.Fatal("the rollout ended before the store on alpha was Ready")
+	}
+	h.deployIn("alpha/store-dog-deli", "dog-deli", "success", "Ready")
+	h.tick()
+	if got := h.table(started.Issue.Ref.Number); !strings.Contains(strings.ToLower(got), "done") {
+		t.Fatalf("the rollout is not done once both stores are Ready:\n%s", got)
 	}
 }
