@@ -34,6 +34,7 @@ func newDevCommand() *cobra.Command {
 	var (
 		exitWhenReady bool
 		dir           string
+		clusters      int
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -55,16 +56,20 @@ printing each step. The system then stays up until Ctrl-C. Run it with
 				}
 				defer os.RemoveAll(dir)
 			}
-			return runDev(cmd.Context(), cmd.OutOrStdout(), bins, dir, exitWhenReady)
+			if clusters < 1 || clusters > len(devenv.ClusterNames(99)) {
+				return usageError(fmt.Errorf("--clusters: %d; run 1 to %d local clusters", clusters, len(devenv.ClusterNames(99))))
+			}
+			return runDev(cmd.Context(), cmd.OutOrStdout(), bins, dir, exitWhenReady, clusters)
 		},
 	}
 	cmd.AddCommand(newDevRequestCommand(), newDevMergeCommand(), newDevCommentCommand(), newDevCredentialsCommand(), newDevChartReleaseCommand())
 	cmd.Flags().BoolVar(&exitWhenReady, "exit-when-ready", false, "stop once the example store is Ready (for CI)")
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the cluster's data and logs (default a temporary one)")
+	cmd.Flags().IntVar(&clusters, "clusters", 1, "how many local clusters, each with its own API server, Flux and watcher (stores are placed by capacity)")
 	return cmd
 }
 
-func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir string, exitWhenReady bool) error {
+func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir string, exitWhenReady bool, clusters int) error {
 	start := time.Now()
 	say := func(format string, args ...any) {
 		fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
@@ -85,7 +90,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
 	ctx = logctx.Into(ctx, log)
 
-	env, err := devenv.Start(ctx, devenv.Options{Dir: dir, Bins: bins,
+	env, err := devenv.Start(ctx, devenv.Options{Dir: dir, Bins: bins, Clusters: clusters,
 		Progress: func(stage string, took time.Duration) { say("  up: %-50s %6.2fs", stage, took.Seconds()) }})
 	if err != nil {
 		return err
@@ -168,8 +173,17 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	}
 	step(4, "merged as "+sha[:12])
 	merged := time.Now()
+	// The store's environment: its cluster's, wherever it was placed.
+	environment := func() string {
+		for e := range gh.DeploymentStates(devenv.TenantsRepo) {
+			if e == v1alpha1.Environment(name) || strings.HasSuffix(e, "/"+v1alpha1.Environment(name)) {
+				return e
+			}
+		}
+		return v1alpha1.Environment(name)
+	}
 	deployment := func() string {
-		s := gh.DeploymentStates(devenv.TenantsRepo)[v1alpha1.Environment(name)]
+		s := gh.DeploymentStates(devenv.TenantsRepo)[environment()]
 		if len(s) == 0 {
 			return ""
 		}
@@ -182,7 +196,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	if err := waitFor("the store to be Ready", 5*time.Minute, func() bool { d := deployment(); return d == "success" || d == "failure" }); err != nil {
 		return err
 	}
-	sts := gh.DeploymentStatuses(devenv.TenantsRepo, v1alpha1.Environment(name))
+	sts := gh.DeploymentStatuses(devenv.TenantsRepo, environment())
 	last := sts[len(sts)-1]
 	if last.GetState() != "success" {
 		return fmt.Errorf("the store failed: %s", last.GetDescription())
@@ -206,8 +220,16 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	say("audit:             %s audit --config %s %s", self, cfgPath, name)
 	say("tenants repo:      git clone %s", env.Git.URL("tenants"))
 	say("GitHub stand-in:   %s (issues in %s, pull requests in %s)", gh.URL(), devenv.RequestsRepo, devenv.TenantsRepo)
-	say("kubeconfig:        %s", env.Cluster.Kubeconfig)
-	say("logs:              %s, %s", logPath, filepath.Join(dir, "cluster", "logs"))
+	if len(env.Clusters) == 1 {
+		say("kubeconfig:        %s", env.Cluster.Kubeconfig)
+		say("logs:              %s, %s", logPath, filepath.Join(dir, "cluster", "logs"))
+	} else {
+		for i, c := range env.Clusters {
+			name := env.Config.ClusterNames()[i]
+			say("cluster %-9s  kubeconfig %s, capacity %s CPU, region %s", name+":", c.Kubeconfig, devenv.DevCapacity, env.Config.ClusterSettings(name).Labels["region"])
+		}
+		say("logs:              %s, %s", logPath, filepath.Join(dir, "cluster-*", "logs"))
+	}
 	if exitWhenReady {
 		return nil
 	}

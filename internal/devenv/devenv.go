@@ -15,7 +15,9 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -64,10 +66,18 @@ func Populate(gh *ghstandin.Server, tenantsBare string) {
 
 // Env is a running system.
 type Env struct {
-	Cluster *localcluster.Cluster
-	Git     *gitserver.Server
-	GitHub  *ghstandin.Server
-	Config  *config.Config
+	// Cluster is the first cluster, the config's default, where the
+	// service serves the webhooks and watches; Clusters are all of them,
+	// in the config's order, each with its own API server, Flux and
+	// watcher.
+	Cluster  *localcluster.Cluster
+	Clusters []*localcluster.Cluster
+	// Watchers are the watch-only services (serve --webhooks=false) of
+	// Clusters[1:].
+	Watchers []*app.App
+	Git      *gitserver.Server
+	GitHub   *ghstandin.Server
+	Config   *config.Config
 	// App is the service, as internal/app wires it for serve.
 	App *app.App
 	// URL is where the service listens (status page at /).
@@ -95,6 +105,35 @@ type Options struct {
 	// ResyncInterval is how often the service reconciles every open
 	// request and runs every open rollout's gate; DefaultResync when 0.
 	ResyncInterval time.Duration
+	// Clusters is how many local clusters to run (1 when 0), each named
+	// in the config (ClusterNames) with its own capacity and region, on
+	// one tenants repo and one GitHub stand-in.
+	Clusters int
+}
+
+// ClusterNames are the dev system's clusters for n of them: the example
+// config's default first.
+func ClusterNames(n int) []string {
+	names := []string{"default", "second", "third", "fourth"}
+	if n <= 1 {
+		return names[:1]
+	}
+	return names[:min(n, len(names))]
+}
+
+// DevCapacity is the CPU each dev cluster of several offers: four small
+// stores, or one large.
+const DevCapacity = "4"
+
+// multiCluster gives the config n clusters, each with DevCapacity CPUs
+// and a region of its own, so placement has something to choose by.
+func multiCluster(cfg *config.Config, n int) {
+	cpu := resource.MustParse(DevCapacity)
+	cfg.Clusters = nil
+	for i, name := range ClusterNames(n) {
+		q := cpu.DeepCopy()
+		cfg.Clusters = append(cfg.Clusters, config.Cluster{Name: name, Labels: map[string]string{"region": []string{"eu", "us", "ap", "sa"}[i]}, Capacity: config.Capacity{CPU: &q}})
+	}
 }
 
 // DefaultResync is the dev system's resync interval: shorter than
@@ -114,15 +153,25 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		}
 	}()
 	step := func(name string, f func() error) error { return localcluster.Step(o.Progress, name, f) }
-	if err := step("local cluster with Flux", func() error {
-		c, err := localcluster.Start(ctx, localcluster.Options{Dir: filepath.Join(o.Dir, "cluster"), Bins: o.Bins})
-		e.Cluster = c
-		if c != nil {
-			e.stops = append(e.stops, c.Stop)
+	names := ClusterNames(o.Clusters)
+	for i, name := range names {
+		stage, dir := "local cluster with Flux", filepath.Join(o.Dir, "cluster")
+		if len(names) > 1 {
+			stage, dir = "local cluster "+name+" with Flux", filepath.Join(o.Dir, "cluster-"+name)
 		}
-		return err
-	}); err != nil {
-		return nil, err
+		if err := step(stage, func() error {
+			c, err := localcluster.Start(ctx, localcluster.Options{Dir: dir, Bins: o.Bins})
+			if c != nil {
+				e.Clusters = append(e.Clusters, c)
+				e.stops = append(e.stops, c.Stop)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			e.Cluster = e.Clusters[0]
+		}
 	}
 	if err := step("git server with the tenants repo and the chart", func() error {
 		var err error
@@ -147,7 +196,12 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			return err
 		}
 		_, err = seed.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
-			return &tenants.Plan{Changes: []tenants.Change{{Path: "tenants/default/README.md", Data: []byte("Stores of the default cluster.\n")}}, Message: "Start the tenants repo\n"}, nil
+			// A folder per cluster, for its tenants Kustomization to apply.
+			var changes []tenants.Change
+			for _, name := range names {
+				changes = append(changes, tenants.Change{Path: "tenants/" + name + "/README.md", Data: []byte("Stores of cluster " + name + ".\n")})
+			}
+			return &tenants.Plan{Changes: changes, Message: "Start the tenants repo\n"}, nil
 		})
 		return err
 	}); err != nil {
@@ -181,6 +235,9 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			p.StorageClass = "standard"
 			cfg.Plans[name] = p
 		}
+		if len(names) > 1 {
+			multiCluster(cfg, len(names))
+		}
 		if o.Configure != nil {
 			o.Configure(cfg)
 		}
@@ -189,8 +246,14 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := step("cluster storage, age key and the tenants source", func() error { return e.prepareCluster(ctx, id) }); err != nil {
-		return nil, err
+	for i, c := range e.Clusters {
+		stage := "cluster storage, age key and the tenants source"
+		if len(e.Clusters) > 1 {
+			stage += " of " + e.Config.ClusterNames()[i]
+		}
+		if err := step(stage, func() error { return e.prepareCluster(ctx, c, e.Config.ClusterNames()[i], id) }); err != nil {
+			return nil, err
+		}
 	}
 	if err := step("purrvision serve and its watcher", func() error { return e.serve(ctx) }); err != nil {
 		return nil, err
@@ -235,8 +298,11 @@ func PushChart(work, bare string) error {
 	return nil
 }
 
-func (e *Env) prepareCluster(ctx context.Context, id *age.X25519Identity) error {
-	c := e.Cluster.Client
+// prepareCluster gives cluster (the config's cluster name) what a real one
+// has: a storage class and volumes, the age key Flux decrypts with, and
+// the tenants source with the Kustomization of its own folder.
+func (e *Env) prepareCluster(ctx context.Context, cluster *localcluster.Cluster, name string, id *age.X25519Identity) error {
+	c := cluster.Client
 	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "standard"}, Provisioner: "kubernetes.io/no-provisioner", AllowVolumeExpansion: ptr.To(true)}
 	if err := c.Create(ctx, sc); err != nil {
 		return err
@@ -261,12 +327,12 @@ func (e *Env) prepareCluster(ctx context.Context, id *age.X25519Identity) error 
 	if err := c.Create(ctx, key); err != nil {
 		return err
 	}
-	objs, err := tenantsSource(e.Config, e.Git.URL("tenants"))
+	objs, err := tenantsSource(e.Config, e.Git.URL("tenants"), name, len(e.Clusters) > 1)
 	if err != nil {
 		return err
 	}
 	for _, data := range objs {
-		if err := e.Cluster.Apply(ctx, data); err != nil {
+		if err := cluster.Apply(ctx, data); err != nil {
 			return err
 		}
 	}
@@ -274,9 +340,12 @@ func (e *Env) prepareCluster(ctx context.Context, id *age.X25519Identity) error 
 }
 
 // tenantsSource is flux/tenants (the tenants GitRepository and the
-// Kustomization of the default cluster) with the names of the config's
-// flux section and the git server's URL.
-func tenantsSource(cfg *config.Config, url string) ([][]byte, error) {
+// Kustomization of a cluster's folder, as flux.Overlays patches it) with
+// the names of the config's flux section and the git server's URL. With
+// several clusters the source is fetched every 15 s: a merge's nudge
+// reaches only the cluster that serves the webhooks, and the others would
+// wait a minute.
+func tenantsSource(cfg *config.Config, url, cluster string, several bool) ([][]byte, error) {
 	var out [][]byte
 	for _, f := range []string{"tenants/gitrepository.yaml", "tenants/stores.yaml"} {
 		data, err := fs.ReadFile(flux.Files, f)
@@ -298,7 +367,12 @@ func tenantsSource(cfg *config.Config, url string) ([][]byte, error) {
 			u.SetName(cfg.Flux.SourceName)
 			set(url, "spec", "url")
 			set(cfg.TenantsRepo.Branch, "spec", "ref", "branch")
+			if several {
+				set("15s", "spec", "interval")
+			}
 		case "Kustomization":
+			u.SetName("tenants-" + cluster)
+			set("./"+path.Join(cfg.TenantsRepo.Path, cluster), "spec", "path")
 			set(cfg.Flux.SourceName, "spec", "sourceRef", "name")
 			set(cfg.Flux.DecryptionSecret, "spec", "decryption", "secretRef", "name")
 		}
@@ -348,10 +422,49 @@ func (e *Env) serve(ctx context.Context) error {
 	}
 	e.App = a
 	e.URL = "http://" + ln.Addr().String()
+	// The other clusters' watchers, as their overlays run them: serve
+	// --cluster <name> --webhooks=false.
+	watchers := make([]*app.App, 0, len(e.Clusters)-1)
+	listeners := make([]net.Listener, 0, len(e.Clusters)-1)
+	for i, c := range e.Clusters[1:] {
+		name := e.Config.ClusterNames()[i+1]
+		w, err := app.New(ctx, e.Config, app.Parts{Cluster: c.Config, WatchOnly: true, Watcher: app.WatcherOptions{Cluster: name}})
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("the watcher of cluster %s: %w", name, err)
+		}
+		wln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		watchers, listeners = append(watchers, w), append(listeners, wln)
+	}
+	e.Watchers = watchers
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stopped := e.stopped
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && e.err == nil && runCtx.Err() == nil {
+			e.err = err
+		}
+		cancel() // one part down takes the system down, as serve does
+	}
+	for i, w := range watchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Serve(runCtx, listeners[i], 30*time.Second); err != nil {
+				fail(fmt.Errorf("the watcher of cluster %s: %w", w.Cluster, err))
+			}
+		}()
+	}
 	go func() {
-		e.err = a.Serve(runCtx, ln, 30*time.Second)
+		fail(a.Serve(runCtx, ln, 30*time.Second))
+		wg.Wait()
 		close(stopped)
 	}()
 	first := e.stopServe == nil
