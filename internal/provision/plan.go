@@ -73,17 +73,22 @@ func (c Common) place(req *v1alpha1.StoreRequest, kept, keptWhy string) (placeme
 		return placement.Decision{Cluster: renderer.ClusterOf(c.Config, req)}, nil
 	}
 	r := placement.Request{Store: req.Metadata.Name, Need: placement.PlanNeed(c.Config, req.Spec.Plan), Cluster: req.Spec.Cluster, Region: req.Spec.Region}
+	one := len(c.Config.Clusters) == 1 // nothing to choose: no reason said
 	if kept != "" && (r.Cluster == "" || r.Cluster == kept) {
 		k := r
 		k.Cluster, k.Kept = kept, true
 		if d, err := c.Placer.Place(k); err == nil {
-			if keptWhy != "" {
+			if keptWhy != "" || one {
 				d.Why = keptWhy // as the first render said, not re-worded
 			}
 			return d, nil
 		}
 	}
-	return c.Placer.Place(r)
+	d, err := c.Placer.Place(r)
+	if err == nil && one {
+		d.Why = ""
+	}
+	return d, err
 }
 
 // placementProblem words a refused placement for the field to change;

@@ -57,8 +57,8 @@ func TestChecks_RequestPull(t *testing.T) {
 		t.Errorf("check run: %+v", run)
 	}
 	for _, want := range []string{
-		"| `dog-diner` | added | `medium` | 2 CPU, 2Gi memory, 20Gi storage, 6 pods, internet egress (443) | `dog-diner.shop.example.com` |",
-		"| `emu-eatery` | added | `large` | 4 CPU, 8Gi memory, 100Gi storage, 10 pods",
+		"| `dog-diner` | added | `default` | `medium` | 2 CPU, 2Gi memory, 20Gi storage, 6 pods, internet egress (443) | `dog-diner.shop.example.com` |",
+		"| `emu-eatery` | added | `default` | `large` | 4 CPU, 8Gi memory, 100Gi storage, 10 pods",
 	} {
 		if !strings.Contains(run.Summary, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, run.Summary)
@@ -136,7 +136,7 @@ func TestChecks_StorePull(t *testing.T) {
 	if len(runs) != 1 || runs[0].Conclusion != "success" || runs[0].Title != "Provision: cat-cafe" {
 		t.Fatalf("check runs on the store pull request's head: %+v", runs)
 	}
-	if !strings.Contains(runs[0].Summary, "| `cat-cafe` | added | `small` | 1 CPU, 1Gi memory, 5Gi storage, 4 pods | `cat-cafe.shop.example.com` |") ||
+	if !strings.Contains(runs[0].Summary, "| `cat-cafe` | added | `default` | `small` | 1 CPU, 1Gi memory, 5Gi storage, 4 pods | `cat-cafe.shop.example.com` |") ||
 		!strings.Contains(runs[0].Text, "| HelmRelease `store-cat-cafe/woocommerce` | created |") {
 		t.Errorf("the provision check:\n%s\n%s", runs[0].Summary, runs[0].Text)
 	}
@@ -157,7 +157,7 @@ func TestChecks_StorePull(t *testing.T) {
 	if len(runs) != 1 || runs[0].Conclusion != "success" || runs[0].Title != "Resize: cat-cafe" || len(runs[0].PullRequests) != 1 || runs[0].PullRequests[0] != pr {
 		t.Fatalf("check runs on the resize's head: %+v", runs)
 	}
-	for _, want := range []string{"| `cat-cafe` | changed | `small → medium` |", "| ResourceQuota `store-cat-cafe/store-quota` | changed |",
+	for _, want := range []string{"| `cat-cafe` | changed | `default` | `small → medium` |", "| ResourceQuota `store-cat-cafe/store-quota` | changed |",
 		"| `manifests/quota.yaml` | changed, +"} {
 		if !strings.Contains(runs[0].Summary+runs[0].Text, want) {
 			t.Errorf("the resize check lacks %q:\n%s\n%s", want, runs[0].Summary, runs[0].Text)
