@@ -26,11 +26,11 @@ type view struct {
 	// ClusterNames are the clusters to filter by: the configured ones and
 	// any a store is on, sorted; the filter shows when there are two.
 	ClusterNames []string
-	Page    int
-	Pages   int
-	Prev    string // link to the previous page, if any
-	Next    string // link to the next page, if any
-	First   int    // position of the page's first store among the matched, from 1
+	Page         int
+	Pages        int
+	Prev         string // link to the previous page, if any
+	Next         string // link to the next page, if any
+	First        int    // position of the page's first store among the matched, from 1
 }
 
 type phaseCount struct {
