@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/purrvision/purrvision/internal/placement"
+	"github.com/purrvision/purrvision/renderer"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -59,8 +60,12 @@ func (s *RepoSource) Clusters(ctx context.Context) ([]Cluster, error) {
 		if s.tracker == nil {
 			s.tracker = placement.NewTracker(s.Config, placement.FromConfig(s.Config), s.Repo)
 		}
+		var tree renderer.Tree = s.snap
+		if s.trackedTree != nil {
+			tree = s.trackedTree(tree)
+		}
 		var err error
-		if usage, err = s.tracker.At(s.snap, s.head).Usage(); err != nil {
+		if usage, err = s.tracker.At(tree, s.head).Usage(); err != nil {
 			return nil, fmt.Errorf("reading each cluster's use: %w", err)
 		}
 	}

@@ -118,13 +118,15 @@ func TestRepoSource_ClustersFollowMerges(t *testing.T) {
 	f := newFixture(t, 3)
 	twoClusters(f)
 	ctx := context.Background()
+	reads := f.source.CountClusterReads()
 	mustStores(t, f)
 	if _, err := f.source.Clusters(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.source.PlacementRebuilds(); n != 1 {
-		t.Fatalf("the first refresh read the tree %d times, want 1", n)
+	if n := f.source.PlacementRebuilds(); n != 1 || reads.Load() != 4 {
+		t.Fatalf("the first refresh read the tree %d times, %d request copies; want once, 4", n, reads.Load())
 	}
+	reads.Store(0)
 	// One merge adds two stores on us-1 and decommissions one on default;
 	// the next, a plan change on default.
 	f.merge(t, "two stores", storeOn(f, "us-1", "yankee"), storeOn(f, "us-1", "zulu"),
@@ -149,8 +151,14 @@ func TestRepoSource_ClustersFollowMerges(t *testing.T) {
 	if got, want := dimsOf(clusterByName(t, cs, "default")), "cpu 7 of 4 (175%), memory 11Gi used, storage 125Gi used, stores 3 of 10 (30%)"; got != want {
 		t.Errorf("default after the merges:\n got %s\nwant %s", got, want)
 	}
-	if n := f.source.PlacementRebuilds(); n != 1 {
-		t.Errorf("following two merges read the whole tree %d more times", n-1)
+	if n := f.source.PlacementRebuilds(); n != 1 || reads.Load() != 3 {
+		t.Errorf("following two merges read the whole tree %d more times, and %d request copies; want none, and the 3 they change", n-1, reads.Load())
+	}
+	// A refresh with the branch where it was reads nothing.
+	reads.Store(0)
+	mustStores(t, f)
+	if _, err := f.source.Clusters(ctx); err != nil || reads.Load() != 0 {
+		t.Errorf("a refresh at the same commit read %d request copies (%v)", reads.Load(), err)
 	}
 }
 

@@ -52,6 +52,9 @@ type RepoSource struct {
 	indexes map[forge.Repo]*commentIndex
 	// tracker follows each cluster's use along the branch (Clusters).
 	tracker *placement.Tracker
+	// trackedTree, when set, wraps the tree the tracker reads (tests
+	// count its reads).
+	trackedTree func(renderer.Tree) renderer.Tree
 }
 
 // row is a store as the tenants repo has it.
