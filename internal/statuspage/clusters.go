@@ -35,7 +35,8 @@ type Dim struct {
 	// Capacity is "" when the dimension is not counted (no limit).
 	Capacity string
 	// Percent is Used as a share of Capacity, rounded down; over 100 when
-	// the capacity was lowered below what is placed. 0 without a limit.
+	// the capacity was lowered below what is placed; 100 for a capacity of
+	// 0 (closed to new stores). 0 without a limit.
 	Percent int
 }
 
@@ -93,10 +94,8 @@ func dims(u placement.Usage) []Dim {
 		switch {
 		case capa[d] == placement.Unlimited:
 		case capa[d] == 0:
-			out[d].Capacity = amount(d, 0)
-			if used[d] > 0 {
-				out[d].Percent = 100
-			}
+			// A cluster closed to new stores is full.
+			out[d].Capacity, out[d].Percent = amount(d, 0), 100
 		default:
 			out[d].Capacity = amount(d, capa[d])
 			out[d].Percent = int(used[d] * 100 / capa[d])

@@ -18,12 +18,13 @@ import (
 // twoClusters makes f's config two clusters: default (the fixture's
 // stores), in region eu with a capacity of 4 CPUs and 10 stores, exposed
 // through the Gateway; and us-1 on its own domain, exposed by Ingress,
-// with no capacity set.
+// with no capacity set; and closed, with room for no store.
 func twoClusters(f *fixture) {
-	cpu, stores := resource.MustParse("4"), 10
+	cpu, stores, closed := resource.MustParse("4"), 10, 0
 	f.source.Config.Clusters = []config.Cluster{
 		{Name: "default", Labels: map[string]string{"region": "eu", "tier": "gold"}, Capacity: config.Capacity{CPU: &cpu, Stores: &stores}},
 		{Name: "us-1", BaseDomain: "us.example.net", Exposure: config.ExposureIngress, Labels: map[string]string{"region": "us"}},
+		{Name: "closed", Capacity: config.Capacity{Stores: &closed}},
 	}
 }
 
@@ -92,7 +93,7 @@ func TestRepoSource_Clusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 2 {
+	if len(cs) != 3 {
 		t.Fatalf("clusters: %+v", cs)
 	}
 	def := clusterByName(t, cs, "default")
@@ -108,6 +109,9 @@ func TestRepoSource_Clusters(t *testing.T) {
 	}
 	if got, want := dimsOf(u), "cpu 1 used, memory 1Gi used, storage 5Gi used, stores 1 used"; got != want {
 		t.Errorf("us-1's use:\n got %s\nwant %s", got, want)
+	}
+	if got, want := dimsOf(clusterByName(t, cs, "closed")), "cpu 0 used, memory 0 used, storage 0 used, stores 0 of 0 (100%)"; got != want {
+		t.Errorf("closed:\n got %s\nwant %s", got, want)
 	}
 }
 

@@ -65,7 +65,7 @@ func (everything) Clusters(context.Context) ([]statuspage.Cluster, error) {
 		{Name: "default", Labels: []string{`region=<b>eu</b>`}, Exposure: "gateway", BaseDomain: "shop.example.com", Dims: []statuspage.Dim{
 			{Name: "cpu", Used: "6", Capacity: "4", Percent: 150}, {Name: "memory", Used: "4Gi"}, {Name: "storage", Used: "30Gi"}, {Name: "stores", Used: "3", Capacity: "10", Percent: 30}}},
 		{Name: "us-1", Exposure: "ingress", BaseDomain: "us.example.net", Dims: []statuspage.Dim{
-			{Name: "cpu", Used: "0"}, {Name: "memory", Used: "0"}, {Name: "storage", Used: "0"}, {Name: "stores", Used: "0", Capacity: "0"}}},
+			{Name: "cpu", Used: "0"}, {Name: "memory", Used: "0"}, {Name: "storage", Used: "0"}, {Name: "stores", Used: "0", Capacity: "0", Percent: 100}}},
 	}, nil
 }
 
@@ -78,7 +78,7 @@ func TestPage_Clusters(t *testing.T) {
 	body := getURL(t, h, "/")
 	for _, s := range []string{"<h2>Clusters</h2>", "<th>cpu</th><th>memory</th><th>storage</th><th>stores</th>", `<tr id="cluster-default">`,
 		"region=&lt;b&gt;eu&lt;/b&gt;", "6 of 4 (150%)", `value="150"`, "4Gi used, no limit", "3 of 10 (30%)", "<td>gateway</td>",
-		`<a href="/?cluster=default&amp;phase=ready" class="phase ready">Ready: 1</a>`, `<tr id="cluster-us-1">`, "<td>none</td>", "0 of 0 (0%)",
+		`<a href="/?cluster=default&amp;phase=ready" class="phase ready">Ready: 1</a>`, `<tr id="cluster-us-1">`, "<td>none</td>", "0 of 0 (100%)",
 		"no stores</td>", "<h2>Rollouts</h2>", "<h2>Stores</h2>", "<td>cat-cafe</td>\n<td>default</td>", `<select name="cluster">`} {
 		if !strings.Contains(body, s) {
 			t.Errorf("page lacks %q", s)
