@@ -41,6 +41,15 @@ func NewTracker(cfg *config.Config, clusters []Cluster, repo Differ) *Tracker {
 	return &Tracker{cfg: cfg, clusters: clusters, repo: repo}
 }
 
+// Rebuilds is how many times the tracker has read the whole tree: once
+// at the start, and again only when it cannot follow the branch commit by
+// commit (for metrics and tests).
+func (t *Tracker) Rebuilds() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rebuilds
+}
+
 // At is the index's view of the tenants repo at the base branch's commit
 // head (whose tree is base): what Place and Fits decide from.
 func (t *Tracker) At(base renderer.Tree, head tenants.Hash) *View {

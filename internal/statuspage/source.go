@@ -10,6 +10,7 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/placement"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -45,9 +46,15 @@ type RepoSource struct {
 	Now func() time.Time
 
 	mu      sync.Mutex
-	head    tenants.Hash // the tenants commit rows were read from
+	head    tenants.Hash      // the tenants commit rows were read from
+	snap    *tenants.Snapshot // its tree
 	rows    []row
 	indexes map[forge.Repo]*commentIndex
+	// tracker follows each cluster's use along the branch (Clusters).
+	tracker *placement.Tracker
+	// trackedTree, when set, wraps the tree the tracker reads (tests
+	// count its reads).
+	trackedTree func(renderer.Tree) renderer.Tree
 }
 
 // row is a store as the tenants repo has it.
@@ -140,6 +147,7 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 	}
 	rows := []row{}
 	for _, cl := range s.Config.ClusterNames() {
+		domain := s.Config.ClusterSettings(cl).BaseDomain
 		dirs, err := renderer.StoreDirs(s.Config, snap, cl)
 		if err != nil {
 			return nil, err
@@ -153,7 +161,7 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 				continue
 			}
 			r := row{store: Store{Name: req.Metadata.Name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
-				URL: v1alpha1.URL(req.Metadata.Name, s.Config.BaseDomain), Phase: v1alpha1.PhaseUnknown}}
+				URL: v1alpha1.URL(req.Metadata.Name, domain), Phase: v1alpha1.PhaseUnknown}}
 			if ref, err := forge.ParseIssueRef(req.Metadata.Annotations[v1alpha1.AnnotationIssue]); err == nil {
 				r.issue = ref
 				r.store.Issue = ref.String()
@@ -161,7 +169,7 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 			rows = append(rows, r)
 		}
 	}
-	s.head, s.rows = head, rows
+	s.head, s.snap, s.rows = head, snap, rows
 	return rows, nil
 }
 

@@ -348,6 +348,9 @@ func BenchmarkStatusPageRefresh(b *testing.B) {
 	if _, err := f.source.Stores(ctx); err != nil {
 		b.Fatal(err)
 	}
+	if _, err := f.source.Clusters(ctx); err != nil {
+		b.Fatal(err)
+	}
 	before := f.gh.Calls()
 	b.Logf("first refresh: %d calls in %v", before[listComments], time.Since(start).Round(time.Millisecond))
 	phases := []v1alpha1.Phase{v1alpha1.PhaseReady, v1alpha1.PhaseInstalling}
@@ -358,6 +361,9 @@ func BenchmarkStatusPageRefresh(b *testing.B) {
 		f.setPhase(b, storeName(i%10000), phases[i%2])
 		b.StartTimer()
 		if _, err := f.source.Stores(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := f.source.Clusters(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

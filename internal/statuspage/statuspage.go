@@ -1,6 +1,7 @@
 // Package statuspage serves the read-only status page at GET /: every store
 // with its phase, URL, requester and plan, links to its issue and pull
-// request, and its timeline; and the newest fleet rollouts with their
+// request, and its timeline; each cluster with its exposure and what its
+// stores reserve of its capacity; and the newest fleet rollouts with their
 // waves. It is server-rendered HTML that works without
 // JavaScript and refreshes itself; it shows nothing secret (names, phases,
 // links and the timeline Purrvision already posts on GitHub).
@@ -76,6 +77,7 @@ type Handler struct {
 	mu       sync.Mutex
 	cached   []Store
 	rollouts []Rollout
+	clusters []Cluster
 	fetched  time.Time
 }
 
@@ -85,7 +87,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
 	}
-	stores, rollouts, fetched, err := h.stores(r.Context())
+	stores, rollouts, clusters, fetched, err := h.stores(r.Context())
 	if err != nil {
 		logctx.From(r.Context()).Error("status page: listing stores", "error", err)
 		if stores == nil {
@@ -101,7 +103,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	data := map[string]any{"View": newView(stores, r.URL.Query()), "Rollouts": rollouts, "Now": now()}
+	data := map[string]any{"View": newView(stores, clusters, r.URL.Query()), "Rollouts": rollouts, "Clusters": clusters, "Now": now()}
 	if err != nil {
 		// An outage of GitHub or of the tenants repo: show the last list, and say so.
 		data["StaleSince"] = fetched
@@ -122,10 +124,10 @@ func (h *Handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:])&subtle.ConstantTimeCompare(u1[:], u2[:]) == 1
 }
 
-// stores returns the store list, the rollouts when the Source lists them,
-// and when they were read. When reading fails it returns the error with
-// the last lists read, if there are.
-func (h *Handler) stores(ctx context.Context) ([]Store, []Rollout, time.Time, error) {
+// stores returns the store list, the rollouts and the clusters when the
+// Source lists them, and when they were read. When reading fails it
+// returns the error with the last lists read, if there are.
+func (h *Handler) stores(ctx context.Context) ([]Store, []Rollout, []Cluster, time.Time, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ttl := h.TTL
@@ -133,22 +135,57 @@ func (h *Handler) stores(ctx context.Context) ([]Store, []Rollout, time.Time, er
 		ttl = 30 * time.Second
 	}
 	if h.cached != nil && time.Since(h.fetched) < ttl {
-		return h.cached, h.rollouts, h.fetched, nil
+		return h.cached, h.rollouts, h.clusters, h.fetched, nil
+	}
+	last := func(err error) ([]Store, []Rollout, []Cluster, time.Time, error) {
+		return h.cached, h.rollouts, h.clusters, h.fetched, err
 	}
 	s, err := h.Source.Stores(ctx)
 	if err != nil {
-		return h.cached, h.rollouts, h.fetched, err
+		return last(err)
 	}
 	var rs []Rollout
 	if l, ok := h.Source.(RolloutLister); ok {
 		if rs, err = l.Rollouts(ctx); err != nil {
-			return h.cached, h.rollouts, h.fetched, err
+			return last(err)
+		}
+	}
+	var cs []Cluster
+	if l, ok := h.Source.(ClusterLister); ok {
+		if cs, err = l.Clusters(ctx); err != nil {
+			return last(err)
 		}
 	}
 	if s == nil {
 		s = []Store{}
 	}
 	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
-	h.cached, h.rollouts, h.fetched = s, rs, time.Now()
-	return s, rs, h.fetched, nil
+	countByCluster(s, cs)
+	h.cached, h.rollouts, h.clusters, h.fetched = s, rs, cs, time.Now()
+	return s, rs, cs, h.fetched, nil
+}
+
+// countByCluster fills each cluster's counts of stores by phase, each
+// linking to the list of those stores.
+func countByCluster(stores []Store, clusters []Cluster) {
+	if len(clusters) == 0 {
+		return
+	}
+	at := make(map[string]map[v1alpha1.Phase]int, len(clusters))
+	for _, c := range clusters {
+		at[c.Name] = map[v1alpha1.Phase]int{}
+	}
+	for _, s := range stores {
+		if m := at[s.Cluster]; m != nil {
+			m[s.Phase]++
+		}
+	}
+	for i := range clusters {
+		c := &clusters[i]
+		c.Counts = nil
+		for p, n := range at[c.Name] {
+			c.Counts = append(c.Counts, phaseCount{Phase: p, Count: n, Link: link("", p, c.Name, 1)})
+		}
+		sort.Slice(c.Counts, func(i, j int) bool { return c.Counts[i].Phase < c.Counts[j].Phase })
+	}
 }

@@ -57,6 +57,48 @@ func TestPage_Rollouts(t *testing.T) {
 	}
 }
 
+// everything is a store list with rollouts and clusters.
+type everything struct{ withRollouts }
+
+func (everything) Clusters(context.Context) ([]statuspage.Cluster, error) {
+	return []statuspage.Cluster{
+		{Name: "default", Labels: []string{`region=<b>eu</b>`}, Exposure: "gateway", BaseDomain: "shop.example.com", Dims: []statuspage.Dim{
+			{Name: "cpu", Used: "6", Capacity: "4", Percent: 150}, {Name: "memory", Used: "4Gi"}, {Name: "storage", Used: "30Gi"}, {Name: "stores", Used: "3", Capacity: "10", Percent: 30}}},
+		{Name: "us-1", Exposure: "ingress", BaseDomain: "us.example.net", Dims: []statuspage.Dim{
+			{Name: "cpu", Used: "0"}, {Name: "memory", Used: "0"}, {Name: "storage", Used: "0"}, {Name: "stores", Used: "0", Capacity: "0", Percent: 100}}},
+	}, nil
+}
+
+// TestPage_Clusters: a source that lists clusters gets a section with
+// each one's labels, exposure and use of each dimension, and its stores
+// by phase counted from the store list; the stores can be filtered by
+// cluster.
+func TestPage_Clusters(t *testing.T) {
+	h := &statuspage.Handler{Source: everything{withRollouts{stores}}}
+	body := getURL(t, h, "/")
+	for _, s := range []string{"<h2>Clusters</h2>", "<th>cpu</th><th>memory</th><th>storage</th><th>stores</th>", `<tr id="cluster-default">`,
+		"region=&lt;b&gt;eu&lt;/b&gt;", "6 of 4 (150%)", `value="150"`, "4Gi used, no limit", "3 of 10 (30%)", "<td>gateway</td>",
+		`<a href="/?cluster=default&amp;phase=ready" class="phase ready">Ready: 1</a>`, `<tr id="cluster-us-1">`, "<td>none</td>", "0 of 0 (100%)",
+		"no stores</td>", "<h2>Rollouts</h2>", "<h2>Stores</h2>", "<td>cat-cafe</td>\n<td>default</td>", `<select name="cluster">`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("page lacks %q", s)
+		}
+	}
+	if strings.Contains(body, "<b>eu") {
+		t.Error("a label was not escaped")
+	}
+	if body := getURL(t, h, "/?cluster=us-1"); strings.Count(body, `<tr id="store-`) != 0 || !strings.Contains(body, "No store matches") {
+		t.Error("the cluster filter shows stores of another cluster")
+	}
+	if body := getURL(t, h, "/?cluster=default&q=cat"); strings.Count(body, `<tr id="store-`) != 1 || !strings.Contains(body, `href="/?cluster=default&amp;phase=failed&amp;q=cat"`) {
+		t.Errorf("cluster filter with a search:\n%s", body)
+	}
+	// Without a clusters section, and with one cluster, no cluster filter.
+	if body := getURL(t, &statuspage.Handler{Source: stores}, "/"); strings.Contains(body, "Clusters") || strings.Contains(body, `name="cluster"`) {
+		t.Error("a source without clusters shows a clusters section or filter")
+	}
+}
+
 func get(t *testing.T, h http.Handler, user, pass string) (int, string) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -113,7 +155,7 @@ func TestPage_InChromium(t *testing.T) {
 			t.Fatal("Chromium is not installed: run `make chromium` (Debian's chromium package)")
 		}
 	}
-	srv := httptest.NewServer(&statuspage.Handler{Source: withRollouts{stores}})
+	srv := httptest.NewServer(&statuspage.Handler{Source: everything{withRollouts{stores}}})
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -126,7 +168,8 @@ func TestPage_InChromium(t *testing.T) {
 	}
 	dom := string(out)
 	for _, s := range []string{"Purrvision stores", `id="store-cat-cafe"`, "Ready", `id="store-dog-diner"`, "Failed", "octocat", "Store or requester", `name="phase"`,
-		"Rollout 20261125-abcdef", "paused", "tracking issue acme/stores#9"} {
+		"Rollout 20261125-abcdef", "paused", "tracking issue acme/stores#9", "Clusters", `id="cluster-us-1"`, "6 of 4 (150%)", "no limit",
+		`<meter min="0" max="100" low="80" high="95" optimum="0" value="150">`, `name="cluster"`} {
 		if !strings.Contains(dom, s) {
 			t.Errorf("Chromium's DOM lacks %q:\n%s", s, dom)
 		}
