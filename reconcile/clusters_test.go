@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
@@ -50,7 +51,7 @@ func twoClusters(t *testing.T) *config.Config {
 
 // tenantsWith is a tenants repo holding each store (name: cluster) in its
 // cluster's folder, and the commit that put them there.
-func tenantsWith(t *testing.T, cfg *config.Config, stores map[string]string) (*tenants.Repo, string) {
+func tenantsWith(t *testing.T, cfg *config.Config, stores map[string]string, issues map[string]int) (*tenants.Repo, string) {
 	t.Helper()
 	_, url, _ := testutil.GitRepo(t, "tenants", "main")
 	repo, err := tenants.Open(context.Background(), tenants.Options{URL: url, Branch: "main"})
@@ -61,7 +62,7 @@ func tenantsWith(t *testing.T, cfg *config.Config, stores map[string]string) (*t
 	for store, cl := range stores {
 		dir := renderer.StoreDir(cfg, cl, store)
 		changes = append(changes,
-			tenants.Change{Path: dir + "/" + renderer.FileRequest, Data: []byte("metadata:\n  name: " + store + "\n")},
+			tenants.Change{Path: dir + "/" + renderer.FileRequest, Data: testutil.RequestCopy(store, cl, fmt.Sprintf("acme/stores#%d", issues[store]))},
 			tenants.Change{Path: dir + "/" + renderer.ManifestsDir + "/kustomization.yaml", Data: []byte("resources: []\n")})
 	}
 	res, err := repo.Update(context.Background(), "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
@@ -134,12 +135,16 @@ func decommission(t *testing.T, e *testenv.Env, fluxNS, store string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := &corev1.Namespace{}
-	if err := c.Get(ctx, types.NamespacedName{Name: ns}, got); err != nil {
-		t.Fatal(err)
-	}
-	got.Spec.Finalizers = nil
-	if _, err := cs.CoreV1().Namespaces().Finalize(ctx, got, metav1.UpdateOptions{}); err != nil {
+	// The watcher may write the Namespace meanwhile: read it again then.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got := &corev1.Namespace{}
+		if err := c.Get(ctx, types.NamespacedName{Name: ns}, got); err != nil {
+			return err
+		}
+		got.Spec.Finalizers = nil
+		_, err := cs.CoreV1().Namespaces().Finalize(ctx, got, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -159,12 +164,13 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 	e := apiServer(t)
 	fluxNS := e.Namespace(t, "flux-system")
 	cfg := twoClusters(t)
-	storeA, storeB := testenv.UniqueName("cat-cafe"), testenv.UniqueName("dog-diner")
-	repo, head := tenantsWith(t, cfg, map[string]string{storeA: "a", storeB: "b"})
+	storeA, storeB, storeC := testenv.UniqueName("cat-cafe"), testenv.UniqueName("dog-diner"), testenv.UniqueName("emu-eatery")
 	gh, client_ := testutil.GitHub(t, "acme/stores", "acme/tenants")
 	tenantsRepo := forge.Repo{Owner: "acme", Name: "tenants"}
 	issueA := gh.OpenIssue("acme/stores", "octocat", "Store: "+storeA, "body", "store-request", "store/provisioning")
 	issueB := gh.OpenIssue("acme/stores", "octocat", "Store: "+storeB, "body", "store-request", "store/provisioning")
+	issueC := gh.OpenIssue("acme/stores", "octocat", "Store: "+storeC, "body", "store-request", "store/provisioning")
+	repo, head := tenantsWith(t, cfg, map[string]string{storeA: "a", storeB: "b", storeC: "a"}, map[string]int{storeA: issueA, storeB: issueB, storeC: issueC})
 	ctx := context.Background()
 	// The deployment the request flow made at the merge, under the name
 	// every store had before clusters had watchers of their own.
@@ -199,6 +205,10 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 	}()
 	readyStore(t, e, fluxNS, storeA, fmt.Sprintf("acme/stores#%d", issueA), head)
 	readyStore(t, e, fluxNS, storeB, fmt.Sprintf("acme/stores#%d", issueB), head)
+	// Someone who can create objects in cluster a makes those of a's store
+	// C annotated with b's store's issue: the report goes to the issue the
+	// tenants repo names for C, never to the one they typed.
+	readyStore(t, e, fluxNS, storeC, fmt.Sprintf("acme/stores#%d", issueB), head)
 
 	envA, envB := v1alpha1.Environment(storeA), "b/"+v1alpha1.Environment(storeB)
 	states := func() map[string][]string { return gh.DeploymentStates("acme/tenants") }
@@ -236,6 +246,10 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 		return ""
 	}
 	eventually(t, "b's store's timeline names cluster b", func() bool { return strings.Contains(statusComment(issueB), "Ready on cluster b") })
+	eventually(t, "C's report on C's own issue", func() bool { return strings.Contains(statusComment(issueC), "Ready on cluster a") })
+	if body := statusComment(issueB); strings.Contains(body, storeC) || strings.Contains(body, "on cluster a") {
+		t.Errorf("a store's objects annotated with b's issue reported there:\n%s", body)
+	}
 	for _, tt := range []struct {
 		issue      int
 		want, not_ string
@@ -266,8 +280,9 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 		err := e.Client.Get(ctx, types.NamespacedName{Name: v1alpha1.Namespace(storeA)}, &corev1.Namespace{})
 		return apierrors.IsNotFound(err)
 	})
+	envC := v1alpha1.Environment(storeC)
 	for env, s := range states() {
-		if env != envA && env != envB {
+		if env != envA && env != envB && env != envC {
 			t.Errorf("deployment statuses in environment %s: %v; want only %s and %s", env, s, envA, envB)
 		}
 	}

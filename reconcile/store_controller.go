@@ -82,16 +82,29 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	issue := issueOf(ns, ks, hr)
-	if issue == nil {
-		return ctrl.Result{}, nil // not requested through an issue
+	if ns == nil && ks == nil && hr == nil {
+		return ctrl.Result{}, nil // nothing here, nothing to report
 	}
-	dir, ours, err := r.place(ctx, store, ks)
+	where, ours, err := r.place(ctx, store, ks)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if !ours {
 		return ctrl.Result{}, nil
+	}
+	dir := where.Dir
+	issue := issueOf(ns, ks, hr)
+	if r.Placement != nil {
+		// The issue the store's request copy names in the tenants repo, as
+		// the bot rendered it; an annotation on an object in the cluster is
+		// typed by whoever made the object.
+		issue = nil
+		if ref, err := forge.ParseIssueRef(where.Issue); err == nil {
+			issue = &ref
+		}
+	}
+	if issue == nil {
+		return ctrl.Result{}, nil // not requested through an issue
 	}
 	if ns != nil && ns.DeletionTimestamp == nil && !controllerutil.ContainsFinalizer(ns, v1alpha1.Finalizer) {
 		patch := client.MergeFrom(ns.DeepCopy())
@@ -149,23 +162,23 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 // it from this cluster's folder), else at the newest commit that holds it,
 // and says whether it is this cluster's. Without a Placement every store
 // is.
-func (r *StoreReconciler) place(ctx context.Context, store string, ks *kustomizev1.Kustomization) (string, bool, error) {
+func (r *StoreReconciler) place(ctx context.Context, store string, ks *kustomizev1.Kustomization) (Where, bool, error) {
 	if r.Placement == nil {
-		return "", true, nil
+		return Where{}, true, nil
 	}
 	revision := ""
 	if ks != nil {
 		revision = revisionSHA(ks.Status.LastAppliedRevision)
 	}
-	cl, dir, err := r.Placement.Place(ctx, store, revision)
+	w, err := r.Placement.Place(ctx, store, revision)
 	if err != nil {
-		return "", false, fmt.Errorf("finding the cluster of store %s: %w", store, err)
+		return Where{}, false, fmt.Errorf("finding the cluster of store %s: %w", store, err)
 	}
-	if cl != r.Cluster {
-		log.FromContext(ctx).V(1).Info("not this cluster's store; not reported", "store", store, "cluster", r.Cluster, "tenantsCluster", cl, "revision", revision)
-		return "", false, nil
+	if w.Cluster != r.Cluster {
+		log.FromContext(ctx).V(1).Info("not this cluster's store; not reported", "store", store, "cluster", r.Cluster, "tenantsCluster", w.Cluster, "revision", revision)
+		return Where{}, false, nil
 	}
-	return dir, true, nil
+	return w, true, nil
 }
 
 // fetch reads the store's objects; each is nil when absent.

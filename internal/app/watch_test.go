@@ -80,8 +80,10 @@ func TestNew_WatchOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	var changes []tenants.Change
+	issues := map[string]int{storeA: issueA, storeB: issueB}
 	for store, cl := range map[string]string{storeA: "a", storeB: "b"} {
-		changes = append(changes, tenants.Change{Path: renderer.StoreDir(cfg, cl, store) + "/" + renderer.ManifestsDir + "/kustomization.yaml", Data: []byte("resources: []\n")})
+		changes = append(changes, tenants.Change{Path: renderer.StoreDir(cfg, cl, store) + "/" + renderer.ManifestsDir + "/kustomization.yaml", Data: []byte("resources: []\n")},
+			tenants.Change{Path: renderer.StoreDir(cfg, cl, store) + "/" + renderer.FileRequest, Data: testutil.RequestCopy(store, cl, fmt.Sprintf("acme/stores#%d", issues[store]))})
 	}
 	res, err := repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
 		return &tenants.Plan{Parent: s.BranchHead, Changes: changes, Message: "stores on two clusters\n"}, nil

@@ -4,7 +4,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/tenants"
+	"sigs.k8s.io/yaml"
 )
 
 // Tree is a tenants repo tree in memory, path -> contents: a
@@ -55,4 +57,16 @@ func (t Tree) With(changes []tenants.Change) Tree {
 		out[c.Path] = c.Data
 	}
 	return out
+}
+
+// RequestCopy is a store's request copy as the bot renders it into the
+// tenants repo: on cluster, owned by issue (owner/name#number).
+func RequestCopy(name, cluster, issue string) []byte {
+	req := v1alpha1.New(name, v1alpha1.StoreSpec{Plan: "small", Owner: "octocat", AdminEmail: "owner@example.com", Cluster: cluster})
+	req.Metadata.Annotations = map[string]string{v1alpha1.AnnotationIssue: issue}
+	data, err := yaml.Marshal(req)
+	if err != nil {
+		panic(err) // a fixed struct always marshals
+	}
+	return data
 }
