@@ -134,6 +134,12 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 		title = fmt.Sprintf("Resize store %s to %s", name, cmd.Args[0])
 		next := *stored
 		next.Spec.Plan = cmd.Args[0]
+		if from, to := cfg.Plans[stored.Spec.Plan], cfg.Plans[next.Spec.Plan]; to.Storage.Cmp(from.Storage) < 0 {
+			// A PersistentVolumeClaim can grow, never shrink: the
+			// release would fail on every upgrade, with no way back.
+			return &CommandPlan{Refused: true, Reply: fmt.Sprintf("Store **%s** cannot move to plan `%s`: its volumes hold %s (plan `%s`), and Kubernetes cannot make a volume smaller. "+
+				"Choose a plan with at least %s of storage.", name, next.Spec.Plan, from.Storage.String(), stored.Spec.Plan, from.Storage.String())}, nil
+		}
 		if in.Placer != nil {
 			var nf *placement.NoFitError
 			if err := in.Placer.Fits(name, cluster, placement.PlanNeed(cfg, next.Spec.Plan)); errors.As(err, &nf) {

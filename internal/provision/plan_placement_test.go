@@ -184,3 +184,26 @@ func TestPlanCheck_SaysWhereAndWhy(t *testing.T) {
 		t.Fatalf("the check does not say where and why:\n%s\n%s", plan.Output.Summary, plan.Output.Text)
 	}
 }
+
+// TestPlanCommand_ResizeNeverShrinksVolumes: a resize to a plan with less
+// storage is refused (a PersistentVolumeClaim cannot shrink, and the
+// release would fail on every upgrade); one with less CPU but as much
+// storage is not.
+func TestPlanCommand_ResizeNeverShrinksVolumes(t *testing.T) {
+	f := newPlanFixture(t)
+	req := *f.req
+	req.Spec.Plan = "medium"
+	base := f.render(t, &req, issueA, 1)
+	for _, tc := range []struct {
+		plan    string
+		refused bool
+	}{{"small", true}, {"large", false}} {
+		p, err := PlanCommand(CommandInput{Common: f.common(base, nil), Request: &req, Command: Command{Name: CmdResize, Args: []string{tc.plan}}, Issue: issueA, Author: "octocat", CommentID: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Refused != tc.refused || tc.refused && (p.Commit != nil || !strings.Contains(p.Reply, "cannot make a volume smaller")) {
+			t.Fatalf("resize medium to %s: %+v", tc.plan, p)
+		}
+	}
+}

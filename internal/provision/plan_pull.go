@@ -55,6 +55,11 @@ func checkRequestFiles(cfg *config.Config, head renderer.Tree, files []string, a
 		if req.Spec.Owner != author {
 			problems = append(problems, FieldError{Field: f, Msg: fmt.Sprintf("spec.owner is %q but the pull request is by @%s; a store is owned by whoever asks for it", req.Spec.Owner, author)})
 		}
+		if len(req.Metadata.Annotations) > 0 {
+			// Purrvision writes them (the issue, the placement's reason);
+			// a request that sets them would put its words in the bot's.
+			problems = append(problems, FieldError{Field: f, Msg: "metadata.annotations are Purrvision's to write; remove them"})
+		}
 		reqs = append(reqs, req)
 	}
 	return reqs, problems, nil
@@ -124,6 +129,7 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 		}
 		plan.Placed[name] = where.Why
 		placed := *req
+		placed.Metadata.Annotations = nil // the bot's to write, from the render
 		placed.Spec.Cluster = where.Cluster
 		dir := renderer.StoreDir(cfg, where.Cluster, name)
 		current, err := renderer.StoreFiles(in.Branch.Tree, dir)

@@ -678,6 +678,10 @@ func TestCheckRequestFiles(t *testing.T) {
 		{"owned by someone else", testutil.Tree{"requests/cat-cafe.yaml": []byte(strings.Replace(valid, "octocat", "mallory", 1))}, []string{"requests/cat-cafe.yaml"}, 1, []string{`spec.owner is "mallory"`}},
 		{"not a StoreRequest", testutil.Tree{"requests/cat-cafe.yaml": []byte("kind: Secret\n")}, []string{"requests/cat-cafe.yaml"}, 0, []string{"requests/cat-cafe.yaml"}},
 		{"invalid plan", testutil.Tree{"requests/cat-cafe.yaml": []byte(strings.Replace(valid, "small", "huge", 1))}, []string{"requests/cat-cafe.yaml"}, 1, []string{"spec.plan"}},
+		// The review's attacker: words of theirs in the bot's placement
+		// reason (shown in the check) or a forged owning issue.
+		{"annotations the bot writes", testutil.Tree{"requests/cat-cafe.yaml": []byte(strings.Replace(valid, "  name: cat-cafe\n", "  name: cat-cafe\n  annotations:\n    purrvision.dev/placement: \"[click](https://evil.example)\"\n", 1))},
+			[]string{"requests/cat-cafe.yaml"}, 1, []string{"metadata.annotations are Purrvision's to write"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
