@@ -101,7 +101,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		return err
 	}
 	state := devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir, Tenants: env.Git.URL("tenants"),
-		Chart: env.Git.URL("purrvision"), Config: cfgPath, ChartVersion: env.Config.Chart.Version}
+		Chart: env.Git.URL("purrvision"), Config: cfgPath, ChartVersion: env.Config.Chart.Version, Age: os.Getenv("PURRVISION_AGE")}
 	removeState, err := writeDevState(state)
 	if err != nil {
 		return err
@@ -260,7 +260,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 			if _, err := writeDevState(state); err != nil {
 				return err
 			}
-			say("service restarted with %s (chart %s)", cfgPath, env.Config.Chart.Version)
+			say("service restarted with %s (chart %s); status page now at %s/", cfgPath, env.Config.Chart.Version, env.URL)
 		}
 	}
 }

@@ -40,6 +40,9 @@ type devState struct {
 	// the service runs with (dev chart-release waits for it).
 	Config       string `json:"config,omitempty"`
 	ChartVersion string `json:"chartVersion,omitempty"`
+	// Age is the age CLI the dev system was started with (PURRVISION_AGE),
+	// for the commands printed from another terminal without its env.
+	Age string `json:"age,omitempty"`
 }
 
 // devStatePath is where the running dev system is described.
@@ -91,7 +94,7 @@ func standinCall(ctx context.Context, method, path, as string, in, out any) erro
 }
 
 func newDevRequestCommand() *cobra.Command {
-	var name, plan, as, email, title string
+	var name, plan, as, email, title, cluster, region string
 	var waitFor time.Duration
 	var pr bool
 	cmd := &cobra.Command{
@@ -126,7 +129,7 @@ and prints it.`,
 			if key.Added {
 				fmt.Fprintf(out, "gave @%s the SSH key %s.pub\n", as, key.Private)
 			}
-			spec := v1alpha1.StoreSpec{Plan: plan, AdminEmail: email, Title: title}
+			spec := v1alpha1.StoreSpec{Plan: plan, AdminEmail: email, Title: title, Cluster: cluster, Region: region}
 			if pr {
 				spec.Owner = as
 				return requestPull(cmd.Context(), out, st, v1alpha1.New(name, spec), as, waitFor)
@@ -209,6 +212,8 @@ and prints it.`,
 	cmd.Flags().StringVar(&plan, "plan", "", "plan")
 	cmd.Flags().StringVar(&email, "email", "owner@example.com", "admin e-mail")
 	cmd.Flags().StringVar(&title, "title", "", "shop title")
+	cmd.Flags().StringVar(&cluster, "cluster", "", "cluster to put the store on (default: Purrvision places it)")
+	cmd.Flags().StringVar(&region, "region", "", "region whose clusters the store may go to (a cluster label region)")
 	cmd.Flags().StringVar(&as, "as", "octocat", "GitHub login that opens the issue or pull request, and owns the store")
 	return cmd
 }
@@ -389,6 +394,9 @@ func newDevCredentialsCommand() *cobra.Command {
 			file, err := devenv.SaveCredentials(cmd.Context(), st.GitHub, repo, n, st.Dir)
 			if err != nil {
 				return err
+			}
+			if os.Getenv("PURRVISION_AGE") == "" && st.Age != "" {
+				_ = os.Setenv("PURRVISION_AGE", st.Age) // the one dev printed at its start
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), devenv.DecryptCommand(key.Private, file))
 			return err

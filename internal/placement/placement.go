@@ -113,6 +113,10 @@ type NoFitError struct {
 func (e *NoFitError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "store %s does not fit in %s", e.Store, e.Where)
+	if len(e.Fits) == 1 && e.Where == "cluster "+e.Fits[0].Cluster {
+		fmt.Fprintf(&b, " (%s)", strings.Join(e.Fits[0].Short, ", "))
+		return b.String()
+	}
 	for i, f := range e.Fits {
 		if i == 0 {
 			b.WriteString(": ")

@@ -67,7 +67,7 @@ func TestPlace(t *testing.T) {
 		{name: "region with one cluster", clusters: three, req: placement.Request{Store: "a", Need: small, Region: "us"}, want: "us-1", why: "the only cluster in region us"},
 		{name: "a named cluster is taken though others are roomier", clusters: three, req: placement.Request{Store: "a", Need: small, Cluster: "eu-2"}, want: "eu-2", why: "the request names cluster eu-2; free before this store: cpu 8 of 8"},
 		{name: "a named cluster that is full", clusters: []placement.Cluster{tiny, open}, stores: []stored{{"x", "tiny", large}},
-			req: placement.Request{Store: "a", Need: small, Cluster: "tiny"}, err: "store a does not fit in cluster tiny: tiny (cpu: needs 1, 0 free of 2, memory: needs 2Gi, 0 free of 4Gi, storage: needs 10Gi, 0 free of 20Gi)"},
+			req: placement.Request{Store: "a", Need: small, Cluster: "tiny"}, err: "store a does not fit in cluster tiny (cpu: needs 1, 0 free of 2, memory: needs 2Gi, 0 free of 4Gi, storage: needs 10Gi, 0 free of 20Gi)"},
 		{name: "full everywhere: the numbers of each", clusters: []placement.Cluster{eu1, tiny},
 			stores: []stored{{"x", "eu-1", capacity(7500, 0, 0, 0)}, {"y", "tiny", capacity(2000, 0, 0, 0)}},
 			req:    placement.Request{Store: "a", Need: small},
@@ -117,7 +117,7 @@ func TestFits_Resize(t *testing.T) {
 		{name: "growing into what is free", stores: []stored{{"a", "c", small}, {"b", "c", small}}, store: "a", need: large},
 		{name: "its own use is not counted twice", stores: []stored{{"a", "c", large}}, store: "a", need: capacity(6000, 12*gi, 100*gi, 0)},
 		{name: "growing past it", stores: []stored{{"a", "c", small}, {"b", "c", large}}, store: "a", need: large,
-			err: "store a does not fit in cluster c: c (cpu: needs 4, 2 free of 6, memory: needs 8Gi, 4Gi free of 12Gi)"},
+			err: "store a does not fit in cluster c (cpu: needs 4, 2 free of 6, memory: needs 8Gi, 4Gi free of 12Gi)"},
 		{name: "shrinking always fits", stores: []stored{{"a", "c", large}, {"b", "c", capacity(3000, 0, 0, 0)}}, store: "a", need: small},
 		{name: "a cluster gone from the config counts nothing", stores: []stored{{"a", "gone", small}}, store: "a", need: large},
 	}

@@ -135,7 +135,7 @@ func TestPlanCommand_ResizeMustFitItsCluster(t *testing.T) {
 		if p.Refused != tc.refused {
 			t.Fatalf("resize to %s: refused %v, want %v (%+v)", tc.plan, p.Refused, tc.refused, p)
 		}
-		if tc.refused && (p.Commit != nil || !strings.Contains(p.Reply, "cannot grow to plan `large` on its cluster: store cat-cafe does not fit in cluster tight: tight (cpu: needs")) {
+		if tc.refused && (p.Commit != nil || !strings.Contains(p.Reply, "cannot grow to plan `large` on its cluster: store cat-cafe does not fit in cluster tight (cpu: needs")) {
 			t.Fatalf("refusal: %+v", p)
 		}
 	}
