@@ -160,7 +160,9 @@ func Signatures(p *Plan) []string {
 // signature is what the group changes, without its stores or their count.
 func (g *Group) signature() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "plan=%s\x00moved=%t\x00", g.Plan, g.Moved)
+	// Not the group's plan: that says which stores share the change, and a
+	// subset of them (a wave) may all be of one plan.
+	fmt.Fprintf(h, "moved=%t\x00", g.Moved)
 	for _, f := range g.Files {
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", f.Path, f.Kind, f.Summary)
 	}

@@ -274,3 +274,23 @@ func TestTableAndPauseComment(t *testing.T) {
 		t.Errorf("pause comment lacks Flux's message:\n%s", c)
 	}
 }
+
+// TestNextWave_MixedPlansNotReplanned: a chart bump over stores of several
+// plans is one change; the canary wave (one store, so one plan) is not
+// "replanned" for being of a single plan (the newcomer saw wave 1 say the
+// start's plan did not foresee the very change it listed).
+func TestNextWave_MixedPlansNotReplanned(t *testing.T) {
+	cfg := exampleConfig(t)
+	old := withChart(cfg, "0.0.9")
+	specs := []storeSpec{{name: "a-store", plan: "small"}, {name: "b-store", plan: "medium"}, {name: "c-store", plan: "large"}}
+	tree := testutil.Tree(fleetFiles(t, old, sealedSecrets(t, cfg), specs))
+	p := plan(t, cfg, tree)
+	st := &State{ID: "r1", Waves: "1,100%", MaxFailures: "0", Phase: Active, Fleet: p.StoreNames(), Changes: Signatures(p)}
+	next, err := NextWave(NextInput{State: st, Plan: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Wave.Stores) != 1 || next.Replanned {
+		t.Fatalf("NextWave() = %+v; want the canary, not replanned", next)
+	}
+}
