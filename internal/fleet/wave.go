@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -514,10 +515,11 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 		return true, nil
 	}
 	if revert {
-		if pr.Merged {
-			r.nudgeFlux(ctx)
+		if !pr.Merged {
+			return true, nil
 		}
-		return true, nil
+		r.nudgeFlux(ctx)
+		return true, r.recordRevert(ctx, id, n, pr)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -531,6 +533,35 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 	}
 	_, err = r.watchPull(ctx, tr, n, pr)
 	return true, err
+}
+
+// recordRevert records the merge of the revert of wave n, when it is the
+// bot's pull request at the commit the bot pushed, so the table and the
+// audit say the wave was reverted.
+func (r *Roller) recordRevert(ctx context.Context, id string, n int, pr *forge.PullRequest) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr, err := r.find(ctx, id)
+	if err != nil || tr == nil {
+		return err
+	}
+	key := strconv.Itoa(n)
+	ps, ok := tr.st.Reverts[key]
+	if !ok || ps.Pull != pr.Number || ps.MergeCommit != "" || pr.HeadSHA != ps.Pushed || pr.MergeCommitSHA == "" {
+		return nil // not the bot's revert as it pushed it, or recorded
+	}
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		p := st.Reverts[key]
+		if p.MergeCommit != "" {
+			return "", ledger.ErrUnchanged
+		}
+		p.MergeCommit = pr.MergeCommitSHA
+		st.Reverts[key] = p
+		return fmt.Sprintf("the revert of wave %d merged as %s by @%s", n, short(pr.MergeCommitSHA), pr.MergedBy), nil
+	}); err != nil {
+		return err
+	}
+	return r.table(ctx, tr)
 }
 
 // find is the open tracking issue of rollout id; nil when none.

@@ -68,6 +68,8 @@ type PullState struct {
 	Pushed string `json:"pushed,omitempty"`
 	Pull   int    `json:"pull,omitempty"`
 	URL    string `json:"url,omitempty"`
+	// MergeCommit is the pull request's merge, once merged at Pushed.
+	MergeCommit string `json:"mergeCommit,omitempty"`
 }
 
 // WaveState is one wave of a rollout.
@@ -378,6 +380,12 @@ func Table(st *State) string {
 		note := ""
 		if w.Replanned {
 			note = " (re-planned)"
+		}
+		if rv, ok := st.Reverts[strconv.Itoa(w.Number)]; ok && rv.MergeCommit != "" {
+			note += " (reverted)"
+			if rv.URL != "" {
+				when += ", reverted by " + rv.URL
+			}
 		}
 		fmt.Fprintf(&b, "| %d%s | %s | %s | %s | %s | %s |\n", w.Number, note, pr, thousands(len(w.Stores)), thousands(w.Ready), thousands(len(w.Failed)), when)
 	}

@@ -371,6 +371,11 @@ func TestRollout_OverBudgetPausesThenRevertResumeAbort(t *testing.T) {
 	if !contains(h.replies(issue), revert[0].GetHTMLURL()) {
 		t.Errorf("replies %v do not link the revert", h.replies(issue))
 	}
+	// Merged, the revert is recorded: the table says the wave was reverted.
+	h.merge(revert[0].GetNumber())
+	if table := h.table(issue); !strings.Contains(table, "| 1 (reverted) |") || !strings.Contains(table, "reverted by "+revert[0].GetHTMLURL()) {
+		t.Errorf("the table does not say wave 1 was reverted:\n%s", table)
+	}
 
 	h.gh.Comment(requestsRepo, issue, "maintainer", "/purrvision rollout resume")
 	h.settle()
