@@ -6,6 +6,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/rollout"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -70,6 +72,15 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, name 
 			merges[sha] = true
 		}
 	}
+	// The merges of rollout waves and their reverts, as the bot recorded
+	// them on the rollouts' tracking issues, are the store's too.
+	rollouts, err := rolloutMerges(l)
+	if err != nil {
+		return nil, err
+	}
+	for sha := range rollouts {
+		merges[sha] = true
+	}
 	// The newest commit of a merged side that changed the folder is the
 	// bot's last render (it renders on top of whatever was pushed, before
 	// the branch validates); the ones before it may be anyone's.
@@ -82,11 +93,42 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, name 
 	}
 	for i := len(commits) - 1; i >= 0; i-- { // oldest first
 		e := commitEntry(commits[i], name, issueAt[commits[i].Hash], merges, last[commits[i].Hash], true)
+		if what := rollouts[commits[i].Hash.String()]; what != "" {
+			e.Summary += " (" + what + ", recorded by Purrvision)"
+		}
 		e.Cluster = clusterAt[commits[i].Hash]
 		out = append(out, e)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
+}
+
+// rolloutMerges are the merge commits of every rollout's waves and
+// reverts, from the bot's records of the tracking issues, with what each
+// was: "rollout r-1 wave 2", "the revert of rollout r-1 wave 1".
+func rolloutMerges(l *ledger.Ledger) (map[string]string, error) {
+	out := map[string]string{}
+	err := l.Each(`"rollout"`, func(ref string, rec ledger.Record) error {
+		if len(rec.Rollout) == 0 {
+			return nil
+		}
+		var st rollout.State
+		if err := json.Unmarshal(rec.Rollout, &st); err != nil {
+			return fmt.Errorf("reading the rollout of %s: %w", ref, err)
+		}
+		for _, w := range st.WaveList {
+			if w.MergeCommit != "" {
+				out[w.MergeCommit] = fmt.Sprintf("rollout %s wave %d", st.ID, w.Number)
+			}
+		}
+		for n, rv := range st.Reverts {
+			if rv.MergeCommit != "" {
+				out[rv.MergeCommit] = fmt.Sprintf("the revert of rollout %s wave %s", st.ID, n)
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // issueTimeline reads what the bot recorded of the store's issue in its

@@ -10,6 +10,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -216,6 +217,58 @@ func (l *Ledger) Read(ctx context.Context, ref forge.IssueRef, fetch bool) (Reco
 		return Record{}, false, fmt.Errorf("reading the ledger of %s: %w", ref, err)
 	}
 	return read(snap, file)
+}
+
+// Each calls f with every issue record on the ledger branch, as last
+// fetched, whose file holds want (a cheap filter before decoding: "" for
+// all).
+func (l *Ledger) Each(want string, f func(ref string, rec Record) error) error {
+	head, ok, err := l.repo.Head(v1alpha1.LedgerBranch)
+	if err != nil || !ok {
+		return err
+	}
+	snap, err := l.repo.Snapshot(head)
+	if err != nil {
+		return fmt.Errorf("reading the ledger: %w", err)
+	}
+	owners, err := snap.ReadDir("issues")
+	if err != nil {
+		return err
+	}
+	for _, owner := range owners {
+		repos, err := snap.ReadDir(path.Join("issues", owner))
+		if err != nil {
+			return err
+		}
+		for _, repo := range repos {
+			files, err := snap.ReadDir(path.Join("issues", owner, repo))
+			if err != nil {
+				return err
+			}
+			for _, file := range files {
+				n, isRecord := strings.CutSuffix(file, ".json")
+				if !isRecord {
+					continue
+				}
+				p := path.Join("issues", owner, repo, file)
+				data, ok, err := snap.ReadFile(p)
+				if err != nil || !ok || !bytes.Contains(data, []byte(want)) {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				var rec Record
+				if err := json.Unmarshal(data, &rec); err != nil {
+					return fmt.Errorf("reading ledger file %s: %w", p, err)
+				}
+				if err := f(owner+"/"+repo+"#"+n, rec); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func read(snap *tenants.Snapshot, file string) (Record, bool, error) {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/audit"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/fleet"
 	"github.com/purrvision/purrvision/internal/forge"
@@ -798,5 +799,11 @@ func TestRollout_StoresOnAnotherCluster(t *testing.T) {
 	h.tick()
 	if got := h.table(started.Issue.Ref.Number); !strings.Contains(strings.ToLower(got), "done") {
 		t.Fatalf("the rollout is not done once both stores are Ready:\n%s", got)
+	}
+	// The audit knows the wave's merge for what it is, from the bot's
+	// record of the rollout, not as a merge it did not record.
+	text := audit.Text(auditOf(t, h, h.tenantsClone(), "dog-deli"))
+	if !strings.Contains(text, "(rollout "+started.State.ID+" wave 1, recorded by Purrvision)") || strings.Contains(text, "did not record") {
+		t.Errorf("the audit of a store rolled out:\n%s", text)
 	}
 }
