@@ -600,19 +600,5 @@ func (r *Roller) reportCheck(ctx context.Context, want forge.CheckRun) error {
 }
 
 func (r *Roller) writeCheck(ctx context.Context, want forge.CheckRun) error {
-	runs, err := r.gh.ListCheckRuns(ctx, r.tenants, want.HeadSHA, want.Name)
-	if err != nil {
-		return err
-	}
-	for _, c := range runs { // newest first
-		if c.App != r.bot || c.Name != want.Name || c.HeadSHA != want.HeadSHA {
-			continue
-		}
-		if c.Conclusion == want.Conclusion && c.Output == want.Output && c.DetailsURL == want.DetailsURL {
-			return nil
-		}
-		return r.gh.UpdateCheckRun(ctx, r.tenants, c.ID, want)
-	}
-	_, err = r.gh.CreateCheckRun(ctx, r.tenants, want)
-	return err
+	return forge.WriteCheckRun(ctx, r.gh, r.tenants, r.bot, want)
 }

@@ -43,13 +43,16 @@ func (r Resources) Sub(o Resources) Resources {
 	return Resources{r.MilliCPU - o.MilliCPU, r.Memory - o.Memory, r.Storage - o.Storage, r.Stores - o.Stores}
 }
 
-// dims lists the dimensions in a fixed order, with their names.
-func (r Resources) dims() [4]int64 { return [4]int64{r.MilliCPU, r.Memory, r.Storage, r.Stores} }
+// Amounts lists the dimensions in a fixed order, named by DimensionNames.
+func (r Resources) Amounts() [4]int64 { return [4]int64{r.MilliCPU, r.Memory, r.Storage, r.Stores} }
 
-var dimNames = [4]string{"cpu", "memory", "storage", "stores"}
+// DimensionNames name the dimensions of Amounts, as the config does.
+var DimensionNames = [4]string{"cpu", "memory", "storage", "stores"}
 
-// format writes one dimension's amount as people read it.
-func format(dim int, v int64) string {
+// FormatAmount writes the amount v of dimension dim (an index of Amounts)
+// as the config has it: cpu in cores or millicores, memory and storage in
+// binary units, stores as a count.
+func FormatAmount(dim int, v int64) string {
 	switch dim {
 	case 0:
 		return resource.NewMilliQuantity(v, resource.DecimalSI).String()
@@ -216,7 +219,7 @@ func (ix *Index) Usage() []Usage {
 // its own use), with need: whether it fits, and the share of the
 // capacity left after it in the tightest dimension.
 func (ix *Index) fit(c *cluster, store string, need Resources) (ok bool, score float64) {
-	free, capa, n := ix.free(c, store), c.Capacity.dims(), need.dims()
+	free, capa, n := ix.free(c, store), c.Capacity.Amounts(), need.Amounts()
 	score = math.Inf(1)
 	for d := range capa {
 		if capa[d] < 0 {
@@ -239,7 +242,7 @@ func (ix *Index) free(c *cluster, store string) [4]int64 {
 	if p, ok := ix.stores[store]; ok && p.cluster == c {
 		used = used.Sub(p.use)
 	}
-	capa, u := c.Capacity.dims(), used.dims()
+	capa, u := c.Capacity.Amounts(), used.Amounts()
 	var free [4]int64
 	for d := range capa {
 		free[d] = Unlimited
@@ -252,11 +255,11 @@ func (ix *Index) free(c *cluster, store string) [4]int64 {
 
 // shortOf words how need does not fit c, with the numbers.
 func (ix *Index) shortOf(c *cluster, store string, need Resources) Fit {
-	free, capa, n := ix.free(c, store), c.Capacity.dims(), need.dims()
+	free, capa, n := ix.free(c, store), c.Capacity.Amounts(), need.Amounts()
 	f := Fit{Cluster: c.Name, Free: Resources{free[0], free[1], free[2], free[3]}}
 	for d := range capa {
 		if capa[d] >= 0 && n[d] > free[d] {
-			f.Short = append(f.Short, fmt.Sprintf("%s: needs %s, %s free of %s", dimNames[d], format(d, n[d]), format(d, max(free[d], 0)), format(d, capa[d])))
+			f.Short = append(f.Short, fmt.Sprintf("%s: needs %s, %s free of %s", DimensionNames[d], FormatAmount(d, n[d]), FormatAmount(d, max(free[d], 0)), FormatAmount(d, capa[d])))
 		}
 	}
 	return f
@@ -318,10 +321,10 @@ func (ix *Index) candidates(r Request) ([]*cluster, string, error) {
 
 func (ix *Index) why(r Request, c *cluster, candidates int) string {
 	var free []string
-	capa, fr := c.Capacity.dims(), ix.free(c, r.Store)
+	capa, fr := c.Capacity.Amounts(), ix.free(c, r.Store)
 	for d := range capa {
 		if capa[d] >= 0 {
-			free = append(free, fmt.Sprintf("%s %s of %s", dimNames[d], format(d, fr[d]), format(d, capa[d])))
+			free = append(free, fmt.Sprintf("%s %s of %s", DimensionNames[d], FormatAmount(d, fr[d]), FormatAmount(d, capa[d])))
 		}
 	}
 	left := "no capacity is counted there"

@@ -200,13 +200,13 @@ func PlanNeed(cfg *config.Config, plan string) Resources {
 // Describe says what a cluster has free, for the status page and the
 // pull request: "cpu 3 of 16, memory 10Gi of 64Gi, stores 12 of 50".
 func Describe(u Usage) string {
-	capa, used := u.Capacity.dims(), u.Used.dims()
+	capa, used := u.Capacity.Amounts(), u.Used.Amounts()
 	var parts []string
 	for d := range capa {
 		if capa[d] >= 0 {
-			parts = append(parts, fmt.Sprintf("%s %s of %s used", dimNames[d], format(d, used[d]), format(d, capa[d])))
+			parts = append(parts, fmt.Sprintf("%s %s of %s used", DimensionNames[d], FormatAmount(d, used[d]), FormatAmount(d, capa[d])))
 		} else {
-			parts = append(parts, fmt.Sprintf("%s %s used", dimNames[d], format(d, used[d])))
+			parts = append(parts, fmt.Sprintf("%s %s used", DimensionNames[d], FormatAmount(d, used[d])))
 		}
 	}
 	return strings.Join(parts, ", ")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/tenants"
@@ -30,22 +29,7 @@ func (p *Provisioner) reportCheck(ctx context.Context, sha string, plan *CheckPl
 }
 
 func (p *Provisioner) writeCheck(ctx context.Context, sha string, plan *CheckPlan) error {
-	want := plan.Run(sha)
-	runs, err := p.gh.ListCheckRuns(ctx, p.tenants, sha, v1alpha1.CheckName)
-	if err != nil {
-		return err
-	}
-	for _, r := range runs { // newest first
-		if r.App != p.bot || r.Name != v1alpha1.CheckName || r.HeadSHA != sha {
-			continue
-		}
-		if r.Conclusion == want.Conclusion && r.Output == want.Output && r.DetailsURL == want.DetailsURL {
-			return nil
-		}
-		return p.gh.UpdateCheckRun(ctx, p.tenants, r.ID, want)
-	}
-	_, err = p.gh.CreateCheckRun(ctx, p.tenants, want)
-	return err
+	return forge.WriteCheckRun(ctx, p.gh, p.tenants, p.bot, plan.Run(sha))
 }
 
 // checkPlan reads the base branch and head from the tenants clone and

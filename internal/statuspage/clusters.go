@@ -7,7 +7,6 @@ import (
 
 	"github.com/purrvision/purrvision/internal/placement"
 	"github.com/purrvision/purrvision/renderer"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Cluster is a cluster as the page shows it: how its stores are served,
@@ -85,33 +84,19 @@ func (s *RepoSource) Clusters(ctx context.Context) ([]Cluster, error) {
 
 // dims words a cluster's use, dimension by dimension.
 func dims(u placement.Usage) []Dim {
-	capa := [4]int64{u.Capacity.MilliCPU, u.Capacity.Memory, u.Capacity.Storage, u.Capacity.Stores}
-	used := [4]int64{u.Used.MilliCPU, u.Used.Memory, u.Used.Storage, u.Used.Stores}
-	names := [4]string{"cpu", "memory", "storage", "stores"}
+	capa, used, names := u.Capacity.Amounts(), u.Used.Amounts(), placement.DimensionNames
 	out := make([]Dim, 4)
 	for d := range capa {
-		out[d] = Dim{Name: names[d], Used: amount(d, used[d])}
+		out[d] = Dim{Name: names[d], Used: placement.FormatAmount(d, used[d])}
 		switch {
 		case capa[d] == placement.Unlimited:
 		case capa[d] == 0:
 			// A cluster closed to new stores is full.
-			out[d].Capacity, out[d].Percent = amount(d, 0), 100
+			out[d].Capacity, out[d].Percent = placement.FormatAmount(d, 0), 100
 		default:
-			out[d].Capacity = amount(d, capa[d])
+			out[d].Capacity = placement.FormatAmount(d, capa[d])
 			out[d].Percent = int(used[d] * 100 / capa[d])
 		}
 	}
 	return out
-}
-
-// amount writes dimension d's value as the config has it: cpu in cores or
-// millicores, memory and storage in binary units, stores as a count.
-func amount(d int, v int64) string {
-	switch d {
-	case 0:
-		return resource.NewMilliQuantity(v, resource.DecimalSI).String()
-	case 1, 2:
-		return resource.NewQuantity(v, resource.BinarySI).String()
-	}
-	return fmt.Sprint(v)
 }
