@@ -71,9 +71,10 @@ func TestTwoClusters(t *testing.T) {
 		if other := v1alpha1.EnvironmentOn(p.other, names[0], p.store); len(w.GitHub.DeploymentStates(tenantsRepo)[other]) != 0 {
 			t.Errorf("%s has a deployment in %s, the other cluster's environment", p.store, other)
 		}
-		if progress := w.progress(n); !strings.Contains(progress, "cluster "+p.cluster) || !strings.Contains(progress, "Ready") {
-			t.Errorf("the progress comment does not say the store is Ready on cluster %s:\n%s", p.cluster, progress)
-		}
+		// The comment follows the deployment status.
+		w.waitFor("the progress comment saying "+p.store+" is Ready on cluster "+p.cluster, time.Minute, func() bool {
+			return strings.Contains(w.progress(n), "Ready on cluster "+p.cluster)
+		})
 	}
 
 	// A large store needs 4 CPUs; each cluster has 3 left.

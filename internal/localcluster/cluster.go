@@ -347,19 +347,36 @@ func (c *Cluster) startFlux(ctx context.Context, o Options, pp []int) error {
 	}
 	var started []*proc
 	for _, k := range ctls {
-		args := append([]string{"--watch-all-namespaces=true", "--metrics-addr=127.0.0.1:0", "--health-addr=" + addr(k.health), "--log-level=info"}, k.extra...)
-		p, err := c.run(k.name, k.bin, args, env)
+		p, err := c.run(k.name, k.bin, fluxArgs(k.health, k.extra), env)
 		if err != nil {
 			return err
 		}
 		started = append(started, p)
 	}
 	for i, k := range ctls {
-		if err := waitHTTP(ctx, started[i], "http://"+addr(k.health)+"/readyz", &http.Client{Timeout: 2 * time.Second}); err != nil {
+		err := waitHTTP(ctx, started[i], "http://"+addr(k.health)+"/readyz", &http.Client{Timeout: 2 * time.Second})
+		for attempt := 0; err != nil && k.name != "source-controller" && portTaken(started[i]) && attempt < 3; attempt++ {
+			// Its health port was taken by another process between
+			// choosing it and binding it: choose again. (The source
+			// controller's storage address is in its artifacts' URLs, so
+			// it is not moved.)
+			if k.health, err = freePort(); err != nil {
+				return err
+			}
+			if started[i], err = c.run(k.name, k.bin, fluxArgs(k.health, k.extra), env); err != nil {
+				return err
+			}
+			err = waitHTTP(ctx, started[i], "http://"+addr(k.health)+"/readyz", &http.Client{Timeout: 2 * time.Second})
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func fluxArgs(health int, extra []string) []string {
+	return append([]string{"--watch-all-namespaces=true", "--metrics-addr=127.0.0.1:0", "--health-addr=" + addr(health), "--log-level=info"}, extra...)
 }
 
 // Apply server-side applies a YAML stream.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -89,14 +90,17 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// ports finds n distinct free loopback ports: each is held until all are
+// found, so the kernel cannot hand out one twice.
 func ports(n int) ([]int, error) {
 	out := make([]int, n)
 	for i := range out {
-		p, err := freePort()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
-		out[i] = p
+		defer ln.Close()
+		out[i] = ln.Addr().(*net.TCPAddr).Port
 	}
 	return out, nil
 }
@@ -129,4 +133,11 @@ func waitHTTP(ctx context.Context, p *proc, url string, client *http.Client) err
 		return fmt.Errorf("waiting for %s at %s: %w", p.name, url, errors.Join(ctx.Err(), p.exited()))
 	}
 	return err
+}
+
+// portTaken reports whether p exited because a port it was to listen on
+// was in use.
+func portTaken(p *proc) bool {
+	err := p.exited()
+	return err != nil && strings.Contains(err.Error(), "address already in use")
 }
