@@ -1,12 +1,14 @@
 package placement
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
@@ -177,6 +179,13 @@ func (t *Tracker) clusterOf(dir string) (string, bool) {
 
 func (t *Tracker) read(ix *Index, base renderer.Tree, cluster, dir string) error {
 	req, err := renderer.RequestCopy(base, dir)
+	if errors.Is(err, v1alpha1.ErrInvalid) {
+		// A copy that does not parse (merged by hand) still holds its
+		// place: counted as a store of no plan, not a reason to stop
+		// placing every other.
+		ix.Set(path.Base(dir), cluster, Resources{Stores: 1})
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("placement: %w", err)
 	}

@@ -176,3 +176,20 @@ func TestFromConfig(t *testing.T) {
 		t.Fatalf("FromConfig = %+v, want %+v", got, want)
 	}
 }
+
+// TestTracker_ACopyThatDoesNotParse: a request copy merged by hand that
+// does not parse counts as a store of no plan; placement goes on.
+func TestTracker_ACopyThatDoesNotParse(t *testing.T) {
+	cfg := twoClusters(t)
+	tree := withStore(t, cfg, testutil.Tree{}, "one", "a", "small")
+	tree[path.Join(renderer.StoreDir(cfg, "two", "broken"), renderer.FileRequest)] = []byte("kind: [not, a, request")
+	unlimited := Resources{Unlimited, Unlimited, Unlimited, Unlimited}
+	tr := NewTracker(cfg, []Cluster{{Name: "one", Capacity: unlimited}, {Name: "two", Capacity: unlimited}}, &history{})
+	got := usedStores(t, tr.At(tree, "c1"))
+	if got["one"] != 1 || got["two"] != 1 {
+		t.Fatalf("stores counted: %v", got)
+	}
+	if _, err := tr.At(tree, "c1").Place(Request{Store: "new"}); err != nil {
+		t.Fatalf("placement stopped: %v", err)
+	}
+}
