@@ -7,11 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -74,47 +72,6 @@ func tenantsWith(t *testing.T, cfg *config.Config, stores map[string]string, iss
 	return repo, string(res.Commit)
 }
 
-// readyStore makes a store's Namespace, Kustomization (applied at
-// revision) and HelmRelease, all Ready, as Flux leaves them.
-func readyStore(t *testing.T, e *testenv.Env, fluxNS, store, issue, revision string) {
-	t.Helper()
-	ctx := context.Background()
-	c := e.Client
-	ns := v1alpha1.Namespace(store)
-	meta := func(name, namespace string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: namespace,
-			Labels:      map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedBy, v1alpha1.LabelStore: store},
-			Annotations: map[string]string{v1alpha1.AnnotationIssue: issue}}
-	}
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: meta(ns, "")}); err != nil {
-		t.Fatal(err)
-	}
-	e.CleanupNamespace(t, ns)
-	ks := &kustomizev1.Kustomization{ObjectMeta: meta(ns, fluxNS), Spec: kustomizev1.KustomizationSpec{
-		Interval: metav1.Duration{Duration: time.Minute}, Prune: true, Path: "./somewhere/else",
-		SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "tenants"}}}
-	if err := c.Create(ctx, ks); err != nil {
-		t.Fatal(err)
-	}
-	ks.Status.ObservedGeneration = ks.Generation
-	ks.Status.LastAppliedRevision = "main@sha1:" + revision
-	setCondition(&ks.Status.Conditions, "Ready", metav1.ConditionTrue, "ReconciliationSucceeded", "Applied revision: "+ks.Status.LastAppliedRevision)
-	if err := c.Status().Update(ctx, ks); err != nil {
-		t.Fatal(err)
-	}
-	hr := &helmv2.HelmRelease{ObjectMeta: meta(v1alpha1.ReleaseName, ns), Spec: helmv2.HelmReleaseSpec{
-		Interval: metav1.Duration{Duration: time.Minute},
-		ChartRef: &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.OCIRepositoryKind, Name: "woocommerce-chart"}}}
-	if err := c.Create(ctx, hr); err != nil {
-		t.Fatal(err)
-	}
-	hr.Status.ObservedGeneration = hr.Generation
-	setCondition(&hr.Status.Conditions, "Ready", metav1.ConditionTrue, "InstallSucceeded", "Helm install succeeded")
-	if err := c.Status().Update(ctx, hr); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // decommission plays Flux and Kubernetes removing a store: its
 // Kustomization and HelmRelease go, then its Namespace empties.
 func decommission(t *testing.T, e *testenv.Env, fluxNS, store string) {
@@ -174,7 +131,7 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 	ctx := context.Background()
 	// The deployment the request flow made at the merge, under the name
 	// every store had before clusters had watchers of their own.
-	merged, err := client_.EnsureDeployment(ctx, tenantsRepo, v1alpha1.Environment(storeA), head, "provision of store "+storeA)
+	merged, err := client_.EnsureDeployment(ctx, tenantsRepo, v1alpha1.Environment(storeA), head, "provision of store "+storeA, ghstandin.BotLogin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,12 +160,12 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 			wb.stop(t)
 		}
 	}()
-	readyStore(t, e, fluxNS, storeA, fmt.Sprintf("acme/stores#%d", issueA), head)
-	readyStore(t, e, fluxNS, storeB, fmt.Sprintf("acme/stores#%d", issueB), head)
+	e.ReadyStore(t, fluxNS, storeA, fmt.Sprintf("acme/stores#%d", issueA), head)
+	e.ReadyStore(t, fluxNS, storeB, fmt.Sprintf("acme/stores#%d", issueB), head)
 	// Someone who can create objects in cluster a makes those of a's store
 	// C annotated with b's store's issue: the report goes to the issue the
 	// tenants repo names for C, never to the one they typed.
-	readyStore(t, e, fluxNS, storeC, fmt.Sprintf("acme/stores#%d", issueB), head)
+	e.ReadyStore(t, fluxNS, storeC, fmt.Sprintf("acme/stores#%d", issueB), head)
 
 	envA, envB := v1alpha1.Environment(storeA), "b/"+v1alpha1.Environment(storeB)
 	states := func() map[string][]string { return gh.DeploymentStates("acme/tenants") }
@@ -221,7 +178,7 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 	}
 	eventually(t, "a success status of a's store, by a's watcher", func() bool { return last(envA) == "success" })
 	eventually(t, "a success status of b's store, by b's watcher", func() bool { return last(envB) == "success" })
-	d, err := client_.LatestDeployment(ctx, tenantsRepo, envA)
+	d, err := client_.LatestDeployment(ctx, tenantsRepo, envA, ghstandin.BotLogin)
 	if err != nil || d == nil || d.ID != merged.ID {
 		t.Errorf("a's store's latest deployment = %+v (%v), want the one of its merge, %d", d, err, merged.ID)
 	}

@@ -38,8 +38,8 @@ type ReportGitHub interface {
 	AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error
 	RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error
 	CloseIssue(ctx context.Context, ref forge.IssueRef) error
-	LatestDeployment(ctx context.Context, repo forge.Repo, environment string) (*forge.Deployment, error)
-	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)
+	LatestDeployment(ctx context.Context, repo forge.Repo, environment, by string) (*forge.Deployment, error)
+	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description, by string) (forge.Deployment, error)
 	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
 	CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
 }
@@ -156,7 +156,7 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 		return nil
 	}
 	env := v1alpha1.EnvironmentOn(r.Cluster, g.DefaultCluster, r.Store)
-	d, err := g.GitHub.LatestDeployment(ctx, g.Tenants, env)
+	d, err := g.GitHub.LatestDeployment(ctx, g.Tenants, env, g.Bot)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 		if r.Revision == "" {
 			return nil // nothing to deploy against yet
 		}
-		nd, err := g.GitHub.EnsureDeployment(ctx, g.Tenants, env, r.Revision, "store "+r.Store)
+		nd, err := g.GitHub.EnsureDeployment(ctx, g.Tenants, env, r.Revision, "store "+r.Store, g.Bot)
 		if err != nil {
 			return err
 		}

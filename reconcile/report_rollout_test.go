@@ -50,10 +50,10 @@ func TestReporter_RolloutDeploymentWaitsForItsRevision(t *testing.T) {
 	tenantsRepo := forge.Repo{Owner: "acme", Name: "tenants"}
 	ctx := context.Background()
 	env := v1alpha1.Environment("cat-cafe")
-	if _, err := client.EnsureDeployment(ctx, tenantsRepo, env, own, "provision of store cat-cafe"); err != nil {
+	if _, err := client.EnsureDeployment(ctx, tenantsRepo, env, own, "provision of store cat-cafe", ghstandin.BotLogin); err != nil {
 		t.Fatal(err)
 	}
-	w, err := client.EnsureDeployment(ctx, tenantsRepo, env, wave, "rollout wave 1 of store cat-cafe")
+	w, err := client.EnsureDeployment(ctx, tenantsRepo, env, wave, "rollout wave 1 of store cat-cafe", ghstandin.BotLogin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestReporter_RolloutDeploymentWaitsForItsRevision(t *testing.T) {
 	}
 
 	report(own) // Flux has not fetched the wave yet
-	latest, err := client.LatestDeployment(ctx, tenantsRepo, env)
+	latest, err := client.LatestDeployment(ctx, tenantsRepo, env, ghstandin.BotLogin)
 	if err != nil || latest == nil || latest.ID != w.ID {
 		t.Fatalf("latest deployment %+v, %v; want the wave's", latest, err)
 	}

@@ -130,7 +130,7 @@ func TestReporter_RevisionsOfTheWholeRepo(t *testing.T) {
 	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st, ""))
 	tenantsRepo := forge.Repo{Owner: "acme", Name: "tenants"}
 	ctx := context.Background()
-	d, err := client.EnsureDeployment(ctx, tenantsRepo, v1alpha1.Environment("cat-cafe"), own, "provision of store cat-cafe")
+	d, err := client.EnsureDeployment(ctx, tenantsRepo, v1alpha1.Environment("cat-cafe"), own, "provision of store cat-cafe", ghstandin.BotLogin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestReporter_RevisionsOfTheWholeRepo(t *testing.T) {
 	if err := report(reconcile.Observation{Phase: v1alpha1.PhaseReady, Applied: true, Revision: later}); err != nil {
 		t.Fatal(err)
 	}
-	latest, err := client.LatestDeployment(ctx, tenantsRepo, v1alpha1.Environment("cat-cafe"))
+	latest, err := client.LatestDeployment(ctx, tenantsRepo, v1alpha1.Environment("cat-cafe"), ghstandin.BotLogin)
 	if err != nil || latest == nil || latest.ID != d.ID || latest.SHA != own {
 		t.Fatalf("latest deployment %+v, %v; want the store's own at %s", latest, err, own[:12])
 	}

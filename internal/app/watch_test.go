@@ -12,15 +12,7 @@ import (
 	"testing"
 	"time"
 
-	helmv2 "github.com/fluxcd/helm-controller/api/v2"
-	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	"github.com/fluxcd/pkg/apis/meta"
-	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	corev1 "k8s.io/api/core/v1"
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/app"
@@ -137,7 +129,7 @@ func TestNew_WatchOnly(t *testing.T) {
 	}
 
 	for store, issue := range map[string]int{storeA: issueA, storeB: issueB} {
-		readyStore(t, e, cfg.Flux.Namespace, store, fmt.Sprintf("acme/stores#%d", issue), string(res.Commit))
+		e.ReadyStore(t, cfg.Flux.Namespace, store, fmt.Sprintf("acme/stores#%d", issue), string(res.Commit))
 	}
 	envB := "b/" + v1alpha1.Environment(storeB)
 	holds := func(context.Context) (bool, error) {
@@ -165,59 +157,6 @@ func TestNew_WatchOnly(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Serve did not return within 30s of its context ending")
-	}
-}
-
-// readyStore makes a store's Namespace, Kustomization (applied at
-// revision) and HelmRelease, all Ready, as Flux leaves them.
-func readyStore(t *testing.T, e *testenv.Env, fluxNS, store, issue, revision string) {
-	t.Helper()
-	ctx := context.Background()
-	ns := v1alpha1.Namespace(store)
-	objMeta := func(name, namespace string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: namespace,
-			Labels:      map[string]string{v1alpha1.LabelManagedBy: v1alpha1.ManagedBy, v1alpha1.LabelStore: store},
-			Annotations: map[string]string{v1alpha1.AnnotationIssue: issue}}
-	}
-	ready := func(conds *[]metav1.Condition) {
-		apimeta.SetStatusCondition(conds, metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionTrue, Reason: "Succeeded", Message: "ok"})
-	}
-	if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: objMeta(ns, "")}); err != nil {
-		t.Fatal(err)
-	}
-	// The watcher's finalizer stays: nothing reports these stores gone.
-	t.Cleanup(func() {
-		got := &corev1.Namespace{}
-		if err := e.Client.Get(context.Background(), client.ObjectKey{Name: ns}, got); err == nil {
-			got.Finalizers = nil
-			if err := e.Client.Update(context.Background(), got); err != nil {
-				t.Errorf("removing the finalizers of %s: %v", ns, err)
-			}
-		}
-	})
-	e.CleanupNamespace(t, ns)
-	ks := &kustomizev1.Kustomization{ObjectMeta: objMeta(ns, fluxNS), Spec: kustomizev1.KustomizationSpec{
-		Interval: metav1.Duration{Duration: time.Minute}, Prune: true, Path: "./elsewhere",
-		SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "tenants"}}}
-	if err := e.Client.Create(ctx, ks); err != nil {
-		t.Fatal(err)
-	}
-	ks.Status.ObservedGeneration = ks.Generation
-	ks.Status.LastAppliedRevision = "main@sha1:" + revision
-	ready(&ks.Status.Conditions)
-	if err := e.Client.Status().Update(ctx, ks); err != nil {
-		t.Fatal(err)
-	}
-	hr := &helmv2.HelmRelease{ObjectMeta: objMeta(v1alpha1.ReleaseName, ns), Spec: helmv2.HelmReleaseSpec{
-		Interval: metav1.Duration{Duration: time.Minute},
-		ChartRef: &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.OCIRepositoryKind, Name: "woocommerce-chart"}}}
-	if err := e.Client.Create(ctx, hr); err != nil {
-		t.Fatal(err)
-	}
-	hr.Status.ObservedGeneration = hr.Generation
-	ready(&hr.Status.Conditions)
-	if err := e.Client.Status().Update(ctx, hr); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -56,8 +56,8 @@ type GitHub interface {
 	Permission(ctx context.Context, repo forge.Repo, login string) (string, error)
 	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
 
-	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)
-	LatestDeployment(ctx context.Context, repo forge.Repo, environment string) (*forge.Deployment, error)
+	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description, by string) (forge.Deployment, error)
+	LatestDeployment(ctx context.Context, repo forge.Repo, environment, by string) (*forge.Deployment, error)
 	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
 	CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
 }

@@ -339,7 +339,7 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 			return err
 		}
 		d, err := r.gh.EnsureDeployment(ctx, r.tenants, env, w.MergeCommit,
-			forge.KeepStart(fmt.Sprintf("rollout %s wave %d of store %s", tr.st.ID, n, store), forge.MaxStatusDescription))
+			forge.KeepStart(fmt.Sprintf("rollout %s wave %d of store %s", tr.st.ID, n, store), forge.MaxStatusDescription), r.bot)
 		if err != nil {
 			return err
 		}
@@ -373,9 +373,15 @@ func (r *Roller) gate(ctx context.Context, tr *tracking) error {
 	if err := r.repo.Fetch(ctx); err != nil {
 		return err
 	}
+	// The wave's merge says each store's cluster, and so its environment:
+	// read once for the wave.
+	merged, err := r.repo.Snapshot(tenants.Hash(w.MergeCommit))
+	if err != nil {
+		return fmt.Errorf("reading wave %d's merge %s: %w", w.Number, short(w.MergeCommit), err)
+	}
 	obs := make([]rollout.Observation, 0, len(w.Stores))
 	for _, s := range w.Stores {
-		o, err := r.observe(ctx, s, w.MergeCommit)
+		o, err := r.observe(ctx, merged, s, w.MergeCommit)
 		if err != nil {
 			return err
 		}
@@ -409,17 +415,13 @@ func (r *Roller) gate(ctx context.Context, tr *tracking) error {
 // observe reads what the watcher reported of a store: its latest
 // deployment, whether that deployment's commit holds the wave's merge,
 // and its latest status.
-func (r *Roller) observe(ctx context.Context, store, merge string) (rollout.Observation, error) {
+func (r *Roller) observe(ctx context.Context, merged renderer.Tree, store, merge string) (rollout.Observation, error) {
 	o := rollout.Observation{Store: store}
-	merged, err := r.repo.Snapshot(tenants.Hash(merge))
-	if err != nil {
-		return o, fmt.Errorf("reading the merge %s for store %s: %w", short(merge), store, err)
-	}
 	env, err := renderer.Environment(r.cfg, merged, store)
 	if err != nil {
 		return o, err
 	}
-	d, err := r.gh.LatestDeployment(ctx, r.tenants, env)
+	d, err := r.gh.LatestDeployment(ctx, r.tenants, env, r.bot)
 	if err != nil || d == nil {
 		return o, err
 	}

@@ -200,6 +200,8 @@ type Deployment struct {
 	ID          int64
 	SHA         string
 	Environment string
+	// Creator is who created it, as GitHub records it.
+	Creator string
 }
 
 // DeploymentStatus is one state of a deployment: queued, in_progress,
@@ -270,12 +272,12 @@ type Client interface {
 
 	// EnsureDeployment finds the deployment of sha to environment, or
 	// creates it.
-	EnsureDeployment(ctx context.Context, repo Repo, environment, sha, description string) (Deployment, error)
+	EnsureDeployment(ctx context.Context, repo Repo, environment, sha, description, by string) (Deployment, error)
 	// LatestDeploymentStatus is the newest status; nil when there is none.
 	LatestDeploymentStatus(ctx context.Context, repo Repo, id int64) (*DeploymentStatus, error)
 	CreateDeploymentStatus(ctx context.Context, repo Repo, id int64, st DeploymentStatus) error
 	// LatestDeployment is the newest deployment to environment; nil when none.
-	LatestDeployment(ctx context.Context, repo Repo, environment string) (*Deployment, error)
+	LatestDeployment(ctx context.Context, repo Repo, environment, by string) (*Deployment, error)
 
 	// CreateIssue opens an issue with labels (a rollout's tracking issue).
 	CreateIssue(ctx context.Context, repo Repo, title, body string, labels ...string) (*Issue, error)

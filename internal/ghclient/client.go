@@ -601,13 +601,13 @@ func nilIfEmpty(s string) *string {
 }
 
 // EnsureDeployment implements forge.Deployer.
-func (c *Client) EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error) {
-	ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{SHA: sha, Environment: environment})
+func (c *Client) EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description, by string) (forge.Deployment, error) {
+	ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{SHA: sha, Environment: environment, ListOptions: github.ListOptions{PerPage: 100}})
 	if err := translate("listing deployments of "+environment, resp, err); err != nil {
 		return forge.Deployment{}, err
 	}
-	if len(ds) > 0 {
-		return forge.Deployment{ID: ds[0].GetID(), SHA: ds[0].GetSHA(), Environment: ds[0].GetEnvironment()}, nil
+	if d := createdBy(ds, by); d != nil {
+		return *d, nil
 	}
 	autoMerge := false
 	d, resp, err := c.gh.Repositories.CreateDeployment(ctx, repo.Owner, repo.Name, &github.DeploymentRequest{
@@ -617,19 +617,33 @@ func (c *Client) EnsureDeployment(ctx context.Context, repo forge.Repo, environm
 	if err := translate("creating deployment of "+sha+" to "+environment, resp, err); err != nil {
 		return forge.Deployment{}, err
 	}
-	return forge.Deployment{ID: d.GetID(), SHA: d.GetSHA(), Environment: d.GetEnvironment()}, nil
+	return deploymentOf(d), nil
 }
 
-// LatestDeployment implements forge.Deployer.
-func (c *Client) LatestDeployment(ctx context.Context, repo forge.Repo, environment string) (*forge.Deployment, error) {
-	ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{Environment: environment, ListOptions: github.ListOptions{PerPage: 1}})
+// LatestDeployment implements forge.Deployer: the newest deployment of
+// environment that by created, among the newest 100 (anyone with write
+// access can create deployments; only by's count).
+func (c *Client) LatestDeployment(ctx context.Context, repo forge.Repo, environment, by string) (*forge.Deployment, error) {
+	ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{Environment: environment, ListOptions: github.ListOptions{PerPage: 100}})
 	if err := translate("listing deployments of "+environment, resp, err); err != nil {
 		return nil, err
 	}
-	if len(ds) == 0 {
-		return nil, nil
+	return createdBy(ds, by), nil
+}
+
+// createdBy is the first (newest) of ds that by created; nil when none.
+func createdBy(ds []*github.Deployment, by string) *forge.Deployment {
+	for _, d := range ds {
+		if d.GetCreator().GetLogin() == by {
+			fd := deploymentOf(d)
+			return &fd
+		}
 	}
-	return &forge.Deployment{ID: ds[0].GetID(), SHA: ds[0].GetSHA(), Environment: ds[0].GetEnvironment()}, nil
+	return nil
+}
+
+func deploymentOf(d *github.Deployment) forge.Deployment {
+	return forge.Deployment{ID: d.GetID(), SHA: d.GetSHA(), Environment: d.GetEnvironment(), Creator: d.GetCreator().GetLogin()}
 }
 
 // LatestDeploymentStatus implements forge.Deployer.

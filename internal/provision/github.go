@@ -53,7 +53,7 @@ type (
 		UpdateCheckRun(ctx context.Context, repo forge.Repo, id int64, run forge.CheckRun) error
 	}
 	deployer interface {
-		EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description string) (forge.Deployment, error)
+		EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description, by string) (forge.Deployment, error)
 		LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
 		CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
 	}

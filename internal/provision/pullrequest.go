@@ -176,7 +176,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 		if err != nil {
 			return err
 		}
-		d, err := p.gh.EnsureDeployment(ctx, p.tenants, env, pr.MergeCommitSHA, deploymentDescription(op, store))
+		d, err := p.gh.EnsureDeployment(ctx, p.tenants, env, pr.MergeCommitSHA, deploymentDescription(op, store), p.bot)
 		if err != nil {
 			return err
 		}

@@ -139,7 +139,7 @@ func (h *harness) deployIn(env, store, state, description string) {
 	h.t.Helper()
 	ctx := context.Background()
 	repo := forge.Repo{Owner: "acme", Name: "tenants"}
-	d, err := h.client.LatestDeployment(ctx, repo, env)
+	d, err := h.client.LatestDeployment(ctx, repo, env, ghstandin.BotLogin)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestRollout_WavesOpenByThemselvesUntilDone(t *testing.T) {
 	}
 
 	// A success set by someone else than the bot's watcher is not its word.
-	d, err := h.client.LatestDeployment(context.Background(), forge.Repo{Owner: "acme", Name: "tenants"}, v1alpha1.Environment(wave1[0]))
+	d, err := h.client.LatestDeployment(context.Background(), forge.Repo{Owner: "acme", Name: "tenants"}, v1alpha1.Environment(wave1[0]), ghstandin.BotLogin)
 	if err != nil || d == nil {
 		t.Fatalf("the canary's deployment: %+v, %v", d, err)
 	}
@@ -795,6 +795,12 @@ func TestRollout_StoresOnAnotherCluster(t *testing.T) {
 	if h.gh.Issue(requestsRepo, started.Issue.Ref.Number).GetState() != "open" {
 		t.Fatal("the rollout ended before the store on alpha was Ready")
 	}
+	// Someone with write access makes a newer deployment in the store's
+	// environment, on a commit before the wave: it is not the bot's, and
+	// neither holds the gate up nor takes the bot's report.
+	before := strings.TrimSpace(h.git_("rev-parse", "main~1"))
+	h.actAs("maintainer", http.MethodPost, "repos/"+tenantsRepo+"/deployments",
+		`{"ref":"`+before+`","environment":"alpha/store-dog-deli","required_contexts":[],"auto_merge":false}`)
 	h.deployIn("alpha/store-dog-deli", "dog-deli", "success", "Ready")
 	h.tick()
 	if got := h.table(started.Issue.Ref.Number); !strings.Contains(strings.ToLower(got), "done") {

@@ -205,7 +205,7 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		if u, _, _ := strings.Cut(c.URL, "#"); u != "" {
 			idx.issueURL[c.Issue] = u
 		}
-		if c.Author == s.Bot && s.Bot != "" && strings.HasPrefix(c.Body, v1alpha1.MarkerRollout) {
+		if c.Author == s.Bot && s.Bot != "" && v1alpha1.Marked(c.Body, v1alpha1.MarkerRollout) {
 			idx.rollouts[c.Issue] = true
 		}
 		if c.UpdatedAt.After(newest) {
