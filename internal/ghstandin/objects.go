@@ -40,6 +40,10 @@ const (
 	ResMergeResult      = "merge-result"
 	ResCheckRun         = "check-run"
 	ResApp              = "app"
+	ResProtection       = "branch-protection"
+	ResTeam             = "team"
+	ResRuleset          = "ruleset"
+	ResUpdateBranch     = "update-branch"
 )
 
 // SetObjectHook passes every object of every resource through f before it
@@ -296,6 +300,14 @@ func (s *Server) pullJSON(rp *repo, pr *github.PullRequest) object {
 		mergeable = nil
 	}
 	statuses := fmt.Sprintf("%s/statuses/%s", s.repoAPI(rp), pr.GetHead().GetSHA())
+	reviewers, teams := []object{}, []object{}
+	for _, o := range rp.requested[n] {
+		if org, slug, ok := strings.Cut(o, "/"); ok {
+			teams = append(teams, s.teamJSON(org, slug))
+		} else {
+			reviewers = append(reviewers, s.userJSON(o))
+		}
+	}
 	link := func(h string) object { return object{"href": h} }
 	return s.finish(ResPull, object{
 		"id": pr.GetID(), "node_id": nodeID("PR", pr.GetID()), "number": n, "url": u, "html_url": html,
@@ -304,7 +316,7 @@ func (s *Server) pullJSON(rp *repo, pr *github.PullRequest) object {
 		"comments_url": issueURL + "/comments", "statuses_url": statuses,
 		"state": pr.GetState(), "locked": false, "title": pr.GetTitle(), "body": str(pr.Body), "draft": false,
 		"user": s.userJSON(pr.GetUser().GetLogin()), "labels": s.pullLabelsJSON(rp, is.Labels), "milestone": nil,
-		"assignee": nil, "assignees": []object{}, "requested_reviewers": []object{}, "requested_teams": []object{},
+		"assignee": nil, "assignees": []object{}, "requested_reviewers": reviewers, "requested_teams": teams,
 		"created_at": ts(pr.CreatedAt), "updated_at": ts(pr.UpdatedAt), "closed_at": ts(pr.ClosedAt), "merged_at": ts(pr.MergedAt),
 		"merge_commit_sha": str(pr.MergeCommitSHA), "merged": pr.GetMerged(), "merged_by": s.userOrNull(pr.MergedBy),
 		"mergeable": mergeable, "mergeable_state": state, "rebaseable": mergeable, "maintainer_can_modify": false,

@@ -65,7 +65,14 @@ func (s *Server) Approve(fullName string, n int, reviewer string) {
 	defer s.mu.Unlock()
 	rp := s.repos[fullName]
 	now := s.stamp()
-	rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(reviewer), State: github.String("APPROVED"), SubmittedAt: &now})
+	var commit *string
+	if pr := rp.pulls[n]; pr != nil {
+		rp.refresh(pr)
+		commit = github.String(pr.GetHead().GetSHA())
+	}
+	rp.reviews[n] = append(rp.reviews[n], &github.PullRequestReview{ID: github.Int64(s.id()), User: s.user(reviewer), State: github.String("APPROVED"),
+		CommitID: commit, SubmittedAt: &now})
+	s.reviewed(rp, n, reviewer)
 }
 
 // Merge merges a pull request as by, with a real merge commit. As on
@@ -73,7 +80,7 @@ func (s *Server) Approve(fullName string, n int, reviewer string) {
 func (s *Server) Merge(fullName string, n int, by string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sha, code, msg := s.merge(s.repos[fullName], n, by)
+	sha, code, msg := s.merge(s.repos[fullName], n, by, "")
 	if code != http.StatusOK {
 		return "", fmt.Errorf("merging #%d: %d %s", n, code, msg)
 	}

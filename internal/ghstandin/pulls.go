@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/purrvision/purrvision/internal/gitserver"
 )
 
 // headSHA reads a branch of the repository's git directory; s.mu held.
@@ -24,8 +26,9 @@ func (rp *repo) refresh(pr *github.PullRequest) {
 	if pr.GetState() != "open" || rp.gitDir == "" {
 		return
 	}
-	if sha, err := rp.headSHA(pr.GetHead().GetRef()); err == nil {
+	if sha, err := rp.headSHA(pr.GetHead().GetRef()); err == nil && sha != pr.GetHead().GetSHA() {
 		pr.Head.SHA = github.String(sha)
+		rp.dismissStale(pr, sha)
 	}
 }
 
@@ -128,6 +131,7 @@ func (s *Server) openPull(rp, fork *repo, author, title, body, head, base string
 		pr.Head.Label, pr.Head.Repo = github.String(fork.owner+":"+head), s.repoObj(fork)
 	}
 	rp.pulls[n] = pr
+	s.requestCodeOwners(rp, pr)
 	s.emit("pull_request", object{"action": "opened", "number": n, "pull_request": s.pullJSON(rp, pr), "repository": s.repoJSON(rp), "sender": s.userJSON(author)})
 	return pr, ""
 }
@@ -177,14 +181,22 @@ func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.pullJSON(rp, pr))
 }
 
+// mergePullREST is "Merge a pull request"; with sha, only while the head
+// is that commit.
 func (s *Server) mergePullREST(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		SHA string `json:"sha"`
+	}
+	if !decodeOptional(w, r, &in) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp := s.lookup(w, r)
 	if rp == nil {
 		return
 	}
-	sha, code, msg := s.merge(rp, number(r, "pull_number"), actor(r))
+	sha, code, msg := s.merge(rp, number(r, "pull_number"), actor(r), in.SHA)
 	if code != http.StatusOK {
 		writeJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"})
 		return
@@ -249,11 +261,14 @@ func (s *Server) createReview(w http.ResponseWriter, r *http.Request) {
 		CommitID: github.String(commit), SubmittedAt: &now}
 	n := pr.GetNumber()
 	rp.reviews[n] = append(rp.reviews[n], rv)
+	s.reviewed(rp, n, who)
 	writeJSON(w, http.StatusOK, s.reviewJSON(rp, pr, rv))
 }
 
-// merge merges a pull request with a real merge commit in git; s.mu held.
-func (s *Server) merge(rp *repo, n int, by string) (string, int, string) {
+// merge merges a pull request with a real merge commit in git, when its
+// head is want (any head for ""), its base's protection and rulesets
+// allow; s.mu held.
+func (s *Server) merge(rp *repo, n int, by, want string) (string, int, string) {
 	pr := rp.pulls[n]
 	if pr == nil {
 		return "", http.StatusNotFound, "Not Found"
@@ -274,6 +289,13 @@ func (s *Server) merge(rp *repo, n int, by string) (string, int, string) {
 	headSHA, err := rp.headSHA(pr.GetHead().GetRef())
 	if err != nil {
 		return "", http.StatusMethodNotAllowed, "Head branch was deleted."
+	}
+	rp.refresh(pr)
+	if want != "" && want != headSHA {
+		return "", http.StatusConflict, "Head branch was modified. Review and try the merge again."
+	}
+	if code, msg := s.mergeRefusal(rp, pr, by, baseSHA, headSHA); code != http.StatusOK {
+		return "", code, msg
 	}
 	tree, err := git(rp.gitDir, "merge-tree", "--write-tree", baseSHA, headSHA)
 	if err != nil {
@@ -359,4 +381,72 @@ func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {
 		out = append(out, s.reviewJSON(rp, pr, rv))
 	}
 	writePage(w, r, out)
+}
+
+// updateBranch is "Update a pull request branch": it merges the base into
+// the head, as a push by the caller to the head branch (its protection and
+// rulesets apply), and answers 202. With expected_head_sha, only while the
+// head is that commit; 422 when it is not, when the head already has the
+// base, or when they conflict; 403 without write access.
+func (s *Server) updateBranch(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ExpectedHeadSHA string `json:"expected_head_sha"`
+	}
+	if !decodeOptional(w, r, &in) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, pr := s.livePullAt(w, r)
+	if pr == nil {
+		return
+	}
+	by := actor(r)
+	refuse := func(code int, msg string) {
+		writeJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest/pulls/pulls#update-a-pull-request-branch"})
+	}
+	if !rp.canPush(by) {
+		refuse(http.StatusForbidden, "Must have push access to repository")
+		return
+	}
+	head, base := pr.GetHead().GetRef(), pr.GetBase().GetRef()
+	headSHA, errHead := rp.headSHA(head)
+	baseSHA, errBase := rp.headSHA(base)
+	switch {
+	case pr.GetState() != "open":
+		refuse(http.StatusUnprocessableEntity, "Pull request is closed.")
+		return
+	case errHead != nil || errBase != nil:
+		refuse(http.StatusUnprocessableEntity, "Head or base branch is missing.")
+		return
+	case in.ExpectedHeadSHA != "" && in.ExpectedHeadSHA != headSHA:
+		refuse(http.StatusUnprocessableEntity, "expected head sha didn’t match current head ref.")
+		return
+	}
+	if _, err := git(rp.gitDir, "merge-base", "--is-ancestor", baseSHA, headSHA); err == nil {
+		refuse(http.StatusUnprocessableEntity, "There are no new commits on the base branch.")
+		return
+	}
+	tree, err := git(rp.gitDir, "merge-tree", "--write-tree", headSHA, baseSHA)
+	if err != nil {
+		refuse(http.StatusUnprocessableEntity, "merge conflict between base and head")
+		return
+	}
+	tree = strings.SplitN(tree, "\n", 2)[0]
+	commit, err := git(rp.gitDir, "commit-tree", tree, "-p", headSHA, "-p", baseSHA, "-m", fmt.Sprintf("Merge branch '%s' into %s", base, head))
+	if err != nil {
+		refuse(http.StatusInternalServerError, err.Error())
+		return
+	}
+	update := gitserver.Update{Ref: "refs/heads/" + head, Old: headSHA, New: commit, FastForward: true}
+	if protected, rules := s.pushViolations(rp, by, update); len(protected)+len(rules) > 0 {
+		refuse(http.StatusUnprocessableEntity, strings.Join(append(protected, rules...), " "))
+		return
+	}
+	if _, err := git(rp.gitDir, "update-ref", update.Ref, commit, headSHA); err != nil {
+		refuse(http.StatusUnprocessableEntity, "expected head sha didn’t match current head ref.")
+		return
+	}
+	rp.refresh(pr)
+	writeJSON(w, http.StatusAccepted, s.finish(ResUpdateBranch, object{"message": "Updating pull request branch.", "url": pr.GetHTMLURL()}))
 }

@@ -1,8 +1,10 @@
 package ghstandin
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"sort"
@@ -64,6 +66,7 @@ func (s *Server) table() []route {
 		{"GET /repos/{owner}/{repo}/pulls/{pull_number}", s.getPull},
 		{"PATCH /repos/{owner}/{repo}/pulls/{pull_number}", s.editPull},
 		{"PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge", s.mergePullREST},
+		{"PUT /repos/{owner}/{repo}/pulls/{pull_number}/update-branch", s.updateBranch},
 		{"GET /repos/{owner}/{repo}/pulls/{pull_number}/files", s.listPullFiles},
 		{"GET /repos/{owner}/{repo}/pulls/{pull_number}/commits", s.listPullCommits},
 		{"GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", s.listReviews},
@@ -83,6 +86,14 @@ func (s *Server) table() []route {
 		{"POST /repos/{owner}/{repo}/deployments", s.createDeployment},
 		{"GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses", s.listDeploymentStatuses},
 		{"POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses", s.createDeploymentStatus},
+		{"GET /repos/{owner}/{repo}/branches/{branch}/protection", s.getProtection},
+		{"PUT /repos/{owner}/{repo}/branches/{branch}/protection", s.updateProtection},
+		{"DELETE /repos/{owner}/{repo}/branches/{branch}/protection", s.deleteProtection},
+		{"GET /repos/{owner}/{repo}/rulesets", s.listRulesets},
+		{"POST /repos/{owner}/{repo}/rulesets", s.createRuleset},
+		{"GET /repos/{owner}/{repo}/rulesets/{ruleset_id}", s.getRuleset},
+		{"PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}", s.updateRuleset},
+		{"DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}", s.deleteRuleset},
 	}
 }
 
@@ -214,6 +225,19 @@ func number(r *http.Request, key string) int {
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/rest"})
+		return false
+	}
+	return true
+}
+
+// decodeOptional is decode for a body that may be left out.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err == nil && len(bytes.TrimSpace(body)) > 0 {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON", "documentation_url": "https://docs.github.com/rest"})
 		return false
 	}

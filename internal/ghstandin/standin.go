@@ -44,7 +44,11 @@ type Server struct {
 	calls  map[string]int  // route pattern -> count
 	auths  map[string]int  // Authorization header -> count
 	tokens map[string]bool // installation tokens handed out
-	failed int
+	// gitTokens are the tokens git over HTTP authenticates with: token ->
+	// login (Token, SetToken).
+	gitTokens map[string]string
+	orgAdmins map[string]map[string]bool // org -> its owners
+	failed    int
 
 	reactions map[int64][]*reaction // comment ID -> reactions
 	emails    map[string]string     // verified e-mail -> login
@@ -110,7 +114,10 @@ type repo struct {
 	statuses      map[string][]*github.RepoStatus
 	collaborators map[string]string
 	deployments   []*deployment
-	checkRuns     []*checkRun // oldest first
+	checkRuns     []*checkRun            // oldest first
+	protections   map[string]*protection // branch -> its protection
+	rulesets      []*ruleset
+	requested     map[int][]string // pull request -> code owners asked to review
 	gitDir        string
 	stats         map[string]diffStat // base..head -> what a pull request changes
 }
@@ -118,18 +125,20 @@ type repo struct {
 // New starts a stand-in on a free loopback port.
 func New() (*Server, error) {
 	s := &Server{
-		repos:    map[string]*repo{},
-		keys:     map[string][]*github.Key{},
-		teams:    map[string]map[string]bool{},
-		nextID:   1000,
-		calls:    map[string]int{},
-		auths:    map[string]int{},
-		tokens:   map[string]bool{},
-		rng:      rand.New(rand.NewPCG(1, 2)),
-		rateUsed: map[string]int{},
-		started:  time.Now(),
-		wake:     make(chan struct{}, 1),
-		closed:   make(chan struct{}),
+		repos:     map[string]*repo{},
+		keys:      map[string][]*github.Key{},
+		teams:     map[string]map[string]bool{},
+		nextID:    1000,
+		calls:     map[string]int{},
+		auths:     map[string]int{},
+		tokens:    map[string]bool{},
+		gitTokens: map[string]string{},
+		orgAdmins: map[string]map[string]bool{},
+		rng:       rand.New(rand.NewPCG(1, 2)),
+		rateUsed:  map[string]int{},
+		started:   time.Now(),
+		wake:      make(chan struct{}, 1),
+		closed:    make(chan struct{}),
 	}
 	s.idle = sync.NewCond(&s.mu)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -198,6 +207,7 @@ func (s *Server) AddRepo(fullName, defaultBranch, gitDir string) {
 		issues: map[int]*github.Issue{}, comments: map[int64]*github.IssueComment{}, commentIssue: map[int64]int{},
 		pulls: map[int]*github.PullRequest{}, reviews: map[int][]*github.PullRequestReview{},
 		statuses: map[string][]*github.RepoStatus{}, collaborators: map[string]string{}, gitDir: gitDir,
+		protections: map[string]*protection{}, requested: map[int][]string{},
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package gitserver serves bare git repositories over smart HTTP on
 // loopback, through `git http-backend`, for tests and the local dev setup.
-// Clone, fetch and push work as against any git host.
+// Clone, fetch and push work as against any git host; with Protect, pushes
+// carry an identity and pass a guard (guard.go), as on GitHub.
 package gitserver
 
 import (
@@ -9,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/cgi"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,6 +24,10 @@ type Server struct {
 	Root string
 	srv  *http.Server
 	ln   net.Listener
+
+	mu          sync.Mutex
+	guard       Guard
+	user, token string // the credentials URL carries
 }
 
 // New returns a server for the repositories under root.
@@ -63,14 +70,28 @@ func (s *Server) Start() error {
 		Path: backend,
 		Env:  []string{"GIT_PROJECT_ROOT=" + s.Root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
-	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s.serve(h), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return nil
 }
 
-// URL is the clone URL of name.git.
+// URL is the clone URL of name.git; once the server is protected, with the
+// credentials given to Protect (the bot's), so the clones made from it
+// push as the bot.
 func (s *Server) URL(name string) string {
-	return "http://" + s.ln.Addr().String() + "/" + name + ".git"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.URLAs(name, s.user, s.token)
+}
+
+// URLAs is the clone URL of name.git with the credentials user and token
+// (none when user is empty): how someone pushes as themselves.
+func (s *Server) URLAs(name, user, token string) string {
+	u := url.URL{Scheme: "http", Host: s.ln.Addr().String(), Path: "/" + name + ".git"}
+	if user != "" {
+		u.User = url.UserPassword(user, token)
+	}
+	return u.String()
 }
 
 // Close stops the server.
