@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cgi"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,7 +89,7 @@ func receivePack(r *http.Request) bool {
 
 // serve is the front of git http-backend: pushes authenticate and pass the
 // guard, everything else goes through as it came.
-func (s *Server) serve(backend http.Handler) http.HandlerFunc {
+func (s *Server) serve(backend *cgi.Handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		g := s.guard
@@ -111,8 +112,11 @@ func (s *Server) serve(backend http.Handler) http.HandlerFunc {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
+		// git http-backend takes a push from whom REMOTE_USER names.
+		as := *backend
+		as.Env = append(append([]string(nil), backend.Env...), "REMOTE_USER="+login)
 		if r.Method != http.MethodPost {
-			backend.ServeHTTP(w, r)
+			as.ServeHTTP(w, r)
 			return
 		}
 		body, err := readPush(r)
@@ -133,7 +137,7 @@ func (s *Server) serve(backend http.Handler) http.HandlerFunc {
 			refuse(w, p, refusals)
 			return
 		}
-		backend.ServeHTTP(w, withBody(r, body))
+		as.ServeHTTP(w, withBody(r, body))
 	}
 }
 
