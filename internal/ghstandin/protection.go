@@ -277,7 +277,9 @@ func (s *Server) actorsJSON(rp *repo, a actors) object {
 		teams = append(teams, s.teamJSON(rp.owner, t))
 	}
 	for _, app := range a.Apps {
-		apps = append(apps, s.appJSON(rp, app))
+		o := s.appJSON(rp, app)
+		o["description"] = "" // a string here, in GitHub's description
+		apps = append(apps, o)
 	}
 	return object{"users": users, "teams": teams, "apps": apps}
 }

@@ -96,6 +96,7 @@ func TestDroppedField_Fails(t *testing.T) {
 		ghstandin.ResKey: "key", ghstandin.ResPermission: "role_name", ghstandin.ResMembership: "state",
 		ghstandin.ResToken: "token", ghstandin.ResCommit: "sha", ghstandin.ResFile: "filename", ghstandin.ResMergeResult: "merged",
 		ghstandin.ResCheckRun: "head_sha", ghstandin.ResApp: "events",
+		ghstandin.ResProtection: "url", ghstandin.ResTeam: "slug", ghstandin.ResRuleset: "enforcement",
 	}
 	for resource, field := range drops {
 		t.Run(resource, func(t *testing.T) {
@@ -326,6 +327,16 @@ func tour(t *testing.T, gh *ghstandin.Server) {
 	call(t, gh, "GET", repo+"/commits/"+sha+"/check-runs?check_name=purrvision%2Fplan&filter=all&per_page=1", "", "")
 	call(t, gh, "GET", repo+"/commits/"+sha+"/check-runs", "", "")
 	call(t, gh, "POST", fmt.Sprintf("%s/pulls/%d/reviews", repo, p), "hubot", `{"event":"APPROVE"}`)
+	call(t, gh, "PUT", repo+"/branches/main/protection", "", protection(strictCheck, oneApproval, `{"users":["octocat"],"teams":["platform"],"apps":["purrvision"]}`, true))
+	call(t, gh, "GET", repo+"/branches/main/protection", "", "")
+	call(t, gh, "PUT", fmt.Sprintf("%s/pulls/%d/update-branch", repo, p), "", `{"expected_head_sha":"`+sha+`"}`) // 422: nothing new on main
+	call(t, gh, "DELETE", repo+"/branches/main/protection", "", "")
+	rs := call(t, gh, "POST", repo+"/rulesets", "", storeRules)
+	rid := int64(rs["id"].(float64))
+	call(t, gh, "GET", repo+"/rulesets", "", "")
+	call(t, gh, "GET", fmt.Sprintf("%s/rulesets/%d", repo, rid), "", "")
+	call(t, gh, "PUT", fmt.Sprintf("%s/rulesets/%d", repo, rid), "", `{"enforcement":"evaluate"}`)
+	call(t, gh, "DELETE", fmt.Sprintf("%s/rulesets/%d", repo, rid), "", "")
 	call(t, gh, "PUT", fmt.Sprintf("%s/pulls/%d/merge", repo, p), "octocat", `{}`)
 	call(t, gh, "DELETE", fmt.Sprintf("%s/issues/comments/%d", repo, id), "", "")
 	call(t, gh, "PATCH", fmt.Sprintf("%s/issues/%d", repo, n), "", `{"state":"closed"}`)

@@ -88,8 +88,8 @@ func protection(checks, reviews, restrictions string, enforceAdmins bool) string
 }
 
 const (
-	planCheck    = `{"strict":false,"checks":[{"context":"purrvision/plan","app_id":1}]}`
-	strictCheck  = `{"strict":true,"checks":[{"context":"purrvision/plan","app_id":1}]}`
+	planCheck    = `{"strict":false,"contexts":[],"checks":[{"context":"purrvision/plan","app_id":1}]}`
+	strictCheck  = `{"strict":true,"contexts":[],"checks":[{"context":"purrvision/plan","app_id":1}]}`
 	oneApproval  = `{"required_approving_review_count":1,"dismiss_stale_reviews":true,"require_code_owner_reviews":false}`
 	codeOwners   = `{"required_approving_review_count":1,"dismiss_stale_reviews":false,"require_code_owner_reviews":true}`
 	onlyTheApp   = `{"users":[],"teams":[],"apps":["purrvision"]}`
@@ -288,7 +288,7 @@ func TestProtection_RoundTrip(t *testing.T) {
 	put(t, gh, "DELETE", stores+"/branches/main/protection", "", "", http.StatusNoContent)
 	put(t, gh, "GET", stores+"/branches/main/protection", "", "", http.StatusNotFound)
 	for _, p := range c.Problems() {
-		if !strings.Contains(p, "422") { // the refusal of a body the description refuses too
+		if !strings.Contains(p, `property "required_status_checks" is missing`) { // a body the description refuses too
 			t.Error(p)
 		}
 	}
