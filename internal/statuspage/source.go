@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/placement"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -235,6 +237,14 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 		return err
 	}
 	state := *rec.Status
+	if why := notItsRecord(st, state); why != "" {
+		// A request copy names the issue, but the bot's record of that
+		// issue is of another store: a copy merged by hand, or a store
+		// put back after its decommission. A store is its issue, not its
+		// name, and one store's timeline is never shown as another's.
+		st.Note = why
+		return nil
+	}
 	if state.Phase != "" {
 		st.Phase = state.Phase
 	}
@@ -242,4 +252,16 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 	st.Timeline = state.Timeline
 	st.Omitted = state.Omitted
 	return nil
+}
+
+// notItsRecord says why the bot's record of a store's issue is not of the
+// store a request copy on the base branch names it for; "" when it is.
+func notItsRecord(st *Store, rec storestatus.State) string {
+	switch {
+	case rec.Store != "" && rec.Store != st.Name:
+		return fmt.Sprintf("Purrvision recorded issue %s for store %s, not this one", st.Issue, forge.KeepStart(rec.Store, 64))
+	case rec.Phase == v1alpha1.PhaseDecommissioned || rec.Operation == v1alpha1.OpDecommission:
+		return fmt.Sprintf("Purrvision recorded the store of issue %s as decommissioned; this folder is not its record", st.Issue)
+	}
+	return ""
 }
