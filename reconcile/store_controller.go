@@ -151,7 +151,10 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, r.record(ctx, ns, ks, obs)
 	}
 	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: v1alpha1.URL(store, r.BaseDomain), Cluster: r.Cluster}
-	if err := r.Reporter.Report(ctx, rep); errors.Is(err, ErrStale) {
+	if err := r.Reporter.Report(ctx, rep); errors.Is(err, ErrNotItsStore) {
+		logger.Info("not reported: the issue the tenants repo names is another store's", "reason", err.Error())
+		return ctrl.Result{}, nil
+	} else if errors.Is(err, ErrStale) {
 		logger.V(1).Info("not reported yet", "reason", err.Error())
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
 	} else if wait, limited := forge.RetryAfter(err); limited {

@@ -3,6 +3,7 @@ package statuspage
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -162,9 +163,14 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 			if req == nil {
 				continue
 			}
-			r := row{store: Store{Name: req.Metadata.Name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
-				URL: v1alpha1.URL(req.Metadata.Name, domain), Phase: v1alpha1.PhaseUnknown}}
-			if ref, err := forge.ParseIssueRef(req.Metadata.Annotations[v1alpha1.AnnotationIssue]); err == nil {
+			// The store is its folder's (what Flux applies there); a copy
+			// that names another store says nothing of that one.
+			name := path.Base(dir)
+			r := row{store: Store{Name: name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
+				URL: v1alpha1.URL(name, domain), Phase: v1alpha1.PhaseUnknown}}
+			if req.Metadata.Name != name {
+				r.store.Note = fmt.Sprintf("its request copy names store %q, not its folder's", forge.KeepStart(req.Metadata.Name, 64))
+			} else if ref, err := forge.ParseIssueRef(req.Metadata.Annotations[v1alpha1.AnnotationIssue]); err == nil {
 				r.issue = ref
 				r.store.Issue = ref.String()
 			}

@@ -515,6 +515,7 @@ func TestRepoSource_AStoreIsItsIssue(t *testing.T) {
 		return &tenants.Plan{Parent: s.BranchHead, Message: "the name again, and a copy by hand", Changes: []tenants.Change{
 			{Path: dir(reused), Data: requestFile(reused, fmt.Sprintf("%s#%d", requestRepo, n))},
 			{Path: dir("impostor"), Data: requestFile("impostor", fmt.Sprintf("%s#%d", requestRepo, f.issues[claimed]))},
+			{Path: dir("renamed"), Data: requestFile(claimed, fmt.Sprintf("%s#%d", requestRepo, f.issues[claimed]))},
 		}}, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -529,6 +530,12 @@ func TestRepoSource_AStoreIsItsIssue(t *testing.T) {
 	}
 	if s := m["impostor"]; s.Phase != v1alpha1.PhaseUnknown || len(s.Timeline) != 0 || s.PullURL != "" || !strings.Contains(s.Note, "for store "+claimed+", not this one") {
 		t.Errorf("a copy that names another store's issue: %+v", s)
+	}
+	if s := m["renamed"]; s.Phase != v1alpha1.PhaseUnknown || len(s.Timeline) != 0 || s.Issue != "" || !strings.Contains(s.Note, "names store \""+claimed+"\"") {
+		t.Errorf("a copy whose name is another store's: %+v", s)
+	}
+	if len(stores) != 6 {
+		t.Errorf("%d stores, want 6 (each folder once)", len(stores))
 	}
 	if s := m[claimed]; s.Phase != v1alpha1.PhasePendingReview || len(s.Timeline) != 1 || s.Note != "" {
 		t.Errorf("the store whose issue another copy names: %+v", s)
