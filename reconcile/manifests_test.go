@@ -9,9 +9,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -34,12 +32,7 @@ func (t trees) TreeHash(_ context.Context, revision, dir string) (string, error)
 // repo leaves its folder as it was. A store a watcher of the build before
 // reported Ready is not reported again for it.
 func TestReconcile_ReadyAgainWhenItsManifestsChange(t *testing.T) {
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, kustomizev1.AddToScheme, helmv2.AddToScheme} {
-		if err := add(scheme); err != nil {
-			t.Fatal(err)
-		}
-	}
+	scheme := fakeScheme(t)
 	const dir = "tenants/default/c/a/cat-cafe/manifests"
 	ready := []metav1.Condition{{Type: meta.ReadyCondition, Status: metav1.ConditionTrue, Reason: "ReconciliationSucceeded", LastTransitionTime: metav1.Now()}}
 	ann := map[string]string{v1alpha1.AnnotationIssue: "acme/stores#1"}

@@ -31,6 +31,11 @@ type Where struct {
 	// purrvision.dev/issue annotation, written by the bot's render):
 	// the one the store's reports go to.
 	Issue string
+	// Current: asked without a revision, the folder is at the head of the
+	// base branch: the store of that name is alive there, so objects of
+	// the name that no Kustomization applied (a Namespace left from an
+	// earlier store of the name) are not its.
+	Current bool
 }
 
 // LookBack bounds the commits of the base branch TenantsPlacement reads
@@ -127,6 +132,7 @@ func (p *TenantsPlacement) walk(ctx context.Context, head tenants.Hash, store st
 	}
 	for _, c := range commits {
 		if w, err := p.at(ctx, c, store); err != nil || w.Cluster != "" {
+			w.Current = c == head
 			return w, err
 		}
 	}

@@ -49,7 +49,7 @@ func TestTenantsPlacement(t *testing.T) {
 		{"not yet at that revision", "old-shop", first, reconcile.Where{}},
 		{"the layout before shards", "old-shop", second, reconcile.Where{Cluster: "b", Dir: older, Issue: "acme/stores#3"}},
 		{"gone from the head: the newest commit that held it", "dog-diner", "", reconcile.Where{Cluster: "b", Dir: dogDir, Issue: "acme/stores#2"}},
-		{"at the head", "cat-cafe", "", reconcile.Where{Cluster: "a", Dir: renderer.StoreDir(cfg, "a", "cat-cafe"), Issue: "acme/stores#1"}},
+		{"at the head", "cat-cafe", "", reconcile.Where{Cluster: "a", Dir: renderer.StoreDir(cfg, "a", "cat-cafe"), Issue: "acme/stores#1", Current: true}},
 		{"never held", "no-such-store", "", reconcile.Where{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,19 @@ import (
 	"github.com/purrvision/purrvision/reconcile"
 )
 
+// fakeScheme holds the kinds the watcher reads, for controller-runtime's
+// fake client.
+func fakeScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, kustomizev1.AddToScheme, helmv2.AddToScheme} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return scheme
+}
+
 type reporterFunc func(ctx context.Context, r reconcile.Report) error
 
 func (f reporterFunc) Report(ctx context.Context, r reconcile.Report) error { return f(ctx, r) }
@@ -29,15 +42,7 @@ func (f reporterFunc) Report(ctx context.Context, r reconcile.Report) error { re
 // GitHub rate limit is tried again after the wait GitHub asked for, as a
 // requeue, not as an error the controller retries at its own pace.
 func TestReconcile_RateLimitRequeuesAfterTheWait(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	for _, add := range []func(*runtime.Scheme) error{kustomizev1.AddToScheme, helmv2.AddToScheme} {
-		if err := add(scheme); err != nil {
-			t.Fatal(err)
-		}
-	}
+	scheme := fakeScheme(t)
 	ks := &kustomizev1.Kustomization{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "flux-system", Name: v1alpha1.Namespace("cat-cafe"),
 			Annotations: map[string]string{v1alpha1.AnnotationIssue: "acme/stores#1"}},

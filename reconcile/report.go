@@ -112,11 +112,20 @@ var deploymentStates = map[v1alpha1.Phase]string{
 	v1alpha1.PhaseDecommissioned: "inactive",
 }
 
+// ErrNotItsStore is returned for a report whose issue the bot recorded
+// for another store: nothing is reported. A store is its issue, not its
+// name; a request copy (merged by hand) that names another store's issue
+// does not make that issue its own.
+var ErrNotItsStore = errors.New("the issue is another store's")
+
 // Report implements Reporter.
 func (g *GitHubReporter) Report(ctx context.Context, r Report) error {
 	own, st, err := g.status(ctx, r)
 	if err != nil {
 		return err
+	}
+	if st.Store != "" && st.Store != r.Store {
+		return fmt.Errorf("%w: reporting store %s to %s, which Purrvision recorded for store %s", ErrNotItsStore, r.Store, r.Issue, st.Store)
 	}
 	if r.Revision != "" && st.MergeCommit != "" && r.Phase != v1alpha1.PhaseDecommissioned {
 		// Flux reports the revision it applied last; right after a merge it

@@ -275,3 +275,33 @@ func TestReporter_FetchLedger(t *testing.T) {
 		})
 	}
 }
+
+// TestReporter_NotAnotherStoresIssue: a report of store dog-diner to an
+// issue the bot recorded for store cat-cafe (a request copy merged by
+// hand that names cat-cafe's issue) changes nothing on that issue.
+func TestReporter_NotAnotherStoresIssue(t *testing.T) {
+	gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: testutil.Ledger(t)}
+	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
+	ctx := context.Background()
+	if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: reconcile.Observation{Phase: v1alpha1.PhaseReady, Applied: true, Revision: "0123456789abcdef"}}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(gh.Comments("acme/stores", n))
+	err := rep.Report(ctx, reconcile.Report{Store: "dog-diner", Issue: issue, Observation: reconcile.Observation{Phase: v1alpha1.PhaseDecommissioned}})
+	if !errors.Is(err, reconcile.ErrNotItsStore) {
+		t.Errorf("reporting another store to the issue: %v, want ErrNotItsStore", err)
+	}
+	if s := gh.Issue("acme/stores", n).GetState(); s != "open" {
+		t.Errorf("issue %s after another store's decommission, want open", s)
+	}
+	for _, c := range gh.Comments("acme/stores", n) {
+		if strings.Contains(c.GetBody(), "ecommissioned") {
+			t.Errorf("the issue's comments tell another store's decommission:\n%s", c.GetBody())
+		}
+	}
+	if len(gh.Comments("acme/stores", n)) != before {
+		t.Error("another store's report was commented on the issue")
+	}
+}

@@ -106,6 +106,17 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if issue == nil {
 		return ctrl.Result{}, nil // not requested through an issue
 	}
+	if r.Placement != nil && ks == nil && where.Current {
+		// No Kustomization applied these objects, yet a store of this
+		// name is alive at the head of the base branch: they are a
+		// leftover of an earlier store of the name (or made by hand), not
+		// this store's, and neither its finalizer nor its reports are
+		// theirs. A store is its issue, not its name.
+		// A Namespace of theirs being deleted is let go, or the alive
+		// store's own could never be made.
+		logger.V(1).Info("objects of an earlier store of this name; not reported", "issue", where.Issue)
+		return ctrl.Result{}, r.release(ctx, ns, Observe(ns, ks, hr))
+	}
 	if ns != nil && ns.DeletionTimestamp == nil && !controllerutil.ContainsFinalizer(ns, v1alpha1.Finalizer) {
 		patch := client.MergeFrom(ns.DeepCopy())
 		controllerutil.AddFinalizer(ns, v1alpha1.Finalizer)
@@ -140,7 +151,10 @@ func (r *StoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, r.record(ctx, ns, ks, obs)
 	}
 	rep := Report{Store: store, Issue: *issue, Observation: obs, URL: v1alpha1.URL(store, r.BaseDomain), Cluster: r.Cluster}
-	if err := r.Reporter.Report(ctx, rep); errors.Is(err, ErrStale) {
+	if err := r.Reporter.Report(ctx, rep); errors.Is(err, ErrNotItsStore) {
+		logger.Info("not reported: the issue the tenants repo names is another store's", "reason", err.Error())
+		return ctrl.Result{}, nil
+	} else if errors.Is(err, ErrStale) {
 		logger.V(1).Info("not reported yet", "reason", err.Error())
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
 	} else if wait, limited := forge.RetryAfter(err); limited {

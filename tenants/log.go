@@ -21,6 +21,9 @@ type CommitInfo struct {
 	// Merge is, for a commit a merge brought in, that merge; "" for a
 	// commit of the branch itself.
 	Merge Hash
+	// MergedHead is, for a merge, its second parent: the head of the
+	// branch it merged. "" for any other commit.
+	MergedHead Hash
 }
 
 // Log lists, newest first, the commits that brought changes under one of
@@ -141,5 +144,9 @@ func entryHash(t *object.Tree, p string) plumbing.Hash {
 
 func info(c *object.Commit) CommitInfo {
 	subject, _, _ := strings.Cut(c.Message, "\n")
-	return CommitInfo{Hash: hashOf(c.Hash), Author: c.Author.Name, When: c.Committer.When, Subject: subject, Message: c.Message, Parents: c.NumParents()}
+	ci := CommitInfo{Hash: hashOf(c.Hash), Author: c.Author.Name, When: c.Committer.When, Subject: subject, Message: c.Message, Parents: c.NumParents()}
+	if len(c.ParentHashes) > 1 {
+		ci.MergedHead = hashOf(c.ParentHashes[1])
+	}
+	return ci
 }

@@ -147,21 +147,30 @@ type cluster struct {
 }
 
 type placed struct {
+	name    string
 	cluster *cluster
 	use     Resources
 }
 
 // Index is the capacity and use of every cluster. It is not safe for
 // concurrent use; the Tracker guards it.
+//
+// It counts stores by a key that names one store (the Tracker's is the
+// store's folder in the tenants repo, which holds one store at a time):
+// two stores that bear the same name, one after the other or at once in
+// two clusters' folders, are two entries, and forgetting one leaves the
+// other counted.
 type Index struct {
 	clusters []*cluster // by name
 	byName   map[string]*cluster
 	stores   map[string]placed
+	// named are the keys of each store name.
+	named map[string]map[string]bool
 }
 
 // NewIndex returns an index of clusters with no store on them.
 func NewIndex(clusters []Cluster) *Index {
-	ix := &Index{byName: make(map[string]*cluster, len(clusters)), stores: map[string]placed{}}
+	ix := &Index{byName: make(map[string]*cluster, len(clusters)), stores: map[string]placed{}, named: map[string]map[string]bool{}}
 	for _, c := range clusters {
 		cl := &cluster{Cluster: c}
 		ix.clusters = append(ix.clusters, cl)
@@ -175,29 +184,41 @@ func NewIndex(clusters []Cluster) *Index {
 func (ix *Index) Len() int { return len(ix.stores) }
 
 // Set records that store is on cluster and uses use (Stores counts as 1),
-// replacing what was recorded of it. A cluster the index does not know
-// (one removed from the config) is recorded as the store's place but
-// counted nowhere.
-func (ix *Index) Set(store, cluster string, use Resources) {
-	ix.Delete(store)
+// replacing what was recorded of it: Put with the name as its key.
+func (ix *Index) Set(store, cluster string, use Resources) { ix.Put(store, store, cluster, use) }
+
+// Put records that the store of key, named name, is on cluster and uses
+// use (Stores counts as 1), replacing what was recorded of key. A cluster
+// the index does not know (one removed from the config) is recorded as
+// the store's place but counted nowhere.
+func (ix *Index) Put(key, name, cluster string, use Resources) {
+	ix.Delete(key)
 	use.Stores = 1
 	cl := ix.byName[cluster]
 	if cl != nil {
 		cl.used = cl.used.Add(use)
 	}
-	ix.stores[store] = placed{cluster: cl, use: use}
+	ix.stores[key] = placed{name: name, cluster: cl, use: use}
+	if ix.named[name] == nil {
+		ix.named[name] = map[string]bool{}
+	}
+	ix.named[name][key] = true
 }
 
-// Delete forgets store.
-func (ix *Index) Delete(store string) {
-	p, ok := ix.stores[store]
+// Delete forgets the store of key.
+func (ix *Index) Delete(key string) {
+	p, ok := ix.stores[key]
 	if !ok {
 		return
 	}
 	if p.cluster != nil {
 		p.cluster.used = p.cluster.used.Sub(p.use)
 	}
-	delete(ix.stores, store)
+	delete(ix.stores, key)
+	delete(ix.named[p.name], key)
+	if len(ix.named[p.name]) == 0 {
+		delete(ix.named, p.name)
+	}
 }
 
 // Usage is one cluster's capacity and what its stores use.
@@ -239,8 +260,10 @@ func (ix *Index) fit(c *cluster, store string, need Resources) (ok bool, score f
 // counted.
 func (ix *Index) free(c *cluster, store string) [4]int64 {
 	used := c.used
-	if p, ok := ix.stores[store]; ok && p.cluster == c {
-		used = used.Sub(p.use)
+	for key := range ix.named[store] {
+		if p := ix.stores[key]; p.cluster == c {
+			used = used.Sub(p.use)
+		}
 	}
 	capa, u := c.Capacity.Amounts(), used.Amounts()
 	var free [4]int64

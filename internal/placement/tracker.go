@@ -150,9 +150,9 @@ func (t *Tracker) apply(base renderer.Tree, entries []tenants.DiffEntry) error {
 			continue
 		}
 		if e.Deleted {
-			if p, ok := t.ix.stores[path.Base(dir)]; ok && (p.cluster == nil || p.cluster.Name == cl) {
-				t.ix.Delete(path.Base(dir))
-			}
+			// The store of that folder is gone; one of the same name in
+			// another folder is another store, and stays counted.
+			t.ix.Delete(dir)
 			continue
 		}
 		sets = append(sets, upd{cl, dir})
@@ -178,21 +178,26 @@ func (t *Tracker) clusterOf(dir string) (string, bool) {
 }
 
 func (t *Tracker) read(ix *Index, base renderer.Tree, cluster, dir string) error {
+	// A store is counted by its folder, which holds one store at a time
+	// (a name reused after a decommission replaces the copy there, or
+	// lands in another cluster's folder once the first is deleted), under
+	// the folder's name: never the name a copy merged by hand says.
 	req, err := renderer.RequestCopy(base, dir)
 	if errors.Is(err, v1alpha1.ErrInvalid) {
 		// A copy that does not parse (merged by hand) still holds its
 		// place: counted as a store of no plan, not a reason to stop
 		// placing every other.
-		ix.Set(path.Base(dir), cluster, Resources{Stores: 1})
+		ix.Put(dir, path.Base(dir), cluster, Resources{Stores: 1})
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("placement: %w", err)
 	}
 	if req == nil {
+		ix.Delete(dir)
 		return nil
 	}
-	ix.Set(req.Metadata.Name, cluster, PlanNeed(t.cfg, req.Spec.Plan))
+	ix.Put(dir, path.Base(dir), cluster, PlanNeed(t.cfg, req.Spec.Plan))
 	return nil
 }
 

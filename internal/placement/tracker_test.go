@@ -193,3 +193,68 @@ func TestTracker_ACopyThatDoesNotParse(t *testing.T) {
 		t.Fatalf("placement stopped: %v", err)
 	}
 }
+
+// TestTracker_AStoreIsCountedByItsFolder: a store is counted by its folder,
+// never by the name its request copy says. Two folders of one name (a
+// store copied by hand into another cluster's folder) are two stores; a
+// copy merged by hand whose name is another store's neither hides that
+// store nor outlives its own folder's deletion; a name reused in one
+// folder is counted once, with the new store's plan.
+func TestTracker_AStoreIsCountedByItsFolder(t *testing.T) {
+	cfg := twoClusters(t)
+	unlimited := Resources{Unlimited, Unlimited, Unlimited, Unlimited}
+	h := &history{commits: map[tenants.Hash]testutil.Tree{}}
+	tr := NewTracker(cfg, []Cluster{{Name: "one", Capacity: unlimited}, {Name: "two", Capacity: unlimited}}, h)
+	// Folder one/.../impostor holds a copy that names store x.
+	c1 := withStore(t, cfg, withStore(t, cfg, testutil.Tree{}, "two", "x", "small"), "one", "x", "small")
+	impostor := path.Join(renderer.StoreDir(cfg, "one", "impostor"), renderer.FileRequest)
+	c1[impostor] = c1[path.Join(renderer.StoreDir(cfg, "one", "x"), renderer.FileRequest)]
+	h.commits["c1"] = c1
+	if got := usedStores(t, tr.At(c1, "c1")); got["one"] != 2 || got["two"] != 1 {
+		t.Fatalf("at c1: %v; want x and the impostor on one, x on two", got)
+	}
+	// The impostor's folder and x on one are deleted: only x on two stays.
+	c2 := without(cfg, c1, "one", "x")
+	delete(c2, impostor)
+	h.commits["c2"] = c2
+	if got := usedStores(t, tr.At(c2, "c2")); got["one"] != 0 || got["two"] != 1 {
+		t.Fatalf("at c2: %v; want only x on two", got)
+	}
+	// x is decommissioned on two and its name given to another store
+	// there, of another plan, in one span: counted once, as the new one.
+	c3 := withStore(t, cfg, c2, "two", "x", "large")
+	h.commits["c3"] = c3
+	u, err := tr.At(c3, "c3").Usage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u[1].Used != PlanNeed(cfg, "large") {
+		t.Fatalf("cluster two uses %+v, want one large store", u[1].Used)
+	}
+	fresh, _ := NewTracker(cfg, tr.clusters, h).At(c3, "c3").Usage()
+	if fresh[0].Used != u[0].Used || fresh[1].Used != u[1].Used {
+		t.Fatalf("followed commit by commit: %+v; read whole: %+v", u, fresh)
+	}
+}
+
+// TestIndex_SameNameTwoStores: a resize's own use is the store's on its
+// cluster, whatever else bears its name.
+func TestIndex_SameNameTwoStores(t *testing.T) {
+	ix := NewIndex([]Cluster{{Name: "one", Capacity: Resources{Unlimited, Unlimited, Unlimited, 2}}, {Name: "two", Capacity: Resources{Unlimited, Unlimited, Unlimited, 1}}})
+	ix.Put("one/x", "x", "one", Resources{})
+	ix.Put("two/x", "x", "two", Resources{})
+	ix.Put("one/y", "y", "one", Resources{})
+	if err := ix.Fits("x", "two", Resources{}); err != nil {
+		t.Errorf("x on two, full with x itself: %v", err)
+	}
+	ix.Delete("two/x")
+	if got := ix.Usage(); got[0].Used.Stores != 2 || got[1].Used.Stores != 0 || ix.Len() != 2 {
+		t.Errorf("after forgetting x on two: %+v", got)
+	}
+	if d, err := ix.Place(Request{Store: "z"}); err != nil || d.Cluster != "two" {
+		t.Errorf("z placed: %+v, %v; want two, the one with room", d, err)
+	}
+	if err := ix.Fits("y", "one", Resources{}); err != nil {
+		t.Errorf("y resized on one, full with x and y: %v", err)
+	}
+}

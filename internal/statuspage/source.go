@@ -2,6 +2,8 @@ package statuspage
 
 import (
 	"context"
+	"fmt"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/placement"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -160,9 +163,14 @@ func (s *RepoSource) readRows(ctx context.Context) ([]row, error) {
 			if req == nil {
 				continue
 			}
-			r := row{store: Store{Name: req.Metadata.Name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
-				URL: v1alpha1.URL(req.Metadata.Name, domain), Phase: v1alpha1.PhaseUnknown}}
-			if ref, err := forge.ParseIssueRef(req.Metadata.Annotations[v1alpha1.AnnotationIssue]); err == nil {
+			// The store is its folder's (what Flux applies there); a copy
+			// that names another store says nothing of that one.
+			name := path.Base(dir)
+			r := row{store: Store{Name: name, Cluster: cl, Plan: req.Spec.Plan, Requester: req.Spec.Owner,
+				URL: v1alpha1.URL(name, domain), Phase: v1alpha1.PhaseUnknown}}
+			if req.Metadata.Name != name {
+				r.store.Note = fmt.Sprintf("its request copy names store %q, not its folder's", forge.KeepStart(req.Metadata.Name, 64))
+			} else if ref, err := forge.ParseIssueRef(req.Metadata.Annotations[v1alpha1.AnnotationIssue]); err == nil {
 				r.issue = ref
 				r.store.Issue = ref.String()
 			}
@@ -235,6 +243,14 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 		return err
 	}
 	state := *rec.Status
+	if why := notItsRecord(st, state); why != "" {
+		// A request copy names the issue, but the bot's record of that
+		// issue is of another store: a copy merged by hand, or a store
+		// put back after its decommission. A store is its issue, not its
+		// name, and one store's timeline is never shown as another's.
+		st.Note = why
+		return nil
+	}
 	if state.Phase != "" {
 		st.Phase = state.Phase
 	}
@@ -242,4 +258,16 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 	st.Timeline = state.Timeline
 	st.Omitted = state.Omitted
 	return nil
+}
+
+// notItsRecord says why the bot's record of a store's issue is not of the
+// store a request copy on the base branch names it for; "" when it is.
+func notItsRecord(st *Store, rec storestatus.State) string {
+	switch {
+	case rec.Store != "" && rec.Store != st.Name:
+		return fmt.Sprintf("Purrvision recorded issue %s for store %s, not this one", st.Issue, forge.KeepStart(rec.Store, 64))
+	case rec.Phase == v1alpha1.PhaseDecommissioned || rec.Operation == v1alpha1.OpDecommission:
+		return fmt.Sprintf("Purrvision recorded the store of issue %s as decommissioned; this folder is not its record", st.Issue)
+	}
+	return ""
 }

@@ -482,3 +482,65 @@ func TestRepoSource_Rollouts(t *testing.T) {
 		t.Errorf("oldest shown: %s, want 20261125-000001 (the oldest left out)", rs[len(rs)-1].ID)
 	}
 }
+
+// TestRepoSource_AStoreIsItsIssue: the page shows the stores on the base
+// branch, each by the issue its request copy names, with that issue's
+// record only. A name reused after a decommission shows the second store
+// alone, none of the first's timeline; a copy merged by hand that names
+// another store's issue, or an issue whose store was decommissioned,
+// shows no recorded state, and says why.
+func TestRepoSource_AStoreIsItsIssue(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 3)
+	reused, claimed, resurrected := storeName(0), storeName(1), storeName(2)
+	// The first store of the name was decommissioned; a new issue asked
+	// for the name again, and its store was merged.
+	old := f.states[reused]
+	old.Operation, old.Phase = v1alpha1.OpDecommission, v1alpha1.PhaseDecommissioned
+	old.Timeline = append(old.Timeline, storestatus.Event{Phase: v1alpha1.PhaseDecommissioned, At: time.Date(2026, 11, 25, 12, 1, 0, 0, time.UTC), Detail: "the first store"})
+	f.record(t, f.issues[reused], f.status[reused], old)
+	n := f.gh.OpenIssue(requestRepo, "mallory", "Store "+reused, "a request")
+	second := storestatus.State{Store: reused, Phase: v1alpha1.PhaseReady,
+		Timeline: []storestatus.Event{{Phase: v1alpha1.PhaseReady, At: time.Date(2026, 11, 25, 12, 3, 0, 0, time.UTC), Detail: "the second store"}}}
+	f.record(t, n, f.gh.Comment(requestRepo, n, ghstandin.BotLogin, storestatus.Body(second, "")), second)
+	// The third store's record says decommissioned, yet its copy is on
+	// the branch: put back by hand.
+	gone := f.states[resurrected]
+	gone.Operation = v1alpha1.OpDecommission
+	f.record(t, f.issues[resurrected], f.status[resurrected], gone)
+	dir := func(name string) string {
+		return "tenants/default/" + renderer.Shard(name) + "/" + name + "/store.yaml"
+	}
+	if _, err := f.repo.Update(ctx, "main", func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		return &tenants.Plan{Parent: s.BranchHead, Message: "the name again, and a copy by hand", Changes: []tenants.Change{
+			{Path: dir(reused), Data: requestFile(reused, fmt.Sprintf("%s#%d", requestRepo, n))},
+			{Path: dir("impostor"), Data: requestFile("impostor", fmt.Sprintf("%s#%d", requestRepo, f.issues[claimed]))},
+			{Path: dir("renamed"), Data: requestFile(claimed, fmt.Sprintf("%s#%d", requestRepo, f.issues[claimed]))},
+		}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stores, err := f.source.Stores(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := byName(stores)
+	if s := m[reused]; s.Issue != fmt.Sprintf("%s#%d", requestRepo, n) || s.Phase != v1alpha1.PhaseReady || len(s.Timeline) != 1 || s.Timeline[0].Detail != "the second store" || s.Note != "" {
+		t.Errorf("the second store of a reused name: %+v", s)
+	}
+	if s := m["impostor"]; s.Phase != v1alpha1.PhaseUnknown || len(s.Timeline) != 0 || s.PullURL != "" || !strings.Contains(s.Note, "for store "+claimed+", not this one") {
+		t.Errorf("a copy that names another store's issue: %+v", s)
+	}
+	if s := m["renamed"]; s.Phase != v1alpha1.PhaseUnknown || len(s.Timeline) != 0 || s.Issue != "" || !strings.Contains(s.Note, "names store \""+claimed+"\"") {
+		t.Errorf("a copy whose name is another store's: %+v", s)
+	}
+	if len(stores) != 6 {
+		t.Errorf("%d stores, want 6 (each folder once)", len(stores))
+	}
+	if s := m[claimed]; s.Phase != v1alpha1.PhasePendingReview || len(s.Timeline) != 1 || s.Note != "" {
+		t.Errorf("the store whose issue another copy names: %+v", s)
+	}
+	if s := m[resurrected]; s.Phase != v1alpha1.PhaseUnknown || len(s.Timeline) != 0 || !strings.Contains(s.Note, "decommissioned") {
+		t.Errorf("a store put back after its decommission: %+v", s)
+	}
+}

@@ -37,6 +37,9 @@ type Store struct {
 	Timeline  []storestatus.Event
 	// Omitted counts the events the progress comment left out.
 	Omitted int
+	// Note says why the store shows no recorded state: the bot's record
+	// of the issue its request copy names is another store's.
+	Note string
 }
 
 // Source lists the stores.
