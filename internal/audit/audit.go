@@ -61,7 +61,11 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, name 
 	}
 	var out []Entry
 	merges := map[string]bool{} // the merges the stores' records hold
-	l := ledger.New(repo)
+	keys, err := ledger.LoadKeys(cfg.Ledger.SigningKeyFiles)
+	if err != nil {
+		return nil, err
+	}
+	l := ledger.New(repo, keys)
 	for _, issue := range issues {
 		entries, m, err := issueTimeline(ctx, l, issue)
 		if err != nil {

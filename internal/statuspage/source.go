@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,9 @@ type RepoCommentLister interface {
 type RepoSource struct {
 	Config *config.Config
 	Repo   *tenants.Repo
+	// Ledger is the service's ledger, on Repo; a record it refuses leaves
+	// the store's row as the tenants repo has it, and is listed on its own.
+	Ledger *ledger.Ledger
 	GitHub RepoCommentLister
 	Bot    string
 	// RelistEvery is how often the index is read again from scratch, which
@@ -230,7 +234,10 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 		return nil
 	}
 	st.IssueURL = idx.issueURL[issue.Number]
-	rec, _, err := ledger.New(s.Repo).Read(ctx, issue, false)
+	rec, _, err := s.Ledger.Read(ctx, issue, false)
+	if refused := (*ledger.RefusedError)(nil); errors.As(err, &refused) {
+		return nil // listed by Refused
+	}
 	if err != nil || rec.Status == nil {
 		return err
 	}
@@ -242,4 +249,13 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 	st.Timeline = state.Timeline
 	st.Omitted = state.Omitted
 	return nil
+}
+
+// Refused lists the ledger files the service refused to read as state.
+func (s *RepoSource) Refused() []Refused {
+	var out []Refused
+	for _, r := range s.Ledger.Refused() {
+		out = append(out, Refused{File: r.File, Reason: string(r.Reason)})
+	}
+	return out
 }

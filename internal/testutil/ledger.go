@@ -2,11 +2,40 @@ package testutil
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/tenants"
 )
+
+// ledgerSecret is the ledger signing key of tests: one key, so that every
+// Ledger a test opens on a tenants repo (the service's, the test's own
+// clone) reads what the others signed.
+var ledgerSecret = func() []byte { s := sha256.Sum256([]byte("purrvision test ledger key")); return s[:] }()
+
+// LedgerKeys are the ledger signing keys of tests.
+func LedgerKeys() *ledger.Keys {
+	k, err := ledger.NewKeys(ledgerSecret)
+	if err != nil {
+		panic(err) // a constant key of the right size
+	}
+	return k
+}
+
+// LedgerKeyFile writes the tests' ledger signing key to a file, as
+// `purrvision ledger keygen` does, for ledger.signingKeyFiles.
+func LedgerKeyFile(t testing.TB) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "ledger-key")
+	if err := os.WriteFile(file, []byte(base64.StdEncoding.EncodeToString(ledgerSecret)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
 
 // Ledger is a started ledger in an empty tenants repo on a loopback git
 // server, for tests that report or provision without a tenants repo of
@@ -29,5 +58,5 @@ func UnstartedLedger(t testing.TB) *ledger.Ledger {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ledger.New(repo)
+	return ledger.New(repo, LedgerKeys())
 }
