@@ -174,16 +174,20 @@ func (l *Ledger) Sign(ctx context.Context) (Signed, error) {
 		if err != nil {
 			return nil, err
 		}
+		var changes []tenants.Change
 		if formatted {
-			if _, _, _, err := l.keys.open(FormatFile, fdata); err != nil {
-				var r *RefusedError
-				if errors.As(err, &r) {
-					l.refuse(ctx, r)
+			raw, gen, signer, err := l.keys.open(FormatFile, fdata)
+			if r := (*RefusedError)(nil); errors.As(err, &r) {
+				return nil, l.refuse(ctx, r)
+			}
+			if signer != l.keys.Signer() {
+				sealed, err := l.keys.seal(FormatFile, gen, raw)
+				if err != nil {
+					return nil, err
 				}
-				return nil, fmt.Errorf("signing the ledger: %w", err)
+				changes = append(changes, tenants.Change{Path: FormatFile, Data: sealed})
 			}
 		}
-		var changes []tenants.Change
 		for _, file := range append(issues, holds...) {
 			data, ok, err := cur.ReadFile(file)
 			if err != nil || !ok {
