@@ -255,7 +255,7 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 func (s *RepoSource) Refused() []Refused {
 	var out []Refused
 	for _, r := range s.Ledger.Refused() {
-		out = append(out, Refused{File: r.File, Reason: string(r.Reason)})
+		out = append(out, Refused{File: r.File, Reason: r.Reason.Describe()})
 	}
 	return out
 }
