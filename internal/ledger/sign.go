@@ -135,7 +135,8 @@ func (k *Keys) mac(secret []byte, file string, gen uint64, record []byte) []byte
 	return m.Sum(nil)
 }
 
-// Reason is why a ledger file was refused; one of a fixed set.
+// Reason is why a ledger file was refused; one of a fixed set, short
+// enough for a metric label.
 type Reason string
 
 // Reasons.
@@ -143,12 +144,12 @@ const (
 	// ReasonUnsigned: the file carries no signature.
 	ReasonUnsigned Reason = "unsigned"
 	// ReasonUnknownKey: signed with a key the service does not list.
-	ReasonUnknownKey Reason = "signed with an unknown key"
+	ReasonUnknownKey Reason = "unknown-key"
 	// ReasonBadSignature: the signature does not match the file's content
 	// and path (edited, or moved from another path).
-	ReasonBadSignature Reason = "signature does not match its content and path"
+	ReasonBadSignature Reason = "bad-signature"
 	// ReasonRolledBack: an older generation than this process has read.
-	ReasonRolledBack Reason = "rolled back to an older generation"
+	ReasonRolledBack Reason = "rolled-back"
 	// ReasonRemoved: the record this process read is gone.
 	ReasonRemoved Reason = "removed"
 	// ReasonUnreadable: not JSON.
@@ -157,6 +158,25 @@ const (
 
 // Reasons lists every Reason, for metric labels.
 var Reasons = []Reason{ReasonUnsigned, ReasonUnknownKey, ReasonBadSignature, ReasonRolledBack, ReasonRemoved, ReasonUnreadable}
+
+// Describe says what r means, for people.
+func (r Reason) Describe() string {
+	switch r {
+	case ReasonUnsigned:
+		return "not signed"
+	case ReasonUnknownKey:
+		return "signed with a key the service does not list"
+	case ReasonBadSignature:
+		return "its signature does not match its content and path (edited, or copied from another file)"
+	case ReasonRolledBack:
+		return "an older version than the service has read (rolled back)"
+	case ReasonRemoved:
+		return "removed after the service read it"
+	case ReasonUnreadable:
+		return "not JSON"
+	}
+	return string(r)
+}
 
 // RefusedError is a ledger file that is not read as state: not signed by
 // the service, or not as it was. The handling that needed it stops until
@@ -168,7 +188,7 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("ledger file %s refused: %s; restore it from the history of the ledger branch (docs/operations.md)", e.File, e.Reason)
+	return fmt.Sprintf("ledger file %s refused: %s; restore it from the history of the ledger branch (docs/operations.md)", e.File, e.Reason.Describe())
 }
 
 type envelope struct {
