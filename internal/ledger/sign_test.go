@@ -66,20 +66,7 @@ func (b *branch) push(changes ...tenants.Change) {
 // file is the content of path on the ledger branch ("" when absent).
 func (b *branch) file(path string) string {
 	b.t.Helper()
-	repo := b.clone()
-	head, ok, err := repo.Head(v1alpha1.LedgerBranch)
-	if err != nil || !ok {
-		b.t.Fatalf("no ledger branch: %v", err)
-	}
-	snap, err := repo.Snapshot(head)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	data, _, err := snap.ReadFile(path)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return string(data)
+	return string(testutil.LedgerFile(b.t, b.clone(), path))
 }
 
 func keys(seeds ...string) *ledger.Keys {

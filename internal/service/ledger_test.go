@@ -9,26 +9,14 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/tenants"
 )
 
 // ledgerFile is the content of path on the ledger branch.
 func (h *harness) ledgerFile(path string) []byte {
 	h.t.Helper()
-	repo := h.tenantsClone()
-	head, ok, err := repo.Head(v1alpha1.LedgerBranch)
-	if err != nil || !ok {
-		h.t.Fatalf("no ledger branch: %v", err)
-	}
-	snap, err := repo.Snapshot(head)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	data, _, err := snap.ReadFile(path)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return data
+	return testutil.LedgerFile(h.t, h.tenantsClone(), path)
 }
 
 // pushLedger writes path on the ledger branch as someone who can push to

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -59,4 +60,24 @@ func UnstartedLedger(t testing.TB) *ledger.Ledger {
 		t.Fatal(err)
 	}
 	return ledger.New(repo, LedgerKeys())
+}
+
+// LedgerFile is the content of path on repo's ledger branch, as fetched
+// ("" when absent): what a test that plays someone with push access reads
+// before forging it.
+func LedgerFile(t testing.TB, repo *tenants.Repo, path string) []byte {
+	t.Helper()
+	head, ok, err := repo.Head(v1alpha1.LedgerBranch)
+	if err != nil || !ok {
+		t.Fatalf("no ledger branch: %v", err)
+	}
+	snap, err := repo.Snapshot(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := snap.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
