@@ -7,6 +7,10 @@
 // With it, the bot finds its status comment by the ID it recorded, never by
 // searching a thread for a marker, and handling a comment costs the same
 // few API calls however long the thread is.
+//
+// Every file is signed (sign.go) with a key only the service holds; one
+// that is not signed as it is, where it is, is refused (a *RefusedError)
+// and reported, never read as state.
 package ledger
 
 import (
