@@ -21,7 +21,9 @@ import (
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/fleet"
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/rollout"
+	"github.com/purrvision/purrvision/internal/testutil"
 )
 
 // TestFleetRollout moves three stores to a new chart version in waves
@@ -167,7 +169,7 @@ func (w *world) startRollout(waves, maxFailures string) *fleet.Started {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	r, err := fleet.New(fleet.Options{Config: w.Config, GitHub: conn.GitHub, Repo: conn.Tenants})
+	r, err := fleet.New(fleet.Options{Config: w.Config, GitHub: conn.GitHub, Repo: conn.Tenants, Ledger: ledger.New(conn.Tenants, testutil.LedgerKeys())})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -102,6 +102,7 @@ patches:
                 secret:
                   items:
                     - {key: github-app.pem, path: github-app.pem}
+                    - {key: ledger-key, path: ledger-key}
   # Nothing to reach from outside: GitHub's webhooks go to the first cluster.
   - patch: |-
       $patch: delete

@@ -100,7 +100,7 @@ func TestOverlays_TwoClusters(t *testing.T) {
 							}
 						}
 					}
-					if slices.Contains(keys, "webhook-secret") != tt.webhooks || !slices.Contains(keys, "github-app.pem") {
+					if slices.Contains(keys, "webhook-secret") != tt.webhooks || !slices.Contains(keys, "github-app.pem") || !slices.Contains(keys, "ledger-key") {
 						t.Errorf("keys of purrvision-github mounted: %v, want the webhook secret only where the webhooks are served", keys)
 					}
 				}

@@ -135,7 +135,7 @@ func TestReporter_RevisionsOfTheWholeRepo(t *testing.T) {
 		t.Fatal(err)
 	}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: ghstandin.BotLogin, Ledger: fromBeforeTheLedger(t, ledger.New(repo), client, issue),
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: ghstandin.BotLogin, Ledger: fromBeforeTheLedger(t, ledger.New(repo, testutil.LedgerKeys()), client, issue),
 		History: reconcile.HistoryFunc(func(ctx context.Context, a, b string) (bool, error) {
 			return repo.Contains(ctx, tenants.Hash(a), tenants.Hash(b))
 		})}
@@ -242,7 +242,7 @@ func TestReporter_FetchLedger(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return ledger.New(repo)
+				return ledger.New(repo, testutil.LedgerKeys())
 			}
 			webhooks, watcher := clone(), clone()
 			if _, err := webhooks.Migrate(ctx, nil, "", nil); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/fleet"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/rollout"
 )
 
@@ -23,6 +24,10 @@ func connectFleet(cmd *cobra.Command, what string) (*fleet.Roller, error) {
 	if err := requireFleetConfig(cfg, what); err != nil {
 		return nil, err
 	}
+	keys, err := ledger.LoadKeys(cfg.Ledger.SigningKeyFiles)
+	if err != nil {
+		return nil, usageError(err)
+	}
 	conn, err := app.Connect(cmd.Context(), cfg, nil)
 	if err != nil {
 		return nil, err
@@ -30,7 +35,7 @@ func connectFleet(cmd *cobra.Command, what string) (*fleet.Roller, error) {
 	if conn.GitHub == nil {
 		return nil, usageError(fmt.Errorf("github: %s acts on GitHub as the bot; give github.token, github.tokenFile or github.app", what))
 	}
-	return fleet.New(fleet.Options{Config: cfg, GitHub: conn.GitHub, Repo: conn.Tenants})
+	return fleet.New(fleet.Options{Config: cfg, GitHub: conn.GitHub, Repo: conn.Tenants, Ledger: ledger.New(conn.Tenants, keys)})
 }
 
 func requireFleetConfig(cfg *config.Config, what string) error {

@@ -44,7 +44,7 @@ func TestRolloutStartStatusAbort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ledger.New(repo).Migrate(context.Background(), client, ghstandin.BotLogin, nil); err != nil {
+	if _, err := ledger.New(repo, testutil.LedgerKeys()).Migrate(context.Background(), client, ghstandin.BotLogin, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -27,6 +27,7 @@ func rolloutConfig(t *testing.T, url, version string) string {
 	t.Helper()
 	cfg := readFile(t, examplePath(t, "purrvision.yaml"))
 	cfg = cfg[:strings.Index(cfg, "\ngithub:")] + "\n"
+	cfg += "ledger:\n  signingKeyFiles: [" + testutil.LedgerKeyFile(t) + "]\n"
 	if url == "" {
 		cfg = strings.Replace(cfg, "  url: https://github.com/example/tenants.git\n", "", 1)
 	}

@@ -102,6 +102,9 @@ type App struct {
 	// GitHub and Tenants are the parts given, or the ones built.
 	GitHub  forge.Client
 	Tenants *tenants.Repo
+	// Ledger is the one ledger every part of the service shares: its
+	// records signed and verified with the keys of ledger.signingKeyFiles.
+	Ledger *ledger.Ledger
 	// Service holds the provisioner and the work queue; nil when
 	// Parts.WatchOnly.
 	Service *service.Service
@@ -131,8 +134,12 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	keys, err := ledger.LoadKeys(cfg.Ledger.SigningKeyFiles)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry}
-	if err := a.connect(ctx); err != nil {
+	if err := a.connect(ctx, keys); err != nil {
 		return nil, err
 	}
 	if err := a.startLedger(ctx); err != nil {
@@ -148,7 +155,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		}
 	}
 	a.Service, err = service.New(ctx, service.Options{
-		Config: cfg, Secret: secret, GitHub: a.GitHub, Tenants: a.Tenants, Rand: p.Rand, Now: p.Now,
+		Config: cfg, Secret: secret, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,
 		Queue: p.Queue, Nudge: a.Nudge, StatusPage: page, Registry: a.Registry, ResyncInterval: p.ResyncInterval,
 	})
 	if err != nil {
@@ -159,25 +166,25 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 }
 
 // connect builds what the parts leave out of GitHub and the tenants repo
-// through Connect.
-func (a *App) connect(ctx context.Context) error {
+// through Connect, and the ledger on the tenants repo, signed with keys.
+func (a *App) connect(ctx context.Context, keys *ledger.Keys) error {
 	if a.Registry == nil {
 		a.Registry = service.NewRegistry()
 	}
-	if a.GitHub != nil && a.Tenants != nil {
-		return nil
+	if a.GitHub == nil || a.Tenants == nil {
+		c, err := Connect(ctx, a.Config, a.Registry)
+		if err != nil {
+			return err
+		}
+		if a.GitHub == nil {
+			a.GitHub = c.GitHub
+		}
+		if a.Tenants == nil {
+			a.Tenants = c.Tenants
+		}
 	}
-	c, err := Connect(ctx, a.Config, a.Registry)
-	if err != nil {
-		return err
-	}
-	if a.GitHub == nil {
-		a.GitHub = c.GitHub
-	}
-	if a.Tenants == nil {
-		a.Tenants = c.Tenants
-	}
-	return nil
+	a.Ledger = ledger.New(a.Tenants, keys)
+	return a.Ledger.Register(a.Registry)
 }
 
 // ErrNothingToRun is returned for parts that turn off both the webhooks
@@ -198,8 +205,12 @@ func newWatchOnly(ctx context.Context, cfg *config.Config, p Parts) (*App, error
 	if err := c.ServeErrors(); err != nil {
 		return nil, err
 	}
+	keys, err := ledger.LoadKeys(cfg.Ledger.SigningKeyFiles)
+	if err != nil {
+		return nil, err
+	}
 	a := &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry}
-	if err := a.connect(ctx); err != nil {
+	if err := a.connect(ctx, keys); err != nil {
 		return nil, err
 	}
 	if err := a.setupWatcher(p); err != nil {
@@ -219,15 +230,40 @@ func newWatchOnly(ctx context.Context, cfg *config.Config, p Parts) (*App, error
 
 // startLedger starts the ledger (internal/ledger) the first time the
 // service runs on a tenants repo, with the records of the open store
-// issues from before it.
+// issues from before it; and at every start signs what Ledger.Sign signs:
+// once, the records of an install from before signing; the records an
+// older key signed, after a rotation.
 func (a *App) startLedger(ctx context.Context) error {
-	requests, _, err := a.Config.Repos()
+	log := logctx.From(ctx)
+	if _, ok, err := a.Tenants.Head(v1alpha1.LedgerBranch); err != nil {
+		return err
+	} else if !ok {
+		if err := a.migrateLedger(ctx); err != nil {
+			return err
+		}
+	}
+	signed, err := a.Ledger.Sign(ctx)
 	if err != nil {
 		return err
 	}
-	l := ledger.New(a.Tenants)
-	if _, ok, err := a.Tenants.Head(v1alpha1.LedgerBranch); err != nil || ok {
-		return err // started already: nothing to list
+	if signed.Unsigned > 0 {
+		log.Info("signed the ledger's records from before signing, once", "branch", v1alpha1.LedgerBranch, "records", signed.Unsigned, "key", a.Ledger.Signer())
+	}
+	if signed.Resigned > 0 {
+		log.Info("signed ledger records again with the first key", "branch", v1alpha1.LedgerBranch, "records", signed.Resigned, "key", a.Ledger.Signer())
+	}
+	if len(signed.Refused) > 0 {
+		log.Error("the ledger holds refused records: their issues are not handled until they are restored", "branch", v1alpha1.LedgerBranch, "refused", len(signed.Refused))
+	}
+	return nil
+}
+
+// migrateLedger starts the ledger branch with the records of the open
+// store issues and of the stores on the base branch.
+func (a *App) migrateLedger(ctx context.Context) error {
+	requests, _, err := a.Config.Repos()
+	if err != nil {
+		return err
 	}
 	open, err := a.GitHub.ListOpenIssues(ctx, requests, v1alpha1.LabelRequest)
 	if err != nil {
@@ -246,7 +282,7 @@ func (a *App) startLedger(ctx context.Context) error {
 			refs = append(refs, is.Ref)
 		}
 	}
-	n, err := l.Migrate(ctx, a.GitHub, a.Config.GitHub.BotLogin, refs)
+	n, err := a.Ledger.Migrate(ctx, a.GitHub, a.Config.GitHub.BotLogin, refs)
 	if err != nil {
 		return err
 	}
@@ -336,7 +372,7 @@ func Connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer)
 
 func (a *App) statusPage(p Parts) (*statuspage.Handler, error) {
 	page := &statuspage.Handler{
-		Source: &statuspage.RepoSource{Config: a.Config, Repo: a.Tenants, GitHub: a.GitHub, Bot: a.Config.GitHub.BotLogin, Now: p.Now},
+		Source: &statuspage.RepoSource{Config: a.Config, Repo: a.Tenants, Ledger: a.Ledger, GitHub: a.GitHub, Bot: a.Config.GitHub.BotLogin, Now: p.Now},
 		TTL:    p.StatusPage.TTL,
 		Now:    p.Now,
 	}
@@ -384,7 +420,7 @@ func (a *App) setupWatcher(p Parts) error {
 		Cluster: cluster, Placement: placement,
 		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
 			DefaultCluster: names[0], FetchLedger: p.WatchOnly,
-			Ledger:      ledger.New(a.Tenants),
+			Ledger:      a.Ledger,
 			Provisioned: reconcile.NewProvisioningHistogram(a.Registry),
 			History: reconcile.HistoryFunc(func(ctx context.Context, ancestor, descendant string) (bool, error) {
 				return a.Tenants.Contains(ctx, tenants.Hash(ancestor), tenants.Hash(descendant))

@@ -154,6 +154,11 @@ func TestNew_RefusesWhatServeRefuses(t *testing.T) {
 		{name: "webhook secret file missing", change: func(c *config.Config) { c.GitHub.WebhookSecretFile += ".gone" }, want: "reading github.webhookSecretFile"},
 		{name: "status page password missing", change: func(c *config.Config) { c.StatusPage.Auth.PasswordFile += ".gone" }, want: "reading statusPage.auth.passwordFile"},
 		{name: "no credentials", change: func(c *config.Config) { c.GitHub.TokenFile = "" }, want: "github: set github.tokenFile or github.app"},
+		{name: "no ledger key", change: func(c *config.Config) { c.Ledger.SigningKeyFiles = nil }, want: "ledger.signingKeyFiles: required by serve; create a key with `purrvision ledger keygen -o FILE`"},
+		{name: "ledger key file missing", change: func(c *config.Config) { c.Ledger.SigningKeyFiles = []string{c.Ledger.SigningKeyFiles[0] + ".gone"} },
+			want: "ledger.signingKeyFiles[0]: reading the key file"},
+		{name: "ledger key file not a key", change: func(c *config.Config) { c.Ledger.SigningKeyFiles = []string{c.GitHub.WebhookSecretFile} },
+			want: "does not hold a key (base64 of 32 random bytes); create one with `purrvision ledger keygen -o FILE`"},
 	}
 	cfg := serveConfig(t)
 	for _, tt := range tests {
@@ -216,7 +221,7 @@ spec:
 			t.Fatal(err)
 		}
 	}
-	l := ledger.New(repo)
+	l := ledger.New(repo, testutil.LedgerKeys())
 	for ref, want := range map[forge.IssueRef]v1alpha1.Phase{closedRef: v1alpha1.PhaseReady, openRef: v1alpha1.PhasePendingReview} {
 		rec, ok, err := l.Read(ctx, ref, true)
 		if err != nil || !ok || rec.State().Phase != want {

@@ -48,6 +48,7 @@ func twoClusterConfig(t *testing.T) (*config.Config, *ghstandin.Server) {
 	cfg.TenantsRepo.URL, cfg.TenantsRepo.Repo = url, "acme/tenants"
 	cfg.GitHub = config.GitHub{APIURL: gh.URL(), TokenFile: writeFile(t, "token", "test-token"), Repo: "acme/stores", BotLogin: ghstandin.BotLogin,
 		WebhookSecretFile: writeFile(t, "webhook-secret", "s3cret")}
+	cfg.Ledger.SigningKeyFiles = []string{testutil.LedgerKeyFile(t)}
 	return cfg, gh
 }
 

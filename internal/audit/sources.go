@@ -22,7 +22,11 @@ func Timeline(ctx context.Context, cfg *config.Config, repo *tenants.Repo, name 
 	if err := repo.Fetch(ctx); err != nil {
 		return nil, err
 	}
-	return Of(ctx, repoHistory{cfg: cfg, repo: repo}, ledgerRecords{l: ledger.New(repo)}, name)
+	keys, err := ledger.LoadKeys(cfg.Ledger.SigningKeyFiles)
+	if err != nil {
+		return nil, err
+	}
+	return Of(ctx, repoHistory{cfg: cfg, repo: repo}, ledgerRecords{l: ledger.New(repo, keys)}, name)
 }
 
 // repoHistory is the History of a clone of the tenants repo.

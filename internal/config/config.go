@@ -60,6 +60,16 @@ type Config struct {
 	Listen string `json:"listen"`
 	// StatusPage configures the read-only page at GET /.
 	StatusPage StatusPage `json:"statusPage"`
+	// Ledger configures the bot's own records on the tenants repo.
+	Ledger Ledger `json:"ledger"`
+}
+
+// Ledger configures the ledger branch (internal/ledger).
+type Ledger struct {
+	// SigningKeyFiles hold the keys its records are signed with (made by
+	// `purrvision ledger keygen`): the first signs, every one verifies.
+	// Files only: a key is a secret.
+	SigningKeyFiles []string `json:"signingKeyFiles,omitempty"`
 }
 
 // StatusPage configures the status page.
@@ -457,6 +467,16 @@ func (c *Config) Validate() error {
 	if a := c.StatusPage.Auth; a != nil && (a.Username == "" || a.PasswordFile == "") {
 		add("statusPage.auth", "needs username and passwordFile")
 	}
+	seenKeys := map[string]bool{}
+	for i, f := range c.Ledger.SigningKeyFiles {
+		switch {
+		case strings.TrimSpace(f) == "":
+			add(fmt.Sprintf("ledger.signingKeyFiles[%d]", i), "is empty; give the path of a key file made by `purrvision ledger keygen -o FILE`")
+		case seenKeys[f]:
+			add(fmt.Sprintf("ledger.signingKeyFiles[%d]", i), "%q is listed twice; list each key file once", f)
+		}
+		seenKeys[f] = true
+	}
 	for i, t := range c.GitHub.CommandTeams {
 		if org, team, ok := strings.Cut(t, "/"); !ok || org == "" || team == "" || strings.Contains(team, "/") {
 			add(fmt.Sprintf("github.commandTeams[%d]", i), "%q must be org/team", t)
@@ -586,6 +606,9 @@ func (c *Config) ServeErrors() error {
 	}
 	if c.GitHub.Token == "" && c.GitHub.TokenFile == "" && c.GitHub.App.ID == 0 {
 		errs = append(errs, errors.New("github: set github.tokenFile or github.app so serve can call GitHub"))
+	}
+	if len(c.Ledger.SigningKeyFiles) == 0 {
+		errs = append(errs, errors.New("ledger.signingKeyFiles: required by serve; create a key with `purrvision ledger keygen -o FILE` and list the file (docs/operations.md)"))
 	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -37,6 +38,7 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/gitserver"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/localcluster"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -229,6 +231,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			return err
 		}
 		cfg.GitHub = config.GitHub{APIURL: e.GitHub.URL(), Token: "dev", Repo: RequestsRepo, BotLogin: ghstandin.BotLogin, WebhookSecretFile: secretFile}
+		keyFile, err := writeLedgerKey(o.Dir)
+		if err != nil {
+			return err
+		}
+		cfg.Ledger.SigningKeyFiles = []string{keyFile}
 		cfg.Chart.Source = config.ChartSource{Kind: config.SourceGit, URL: e.Git.URL("purrvision"), Tag: ChartTag, Path: "./charts/woocommerce", Interval: "1h"}
 		cfg.Flux.Interval = "1m"
 		for name, p := range cfg.Plans {
@@ -401,6 +408,19 @@ func writeWebhookSecret(dir string) (string, error) {
 	}
 	if err := os.WriteFile(p, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("writing the webhook secret: %w", err)
+	}
+	return p, nil
+}
+
+// writeLedgerKey writes a new ledger signing key for this environment's
+// new tenants repo, replacing the one a run before left.
+func writeLedgerKey(dir string) (string, error) {
+	p := filepath.Join(dir, "ledger-key")
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("writing the ledger key: %w", err)
+	}
+	if err := ledger.WriteKeyFile(p); err != nil {
+		return "", err
 	}
 	return p, nil
 }

@@ -67,6 +67,8 @@ type Options struct {
 	Config *config.Config
 	GitHub GitHub
 	Repo   *tenants.Repo
+	// Ledger is the service's one ledger, on Repo.
+	Ledger *ledger.Ledger
 	// Now is time.Now when nil; Rand (for rollout IDs) crypto/rand.Reader.
 	Now  func() time.Time
 	Rand io.Reader
@@ -94,8 +96,8 @@ type Roller struct {
 
 // New checks the options and returns a Roller.
 func New(o Options) (*Roller, error) {
-	if o.Config == nil || o.GitHub == nil || o.Repo == nil {
-		return nil, errors.New("fleet: config, GitHub client and tenants repo are required")
+	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Ledger == nil {
+		return nil, errors.New("fleet: config, GitHub client, tenants repo and ledger are required")
 	}
 	requests, tenantsRepo, err := o.Config.Repos()
 	if err != nil {
@@ -107,7 +109,7 @@ func New(o Options) (*Roller, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	return &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: tenantsRepo,
+	return &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: tenantsRepo,
 		bot: o.Config.GitHub.BotLogin, now: o.Now, rand: o.Rand, nudge: o.Nudge}, nil
 }
 

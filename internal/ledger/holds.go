@@ -17,6 +17,7 @@ import (
 // merge).
 
 type hold struct {
+	// Issue holds the name; "" once released.
 	Issue string `json:"issue"`
 }
 
@@ -29,82 +30,91 @@ func holdFile(name string) (string, error) {
 
 // Hold records that name stays taken by issue.
 func (l *Ledger) Hold(ctx context.Context, name, issue string) error {
-	data, err := json.Marshal(hold{Issue: issue})
-	if err != nil {
-		return err
-	}
-	return l.editFile(ctx, name, func(cur []byte, exists bool) (*tenants.Change, string) {
-		if exists && string(cur) == string(data)+"\n" {
+	return l.editHold(ctx, name, func(cur hold) (*hold, string) {
+		if cur.Issue == issue {
 			return nil, ""
 		}
-		return &tenants.Change{Data: append(data, '\n')}, fmt.Sprintf("name %s held by %s until its Namespace is gone", name, issue)
+		return &hold{Issue: issue}, fmt.Sprintf("name %s held by %s until its Namespace is gone", name, issue)
 	})
 }
 
 // Held returns the issue that holds name, "" when none; fetch asks the
-// remote first.
+// remote first. A hold the service did not sign as it is, where it is, is
+// refused (a *RefusedError): the name is neither free nor held.
 func (l *Ledger) Held(ctx context.Context, name string, fetch bool) (string, error) {
 	file, err := holdFile(name)
 	if err != nil {
 		return "", err
 	}
-	if fetch {
-		if err := l.repo.Fetch(ctx); err != nil {
-			return "", err
-		}
-	}
-	head, ok, err := l.repo.Head(v1alpha1.LedgerBranch)
-	if err != nil || !ok {
+	snap, err := l.snapshot(ctx, fetch)
+	if err != nil || snap == nil {
 		return "", err
 	}
-	snap, err := l.repo.Snapshot(head)
-	if err != nil {
-		return "", err
-	}
-	data, ok, err := snap.ReadFile(file)
-	if err != nil || !ok {
-		return "", err
-	}
-	var h hold
-	if err := json.Unmarshal(data, &h); err != nil {
-		return "", fmt.Errorf("reading ledger file %s: %w", file, err)
-	}
-	return h.Issue, nil
+	h, _, err := l.readHold(ctx, snap, file)
+	return h.Issue, err
 }
 
-// Release frees name, if issue holds it.
+// Release frees name, if issue holds it. The file stays, holding no
+// issue, so its generation keeps counting.
 func (l *Ledger) Release(ctx context.Context, name, issue string) error {
-	return l.editFile(ctx, name, func(cur []byte, exists bool) (*tenants.Change, string) {
-		var h hold
-		if !exists || json.Unmarshal(cur, &h) != nil || h.Issue != issue {
+	return l.editHold(ctx, name, func(cur hold) (*hold, string) {
+		if cur.Issue != issue {
 			return nil, ""
 		}
-		return &tenants.Change{Delete: true}, fmt.Sprintf("name %s free: the Namespace of %s's store is gone", name, issue)
+		return &hold{}, fmt.Sprintf("name %s free: the Namespace of %s's store is gone", name, issue)
 	})
 }
 
-func (l *Ledger) editFile(ctx context.Context, name string, edit func(cur []byte, exists bool) (*tenants.Change, string)) error {
+func (l *Ledger) readHold(ctx context.Context, snap *tenants.Snapshot, file string) (hold, uint64, error) {
+	data, ok, err := snap.ReadFile(file)
+	if err != nil {
+		return hold{}, 0, err
+	}
+	raw, gen, err := l.verify(ctx, file, data, ok)
+	if err != nil || raw == nil {
+		return hold{}, 0, err
+	}
+	var h hold
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return hold{}, 0, fmt.Errorf("reading ledger file %s: %w", file, err)
+	}
+	return h, gen, nil
+}
+
+func (l *Ledger) editHold(ctx context.Context, name string, edit func(cur hold) (*hold, string)) error {
 	file, err := holdFile(name)
 	if err != nil {
 		return err
 	}
+	var gen uint64
 	_, err = l.repo.Update(ctx, v1alpha1.LedgerBranch, func(s tenants.State, _, cur *tenants.Snapshot) (*tenants.Plan, error) {
+		gen = 0
 		if !s.BranchExists {
 			return nil, ErrNoLedger
 		}
-		data, ok, err := cur.ReadFile(file)
+		h, curGen, err := l.readHold(ctx, cur, file)
 		if err != nil {
 			return nil, err
 		}
-		ch, why := edit(data, ok)
-		if ch == nil {
+		next, why := edit(h)
+		if next == nil {
 			return nil, nil
 		}
-		ch.Path = file
-		return &tenants.Plan{Parent: s.BranchHead, Changes: []tenants.Change{*ch}, Message: tenants.Message("Ledger: "+why, "")}, nil
+		data, err := json.Marshal(next)
+		if err != nil {
+			return nil, err
+		}
+		gen = curGen + 1
+		if data, err = l.keys.seal(file, gen, data); err != nil {
+			return nil, err
+		}
+		return &tenants.Plan{Parent: s.BranchHead, Changes: []tenants.Change{{Path: file, Data: data}}, Message: tenants.Message("Ledger: "+why, "")}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("recording in the ledger of name %s: %w", name, err)
+	}
+	if gen > 0 {
+		l.wrote(file, gen)
 	}
 	return nil
 }

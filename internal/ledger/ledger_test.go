@@ -306,7 +306,7 @@ func TestEditStatus_ConcurrentWritersKeepBoth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ledger.New(repo)
+		return ledger.New(repo, testutil.LedgerKeys())
 	}
 	a, b := open(), open()
 	if _, err := a.Migrate(ctx, nil, "", nil); err != nil {

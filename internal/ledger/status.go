@@ -7,23 +7,22 @@ import (
 	"github.com/purrvision/purrvision/internal/storestatus"
 )
 
-// statusLocks serialize, in this process, the writers of one issue's
-// status (the request flow, the watcher), so the comment shows the last
-// state recorded; across processes the ledger's compare-and-swap keeps the
-// state itself whole.
-var statusLocks sync.Map // file -> *sync.Mutex
-
 // EditStatus applies edit to the freshest recorded state of the thread's
 // store, inside the ledger's compare-and-swap (edit may run again on a
 // newer record, so it must only change the state it is given), and shows
 // the result in the status comment with body. edit reports whether it
 // changed anything; the comment is brought up to date either way.
+//
+// The writers of one issue's status in this process (the request flow,
+// the watcher) take turns, on the Ledger they share, so the comment shows
+// the last state recorded; across processes the ledger's compare-and-swap
+// keeps the state itself whole.
 func (l *Ledger) EditStatus(ctx context.Context, gh GitHub, t *Thread, edit func(*storestatus.State) bool, body func(storestatus.State) string) error {
 	file, err := File(t.Ref)
 	if err != nil {
 		return err
 	}
-	mu, _ := statusLocks.LoadOrStore(file, &sync.Mutex{})
+	mu, _ := l.statusLocks.LoadOrStore(file, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	rec, err := l.Update(ctx, t.Ref, func(r *Record) (string, error) {

@@ -46,6 +46,8 @@ type Options struct {
 	Config *config.Config
 	GitHub GitHub
 	Repo   *tenants.Repo
+	// Ledger is the service's one ledger, on Repo.
+	Ledger *ledger.Ledger
 	// Rand is crypto/rand.Reader outside tests.
 	Rand io.Reader
 	Now  func() time.Time
@@ -56,8 +58,8 @@ type Options struct {
 
 // New checks the options and returns a Provisioner.
 func New(o Options) (*Provisioner, error) {
-	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Rand == nil {
-		return nil, errors.New("provision: config, GitHub client, tenants repo and random source are required")
+	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Ledger == nil || o.Rand == nil {
+		return nil, errors.New("provision: config, GitHub client, tenants repo, ledger and random source are required")
 	}
 	requests, tenantsRepo, err := o.Config.Repos()
 	if err != nil {
@@ -67,7 +69,7 @@ func New(o Options) (*Provisioner, error) {
 		o.Now = time.Now
 	}
 	return &Provisioner{
-		cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: tenantsRepo,
+		cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: tenantsRepo,
 		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge,
 		placer: placement.NewTracker(o.Config, placement.FromConfig(o.Config), o.Repo),
 	}, nil

@@ -8,9 +8,11 @@ import (
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/audit"
+	"github.com/purrvision/purrvision/internal/fleet"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/reconcile"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
@@ -217,7 +219,7 @@ func TestAudit_ReusedName(t *testing.T) {
 	pr, _ := h.openPull("cat-cafe")
 	h.merge(pr)
 	old := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
-	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: ledger.New(h.tenantsClone())}
+	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: ledger.New(h.tenantsClone(), testutil.LedgerKeys())}
 	if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: old, Observation: reconcile.Observation{Phase: v1alpha1.PhaseDecommissioned}}); err != nil {
 		t.Fatal(err)
 	}
@@ -236,4 +238,13 @@ func TestAudit_ReusedName(t *testing.T) {
 	if got := strings.Count(text, "merged by @maintainer"); got != 3 {
 		t.Errorf("%d merges recorded in the issues' timelines, want 3 (provision, decommission, provision again):\n%s", got, text)
 	}
+}
+
+// withLedger gives o a fresh clone of the tenants repo and a ledger on it,
+// signed with the service's key, as another process would have.
+func (h *harness) withLedger(o fleet.Options) fleet.Options {
+	h.t.Helper()
+	o.Repo = h.tenantsClone()
+	o.Ledger = ledger.New(o.Repo, testutil.LedgerKeys())
+	return o
 }

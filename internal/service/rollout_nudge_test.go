@@ -22,8 +22,8 @@ func TestRollout_MergesNudgeFlux(t *testing.T) {
 	pr1, wave1 := h.openWave(id, 1)
 	h.stop()
 	var nudges atomic.Int32
-	r, err := fleet.New(fleet.Options{Config: h.cfg, GitHub: h.client, Repo: h.tenantsClone(),
-		Nudge: func(context.Context) error { nudges.Add(1); return nil }})
+	r, err := fleet.New(h.withLedger(fleet.Options{Config: h.cfg, GitHub: h.client,
+		Nudge: func(context.Context) error { nudges.Add(1); return nil }}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func (h *harness) seedFleetOn(cluster string, names ...string) {
 // the bot's GitHub client and a clone of its own.
 func (h *harness) roller() *fleet.Roller {
 	h.t.Helper()
-	r, err := fleet.New(fleet.Options{Config: h.cfg, GitHub: h.client, Repo: h.tenantsClone()})
+	r, err := fleet.New(h.withLedger(fleet.Options{Config: h.cfg, GitHub: h.client}))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -643,7 +643,7 @@ func TestRollout_TwoStartsAtOnce(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.seedFleet("cat-cafe")
 	race := &racingStart{Client: h.client}
-	r, err := fleet.New(fleet.Options{Config: h.cfg, GitHub: race, Repo: h.tenantsClone()})
+	r, err := fleet.New(h.withLedger(fleet.Options{Config: h.cfg, GitHub: race}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -700,7 +700,7 @@ func TestRollout_WaveBegunElsewhere(t *testing.T) {
 			h := newHarness(t, harnessOptions{})
 			h.seedFleet("cat-cafe", "dog-deli")
 			lift := h.refuseRolloutPushes()
-			r, err := fleet.New(fleet.Options{Config: h.cfg, GitHub: h.client, Repo: h.tenantsClone(), Now: func() time.Time { return time.Now().Add(-tt.ago) }})
+			r, err := fleet.New(h.withLedger(fleet.Options{Config: h.cfg, GitHub: h.client, Now: func() time.Time { return time.Now().Add(-tt.ago) }}))
 			if err != nil {
 				t.Fatal(err)
 			}

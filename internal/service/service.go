@@ -21,6 +21,7 @@ import (
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/fleet"
 	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/tenants"
@@ -33,6 +34,9 @@ type Options struct {
 	Secret  []byte
 	GitHub  forge.Client
 	Tenants *tenants.Repo
+	// Ledger is the one ledger, on Tenants, that the provisioner and the
+	// rollouts share.
+	Ledger *ledger.Ledger
 	// Rand is crypto/rand.Reader when nil.
 	Rand io.Reader
 	// Now is time.Now when nil.
@@ -71,11 +75,11 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Rand = rand.Reader
 	}
 	log := logctx.From(ctx)
-	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Rand: o.Rand, Now: o.Now, Nudge: o.Nudge})
+	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Rand: o.Rand, Now: o.Now, Nudge: o.Nudge})
 	if err != nil {
 		return nil, err
 	}
-	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Now: o.Now, Rand: o.Rand, Nudge: o.Nudge})
+	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Now: o.Now, Rand: o.Rand, Nudge: o.Nudge})
 	if err != nil {
 		return nil, err
 	}

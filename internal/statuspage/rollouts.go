@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -73,14 +74,15 @@ func (s *RepoSource) Rollouts(ctx context.Context) ([]Rollout, error) {
 	slices.Sort(issues)
 	slices.Reverse(issues)
 	out := []Rollout{}
-	l := ledger.New(s.Repo)
 	for _, n := range issues {
 		if len(out) == MaxRollouts {
 			break
 		}
 		ref := forge.IssueRef{Repo: requests, Number: n}
-		rec, _, err := l.Read(ctx, ref, false)
-		if err != nil {
+		rec, _, err := s.Ledger.Read(ctx, ref, false)
+		if refused := (*ledger.RefusedError)(nil); errors.As(err, &refused) {
+			continue // listed by Refused
+		} else if err != nil {
 			return nil, err
 		}
 		st, err := fleet.Decode(rec)

@@ -2,6 +2,7 @@ package statuspage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -39,6 +40,9 @@ type RepoCommentLister interface {
 type RepoSource struct {
 	Config *config.Config
 	Repo   *tenants.Repo
+	// Ledger is the service's ledger, on Repo; a record it refuses leaves
+	// the store's row as the tenants repo has it, and is listed on its own.
+	Ledger *ledger.Ledger
 	GitHub RepoCommentLister
 	Bot    string
 	// RelistEvery is how often the index is read again from scratch, which
@@ -238,7 +242,10 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 		return nil
 	}
 	st.IssueURL = idx.issueURL[issue.Number]
-	rec, _, err := ledger.New(s.Repo).Read(ctx, issue, false)
+	rec, _, err := s.Ledger.Read(ctx, issue, false)
+	if refused := (*ledger.RefusedError)(nil); errors.As(err, &refused) {
+		return nil // listed by Refused
+	}
 	if err != nil || rec.Status == nil {
 		return err
 	}
@@ -270,4 +277,13 @@ func notItsRecord(st *Store, rec storestatus.State) string {
 		return fmt.Sprintf("Purrvision recorded the store of issue %s as decommissioned; this folder is not its record", st.Issue)
 	}
 	return ""
+}
+
+// Refused lists the ledger files the service refused to read as state.
+func (s *RepoSource) Refused() []Refused {
+	var out []Refused
+	for _, r := range s.Ledger.Refused() {
+		out = append(out, Refused{File: r.File, Reason: r.Reason.Describe()})
+	}
+	return out
 }

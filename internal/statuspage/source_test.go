@@ -121,7 +121,7 @@ spec:
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ledger.New(f.repo).Migrate(ctx, nil, "", nil); err != nil {
+	if _, err := ledger.New(f.repo, testutil.LedgerKeys()).Migrate(ctx, nil, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, num := range f.issues {
@@ -130,7 +130,7 @@ spec:
 	clk.advance(time.Hour) // the stores were asked for an hour ago
 	cfg := testutil.ExampleConfig(t)
 	cfg.GitHub.Repo = requestRepo
-	f.source = &statuspage.RepoSource{Config: cfg, Repo: f.repo, GitHub: client, Bot: ghstandin.BotLogin}
+	f.source = &statuspage.RepoSource{Config: cfg, Repo: f.repo, Ledger: ledger.New(f.repo, testutil.LedgerKeys()), GitHub: client, Bot: ghstandin.BotLogin}
 	return f
 }
 
@@ -139,7 +139,7 @@ spec:
 func (f *fixture) record(t testing.TB, num int, id int64, st storestatus.State) {
 	t.Helper()
 	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: num}
-	if _, err := ledger.New(f.repo).Update(context.Background(), ref, func(r *ledger.Record) (string, error) {
+	if _, err := ledger.New(f.repo, testutil.LedgerKeys()).Update(context.Background(), ref, func(r *ledger.Record) (string, error) {
 		r.Comments = map[string]int64{ledger.KindStatus: id}
 		r.Status = &st
 		return "its status", nil
@@ -427,7 +427,7 @@ func (f *fixture) track(t testing.TB, st *rollout.State, tableBy string) int {
 		t.Fatal(err)
 	}
 	ref := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
-	if _, err := ledger.New(f.repo).Update(context.Background(), ref, func(r *ledger.Record) (string, error) {
+	if _, err := ledger.New(f.repo, testutil.LedgerKeys()).Update(context.Background(), ref, func(r *ledger.Record) (string, error) {
 		r.Rollout = data
 		return "rollout started", nil
 	}); err != nil {

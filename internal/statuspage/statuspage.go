@@ -47,6 +47,17 @@ type Source interface {
 	Stores(ctx context.Context) ([]Store, error)
 }
 
+// Refused is a ledger file Purrvision refused to read as state.
+type Refused struct {
+	File   string
+	Reason string
+}
+
+// RefusalLister is a Source that knows the ledger files refused.
+type RefusalLister interface {
+	Refused() []Refused
+}
+
 // Auth protects the page with HTTP basic authentication when Password is
 // set.
 type Auth struct {
@@ -107,6 +118,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		now = h.Now
 	}
 	data := map[string]any{"View": newView(stores, clusters, r.URL.Query()), "Rollouts": rollouts, "Clusters": clusters, "Now": now()}
+	if l, ok := h.Source.(RefusalLister); ok {
+		// Read live, not cached: a refusal shows at once.
+		data["Refused"] = l.Refused()
+	}
 	if err != nil {
 		// An outage of GitHub or of the tenants repo: show the last list, and say so.
 		data["StaleSince"] = fetched

@@ -28,13 +28,15 @@ func RepoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// ExampleConfig loads examples/purrvision.yaml.
+// ExampleConfig loads examples/purrvision.yaml, with the tests' ledger
+// signing key (LedgerKeyFile) in place of the example's.
 func ExampleConfig(t testing.TB) *config.Config {
 	t.Helper()
 	cfg, err := config.Load(filepath.Join(RepoRoot(t), "examples", "purrvision.yaml"))
 	if err != nil {
 		t.Fatalf("loading example config: %v", err)
 	}
+	cfg.Ledger.SigningKeyFiles = []string{LedgerKeyFile(t)}
 	return cfg
 }
 
