@@ -28,10 +28,11 @@ type Merge struct {
 	Approvers []string
 }
 
-// ReadMerge reads the merge of pr, which GitHub says is merged.
+// ReadMerge reads the merge of pr, which GitHub says is merged (Commit is
+// "" while GitHub has not made the merge commit known).
 func ReadMerge(ctx context.Context, gh MergeReader, pr *forge.PullRequest) (Merge, error) {
 	m := Merge{Pull: pr.Number, URL: pr.URL, Commit: pr.MergeCommitSHA, By: pr.MergedBy}
-	if !pr.Merged || pr.MergeCommitSHA == "" {
+	if !pr.Merged {
 		return m, fmt.Errorf("reading the merge of pull request %d: it is not merged", pr.Number)
 	}
 	all, err := gh.Approvers(ctx, pr.Repo, pr.Number)
