@@ -54,7 +54,9 @@ var errBoom = errors.New("GitHub answered 502 Bad Gateway")
 
 func (f *fakeGitHub) id() int64 { f.nextID++; return f.nextID }
 
-func (f *fakeGitHub) wrote(format string, args ...any) { f.writes = append(f.writes, fmt.Sprintf(format, args...)) }
+func (f *fakeGitHub) wrote(format string, args ...any) {
+	f.writes = append(f.writes, fmt.Sprintf(format, args...))
+}
 
 // takeWrites returns the writes since the last call.
 func (f *fakeGitHub) takeWrites() []string {
@@ -330,7 +332,9 @@ func (f *fakeGitHub) Permission(_ context.Context, _ forge.Repo, login string) (
 	return forge.PermissionRead, nil
 }
 
-func (f *fakeGitHub) IsTeamMember(context.Context, string, string, string) (bool, error) { return false, nil }
+func (f *fakeGitHub) IsTeamMember(context.Context, string, string, string) (bool, error) {
+	return false, nil
+}
 
 // Check runs.
 
