@@ -29,7 +29,9 @@ var (
 	ctx         = context.Background()
 	requestRepo = forge.Repo{Owner: "example", Name: "stores"}
 	tenantsRepo = forge.Repo{Owner: "example", Name: "tenants"}
-	forkRepo    = forge.Repo{Owner: "mallory", Name: "tenants"}
+	// forkRepo is a fork in the tenants repo's own organization, which
+	// GitHub's head=owner:branch filter does not tell apart.
+	forkRepo = forge.Repo{Owner: "example", Name: "tenants-fork"}
 )
 
 // env is a rollout's world: a tenants repo on a loopback git server with
@@ -326,7 +328,7 @@ func TestRoller_LookAlikePullIsNotTheWave(t *testing.T) {
 	id := "20261130-" + idSuffix(t)
 	branch := rollout.WaveBranch(id, 1)
 	e.gh.mu.Lock()
-	fork := e.gh.openPull(tenantsRepo, forkRepo, bot, branch, "main", "f00d", "Rollout "+id+": wave 1", "looks like the bot's")
+	fork := e.gh.openPull(tenantsRepo, forkRepo, "mallory", branch, "main", "f00d", "Rollout "+id+": wave 1", "looks like the bot's")
 	e.gh.mu.Unlock()
 	s := e.start("1,100%")
 	if s.State.ID != id {
