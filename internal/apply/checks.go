@@ -27,7 +27,7 @@ type CheckWriter interface {
 func (b Bot) WriteCheck(ctx context.Context, gh CheckWriter, want forge.CheckRun) error {
 	runs, err := gh.ListCheckRuns(ctx, b.Tenants, want.HeadSHA, want.Name)
 	if err != nil {
-		return fmt.Errorf("listing the check runs %s of %s: %w", want.Name, short(want.HeadSHA), err)
+		return fmt.Errorf("listing the check runs %s of %s: %w", want.Name, Short(want.HeadSHA), err)
 	}
 	for _, r := range runs { // newest first
 		if r.App != b.Login || r.Name != want.Name || r.HeadSHA != want.HeadSHA {
@@ -37,12 +37,12 @@ func (b Bot) WriteCheck(ctx context.Context, gh CheckWriter, want forge.CheckRun
 			return nil
 		}
 		if err := gh.UpdateCheckRun(ctx, b.Tenants, r.ID, want); err != nil {
-			return fmt.Errorf("updating the check run %s of %s: %w", want.Name, short(want.HeadSHA), err)
+			return fmt.Errorf("updating the check run %s of %s: %w", want.Name, Short(want.HeadSHA), err)
 		}
 		return nil
 	}
 	if _, err := gh.CreateCheckRun(ctx, b.Tenants, want); err != nil {
-		return fmt.Errorf("creating the check run %s of %s: %w", want.Name, short(want.HeadSHA), err)
+		return fmt.Errorf("creating the check run %s of %s: %w", want.Name, Short(want.HeadSHA), err)
 	}
 	return nil
 }
@@ -59,7 +59,8 @@ func (b Bot) ReportCheck(ctx context.Context, gh CheckWriter, want forge.CheckRu
 	return err
 }
 
-func short(sha string) string {
+// Short is a commit's first 12 hex digits, as records and comments show it.
+func Short(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
 	}

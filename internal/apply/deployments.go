@@ -36,10 +36,10 @@ func (b Bot) EnsureDeployments(ctx context.Context, gh Deployer, ds []Deployment
 	for _, want := range ds {
 		d, err := gh.EnsureDeployment(ctx, b.Tenants, want.Environment, want.SHA, forge.KeepStart(want.Description, forge.MaxStatusDescription), b.Login)
 		if err != nil {
-			return fmt.Errorf("creating the deployment of %s to %s: %w", short(want.SHA), want.Environment, err)
+			return fmt.Errorf("creating the deployment of %s to %s: %w", Short(want.SHA), want.Environment, err)
 		}
 		if d.Creator != "" && d.Creator != b.Login {
-			return fmt.Errorf("creating the deployment of %s to %s: GitHub answered with deployment %d of %s", short(want.SHA), want.Environment, d.ID, d.Creator)
+			return fmt.Errorf("creating the deployment of %s to %s: GitHub answered with deployment %d of %s", Short(want.SHA), want.Environment, d.ID, d.Creator)
 		}
 		latest, err := gh.LatestDeploymentStatus(ctx, b.Tenants, d.ID)
 		if err != nil {

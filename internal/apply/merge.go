@@ -52,7 +52,7 @@ func ReadMerge(ctx context.Context, gh MergeReader, pr *forge.PullRequest) (Merg
 }
 
 // Short is the merge commit's first 12 hex digits.
-func (m Merge) Short() string { return short(m.Commit) }
+func (m Merge) Short() string { return Short(m.Commit) }
 
 // Approved says who approved, as a record's line says it.
 func (m Merge) Approved() string {

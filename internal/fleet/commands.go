@@ -263,7 +263,7 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 		return "", err
 	}
 	if len(parents) < 2 {
-		return "", fmt.Errorf("reverting wave %d: merge commit %s has no parent", n, short(w.MergeCommit))
+		return "", fmt.Errorf("reverting wave %d: merge commit %s has no parent", n, apply.Short(w.MergeCommit))
 	}
 	before, err := r.repo.Snapshot(parents[1])
 	if err != nil {
@@ -312,7 +312,7 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 	ps.Pushed = res.Commit.String()
 	pr, err := r.ensurePull(ctx, ps, forge.KeepStart(fmt.Sprintf("Rollout %s: revert wave %d", tr.st.ID, n), forge.MaxTitle),
 		fmt.Sprintf("Puts the %s of wave %d of rollout %s back as they were before its merge `%s`, tracked in %s; their Secrets stay as they are now. Requested by %s.\n",
-			plural(len(w.Stores), "store"), n, tr.st.ID, short(w.MergeCommit), tr.issue.URL, by))
+			plural(len(w.Stores), "store"), n, tr.st.ID, apply.Short(w.MergeCommit), tr.issue.URL, by))
 	if err != nil {
 		return "", err
 	}

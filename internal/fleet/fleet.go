@@ -115,18 +115,19 @@ func New(o Options) (*Roller, error) {
 	if o.Config == nil || o.GitHub == nil || o.Repo == nil {
 		return nil, errors.New("fleet: config, GitHub client and tenants repo are required")
 	}
-	requests, tenantsRepo, err := o.Config.Repos()
+	app, requests, err := apply.For(o.Config)
 	if err != nil {
 		return nil, err
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	r := &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: app.Tenants,
+		bot: app.Login, app: app, now: o.Now, rand: o.Rand, nudge: o.Nudge}
+	if r.now == nil {
+		r.now = time.Now
 	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
+	if r.rand == nil {
+		r.rand = rand.Reader
 	}
-	return &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: ledger.New(o.Repo), requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, app: apply.Bot{Login: o.Config.GitHub.BotLogin, Tenants: tenantsRepo}, now: o.Now, rand: o.Rand, nudge: o.Nudge}, nil
+	return r, nil
 }
 
 // tracking is a rollout's tracking issue, its ledger thread and state.

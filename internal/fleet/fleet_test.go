@@ -240,6 +240,17 @@ func (e *env) table(ref forge.IssueRef) string {
 	return ""
 }
 
+// mergeWave1 starts a rollout of waves, and merges its wave 1 as alice,
+// a writer; it returns the tracking issue and the merge.
+func (e *env) mergeWave1(waves string) (forge.IssueRef, string) {
+	e.t.Helper()
+	ref := e.start(waves).Issue.Ref
+	w := e.state(ref).Wave(1)
+	merge := e.merge(w.Pull, "alice")
+	e.handle(w.Pull)
+	return ref, merge
+}
+
 // TestRoller_WavesToDone plays a rollout from start to done on the fakes:
 // wave 1 opens, its merge is recorded with deployments the watcher
 // reports on, the gate opens wave 2 and then finishes; each step run
@@ -368,11 +379,7 @@ func idSuffix(t *testing.T) string {
 // gate waits for the watcher all the same.
 func TestRoller_OthersDeploymentDoesNotCount(t *testing.T) {
 	e := newEnv(t, "alpha", "bravo")
-	s := e.start("1,100%")
-	ref := s.Issue.Ref
-	w := e.state(ref).Wave(1)
-	merge := e.merge(w.Pull, "alice")
-	e.handle(w.Pull)
+	ref, merge := e.mergeWave1("1,100%")
 	ds := e.gh.deploysOf(merge, bot)
 	e.gh.mu.Lock()
 	d := e.gh.deploy(ds[0].Environment, merge, "mallory")
@@ -424,11 +431,7 @@ func TestRoller_CommandWithoutPermission(t *testing.T) {
 // rollout with the label; a writer's resume goes on past it.
 func TestRoller_PauseAndResume(t *testing.T) {
 	e := newEnv(t, "alpha", "bravo")
-	s := e.start("1,100%")
-	ref := s.Issue.Ref
-	w := e.state(ref).Wave(1)
-	merge := e.merge(w.Pull, "alice")
-	e.handle(w.Pull)
+	ref, merge := e.mergeWave1("1,100%")
 	for _, d := range e.gh.deploysOf(merge, bot) {
 		e.gh.report(d.ID, bot, "failure", "HelmRelease failed")
 	}
@@ -483,11 +486,7 @@ func TestRoller_MergeAfterAbortIsRecorded(t *testing.T) {
 // the rollout is done, is recorded on its closed tracking issue.
 func TestRoller_RevertAfterDoneIsRecorded(t *testing.T) {
 	e := newEnv(t, "alpha")
-	s := e.start("100%")
-	ref := s.Issue.Ref
-	w := e.state(ref).Wave(1)
-	merge := e.merge(w.Pull, "alice")
-	e.handle(w.Pull)
+	ref, merge := e.mergeWave1("100%")
 	e.ready(merge)
 	e.reconcile(ref)
 	if st := e.state(ref); st.Phase != rollout.Done {

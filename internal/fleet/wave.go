@@ -94,14 +94,7 @@ func (r *Roller) watchPull(ctx context.Context, tr *tracking, n int, pr *forge.P
 }
 
 func handEdited(n int, pr *forge.PullRequest, pushed string) string {
-	return fmt.Sprintf("wave %d's branch `%s` was pushed to by hand (its head is `%s`, Purrvision pushed `%s`)", n, pr.Head, short(pr.HeadSHA), short(pushed))
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
+	return fmt.Sprintf("wave %d's branch `%s` was pushed to by hand (its head is `%s`, Purrvision pushed `%s`)", n, pr.Head, apply.Short(pr.HeadSHA), apply.Short(pushed))
 }
 
 // openNext plans the wave after the last with today's config, and opens
@@ -329,7 +322,7 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 	}
 	merged, err := r.repo.Snapshot(tenants.Hash(w.MergeCommit))
 	if err != nil {
-		return fmt.Errorf("reading wave %d's merge %s: %w", n, short(w.MergeCommit), err)
+		return fmt.Errorf("reading wave %d's merge %s: %w", n, apply.Short(w.MergeCommit), err)
 	}
 	var ds []apply.Deployment
 	for _, store := range w.Stores {
@@ -355,7 +348,7 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 	if pr.HeadSHA != w.Pushed && tr.st.Phase == rollout.Active && !w.Accepted {
 		return r.pause(ctx, tr, handEdited(n, pr, w.Pushed)+" before it was merged",
 			fmt.Sprintf("Rollout paused: %s before it was merged as `%s`. Purrvision does not go on by itself after a wave it did not write: "+
-				"check what the merge changed, then `/purrvision rollout resume` (or `revert %d`).", handEdited(n, pr, w.Pushed), short(w.MergeCommit), n))
+				"check what the merge changed, then `/purrvision rollout resume` (or `revert %d`).", handEdited(n, pr, w.Pushed), apply.Short(w.MergeCommit), n))
 	}
 	return nil
 }
@@ -384,7 +377,7 @@ func (r *Roller) gate(ctx context.Context, tr *tracking) error {
 	// read once for the wave.
 	merged, err := r.repo.Snapshot(tenants.Hash(w.MergeCommit))
 	if err != nil {
-		return fmt.Errorf("reading wave %d's merge %s: %w", w.Number, short(w.MergeCommit), err)
+		return fmt.Errorf("reading wave %d's merge %s: %w", w.Number, apply.Short(w.MergeCommit), err)
 	}
 	obs := make([]rollout.Observation, 0, len(w.Stores))
 	for _, s := range w.Stores {
@@ -442,7 +435,7 @@ func (r *Roller) observe(ctx context.Context, merged renderer.Tree, w *rollout.W
 	}
 	deployed, err := r.repo.Snapshot(tenants.Hash(d.SHA))
 	if err != nil {
-		return o, false, fmt.Errorf("reading the deployed commit %s of store %s: %w", short(d.SHA), store, err)
+		return o, false, fmt.Errorf("reading the deployed commit %s of store %s: %w", apply.Short(d.SHA), store, err)
 	}
 	if same, err := r.same(deployed, w, store); err != nil || !same {
 		if !same && err == nil {
@@ -593,7 +586,7 @@ func (r *Roller) recordRevert(ctx context.Context, id string, n int, pr *forge.P
 		}
 		p.MergeCommit = pr.MergeCommitSHA
 		st.Reverts[key] = p
-		return fmt.Sprintf("the revert of wave %d merged as %s by @%s", n, short(pr.MergeCommitSHA), pr.MergedBy), nil
+		return fmt.Sprintf("the revert of wave %d merged as %s by @%s", n, apply.Short(pr.MergeCommitSHA), pr.MergedBy), nil
 	}); err != nil {
 		return err
 	}
