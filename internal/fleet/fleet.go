@@ -9,7 +9,10 @@
 // in the ledger record of its tracking issue (internal/ledger) and in the
 // tenants repo's branches. Reconcile re-reads both and makes up the
 // difference, so a restart picks up where it was, and a pull request is
-// found again by its branch and the bot's authorship before one is opened.
+// found again (apply.Bot.FindPull: the bot's author and the tenants repo as
+// head, as GitHub records them) before one is opened. Its writes to GitHub
+// go through internal/apply, which the request flow shares; a write that
+// fails is the rollout's last error, shown until it succeeds.
 package fleet
 
 import (
