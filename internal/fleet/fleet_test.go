@@ -364,6 +364,22 @@ func TestRoller_LookAlikePullIsNotTheWave(t *testing.T) {
 	}
 }
 
+// TestRoller_LookAlikeStorePullHoldsNothingBack plays a writer who opens
+// a pull request from a branch named like a store's: the store is still
+// in the rollout, while the bot's own open store pull request holds its
+// store back.
+func TestRoller_LookAlikeStorePullHoldsNothingBack(t *testing.T) {
+	e := newEnv(t, "alpha", "bravo")
+	e.gh.mu.Lock()
+	e.gh.openPull(tenantsRepo, tenantsRepo, "mallory", v1alpha1.Branch("alpha"), "main", "f00d", "Resize store alpha", "")
+	e.gh.openPull(tenantsRepo, tenantsRepo, bot, v1alpha1.Branch("bravo"), "main", "beef", "Resize store bravo", "")
+	e.gh.mu.Unlock()
+	w := e.state(e.start("100%").Issue.Ref).Wave(1)
+	if !slices.Equal(w.Stores, []string{"alpha"}) {
+		t.Errorf("wave 1 has %q, want alpha alone (bravo has the bot's open store pull request)", w.Stores)
+	}
+}
+
 // idSuffix is the hex of the first three bytes testutil.Rand(1) gives.
 func idSuffix(t *testing.T) string {
 	var b [3]byte
