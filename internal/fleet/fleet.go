@@ -387,7 +387,7 @@ func (r *Roller) same(tree renderer.Tree, w *rollout.WaveState, store string) (b
 	return recorded && id == want, nil
 }
 
-// pending are the stores with an open store pull request.
+// pending are the stores with an open store pull request of the bot's.
 func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
 	prs, err := r.gh.ListOpenPulls(ctx, r.tenants)
 	if err != nil {
@@ -395,7 +395,9 @@ func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
 	}
 	out := map[string]bool{}
 	for _, pr := range prs {
-		if s, ok := v1alpha1.StoreOfBranch(pr.Head); ok && pr.Base == r.cfg.TenantsRepo.Branch {
+		// Only the bot's own: a pull request someone opened from a branch
+		// named like a store's holds no store back.
+		if s, ok := v1alpha1.StoreOfBranch(pr.Head); ok && pr.Base == r.cfg.TenantsRepo.Branch && r.app.Owns(&pr, "") {
 			out[s] = true
 		}
 	}
