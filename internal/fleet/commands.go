@@ -349,6 +349,9 @@ func (r *Roller) Status(ctx context.Context) (string, error) {
 		fmt.Fprintf(&b, ": %s", tr.st.Reason)
 	}
 	fmt.Fprintf(&b, "\nWaves %s, at most %s failures a wave, %d stores.\n", tr.st.Waves, tr.st.MaxFailures, len(tr.st.Fleet))
+	if tr.st.LastError != nil {
+		fmt.Fprintf(&b, "Last error (%s): %s\n", rollout.Time(tr.st.LastError.Time), tr.st.LastError)
+	}
 	for _, w := range tr.st.WaveList {
 		state := "open"
 		switch {

@@ -621,6 +621,9 @@ func TestRoller_FailedWriteIsShown(t *testing.T) {
 	if tb := e.table(ref); !strings.Contains(tb, "Could not open the pull request of wave 1") {
 		t.Errorf("the table does not show the failure:\n%s", tb)
 	}
+	if out, err := e.r.Status(ctx); err != nil || !strings.Contains(out, "could not open the pull request of wave 1") {
+		t.Errorf("rollout status does not show the failure (%v):\n%s", err, out)
+	}
 	e.reconcile(ref)
 	st = e.state(ref)
 	if st.LastError != nil || st.Wave(1).Pull == 0 {
