@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/rollout"
@@ -24,17 +25,16 @@ const (
 const usage = "Rollout commands: `/purrvision rollout resume`, `/purrvision rollout abort`, `/purrvision rollout revert <wave>`."
 
 // ParseCommand reads "/purrvision rollout <command> [args]" on a comment's
-// first line.
+// first line (apply.CommandWords, which store commands are read with too).
 func ParseCommand(body string) (cmd string, args []string, ok bool) {
-	line, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-	f := strings.Fields(line)
-	if len(f) < 2 || f[0] != "/purrvision" || f[1] != "rollout" {
+	words, ok := apply.CommandWords(body)
+	if !ok || len(words) == 0 || words[0] != "rollout" {
 		return "", nil, false
 	}
-	if len(f) == 2 {
+	if len(words) == 1 {
 		return "", nil, true
 	}
-	return f[2], f[3:], true
+	return words[1], words[2:], true
 }
 
 // RunCommand carries out a rollout command comment on a tracking issue,
@@ -184,7 +184,7 @@ func (r *Roller) resume(ctx context.Context, tr *tracking, by string) (string, e
 	}); err != nil {
 		return "", err
 	}
-	if err := r.gh.RemoveLabel(ctx, tr.ref(), v1alpha1.LabelRolloutPaused); err != nil {
+	if err := apply.SetLabels(ctx, r.gh, tr.ref(), tr.issue.Labels, nil, []string{v1alpha1.LabelRolloutPaused}); err != nil {
 		return "", err
 	}
 	if err := r.step(ctx, tr); err != nil {
@@ -225,18 +225,15 @@ func (r *Roller) abort(ctx context.Context, tr *tracking, by string) (string, er
 	}
 	msg := fmt.Sprintf("Rollout %s aborted by %s.", tr.st.ID, by)
 	if w := tr.st.Last(); w != nil && w.Pull != 0 && w.MergeCommit == "" && !w.Closed {
-		pr, err := r.gh.GetPull(ctx, r.tenants, w.Pull)
+		pr, err := r.app.ClosePull(ctx, r.gh, w.Branch, func(pr *forge.PullRequest) bool { return pr.Number != w.Pull })
 		if err != nil {
 			return "", err
 		}
-		if pr.Open {
-			if err := r.gh.ClosePull(ctx, r.tenants, w.Pull); err != nil {
-				return "", err
-			}
+		if pr != nil {
 			msg += fmt.Sprintf(" Closed wave %d's pull request %s.", w.Number, pr.URL)
 		}
 	}
-	if err := r.gh.RemoveLabel(ctx, tr.ref(), v1alpha1.LabelRolloutPaused); err != nil {
+	if err := apply.SetLabels(ctx, r.gh, tr.ref(), tr.issue.Labels, nil, []string{v1alpha1.LabelRolloutPaused}); err != nil {
 		return "", err
 	}
 	if err := r.table(ctx, tr); err != nil {
@@ -266,7 +263,7 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 		return "", err
 	}
 	if len(parents) < 2 {
-		return "", fmt.Errorf("reverting wave %d: merge commit %s has no parent", n, short(w.MergeCommit))
+		return "", fmt.Errorf("reverting wave %d: merge commit %s has no parent", n, apply.Short(w.MergeCommit))
 	}
 	before, err := r.repo.Snapshot(parents[1])
 	if err != nil {
@@ -278,10 +275,31 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 		if s.BranchExists && pushed != "" && s.BranchHead.String() == pushed {
 			return nil, nil
 		}
+		// Only the stores the wave changed: a name another store has now
+		// (decommissioned, then requested again) is left as it is.
+		var stores []string
+		var replaced []rollout.Skipped
+		for _, store := range w.Stores {
+			same, err := r.same(base, w, store)
+			if err != nil {
+				return nil, err
+			}
+			if _, there, err := r.identity(base, store); err != nil {
+				return nil, err
+			} else if there && !same {
+				replaced = append(replaced, rollout.Skipped{Store: store, Reason: "the name is another store's now"})
+				continue
+			}
+			stores = append(stores, store)
+		}
 		var err error
-		rev, err = rollout.PlanRevert(rollout.RevertInput{Config: r.cfg, Before: before, Now: base, Base: s.BaseHead.String(), Stores: w.Stores, ID: tr.st.ID, Wave: n})
-		if err != nil || rev.Commit == nil {
+		rev, err = rollout.PlanRevert(rollout.RevertInput{Config: r.cfg, Before: before, Now: base, Base: s.BaseHead.String(), Stores: stores, ID: tr.st.ID, Wave: n})
+		if err != nil {
 			return nil, err
+		}
+		rev.Skipped = append(rev.Skipped, replaced...)
+		if rev.Commit == nil {
+			return nil, nil
 		}
 		return rev.Commit, nil
 	})
@@ -294,7 +312,7 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 	ps.Pushed = res.Commit.String()
 	pr, err := r.ensurePull(ctx, ps, forge.KeepStart(fmt.Sprintf("Rollout %s: revert wave %d", tr.st.ID, n), forge.MaxTitle),
 		fmt.Sprintf("Puts the %s of wave %d of rollout %s back as they were before its merge `%s`, tracked in %s; their Secrets stay as they are now. Requested by %s.\n",
-			plural(len(w.Stores), "store"), n, tr.st.ID, short(w.MergeCommit), tr.issue.URL, by))
+			plural(len(w.Stores), "store"), n, tr.st.ID, apply.Short(w.MergeCommit), tr.issue.URL, by))
 	if err != nil {
 		return "", err
 	}
@@ -331,6 +349,9 @@ func (r *Roller) Status(ctx context.Context) (string, error) {
 		fmt.Fprintf(&b, ": %s", tr.st.Reason)
 	}
 	fmt.Fprintf(&b, "\nWaves %s, at most %s failures a wave, %d stores.\n", tr.st.Waves, tr.st.MaxFailures, len(tr.st.Fleet))
+	if tr.st.LastError != nil {
+		fmt.Fprintf(&b, "Last error (%s): %s\n", rollout.Time(tr.st.LastError.Time), tr.st.LastError)
+	}
 	for _, w := range tr.st.WaveList {
 		state := "open"
 		switch {

@@ -9,7 +9,10 @@
 // in the ledger record of its tracking issue (internal/ledger) and in the
 // tenants repo's branches. Reconcile re-reads both and makes up the
 // difference, so a restart picks up where it was, and a pull request is
-// found again by its branch and the bot's authorship before one is opened.
+// found again (apply.Bot.FindPull: the bot's author and the tenants repo as
+// head, as GitHub records them) before one is opened. Its writes to GitHub
+// go through internal/apply, which the request flow shares; a write that
+// fails is the rollout's last error, shown until it succeeds.
 package fleet
 
 import (
@@ -24,42 +27,58 @@ import (
 	"time"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/rollout"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
-// GitHub is what a rollout asks of GitHub.
+// What a rollout asks of GitHub, by concern: each a few methods, declared
+// where they are used (the pull requests, check runs and deployments
+// through internal/apply, which the request flow shares).
+type (
+	// issues are the tracking issues.
+	issues interface {
+		GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error)
+		CreateIssue(ctx context.Context, repo forge.Repo, title, body string, labels ...string) (*forge.Issue, error)
+		ListOpenIssues(ctx context.Context, repo forge.Repo, label string) ([]forge.Issue, error)
+		CloseIssue(ctx context.Context, ref forge.IssueRef) error
+	}
+	// pullReader reads one pull request, and the open ones.
+	pullReader interface {
+		GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)
+		ListOpenPulls(ctx context.Context, repo forge.Repo) ([]forge.PullRequest, error)
+	}
+	// reactor answers a command it refuses.
+	reactor interface {
+		React(ctx context.Context, repo forge.Repo, commentID int64, content string) error
+	}
+	// deploymentReader reads what the watcher reported of a store.
+	deploymentReader interface {
+		LatestDeployment(ctx context.Context, repo forge.Repo, environment, by string) (*forge.Deployment, error)
+		LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
+	}
+)
+
+// GitHub is what a rollout asks of GitHub: the sum of the small
+// interfaces above, of internal/apply's and of the ledger's.
 type GitHub interface {
 	ledger.GitHub
-	GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error)
-	CreateIssue(ctx context.Context, repo forge.Repo, title, body string, labels ...string) (*forge.Issue, error)
-	ListOpenIssues(ctx context.Context, repo forge.Repo, label string) ([]forge.Issue, error)
-	CloseIssue(ctx context.Context, ref forge.IssueRef) error
-	AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error
-	RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error
-	React(ctx context.Context, repo forge.Repo, commentID int64, content string) error
-
-	ListPulls(ctx context.Context, repo forge.Repo, head string) ([]forge.PullRequest, error)
-	ListOpenPulls(ctx context.Context, repo forge.Repo) ([]forge.PullRequest, error)
-	CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error)
-	GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)
-	ClosePull(ctx context.Context, repo forge.Repo, number int) error
-
-	ListCheckRuns(ctx context.Context, repo forge.Repo, sha, name string) ([]forge.CheckRun, error)
-	CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.CheckRun) (forge.CheckRun, error)
-	UpdateCheckRun(ctx context.Context, repo forge.Repo, id int64, run forge.CheckRun) error
-
-	Permission(ctx context.Context, repo forge.Repo, login string) (string, error)
-	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
-
-	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description, by string) (forge.Deployment, error)
-	LatestDeployment(ctx context.Context, repo forge.Repo, environment, by string) (*forge.Deployment, error)
-	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
-	CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
+	issues
+	pullReader
+	reactor
+	deploymentReader
+	apply.Labeler
+	apply.Puller
+	apply.PullCloser
+	apply.CheckWriter
+	apply.Deployer
+	apply.MergeReader
+	forge.Authorizer
 }
 
 // Options are a Roller's dependencies.
@@ -86,9 +105,11 @@ type Roller struct {
 	requests forge.Repo
 	tenants  forge.Repo
 	bot      string
-	now      func() time.Time
-	rand     io.Reader
-	nudge    func(context.Context) error
+	// app is the one applier of the bot's writes in the tenants repo.
+	app   apply.Bot
+	now   func() time.Time
+	rand  io.Reader
+	nudge func(context.Context) error
 	// mu serializes rollout work in this process; across processes the
 	// ledger's and the branches' compare-and-swap keep it consistent.
 	mu sync.Mutex
@@ -99,18 +120,19 @@ func New(o Options) (*Roller, error) {
 	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Ledger == nil {
 		return nil, errors.New("fleet: config, GitHub client, tenants repo and ledger are required")
 	}
-	requests, tenantsRepo, err := o.Config.Repos()
+	app, requests, err := apply.For(o.Config)
 	if err != nil {
 		return nil, err
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	r := &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: app.Tenants,
+		bot: app.Login, app: app, now: o.Now, rand: o.Rand, nudge: o.Nudge}
+	if r.now == nil {
+		r.now = time.Now
 	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
+	if r.rand == nil {
+		r.rand = rand.Reader
 	}
-	return &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, now: o.Now, rand: o.Rand, nudge: o.Nudge}, nil
+	return r, nil
 }
 
 // tracking is a rollout's tracking issue, its ledger thread and state.
@@ -248,7 +270,54 @@ func (r *Roller) Reconcile(ctx context.Context, ref forge.IssueRef) error {
 	if err != nil || tr == nil {
 		return err
 	}
-	return r.step(ctx, tr)
+	return r.noteError(ctx, tr, r.step(ctx, tr))
+}
+
+// failed is a write of a rollout that failed, saying what it was doing
+// ("open the pull request of wave 2"), for the rollout's last error.
+type failed struct {
+	action string
+	err    error
+}
+
+func (e *failed) Error() string { return "could not " + e.action + ": " + e.err.Error() }
+func (e *failed) Unwrap() error { return e.err }
+
+// noteError records err, the outcome of a step of the rollout, as its
+// last error, shown on the tracking issue's table and the status page
+// until a step succeeds, which clears it. It returns err, for the queue
+// to retry.
+func (r *Roller) noteError(ctx context.Context, tr *tracking, err error) error {
+	if err == nil && tr.st.LastError == nil {
+		return nil
+	}
+	var f *rollout.Failure
+	if err != nil {
+		f = &rollout.Failure{Action: "move the rollout on", Message: err.Error(), Time: r.now()}
+		var fe *failed
+		if errors.As(err, &fe) {
+			f.Action, f.Message = fe.action, fe.err.Error()
+		}
+	}
+	if serr := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		switch {
+		case f == nil && st.LastError == nil:
+			return "", ledger.ErrUnchanged
+		case f == nil:
+			st.LastError = nil
+			return "the last error is cleared", nil
+		case st.LastError != nil && st.LastError.Action == f.Action && st.LastError.Message == f.Message:
+			return "", ledger.ErrUnchanged // failing the same way since
+		}
+		st.LastError = f
+		return "could not " + f.Action, nil
+	}); serr != nil {
+		return errors.Join(err, serr)
+	}
+	if terr := r.table(ctx, tr); terr != nil {
+		return errors.Join(err, terr)
+	}
+	return err
 }
 
 // newID is a rollout's ID: the day and six random hex digits.
@@ -279,7 +348,48 @@ func (r *Roller) plan(ctx context.Context) (*rollout.Plan, error) {
 	return rollout.PlanFleet(rollout.Input{Config: r.cfg, Tree: snap, Base: head.String()})
 }
 
-// pending are the stores with an open store pull request.
+// identities are who each of stores is in tree, by name: the issue and
+// owner its request copy records. A store the tree does not hold is left
+// out.
+func (r *Roller) identities(tree renderer.Tree, stores []string) (map[string]rollout.StoreID, error) {
+	out := map[string]rollout.StoreID{}
+	for _, s := range stores {
+		id, ok, err := r.identity(tree, s)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[s] = id
+		}
+	}
+	return out, nil
+}
+
+// identity is who store is in tree; ok is false when the tree does not
+// hold it.
+func (r *Roller) identity(tree renderer.Tree, store string) (rollout.StoreID, bool, error) {
+	req, _, err := renderer.FindStore(r.cfg, tree, store)
+	if err != nil || req == nil {
+		return rollout.StoreID{}, false, err
+	}
+	return rollout.StoreID{Issue: req.Metadata.Annotations[v1alpha1.AnnotationIssue], Owner: req.Spec.Owner}, true, nil
+}
+
+// same reports whether store in tree is the store the wave recorded (a
+// wave recorded before identities were: any store of the name).
+func (r *Roller) same(tree renderer.Tree, w *rollout.WaveState, store string) (bool, error) {
+	want, recorded := w.IDs[store]
+	if w.IDs == nil {
+		return true, nil
+	}
+	id, ok, err := r.identity(tree, store)
+	if err != nil || !ok {
+		return false, err
+	}
+	return recorded && id == want, nil
+}
+
+// pending are the stores with an open store pull request of the bot's.
 func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
 	prs, err := r.gh.ListOpenPulls(ctx, r.tenants)
 	if err != nil {
@@ -287,7 +397,9 @@ func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
 	}
 	out := map[string]bool{}
 	for _, pr := range prs {
-		if s, ok := v1alpha1.StoreOfBranch(pr.Head); ok && pr.Base == r.cfg.TenantsRepo.Branch {
+		// Only the bot's own: a pull request someone opened from a branch
+		// named like a store's holds no store back.
+		if s, ok := v1alpha1.StoreOfBranch(pr.Head); ok && pr.Base == r.cfg.TenantsRepo.Branch && r.app.Owns(&pr, "") {
 			out[s] = true
 		}
 	}

@@ -123,7 +123,7 @@ func (r *Roller) Start(ctx context.Context, o StartOptions) (*Started, error) {
 	if err := r.yieldToOlder(ctx, tr); err != nil {
 		return &Started{Issue: is, State: tr.st, Plan: plan}, err
 	}
-	if err := r.openNext(ctx, tr, plan); err != nil {
+	if err := r.noteError(ctx, tr, r.openNext(ctx, tr, plan)); err != nil {
 		return &Started{Issue: is, State: tr.st, Plan: plan}, err
 	}
 	return &Started{Issue: is, State: tr.st, Plan: plan}, nil

@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
@@ -94,14 +94,7 @@ func (r *Roller) watchPull(ctx context.Context, tr *tracking, n int, pr *forge.P
 }
 
 func handEdited(n int, pr *forge.PullRequest, pushed string) string {
-	return fmt.Sprintf("wave %d's branch `%s` was pushed to by hand (its head is `%s`, Purrvision pushed `%s`)", n, pr.Head, short(pr.HeadSHA), short(pushed))
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
+	return fmt.Sprintf("wave %d's branch `%s` was pushed to by hand (its head is `%s`, Purrvision pushed `%s`)", n, pr.Head, apply.Short(pr.HeadSHA), apply.Short(pushed))
 }
 
 // openNext plans the wave after the last with today's config, and opens
@@ -198,12 +191,22 @@ func (r *Roller) openWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 	if err != nil {
 		return fmt.Errorf("pushing wave %d of rollout %s: %w", n, tr.st.ID, err)
 	}
+	// Who each store is, as the commit the bot pushed has it: the stores
+	// this wave changes, whatever becomes of their names.
+	pushed, err := r.repo.Snapshot(res.Commit)
+	if err != nil {
+		return fmt.Errorf("reading wave %d as pushed: %w", n, err)
+	}
+	ids, err := r.identities(pushed, stores)
+	if err != nil {
+		return err
+	}
 	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
 		w := st.Wave(n)
 		if w.Pushed != "" {
 			return "", fmt.Errorf("pushing wave %d of rollout %s: another process pushed it meanwhile", n, st.ID)
 		}
-		w.Pushed, w.Stores = res.Commit.String(), stores
+		w.Pushed, w.Stores, w.IDs = res.Commit.String(), stores, ids
 		return fmt.Sprintf("pushed wave %d", n), nil
 	}); err != nil {
 		return err
@@ -230,7 +233,7 @@ func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 	pr, err := r.ensurePull(ctx, w.PullState, forge.KeepStart(fmt.Sprintf("Rollout %s: wave %d (%s)", tr.st.ID, n, plural(len(w.Stores), "store")), forge.MaxTitle),
 		pullBody(tr, fmt.Sprintf("Wave %d of rollout %s, %s", n, tr.st.ID, tr.st.Title), plan.Only(w.Stores)))
 	if err != nil {
-		return err
+		return &failed{action: fmt.Sprintf("open the pull request of wave %d", n), err: err}
 	}
 	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
 		w := st.Wave(n)
@@ -270,96 +273,93 @@ func pullBody(tr *tracking, what string, p *rollout.Plan) string {
 
 // ensurePull finds the bot's open pull request of the branch, or the one
 // merged at the commit the bot pushed (opened before a lost answer, and
-// merged since), or opens it, and labels it.
+// merged since), or opens it (apply.Bot.EnsurePull), and labels it.
 func (r *Roller) ensurePull(ctx context.Context, ps rollout.PullState, title, body string) (*forge.PullRequest, error) {
-	find := func() (*forge.PullRequest, error) {
-		prs, err := r.gh.ListPulls(ctx, r.tenants, ps.Branch)
-		if err != nil {
-			return nil, err
-		}
-		for _, pr := range prs {
-			if pr.Author != r.bot || pr.HeadRepo != r.tenants {
-				continue
-			}
-			if pr.Open || (pr.Merged && pr.HeadSHA == ps.Pushed) {
-				return &pr, nil
-			}
-		}
-		return nil, nil
-	}
-	pr, err := find()
+	pr, err := r.app.EnsurePull(ctx, r.gh, apply.Pull{Branch: ps.Branch, Base: r.cfg.TenantsRepo.Branch, Title: title, Body: body, Pushed: ps.Pushed})
 	if err != nil {
 		return nil, err
 	}
-	if pr == nil {
-		pr, err = r.gh.CreatePull(ctx, r.tenants, forge.NewPullRequest{Title: title, Body: body, Head: ps.Branch, Base: r.cfg.TenantsRepo.Branch})
-		if errors.Is(err, forge.ErrAlreadyExists) {
-			pr, err = find()
-			if err == nil && pr == nil {
-				err = fmt.Errorf("opening pull request for %s: GitHub says it exists but lists none", ps.Branch)
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
+	ref := forge.IssueRef{Repo: r.tenants, Number: pr.Number}
+	is, err := r.gh.GetIssue(ctx, ref) // a pull request's labels are its issue's
+	if err != nil {
+		return nil, fmt.Errorf("reading the labels of pull request %d: %w", pr.Number, err)
 	}
-	if err := r.gh.AddLabels(ctx, forge.IssueRef{Repo: r.tenants, Number: pr.Number}, v1alpha1.LabelRollout); err != nil {
+	if err := apply.SetLabels(ctx, r.gh, ref, is.Labels, []string{v1alpha1.LabelRollout}, nil); err != nil {
 		return nil, err
 	}
 	return pr, nil
 }
 
-// recordMerge records wave n's merge commit, and makes each of its stores
-// a deployment of that commit for the watcher to report on. A wave merged
-// with commits the bot did not push pauses the rollout.
+// recordMerge records wave n's merge (the commit, who merged it, the
+// approvals of people with write access), and makes each of its stores
+// that is still the store the wave recorded a deployment of that commit
+// for the watcher to report on. A wave merged with commits the bot did not
+// push pauses the rollout.
 func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge.PullRequest) error {
 	w := tr.st.Wave(n)
 	if w.MergeCommit == "" {
+		m, err := apply.ReadMerge(ctx, r.gh, pr)
+		if err != nil {
+			return err
+		}
+		if m.Commit == "" {
+			return fmt.Errorf("recording wave %d's merge: GitHub does not say its merge commit yet", n)
+		}
 		if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
 			w := st.Wave(n)
 			if w.MergeCommit != "" {
 				return "", ledger.ErrUnchanged
 			}
-			w.MergeCommit, w.MergedBy, w.Merged = pr.MergeCommitSHA, pr.MergedBy, r.now()
-			return fmt.Sprintf("wave %d merged as %s", n, short(pr.MergeCommitSHA)), nil
+			w.MergeCommit, w.MergedBy, w.ApprovedBy, w.Merged = m.Commit, m.By, m.Approvers, r.now()
+			return fmt.Sprintf("wave %d merged as %s by @%s (%s)", n, m.Short(), m.By, m.Approved()), nil
 		}); err != nil {
 			return err
 		}
 		w = tr.st.Wave(n)
 	}
+	if err := r.repo.Fetch(ctx); err != nil {
+		return err
+	}
 	merged, err := r.repo.Snapshot(tenants.Hash(w.MergeCommit))
 	if err != nil {
-		return fmt.Errorf("reading wave %d's merge %s: %w", n, short(w.MergeCommit), err)
+		return fmt.Errorf("reading wave %d's merge %s: %w", n, apply.Short(w.MergeCommit), err)
 	}
+	var ds []apply.Deployment
 	for _, store := range w.Stores {
+		if same, err := r.same(merged, w, store); err != nil || !same {
+			if err != nil {
+				return err
+			}
+			continue // another store of the name: not the wave's to deploy
+		}
 		// Each store's own cluster's environment, where its watcher
 		// reports.
 		env, err := renderer.Environment(r.cfg, merged, store)
 		if err != nil {
 			return err
 		}
-		d, err := r.gh.EnsureDeployment(ctx, r.tenants, env, w.MergeCommit,
-			forge.KeepStart(fmt.Sprintf("rollout %s wave %d of store %s", tr.st.ID, n, store), forge.MaxStatusDescription), r.bot)
-		if err != nil {
-			return err
-		}
-		latest, err := r.gh.LatestDeploymentStatus(ctx, r.tenants, d.ID)
-		if err != nil {
-			return err
-		}
-		if latest == nil {
-			if err := r.gh.CreateDeploymentStatus(ctx, r.tenants, d.ID, forge.DeploymentStatus{State: "queued", Description: "merged; waiting for Flux"}); err != nil {
-				return err
-			}
-		}
+		ds = append(ds, apply.Deployment{Environment: env, SHA: w.MergeCommit, LogURL: r.storePage(store),
+			Description: fmt.Sprintf("rollout %s wave %d of store %s", tr.st.ID, n, store)})
+	}
+	if err := r.app.EnsureDeployments(ctx, r.gh, ds); err != nil {
+		return err
 	}
 	r.nudgeFlux(ctx)
 	if pr.HeadSHA != w.Pushed && tr.st.Phase == rollout.Active && !w.Accepted {
 		return r.pause(ctx, tr, handEdited(n, pr, w.Pushed)+" before it was merged",
 			fmt.Sprintf("Rollout paused: %s before it was merged as `%s`. Purrvision does not go on by itself after a wave it did not write: "+
-				"check what the merge changed, then `/purrvision rollout resume` (or `revert %d`).", handEdited(n, pr, w.Pushed), short(w.MergeCommit), n))
+				"check what the merge changed, then `/purrvision rollout resume` (or `revert %d`).", handEdited(n, pr, w.Pushed), apply.Short(w.MergeCommit), n))
 	}
 	return nil
+}
+
+// storePage is the store's row on the status page, where its deployment
+// is followed; "" without a status page.
+func (r *Roller) storePage(store string) string {
+	if r.cfg.StatusPage.URL == "" {
+		return ""
+	}
+	return v1alpha1.StatusPageURL(r.cfg.StatusPage.URL, store)
 }
 
 // gate reads the deployment statuses of the last wave's stores and goes
@@ -377,15 +377,17 @@ func (r *Roller) gate(ctx context.Context, tr *tracking) error {
 	// read once for the wave.
 	merged, err := r.repo.Snapshot(tenants.Hash(w.MergeCommit))
 	if err != nil {
-		return fmt.Errorf("reading wave %d's merge %s: %w", w.Number, short(w.MergeCommit), err)
+		return fmt.Errorf("reading wave %d's merge %s: %w", w.Number, apply.Short(w.MergeCommit), err)
 	}
 	obs := make([]rollout.Observation, 0, len(w.Stores))
 	for _, s := range w.Stores {
-		o, err := r.observe(ctx, merged, s, w.MergeCommit)
+		o, ours, err := r.observe(ctx, merged, w, s)
 		if err != nil {
 			return err
 		}
-		obs = append(obs, o)
+		if ours {
+			obs = append(obs, o)
+		}
 	}
 	v := rollout.Gate(rollout.GateInput{Wave: w, Observations: obs, MaxFailures: maxFail})
 	n := w.Number
@@ -412,34 +414,46 @@ func (r *Roller) gate(ctx context.Context, tr *tracking) error {
 	return r.table(ctx, tr)
 }
 
-// observe reads what the watcher reported of a store: its latest
-// deployment, whether that deployment's commit holds the wave's merge,
-// and its latest status.
-func (r *Roller) observe(ctx context.Context, merged renderer.Tree, store, merge string) (rollout.Observation, error) {
-	o := rollout.Observation{Store: store}
+// observe reads what the watcher reported of a store of wave w: its
+// latest deployment, whether that deployment's commit holds the wave's
+// merge, and its latest status. ours is false when the name is another
+// store's now (decommissioned and requested again): that store's
+// deployments are not the wave's, and it does not count in the gate.
+func (r *Roller) observe(ctx context.Context, merged renderer.Tree, w *rollout.WaveState, store string) (o rollout.Observation, ours bool, err error) {
+	o = rollout.Observation{Store: store}
 	env, err := renderer.Environment(r.cfg, merged, store)
 	if err != nil {
-		return o, err
+		return o, false, err
 	}
 	d, err := r.gh.LatestDeployment(ctx, r.tenants, env, r.bot)
 	if err != nil || d == nil {
-		return o, err
+		return o, err == nil, err
 	}
-	o.Deployed, err = r.repo.Contains(ctx, tenants.Hash(merge), tenants.Hash(d.SHA))
+	o.Deployed, err = r.repo.Contains(ctx, tenants.Hash(w.MergeCommit), tenants.Hash(d.SHA))
 	if err != nil || !o.Deployed {
-		return o, err
+		return o, err == nil, err
+	}
+	deployed, err := r.repo.Snapshot(tenants.Hash(d.SHA))
+	if err != nil {
+		return o, false, fmt.Errorf("reading the deployed commit %s of store %s: %w", apply.Short(d.SHA), store, err)
+	}
+	if same, err := r.same(deployed, w, store); err != nil || !same {
+		if !same && err == nil {
+			logctx.From(ctx).Info("rollout gate: the store of the name is another one now", "store", store, "deployed", d.SHA)
+		}
+		return o, false, err
 	}
 	st, err := r.gh.LatestDeploymentStatus(ctx, r.tenants, d.ID)
 	if err != nil || st == nil {
-		return o, err
+		return o, err == nil, err
 	}
 	if st.Creator != r.bot {
 		// Only the watcher's word counts; the store stays pending until
 		// the bot reports again.
-		return o, nil
+		return o, true, nil
 	}
 	o.State, o.Description = st.State, st.Description
-	return o, nil
+	return o, true, nil
 }
 
 // pause stops the rollout with a reason: the label, the comment (once per
@@ -459,7 +473,7 @@ func (r *Roller) pause(ctx context.Context, tr *tracking, reason, comment string
 	if tr.st.Phase != rollout.Paused {
 		return r.table(ctx, tr)
 	}
-	if err := r.gh.AddLabels(ctx, tr.ref(), v1alpha1.LabelRolloutPaused); err != nil {
+	if err := apply.SetLabels(ctx, r.gh, tr.ref(), tr.issue.Labels, []string{v1alpha1.LabelRolloutPaused}, nil); err != nil {
 		return err
 	}
 	if paused {
@@ -498,9 +512,12 @@ func (r *Roller) finish(ctx context.Context, tr *tracking, left []string) error 
 }
 
 // HandlePullRequest acts on a rollout pull request of the tenants repo:
-// only the bot's own, from the tenants repo itself, into the base branch
-// (what GitHub authenticates), and only the wave the rollout's state
-// names by number. It reports whether the pull request was a rollout's.
+// only the bot's own (apply.Bot.Owns: its author and the tenants repo as
+// head, as GitHub records them), into the base branch, and only the wave
+// the rollout's state names by number. A merge of the bot's wave is
+// recorded whatever the state of its rollout, after an abort or once it
+// is done too; only an open rollout moves on from it. It reports whether
+// the pull request was a rollout's.
 func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number int) (bool, error) {
 	if repo != r.tenants {
 		return false, nil
@@ -513,7 +530,7 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 	if !ok {
 		return false, nil
 	}
-	if pr.Author != r.bot || pr.HeadRepo != r.tenants || pr.Base != r.cfg.TenantsRepo.Branch {
+	if !r.app.Owns(pr, "") || pr.Base != r.cfg.TenantsRepo.Branch {
 		return true, nil
 	}
 	if revert {
@@ -530,7 +547,17 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 		return true, err
 	}
 	w := tr.st.Wave(n)
-	if w == nil || w.Pull != pr.Number || w.MergeCommit != "" || w.Closed || !tr.st.Phase.Open() {
+	switch {
+	case w == nil || w.Pull != pr.Number || w.MergeCommit != "":
+		return true, r.table(ctx, tr)
+	case pr.Merged && !tr.st.Phase.Open():
+		// Merged after the rollout ended: the history says so all the
+		// same; nothing moves on.
+		if err := r.recordMerge(ctx, tr, n, pr); err != nil {
+			return true, err
+		}
+		return true, r.table(ctx, tr)
+	case w.Closed || !tr.st.Phase.Open():
 		return true, r.table(ctx, tr)
 	}
 	_, err = r.watchPull(ctx, tr, n, pr)
@@ -549,7 +576,7 @@ func (r *Roller) recordRevert(ctx context.Context, id string, n int, pr *forge.P
 	}
 	key := strconv.Itoa(n)
 	ps, ok := tr.st.Reverts[key]
-	if !ok || ps.Pull != pr.Number || ps.MergeCommit != "" || pr.HeadSHA != ps.Pushed || pr.MergeCommitSHA == "" {
+	if !ok || ps.Pull != pr.Number || ps.MergeCommit != "" || !r.app.Owns(pr, ps.Pushed) || pr.MergeCommitSHA == "" {
 		return nil // not the bot's revert as it pushed it, or recorded
 	}
 	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
@@ -559,21 +586,34 @@ func (r *Roller) recordRevert(ctx context.Context, id string, n int, pr *forge.P
 		}
 		p.MergeCommit = pr.MergeCommitSHA
 		st.Reverts[key] = p
-		return fmt.Sprintf("the revert of wave %d merged as %s by @%s", n, short(pr.MergeCommitSHA), pr.MergedBy), nil
+		return fmt.Sprintf("the revert of wave %d merged as %s by @%s", n, apply.Short(pr.MergeCommitSHA), pr.MergedBy), nil
 	}); err != nil {
 		return err
 	}
 	return r.table(ctx, tr)
 }
 
-// find is the open tracking issue of rollout id; nil when none.
+// find is the tracking issue of rollout id, open or closed, found by the
+// ledger's records (which only the bot writes); nil when none.
 func (r *Roller) find(ctx context.Context, id string) (*tracking, error) {
-	open, err := r.Open(ctx)
-	if err != nil {
+	if err := r.repo.Fetch(ctx); err != nil {
 		return nil, err
 	}
-	for _, is := range open {
-		tr, err := r.load(ctx, is.Ref, true)
+	var refs []forge.IssueRef
+	if err := r.ledger.Each(id, func(ref string, rec ledger.Record) error {
+		st, err := Decode(rec)
+		if err != nil || st == nil || st.ID != id {
+			return nil // another record
+		}
+		if parsed, err := forge.ParseIssueRef(ref); err == nil && parsed.Repo == r.requests {
+			refs = append(refs, parsed)
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("finding rollout %s in the ledger: %w", id, err)
+	}
+	for _, ref := range refs {
+		tr, err := r.load(ctx, ref, false)
 		if err != nil {
 			return nil, err
 		}
@@ -585,22 +625,8 @@ func (r *Roller) find(ctx context.Context, id string) (*tracking, error) {
 }
 
 // reportCheck makes the bot's check run of want's name on want's commit
-// say what want says: found and left, updated, or created. A run of the
-// same name by another App is never taken for the bot's. GitHub's 403 (a
-// token, or an App without checks: write) is logged and skipped: the
-// check run is the wave's view, the pull request body says the same.
+// say what want says (apply.Bot.ReportCheck); without checks: write it is
+// skipped: the pull request body says the same.
 func (r *Roller) reportCheck(ctx context.Context, want forge.CheckRun) error {
-	err := r.writeCheck(ctx, want)
-	if errors.Is(err, forge.ErrForbidden) {
-		logctx.From(ctx).Warn("the check run "+v1alpha1.RolloutCheckName+" cannot be written: grant the GitHub App checks: write", "sha", want.HeadSHA, "error", err)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reporting the check run %s on %s: %w", want.Name, short(want.HeadSHA), err)
-	}
-	return nil
-}
-
-func (r *Roller) writeCheck(ctx context.Context, want forge.CheckRun) error {
-	return forge.WriteCheckRun(ctx, r.gh, r.tenants, r.bot, want)
+	return r.app.ReportCheck(ctx, r.gh, want)
 }

@@ -2,34 +2,18 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/purrvision/purrvision/internal/forge"
-	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/tenants"
 )
 
 // reportCheck makes the check run purrvision/plan of sha in the tenants
-// repo say what plan says. The bot's own run is the one GitHub records as
-// created by its App; a run of the same name by another App is never
-// taken for it. A redelivered event finds the run as it should be and
-// changes nothing; a run that says something else is updated, and a
-// commit without one gets it.
+// repo say what plan says (apply.Bot.ReportCheck: the bot's own run,
+// written only when it says something else). Without checks: write the
+// run is skipped: the commit status purrvision/validate, which branch
+// protection requires, is set already.
 func (p *Provisioner) reportCheck(ctx context.Context, sha string, plan *CheckPlan) error {
-	err := p.writeCheck(ctx, sha, plan)
-	if errors.Is(err, forge.ErrForbidden) {
-		// A token, or an App without checks: write: the check run is the
-		// plan's view; the commit status purrvision/validate, which branch
-		// protection requires, is set already. The rest of the work goes on.
-		logctx.From(ctx).Warn("the check run purrvision/plan cannot be written: grant the GitHub App checks: write", "sha", sha, "error", err)
-		return nil
-	}
-	return err
-}
-
-func (p *Provisioner) writeCheck(ctx context.Context, sha string, plan *CheckPlan) error {
-	return forge.WriteCheckRun(ctx, p.gh, p.tenants, p.bot, plan.Run(sha))
+	return p.applier().ReportCheck(ctx, p.gh, plan.Run(sha))
 }
 
 // checkPlan reads the base branch and head from the tenants clone and

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
@@ -20,7 +20,6 @@ const (
 	CmdRotate        = v1alpha1.OpRotate
 	CmdDecommission  = v1alpha1.OpDecommission
 	CmdRetry         = "retry"
-	commandPrefix    = "/purrvision"
 	commandUsageText = "`/purrvision resize <plan>`, `/purrvision rotate-credentials`, `/purrvision decommission` or `/purrvision retry`"
 )
 
@@ -30,17 +29,14 @@ type Command struct {
 	Args []string
 }
 
-// ParseCommand finds a /purrvision command on the first line of a comment.
+// ParseCommand finds a /purrvision command on the first line of a comment
+// (apply.CommandWords, which rollout commands are read with too).
 func ParseCommand(body string) (Command, bool) {
-	line, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-	fields := strings.Fields(line)
-	if len(fields) == 0 || fields[0] != commandPrefix {
-		return Command{}, false
+	words, ok := apply.CommandWords(body)
+	if !ok || len(words) == 0 {
+		return Command{}, ok
 	}
-	if len(fields) == 1 {
-		return Command{}, true
-	}
-	return Command{Name: fields[1], Args: fields[2:]}, true
+	return Command{Name: words[0], Args: words[1:]}, true
 }
 
 // RunCommand carries out a /purrvision command comment, once: a comment

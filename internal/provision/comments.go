@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/storestatus"
@@ -69,36 +70,9 @@ func (p *Provisioner) putStatus(ctx context.Context, t *thread, edit func(*store
 	}, p.statusBody)
 }
 
-func (p *Provisioner) hasLabel(labels []string, l string) bool {
-	for _, x := range labels {
-		if x == l {
-			return true
-		}
-	}
-	return false
-}
-
 // setLabels adds and removes labels, touching only what differs.
 func (p *Provisioner) setLabels(ctx context.Context, ref forge.IssueRef, have []string, ch LabelChange) error {
-	var missing []string
-	for _, l := range ch.Add {
-		if !p.hasLabel(have, l) {
-			missing = append(missing, l)
-		}
-	}
-	if len(missing) > 0 {
-		if err := p.gh.AddLabels(ctx, ref, missing...); err != nil {
-			return err
-		}
-	}
-	for _, l := range ch.Remove {
-		if p.hasLabel(have, l) {
-			if err := p.gh.RemoveLabel(ctx, ref, l); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return apply.SetLabels(ctx, p.gh, ref, have, ch.Add, ch.Remove)
 }
 
 // quoteUser makes text a person wrote safe to show in a comment of the

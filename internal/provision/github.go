@@ -27,7 +27,7 @@ type (
 		RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error
 	}
 	pullRequester interface {
-		FindOpenPull(ctx context.Context, repo forge.Repo, head string) (*forge.PullRequest, error)
+		ListPulls(ctx context.Context, repo forge.Repo, head string) ([]forge.PullRequest, error)
 		CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error)
 		EditPull(ctx context.Context, repo forge.Repo, number int, title, body string) error
 		GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
@@ -66,27 +67,6 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	return p.validateRequestPull(ctx, pr)
 }
 
-// writeApprovers are the approving reviewers of pr with write access to its
-// repository: the approvals branch protection counts. Anyone can review a
-// pull request they can read; the record names only these.
-func (p *Provisioner) writeApprovers(ctx context.Context, pr *forge.PullRequest) ([]string, error) {
-	all, err := p.gh.Approvers(ctx, pr.Repo, pr.Number)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, login := range all {
-		perm, err := p.gh.Permission(ctx, pr.Repo, login)
-		if err != nil {
-			return nil, err
-		}
-		if forge.Writes(perm) {
-			out = append(out, login)
-		}
-	}
-	return out, nil
-}
-
 // environment is the deployment environment of store as merged at commit:
 // its cluster's (v1alpha1.EnvironmentOn), where that cluster's watcher
 // reports.
@@ -105,7 +85,7 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if err != nil || !ok {
 		return err
 	}
-	approvers, err := p.writeApprovers(ctx, pr)
+	merge, err := apply.ReadMerge(ctx, p.gh, pr)
 	if err != nil {
 		return err
 	}
@@ -116,14 +96,6 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	issue, err := p.gh.GetIssue(ctx, ref)
 	if err != nil {
 		return err
-	}
-	approved := "no approving review"
-	if len(approvers) > 0 {
-		approved = "approved by @" + strings.Join(approvers, ", @")
-	}
-	short := pr.MergeCommitSHA
-	if len(short) > 12 {
-		short = short[:12]
 	}
 	verb := map[string]string{CmdDecommission: "decommissioning", CmdResize: "the resize", CmdRotate: "the rotation"}[op]
 	if verb == "" {
@@ -140,12 +112,12 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	}
 	var store string
 	if err := p.putStatus(ctx, t, func(st *storestatus.State) {
-		st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = pr.Number, pr.URL, op, pr.MergeCommitSHA, pr.MergedBy, approvers
+		st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = merge.Pull, merge.URL, op, merge.Commit, merge.By, merge.Approvers
 		if len(stores) == 1 {
 			st.Store = stores[0] // what was merged, whatever the record said
 		}
 		if !st.Merges()[pr.MergeCommitSHA] {
-			st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, pr.URL, pr.MergedBy, approved, short, verb), pr.MergeCommitSHA, p.now())
+			st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, merge.URL, merge.By, merge.Approved(), merge.Short(), verb), merge.Commit, p.now())
 		}
 		store = st.Store
 	}); err != nil {
@@ -166,28 +138,19 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
 		return err
 	}
-	for _, store := range stores {
-		if op == CmdDecommission || pr.MergeCommitSHA == "" {
-			break
-		}
-		// The deployment of the store's own cluster: its watcher reports
+	if op != CmdDecommission && merge.Commit != "" {
+		// The deployment of each store's own cluster: its watcher reports
 		// there.
-		env, err := p.environment(pr.MergeCommitSHA, store)
-		if err != nil {
-			return err
-		}
-		d, err := p.gh.EnsureDeployment(ctx, p.tenants, env, pr.MergeCommitSHA, deploymentDescription(op, store), p.bot)
-		if err != nil {
-			return err
-		}
-		latest, err := p.gh.LatestDeploymentStatus(ctx, p.tenants, d.ID)
-		if err != nil {
-			return err
-		}
-		if latest == nil {
-			if err := p.gh.CreateDeploymentStatus(ctx, p.tenants, d.ID, forge.DeploymentStatus{State: "queued", Description: "merged; waiting for Flux", LogURL: p.storePage(store)}); err != nil {
+		var ds []apply.Deployment
+		for _, store := range stores {
+			env, err := p.environment(merge.Commit, store)
+			if err != nil {
 				return err
 			}
+			ds = append(ds, apply.Deployment{Environment: env, SHA: merge.Commit, Description: deploymentDescription(op, store), LogURL: p.storePage(store)})
+		}
+		if err := p.applier().EnsureDeployments(ctx, p.gh, ds); err != nil {
+			return err
 		}
 	}
 	if p.nudge != nil {
@@ -215,7 +178,9 @@ func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (fo
 	}
 	store, storeBranch := v1alpha1.StoreOfBranch(pr.Head)
 	if pr.Author == p.bot {
-		if !storeBranch || pr.MergeCommitSHA == "" {
+		// The bot's by what GitHub records (apply.Bot.Owns), the branch
+		// name naming only which store.
+		if !p.applier().Owns(pr, "") || !storeBranch || pr.MergeCommitSHA == "" {
 			return none(nil)
 		}
 		ref, op, ok, err := p.mergedStore(ctx, store, pr.MergeCommitSHA)

@@ -2,12 +2,12 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 )
 
@@ -44,33 +44,14 @@ func deploymentDescription(op, store string) string {
 	return forge.KeepStart(op+" of store "+store, forge.MaxStatusDescription)
 }
 
-// ensurePull finds the open pull request of the store's branch, or opens
-// it, and keeps its title and body as specified.
+// applier is the one applier of the bot's writes, as the bot in the
+// tenants repo.
+func (p *Provisioner) applier() apply.Bot { return apply.Bot{Login: p.bot, Tenants: p.tenants} }
+
+// ensurePull finds the bot's open pull request of the store's branch (by
+// what GitHub records, apply.Bot.Owns), or opens it, and keeps its title
+// and body as specified.
 func (p *Provisioner) ensurePull(ctx context.Context, spec PullSpec) (*forge.PullRequest, error) {
-	body := PullMarker(spec.Issue, spec.Op) + "\n" + spec.Body
-	pr, err := p.gh.FindOpenPull(ctx, p.tenants, v1alpha1.Branch(spec.Store))
-	if err != nil {
-		return nil, err
-	}
-	if pr == nil {
-		pr, err = p.gh.CreatePull(ctx, p.tenants, forge.NewPullRequest{Title: spec.Title, Body: body, Head: v1alpha1.Branch(spec.Store), Base: p.cfg.TenantsRepo.Branch})
-		if errors.Is(err, forge.ErrAlreadyExists) {
-			// Opened meanwhile, or opened before a lost response.
-			pr, err = p.gh.FindOpenPull(ctx, p.tenants, v1alpha1.Branch(spec.Store))
-			if err == nil && pr == nil {
-				err = fmt.Errorf("opening pull request for %s: GitHub says it exists but lists none", v1alpha1.Branch(spec.Store))
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		return pr, nil
-	}
-	if pr.Title != spec.Title || pr.Body != body {
-		if err := p.gh.EditPull(ctx, p.tenants, pr.Number, spec.Title, body); err != nil {
-			return nil, err
-		}
-		pr.Title, pr.Body = spec.Title, body
-	}
-	return pr, nil
+	return p.applier().EnsurePull(ctx, p.gh, apply.Pull{Branch: v1alpha1.Branch(spec.Store), Base: p.cfg.TenantsRepo.Branch,
+		Title: spec.Title, Body: PullMarker(spec.Issue, spec.Op) + "\n" + spec.Body})
 }

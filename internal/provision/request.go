@@ -184,15 +184,14 @@ func (p *Provisioner) claims(ctx context.Context, ref, name string) (bool, error
 // closeOwnPull closes the bot's open pull request of store name that this
 // issue opened: the name is another request's now.
 func (p *Provisioner) closeOwnPull(ctx context.Context, t *thread, name string) error {
-	pr, err := p.gh.FindOpenPull(ctx, p.tenants, v1alpha1.Branch(name))
-	if err != nil || pr == nil || pr.Author != p.bot {
-		return err
+	pr, err := p.applier().ClosePull(ctx, p.gh, v1alpha1.Branch(name), func(pr *forge.PullRequest) bool {
+		ref, _, ok := ParsePullMarker(pr.Body)
+		return !ok || ref != t.Ref
+	})
+	if err == nil && pr != nil {
+		logctx.From(ctx).Info("closed the pull request of a name another request took", "pull", pr.Number)
 	}
-	if ref, _, ok := ParsePullMarker(pr.Body); !ok || ref != t.Ref {
-		return nil
-	}
-	logctx.From(ctx).Info("closing the pull request of a name another request took", "pull", pr.Number)
-	return p.gh.ClosePull(ctx, p.tenants, pr.Number)
+	return err
 }
 
 // closeSuperseded closes the bot's open pull request for the store an

@@ -59,6 +59,38 @@ type State struct {
 	WaveList []WaveState `json:"waveList,omitempty"`
 	// Reverts are the pull requests of revert commands, by wave.
 	Reverts map[string]PullState `json:"reverts,omitempty"`
+	// LastError is the write that failed last, until it succeeds; nil
+	// when the last attempt of each write succeeded.
+	LastError *Failure `json:"lastError,omitempty"`
+}
+
+// Failure is a write of a rollout that failed, to be tried again: what it
+// was doing ("open the pull request of wave 2"), what GitHub or git said,
+// and when.
+type Failure struct {
+	Action  string    `json:"action"`
+	Message string    `json:"message"`
+	Time    time.Time `json:"time"`
+}
+
+// String says it as the status page shows it: "could not open the pull
+// request of wave 2: ..., retrying", on one line of at most maxLine
+// characters of the message.
+func (f *Failure) String() string {
+	msg := oneLine(f.Message)
+	if r := []rune(msg); len(r) > maxLine {
+		msg = string(r[:maxLine]) + "…"
+	}
+	return "could not " + f.Action + ": " + msg + ", retrying"
+}
+
+// StoreID is who a store is: the issue that asked for it and its owner,
+// as the tenants repo's request copy records them. A store's name is a
+// label that can be reused after a decommission; a store of the same name
+// and another StoreID is another store.
+type StoreID struct {
+	Issue string `json:"issue,omitempty"`
+	Owner string `json:"owner"`
 }
 
 // PullState is a pull request the bot opened and the commit it pushed.
@@ -76,19 +108,26 @@ type PullState struct {
 type WaveState struct {
 	Number int `json:"number"`
 	PullState
-	Stores   []string `json:"stores"`
-	Deferred []string `json:"deferred,omitempty"`
+	Stores []string `json:"stores"`
+	// IDs are who each of Stores is, by name, as the commit the bot
+	// pushed found them: the stores the wave changes. The gate, a revert
+	// and the merge act only on a store of the name that is still the
+	// same one.
+	IDs      map[string]StoreID `json:"ids,omitempty"`
+	Deferred []string           `json:"deferred,omitempty"`
 	// Replanned: today's config changes these stores in a way the plan at
 	// the start did not.
 	Replanned bool      `json:"replanned,omitempty"`
 	Opened    time.Time `json:"opened"`
 	// Closed: its pull request was closed without a merge.
-	Closed      bool      `json:"closed,omitempty"`
-	MergeCommit string    `json:"mergeCommit,omitempty"`
-	MergedBy    string    `json:"mergedBy,omitempty"`
-	Merged      time.Time `json:"merged,omitzero"`
-	Ready       int       `json:"ready"`
-	Failed      []Result  `json:"failed,omitempty"`
+	Closed      bool   `json:"closed,omitempty"`
+	MergeCommit string `json:"mergeCommit,omitempty"`
+	MergedBy    string `json:"mergedBy,omitempty"`
+	// ApprovedBy are the approving reviewers with write access.
+	ApprovedBy []string  `json:"approvedBy,omitempty"`
+	Merged     time.Time `json:"merged,omitzero"`
+	Ready      int       `json:"ready"`
+	Failed     []Result  `json:"failed,omitempty"`
 	// Settled is when the gate let the rollout go on past this wave.
 	Settled time.Time `json:"settled,omitzero"`
 	// Accepted: resumed past its failures by someone's command.
@@ -350,6 +389,9 @@ func Table(st *State) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n### Rollout %s: %s\n\n", v1alpha1.MarkerRollout, st.ID, phaseLine(st))
 	fmt.Fprintf(&b, "Waves `%s`, at most `%s` failures a wave, %s in all.\n\n", st.Waves, st.MaxFailures, countStores(len(st.Fleet)))
+	if st.LastError != nil {
+		fmt.Fprintf(&b, "> [!WARNING]\n> Could not %s: %s, retrying (since %s).\n\n", st.LastError.Action, codeSpan(st.LastError.Message, maxLine), Time(st.LastError.Time))
+	}
 	if len(st.WaveList) == 0 {
 		b.WriteString("No wave opened yet.\n")
 		return b.String()

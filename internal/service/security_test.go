@@ -886,7 +886,7 @@ func TestSecurity_EditedStorePullBody(t *testing.T) {
 // request can approve it; the merge record (the status timeline, the
 // audit) names only approvals by people with write access, the ones
 // branch protection counts.
-// Guard: Provisioner.writeApprovers.
+// Guard: apply.ReadMerge (approvals by people with write access).
 func TestSecurity_ApprovalsNeedWriteAccess(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.request("octocat", "cat-cafe", "small")

@@ -22,8 +22,11 @@ type Rollout struct {
 	ID    string
 	Title string
 	// Phase is running, paused, done or aborted.
-	Phase    string
-	Reason   string
+	Phase  string
+	Reason string
+	// Error is the rollout's last failed write, until it succeeds: "could
+	// not open the pull request of wave 2: ..., retrying"; "" when none.
+	Error    string
 	Issue    string
 	IssueURL string
 	Started  time.Time
@@ -100,6 +103,9 @@ func (s *RepoSource) Rollouts(ctx context.Context) ([]Rollout, error) {
 func rolloutOf(st *rollout.State, ref forge.IssueRef, url string) Rollout {
 	r := Rollout{ID: st.ID, Title: st.Title, Phase: phaseName(st.Phase), Reason: st.Reason, Issue: ref.String(), IssueURL: url,
 		Started: st.Started, Stores: len(st.Fleet)}
+	if st.LastError != nil {
+		r.Error = st.LastError.String()
+	}
 	for _, w := range st.WaveList {
 		v := Wave{Number: w.Number, Stores: len(w.Stores), Ready: w.Ready, Pull: w.Pull, PullURL: w.URL}
 		for _, f := range w.Failed {

@@ -444,7 +444,8 @@ func TestRepoSource_Rollouts(t *testing.T) {
 		f.track(t, &rollout.State{ID: fmt.Sprintf("20261125-00000%d", i), Title: "old", Phase: rollout.Done, Fleet: []string{"a"}, Started: started}, ghstandin.BotLogin)
 	}
 	paused := &rollout.State{ID: "20261125-abcdef", Title: "chart 0.3.0", Phase: rollout.Paused, Reason: "wave 1 has 1 failed store",
-		Fleet: []string{"a", "b", "c"}, Started: started, WaveList: []rollout.WaveState{
+		LastError: &rollout.Failure{Action: "open the pull request of wave 2", Message: "GitHub answered 502", Time: started},
+		Fleet:     []string{"a", "b", "c"}, Started: started, WaveList: []rollout.WaveState{
 			{Number: 1, PullState: rollout.PullState{Branch: "rollout/20261125-abcdef/wave-1", Pull: 7, URL: "https://github.com/acme/tenants/pull/7"},
 				Stores: []string{"a"}, MergeCommit: "abc", Failed: []rollout.Result{{Store: "a", Outcome: rollout.Failed, Message: "licenseKey"}}},
 		}}
@@ -469,6 +470,9 @@ func TestRepoSource_Rollouts(t *testing.T) {
 	got := rs[0]
 	if got.ID != paused.ID || got.Phase != "paused" || got.Issue != fmt.Sprintf("%s#%d", requestRepo, n) || !strings.HasSuffix(got.IssueURL, fmt.Sprintf("/issues/%d", n)) || got.Stores != 3 {
 		t.Errorf("newest rollout: %+v", got)
+	}
+	if got.Error != "could not open the pull request of wave 2: GitHub answered 502, retrying" {
+		t.Errorf("newest rollout's error: %q", got.Error)
 	}
 	if len(got.Waves) != 1 || got.Waves[0].State != "merged" || got.Waves[0].Pull != 7 || fmt.Sprint(got.Waves[0].Failed) != "[a]" {
 		t.Errorf("waves: %+v", got.Waves)

@@ -37,6 +37,7 @@ type withRollouts struct{ fakeSource }
 
 func (withRollouts) Rollouts(context.Context) ([]statuspage.Rollout, error) {
 	return []statuspage.Rollout{{ID: "20261125-abcdef", Title: `chart <b>0.3.0</b>`, Phase: "paused", Reason: "wave 1 has 1 failed store",
+		Error: "could not open the pull request of wave 2: <b>502</b>, retrying",
 		Issue: "acme/stores#9", IssueURL: "https://github.com/acme/stores/issues/9", Started: at, Stores: 3,
 		Waves: []statuspage.Wave{{Number: 1, State: "merged", Stores: 1, Failed: []string{"cat-cafe"}, Pull: 7, PullURL: "https://github.com/acme/tenants/pull/7"}}},
 		{ID: "20261124-000001", Title: "chart 0.2.0", Phase: "done", Issue: "acme/stores#5", Started: at, Stores: 3,
@@ -47,7 +48,7 @@ func TestPage_Rollouts(t *testing.T) {
 	_, body := get(t, &statuspage.Handler{Source: withRollouts{stores}}, "", "")
 	for _, s := range []string{"<h2>Rollouts</h2>", `id="rollout-20261125-abcdef"`, "chart &lt;b&gt;0.3.0&lt;/b&gt;", `class="phase paused"`,
 		`href="https://github.com/acme/stores/issues/9"`, `href="https://github.com/acme/tenants/pull/7">#7</a>`, "cat-cafe</details>",
-		"wave 1 has 1 failed store", `id="rollout-20261124-000001"`, `class="phase done"`, "<h2>Stores</h2>"} {
+		"wave 1 has 1 failed store", `<p class="error" role="status">could not open the pull request of wave 2: &lt;b&gt;502&lt;/b&gt;, retrying</p>`, `id="rollout-20261124-000001"`, `class="phase done"`, "<h2>Stores</h2>"} {
 		if !strings.Contains(body, s) {
 			t.Errorf("page lacks %q", s)
 		}
