@@ -171,7 +171,8 @@ func (c *Client) SetProtection(ctx context.Context, repo forge.Repo, p forge.Bra
 			}
 			checks = append(checks, rc)
 		}
-		req.RequiredStatusChecks = &github.RequiredStatusChecks{Strict: p.Strict, Checks: &checks}
+		// contexts is deprecated but required; empty, checks says it.
+		req.RequiredStatusChecks = &github.RequiredStatusChecks{Strict: p.Strict, Contexts: &[]string{}, Checks: &checks}
 	}
 	if p.Reviews {
 		req.RequiredPullRequestReviews = &github.PullRequestReviewsEnforcementRequest{

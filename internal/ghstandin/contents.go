@@ -171,7 +171,7 @@ func (s *Server) contentFileJSON(rp *repo, ref, p, sha string, size int, content
 	html := s.repoHTML(rp) + "/blob/" + ref + "/" + p
 	gitURL := s.repoAPI(rp) + "/git/blobs/" + sha
 	o := object{"type": "file", "encoding": "base64", "size": size, "name": path.Base(p), "path": p, "sha": sha,
-		"url": api, "git_url": gitURL, "html_url": html, "download_url": nil,
+		"url": api, "git_url": gitURL, "html_url": html, "download_url": s.repoHTML(rp) + "/raw/" + ref + "/" + p,
 		"_links": object{"self": api, "git": gitURL, "html": html}}
 	if content != "" || size == 0 {
 		o["content"] = content
