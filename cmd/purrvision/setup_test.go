@@ -108,6 +108,9 @@ func (w *setupWorld) api(t *testing.T, method, path, body string) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "token test-token")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +185,7 @@ func TestSetup_Scenario(t *testing.T) {
 	}
 
 	// Someone lowers the approvals and deletes a ruleset.
-	w.api(t, "PUT", "/repos/acme/tenants/branches/main/protection", `{"required_status_checks":{"strict":true,"checks":[{"context":"`+v1alpha1.ReadyCheckName+`","app_id":1}]},`+
+	w.api(t, "PUT", "/repos/acme/tenants/branches/main/protection", `{"required_status_checks":{"strict":true,"contexts":[],"checks":[{"context":"`+v1alpha1.ReadyCheckName+`","app_id":1}]},`+
 		`"enforce_admins":true,"required_pull_request_reviews":{"required_approving_review_count":0,"dismiss_stale_reviews":true,"require_code_owner_reviews":true},"restrictions":null}`)
 	rulesets, err := w.client.ListRulesets(context.Background(), forge.Repo{Owner: "acme", Name: "tenants"})
 	if err != nil {
