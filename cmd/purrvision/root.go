@@ -22,7 +22,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentFlags().String("config", "", "path of purrvision.yaml (default ./"+config.DefaultPath+")")
-	root.AddCommand(newRenderCommand(), newValidateCommand(), newServeCommand(), newFluxCommand(), newAuditCommand(), newRolloutCommand(), newLedgerCommand(), newDevCommand(), newVersionCommand())
+	root.AddCommand(newRenderCommand(), newValidateCommand(), newServeCommand(), newFluxCommand(), newAuditCommand(), newRolloutCommand(), newLedgerCommand(), newSetupCommand(), newDevCommand(), newVersionCommand())
 	return root
 }
 

@@ -273,6 +273,10 @@ type GitHub struct {
 	// CommandTeams (org/team) may run /purrvision commands on any store,
 	// besides the requester and collaborators with write access.
 	CommandTeams []string `json:"commandTeams,omitempty"`
+	// PlatformTeam (org/team) owns the tenants folder, flux/ and
+	// .sops.yaml in the tenants repo's CODEOWNERS, which `purrvision
+	// setup` proposes; setup requires it.
+	PlatformTeam string `json:"platformTeam,omitempty"`
 }
 
 // App is a GitHub App installation.
@@ -478,11 +482,20 @@ func (c *Config) Validate() error {
 		seenKeys[f] = true
 	}
 	for i, t := range c.GitHub.CommandTeams {
-		if org, team, ok := strings.Cut(t, "/"); !ok || org == "" || team == "" || strings.Contains(team, "/") {
+		if !isTeam(t) {
 			add(fmt.Sprintf("github.commandTeams[%d]", i), "%q must be org/team", t)
 		}
 	}
+	if t := c.GitHub.PlatformTeam; t != "" && !isTeam(t) {
+		add("github.platformTeam", "%q must be org/team, such as acme/platform", t)
+	}
 	return errors.Join(errs...)
+}
+
+// isTeam is whether t reads org/team.
+func isTeam(t string) bool {
+	org, team, ok := strings.Cut(t, "/")
+	return ok && org != "" && team != "" && !strings.Contains(team, "/")
 }
 
 func (ch Chart) validate() []error {

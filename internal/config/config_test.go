@@ -106,3 +106,18 @@ func TestParse_StatusPageURL(t *testing.T) {
 		t.Errorf("statusPage.url = %q", cfg.StatusPage.URL)
 	}
 }
+
+func TestValidate_PlatformTeam(t *testing.T) {
+	for _, tt := range []struct {
+		team string
+		ok   bool
+	}{{"acme/platform", true}, {"", true}, {"platform", false}, {"acme/a/b", false}} {
+		c := config.Config{}
+		c.GitHub.PlatformTeam = tt.team
+		err := c.Validate()
+		bad := err != nil && strings.Contains(err.Error(), "github.platformTeam")
+		if bad == tt.ok {
+			t.Errorf("%q: %v", tt.team, err)
+		}
+	}
+}

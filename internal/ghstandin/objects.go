@@ -169,9 +169,18 @@ func (s *Server) repoJSON(rp *repo) object {
 // a name is used, grey and without a description.
 func (s *Server) labelJSON(rp *repo, name string) object {
 	id := userID(rp.owner+"/"+rp.name+":"+name) + 1
+	var description any
+	color := "ededed"
+	if i := rp.labelAt(name); i >= 0 {
+		l := rp.labels[i]
+		name, color = l.name, l.color
+		if l.description != "" {
+			description = l.description
+		}
+	}
 	return s.finish(ResLabel, object{
 		"id": id, "node_id": nodeID("LA", id), "url": s.repoAPI(rp) + "/labels/" + url.PathEscape(name),
-		"name": name, "description": nil, "color": "ededed", "default": false,
+		"name": name, "description": description, "color": color, "default": false,
 	})
 }
 

@@ -94,6 +94,14 @@ func (s *Server) table() []route {
 		{"GET /repos/{owner}/{repo}/rulesets/{ruleset_id}", s.getRuleset},
 		{"PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}", s.updateRuleset},
 		{"DELETE /repos/{owner}/{repo}/rulesets/{ruleset_id}", s.deleteRuleset},
+		{"GET /repos/{owner}/{repo}", s.getRepo},
+		{"GET /repos/{owner}/{repo}/labels", s.listLabels},
+		{"POST /repos/{owner}/{repo}/labels", s.createLabel},
+		{"PATCH /repos/{owner}/{repo}/labels/{name}", s.editLabel},
+		{"GET /repos/{owner}/{repo}/contents/{path}", s.getContents},
+		{"PUT /repos/{owner}/{repo}/contents/{path}", s.putContents},
+		{"GET /repos/{owner}/{repo}/git/ref/{ref}", s.getRef},
+		{"POST /repos/{owner}/{repo}/git/refs", s.createRef},
 	}
 }
 
@@ -113,7 +121,7 @@ func (s *Server) routes() http.Handler {
 		if rt.pattern == routeListComments || rt.pattern == routeGetComment {
 			continue // below
 		}
-		mux.HandleFunc(rt.pattern, s.api(rt.pattern, rt.handler))
+		mux.HandleFunc(muxPattern(rt.pattern), s.api(rt.pattern, rt.handler))
 	}
 	// "List issue comments" and "Get an issue comment" overlap as mux
 	// patterns (issues/comments/comments matches both); one mux pattern
@@ -132,6 +140,17 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("/", s.api("", func(w http.ResponseWriter, r *http.Request) { notFound(w) }))
 	return mux
+}
+
+// muxPattern is a route's pattern for the mux: a file path and a git
+// ref span segments.
+func muxPattern(p string) string {
+	for _, last := range []string{"{path}", "{ref}"} {
+		if strings.HasSuffix(p, "/"+last) {
+			return strings.TrimSuffix(p, "}") + "...}"
+		}
+	}
+	return p
 }
 
 // user is login in the stand-in's state (userJSON is what it sends).

@@ -117,6 +117,7 @@ type repo struct {
 	checkRuns     []*checkRun            // oldest first
 	protections   map[string]*protection // branch -> its protection
 	rulesets      []*ruleset
+	labels        []label          // created through the API, oldest first
 	requested     map[int][]string // pull request -> code owners asked to review
 	gitDir        string
 	stats         map[string]diffStat // base..head -> what a pull request changes

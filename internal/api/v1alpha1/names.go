@@ -80,6 +80,27 @@ const (
 	LabelDecommissioned = "store/decommissioned"
 )
 
+// LabelSpec is a label the bot uses, as `purrvision setup` creates it.
+type LabelSpec struct {
+	Name        string
+	Color       string // six hex digits, without '#'
+	Description string
+}
+
+// BotLabels are every label the bot reads or sets in the requests repo,
+// with the colour and description `purrvision setup` gives them.
+var BotLabels = []LabelSpec{
+	{LabelRequest, "1d76db", "A request for a WooCommerce store, read by Purrvision"},
+	{LabelInvalid, "d93f0b", "Purrvision cannot read this request; its comment says why"},
+	{LabelPendingReview, "fbca04", "The store's pull request waits for review"},
+	{LabelProvisioning, "0e8a16", "Merged; Flux is creating the store"},
+	{LabelReady, "2ea44f", "The store is up"},
+	{LabelFailed, "b60205", "The store failed to come up; its comment says why"},
+	{LabelDecommissioned, "6a737d", "The store was removed"},
+	{LabelRollout, "5319e7", "A fleet rollout's tracking issue or wave"},
+	{LabelRolloutPaused, "e99695", "The rollout is paused; /purrvision rollout resume goes on"},
+}
+
 // LifecycleLabels are the labels of which a store issue carries one once
 // its pull request is merged; the watcher swaps them.
 var LifecycleLabels = []string{LabelProvisioning, LabelReady, LabelFailed, LabelDecommissioned}
@@ -102,6 +123,13 @@ func StoreOfBranch(branch string) (string, bool) {
 
 // StatusContext is the commit status of request-by-pull-request checks.
 const StatusContext = "purrvision/validate"
+
+// ReadyCheckName is the one check `purrvision setup` requires on the
+// tenants repo's base branch, bound to the App: every pull request the bot
+// opens (request, store, command, wave, revert) must carry it on its exact
+// head to merge. The other checks (CheckName, RolloutCheckName,
+// StatusContext) keep their plans and are not required.
+const ReadyCheckName = "purrvision/ready"
 
 // CheckName is the check run that reports a pull request's plan: each
 // store, the objects it creates or changes and a diff summary per file.

@@ -20,6 +20,11 @@ func permissionOf(op string) (string, string) {
 		level = "read"
 	}
 	for _, p := range []struct{ part, permission string }{
+		{"/protection", "administration"},
+		{"/rulesets", "administration"},
+		{"/labels", "issues"},
+		{"/contents/", "contents"},
+		{"/git/", "contents"},
 		{"/check-runs", "checks"},
 		{"/statuses", "statuses"},
 		{"/status", "statuses"},
@@ -32,6 +37,9 @@ func permissionOf(op string) (string, string) {
 		if strings.Contains(path, p.part) {
 			return p.permission, level
 		}
+	}
+	if path == "/repos/{owner}/{repo}" {
+		return "metadata", "read"
 	}
 	return "", "" // public SSH keys, and the App's own token
 }

@@ -51,6 +51,22 @@ var ProductOperations = map[string]string{
 	"Teams.GetTeamMembershipBySlug":        "GET /orgs/{org}/teams/{team_slug}/memberships/{username}",
 	"Users.ListKeys":                       "GET /users/{username}/keys",
 	"ghinstallation (installation token)":  "POST /app/installations/{installation_id}/access_tokens",
+	// purrvision setup (internal/setup), in ghclient/setup.go.
+	"Repositories.Get":                    "GET /repos/{owner}/{repo}",
+	"Issues.ListLabels":                   "GET /repos/{owner}/{repo}/labels",
+	"Issues.CreateLabel":                  "POST /repos/{owner}/{repo}/labels",
+	"Issues.EditLabel":                    "PATCH /repos/{owner}/{repo}/labels/{name}",
+	"Repositories.GetContents":            "GET /repos/{owner}/{repo}/contents/{path}",
+	"Repositories.CreateFile":             "PUT /repos/{owner}/{repo}/contents/{path}",
+	"Repositories.UpdateFile":             "PUT /repos/{owner}/{repo}/contents/{path}",
+	"Git.GetRef":                          "GET /repos/{owner}/{repo}/git/ref/{ref}",
+	"Git.CreateRef":                       "POST /repos/{owner}/{repo}/git/refs",
+	"Repositories.GetBranchProtection":    "GET /repos/{owner}/{repo}/branches/{branch}/protection",
+	"Repositories.UpdateBranchProtection": "PUT /repos/{owner}/{repo}/branches/{branch}/protection",
+	"Repositories.GetAllRulesets":         "GET /repos/{owner}/{repo}/rulesets",
+	"Repositories.GetRuleset":             "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}",
+	"Repositories.CreateRuleset":          "POST /repos/{owner}/{repo}/rulesets",
+	"Repositories.UpdateRuleset":          "PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}",
 }
 
 // goGitHubServices are the fields of go-github's Client that are services.
