@@ -411,7 +411,7 @@ var ErrWatcherStopped = errors.New("the watcher stopped")
 // (wrapping ErrWatcherStopped), or the server's, or the shutdown's.
 func (a *App) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
 	log := logctx.From(ctx)
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	srv := newServer(a.Handler)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
 	resyncDone := make(chan struct{})
@@ -462,6 +462,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 		}
 	}
 	return errors.Join(err, qerr)
+}
+
+// MaxHeaderBytes bounds a request's headers; GitHub's deliveries send
+// about 2 KiB. A request over it is answered 431 before any handler runs.
+const MaxHeaderBytes = 32 << 10
+
+// newServer is the HTTP server of the service: headers bounded in size
+// and in time, bodies in time (the webhook handler bounds their size), and
+// idle connections closed, so no client holds memory or a connection
+// open for long.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, MaxHeaderBytes: MaxHeaderBytes,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 }
 
 // readSecret reads a file holding one secret, without the space around it;

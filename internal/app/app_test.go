@@ -130,6 +130,20 @@ func TestNew_FromConfig(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("an unsigned delivery: %s, want 401", resp.Status)
 	}
+	// An attacker's headers past the bound are refused before any handler.
+	big, err := http.NewRequest(http.MethodPost, base+"/webhook", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.Header.Set("X-Padding", strings.Repeat("x", 4*app.MaxHeaderBytes))
+	if resp, err := http.DefaultClient.Do(big); err != nil {
+		t.Errorf("a delivery with %d KiB of headers: %v", 4*app.MaxHeaderBytes>>10, err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("a delivery with %d KiB of headers: %s, want 431", 4*app.MaxHeaderBytes>>10, resp.Status)
+		}
+	}
 
 	cancel()
 	select {
