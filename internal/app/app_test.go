@@ -99,6 +99,10 @@ func TestNew_FromConfig(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
+	testutil.Eventually(t, "/readyz answers 200", func() bool {
+		code, _ := get(t, base+"/readyz", false)
+		return code == http.StatusOK
+	})
 
 	for _, tt := range []struct {
 		name, path string
@@ -226,7 +230,11 @@ spec:
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, err := app.New(ctx, cfg, app.Parts{}); err != nil {
+		a, err := app.New(ctx, cfg, app.Parts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -247,5 +255,55 @@ spec:
 	}
 	if !strings.HasPrefix(snap.Message(), "Ledger: start, with the records of 2 issues") {
 		t.Errorf("the ledger's head is %q, want its one start, with both issues", snap.Message())
+	}
+}
+
+// TestServe_GitHubDownAtStart: GitHub answering 502 to every call when the
+// service starts (a restart during an outage) is not a crash: New makes no
+// call, Serve serves, /readyz says not ready and why, and once GitHub
+// answers the start finishes, /readyz says ready and the resync runs.
+func TestServe_GitHubDownAtStart(t *testing.T) {
+	cfg := serveConfig(t)
+	srv, _ := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	cfg.GitHub.APIURL = srv.URL()
+	srv.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "form", v1alpha1.LabelRequest)
+	srv.SetFaults(ghstandin.Faults{Rate: 1})
+	client, err := ghclient.New(ghclient.Options{APIURL: srv.URL(), Token: "test-token", MaxRetries: 1, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, app.Parts{GitHub: client, StartBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("New with GitHub down: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
+
+	testutil.Eventually(t, "/readyz says not ready because GitHub does not answer", func() bool {
+		code, body := get(t, base+"/readyz", false)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "starting:") && strings.Contains(body, "502")
+	})
+	if code, _ := get(t, base+"/healthz", false); code != http.StatusOK {
+		t.Errorf("/healthz while starting: %d, want 200 (alive, not ready)", code)
+	}
+	srv.SetFaults(ghstandin.Faults{})
+	testutil.Eventually(t, "/readyz says ready once GitHub answers", func() bool {
+		code, _ := get(t, base+"/readyz", false)
+		return code == http.StatusOK
+	})
+	testutil.Eventually(t, "the resync reconciled the open request", func() bool {
+		_, body := get(t, base+"/metrics", false)
+		return strings.Contains(body, `purrvision_work_attempts_total{intent="reconcile-request",result="ok"}`)
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
 	}
 }
