@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -211,7 +212,8 @@ func (a *App) awaitStart(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		a.readiness.NotReady(fmt.Sprintf("starting: %v; retrying", err))
+		// /readyz answers anyone: no credentials a URL in the error holds.
+		a.readiness.NotReady(fmt.Sprintf("starting: %s; retrying", redactUserinfo(err.Error())))
 		d := b.Step()
 		log.Warn("starting: GitHub or the tenants repo does not answer; retrying", "error", err, "backoff", d)
 		t := time.NewTimer(d)
@@ -223,6 +225,11 @@ func (a *App) awaitStart(ctx context.Context) bool {
 		}
 	}
 }
+
+var userinfo = regexp.MustCompile(`://[^/@\s]+@`)
+
+// redactUserinfo hides the user and password of every URL in s.
+func redactUserinfo(s string) string { return userinfo.ReplaceAllString(s, "://REDACTED@") }
 
 // connect builds what the parts leave out of GitHub and the tenants repo
 // through Connect.
