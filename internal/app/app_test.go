@@ -57,6 +57,28 @@ func serveConfig(t *testing.T) *config.Config {
 	return cfg
 }
 
+// serve runs a.Serve on a loopback port until ctx ends: its base URL, and
+// where Serve's error comes.
+func serve(ctx context.Context, t *testing.T, a *app.App) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
+	return "http://" + ln.Addr().String(), done
+}
+
+// ready waits until /readyz answers 200: the start is done.
+func ready(t *testing.T, base string) {
+	t.Helper()
+	testutil.Eventually(t, "/readyz answers 200", func() bool {
+		code, _ := get(t, base+"/readyz", false)
+		return code == http.StatusOK
+	})
+}
+
 func get(t *testing.T, url string, auth bool) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -92,17 +114,8 @@ func TestNew_FromConfig(t *testing.T) {
 	if _, ok := a.GitHub.(*ghclient.Client); !ok || a.Tenants == nil || a.Watcher != nil || a.Nudge != nil {
 		t.Fatalf("app = GitHub %T, Tenants %v, Watcher %v, Nudge set %v; want a GitHub client and a clone, no watcher, no nudger", a.GitHub, a.Tenants, a.Watcher, a.Nudge != nil)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
-	testutil.Eventually(t, "/readyz answers 200", func() bool {
-		code, _ := get(t, base+"/readyz", false)
-		return code == http.StatusOK
-	})
+	base, done := serve(ctx, t, a)
+	ready(t, base)
 
 	for _, tt := range []struct {
 		name, path string
@@ -278,13 +291,7 @@ func TestServe_GitHubDownAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New with GitHub down: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
+	base, done := serve(ctx, t, a)
 
 	testutil.Eventually(t, "/readyz says not ready because GitHub does not answer", func() bool {
 		code, body := get(t, base+"/readyz", false)
@@ -294,10 +301,7 @@ func TestServe_GitHubDownAtStart(t *testing.T) {
 		t.Errorf("/healthz while starting: %d, want 200 (alive, not ready)", code)
 	}
 	srv.SetFaults(ghstandin.Faults{})
-	testutil.Eventually(t, "/readyz says ready once GitHub answers", func() bool {
-		code, _ := get(t, base+"/readyz", false)
-		return code == http.StatusOK
-	})
+	ready(t, base)
 	testutil.Eventually(t, "the resync reconciled the open request", func() bool {
 		_, body := get(t, base+"/metrics", false)
 		return strings.Contains(body, `purrvision_work_attempts_total{intent="reconcile-request",result="ok"}`)
