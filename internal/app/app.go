@@ -203,9 +203,10 @@ func (a *App) awaitStart(ctx context.Context) bool {
 		err := a.Start(ctx)
 		if err == nil {
 			if a.Service != nil {
-				a.Service.Started()
+				a.Service.Started() // ready after its first resync
+			} else {
+				a.readiness.Ready()
 			}
-			a.readiness.Ready()
 			log.Info("started")
 			return true
 		}

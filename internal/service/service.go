@@ -126,21 +126,24 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	return s, nil
 }
 
-// Started marks the service ready once what it needs of GitHub and the
-// tenants repo is there (internal/app's start): the workers take the
-// intents queued since, and GET /readyz answers 200.
+// Started tells the service that what it needs of GitHub and the tenants
+// repo is there (internal/app's start): the workers take the intents
+// queued since. GET /readyz answers 200 once Run has queued its first
+// resync.
 func (s *Service) Started() {
 	s.startOnce.Do(func() { close(s.started) })
-	s.Readiness.Ready()
 }
 
 // Run resyncs at start and then every ResyncInterval until ctx ends,
-// logging with the logger in ctx.
+// logging with the logger in ctx; the service is ready after the first.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.resyncEvery)
 	defer t.Stop()
-	for {
+	for first := true; ; first = false {
 		s.resync(ctx)
+		if first && ctx.Err() == nil {
+			s.Readiness.Ready()
+		}
 		select {
 		case <-ctx.Done():
 			return
