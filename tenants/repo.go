@@ -80,8 +80,23 @@ type Repo struct {
 
 const remoteName = "origin"
 
-// Open clones the repository, or reuses the clone in opts.Dir.
+// Open clones the repository, or reuses the clone in opts.Dir, and
+// fetches it.
 func Open(ctx context.Context, opts Options) (*Repo, error) {
+	r, err := OpenUnfetched(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Fetch(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// OpenUnfetched is Open without the fetch: it makes no call to the
+// remote, so a service can start while the remote is away and Fetch once
+// it answers. Until then it holds what opts.Dir held, or nothing.
+func OpenUnfetched(opts Options) (*Repo, error) {
 	if opts.Author.Name == "" {
 		opts.Author = Signature{Name: "Purrvision", Email: "purrvision@users.noreply.github.com"}
 	}
@@ -99,11 +114,7 @@ func Open(ctx context.Context, opts Options) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening clone of %s: %w", opts.URL, err)
 	}
-	r := &Repo{opts: opts, auth: gitAuth(opts.Auth), repo: repo, now: time.Now}
-	if err := r.Fetch(ctx); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return &Repo{opts: opts, auth: gitAuth(opts.Auth), repo: repo, now: time.Now}, nil
 }
 
 // Fetch brings every branch of the remote up to date, dropping deleted ones.

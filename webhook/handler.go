@@ -16,6 +16,13 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // Handler serves POST /webhook.
+//
+// Nothing of a request reaches a metric label, a log field or memory as
+// it came: the headers are not signed (GitHub's signature covers the body
+// alone), so the event is logged and counted as one of the names in
+// handled or "other", and the delivery ID only when it has the shape of
+// GitHub's (deliveryID). Nothing is kept of a delivery whose signature
+// does not verify.
 type Handler struct {
 	Secret  []byte
 	Router  *Router
@@ -26,10 +33,10 @@ type Handler struct {
 // ServeHTTP logs with the logger of the request context (logctx).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	event := r.Header.Get("X-GitHub-Event")
-	delivery := r.Header.Get("X-GitHub-Delivery")
-	_, log := logctx.With(r.Context(), "delivery", delivery, "event", event)
+	label := eventLabel(event)
+	_, log := logctx.With(r.Context(), "delivery", deliveryID(r.Header.Get("X-GitHub-Delivery")), "event", label)
 	outcome := func(code int, result string) {
-		h.Metrics.delivery(event, result)
+		h.Metrics.delivery(label, result)
 		w.WriteHeader(code)
 	}
 	if r.Method != http.MethodPost {
@@ -91,4 +98,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	outcome(http.StatusAccepted, "queued")
+}
+
+// eventLabel is the event's name when Purrvision handles it, "none"
+// without one, and "other" for any other: the one value of the event a
+// metric or a log line takes.
+func eventLabel(event string) string {
+	switch {
+	case event == "":
+		return "none"
+	case handled[event]:
+		return event
+	}
+	return "other"
+}
+
+// maxDeliveryID bounds a delivery ID worth logging; GitHub's are GUIDs
+// (36 characters).
+const maxDeliveryID = 64
+
+// deliveryID is the X-GitHub-Delivery header when it has the shape of
+// GitHub's (hex digits and dashes, at most maxDeliveryID), "invalid"
+// otherwise: a log line carries no text of an attacker's choosing.
+func deliveryID(h string) string {
+	if h == "" {
+		return "none"
+	}
+	if len(h) > maxDeliveryID {
+		return "invalid"
+	}
+	for _, c := range h {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == '-') {
+			return "invalid"
+		}
+	}
+	return h
 }

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -61,7 +62,7 @@ func newHandler(t *testing.T, requests, tenants string) (*webhook.Handler, *reco
 func deliver(h http.Handler, event string, body []byte, sig string) int {
 	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
 	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", "d-1")
+	req.Header.Set("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
 	if sig != "" {
 		req.Header.Set("X-Hub-Signature-256", sig)
 	}
@@ -172,14 +173,74 @@ func TestHandler_LogsWithTheRequestLogger(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
 	req = req.WithContext(logctx.Into(req.Context(), slog.New(slog.NewTextHandler(&buf, nil))))
 	req.Header.Set("X-GitHub-Event", "issues")
-	req.Header.Set("X-GitHub-Delivery", "d-7")
+	req.Header.Set("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
 	req.Header.Set("X-Hub-Signature-256", ghstandin.Sign([]byte("other"), body))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusUnauthorized {
 		t.Errorf("status %d, want %d", w.Code, http.StatusUnauthorized)
 	}
-	if want := `msg="delivery refused: bad signature" delivery=d-7 event=issues`; !strings.Contains(buf.String(), want) {
+	if want := `msg="delivery refused: bad signature" delivery=72d3162e-cc78-11e3-81ab-4c9367dc0958 event=issues`; !strings.Contains(buf.String(), want) {
 		t.Errorf("log %q lacks %q", buf.String(), want)
+	}
+}
+
+// series counts the metric series reg holds.
+func series(t *testing.T, reg *prometheus.Registry) int {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		n += len(mf.GetMetric())
+	}
+	return n
+}
+
+// TestHandler_FloodKeepsNothing plays an attacker who floods the endpoint
+// with random event names and delivery IDs: unsigned, wrongly signed, and
+// replaying a body GitHub signed under headers of their own (GitHub signs
+// the body alone). No new metric series, nothing queued, and none of their
+// text in the log.
+func TestHandler_FloodKeepsNothing(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	rec := &recorder{}
+	q := webhook.NewQueue(rec.process, webhook.QueueOptions{Workers: 1})
+	t.Cleanup(func() { _ = q.Shutdown(context.Background()) })
+	h := &webhook.Handler{Secret: secret, Router: &webhook.Router{Requests: forge.Repo{Owner: "acme", Name: "stores"}, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}},
+		Queue: q, Metrics: webhook.NewMetrics(reg, q.Depth)}
+	var logs bytes.Buffer
+	ctx := logctx.Into(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))
+	send := func(event, id string, body []byte, sig string) {
+		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body)).WithContext(ctx)
+		req.Header.Set("X-GitHub-Event", event)
+		req.Header.Set("X-GitHub-Delivery", id)
+		if sig != "" {
+			req.Header.Set("X-Hub-Signature-256", sig)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	signed := []byte(`{"zen":"Keep it logically awesome."}`)
+	// One of each kind of refusal first, so every fixed series exists.
+	send("issues", "", signed, "")
+	send("star", "", signed, "sha256=00")
+	send("push", "", signed, ghstandin.Sign(secret, signed))
+	before := series(t, reg)
+	for i := range 500 {
+		event, id := fmt.Sprintf("evil-event-%d", i), fmt.Sprintf("evil-delivery-%d-%s", i, strings.Repeat("x", 100))
+		send(event, id, []byte(fmt.Sprintf(`{"n":%d}`, i)), "")
+		send(event, id, signed, "sha256="+strings.Repeat("0", 64))
+		send(event, id, signed, ghstandin.Sign(secret, signed))
+	}
+	if after := series(t, reg); after != before {
+		t.Errorf("the flood made %d metric series, want none: %d before, %d after", after-before, before, after)
+	}
+	if d := q.Depth(); d != 0 {
+		t.Errorf("the flood queued %d intents", d)
+	}
+	if strings.Contains(logs.String(), "evil") {
+		t.Errorf("the log carries the attacker's text: %.300s", logs.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/logctx"
@@ -38,25 +39,52 @@ type QueueOptions struct {
 	Observe func(it Intent, attempt int, err error)
 }
 
-// Queue is a bounded worker pool over client-go's workqueue, with
-// controller-style semantics: intents with the same key coalesce while
-// queued, one key is never worked on by two workers at once, an intent
-// added while its key runs runs again after, failures retry with
-// exponential backoff up to MaxAttempts, and panics are recovered and
-// retried. The workqueue has no bound of its own: Add refuses a new key
-// while MaxPending keys are queued, running or waiting to retry.
+// Priority orders queued work: the workers take every ready intent of
+// Interactive before any of Background.
+type Priority int
+
+const (
+	// Background is the resync's reconciles of open requests: thousands
+	// of them (anyone can open an issue) must not hold up the rest.
+	Background Priority = iota
+	// Interactive is everything a delivery asks for (a command, a pull
+	// request, an issue just opened or edited) and a rollout's gate.
+	Interactive
+)
+
+func (p Priority) String() string {
+	if p == Background {
+		return "background"
+	}
+	return "interactive"
+}
+
+// Queue is a bounded worker pool over controller-runtime's priority queue
+// (client-go's workqueue with priorities), with controller-style
+// semantics: intents with the same key coalesce while queued (at the
+// higher of their priorities), one key is never worked on by two workers
+// at once, an intent added while its key runs runs again after, failures
+// retry with exponential backoff up to MaxAttempts at their priority, and
+// panics are recovered and retried. Interactive work is handed out before
+// Background work. The queue has no bound of its own: Add refuses a new
+// key while MaxPending keys are queued, running or waiting to retry, and
+// AddBackground already at three quarters of it, so a resync never takes
+// the room of a delivery.
 type Queue struct {
 	opts    QueueOptions
 	process ProcessFunc
 	limiter workqueue.TypedRateLimiter[string]
-	wq      workqueue.TypedRateLimitingInterface[string]
+	wq      priorityqueue.PriorityQueue[string]
 	ctx     context.Context // the workers' context, ended by stop
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 
+	shutdownOnce sync.Once
+
 	mu       sync.Mutex
 	pending  map[string]Intent // accepted and not finished, by key: the latest intent
-	attempts map[string]int    // attempts since the key was last added afresh
+	priority map[string]Priority
+	attempts map[string]int // attempts since the key was last added afresh
 	running  map[string]bool
 	again    map[string]bool // added afresh while running: runs again from attempt 1
 	closing  bool
@@ -90,9 +118,9 @@ func NewQueue(process ProcessFunc, o QueueOptions) *Queue {
 	q := &Queue{
 		opts: o, process: process, ctx: ctx, stop: cancel,
 		limiter: limiter,
-		// Unnamed, the workqueue registers no metrics: Metrics has ours.
-		wq:      workqueue.NewTypedRateLimitingQueueWithConfig(limiter, workqueue.TypedRateLimitingQueueConfig[string]{}),
-		pending: map[string]Intent{}, attempts: map[string]int{}, running: map[string]bool{}, again: map[string]bool{},
+		// Unnamed, the queue registers no metrics: Metrics has ours.
+		wq:      priorityqueue.New("", func(po *priorityqueue.Opts[string]) { po.RateLimiter = limiter }),
+		pending: map[string]Intent{}, priority: map[string]Priority{}, attempts: map[string]int{}, running: map[string]bool{}, again: map[string]bool{},
 		drained: make(chan struct{}),
 	}
 	for range o.Workers {
@@ -102,27 +130,42 @@ func NewQueue(process ProcessFunc, o QueueOptions) *Queue {
 	return q
 }
 
-// Add queues an intent; a duplicate of one already queued is absorbed.
-func (q *Queue) Add(it Intent) error {
+// Add queues interactive work; a duplicate of an intent already queued
+// is absorbed, and raises it to Interactive.
+func (q *Queue) Add(it Intent) error { return q.add(it, Interactive) }
+
+// AddBackground queues work that waits for every interactive intent: the
+// resync's. It is refused while the queue is three quarters full, so the
+// rest is kept for deliveries.
+func (q *Queue) AddBackground(it Intent) error { return q.add(it, Background) }
+
+func (q *Queue) add(it Intent, p Priority) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closing {
 		return ErrShuttingDown
 	}
 	key := it.Key()
-	if _, ok := q.pending[key]; !ok && len(q.pending) >= q.opts.MaxPending {
+	limit := q.opts.MaxPending
+	if p == Background {
+		limit -= q.opts.MaxPending / 4
+	}
+	if _, ok := q.pending[key]; !ok && len(q.pending) >= limit {
 		return ErrQueueFull
 	}
 	q.pending[key] = it
+	q.priority[key] = max(q.priority[key], p)
 	if q.running[key] {
 		q.again[key] = true
 	} else {
 		q.attempts[key] = 0
 		q.limiter.Forget(key)
 	}
-	q.wq.Add(key)
+	q.wq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr(int(q.priority[key]))}, key)
 	return nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // Depth is the number of intents queued, running or waiting to retry.
 func (q *Queue) Depth() int {
@@ -157,9 +200,10 @@ func (q *Queue) next() bool {
 	q.running[key] = true
 	q.attempts[key]++
 	attempt := q.attempts[key]
+	prio := q.priority[key]
 	q.mu.Unlock()
 
-	ctx, log := logctx.With(q.ctx, "intent", it.Kind.String(), "key", key)
+	ctx, log := logctx.With(q.ctx, "intent", it.Kind.String(), "key", key, "priority", prio.String())
 	err := q.run(ctx, it)
 	if q.opts.Observe != nil {
 		q.opts.Observe(it, attempt, err)
@@ -182,12 +226,13 @@ func (q *Queue) next() bool {
 			backoff = wait
 		}
 		log.Warn("work failed; retrying", "attempt", attempt, "backoff", backoff, "error", err)
-		q.wq.AddAfter(key, backoff)
+		q.wq.AddWithOpts(priorityqueue.AddOpts{After: backoff, Priority: ptr(int(prio))}, key)
 	default:
 		if err != nil {
 			log.Error("work failed; giving up", "attempts", attempt, "error", err)
 		}
 		delete(q.pending, key)
+		delete(q.priority, key)
 		delete(q.attempts, key)
 		q.limiter.Forget(key)
 		q.checkDrained()
@@ -234,7 +279,8 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 		err = fmt.Errorf("shutting down the work queue: %w", ctx.Err())
 	}
 	q.stop()
-	q.wq.ShutDown()
+	// The priority queue's ShutDown may be called once.
+	q.shutdownOnce.Do(q.wq.ShutDown)
 	q.wg.Wait()
 	return err
 }

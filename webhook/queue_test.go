@@ -130,8 +130,8 @@ func TestQueue_GivesUpAfterMaxAttempts(t *testing.T) {
 		t.Errorf("attempts = %v, want %v", attempts, want)
 	}
 	logs := buf.String()
-	for _, want := range []string{`msg="work failed; retrying" intent=reconcile-request key=request:o/r#7 attempt=1 backoff=1ms`,
-		`msg="work failed; giving up" intent=reconcile-request key=request:o/r#7 attempts=3 error=always`} {
+	for _, want := range []string{`msg="work failed; retrying" intent=reconcile-request key=request:o/r#7 priority=interactive attempt=1 backoff=1ms`,
+		`msg="work failed; giving up" intent=reconcile-request key=request:o/r#7 priority=interactive attempts=3 error=always`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
@@ -203,5 +203,76 @@ func TestQueue_RateLimitWaitsAsAsked(t *testing.T) {
 	}
 	if d := at[1].Sub(at[0]); d < 300*time.Millisecond {
 		t.Errorf("tried again after %v, before the 300ms GitHub asked for", d)
+	}
+}
+
+// TestQueue_InteractiveBeforeBackground plays a flood of open requests:
+// thousands of resync reconciles are queued, and a command that arrives
+// after them runs as soon as a worker is free, not after them.
+func TestQueue_InteractiveBeforeBackground(t *testing.T) {
+	const workers, flood = 2, 3000
+	command := webhook.Intent{Kind: webhook.RunCommand, Issue: forge.IssueRef{Repo: forge.Repo{Owner: "o", Name: "r"}, Number: 1}, Comment: forge.Comment{ID: 7}}
+	release := make(chan struct{})
+	var started, background atomic.Int32
+	doneBefore := make(chan int32, 1)
+	q := webhook.NewQueue(func(_ context.Context, it webhook.Intent) error {
+		if it.Kind == webhook.RunCommand {
+			doneBefore <- background.Load()
+			return nil
+		}
+		started.Add(1)
+		<-release // each worker holds a resync item until the command is queued
+		background.Add(1)
+		return nil
+	}, webhook.QueueOptions{Workers: workers, MaxPending: 2 * flood})
+	t.Cleanup(func() { _ = q.Shutdown(context.Background()) })
+	for i := range flood {
+		if err := q.AddBackground(intent(i + 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Eventually(t, "every worker holds a resync item", func() bool { return started.Load() == workers })
+	if err := q.Add(command); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	select {
+	case n := <-doneBefore:
+		if n > workers {
+			t.Errorf("the command ran after %d resync items, want at most the %d the workers held when it came", n, workers)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the command did not run within 30s")
+	}
+}
+
+// TestQueue_BackgroundLeavesRoomForDeliveries: a resync stops at three
+// quarters of MaxPending; deliveries still get the rest.
+func TestQueue_BackgroundLeavesRoomForDeliveries(t *testing.T) {
+	release := make(chan struct{})
+	q := webhook.NewQueue(func(context.Context, webhook.Intent) error { <-release; return nil }, webhook.QueueOptions{Workers: 1, MaxPending: 8})
+	t.Cleanup(func() { close(release); _ = q.Shutdown(context.Background()) })
+	n := 0
+	for ; n < 8; n++ {
+		if err := q.AddBackground(intent(n)); err != nil {
+			if !errors.Is(err, webhook.ErrQueueFull) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if n != 6 {
+		t.Errorf("a resync queued %d of MaxPending 8, want 6", n)
+	}
+	if err := q.AddBackground(intent(0)); err != nil {
+		t.Errorf("a resync item already queued: %v, want it absorbed", err)
+	}
+	for i := range 2 {
+		if err := q.Add(intent(100 + i)); err != nil {
+			t.Errorf("delivery %d after the resync filled its share: %v", i, err)
+		}
+	}
+	if err := q.Add(intent(200)); !errors.Is(err, webhook.ErrQueueFull) {
+		t.Errorf("a delivery past MaxPending: %v, want ErrQueueFull", err)
 	}
 }

@@ -30,7 +30,9 @@ func newServeCommand() *cobra.Command {
 		Long: `Serve POST /webhook, GET /healthz, GET /readyz and GET /metrics on the config's
 listen address, and run the status watcher of the cluster serve runs in.
 Logs are JSON on standard error. SIGTERM stops taking deliveries and finishes
-the work already accepted.
+the work already accepted. When GitHub or the tenants repo does not answer at
+start, serve does not exit: /readyz answers 503 with the reason while it
+retries with backoff, and the resync runs once they answer.
 
 The watcher reports only the stores of its cluster (--cluster; the config's
 first cluster when not given): the stores under tenants/<cluster>/ in the

@@ -14,14 +14,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -67,6 +70,10 @@ type Parts struct {
 	// ResyncInterval is how often every open request is reconciled again;
 	// 10m when 0.
 	ResyncInterval time.Duration
+	// StartBackoff is how long Serve waits before trying the start again
+	// while GitHub does not answer, doubling each time up to a minute;
+	// 1s when 0.
+	StartBackoff time.Duration
 	// WatchOnly runs the watcher alone (serve --webhooks=false), one per
 	// cluster beside the one deployment that serves the webhooks: no
 	// webhook endpoint, no request handling, no resync, no status page,
@@ -119,6 +126,11 @@ type App struct {
 	// Nudge asks Flux to fetch the tenants repo now; nil without a cluster.
 	Nudge    func(context.Context) error
 	Registry *prometheus.Registry
+
+	// readiness is what GET /readyz says; not ready until Start succeeds.
+	readiness    *service.Readiness
+	fetched      bool // the tenants clone was given, or fetched by Start
+	startBackoff time.Duration
 }
 
 // New wires the service. ctx bounds the clone of the tenants repo and
@@ -138,11 +150,8 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry}
+	a := newApp(cfg, p)
 	if err := a.connect(ctx, keys); err != nil {
-		return nil, err
-	}
-	if err := a.startLedger(ctx); err != nil {
 		return nil, err
 	}
 	page, err := a.statusPage(p)
@@ -162,8 +171,73 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		return nil, err
 	}
 	a.Handler = a.Service.Handler
+	a.readiness = a.Service.Readiness
 	return a, nil
 }
+
+func newApp(cfg *config.Config, p Parts) *App {
+	return &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry, fetched: p.Tenants != nil,
+		startBackoff: p.StartBackoff, readiness: service.NewReadiness("starting")}
+}
+
+// Start does, once, what the service needs of GitHub and the tenants repo
+// before it works: the first fetch of the tenants clone, and the start of
+// the ledger (once per tenants repo). Serve calls it until it succeeds;
+// New makes no call to GitHub, so an outage at start is not a crash.
+func (a *App) Start(ctx context.Context) error {
+	if !a.fetched {
+		if err := a.Tenants.Fetch(ctx); err != nil {
+			return err
+		}
+		a.fetched = true
+	}
+	if a.Service == nil {
+		return nil // a watcher alone: the ledger is the serving deployment's
+	}
+	return a.startLedger(ctx)
+}
+
+// awaitStart runs Start until it succeeds, waiting between attempts with
+// client-go's backoff, and reports not ready with the reason meanwhile;
+// false when ctx ends first.
+func (a *App) awaitStart(ctx context.Context) bool {
+	log := logctx.From(ctx)
+	b := wait.Backoff{Duration: a.startBackoff, Factor: 2, Jitter: 0.1, Steps: math.MaxInt32, Cap: time.Minute}
+	if b.Duration == 0 {
+		b.Duration = time.Second
+	}
+	for {
+		err := a.Start(ctx)
+		if err == nil {
+			if a.Service != nil {
+				a.Service.Started() // ready after its first resync
+			} else {
+				a.readiness.Ready()
+			}
+			log.Info("started")
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		// /readyz answers anyone: no credentials a URL in the error holds.
+		a.readiness.NotReady(fmt.Sprintf("starting: %s; retrying", redactUserinfo(err.Error())))
+		d := b.Step()
+		log.Warn("starting: GitHub or the tenants repo does not answer; retrying", "error", err, "backoff", d)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+var userinfo = regexp.MustCompile(`://[^/@\s]+@`)
+
+// redactUserinfo hides the user and password of every URL in s.
+func redactUserinfo(s string) string { return userinfo.ReplaceAllString(s, "://REDACTED@") }
 
 // connect builds what the parts leave out of GitHub and the tenants repo
 // through Connect, and the ledger on the tenants repo, signed with keys.
@@ -172,7 +246,7 @@ func (a *App) connect(ctx context.Context, keys *ledger.Keys) error {
 		a.Registry = service.NewRegistry()
 	}
 	if a.GitHub == nil || a.Tenants == nil {
-		c, err := Connect(ctx, a.Config, a.Registry)
+		c, err := connect(ctx, a.Config, a.Registry, false)
 		if err != nil {
 			return err
 		}
@@ -209,7 +283,7 @@ func newWatchOnly(ctx context.Context, cfg *config.Config, p Parts) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry}
+	a := newApp(cfg, p)
 	if err := a.connect(ctx, keys); err != nil {
 		return nil, err
 	}
@@ -220,7 +294,7 @@ func newWatchOnly(ctx context.Context, cfg *config.Config, p Parts) (*App, error
 	mux := http.NewServeMux()
 	ok := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }
 	mux.HandleFunc("GET /healthz", ok)
-	mux.HandleFunc("GET /readyz", ok)
+	mux.Handle("GET /readyz", a.readiness)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	a.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r.WithContext(logctx.Into(r.Context(), log)))
@@ -338,6 +412,12 @@ type Connection struct {
 // credentials. With no token, token file or App in the config there is no
 // client, and the clone is anonymous.
 func Connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer) (*Connection, error) {
+	return connect(ctx, cfg, reg, true)
+}
+
+// connect is Connect; without fetch, the clone is left for App.Start to
+// fetch, and nothing calls GitHub.
+func connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, fetch bool) (*Connection, error) {
 	if cfg.TenantsRepo.URL == "" {
 		return nil, errors.New("tenantsRepo.url: required")
 	}
@@ -362,7 +442,12 @@ func Connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer)
 			auth = ga
 		}
 	}
-	repo, err := tenants.Open(ctx, tenants.Options{URL: cfg.TenantsRepo.URL, Branch: cfg.TenantsRepo.Branch, Dir: cfg.TenantsRepo.CloneDir, Auth: auth})
+	opts := tenants.Options{URL: cfg.TenantsRepo.URL, Branch: cfg.TenantsRepo.Branch, Dir: cfg.TenantsRepo.CloneDir, Auth: auth}
+	open := func() (*tenants.Repo, error) { return tenants.Open(ctx, opts) }
+	if !fetch {
+		open = func() (*tenants.Repo, error) { return tenants.OpenUnfetched(opts) }
+	}
+	repo, err := open()
 	if err != nil {
 		return nil, err
 	}
@@ -440,26 +525,39 @@ func (a *App) setupWatcher(p Parts) error {
 // ErrWatcherStopped wraps the error the watcher stopped with.
 var ErrWatcherStopped = errors.New("the watcher stopped")
 
-// Serve serves HTTP on ln, reconciles every open request at start and then
-// every ResyncInterval, and runs the watcher, until ctx ends or the watcher
-// stops with an error. It then stops taking deliveries and gives the work
+// Serve serves HTTP on ln at once; runs Start until GitHub and the tenants
+// repo answer (not ready meanwhile, with the reason on /readyz); then
+// reconciles every open request, and again every ResyncInterval, and runs
+// the watcher, until ctx ends or the watcher stops with an error. It then stops taking deliveries and gives the work
 // already accepted shutdownTimeout to finish. The error is the watcher's
 // (wrapping ErrWatcherStopped), or the server's, or the shutdown's.
 func (a *App) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
 	log := logctx.From(ctx)
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	srv := newServer(a.Handler)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
+	started := make(chan struct{})
 	resyncDone := make(chan struct{})
 	go func() {
 		defer close(resyncDone)
+		if !a.awaitStart(runCtx) {
+			return
+		}
+		close(started)
 		if a.Service != nil {
 			a.Service.Run(runCtx)
 		}
 	}()
 	watcherc := make(chan error, 1)
 	if a.Watcher != nil {
-		go func() { watcherc <- a.Watcher.Start(runCtx) }()
+		go func() {
+			select {
+			case <-started:
+				watcherc <- a.Watcher.Start(runCtx)
+			case <-runCtx.Done():
+				watcherc <- nil
+			}
+		}()
 	}
 	srvc := make(chan error, 1)
 	go func() { srvc <- srv.Serve(ln) }()
@@ -498,6 +596,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 		}
 	}
 	return errors.Join(err, qerr)
+}
+
+// MaxHeaderBytes bounds a request's headers; GitHub's deliveries send
+// about 2 KiB. A request over it is answered 431 before any handler runs.
+const MaxHeaderBytes = 32 << 10
+
+// newServer is the HTTP server of the service: headers bounded in size
+// and in time, bodies in time (the webhook handler bounds their size), and
+// idle connections closed, so no client holds memory or a connection
+// open for long.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, MaxHeaderBytes: MaxHeaderBytes,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 }
 
 // readSecret reads a file holding one secret, without the space around it;

@@ -57,6 +57,28 @@ func serveConfig(t *testing.T) *config.Config {
 	return cfg
 }
 
+// serve runs a.Serve on a loopback port until ctx ends: its base URL, and
+// where Serve's error comes.
+func serve(ctx context.Context, t *testing.T, a *app.App) (string, <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
+	return "http://" + ln.Addr().String(), done
+}
+
+// ready waits until /readyz answers 200: the start is done.
+func ready(t *testing.T, base string) {
+	t.Helper()
+	testutil.Eventually(t, "/readyz answers 200", func() bool {
+		code, _ := get(t, base+"/readyz", false)
+		return code == http.StatusOK
+	})
+}
+
 func get(t *testing.T, url string, auth bool) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -92,13 +114,8 @@ func TestNew_FromConfig(t *testing.T) {
 	if _, ok := a.GitHub.(*ghclient.Client); !ok || a.Tenants == nil || a.Watcher != nil || a.Nudge != nil {
 		t.Fatalf("app = GitHub %T, Tenants %v, Watcher %v, Nudge set %v; want a GitHub client and a clone, no watcher, no nudger", a.GitHub, a.Tenants, a.Watcher, a.Nudge != nil)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
+	base, done := serve(ctx, t, a)
+	ready(t, base)
 
 	for _, tt := range []struct {
 		name, path string
@@ -129,6 +146,20 @@ func TestNew_FromConfig(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("an unsigned delivery: %s, want 401", resp.Status)
+	}
+	// An attacker's headers past the bound are refused before any handler.
+	big, err := http.NewRequest(http.MethodPost, base+"/webhook", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.Header.Set("X-Padding", strings.Repeat("x", 4*app.MaxHeaderBytes))
+	if resp, err := http.DefaultClient.Do(big); err != nil {
+		t.Errorf("a delivery with %d KiB of headers: %v", 4*app.MaxHeaderBytes>>10, err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("a delivery with %d KiB of headers: %s, want 431", 4*app.MaxHeaderBytes>>10, resp.Status)
+		}
 	}
 
 	cancel()
@@ -217,7 +248,11 @@ spec:
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, err := app.New(ctx, cfg, app.Parts{}); err != nil {
+		a, err := app.New(ctx, cfg, app.Parts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -238,5 +273,46 @@ spec:
 	}
 	if !strings.HasPrefix(snap.Message(), "Ledger: start, with the records of 2 issues") {
 		t.Errorf("the ledger's head is %q, want its one start, with both issues", snap.Message())
+	}
+}
+
+// TestServe_GitHubDownAtStart: GitHub answering 502 to every call when the
+// service starts (a restart during an outage) is not a crash: New makes no
+// call, Serve serves, /readyz says not ready and why, and once GitHub
+// answers the start finishes, /readyz says ready and the resync runs.
+func TestServe_GitHubDownAtStart(t *testing.T) {
+	cfg := serveConfig(t)
+	srv, _ := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	cfg.GitHub.APIURL = srv.URL()
+	srv.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "form", v1alpha1.LabelRequest)
+	srv.SetFaults(ghstandin.Faults{Rate: 1})
+	client, err := ghclient.New(ghclient.Options{APIURL: srv.URL(), Token: "test-token", MaxRetries: 1, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, app.Parts{GitHub: client, StartBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("New with GitHub down: %v", err)
+	}
+	base, done := serve(ctx, t, a)
+
+	testutil.Eventually(t, "/readyz says not ready because GitHub does not answer", func() bool {
+		code, body := get(t, base+"/readyz", false)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "starting:") && strings.Contains(body, "502")
+	})
+	if code, _ := get(t, base+"/healthz", false); code != http.StatusOK {
+		t.Errorf("/healthz while starting: %d, want 200 (alive, not ready)", code)
+	}
+	srv.SetFaults(ghstandin.Faults{})
+	ready(t, base)
+	testutil.Eventually(t, "the resync reconciled the open request", func() bool {
+		_, body := get(t, base+"/metrics", false)
+		return strings.Contains(body, `purrvision_work_attempts_total{intent="reconcile-request",result="ok"}`)
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
 	}
 }

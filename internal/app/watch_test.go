@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -99,13 +98,8 @@ func TestNew_WatchOnly(t *testing.T) {
 	if _, ok := a.GitHub.(*ghclient.Client); !ok || a.Service != nil || a.Watcher == nil || a.Cluster != "b" {
 		t.Fatalf("app = GitHub %T, Service %v, Watcher %v, Cluster %q; want the GitHub client, no service, a watcher of b", a.GitHub, a.Service, a.Watcher, a.Cluster)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln, 10*time.Second) }()
+	base, done := serve(ctx, t, a)
+	ready(t, base)
 	for _, tt := range []struct {
 		path string
 		code int

@@ -270,13 +270,15 @@ type Client interface {
 	// UpdateCheckRun replaces the conclusion and output of a check run.
 	UpdateCheckRun(ctx context.Context, repo Repo, id int64, run CheckRun) error
 
-	// EnsureDeployment finds the deployment of sha to environment, or
-	// creates it.
+	// EnsureDeployment finds the deployment of sha to environment that by
+	// created, or creates it.
 	EnsureDeployment(ctx context.Context, repo Repo, environment, sha, description, by string) (Deployment, error)
-	// LatestDeploymentStatus is the newest status; nil when there is none.
+	// LatestDeploymentStatus is the newest status the deployment's
+	// creator posted (others' are passed over); nil when there is none.
 	LatestDeploymentStatus(ctx context.Context, repo Repo, id int64) (*DeploymentStatus, error)
 	CreateDeploymentStatus(ctx context.Context, repo Repo, id int64, st DeploymentStatus) error
-	// LatestDeployment is the newest deployment to environment; nil when none.
+	// LatestDeployment is the newest deployment to environment that by
+	// created, however many others' are newer; nil when none.
 	LatestDeployment(ctx context.Context, repo Repo, environment, by string) (*Deployment, error)
 
 	// CreateIssue opens an issue with labels (a rollout's tracking issue).

@@ -73,7 +73,7 @@ func OptionsFromConfig(c config.GitHub) (Options, error) {
 	return o, nil
 }
 
-// Client talks to GitHub. It implements forge.Client.
+// Client talks to GitHub; it is a forge.Client.
 type Client struct {
 	gh *github.Client
 }
@@ -174,21 +174,37 @@ func translate(action string, resp *github.Response, err error) error {
 // cannot keep a worker: 1,000 pages of 100.
 const maxPages = 1000
 
+// maxSearchPages bounds a search for the bot's own object among others'
+// (deployments, deployment statuses), which anyone with write access can
+// add: past 2,000 of theirs the search stops with an error that says so,
+// rather than spend the rate limit on each lookup.
+const maxSearchPages = 20
+
 // eachPage calls list for every page of a listing, 100 items a page,
 // from the first until GitHub's Link header names no next page. list
 // reads the page from lo.
 func eachPage(action string, lo *github.ListOptions, list func() (*github.Response, error)) error {
+	return pages(action, lo, maxPages, func() (*github.Response, bool, error) {
+		resp, err := list()
+		return resp, false, err
+	})
+}
+
+// pages calls list for each page of a listing, 100 items a page, until
+// list reports it found what it looks for, GitHub's Link header names no
+// next page, or limit pages were read (an error).
+func pages(action string, lo *github.ListOptions, limit int, list func() (*github.Response, bool, error)) error {
 	lo.PerPage = 100
 	for n := 1; ; n++ {
-		resp, err := list()
+		resp, found, err := list()
 		if err := translate(action, resp, err); err != nil {
 			return err
 		}
-		if resp.NextPage == 0 {
+		if found || resp.NextPage == 0 {
 			return nil
 		}
-		if n >= maxPages || resp.NextPage <= lo.Page {
-			return fmt.Errorf("%s: the listing goes on past page %d", action, max(n, lo.Page))
+		if n >= limit || resp.NextPage <= lo.Page {
+			return fmt.Errorf("%s: the listing goes on past page %d of %d; stopped there", action, max(n, lo.Page), lo.PerPage)
 		}
 		lo.Page = resp.NextPage
 	}
@@ -229,7 +245,7 @@ func pullFrom(repo forge.Repo, p *github.PullRequest) *forge.PullRequest {
 	}
 }
 
-// GetIssue implements forge.IssueReader.
+// GetIssue reads an issue.
 func (c *Client) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue, error) {
 	i, resp, err := c.gh.Issues.Get(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number)
 	if err := translate("getting issue "+ref.String(), resp, err); err != nil {
@@ -238,7 +254,7 @@ func (c *Client) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue
 	return issueFrom(ref.Repo, i), nil
 }
 
-// ListComments implements forge.IssueReader.
+// ListComments lists every comment of an issue, oldest first.
 func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error) {
 	var out []forge.Comment
 	opts := &github.IssueListCommentsOptions{}
@@ -252,8 +268,8 @@ func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.
 	return out, err
 }
 
-// ListRepoComments implements forge.Client with one listing of the
-// repository's comments, sorted by update time.
+// ListRepoComments lists the comments of a whole repository, sorted by
+// update time, since a time when it is not zero.
 func (c *Client) ListRepoComments(ctx context.Context, repo forge.Repo, since time.Time) ([]forge.Comment, error) {
 	var out []forge.Comment
 	opts := &github.IssueListCommentsOptions{Sort: github.String("updated"), Direction: github.String("asc")}
@@ -290,7 +306,7 @@ func issueNumber(u string) int {
 	return n
 }
 
-// ListOpenIssues implements forge.IssueLister; pull requests are skipped.
+// ListOpenIssues lists the open issues with a label; pull requests are skipped.
 func (c *Client) ListOpenIssues(ctx context.Context, repo forge.Repo, label string) ([]forge.Issue, error) {
 	var out []forge.Issue
 	opts := &github.IssueListByRepoOptions{State: "open", Labels: []string{label}}
@@ -306,7 +322,7 @@ func (c *Client) ListOpenIssues(ctx context.Context, repo forge.Repo, label stri
 	return out, err
 }
 
-// CreateComment implements forge.Commenter.
+// CreateComment comments on an issue.
 func (c *Client) CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error) {
 	cm, resp, err := c.gh.Issues.CreateComment(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, &github.IssueComment{Body: &body})
 	if err := translate("commenting on "+ref.String(), resp, err); err != nil {
@@ -330,7 +346,7 @@ func (c *Client) DeleteComment(ctx context.Context, repo forge.Repo, id int64) e
 	return translate(fmt.Sprintf("deleting comment %d in %s", id, repo), resp, err)
 }
 
-// EditComment implements forge.Commenter.
+// EditComment replaces a comment's body.
 func (c *Client) EditComment(ctx context.Context, repo forge.Repo, id int64, body string) error {
 	_, resp, err := c.gh.Issues.EditComment(ctx, repo.Owner, repo.Name, id, &github.IssueComment{Body: &body})
 	return translate(fmt.Sprintf("editing comment %d in %s", id, repo), resp, err)
@@ -349,13 +365,13 @@ func (c *Client) React(ctx context.Context, repo forge.Repo, commentID int64, co
 	return translate(fmt.Sprintf("reacting to comment %d in %s", commentID, repo), resp, err)
 }
 
-// AddLabels implements forge.Labeler.
+// AddLabels adds labels to an issue or pull request.
 func (c *Client) AddLabels(ctx context.Context, ref forge.IssueRef, labels ...string) error {
 	_, resp, err := c.gh.Issues.AddLabelsToIssue(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, labels)
 	return translate("labelling "+ref.String(), resp, err)
 }
 
-// RemoveLabel implements forge.Labeler; a label that is not there is fine.
+// RemoveLabel removes a label; a label that is not there is fine.
 func (c *Client) RemoveLabel(ctx context.Context, ref forge.IssueRef, label string) error {
 	// go-github v60 puts the label into the path unescaped; our labels
 	// contain '/', which must reach GitHub as %2F.
@@ -366,7 +382,7 @@ func (c *Client) RemoveLabel(ctx context.Context, ref forge.IssueRef, label stri
 	return nil
 }
 
-// FindOpenPull implements forge.PullRequester; nil when there is none.
+// FindOpenPull is the open pull request of a head branch; nil when there is none.
 func (c *Client) FindOpenPull(ctx context.Context, repo forge.Repo, head string) (*forge.PullRequest, error) {
 	var found *forge.PullRequest
 	opts := &github.PullRequestListOptions{State: "open", Head: repo.Owner + ":" + head}
@@ -385,7 +401,7 @@ func (c *Client) FindOpenPull(ctx context.Context, repo forge.Repo, head string)
 	return found, nil
 }
 
-// CreatePull implements forge.PullRequester.
+// CreatePull opens a pull request.
 func (c *Client) CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error) {
 	p, resp, err := c.gh.PullRequests.Create(ctx, repo.Owner, repo.Name, &github.NewPullRequest{Title: &pr.Title, Body: &pr.Body, Head: &pr.Head, Base: &pr.Base})
 	if err := translate("opening pull request for "+pr.Head, resp, err); err != nil {
@@ -394,7 +410,7 @@ func (c *Client) CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPu
 	return pullFrom(repo, p), nil
 }
 
-// EditPull implements forge.PullRequester.
+// EditPull replaces a pull request's title and body.
 func (c *Client) EditPull(ctx context.Context, repo forge.Repo, number int, title, body string) error {
 	_, resp, err := c.gh.PullRequests.Edit(ctx, repo.Owner, repo.Name, number, &github.PullRequest{Title: &title, Body: &body})
 	return translate(fmt.Sprintf("editing pull request %s#%d", repo, number), resp, err)
@@ -406,7 +422,7 @@ func (c *Client) ClosePull(ctx context.Context, repo forge.Repo, number int) err
 	return translate(fmt.Sprintf("closing pull request %s#%d", repo, number), resp, err)
 }
 
-// GetPull implements forge.PullRequester.
+// GetPull reads a pull request.
 func (c *Client) GetPull(ctx context.Context, repo forge.Repo, number int) (*forge.PullRequest, error) {
 	p, resp, err := c.gh.PullRequests.Get(ctx, repo.Owner, repo.Name, number)
 	if err := translate(fmt.Sprintf("getting pull request %s#%d", repo, number), resp, err); err != nil {
@@ -415,7 +431,7 @@ func (c *Client) GetPull(ctx context.Context, repo forge.Repo, number int) (*for
 	return pullFrom(repo, p), nil
 }
 
-// ListPullFiles implements forge.PullInspector.
+// ListPullFiles lists the paths a pull request changes.
 func (c *Client) ListPullFiles(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
 	var out []string
 	opts := &github.ListOptions{}
@@ -429,7 +445,7 @@ func (c *Client) ListPullFiles(ctx context.Context, repo forge.Repo, number int)
 	return out, err
 }
 
-// Approvers implements forge.PullInspector: who approved last, per reviewer.
+// Approvers are the reviewers whose last review approves.
 func (c *Client) Approvers(ctx context.Context, repo forge.Repo, number int) ([]string, error) {
 	latest := map[string]string{}
 	var order []string
@@ -459,7 +475,7 @@ func (c *Client) Approvers(ctx context.Context, repo forge.Repo, number int) ([]
 	return out, nil
 }
 
-// Permission implements forge.Authorizer: none for a non-collaborator.
+// Permission is a user's permission on a repository: none for a non-collaborator.
 func (c *Client) Permission(ctx context.Context, repo forge.Repo, login string) (string, error) {
 	p, resp, err := c.gh.Repositories.GetPermissionLevel(ctx, repo.Owner, repo.Name, login)
 	if err := translate("reading permission of "+login+" on "+repo.String(), resp, err); err != nil {
@@ -472,7 +488,7 @@ func (c *Client) Permission(ctx context.Context, repo forge.Repo, login string) 
 	return p.GetPermission(), nil
 }
 
-// IsTeamMember implements forge.Authorizer.
+// IsTeamMember reports whether a user is an active member of a team.
 func (c *Client) IsTeamMember(ctx context.Context, org, team, login string) (bool, error) {
 	m, resp, err := c.gh.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
 	if err := translate("reading membership of "+login+" in "+org+"/"+team, resp, err); err != nil {
@@ -484,7 +500,7 @@ func (c *Client) IsTeamMember(ctx context.Context, org, team, login string) (boo
 	return m.GetState() == "active", nil
 }
 
-// SSHKeys implements forge.KeyFetcher.
+// SSHKeys lists a user's public SSH keys.
 func (c *Client) SSHKeys(ctx context.Context, login string) ([]string, error) {
 	var out []string
 	opts := &github.ListOptions{}
@@ -498,7 +514,7 @@ func (c *Client) SSHKeys(ctx context.Context, login string) ([]string, error) {
 	return out, err
 }
 
-// SetStatus implements forge.StatusReporter.
+// SetStatus sets a commit status.
 func (c *Client) SetStatus(ctx context.Context, repo forge.Repo, st forge.Status) error {
 	_, resp, err := c.gh.Repositories.CreateStatus(ctx, repo.Owner, repo.Name, st.SHA, &github.RepoStatus{
 		State: &st.State, Context: &st.Context, Description: &st.Description, TargetURL: nilIfEmpty(st.TargetURL),
@@ -537,7 +553,7 @@ func (c *Client) ListStatuses(ctx context.Context, repo forge.Repo, sha string) 
 	return out, err
 }
 
-// ListCheckRuns implements forge.Client: every check run of sha named
+// ListCheckRuns lists every check run of sha named
 // name, whichever App created it, newest first.
 func (c *Client) ListCheckRuns(ctx context.Context, repo forge.Repo, sha, name string) ([]forge.CheckRun, error) {
 	var out []forge.CheckRun
@@ -571,7 +587,7 @@ func checkOutput(o forge.CheckOutput) *github.CheckRunOutput {
 	return &github.CheckRunOutput{Title: &o.Title, Summary: &o.Summary, Text: nilIfEmpty(o.Text)}
 }
 
-// CreateCheckRun implements forge.Client: the run is created completed,
+// CreateCheckRun creates a check run, completed,
 // with its conclusion and output.
 func (c *Client) CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.CheckRun) (forge.CheckRun, error) {
 	r, resp, err := c.gh.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, github.CreateCheckRunOptions{
@@ -584,7 +600,7 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.
 	return checkRunFrom(r), nil
 }
 
-// UpdateCheckRun implements forge.Client.
+// UpdateCheckRun replaces a check run's conclusion and output.
 func (c *Client) UpdateCheckRun(ctx context.Context, repo forge.Repo, id int64, run forge.CheckRun) error {
 	_, resp, err := c.gh.Checks.UpdateCheckRun(ctx, repo.Owner, repo.Name, id, github.UpdateCheckRunOptions{
 		Name: run.Name, DetailsURL: nilIfEmpty(run.DetailsURL), Status: github.String("completed"),
@@ -600,66 +616,94 @@ func nilIfEmpty(s string) *string {
 	return &s
 }
 
-// EnsureDeployment implements forge.Deployer.
+// EnsureDeployment is the newest deployment of sha to environment that
+// by created, created when there is none. Every page is read: others'
+// deployments of the same commit cannot hide by's and make a second one.
 func (c *Client) EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description, by string) (forge.Deployment, error) {
-	ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{SHA: sha, Environment: environment, ListOptions: github.ListOptions{PerPage: 100}})
-	if err := translate("listing deployments of "+environment, resp, err); err != nil {
-		return forge.Deployment{}, err
-	}
-	if d := createdBy(ds, by); d != nil {
-		return *d, nil
+	d, err := c.findDeployment(ctx, repo, &github.DeploymentsListOptions{SHA: sha, Environment: environment}, by)
+	if err != nil || d != nil {
+		return deref(d), err
 	}
 	autoMerge := false
-	d, resp, err := c.gh.Repositories.CreateDeployment(ctx, repo.Owner, repo.Name, &github.DeploymentRequest{
+	created, resp, err := c.gh.Repositories.CreateDeployment(ctx, repo.Owner, repo.Name, &github.DeploymentRequest{
 		Ref: &sha, Environment: &environment, Description: &description, AutoMerge: &autoMerge,
 		RequiredContexts: &[]string{}, TransientEnvironment: github.Bool(false),
 	})
 	if err := translate("creating deployment of "+sha+" to "+environment, resp, err); err != nil {
 		return forge.Deployment{}, err
 	}
-	return deploymentOf(d), nil
+	return deploymentOf(created), nil
 }
 
-// LatestDeployment implements forge.Deployer: the newest deployment of
-// environment that by created, among the newest 100 (anyone with write
-// access can create deployments; only by's count).
+func deref(d *forge.Deployment) forge.Deployment {
+	if d == nil {
+		return forge.Deployment{}
+	}
+	return *d
+}
+
+// LatestDeployment is the newest deployment of environment that by
+// created; nil when there is none. Anyone with write access can create
+// deployments; only by's count, and however many of theirs are newer,
+// the listing is read page by page until by's (maxSearchPages).
 func (c *Client) LatestDeployment(ctx context.Context, repo forge.Repo, environment, by string) (*forge.Deployment, error) {
-	ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, &github.DeploymentsListOptions{Environment: environment, ListOptions: github.ListOptions{PerPage: 100}})
-	if err := translate("listing deployments of "+environment, resp, err); err != nil {
+	return c.findDeployment(ctx, repo, &github.DeploymentsListOptions{Environment: environment}, by)
+}
+
+// findDeployment is the newest deployment opts lists that by created.
+func (c *Client) findDeployment(ctx context.Context, repo forge.Repo, opts *github.DeploymentsListOptions, by string) (*forge.Deployment, error) {
+	var found *forge.Deployment
+	err := pages("listing deployments of "+opts.Environment, &opts.ListOptions, maxSearchPages, func() (*github.Response, bool, error) {
+		ds, resp, err := c.gh.Repositories.ListDeployments(ctx, repo.Owner, repo.Name, opts)
+		for _, d := range ds {
+			if d.GetCreator().GetLogin() == by {
+				fd := deploymentOf(d)
+				found = &fd
+				break
+			}
+		}
+		return resp, found != nil, err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return createdBy(ds, by), nil
-}
-
-// createdBy is the first (newest) of ds that by created; nil when none.
-func createdBy(ds []*github.Deployment, by string) *forge.Deployment {
-	for _, d := range ds {
-		if d.GetCreator().GetLogin() == by {
-			fd := deploymentOf(d)
-			return &fd
-		}
-	}
-	return nil
+	return found, nil
 }
 
 func deploymentOf(d *github.Deployment) forge.Deployment {
 	return forge.Deployment{ID: d.GetID(), SHA: d.GetSHA(), Environment: d.GetEnvironment(), Creator: d.GetCreator().GetLogin()}
 }
 
-// LatestDeploymentStatus implements forge.Deployer.
+// LatestDeploymentStatus is the newest status of a deployment that its
+// creator posted; nil when there is none. Anyone with write access can
+// post statuses on any deployment: theirs are passed over, however many,
+// page by page until the creator's (maxSearchPages).
 func (c *Client) LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error) {
-	sts, resp, err := c.gh.Repositories.ListDeploymentStatuses(ctx, repo.Owner, repo.Name, id, &github.ListOptions{PerPage: 1})
-	if err := translate(fmt.Sprintf("listing statuses of deployment %d", id), resp, err); err != nil {
+	d, resp, err := c.gh.Repositories.GetDeployment(ctx, repo.Owner, repo.Name, id)
+	if err := translate(fmt.Sprintf("reading deployment %d", id), resp, err); err != nil {
 		return nil, err
 	}
-	if len(sts) == 0 {
-		return nil, nil
+	by := d.GetCreator().GetLogin()
+	var found *forge.DeploymentStatus
+	opts := &github.ListOptions{}
+	err = pages(fmt.Sprintf("listing statuses of deployment %d", id), opts, maxSearchPages, func() (*github.Response, bool, error) {
+		sts, resp, err := c.gh.Repositories.ListDeploymentStatuses(ctx, repo.Owner, repo.Name, id, opts)
+		for _, st := range sts {
+			if st.GetCreator().GetLogin() == by {
+				found = &forge.DeploymentStatus{State: st.GetState(), Description: st.GetDescription(), EnvironmentURL: st.GetEnvironmentURL(),
+					LogURL: st.GetLogURL(), Creator: st.GetCreator().GetLogin()}
+				break
+			}
+		}
+		return resp, found != nil, err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return &forge.DeploymentStatus{State: sts[0].GetState(), Description: sts[0].GetDescription(), EnvironmentURL: sts[0].GetEnvironmentURL(),
-		LogURL: sts[0].GetLogURL(), Creator: sts[0].GetCreator().GetLogin()}, nil
+	return found, nil
 }
 
-// CreateDeploymentStatus implements forge.Deployer.
+// CreateDeploymentStatus adds a status to a deployment.
 func (c *Client) CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error {
 	_, resp, err := c.gh.Repositories.CreateDeploymentStatus(ctx, repo.Owner, repo.Name, id, &github.DeploymentStatusRequest{
 		State: &st.State, Description: &st.Description, EnvironmentURL: nilIfEmpty(st.EnvironmentURL), LogURL: nilIfEmpty(st.LogURL),

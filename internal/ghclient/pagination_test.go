@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,7 +206,11 @@ func TestClient_DeploymentStatusLogURL(t *testing.T) {
 			_, _ = w.Write([]byte(`{"id":2,"state":"success"}`))
 			return
 		}
-		_, _ = w.Write([]byte(`[{"id":2,"state":"success","log_url":"https://stores.example.com/?q=cat-cafe#store-cat-cafe"}]`))
+		if !strings.HasSuffix(r.URL.Path, "/statuses") {
+			_, _ = w.Write([]byte(`{"id":1,"creator":{"login":"purrvision[bot]"}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`[{"id":2,"state":"success","log_url":"https://stores.example.com/?q=cat-cafe#store-cat-cafe","creator":{"login":"purrvision[bot]"}}]`))
 	}))
 	defer srv.Close()
 	c, err := ghclient.New(ghclient.Options{APIURL: srv.URL, Token: "t"})

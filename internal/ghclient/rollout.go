@@ -8,7 +8,7 @@ import (
 	"github.com/purrvision/purrvision/internal/forge"
 )
 
-// CreateIssue implements forge.Client: the bot opens an issue (a
+// CreateIssue opens an issue as the bot (a
 // rollout's tracking issue) with labels.
 func (c *Client) CreateIssue(ctx context.Context, repo forge.Repo, title, body string, labels ...string) (*forge.Issue, error) {
 	req := &github.IssueRequest{Title: &title, Body: &body}
@@ -22,7 +22,7 @@ func (c *Client) CreateIssue(ctx context.Context, repo forge.Repo, title, body s
 	return issueFrom(repo, i), nil
 }
 
-// ListPulls implements forge.Client: the pull requests of a head branch
+// ListPulls lists the pull requests of a head branch
 // of repo, open, closed and merged, newest first.
 func (c *Client) ListPulls(ctx context.Context, repo forge.Repo, head string) ([]forge.PullRequest, error) {
 	var out []forge.PullRequest
@@ -42,7 +42,7 @@ func (c *Client) ListPulls(ctx context.Context, repo forge.Repo, head string) ([
 	return out, err
 }
 
-// ListOpenPulls implements forge.Client: every open pull request of repo.
+// ListOpenPulls lists every open pull request of repo.
 func (c *Client) ListOpenPulls(ctx context.Context, repo forge.Repo) ([]forge.PullRequest, error) {
 	var out []forge.PullRequest
 	opts := &github.PullRequestListOptions{State: "open"}

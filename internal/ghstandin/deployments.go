@@ -86,6 +86,16 @@ func (s *Server) deployment(w http.ResponseWriter, r *http.Request) (*repo, *dep
 	return nil, nil
 }
 
+func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, d := s.deployment(w, r)
+	if d == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.deploymentJSON(rp, d.d))
+}
+
 func (s *Server) listDeploymentStatuses(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

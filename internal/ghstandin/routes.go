@@ -84,6 +84,7 @@ func (s *Server) table() []route {
 		{"GET /repos/{owner}/{repo}/commits/{ref}/check-runs", s.listCheckRuns},
 		{"GET /repos/{owner}/{repo}/deployments", s.listDeployments},
 		{"POST /repos/{owner}/{repo}/deployments", s.createDeployment},
+		{"GET /repos/{owner}/{repo}/deployments/{deployment_id}", s.getDeployment},
 		{"GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses", s.listDeploymentStatuses},
 		{"POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses", s.createDeploymentStatus},
 		{"GET /repos/{owner}/{repo}/branches/{branch}/protection", s.getProtection},

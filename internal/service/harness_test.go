@@ -169,6 +169,11 @@ func (h *harness) start() {
 	h.stopSvc = func() { cancel(); <-done }
 	h.gh.SetWebhook(ghstandin.Webhook{URL: h.url + "/webhook", Secret: webhookSecret})
 	h.t.Cleanup(h.stop)
+	// Started, and the first resync queued: settle waits for it from here.
+	testutil.Eventually(h.t, "the service is ready", func() bool {
+		ok, _ := a.Service.Readiness.IsReady()
+		return ok
+	})
 }
 
 // stop stops the running instance, finishing accepted work.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,11 +59,15 @@ type Options struct {
 type Service struct {
 	Provisioner *provision.Provisioner
 	// Fleet runs rollouts: their wave merges, gates and commands.
-	Fleet       *fleet.Roller
-	Queue       *webhook.Queue
-	Handler     http.Handler
-	ready       atomic.Bool
+	Fleet   *fleet.Roller
+	Queue   *webhook.Queue
+	Handler http.Handler
+	// Readiness is what GET /readyz says: not ready until Started.
+	Readiness   *Readiness
+	started     chan struct{} // closed by Started
+	startOnce   sync.Once
 	resyncEvery time.Duration
+	resyncFrom  atomic.Int64 // where the next resync starts its adds (resync)
 }
 
 // New builds the service and starts its workers; they and the HTTP
@@ -83,7 +88,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Provisioner: prov, Fleet: roller}
+	s := &Service{Provisioner: prov, Fleet: roller, Readiness: NewReadiness("starting"), started: make(chan struct{})}
 	reg := o.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -109,13 +114,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		Metrics: metrics,
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	mux.Handle("GET /readyz", s.Readiness)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if o.StatusPage != nil {
 		mux.Handle("GET /{$}", o.StatusPage)
@@ -124,7 +123,6 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	s.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(w, r.WithContext(logctx.Into(r.Context(), log)))
 	})
-	s.ready.Store(true)
 	if o.ResyncInterval == 0 {
 		o.ResyncInterval = 10 * time.Minute
 	}
@@ -132,13 +130,24 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	return s, nil
 }
 
+// Started tells the service that what it needs of GitHub and the tenants
+// repo is there (internal/app's start): the workers take the intents
+// queued since. GET /readyz answers 200 once Run has queued its first
+// resync.
+func (s *Service) Started() {
+	s.startOnce.Do(func() { close(s.started) })
+}
+
 // Run resyncs at start and then every ResyncInterval until ctx ends,
-// logging with the logger in ctx.
+// logging with the logger in ctx; the service is ready after the first.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.resyncEvery)
 	defer t.Stop()
-	for {
+	for first := true; ; first = false {
 		s.resync(ctx)
+		if first && ctx.Err() == nil {
+			s.Readiness.Ready()
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -151,14 +160,37 @@ func (s *Service) Run(ctx context.Context) {
 // tick of Run does.
 func (s *Service) Resync(ctx context.Context) { s.resync(ctx) }
 
+// resync queues each open request in the background (after every
+// interactive intent), and each open rollout's gate as interactive work.
+// The queue refuses background work past its share: the requests not
+// queued this time are the first the next resync queues, so a flood of
+// open requests delays the last of them by a tick, never for good.
 func (s *Service) resync(ctx context.Context) {
-	err := s.Provisioner.Resync(ctx, func(ref forge.IssueRef) {
-		if err := s.Queue.Add(webhook.Intent{Kind: webhook.ReconcileRequest, Issue: ref}); err != nil {
-			logctx.From(ctx).Warn("resync: not queued", "issue", ref.String(), "error", err)
-		}
-	})
+	var refs []forge.IssueRef
+	err := s.Provisioner.Resync(ctx, func(ref forge.IssueRef) { refs = append(refs, ref) })
 	if err != nil {
 		logctx.From(ctx).Error("resync failed", "error", err)
+	}
+	if n := len(refs); n > 0 {
+		from := int(s.resyncFrom.Load() % int64(n))
+		refused := 0
+		for i := range n {
+			ref := refs[(from+i)%n]
+			err := s.Queue.AddBackground(webhook.Intent{Kind: webhook.ReconcileRequest, Issue: ref})
+			if errors.Is(err, webhook.ErrQueueFull) {
+				if refused == 0 {
+					s.resyncFrom.Store(int64((from + i) % n))
+				}
+				refused++
+				continue
+			}
+			if err != nil {
+				logctx.From(ctx).Warn("resync: not queued", "issue", ref.String(), "error", err)
+			}
+		}
+		if refused > 0 {
+			logctx.From(ctx).Warn("resync: the queue is full; the rest wait for the next resync", "queued", n-refused, "left", refused)
+		}
 	}
 	// Each open rollout's gate runs on every tick.
 	err = s.Fleet.Resync(ctx, func(ref forge.IssueRef) {
@@ -173,6 +205,12 @@ func (s *Service) resync(ctx context.Context) {
 
 // process dispatches one intent to the provisioner.
 func (s *Service) process(ctx context.Context, it webhook.Intent) error {
+	// Work waits for the start: the ledger and the tenants clone.
+	select {
+	case <-s.started:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the service to start: %w", ctx.Err())
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	switch it.Kind {
@@ -198,7 +236,7 @@ func (s *Service) process(ctx context.Context, it webhook.Intent) error {
 
 // Shutdown stops taking deliveries and finishes the accepted work.
 func (s *Service) Shutdown(ctx context.Context) error {
-	s.ready.Store(false)
+	s.Readiness.NotReady("shutting down")
 	return s.Queue.Shutdown(ctx)
 }
 
