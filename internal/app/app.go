@@ -42,12 +42,26 @@ import (
 	"github.com/purrvision/purrvision/webhook"
 )
 
+// GitHub is what the whole service asks of GitHub: the sum of the
+// interfaces its parts declare where they use them (the request flow and
+// the rollouts, the watcher's reporter, the status page, the ledger).
+// There is no interface of the adapter's whole surface; ghclient.Client
+// implements this one.
+type GitHub interface {
+	service.GitHub
+	reconcile.ReportGitHub
+	statuspage.RepoCommentLister
+	ledger.GitHub
+}
+
+var _ GitHub = (*ghclient.Client)(nil)
+
 // Parts are what the service runs with besides its config. Every field is
 // optional: what is left out is built from the config, or left off.
 type Parts struct {
 	// GitHub is the GitHub client; built from config.GitHub (token, token
 	// file or App, with its calls counted in Registry) when nil.
-	GitHub forge.Client
+	GitHub GitHub
 	// Tenants is the tenants repo clone; cloned from config.TenantsRepo with
 	// the GitHub credentials when nil.
 	Tenants *tenants.Repo
@@ -107,7 +121,7 @@ type StatusPageOptions struct {
 type App struct {
 	Config *config.Config
 	// GitHub and Tenants are the parts given, or the ones built.
-	GitHub  forge.Client
+	GitHub  GitHub
 	Tenants *tenants.Repo
 	// Ledger is the one ledger every part of the service shares: its
 	// records signed and verified with the keys of ledger.signingKeyFiles.

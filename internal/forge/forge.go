@@ -5,7 +5,6 @@
 package forge
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -215,77 +214,4 @@ type DeploymentStatus struct {
 	LogURL string
 	// Creator is who set it, as GitHub records it; read only.
 	Creator string
-}
-
-// Client is the whole of what Purrvision asks of GitHub, as the adapter in
-// internal/ghclient implements it. Consumers do not take a Client: each
-// declares the few methods it calls, next to itself, and the wiring hands
-// them the adapter.
-type Client interface {
-	GetIssue(ctx context.Context, ref IssueRef) (*Issue, error)
-	ListComments(ctx context.Context, ref IssueRef) ([]Comment, error)
-	// ListRepoComments returns the comments on every issue and pull request
-	// of repo updated at or after since (all of them when since is zero),
-	// least recently updated first.
-	ListRepoComments(ctx context.Context, repo Repo, since time.Time) ([]Comment, error)
-	// ListOpenIssues lists the open issues with a label.
-	ListOpenIssues(ctx context.Context, repo Repo, label string) ([]Issue, error)
-
-	// GetComment reads one comment; ErrNotFound when it was deleted.
-	GetComment(ctx context.Context, repo Repo, id int64) (Comment, error)
-	CreateComment(ctx context.Context, ref IssueRef, body string) (Comment, error)
-	EditComment(ctx context.Context, repo Repo, id int64, body string) error
-	DeleteComment(ctx context.Context, repo Repo, id int64) error
-	CloseIssue(ctx context.Context, ref IssueRef) error
-	// React adds a reaction to an issue comment; repeating it is harmless.
-	React(ctx context.Context, repo Repo, commentID int64, content string) error
-	AddLabels(ctx context.Context, ref IssueRef, labels ...string) error
-	RemoveLabel(ctx context.Context, ref IssueRef, label string) error
-
-	FindOpenPull(ctx context.Context, repo Repo, head string) (*PullRequest, error)
-	CreatePull(ctx context.Context, repo Repo, pr NewPullRequest) (*PullRequest, error)
-	EditPull(ctx context.Context, repo Repo, number int, title, body string) error
-	GetPull(ctx context.Context, repo Repo, number int) (*PullRequest, error)
-	ClosePull(ctx context.Context, repo Repo, number int) error
-	ListPullFiles(ctx context.Context, repo Repo, number int) ([]string, error)
-	// PullCommitAuthors are the GitHub logins of the authors of a pull
-	// request's commits, as GitHub links them by e-mail; "" for a commit
-	// whose e-mail belongs to no account.
-	PullCommitAuthors(ctx context.Context, repo Repo, number int) ([]string, error)
-	// Approvers are the reviewers whose last review approved.
-	Approvers(ctx context.Context, repo Repo, number int) ([]string, error)
-
-	Permission(ctx context.Context, repo Repo, login string) (string, error)
-	IsTeamMember(ctx context.Context, org, team, login string) (bool, error)
-	// SSHKeys returns a user's public SSH keys.
-	SSHKeys(ctx context.Context, login string) ([]string, error)
-	SetStatus(ctx context.Context, repo Repo, st Status) error
-	// ListStatuses returns the statuses of a commit, newest first.
-	ListStatuses(ctx context.Context, repo Repo, sha string) ([]Status, error)
-	// ListCheckRuns returns the check runs of a commit named name, by any
-	// App, newest first.
-	ListCheckRuns(ctx context.Context, repo Repo, sha, name string) ([]CheckRun, error)
-	// CreateCheckRun creates a completed check run.
-	CreateCheckRun(ctx context.Context, repo Repo, run CheckRun) (CheckRun, error)
-	// UpdateCheckRun replaces the conclusion and output of a check run.
-	UpdateCheckRun(ctx context.Context, repo Repo, id int64, run CheckRun) error
-
-	// EnsureDeployment finds the deployment of sha to environment that by
-	// created, or creates it.
-	EnsureDeployment(ctx context.Context, repo Repo, environment, sha, description, by string) (Deployment, error)
-	// LatestDeploymentStatus is the newest status the deployment's
-	// creator posted (others' are passed over); nil when there is none.
-	LatestDeploymentStatus(ctx context.Context, repo Repo, id int64) (*DeploymentStatus, error)
-	CreateDeploymentStatus(ctx context.Context, repo Repo, id int64, st DeploymentStatus) error
-	// LatestDeployment is the newest deployment to environment that by
-	// created, however many others' are newer; nil when none.
-	LatestDeployment(ctx context.Context, repo Repo, environment, by string) (*Deployment, error)
-
-	// CreateIssue opens an issue with labels (a rollout's tracking issue).
-	CreateIssue(ctx context.Context, repo Repo, title, body string, labels ...string) (*Issue, error)
-	// ListPulls lists the pull requests of a head branch, open, closed
-	// and merged, newest first.
-	ListPulls(ctx context.Context, repo Repo, head string) ([]PullRequest, error)
-	// ListOpenPulls lists every open pull request of repo.
-	ListOpenPulls(ctx context.Context, repo Repo) ([]PullRequest, error)
 }

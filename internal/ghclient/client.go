@@ -73,12 +73,11 @@ func OptionsFromConfig(c config.GitHub) (Options, error) {
 	return o, nil
 }
 
-// Client talks to GitHub; it is a forge.Client.
+// Client talks to GitHub. It implements the interfaces the service's
+// parts declare where they use them (internal/app.GitHub is their sum).
 type Client struct {
 	gh *github.Client
 }
-
-var _ forge.Client = (*Client)(nil)
 
 // New builds a client.
 func New(o Options) (*Client, error) {

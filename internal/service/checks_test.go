@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 )
@@ -166,7 +167,7 @@ func TestChecks_StorePull(t *testing.T) {
 }
 
 // noChecks is GitHub for a token, or an App without checks: write.
-type noChecks struct{ forge.Client }
+type noChecks struct{ app.GitHub }
 
 func (noChecks) CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.CheckRun) (forge.CheckRun, error) {
 	return forge.CheckRun{}, fmt.Errorf("creating a check run: %w: Resource not accessible by personal access token", forge.ErrForbidden)
@@ -177,7 +178,7 @@ func (noChecks) CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.C
 // complete (pull request, commit status, reply); only the check is
 // missing, with a warning saying what to grant.
 func TestChecks_WithoutThePermissionTheRestGoesOn(t *testing.T) {
-	h := newHarness(t, harnessOptions{wrap: func(c forge.Client) forge.Client { return noChecks{c} }})
+	h := newHarness(t, harnessOptions{wrap: func(c app.GitHub) app.GitHub { return noChecks{c} }})
 	n := h.provisioned("cat-cafe")
 	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
 	h.settle()

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/tenants"
@@ -295,7 +296,7 @@ func TestFlow_Faults(t *testing.T) {
 // crashBeforePull stands in for a process that dies after pushing the
 // branch and before opening the pull request.
 type crashBeforePull struct {
-	forge.Client
+	app.GitHub
 	mu      sync.Mutex
 	crashed bool
 	onCrash func()
@@ -313,14 +314,14 @@ func (c *crashBeforePull) CreatePull(ctx context.Context, repo forge.Repo, pr fo
 		<-ctx.Done()
 		return nil, errCrash
 	}
-	return c.Client.CreatePull(ctx, repo, pr)
+	return c.GitHub.CreatePull(ctx, repo, pr)
 }
 
 // TestFlow_KilledBetweenCommitAndPull: the service dies after pushing the
 // branch; a new instance converges on one pull request with credentials.
 func TestFlow_KilledBetweenCommitAndPull(t *testing.T) {
 	crash := &crashBeforePull{}
-	h := newHarness(t, harnessOptions{wrap: func(c forge.Client) forge.Client { crash.Client = c; return crash }})
+	h := newHarness(t, harnessOptions{wrap: func(c app.GitHub) app.GitHub { crash.GitHub = c; return crash }})
 	killed := make(chan struct{})
 	crash.onCrash = func() {
 		// Cancel everything the instance is doing, as a SIGKILL would.

@@ -25,7 +25,6 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/config"
-	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/gitserver"
@@ -58,7 +57,7 @@ type harness struct {
 	logs     *testutil.SyncBuffer
 	svc      *service.Service
 	url      string // where the running instance serves
-	client   forge.Client
+	client   app.GitHub
 	stopSvc  func()
 	ownerKey ed25519.PrivateKey
 	opts     harnessOptions
@@ -67,7 +66,7 @@ type harness struct {
 type harnessOptions struct {
 	faults ghstandin.Faults
 	// wrap, when set, wraps the GitHub client the service uses.
-	wrap func(forge.Client) forge.Client
+	wrap func(app.GitHub) app.GitHub
 	// queue, when set, replaces ghQueueOptions; resync, when set, is how
 	// often every open request is reconciled again.
 	queue  *webhook.QueueOptions

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 )
@@ -59,7 +60,7 @@ func TestRollout_WaveCheckRun(t *testing.T) {
 // (a token, or an App without checks: write) leaves the waves' pull
 // requests open as ever, with a warning saying what to grant.
 func TestRollout_WaveWithoutChecksPermission(t *testing.T) {
-	h := newHarness(t, harnessOptions{wrap: func(c forge.Client) forge.Client { return noChecks{c} }})
+	h := newHarness(t, harnessOptions{wrap: func(c app.GitHub) app.GitHub { return noChecks{c} }})
 	h.seedFleet("cat-cafe", "dog-deli")
 	started := h.startRollout("1,100%", "0")
 	pr1, wave1 := h.openWave(started.State.ID, 1)

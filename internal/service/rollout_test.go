@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/audit"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/fleet"
@@ -549,13 +550,13 @@ func TestRollout_ConfigChangeReplans(t *testing.T) {
 // lostPull loses GitHub's answer to the first CreatePull of wave 2: the
 // pull request exists, the service does not know it.
 type lostPull struct {
-	forge.Client
+	app.GitHub
 	mu   sync.Mutex
 	lost bool
 }
 
 func (c *lostPull) CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error) {
-	out, err := c.Client.CreatePull(ctx, repo, pr)
+	out, err := c.GitHub.CreatePull(ctx, repo, pr)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err == nil && strings.HasSuffix(pr.Head, "/wave-2") && !c.lost {
@@ -570,7 +571,7 @@ func (c *lostPull) CreatePull(ctx context.Context, repo forge.Repo, pr forge.New
 // bot's authorship instead of opening a second one.
 func TestRollout_LostAnswerNoDuplicatePull(t *testing.T) {
 	lost := &lostPull{}
-	h := newHarness(t, harnessOptions{wrap: func(c forge.Client) forge.Client { lost.Client = c; return lost }})
+	h := newHarness(t, harnessOptions{wrap: func(c app.GitHub) app.GitHub { lost.GitHub = c; return lost }})
 	h.seedFleet("cat-cafe", "dog-deli")
 	started := h.startRollout("1,100%", "0")
 	id, issue := started.State.ID, started.Issue.Ref.Number
@@ -623,18 +624,18 @@ func TestRollout_HandEditedWaveMergedPauses(t *testing.T) {
 // `purrvision rollout start` at the same moment would, just before the
 // first CreateIssue.
 type racingStart struct {
-	forge.Client
+	app.GitHub
 	raced bool
 }
 
 func (c *racingStart) CreateIssue(ctx context.Context, repo forge.Repo, title, body string, labels ...string) (*forge.Issue, error) {
 	if !c.raced {
 		c.raced = true
-		if _, err := c.Client.CreateIssue(ctx, repo, "Rollout 20261130-000000: the other one", "body", labels...); err != nil {
+		if _, err := c.GitHub.CreateIssue(ctx, repo, "Rollout 20261130-000000: the other one", "body", labels...); err != nil {
 			return nil, err
 		}
 	}
-	return c.Client.CreateIssue(ctx, repo, title, body, labels...)
+	return c.GitHub.CreateIssue(ctx, repo, title, body, labels...)
 }
 
 // TestRollout_TwoStartsAtOnce: two starts that each found no open rollout;
@@ -642,7 +643,7 @@ func (c *racingStart) CreateIssue(ctx context.Context, repo forge.Repo, title, b
 func TestRollout_TwoStartsAtOnce(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.seedFleet("cat-cafe")
-	race := &racingStart{Client: h.client}
+	race := &racingStart{GitHub: h.client}
 	r, err := fleet.New(h.withLedger(fleet.Options{Config: h.cfg, GitHub: race}))
 	if err != nil {
 		t.Fatal(err)
@@ -721,14 +722,14 @@ func TestRollout_WaveBegunElsewhere(t *testing.T) {
 // mergedBeforeRecorded loses GitHub's answer to wave 2's CreatePull, and
 // a maintainer merges that pull request before the service looks again.
 type mergedBeforeRecorded struct {
-	forge.Client
+	app.GitHub
 	gh   *ghstandin.Server
 	mu   sync.Mutex
 	done bool
 }
 
 func (c *mergedBeforeRecorded) CreatePull(ctx context.Context, repo forge.Repo, pr forge.NewPullRequest) (*forge.PullRequest, error) {
-	out, err := c.Client.CreatePull(ctx, repo, pr)
+	out, err := c.GitHub.CreatePull(ctx, repo, pr)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil || !strings.HasSuffix(pr.Head, "/wave-2") || c.done {
@@ -746,7 +747,7 @@ func (c *mergedBeforeRecorded) CreatePull(ctx context.Context, repo forge.Repo, 
 // at the commit it pushed) instead of opening another, and gates it.
 func TestRollout_MergedBeforeRecorded(t *testing.T) {
 	c := &mergedBeforeRecorded{}
-	h := newHarness(t, harnessOptions{wrap: func(cl forge.Client) forge.Client { c.Client = cl; return c }})
+	h := newHarness(t, harnessOptions{wrap: func(cl app.GitHub) app.GitHub { c.GitHub = cl; return c }})
 	c.gh = h.gh
 	h.seedFleet("cat-cafe", "dog-deli")
 	started := h.startRollout("1,100%", "0")

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/audit"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
@@ -643,7 +644,7 @@ func TestSecurity_RequestPullDoesOnlyThat(t *testing.T) {
 // gatedGitHub holds every GetIssue until open is closed, so the queue's
 // one worker stays busy and the queue stays full.
 type gatedGitHub struct {
-	forge.Client
+	app.GitHub
 	open chan struct{}
 }
 
@@ -653,7 +654,7 @@ func (g *gatedGitHub) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return g.Client.GetIssue(ctx, ref)
+	return g.GitHub.GetIssue(ctx, ref)
 }
 
 // TestSecurity_FullQueueLosesNothing (class 11): when the webhook queue is
@@ -662,7 +663,7 @@ func (g *gatedGitHub) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.
 func TestSecurity_FullQueueLosesNothing(t *testing.T) {
 	gate := &gatedGitHub{open: make(chan struct{})}
 	h := newHarness(t, harnessOptions{
-		wrap:   func(c forge.Client) forge.Client { gate.Client = c; return gate },
+		wrap:   func(c app.GitHub) app.GitHub { gate.GitHub = c; return gate },
 		queue:  &webhook.QueueOptions{Workers: 1, MaxPending: 1, BaseBackoff: 50 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 12},
 		resync: 500 * time.Millisecond,
 	})

@@ -29,11 +29,18 @@ import (
 	"github.com/purrvision/purrvision/webhook"
 )
 
+// GitHub is what the service's two features ask of GitHub, each declared
+// where it is used.
+type GitHub interface {
+	provision.GitHub
+	fleet.GitHub
+}
+
 // Options are the service's dependencies.
 type Options struct {
 	Config  *config.Config
 	Secret  []byte
-	GitHub  forge.Client
+	GitHub  GitHub
 	Tenants *tenants.Repo
 	// Ledger is the one ledger, on Tenants, that the provisioner and the
 	// rollouts share.

@@ -5,13 +5,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/forge"
 )
 
 // deploymentStatusRecorder records the deployment statuses the service
 // creates.
 type deploymentStatusRecorder struct {
-	forge.Client
+	app.GitHub
 	mu       sync.Mutex
 	statuses []forge.DeploymentStatus
 }
@@ -20,7 +21,7 @@ func (r *deploymentStatusRecorder) CreateDeploymentStatus(ctx context.Context, r
 	r.mu.Lock()
 	r.statuses = append(r.statuses, st)
 	r.mu.Unlock()
-	return r.Client.CreateDeploymentStatus(ctx, repo, id, st)
+	return r.GitHub.CreateDeploymentStatus(ctx, repo, id, st)
 }
 
 // TestFlow_MergedDeploymentLinksTheStatusPage: the queued status of a
@@ -28,7 +29,7 @@ func (r *deploymentStatusRecorder) CreateDeploymentStatus(ctx context.Context, r
 func TestFlow_MergedDeploymentLinksTheStatusPage(t *testing.T) {
 	rec := &deploymentStatusRecorder{}
 	h := newHarness(t, harnessOptions{statusPage: "https://stores.example.com/",
-		wrap: func(c forge.Client) forge.Client { rec.Client = c; return rec }})
+		wrap: func(c app.GitHub) app.GitHub { rec.GitHub = c; return rec }})
 	h.request("octocat", "cat-cafe", "small")
 	h.settle()
 	prs := h.pulls()["store/cat-cafe"]
