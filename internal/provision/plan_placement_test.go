@@ -74,7 +74,7 @@ func TestPlanRequest_Placement(t *testing.T) {
 				rec = Recorded{Store: name, Branch: tc.branch.Head}
 			}
 			p, err := PlanRequest(RequestInput{Common: c, Request: &req, Issue: issueA, Author: "octocat", Recorded: rec,
-				Claims: func(string) (bool, error) { return false, nil }})
+				})
 			if err != nil {
 				t.Fatal(err)
 			}

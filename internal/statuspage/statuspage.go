@@ -37,6 +37,9 @@ type Store struct {
 	Timeline  []storestatus.Event
 	// Omitted counts the events the progress comment left out.
 	Omitted int
+	// LastError is the bot's write for the store that keeps failing
+	// ("could not open the pull request: ..., retrying"); "" when none.
+	LastError string
 }
 
 // Source lists the stores.
