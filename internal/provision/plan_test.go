@@ -143,10 +143,10 @@ func TestPlanRequest(t *testing.T) {
 	}, {
 		// Its branch deleted at the merge and its issue closed meanwhile:
 		// the ledger's hold still keeps the name until the Namespace is gone.
-		name:   "name of a store being decommissioned",
-		base:   testutil.Tree{},
+		name:    "name of a store being decommissioned",
+		base:    testutil.Tree{},
 		claimed: closedB,
-		heldBy: issueB.String(),
+		heldBy:  issueB.String(),
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.TakenBy != issueB.String() || !p.Draining || p.Commit != nil || p.Seal != nil {
 				t.Fatalf("want held by the decommissioned store's issue, got %+v", p)
@@ -162,9 +162,9 @@ func TestPlanRequest(t *testing.T) {
 			}
 		},
 	}, {
-		name:   "branch of another open request",
-		base:   testutil.Tree{},
-		branch: &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
+		name:    "branch of another open request",
+		base:    testutil.Tree{},
+		branch:  &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
 		claimed: openIssues,
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.TakenBy != issueB.String() || p.Commit != nil {
@@ -172,9 +172,9 @@ func TestPlanRequest(t *testing.T) {
 			}
 		},
 	}, {
-		name:   "branch of a closed request is reused from the base, its files and credentials dropped",
-		base:   testutil.Tree{},
-		branch: &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
+		name:    "branch of a closed request is reused from the base, its files and credentials dropped",
+		base:    testutil.Tree{},
+		branch:  &BranchView{Exists: true, Head: "b1", Tree: theirs, Trailers: trailersOf(issueB, "c1")},
 		claimed: closedB,
 		check: func(t *testing.T, p *RequestPlan) {
 			if p.Commit == nil || p.Commit.OnBranch || p.Seal == nil {
