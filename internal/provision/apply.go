@@ -180,6 +180,9 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 			if id, ok := r.Comments[kind]; ok && id != t.Record.Comments[kind] {
 				continue // another worker posted one meanwhile: the next handling edits it
 			}
+			if v.posted[kind] {
+				continue // tried already: the next handling finds it by its nonce, or posts it
+			}
 			nonce, err := ledger.NewNonce()
 			if err != nil {
 				return "", err
@@ -223,6 +226,10 @@ func (p *Provisioner) writeComments(ctx context.Context, v *requestView, writes 
 			t.Own[w.Kind] = c
 			continue
 		}
+		if v.posted == nil {
+			v.posted = map[string]bool{}
+		}
+		v.posted[w.Kind] = true
 		c, err := p.gh.CreateComment(ctx, t.Ref, ledger.Stamp(w.Body, w.Nonce))
 		if err != nil {
 			errs = append(errs, err)

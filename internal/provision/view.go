@@ -42,6 +42,10 @@ type requestView struct {
 	// Earlier counts the requester's store requests open and not merged,
 	// filed before this one (GitHub's record of who opened them).
 	Earlier int
+	// posted are the kinds of comment this handling tried to post: one
+	// that failed may have reached GitHub all the same, so it is not
+	// posted again before the next handling looks for it by its nonce.
+	posted map[string]bool
 }
 
 // readIssue reads the issue, its ledger record, the bot's comments it
