@@ -62,6 +62,29 @@ type Config struct {
 	StatusPage StatusPage `json:"statusPage"`
 	// Ledger configures the bot's own records on the tenants repo.
 	Ledger Ledger `json:"ledger"`
+	// Limits bound what one person can make the service do.
+	Limits Limits `json:"limits,omitempty"`
+}
+
+// DefaultOpenRequestsPerRequester is limits.openRequestsPerRequester
+// when the config does not set it.
+const DefaultOpenRequestsPerRequester = 5
+
+// Limits bound what one person can make the service do.
+type Limits struct {
+	// OpenRequestsPerRequester bounds a requester's store requests open
+	// and not merged yet; nil is DefaultOpenRequestsPerRequester, 0 no
+	// limit.
+	OpenRequestsPerRequester *int `json:"openRequestsPerRequester,omitempty"`
+}
+
+// OpenRequests is the most store requests one requester may have open
+// and not merged; 0 is no limit.
+func (l Limits) OpenRequests() int {
+	if l.OpenRequestsPerRequester == nil {
+		return DefaultOpenRequestsPerRequester
+	}
+	return *l.OpenRequestsPerRequester
 }
 
 // Ledger configures the ledger branch (internal/ledger).
@@ -467,6 +490,9 @@ func (c *Config) Validate() error {
 		if msg := statusPageURLProblem(u); msg != "" {
 			add("statusPage.url", "%q %s", u, msg)
 		}
+	}
+	if n := c.Limits.OpenRequestsPerRequester; n != nil && *n < 0 {
+		add("limits.openRequestsPerRequester", "%d must be 0 (no limit) or more", *n)
 	}
 	if a := c.StatusPage.Auth; a != nil && (a.Username == "" || a.PasswordFile == "") {
 		add("statusPage.auth", "needs username and passwordFile")

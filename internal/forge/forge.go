@@ -51,6 +51,28 @@ func RetryAfter(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// APIError is an answer of GitHub's that refused a call: its status and
+// the message it gave. The message is GitHub's text, which may quote what
+// people wrote: a comment of the bot's shows it only neutralized.
+type APIError struct {
+	Status  int
+	Message string
+	Err     error
+}
+
+func (e *APIError) Error() string { return e.Err.Error() }
+func (e *APIError) Unwrap() error { return e.Err }
+
+// Message is what GitHub said of err when it answered with an error;
+// err's own text otherwise.
+func Message(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Message != "" {
+		return ae.Message
+	}
+	return err.Error()
+}
+
 // Repo is owner/name.
 type Repo struct{ Owner, Name string }
 

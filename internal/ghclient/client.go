@@ -166,6 +166,9 @@ func translate(action string, resp *github.Response, err error) error {
 			return fmt.Errorf("%s: %w: %s", action, forge.ErrAlreadyExists, msg)
 		}
 	}
+	if errors.As(err, &ge) && ge.Response != nil {
+		return fmt.Errorf("%s: %w", action, &forge.APIError{Status: ge.Response.StatusCode, Message: ge.Message, Err: err})
+	}
 	return fmt.Errorf("%s: %w", action, err)
 }
 
@@ -255,8 +258,18 @@ func (c *Client) GetIssue(ctx context.Context, ref forge.IssueRef) (*forge.Issue
 
 // ListComments lists every comment of an issue, oldest first.
 func (c *Client) ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error) {
+	return c.ListCommentsSince(ctx, ref, time.Time{})
+}
+
+// ListCommentsSince lists the comments of an issue updated at or after
+// since (all of them when since is zero), with GitHub's since parameter.
+func (c *Client) ListCommentsSince(ctx context.Context, ref forge.IssueRef, since time.Time) ([]forge.Comment, error) {
 	var out []forge.Comment
 	opts := &github.IssueListCommentsOptions{}
+	if !since.IsZero() {
+		since = since.UTC().Truncate(time.Second)
+		opts.Since = &since
+	}
 	err := eachPage("listing comments of "+ref.String(), &opts.ListOptions, func() (*github.Response, error) {
 		cs, resp, err := c.gh.Issues.ListComments(ctx, ref.Repo.Owner, ref.Repo.Name, ref.Number, opts)
 		for _, cm := range cs {

@@ -85,7 +85,8 @@ func (s *Server) api(route string, h http.HandlerFunc) http.HandlerFunc {
 			s.calls[route]++
 		}
 		s.auths[auth]++
-		fail := route != "" && s.faults.Rate > 0 && s.rng.Float64() < s.faults.Rate
+		refuse := s.takeFailure(route)
+		fail := route != "" && refuse == nil && s.faults.Rate > 0 && s.rng.Float64() < s.faults.Rate
 		rateLimited := fail && s.rng.Float64() < s.faults.RateLimitShare
 		tooMany := rateLimited && s.rng.IntN(2) == 0
 		after := fail && !rateLimited && s.rng.IntN(2) == 0
@@ -98,6 +99,8 @@ func (s *Server) api(route string, h http.HandlerFunc) http.HandlerFunc {
 
 		out := &buffer{header: http.Header{}}
 		switch {
+		case refuse != nil:
+			writeJSON(out, refuse.Status, map[string]string{"message": refuse.Message, "documentation_url": "https://docs.github.com/rest"})
 		case rateLimited:
 			out.header.Set("Retry-After", "1")
 			code := http.StatusForbidden
@@ -153,7 +156,7 @@ func (s *Server) api(route string, h http.HandlerFunc) http.HandlerFunc {
 		if record != nil {
 			record(Exchange{
 				Route: route, Request: r, RequestBody: reqBody, PathParams: pathParams(route, r),
-				Status: out.status, Header: out.header.Clone(), Body: bytes.Clone(out.body.Bytes()), Fault: fail,
+				Status: out.status, Header: out.header.Clone(), Body: bytes.Clone(out.body.Bytes()), Fault: fail || refuse != nil,
 			})
 		}
 	}

@@ -413,7 +413,18 @@ func (s *Server) applyIssueEdit(rp *repo, is *github.Issue, actor string, title,
 	}
 }
 
+// listComments is "List issue comments": an issue's comments, oldest
+// first, with since (ISO 8601: only comments updated at or after it).
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			validationFailed(w, "IssueComment", "since", "since must be an ISO 8601 timestamp: YYYY-MM-DDTHH:MM:SSZ")
+			return
+		}
+		since = t
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, is := s.issueAt(w, r)
@@ -422,7 +433,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
 	}
 	var out []*github.IssueComment
 	for id, c := range rp.comments {
-		if rp.commentIssue[id] == is.GetNumber() {
+		if rp.commentIssue[id] == is.GetNumber() && !c.GetUpdatedAt().Time.Before(since) {
 			out = append(out, c)
 		}
 	}

@@ -39,6 +39,7 @@ type Server struct {
 	teams  map[string]map[string]bool // org/team -> members
 	nextID int64
 	faults Faults
+	failOn map[string]*RouteFailure // route pattern -> the next answers to refuse
 	rng    *rand.Rand
 	clock  func() time.Time
 	calls  map[string]int  // route pattern -> count

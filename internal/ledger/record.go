@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/storestatus"
@@ -45,6 +46,9 @@ type Record struct {
 	// kind, or the reply to a command), each with the nonce its comment
 	// carries: a post that failed may still have reached GitHub.
 	Pending map[string]string `json:"pending,omitempty"`
+	// PendingSince is when each post of Pending was begun (batch.go):
+	// its comment is looked for among those updated since then.
+	PendingSince map[string]time.Time `json:"pendingSince,omitempty"`
 	// Credentials are the generations of credentials sealed to the owner.
 	Credentials *Credentials `json:"credentials,omitempty"`
 	// Status is what the bot records of the issue's store: the truth the

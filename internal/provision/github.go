@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"time"
 
 	"github.com/purrvision/purrvision/internal/forge"
 )
@@ -16,6 +17,7 @@ type (
 	}
 	commenter interface {
 		ListComments(ctx context.Context, ref forge.IssueRef) ([]forge.Comment, error)
+		ListCommentsSince(ctx context.Context, ref forge.IssueRef, since time.Time) ([]forge.Comment, error)
 		GetComment(ctx context.Context, repo forge.Repo, id int64) (forge.Comment, error)
 		DeleteComment(ctx context.Context, repo forge.Repo, id int64) error
 		CreateComment(ctx context.Context, ref forge.IssueRef, body string) (forge.Comment, error)

@@ -73,8 +73,7 @@ func TestPlanRequest_Placement(t *testing.T) {
 			if tc.branch != nil {
 				rec = Recorded{Store: name, Branch: tc.branch.Head}
 			}
-			p, err := PlanRequest(RequestInput{Common: c, Request: &req, Issue: issueA, Author: "octocat", Recorded: rec,
-				Claims: func(string) (bool, error) { return false, nil }})
+			p, err := PlanRequest(RequestInput{Common: c, Request: &req, Issue: issueA, Author: "octocat", Recorded: rec})
 			if err != nil {
 				t.Fatal(err)
 			}

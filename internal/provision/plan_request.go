@@ -32,10 +32,11 @@ type RequestInput struct {
 	Author string
 	// Delivered is the ID of the credentials last sealed on the issue.
 	Delivered string
-	// Claims reports whether another request's issue, which a store branch
-	// names, still asks for this store: open, and its form naming it. The
-	// branch is free to reuse once it does not.
-	Claims func(ref string) (bool, error)
+	// Claimed says, of the other request a store branch names (read up
+	// front, see readRequest), whether it still asks for this store:
+	// open, and its form naming it. The branch is free to reuse once it
+	// does not. A branch naming a request that was not read is ErrUnread.
+	Claimed map[string]bool
 	// Recorded is what the issue's status comment (the bot's own) says of
 	// its store: the name it was provisioned under, and the last operation
 	// merged.
@@ -143,9 +144,9 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	curID := ""
 	if in.Branch.Exists {
 		if owner := in.Branch.Trailers[v1alpha1.TrailerIssue]; owner != in.Issue.String() {
-			claimed, err := in.Claims(owner)
-			if err != nil {
-				return nil, err
+			claimed, read := in.Claimed[owner]
+			if !read {
+				return nil, fmt.Errorf("%w: whether %s still asks for store %s", ErrUnread, owner, name)
 			}
 			if claimed {
 				return &RequestPlan{TakenBy: owner}, nil

@@ -120,6 +120,10 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.cfg.GitHub = config.GitHub{APIURL: h.gh.URL(), Token: "test-token", Repo: requestsRepo, BotLogin: ghstandin.BotLogin, CommandTeams: []string{"acme/platform"},
 		WebhookSecretFile: secretFile}
 
+	// The scenarios play one requester with many requests; the limit of
+	// open requests has a scenario of its own.
+	noLimit := 0
+	h.cfg.Limits.OpenRequestsPerRequester = &noLimit
 	if o.configure != nil {
 		o.configure(h.cfg)
 	}

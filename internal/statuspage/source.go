@@ -264,6 +264,9 @@ func (s *RepoSource) fill(ctx context.Context, st *Store, issue forge.IssueRef) 
 	st.PullURL = state.PullURL
 	st.Timeline = state.Timeline
 	st.Omitted = state.Omitted
+	if e := state.Bounded().LastError; e != nil {
+		st.LastError = e.Text()
+	}
 	return nil
 }
 

@@ -40,6 +40,9 @@ type Store struct {
 	// Note says why the store shows no recorded state: the bot's record
 	// of the issue its request copy names is another store's.
 	Note string
+	// LastError is the bot's write for the store that keeps failing
+	// ("could not open the pull request: ..., retrying"); "" when none.
+	LastError string
 }
 
 // Source lists the stores.

@@ -35,6 +35,32 @@ type State struct {
 	// Omitted counts the events left out of Timeline to keep the comment
 	// within GitHub's limit (see Bounded).
 	Omitted int `json:"omitted,omitempty"`
+	// LastError is the write on GitHub that failed last, while it keeps
+	// failing; nil once it succeeds.
+	LastError *LastError `json:"lastError,omitempty"`
+}
+
+// LastError is a write of the bot's that failed, shown until it succeeds.
+type LastError struct {
+	// Action is what the bot was doing: "open the pull request".
+	Action string `json:"action"`
+	// Message is what GitHub answered, neutralized by the writer (it is
+	// text from GitHub) and at most MaxErrorMessage characters.
+	Message string    `json:"message,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// MaxErrorMessage bounds LastError.Message, in characters.
+const MaxErrorMessage = 300
+
+// Text is the error as a person reads it: "could not open the pull
+// request: <message>, retrying".
+func (e LastError) Text() string {
+	msg := ""
+	if e.Message != "" {
+		msg = ": " + e.Message
+	}
+	return "could not " + e.Action + msg + ", retrying"
 }
 
 // Event is one line of the timeline.
@@ -162,6 +188,12 @@ func (s State) Bounded() State {
 		out.ApprovedBy[i] = forge.KeepStart(a, maxField)
 	}
 	out.Omitted = max(out.Omitted, 0)
+	if s.LastError != nil {
+		e := *s.LastError
+		e.Action = forge.KeepStart(e.Action, maxField)
+		e.Message = forge.KeepStart(e.Message, MaxErrorMessage)
+		out.LastError = &e
+	}
 	var others int
 	for _, e := range s.Timeline {
 		if !isMerge(e) {
@@ -253,6 +285,10 @@ func Body(s State, statusPage string) string {
 	fmt.Fprintf(&b, "**Store `%s`: %s**", s.Store, s.Phase.Title())
 	if s.Phase == v1alpha1.PhaseReady && s.URL != "" {
 		fmt.Fprintf(&b, " at %s", s.URL)
+	}
+	if s.LastError != nil {
+		fmt.Fprintf(&b, "\n\n:warning: %s (since %s UTC).", strings.NewReplacer("\n", " ", "\r", " ").Replace(s.LastError.Text()),
+			s.LastError.At.UTC().Format("2006-01-02 15:04:05"))
 	}
 	if s.Phase == v1alpha1.PhaseDecommissioned {
 		b.WriteString("\n\nThe store is gone, and this issue is closed: a decommission is final. A new store needs a new request.")

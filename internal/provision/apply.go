@@ -1,0 +1,242 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/logctx"
+	"github.com/purrvision/purrvision/internal/storestatus"
+)
+
+// The applier of a request issue's plan. It writes on GitHub what is
+// idempotent by itself first (closing pull requests, the pull request,
+// labels, the check run: each found and compared before it is written),
+// then makes the handling's one ledger commit, write-ahead: the new
+// state, the sealed credentials, the IDs of the posts earlier handlings
+// made, and the nonces of the comments it is about to post; then it edits
+// and posts the comments. A write that fails is recorded as the store's
+// last error, shown on the status comment and the status page, and the
+// handling is retried; the next commit that follows a success clears it.
+
+// commentWrite is a comment of the bot's to edit (ID set) or post (with
+// Nonce).
+type commentWrite struct {
+	Kind, Body string
+	ID         int64
+	Nonce      string
+}
+
+// applyIssue writes plan, planned from v; sha is the store branch's head
+// the check run goes on.
+func (p *Provisioner) applyIssue(ctx context.Context, v *requestView, plan *IssuePlan, sha string) error {
+	store := ""
+	if v.Request != nil {
+		store = v.Request.Metadata.Name
+	}
+	for _, n := range plan.Close {
+		logctx.From(ctx).Info("closing the pull request of a name another request took, or left", "pull", n)
+		if err := p.gh.ClosePull(ctx, p.tenants, n); err != nil {
+			return p.failed(ctx, v, store, "close pull request #"+fmt.Sprint(n), err)
+		}
+	}
+	var pr *forge.PullRequest
+	if plan.Pull != nil {
+		var err error
+		if pr, err = p.ensurePull(ctx, *plan.Pull); err != nil {
+			return p.failed(ctx, v, store, "open the pull request", err)
+		}
+	}
+	if err := p.setLabels(ctx, v.Issue.Ref, v.Issue.Labels, plan.Labels); err != nil {
+		return p.failed(ctx, v, store, "label the issue", err)
+	}
+	if plan.Check != nil && sha != "" {
+		if err := p.reportCheck(ctx, sha, plan.Check); err != nil {
+			return p.failed(ctx, v, store, "report the check run", err)
+		}
+	}
+	writes, err := p.commitIssue(ctx, v, plan, pr, nil)
+	if err != nil {
+		return err
+	}
+	if err := p.writeComments(ctx, v, writes); err != nil {
+		return p.failed(ctx, v, store, "update its comments", err)
+	}
+	return nil
+}
+
+// failed records err, the failure of action, as the store's last error
+// and shows it on the status comment; it returns err, so the handling is
+// retried.
+func (p *Provisioner) failed(ctx context.Context, v *requestView, store, action string, err error) error {
+	last := &storestatus.LastError{Action: action, Message: forge.KeepStart(neutralize(forge.Message(err)), storestatus.MaxErrorMessage), At: p.now().UTC()}
+	writes, cerr := p.commitIssue(ctx, v, &IssuePlan{Status: nil}, nil, &lastError{store: store, err: last})
+	if cerr == nil {
+		cerr = p.writeComments(ctx, v, writes)
+	}
+	if cerr != nil {
+		logctx.From(ctx).Warn("recording the last error", "action", action, "error", cerr)
+	}
+	return fmt.Errorf("trying to %s: %w", action, err)
+}
+
+type lastError struct {
+	store string
+	err   *storestatus.LastError
+}
+
+// commitIssue makes the handling's one ledger commit (none when nothing
+// changes) and returns the comment writes that follow it.
+func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *IssuePlan, pr *forge.PullRequest, fail *lastError) ([]commentWrite, error) {
+	t := v.T
+	var writes []commentWrite
+	rec, err := p.ledger.Update(ctx, t.Ref, func(r *ledger.Record) (string, error) {
+		writes = nil
+		before, err := json.Marshal(r)
+		if err != nil {
+			return "", err
+		}
+		var why []string
+		for key, c := range v.Resolved {
+			if _, pending := r.Pending[key]; pending {
+				r.EndPost(key, c)
+				why = append(why, fmt.Sprintf("its %s post is comment %d", key, c.ID))
+			}
+		}
+		st, hadStatus := r.State(), r.Status != nil
+		showStatus := false
+		switch {
+		case fail != nil:
+			if st.Store == "" {
+				st.Store = fail.store
+			}
+			st.LastError = fail.err
+			showStatus = st.Store != ""
+			why = append(why, "could not "+fail.err.Action)
+		case plan.Status != nil:
+			s := plan.Status
+			st.Store, st.Cluster, st.Operation, st.URL, st.Branch = s.Store, s.Cluster, v1alpha1.OpProvision, s.URL, s.Branch
+			if pr != nil {
+				st.Pull, st.PullURL = pr.Number, pr.URL
+			}
+			st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", st.PullURL), "github", p.now())
+			st.LastError = nil
+			showStatus = true
+		case st.LastError != nil:
+			st.LastError = nil // every write of this handling so far succeeded
+			showStatus = true
+		}
+		if showStatus || hadStatus {
+			old, _ := json.Marshal(r.Status)
+			next := st.Bounded()
+			now, _ := json.Marshal(next)
+			if !bytes.Equal(old, now) {
+				why = append(why, r.SetStatus(next))
+			}
+		}
+		bodies := map[string]string{}
+		if plan.Validation != "" {
+			bodies[ledger.KindValidation] = plan.Validation
+		}
+		if r.Status != nil && (showStatus || plan.Status != nil) {
+			bodies[ledger.KindStatus] = p.statusBody(*r.Status)
+		}
+		pullURL := ""
+		if pr != nil {
+			pullURL = pr.URL
+		}
+		if s := plan.Sealed; s != nil {
+			r.Seal(s.ID, s.Armored)
+			why = append(why, fmt.Sprintf("credentials %s of store %s sealed to @%s", s.ID, s.Store, s.Owner))
+			bodies[ledger.KindCredentials] = credentialsComment(r.Credentials, s.Store, s.Owner, s.AdminURL, s.To, pullURL)
+		} else if plan.ShowCredentials && plan.Status != nil {
+			if c := r.Credentials; c != nil && c.Sealed[c.Delivered] != "" {
+				shown, ok := t.Own[ledger.KindCredentials]
+				if !ok || pullURL == "" || !strings.HasPrefix(shown.Body, fmt.Sprintf("%s id=%s -->", v1alpha1.MarkerCredentials, c.Delivered)) {
+					bodies[ledger.KindCredentials] = credentialsComment(c, plan.Status.Store, v.Issue.Author, p.adminURL(t, plan.Status.Store), "your SSH keys on GitHub", pullURL)
+				}
+			}
+		}
+		kinds := make([]string, 0, len(bodies))
+		for k := range bodies {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, kind := range kinds {
+			body := bodies[kind]
+			if c, ok := t.Own[kind]; ok {
+				if c.Body != body && !strings.HasPrefix(c.Body, body+"\n") {
+					writes = append(writes, commentWrite{Kind: kind, Body: body, ID: c.ID})
+				}
+				continue
+			}
+			if id, ok := r.Comments[kind]; ok && id != t.Record.Comments[kind] {
+				continue // another worker posted one meanwhile: the next handling edits it
+			}
+			if v.posted[kind] {
+				continue // tried already: the next handling finds it by its nonce, or posts it
+			}
+			nonce, err := ledger.NewNonce()
+			if err != nil {
+				return "", err
+			}
+			nonce = r.BeginPost(kind, nonce, p.now())
+			writes = append(writes, commentWrite{Kind: kind, Body: body, Nonce: nonce})
+			why = append(why, "posting its "+kind+" comment")
+		}
+		after, err := json.Marshal(r)
+		if err != nil {
+			return "", err
+		}
+		if bytes.Equal(before, after) {
+			return "", ledger.ErrUnchanged
+		}
+		if len(why) == 0 {
+			why = append(why, "its record")
+		}
+		return strings.Join(why, "; "), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Record = rec
+	return writes, nil
+}
+
+// writeComments edits and posts the comments the ledger commit planned.
+// A post carries its nonce; its ID is recorded by the next handling.
+func (p *Provisioner) writeComments(ctx context.Context, v *requestView, writes []commentWrite) error {
+	t := v.T
+	var errs []error
+	for _, w := range writes {
+		if w.ID != 0 {
+			if err := p.gh.EditComment(ctx, t.Ref.Repo, w.ID, w.Body); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			c := t.Own[w.Kind]
+			c.Body = w.Body
+			t.Own[w.Kind] = c
+			continue
+		}
+		if v.posted == nil {
+			v.posted = map[string]bool{}
+		}
+		v.posted[w.Kind] = true
+		c, err := p.gh.CreateComment(ctx, t.Ref, ledger.Stamp(w.Body, w.Nonce))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		t.Own[w.Kind] = c
+		v.Resolved[w.Kind] = c
+	}
+	return errors.Join(errs...)
+}
