@@ -68,7 +68,7 @@ chromium: ## Install Debian's Chromium for the status page test, if missing.
 
 .PHONY: test
 test: fmt vet testbin chromium ## gofmt, go vet, testbin, Chromium, then every test with the race detector.
-	set -a; . $(BIN)/testbin.env; set +a; $(GO) test -tags $(DEV_TAGS) -race -count=1 ./...
+	set -a; . $(BIN)/testbin.env; set +a; $(GO) test -tags $(DEV_TAGS) -race -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -run 'NotInThisBuild|ProductionBuild' ./cmd/purrvision
 
 .PHONY: clusterbin
