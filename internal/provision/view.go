@@ -67,6 +67,9 @@ func (p *Provisioner) readIssue(ctx context.Context, ref forge.IssueRef) (*reque
 	if err != nil {
 		return nil, err
 	}
+	if resolved == nil {
+		resolved = map[string]forge.Comment{} // the applier adds the posts it makes
+	}
 	v := &requestView{Issue: issue, T: t, Resolved: resolved, Claimed: map[string]bool{}}
 	v.Request, v.Problems = checkRequest(p.cfg, issue.Body, issue.Author)
 	return v, nil

@@ -75,6 +75,10 @@ type harnessOptions struct {
 	statusPage string
 	// configure, when set, changes the config before the service starts.
 	configure func(*config.Config)
+	// transport, when set, is the base transport of the service's GitHub
+	// client; log, when set, receives the service's log instead of logs.
+	transport http.RoundTripper
+	log       slog.Handler
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -127,7 +131,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	if o.configure != nil {
 		o.configure(h.cfg)
 	}
-	h.client, err = ghclient.New(ghclient.Options{APIURL: h.gh.URL(), Token: "test-token", MaxWait: 5 * time.Second})
+	h.client, err = ghclient.New(ghclient.Options{APIURL: h.gh.URL(), Token: "test-token", MaxWait: 5 * time.Second, Transport: o.transport})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +148,11 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 // cluster.
 func (h *harness) start() {
 	h.t.Helper()
-	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var handler slog.Handler = slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if h.opts.log != nil {
+		handler = h.opts.log
+	}
+	log := slog.New(handler)
 	ctx, cancel := context.WithCancel(logctx.Into(context.Background(), log))
 	queue := ghQueueOptions
 	if h.opts.queue != nil {

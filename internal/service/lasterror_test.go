@@ -56,10 +56,25 @@ func TestLastError_CreatePullShownAndCleared(t *testing.T) {
 	if !strings.Contains(body, "retrying") {
 		t.Errorf("the status comment does not say it retries:\n%s", body)
 	}
+	// The store has no row yet (nothing is merged): the page lists the
+	// request in progress, with the error, escaped.
+	h.waitFor("the error on the status page", func() bool {
+		page := h.get("/")
+		_, inProgress, _ := strings.Cut(page, "Requests in progress")
+		return strings.Contains(inProgress, "failing-pull") && strings.Contains(inProgress, "could not open the pull request: Repository rule violations found")
+	})
+	if page := h.get("/"); strings.Contains(page, "<!-- purrvision") || strings.Contains(page, `href="https://evil.example`) {
+		t.Errorf("GitHub's message is not neutralized on the status page:\n%s", page)
+	}
 	h.gh.FailRoute(routeCreatePull, ghstandin.RouteFailure{})
 	h.waitFor("the pull request and the error cleared", func() bool {
 		b := h.statusComment(n)
 		return len(h.pulls()[v1alpha1.Branch("failing-pull")]) == 1 && !strings.Contains(b, "could not") && strings.Contains(b, "/pull/")
+	})
+	h.waitFor("the error gone from the status page", func() bool {
+		page := h.get("/")
+		_, inProgress, _ := strings.Cut(page, "Requests in progress")
+		return strings.Contains(inProgress, "failing-pull") && !strings.Contains(page, "could not") && strings.Contains(inProgress, "Waiting for review")
 	})
 	h.settle()
 	if got := len(h.botComments(n, v1alpha1.MarkerStatus)); got != 1 {

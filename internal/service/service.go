@@ -48,7 +48,9 @@ type Options struct {
 	// Rand is crypto/rand.Reader when nil.
 	Rand io.Reader
 	// Now is time.Now when nil.
-	Now   func() time.Time
+	Now func() time.Time
+	// Queue's Observe, when set, is told every outcome after the
+	// service's metrics are.
 	Queue webhook.QueueOptions
 	// Nudge, when set, asks Flux to fetch the tenants repo after a merge.
 	Nudge func(context.Context) error
@@ -110,6 +112,12 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	qo := o.Queue
 	qo.Context = logctx.Into(context.Background(), log)
 	qo.Observe = metrics.Observe
+	if also := o.Queue.Observe; also != nil {
+		qo.Observe = func(it webhook.Intent, attempt int, err error) {
+			metrics.Observe(it, attempt, err)
+			also(it, attempt, err)
+		}
+	}
 	queue = webhook.NewQueue(s.process, qo)
 	s.Queue = queue
 

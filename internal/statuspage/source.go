@@ -57,6 +57,10 @@ type RepoSource struct {
 	snap    *tenants.Snapshot // its tree
 	rows    []row
 	indexes map[forge.Repo]*commentIndex
+	// pending are the requests in progress the ledger recorded at
+	// pendingHead (Requests).
+	pending     []pending
+	pendingHead tenants.Hash
 	// tracker follows each cluster's use along the branch (Clusters).
 	tracker *placement.Tracker
 	// trackedTree, when set, wraps the tree the tracker reads (tests

@@ -1,8 +1,9 @@
 // Package statuspage serves the read-only status page at GET /: every store
 // with its phase, URL, requester and plan, links to its issue and pull
 // request, and its timeline; each cluster with its exposure and what its
-// stores reserve of its capacity; and the newest fleet rollouts with their
-// waves. It is server-rendered HTML that works without
+// stores reserve of its capacity; the newest fleet rollouts with their
+// waves; and the requests in progress (recorded, not merged yet) with the
+// bot's last failed write for each. It is server-rendered HTML that works without
 // JavaScript and refreshes itself; it shows nothing secret (names, phases,
 // links and the timeline Purrvision already posts on GitHub).
 package statuspage
@@ -91,11 +92,19 @@ type Handler struct {
 	TTL    time.Duration
 	Now    func() time.Time
 
-	mu       sync.Mutex
-	cached   []Store
+	mu      sync.Mutex
+	cached  *lists // nil before the first read
+	fetched time.Time
+}
+
+// lists are what the page shows, as read from the Source at once.
+type lists struct {
+	stores   []Store
 	rollouts []Rollout
 	clusters []Cluster
-	fetched  time.Time
+	requests []Request
+	// requestsInAll counts the requests in progress, shown or not.
+	requestsInAll int
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -104,10 +113,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 		return
 	}
-	stores, rollouts, clusters, fetched, err := h.stores(r.Context())
+	l, fetched, err := h.lists(r.Context())
 	if err != nil {
 		logctx.From(r.Context()).Error("status page: listing stores", "error", err)
-		if stores == nil {
+		if l == nil {
 			http.Error(w, "the store list is not available right now", http.StatusServiceUnavailable)
 			return
 		}
@@ -120,7 +129,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	data := map[string]any{"View": newView(stores, clusters, r.URL.Query()), "Rollouts": rollouts, "Clusters": clusters, "Now": now()}
+	data := map[string]any{"View": newView(l.stores, l.clusters, r.URL.Query()), "Rollouts": l.rollouts, "Clusters": l.clusters, "Now": now(),
+		"Requests": l.requests, "RequestsInAll": l.requestsInAll}
 	if l, ok := h.Source.(RefusalLister); ok {
 		// Read live, not cached: a refusal shows at once.
 		data["Refused"] = l.Refused()
@@ -145,10 +155,11 @@ func (h *Handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], want[:])&subtle.ConstantTimeCompare(u1[:], u2[:]) == 1
 }
 
-// stores returns the store list, the rollouts and the clusters when the
-// Source lists them, and when they were read. When reading fails it
-// returns the error with the last lists read, if there are.
-func (h *Handler) stores(ctx context.Context) ([]Store, []Rollout, []Cluster, time.Time, error) {
+// lists returns the store list, and the rollouts, the clusters and the
+// requests in progress when the Source lists them, and when they were
+// read. When reading fails it returns the error with the last lists read,
+// if there are.
+func (h *Handler) lists(ctx context.Context) (*lists, time.Time, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ttl := h.TTL
@@ -156,34 +167,35 @@ func (h *Handler) stores(ctx context.Context) ([]Store, []Rollout, []Cluster, ti
 		ttl = 30 * time.Second
 	}
 	if h.cached != nil && time.Since(h.fetched) < ttl {
-		return h.cached, h.rollouts, h.clusters, h.fetched, nil
+		return h.cached, h.fetched, nil
 	}
-	last := func(err error) ([]Store, []Rollout, []Cluster, time.Time, error) {
-		return h.cached, h.rollouts, h.clusters, h.fetched, err
+	var l lists
+	var err error
+	if l.stores, err = h.Source.Stores(ctx); err != nil {
+		return h.cached, h.fetched, err
 	}
-	s, err := h.Source.Stores(ctx)
-	if err != nil {
-		return last(err)
-	}
-	var rs []Rollout
-	if l, ok := h.Source.(RolloutLister); ok {
-		if rs, err = l.Rollouts(ctx); err != nil {
-			return last(err)
+	if s, ok := h.Source.(RolloutLister); ok {
+		if l.rollouts, err = s.Rollouts(ctx); err != nil {
+			return h.cached, h.fetched, err
 		}
 	}
-	var cs []Cluster
-	if l, ok := h.Source.(ClusterLister); ok {
-		if cs, err = l.Clusters(ctx); err != nil {
-			return last(err)
+	if s, ok := h.Source.(ClusterLister); ok {
+		if l.clusters, err = s.Clusters(ctx); err != nil {
+			return h.cached, h.fetched, err
 		}
 	}
-	if s == nil {
-		s = []Store{}
+	if s, ok := h.Source.(RequestLister); ok {
+		if l.requests, l.requestsInAll, err = s.Requests(ctx); err != nil {
+			return h.cached, h.fetched, err
+		}
 	}
-	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
-	countByCluster(s, cs)
-	h.cached, h.rollouts, h.clusters, h.fetched = s, rs, cs, time.Now()
-	return s, rs, cs, h.fetched, nil
+	if l.stores == nil {
+		l.stores = []Store{}
+	}
+	sort.Slice(l.stores, func(i, j int) bool { return l.stores[i].Name < l.stores[j].Name })
+	countByCluster(l.stores, l.clusters)
+	h.cached, h.fetched = &l, time.Now()
+	return h.cached, h.fetched, nil
 }
 
 // countByCluster fills each cluster's counts of stores by phase, each
