@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -50,8 +51,15 @@ func (l *Ledger) Held(ctx context.Context, name string, fetch bool) (string, err
 	if err != nil || snap == nil {
 		return "", err
 	}
-	h, _, err := l.readHold(ctx, snap, file)
-	return h.Issue, err
+	for {
+		h, _, err := l.readHold(ctx, snap, file)
+		if !errors.Is(err, errStale) {
+			return h.Issue, err
+		}
+		if snap, err = l.snapshot(ctx, false); err != nil {
+			return "", err
+		}
+	}
 }
 
 // Release frees name, if issue holds it. The file stays, holding no
@@ -93,7 +101,9 @@ func (l *Ledger) editHold(ctx context.Context, name string, edit func(cur hold) 
 			return nil, ErrNoLedger
 		}
 		h, curGen, err := l.readHold(ctx, cur, file)
-		if err != nil {
+		if errors.Is(err, errStale) {
+			return nil, tenants.ErrStale // fetch and build again
+		} else if err != nil {
 			return nil, err
 		}
 		next, why := edit(h)

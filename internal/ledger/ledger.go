@@ -144,9 +144,45 @@ func (l *Ledger) verify(ctx context.Context, file string, data []byte, ok bool) 
 	}
 	l.mu.Unlock()
 	if back {
+		if l.caughtUp(file) {
+			// Not a rollback: this clone holds the newer version, and the
+			// snapshot read was taken before another worker of this
+			// process wrote it.
+			return nil, 0, errStale
+		}
 		return nil, 0, l.refuse(ctx, &RefusedError{File: file, Reason: ReasonRolledBack})
 	}
 	return rec, gen, nil
+}
+
+// errStale is verify's answer for a version older than this process has
+// read or written of the file, read from a snapshot older than the
+// clone's branch: the caller reads again from the branch's head.
+var errStale = errors.New("ledger: read from a snapshot older than the clone's branch")
+
+// caughtUp reports whether the ledger branch of the clone, as it is now,
+// holds a version of file that this process has seen (verified, and no
+// older than it read or wrote).
+func (l *Ledger) caughtUp(file string) bool {
+	head, ok, err := l.repo.Head(v1alpha1.LedgerBranch)
+	if err != nil || !ok {
+		return false
+	}
+	snap, err := l.repo.Snapshot(head)
+	if err != nil {
+		return false
+	}
+	data, ok, err := snap.ReadFile(file)
+	if err != nil || !ok {
+		return false
+	}
+	_, gen, _, err := l.keys.open(file, data)
+	if err != nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return gen >= l.seen[file]
 }
 
 // wrote notes that this process committed generation gen of file.
@@ -198,8 +234,17 @@ func (l *Ledger) Read(ctx context.Context, ref forge.IssueRef, fetch bool) (Reco
 		}
 		return Record{}, false, err
 	}
-	rec, _, ok, err := l.read(ctx, snap, file)
-	return rec, ok, err
+	for {
+		rec, _, ok, err := l.read(ctx, snap, file)
+		if !errors.Is(err, errStale) {
+			return rec, ok, err
+		}
+		// Another worker of this process wrote it since: read the newer
+		// version the clone holds.
+		if snap, err = l.snapshot(ctx, false); err != nil {
+			return Record{}, false, fmt.Errorf("reading the ledger of %s: %w", ref, err)
+		}
+	}
 }
 
 // files lists the issue records (issues/<owner>/<repo>/<n>.json) and the
@@ -263,8 +308,8 @@ func (l *Ledger) Each(want string, f func(ref string, rec Record) error) error {
 			continue
 		}
 		rec, err := l.decode(context.Background(), p, data, true)
-		if r := (*RefusedError)(nil); errors.As(err, &r) {
-			continue
+		if r := (*RefusedError)(nil); errors.As(err, &r) || errors.Is(err, errStale) {
+			continue // refused, or newer than this listing: the next one has it
 		} else if err != nil {
 			return err
 		}
@@ -336,7 +381,9 @@ func (l *Ledger) Update(ctx context.Context, ref forge.IssueRef, edit func(*Reco
 			return nil, ErrNoLedger
 		}
 		rec, curGen, _, err := l.read(ctx, cur, file)
-		if err != nil {
+		if errors.Is(err, errStale) {
+			return nil, tenants.ErrStale // fetch and build again
+		} else if err != nil {
 			return nil, err
 		}
 		w, err := edit(&rec)

@@ -549,3 +549,52 @@ func TestHistory_OnlyTheBotsVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestRead_OlderSnapshotOfThisProcessIsNotARollback: one worker of the
+// service took a snapshot of the ledger, another wrote a newer version of
+// a record since. The older version the first reads is not a rollback
+// (nothing is refused, logged or counted): it reads again from the clone,
+// which holds the newer one. A version older than the clone's (pushed
+// back by someone) is still refused: TestRead_TamperedRecordIsRefusedAndReported.
+func TestRead_OlderSnapshotOfThisProcessIsNotARollback(t *testing.T) {
+	ctx := context.Background()
+	b := newBranch(t)
+	repo := b.clone()
+	l := ledger.New(repo, testutil.LedgerKeys())
+	reg := prometheus.NewRegistry()
+	if err := l.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Migrate(ctx, nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	write := func(branch string) {
+		t.Helper()
+		if _, err := l.Update(ctx, issue(1), func(r *ledger.Record) (string, error) {
+			r.Status = &storestatus.State{Store: "cat-cafe", Branch: branch}
+			return "pushed " + branch, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("aaaa")
+	head, _, err := repo.Head(v1alpha1.LedgerBranch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := repo.Snapshot(head) // the first worker's snapshot
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("bbbb") // the second worker's write
+	if _, err := l.ReadSnapshot(ctx, old, issueFile(1)); !errors.Is(err, ledger.ErrStale) {
+		t.Errorf("reading the older snapshot: %v, want it read again (ErrStale), not refused", err)
+	}
+	if got := l.Refused(); len(got) != 0 || refusals(t, reg) != 0 {
+		t.Errorf("an older snapshot of this process was reported as refused: %+v", got)
+	}
+	rec, ok, err := l.Read(ctx, issue(1), false)
+	if err != nil || !ok || rec.State().Branch != "bbbb" {
+		t.Errorf("Read = %+v, %v, %v; want the newer version", rec.State(), ok, err)
+	}
+}
