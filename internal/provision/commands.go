@@ -42,8 +42,9 @@ func ParseCommand(body string) (Command, bool) {
 // commandView is what one handling of a command comment reads, up front:
 // the request's read model (the issue, its ledger record, the bot's
 // comments and pending posts), the comment, and whether GitHub says its
-// author may run commands here. A change reads the store's branch and
-// the owner's keys too (readStore, under the store's lock).
+// author may run commands here. A rotation reads the owner's keys too,
+// under the store's lock; the store's branch is read by the
+// compare-and-swap push the plan is made in.
 type commandView struct {
 	*requestView
 	Comment forge.Comment
@@ -62,8 +63,8 @@ type commandStep struct {
 }
 
 // RunCommand carries out a /purrvision command comment, once: a comment
-// already answered is not run again. A handling reads (readIssue, the
-// commenter's rights, and for a change readStore), plans (planAnswer,
+// already answered is not run again. A handling reads (readRequest, the
+// commenter's rights, and for a rotation the owner's keys), plans (planAnswer,
 // then PlanCommand and planChange inside the compare-and-swap push of the
 // store's branch), then applies (applyIssue), with no call to GitHub while
 // it plans and one ledger commit, which records the command answered (and
@@ -88,12 +89,16 @@ func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forg
 	if err != nil || v == nil {
 		return err
 	}
-	switch answered, posted := v.answered(c.ID); {
-	case answered && posted:
-		return p.applyIssue(ctx, v, &IssuePlan{KeepError: true}, "") // records the reply found, if it is pending
-	case answered:
-		// The reply did not reach GitHub: handled again, and posted with
-		// the nonce the ledger holds.
+	if v.T.Record.IsAnswered(c.ID) {
+		key := replyKey(c.ID)
+		if _, found := v.Resolved[key]; found {
+			return p.applyIssue(ctx, v, &IssuePlan{KeepError: true}, "") // records the reply found by its nonce
+		}
+		if _, pending := v.T.Record.Pending[key]; !pending {
+			return nil
+		}
+		// Answered, but the reply did not reach GitHub: handled again,
+		// and posted with the nonce the ledger holds.
 	}
 	cv := &commandView{requestView: v, Comment: c, Command: cmd}
 	if cv.Allowed, err = p.authorized(ctx, issue, c.Author); err != nil {
@@ -107,18 +112,6 @@ func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forg
 		return p.change(ctx, cv, step.Answer)
 	}
 	return p.applyIssue(ctx, v, &IssuePlan{Answer: step.Answer, KeepError: true}, "")
-}
-
-// answered reports whether command comment id is answered, and if so
-// whether its reply is on GitHub (not pending, or found by its nonce).
-func (v *requestView) answered(id int64) (answered, posted bool) {
-	if !v.T.Record.IsAnswered(id) {
-		return false, false
-	}
-	key := replyKey(id)
-	_, pending := v.T.Record.Pending[key]
-	_, found := v.Resolved[key]
-	return true, !pending || found
 }
 
 // planAnswer plans the answer to a command from what was read: pure.
