@@ -81,11 +81,25 @@ func (r *Record) EndPost(key string, c forge.Comment) {
 // pending: its post did not reach GitHub, and is made again with the
 // same nonce.
 func (l *Ledger) Resolve(ctx context.Context, gh SinceLister, t *Thread) (map[string]forge.Comment, error) {
-	if len(t.Record.Pending) == 0 {
+	return l.ResolveOnly(ctx, gh, t, nil)
+}
+
+// ResolveOnly is Resolve of the pending posts whose key want accepts (nil
+// accepts all); it lists no comment when none is pending. A handling that
+// posts no reply of another's leaves those to the next full Resolve, so
+// its cost does not grow with the comments posted since they were begun.
+func (l *Ledger) ResolveOnly(ctx context.Context, gh SinceLister, t *Thread, want func(key string) bool) (map[string]forge.Comment, error) {
+	pending := map[string]string{}
+	for key, nonce := range t.Record.Pending {
+		if want == nil || want(key) {
+			pending[key] = nonce
+		}
+	}
+	if len(pending) == 0 {
 		return nil, nil
 	}
 	var since time.Time
-	for key := range t.Record.Pending {
+	for key := range pending {
 		at, ok := t.Record.PendingSince[key]
 		if !ok {
 			since = time.Time{} // begun by Post, before batches: every comment
@@ -100,7 +114,7 @@ func (l *Ledger) Resolve(ctx context.Context, gh SinceLister, t *Thread) (map[st
 		return nil, fmt.Errorf("finding the pending posts of %s: %w", t.Ref, err)
 	}
 	found := map[string]forge.Comment{}
-	for key, nonce := range t.Record.Pending {
+	for key, nonce := range pending {
 		for _, c := range cs {
 			if c.Author == t.Bot && c.Issue == t.Ref.Number && strings.HasSuffix(strings.TrimRight(c.Body, "\n"), nonceLine(nonce)) && opensAs(key, c.Body) {
 				found[key] = c

@@ -27,11 +27,12 @@ import (
 // handling is retried; the next commit that follows a success clears it.
 
 // commentWrite is a comment of the bot's to edit (ID set) or post (with
-// Nonce).
+// Nonce), or a reaction React to comment ID.
 type commentWrite struct {
 	Kind, Body string
 	ID         int64
 	Nonce      string
+	React      string
 }
 
 // applyIssue writes plan, planned from v; sha is the store branch's head
@@ -110,8 +111,18 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 				why = append(why, fmt.Sprintf("its %s post is comment %d", key, c.ID))
 			}
 		}
+		if plan.Forget {
+			r.Forget()
+			why = append(why, "credentials rotated before the merge: new ones follow")
+		}
 		st, hadStatus := r.State(), r.Status != nil
 		showStatus := false
+		if plan.Branch != "" && st.Store != "" && st.Branch != plan.Branch {
+			// What the bot pushed, so the next change builds on it only
+			// if nobody else pushed since.
+			st.Branch = plan.Branch
+			showStatus = true
+		}
 		switch {
 		case fail != nil:
 			if st.Store == "" {
@@ -129,7 +140,7 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 			st.Record(v1alpha1.PhasePendingReview, fmt.Sprintf("the request is valid; pull request %s creates the store", st.PullURL), "github", p.now())
 			st.LastError = nil
 			showStatus = true
-		case st.LastError != nil:
+		case st.LastError != nil && !plan.KeepError:
 			st.LastError = nil // every write of this handling so far succeeded
 			showStatus = true
 		}
@@ -141,6 +152,10 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 				why = append(why, r.SetStatus(next))
 			}
 		}
+		pullURL := ""
+		if pr != nil {
+			pullURL = pr.URL
+		}
 		bodies := map[string]string{}
 		if plan.Validation != "" {
 			bodies[ledger.KindValidation] = plan.Validation
@@ -148,14 +163,12 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 		if r.Status != nil && (showStatus || plan.Status != nil) {
 			bodies[ledger.KindStatus] = p.statusBody(*r.Status)
 		}
-		pullURL := ""
-		if pr != nil {
-			pullURL = pr.URL
-		}
 		if s := plan.Sealed; s != nil {
 			r.Seal(s.ID, s.Armored)
 			why = append(why, fmt.Sprintf("credentials %s of store %s sealed to @%s", s.ID, s.Store, s.Owner))
 			bodies[ledger.KindCredentials] = credentialsComment(r.Credentials, s.Store, s.Owner, s.AdminURL, s.To, pullURL)
+		} else if _, shown := t.Own[ledger.KindCredentials]; plan.Forget && shown {
+			bodies[ledger.KindCredentials] = v1alpha1.MarkerCredentials + " id=0 -->\nThese credentials were rotated; new ones follow."
 		} else if plan.ShowCredentials && plan.Status != nil {
 			if c := r.Credentials; c != nil && c.Sealed[c.Delivered] != "" {
 				shown, ok := t.Own[ledger.KindCredentials]
@@ -191,6 +204,18 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 			writes = append(writes, commentWrite{Kind: kind, Body: body, Nonce: nonce})
 			why = append(why, "posting its "+kind+" comment")
 		}
+		if a := plan.Answer; a != nil {
+			w, answered, err := p.answer(v, r, a, pullURL)
+			if err != nil {
+				return "", err
+			}
+			if w != nil {
+				writes = append(writes, *w)
+			}
+			if answered != "" {
+				why = append(why, answered)
+			}
+		}
 		after, err := json.Marshal(r)
 		if err != nil {
 			return "", err
@@ -210,12 +235,49 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 	return writes, nil
 }
 
+// answer records the answer to a command comment in r, the freshest
+// record, compare-and-swap: answered once, and a person told once that
+// they may not run commands. It returns the write that follows the
+// commit (nil none) and why the record changed ("" it did not).
+func (p *Provisioner) answer(v *requestView, r *ledger.Record, a *AnswerPlan, pullURL string) (*commentWrite, string, error) {
+	key := replyKey(a.Comment)
+	switch nonce, pending := r.Pending[key]; {
+	case r.IsAnswered(a.Comment):
+		if pending && v.T.Record.IsAnswered(a.Comment) {
+			// Answered by an earlier handling whose reply did not reach
+			// GitHub (Resolve did not find it): made again, with its nonce.
+			return &commentWrite{Kind: key, Body: replyBody(a, pullURL), Nonce: nonce}, "", nil
+		}
+		return nil, "", nil // answered by another handling meanwhile
+	case a.Denial && r.IsDenied(a.Author):
+		return &commentWrite{ID: a.Comment, React: "-1"}, "", nil
+	}
+	nonce, err := ledger.NewNonce()
+	if err != nil {
+		return nil, "", err
+	}
+	r.Answer(a.Comment)
+	nonce = r.BeginPost(key, nonce, p.now())
+	why := fmt.Sprintf("answering comment %d", a.Comment)
+	if a.Denial {
+		r.Deny(a.Author)
+		why += fmt.Sprintf(", telling %s once that they may not run commands", a.Author)
+	}
+	return &commentWrite{Kind: key, Body: replyBody(a, pullURL), Nonce: nonce}, why, nil
+}
+
 // writeComments edits and posts the comments the ledger commit planned.
 // A post carries its nonce; its ID is recorded by the next handling.
 func (p *Provisioner) writeComments(ctx context.Context, v *requestView, writes []commentWrite) error {
 	t := v.T
 	var errs []error
 	for _, w := range writes {
+		if w.React != "" {
+			if err := p.gh.React(ctx, t.Ref.Repo, w.ID, w.React); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		if w.ID != 0 {
 			if err := p.gh.EditComment(ctx, t.Ref.Repo, w.ID, w.Body); err != nil {
 				errs = append(errs, err)
@@ -235,7 +297,12 @@ func (p *Provisioner) writeComments(ctx context.Context, v *requestView, writes 
 			errs = append(errs, err)
 			continue
 		}
-		t.Own[w.Kind] = c
+		if _, isKind := ledger.Markers[w.Kind]; isKind {
+			t.Own[w.Kind] = c
+		}
+		if v.Resolved == nil {
+			v.Resolved = map[string]forge.Comment{}
+		}
 		v.Resolved[w.Kind] = c
 	}
 	return errors.Join(errs...)

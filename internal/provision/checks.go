@@ -29,13 +29,3 @@ func (p *Provisioner) checkPlan(base, head tenants.Hash, op string, stores []str
 	}
 	return PlanCheck(CheckInput{Config: p.cfg, Base: baseTree, Head: headTree, Op: op, Stores: stores, StatusPage: p.cfg.StatusPage.URL, Placed: placed})
 }
-
-// reportStoreCheck reports the plan of the bot's own store pull request,
-// at its branch head.
-func (p *Provisioner) reportStoreCheck(ctx context.Context, base, head tenants.Hash, op, store, why string) error {
-	plan, err := p.checkPlan(base, head, op, []string{store}, map[string]string{store: why})
-	if err != nil {
-		return err
-	}
-	return p.reportCheck(ctx, head.String(), plan)
-}

@@ -3,14 +3,14 @@ package provision
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/apply"
+	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/storestatus"
+	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -39,8 +39,36 @@ func ParseCommand(body string) (Command, bool) {
 	return Command{Name: words[0], Args: words[1:]}, true
 }
 
+// commandView is what one handling of a command comment reads, up front:
+// the request's read model (the issue, its ledger record, the bot's
+// comments and pending posts), the comment, and whether GitHub says its
+// author may run commands here. A rotation reads the owner's keys too,
+// under the store's lock; the store's branch is read by the
+// compare-and-swap push the plan is made in.
+type commandView struct {
+	*requestView
+	Comment forge.Comment
+	Command Command
+	// Allowed: the author is the requester, a collaborator with write
+	// access, or a member of a configured team.
+	Allowed bool
+}
+
+// commandStep is what planning a command's answer decides: the answer,
+// and whether the request is handled again (retry) or the store changed
+// (PlanCommand) with it.
+type commandStep struct {
+	Answer        *AnswerPlan
+	Retry, Change bool
+}
+
 // RunCommand carries out a /purrvision command comment, once: a comment
-// already answered is not run again.
+// already answered is not run again. A handling reads (readRequest, the
+// commenter's rights, and for a rotation the owner's keys), plans (planAnswer,
+// then PlanCommand and planChange inside the compare-and-swap push of the
+// store's branch), then applies (applyIssue), with no call to GitHub while
+// it plans and one ledger commit, which records the command answered (and
+// a denial told) before the reply is posted.
 func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Comment) error {
 	cmd, ok := ParseCommand(c.Body)
 	if !ok || c.Author == p.bot {
@@ -50,48 +78,80 @@ func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forg
 	if err != nil {
 		return err
 	}
-	if !issue.HasLabel(v1alpha1.LabelRequest) {
-		return nil
-	}
-	t, err := p.readThread(ctx, ref)
-	if err != nil {
+	// The bot's comments of a kind this handling may write, and its own
+	// reply: the pending replies to other commands are left to the
+	// request's next handling, so a command costs the same few calls
+	// however many comments were posted since they were begun.
+	v, err := p.readRequest(ctx, issue, func(key string) bool {
+		_, isKind := ledger.Markers[key]
+		return isKind || key == replyKey(c.ID)
+	})
+	if err != nil || v == nil {
 		return err
 	}
-	if t.Record.IsAnswered(c.ID) {
-		return nil
-	}
-	allowed, err := p.authorized(ctx, issue, c.Author)
-	if err != nil {
-		return err
-	}
-	if !allowed {
-		return p.deny(ctx, t, c, issue.Author)
-	}
-	req, problems := checkRequest(p.cfg, issue.Body, issue.Author)
-	if len(problems) > 0 {
-		if cmd.Name == CmdRetry {
-			if err := p.ReconcileRequest(ctx, ref); err != nil {
-				return err
-			}
-			return p.reply(ctx, t, c, "Checked the request again.")
+	if v.T.Record.IsAnswered(c.ID) {
+		key := replyKey(c.ID)
+		if _, found := v.Resolved[key]; found {
+			return p.applyIssue(ctx, v, &IssuePlan{KeepError: true}, "") // records the reply found by its nonce
 		}
-		return p.reply(ctx, t, c, "This issue's request is not valid, so there is no store to change yet; see the comment above on what to fix.")
+		if _, pending := v.T.Record.Pending[key]; !pending {
+			return nil
+		}
+		// Answered, but the reply did not reach GitHub: handled again,
+		// and posted with the nonce the ledger holds.
 	}
-	if rec := t.recorded(); rec.MergedOp == v1alpha1.OpDecommission {
-		return p.reply(ctx, t, c, fmt.Sprintf("Store **%s** was decommissioned; that is final for this issue. For a new store, open a new request.", rec.Store))
-	} else if rec.MergedOp != "" && rec.Store != req.Metadata.Name {
-		return p.reply(ctx, t, c, fmt.Sprintf("This issue's store is **%s**, and its name cannot change once it is merged. Put the name back in the form, then run the command again.", rec.Store))
+	cv := &commandView{requestView: v, Comment: c, Command: cmd}
+	if cv.Allowed, err = p.authorized(ctx, issue, c.Author); err != nil {
+		return err
 	}
-	if msg := checkCommandArgs(p.cfg, cmd); msg != "" {
-		return p.reply(ctx, t, c, msg)
+	step := planAnswer(p.cfg, cv)
+	switch {
+	case step.Retry && issue.Open:
+		return p.reconcile(ctx, v, extra{Answer: step.Answer})
+	case step.Change:
+		return p.change(ctx, cv, step.Answer)
+	}
+	return p.applyIssue(ctx, v, &IssuePlan{Answer: step.Answer, KeepError: true}, "")
+}
+
+// planAnswer plans the answer to a command from what was read: pure.
+func planAnswer(cfg *config.Config, v *commandView) commandStep {
+	c, cmd := v.Comment, v.Command
+	reply := func(text string) commandStep {
+		return commandStep{Answer: &AnswerPlan{Comment: c.ID, Author: c.Author, Quote: c.Body, Text: text}}
+	}
+	if !v.Allowed {
+		// Told once, a thumbs-down after that, so nobody can make the
+		// bot talk at will: the commit decides, compare-and-swap.
+		step := reply(fmt.Sprintf("@%s, only the requester (%s), collaborators with write access and the configured teams can run Purrvision commands on this store. "+
+			"Further commands of yours here get a reaction, not a reply.", c.Author, v.Issue.Author))
+		step.Answer.Denial = true
+		return step
+	}
+	if len(v.Problems) > 0 {
+		if cmd.Name == CmdRetry {
+			step := reply("Checked the request again.")
+			step.Retry = true
+			return step
+		}
+		return reply("This issue's request is not valid, so there is no store to change yet; see the comment above on what to fix.")
+	}
+	if rec := v.T.recorded(); rec.MergedOp == v1alpha1.OpDecommission {
+		return reply(fmt.Sprintf("Store **%s** was decommissioned; that is final for this issue. For a new store, open a new request.", rec.Store))
+	} else if rec.MergedOp != "" && rec.Store != v.Request.Metadata.Name {
+		return reply(fmt.Sprintf("This issue's store is **%s**, and its name cannot change once it is merged. Put the name back in the form, then run the command again.", rec.Store))
+	}
+	if msg := checkCommandArgs(cfg, cmd); msg != "" {
+		return reply(msg)
 	}
 	if cmd.Name == CmdRetry {
-		if err := p.ReconcileRequest(ctx, ref); err != nil {
-			return err
-		}
-		return p.reply(ctx, t, c, "Done: the request was checked again and everything it needs is in place.")
+		step := reply("Done: the request was checked again and everything it needs is in place.")
+		step.Retry = true
+		return step
 	}
-	return p.change(ctx, issue, t, c, req, cmd)
+	step := reply("")
+	step.Change = true
+	return step
 }
 
 func (p *Provisioner) authorized(ctx context.Context, issue *forge.Issue, login string) (bool, error) {
@@ -101,128 +161,75 @@ func (p *Provisioner) authorized(ctx context.Context, issue *forge.Issue, login 
 	return forge.MayAct(ctx, p.gh, issue.Ref.Repo, login, p.cfg.GitHub.CommandTeams)
 }
 
-// reply answers a command comment, once.
-func (p *Provisioner) reply(ctx context.Context, t *thread, c forge.Comment, text string) error {
-	return p.postReply(ctx, t, c, "", text)
-}
-
-// deny answers a command by someone without the right to run it: a reply
-// the first time on this issue, a thumbs-down reaction after that, so
-// nobody can make the bot talk at will.
-func (p *Provisioner) deny(ctx context.Context, t *thread, c forge.Comment, requester string) error {
-	// Told once: the reservation is made compare-and-swap in the ledger
-	// before the reply, so workers handling several commands of one
-	// person at once reply once between them.
-	told := t.Record.IsDenied(c.Author)
-	if !told {
-		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
-			told = r.IsDenied(c.Author)
-			r.Deny(c.Author)
-			return "telling " + c.Author + " once that they may not run commands"
-		}); err != nil {
+// change opens (or updates) the store's pull request for resize,
+// rotate-credentials or decommission, answering with ans.
+func (p *Provisioner) change(ctx context.Context, v *commandView, ans *AnswerPlan) error {
+	name, ref, cmd := v.Request.Metadata.Name, v.Issue.Ref, v.Command
+	ctx, _ = logctx.With(ctx, "issue", ref.String(), "store", name, "command", cmd.Name)
+	unlock := p.locks.Lock(name)
+	var err error
+	if cmd.Name == CmdRotate {
+		// Read before the plan: the new generation is sealed to the
+		// owner's keys, and no one else's.
+		if v.Keys, err = p.gh.SSHKeys(ctx, v.Issue.Author); err != nil {
+			unlock()
 			return err
 		}
 	}
-	if told {
-		return p.gh.React(ctx, t.Ref.Repo, c.ID, "-1")
-	}
-	return p.postReply(ctx, t, c, " denied="+c.Author, fmt.Sprintf("@%s, only the requester (%s), collaborators with write access and the configured teams can run Purrvision commands on this store. "+
-		"Further commands of yours here get a reaction, not a reply.", c.Author, requester))
-}
-
-// postReply posts the one reply to a command comment, quoting it safely.
-func (p *Provisioner) postReply(ctx context.Context, t *thread, c forge.Comment, attrs, text string) error {
-	body := fmt.Sprintf("%s comment=%d%s -->\n> %s\n\n%s", v1alpha1.MarkerReply, c.ID, attrs, quoteUser(c.Body), text)
-	_, err := p.ledger.Post(ctx, p.gh, t.Thread, "reply-"+strconv.FormatInt(c.ID, 10), body, func(r *ledger.Record, _ forge.Comment) string {
-		r.Answer(c.ID)
-		if attrs != "" {
-			r.Deny(c.Author)
-			return fmt.Sprintf("answered comment %d, and told %s once", c.ID, c.Author)
-		}
-		return fmt.Sprintf("answered comment %d", c.ID)
-	})
-	return err
-}
-
-// change opens (or updates) the store's pull request for resize,
-// rotate-credentials or decommission.
-func (p *Provisioner) change(ctx context.Context, issue *forge.Issue, t *thread, c forge.Comment, req *v1alpha1.StoreRequest, cmd Command) error {
-	name := req.Metadata.Name
-	ref := issue.Ref
-	ctx, _ = logctx.With(ctx, "issue", ref.String(), "store", name, "command", cmd.Name)
-	unlock := p.locks.Lock(name)
-	var plan *CommandPlan
-	var baseAt tenants.Hash
-	rec := t.recorded()
+	var cp *CommandPlan
+	var plan *IssuePlan
+	rec := v.T.recorded()
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		var err error
-		baseAt = s.BaseHead
-		plan, err = PlanCommand(CommandInput{Common: p.common(s, base, cur), Request: req, Command: cmd, Issue: ref,
-			Author: c.Author, CommentID: c.ID, Delivered: t.credentialsID(), Recorded: rec})
+		cp, err = PlanCommand(CommandInput{Common: p.common(s, base, cur), Request: v.Request, Command: cmd, Issue: ref,
+			Author: v.Comment.Author, CommentID: v.Comment.ID, Delivered: v.T.credentialsID(), Recorded: rec})
 		if err != nil {
 			return nil, err
 		}
-		return p.commit(s, plan.Commit), nil
+		if plan, err = planChange(p.cfg, v, cp, ans, base, headTree(s, base, cur, cp.Commit)); err != nil {
+			return nil, err
+		}
+		return p.commit(s, cp.Commit), nil
 	})
 	unlock()
 	if err != nil {
 		return fmt.Errorf("committing %s of store %s: %w", cmd.Name, name, err)
 	}
-	if plan.OlderLayout || plan.Refused {
-		return p.reply(ctx, t, c, plan.Reply)
+	if cp.NotProvisioned && cmd.Name == CmdRotate {
+		// Before the merge, the provisioning branch gets new credentials,
+		// with the request's handling.
+		return p.reconcile(ctx, v.requestView, extra{Answer: plan.Answer, Forget: true})
 	}
-	if plan.NotProvisioned {
-		if cmd.Name == CmdRotate {
-			// Before the merge, the provisioning branch gets new credentials.
-			if err := p.rotatePending(ctx, ref); err != nil {
-				return err
-			}
-		}
-		return p.reply(ctx, t, c, plan.Reply)
+	if res.Pushed && plan.Pull != nil {
+		plan.Branch = res.Commit.String()
 	}
-	if res.Pushed && t.state().Store != "" {
-		// What the bot pushed, so the next change builds on it only if
-		// nobody else pushed since.
-		if err := p.putStatus(ctx, t, func(st *storestatus.State) { st.Branch = res.Commit.String() }); err != nil {
-			return err
-		}
-	}
-	pr, err := p.ensurePull(ctx, plan.Pull)
-	if err != nil {
-		return err
-	}
-	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelPendingReview}}); err != nil {
-		return err
-	}
-	if plan.Seal != nil {
-		if err := p.deliverCredentials(ctx, t, issue.Author, *plan.Seal, pr.URL); err != nil {
-			return err
-		}
-	}
-	// Before the reply: a command answered is not run again.
-	if err := p.reportStoreCheck(ctx, baseAt, res.Commit, cmd.Name, name, ""); err != nil {
-		return err
-	}
-	return p.reply(ctx, t, c, fmt.Sprintf("Pull request %s: %s. It waits for a reviewer.", pr.URL, plan.Pull.Title))
+	return p.applyIssue(ctx, v.requestView, plan, res.Commit.String())
 }
 
-// rotatePending forgets the credentials delivered for a store that is not
-// merged yet, so the next reconcile seals new ones on its branch.
-func (p *Provisioner) rotatePending(ctx context.Context, ref forge.IssueRef) error {
-	t, err := p.readThread(ctx, ref)
-	if err != nil {
-		return err
+// planChange plans the issue's side of a command PlanCommand planned:
+// pure. head is the store branch's head once cp's commit is pushed.
+func planChange(cfg *config.Config, v *commandView, cp *CommandPlan, ans *AnswerPlan, base, head renderer.Tree) (*IssuePlan, error) {
+	a := *ans
+	if cp.OlderLayout || cp.Refused || cp.NotProvisioned {
+		a.Text = cp.Reply
+		return &IssuePlan{Answer: &a, KeepError: true}, nil
 	}
-	if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
-		r.Forget()
-		return "credentials rotated before the merge: new ones follow"
-	}); err != nil {
-		return err
-	}
-	if c, ok := t.Own[ledger.KindCredentials]; ok {
-		if err := p.gh.EditComment(ctx, ref.Repo, c.ID, v1alpha1.MarkerCredentials+" id=0 -->\nThese credentials were rotated; new ones follow."); err != nil {
-			return err
+	pull := cp.Pull
+	a.PullTitle = pull.Title
+	plan := &IssuePlan{Pull: &pull, Labels: LabelChange{Add: []string{v1alpha1.LabelPendingReview}}, Answer: &a}
+	if s := cp.Seal; s != nil {
+		owner := v.Issue.Author
+		armored, to, err := sealFor(*s, owner, s.AdminURL, v.Keys)
+		if err != nil {
+			return nil, err
 		}
+		plan.Sealed = &Sealed{Store: s.Store, ID: s.ID, Owner: owner, AdminURL: s.AdminURL, Armored: armored, To: to}
 	}
-	return p.ReconcileRequest(ctx, ref)
+	check, err := PlanCheck(CheckInput{Config: cfg, Base: base, Head: head, Op: v.Command.Name, Stores: []string{pull.Store},
+		StatusPage: cfg.StatusPage.URL, Placed: map[string]string{pull.Store: ""}})
+	if err != nil {
+		return nil, err
+	}
+	plan.Check = check
+	return plan, nil
 }

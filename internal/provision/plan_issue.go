@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
@@ -36,6 +37,50 @@ type IssuePlan struct {
 	ShowCredentials bool
 	// Check is the check run purrvision/plan of the branch head.
 	Check *CheckPlan
+	// Answer is the reply to a command comment (or the reaction to it),
+	// recorded as answered by the handling's commit; nil none.
+	Answer *AnswerPlan
+	// Branch is the commit a command pushed to the store's branch, for
+	// the store's state; "" leaves it.
+	Branch string
+	// KeepError: the handling retries none of the store's writes (it
+	// only answers a command), so a last error recorded stays.
+	KeepError bool
+	// Forget drops the credentials delivered before the merge (a
+	// rotation before it), so the render seals new ones.
+	Forget bool
+}
+
+// AnswerPlan is the one reply to a command comment.
+type AnswerPlan struct {
+	// Comment is the command comment's ID, Author who wrote it, Quote
+	// its body (quoted safely in the reply).
+	Comment       int64
+	Author, Quote string
+	Text          string
+	// PullTitle, when set, makes the reply name the pull request the
+	// applier finds or opens, with this title, waiting for a reviewer.
+	PullTitle string
+	// Denial: the reply tells Author once that they may not run commands
+	// here. When the ledger says they were told already (read at the
+	// commit, compare-and-swap), the comment gets a thumbs-down instead.
+	Denial bool
+}
+
+// replyKey is the ledger's key of the reply to command comment id.
+func replyKey(id int64) string { return "reply-" + strconv.FormatInt(id, 10) }
+
+// replyBody is the reply a answers with; pullURL is the pull request the
+// applier found or opened.
+func replyBody(a *AnswerPlan, pullURL string) string {
+	attrs, text := "", a.Text
+	if a.Denial {
+		attrs = " denied=" + a.Author
+	}
+	if a.PullTitle != "" {
+		text = fmt.Sprintf("Pull request %s: %s. It waits for a reviewer.", pullURL, a.PullTitle)
+	}
+	return fmt.Sprintf("%s comment=%d%s -->\n> %s\n\n%s", v1alpha1.MarkerReply, a.Comment, attrs, quoteUser(a.Quote), text)
 }
 
 // StatusPlan is the state of a store whose pull request waits for review.

@@ -30,9 +30,30 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 	if err != nil || v == nil {
 		return err
 	}
+	return p.reconcile(ctx, v, extra{})
+}
+
+// extra is what a command adds to the handling of its request (retry,
+// rotate-credentials before the merge): its answer, recorded by the
+// handling's one commit, and whether the credentials delivered are
+// forgotten first.
+type extra struct {
+	Answer *AnswerPlan
+	Forget bool
+}
+
+func (x extra) onto(plan *IssuePlan) *IssuePlan {
+	plan.Answer, plan.Forget = x.Answer, x.Forget
+	return plan
+}
+
+// reconcile plans and applies the handling of the request v read.
+func (p *Provisioner) reconcile(ctx context.Context, v *requestView, x extra) error {
+	log := logctx.From(ctx)
+	ref := v.Issue.Ref
 	if len(v.Problems) > 0 {
 		log.Debug("handling a request", "stage", stageApply, "issue", ref.String())
-		return p.applyIssue(ctx, v, &IssuePlan{Validation: invalidRequestComment(v.Issue.Author, v.Problems), Labels: LabelChange{Add: []string{v1alpha1.LabelInvalid}}}, "")
+		return p.applyIssue(ctx, v, x.onto(&IssuePlan{Validation: invalidRequestComment(v.Issue.Author, v.Problems), Labels: LabelChange{Add: []string{v1alpha1.LabelInvalid}}}), "")
 	}
 	name := v.Request.Metadata.Name
 	ctx, log = logctx.With(ctx, "issue", ref.String(), "store", name)
@@ -45,19 +66,24 @@ func (p *Provisioner) ReconcileRequest(ctx context.Context, ref forge.IssueRef) 
 		// Not rendered: the store's branch is left as it is.
 		log.Info("a request beyond its requester's limit of open requests", "requester", v.Issue.Author, "earlier", v.Earlier)
 		log.Debug("handling a request", "stage", stageApply)
-		return p.applyIssue(ctx, v, refusedIssue(v, p.bot, []FieldError{*refused}), "")
+		return p.applyIssue(ctx, v, x.onto(refusedIssue(v, p.bot, []FieldError{*refused})), "")
 	}
 	log.Debug("handling a request", "stage", stagePlan)
+	delivered := v.T.credentialsID()
+	if x.Forget {
+		delivered = ""
+	}
 	var plan *IssuePlan
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
 		rp, err := PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: v.Request, Issue: ref, Author: v.Issue.Author,
-			Delivered: v.T.credentialsID(), Claimed: v.Claimed, Recorded: v.T.recorded(), HeldBy: v.HeldBy})
+			Delivered: delivered, Claimed: v.Claimed, Recorded: v.T.recorded(), HeldBy: v.HeldBy})
 		if err != nil {
 			return nil, err
 		}
 		if plan, err = planIssue(v, rp, p.bot); err != nil {
 			return nil, err
 		}
+		x.onto(plan)
 		if plan.Pull != nil {
 			head := headTree(s, base, cur, rp.Commit)
 			if plan.Check, err = PlanCheck(CheckInput{Config: p.cfg, Base: base, Head: head, Op: v1alpha1.OpProvision, Stores: []string{name},

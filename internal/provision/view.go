@@ -56,14 +56,25 @@ func (p *Provisioner) readIssue(ctx context.Context, ref forge.IssueRef) (*reque
 	if err != nil {
 		return nil, err
 	}
-	if !issue.Open || !issue.HasLabel(v1alpha1.LabelRequest) {
+	if !issue.Open {
 		return nil, nil
 	}
+	return p.readRequest(ctx, issue, nil)
+}
+
+// readRequest reads what readIssue does of an issue read already, open or
+// closed; nil when it is not a store request. It resolves the pending
+// posts whose key want accepts (nil: all of them).
+func (p *Provisioner) readRequest(ctx context.Context, issue *forge.Issue, want func(key string) bool) (*requestView, error) {
+	if !issue.HasLabel(v1alpha1.LabelRequest) {
+		return nil, nil
+	}
+	ref := issue.Ref
 	t, err := p.readThread(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	resolved, err := p.ledger.Resolve(ctx, p.gh, t.Thread)
+	resolved, err := p.ledger.ResolveOnly(ctx, p.gh, t.Thread, want)
 	if err != nil {
 		return nil, err
 	}
