@@ -23,7 +23,6 @@ import (
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/rollout"
-	"github.com/purrvision/purrvision/internal/testutil"
 )
 
 // TestFleetRollout moves three stores to a new chart version in waves
@@ -169,7 +168,13 @@ func (w *world) startRollout(waves, maxFailures string) *fleet.Started {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	r, err := fleet.New(fleet.Options{Config: w.Config, GitHub: conn.GitHub, Repo: conn.Tenants, Ledger: ledger.New(conn.Tenants, testutil.LedgerKeys())})
+	// The service's own key, as `purrvision rollout start` reads it from
+	// the config: a record signed with any other is refused.
+	keys, err := ledger.LoadKeys(w.Config.Ledger.SigningKeyFiles)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	r, err := fleet.New(fleet.Options{Config: w.Config, GitHub: conn.GitHub, Repo: conn.Tenants, Ledger: ledger.New(conn.Tenants, keys)})
 	if err != nil {
 		w.t.Fatal(err)
 	}
