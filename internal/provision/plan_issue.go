@@ -49,6 +49,8 @@ type IssuePlan struct {
 	// Forget drops the credentials delivered before the merge (a
 	// rotation before it), so the render seals new ones.
 	Forget bool
+	// Merge records a merge of the store's pull request; nil none.
+	Merge *MergePlan
 }
 
 // AnswerPlan is the one reply to a command comment.

@@ -8,11 +8,9 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
-	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -76,89 +74,6 @@ func (p *Provisioner) environment(commit, store string) (string, error) {
 		return "", fmt.Errorf("reading the merge %s for store %s's cluster: %w", commit, store, err)
 	}
 	return renderer.Environment(p.cfg, snap, store)
-}
-
-// recordMerge notes who merged and approved a Purrvision pull request and
-// its merge commit on the store's issue, and labels it provisioning.
-func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) error {
-	ref, op, stores, ok, err := p.storeMerge(ctx, pr)
-	if err != nil || !ok {
-		return err
-	}
-	merge, err := apply.ReadMerge(ctx, p.gh, pr)
-	if err != nil {
-		return err
-	}
-	t, err := p.readThread(ctx, ref)
-	if err != nil {
-		return err
-	}
-	issue, err := p.gh.GetIssue(ctx, ref)
-	if err != nil {
-		return err
-	}
-	verb := map[string]string{CmdDecommission: "decommissioning", CmdResize: "the resize", CmdRotate: "the rotation"}[op]
-	if verb == "" {
-		verb = "provisioning"
-	}
-	if op == CmdDecommission {
-		// The name stays this issue's until the watcher reports the
-		// Namespace gone, whatever becomes of the issue or the branch.
-		for _, store := range stores {
-			if err := p.ledger.Hold(ctx, store, ref.String()); err != nil {
-				return err
-			}
-		}
-	}
-	var store string
-	if err := p.putStatus(ctx, t, func(st *storestatus.State) {
-		st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = merge.Pull, merge.URL, op, merge.Commit, merge.By, merge.Approvers
-		if len(stores) == 1 {
-			st.Store = stores[0] // what was merged, whatever the record said
-		}
-		if !st.Merges()[pr.MergeCommitSHA] {
-			st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, merge.URL, merge.By, merge.Approved(), merge.Short(), verb), merge.Commit, p.now())
-		}
-		store = st.Store
-	}); err != nil {
-		return err
-	}
-	if op != CmdDecommission && t.credentialsID() != "" && (t.Record.Credentials.Live != t.credentialsID()) {
-		// The delivered credentials are the ones in use from this merge on.
-		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
-			r.Merged()
-			return fmt.Sprintf("credentials %s of %s in use: merged", t.credentialsID(), ref)
-		}); err != nil {
-			return err
-		}
-		if err := p.showCredentials(ctx, t, store, issue.Author, ""); err != nil {
-			return err
-		}
-	}
-	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
-		return err
-	}
-	if op != CmdDecommission && merge.Commit != "" {
-		// The deployment of each store's own cluster: its watcher reports
-		// there.
-		var ds []apply.Deployment
-		for _, store := range stores {
-			env, err := p.environment(merge.Commit, store)
-			if err != nil {
-				return err
-			}
-			ds = append(ds, apply.Deployment{Environment: env, SHA: merge.Commit, Description: deploymentDescription(op, store), LogURL: p.storePage(store)})
-		}
-		if err := p.applier().EnsureDeployments(ctx, p.gh, ds); err != nil {
-			return err
-		}
-	}
-	if p.nudge != nil {
-		if err := p.nudge(ctx); err != nil {
-			logctx.From(ctx).Warn("asking Flux to fetch the tenants repo now", "error", err)
-		}
-	}
-	return nil
 }
 
 // storeMerge says which store issue a merged pull request is about, its
