@@ -68,6 +68,12 @@ func (p *Provisioner) applyIssue(ctx context.Context, v *requestView, plan *Issu
 	if err := p.setLabels(ctx, v.Issue.Ref, v.Issue.Labels, plan.Labels); err != nil {
 		return p.failed(ctx, v, store, "label the issue", err)
 	}
+	if plan.CommitStatus != nil {
+		// Before the check run: branch protection requires it.
+		if err := p.gh.SetStatus(ctx, v.Issue.Ref.Repo, *plan.CommitStatus); err != nil {
+			return p.failed(ctx, v, store, "set the status "+v1alpha1.StatusContext, err)
+		}
+	}
 	if plan.Check != nil && sha != "" {
 		if err := p.reportCheck(ctx, sha, plan.Check); err != nil {
 			return p.failed(ctx, v, store, "report the check run", err)
@@ -196,10 +202,20 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 		if r.Status != nil && (showStatus || plan.Status != nil) {
 			bodies[ledger.KindStatus] = p.statusBody(*r.Status)
 		}
-		if s := plan.Sealed; s != nil {
-			r.Seal(s.ID, s.Armored)
-			why = append(why, fmt.Sprintf("credentials %s of store %s sealed to @%s", s.ID, s.Store, s.Owner))
-			bodies[ledger.KindCredentials] = credentialsComment(r.Credentials, s.Store, s.Owner, s.AdminURL, s.To, pullURL)
+		seals := plan.Seals
+		if plan.Sealed != nil {
+			seals = append(seals[:len(seals):len(seals)], plan.Sealed)
+		}
+		if len(seals) > 0 {
+			for _, s := range seals {
+				r.Seal(s.ID, s.Armored)
+				why = append(why, fmt.Sprintf("credentials %s of store %s sealed to @%s", s.ID, s.Store, s.Owner))
+			}
+			s, pull := seals[len(seals)-1], pullURL
+			if s.Pull != "" {
+				pull = s.Pull
+			}
+			bodies[ledger.KindCredentials] = credentialsComment(r.Credentials, s.Store, s.Owner, s.AdminURL, s.To, pull)
 		} else if _, shown := t.Own[ledger.KindCredentials]; plan.Forget && shown {
 			bodies[ledger.KindCredentials] = v1alpha1.MarkerCredentials + " id=0 -->\nThese credentials were rotated; new ones follow."
 		} else if c := r.Credentials; liveNow != "" && c.Sealed[c.Delivered] != "" {
