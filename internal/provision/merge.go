@@ -54,18 +54,11 @@ func (p *Provisioner) readMerge(ctx context.Context, pr *forge.PullRequest) (*me
 	if err != nil {
 		return nil, err
 	}
-	t, err := p.readThread(ctx, ref)
+	rv, err := p.readRecord(ctx, issue, nil)
 	if err != nil {
 		return nil, err
 	}
-	resolved, err := p.ledger.ResolveOnly(ctx, p.gh, t.Thread, nil)
-	if err != nil {
-		return nil, err
-	}
-	if resolved == nil {
-		resolved = map[string]forge.Comment{}
-	}
-	v := &mergeView{requestView: &requestView{Issue: issue, T: t, Resolved: resolved, Claimed: map[string]bool{}}, Op: op, Stores: stores, Merge: merge, Environments: map[string]string{}}
+	v := &mergeView{requestView: rv, Op: op, Stores: stores, Merge: merge, Environments: map[string]string{}}
 	if op != CmdDecommission && merge.Commit != "" {
 		for _, store := range stores {
 			if v.Environments[store], err = p.environment(merge.Commit, store); err != nil {

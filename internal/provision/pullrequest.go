@@ -65,20 +65,8 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 // record, the bot's comments on it and the pending posts of earlier
 // handlings.
 func (p *Provisioner) readPull(ctx context.Context, pr *forge.PullRequest) (*requestView, error) {
-	ref := forge.IssueRef{Repo: pr.Repo, Number: pr.Number}
-	t, err := p.readThread(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	resolved, err := p.ledger.ResolveOnly(ctx, p.gh, t.Thread, nil)
-	if err != nil {
-		return nil, err
-	}
-	if resolved == nil {
-		resolved = map[string]forge.Comment{}
-	}
-	issue := &forge.Issue{Ref: ref, Author: pr.Author, Open: pr.Open}
-	return &requestView{Issue: issue, T: t, Resolved: resolved, Claimed: map[string]bool{}}, nil
+	issue := &forge.Issue{Ref: forge.IssueRef{Repo: pr.Repo, Number: pr.Number}, Author: pr.Author, Open: pr.Open}
+	return p.readRecord(ctx, issue, nil)
 }
 
 // environment is the deployment environment of store as merged at commit:
