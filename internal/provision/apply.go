@@ -42,6 +42,16 @@ func (p *Provisioner) applyIssue(ctx context.Context, v *requestView, plan *Issu
 	if v.Request != nil {
 		store = v.Request.Metadata.Name
 	}
+	if plan.Merge != nil && plan.Merge.Store != "" {
+		store = plan.Merge.Store
+	}
+	if plan.Merge != nil {
+		for _, name := range plan.Merge.Holds {
+			if err := p.ledger.Hold(ctx, name, v.Issue.Ref.String()); err != nil {
+				return p.failed(ctx, v, store, "hold the name "+name, err)
+			}
+		}
+	}
 	for _, n := range plan.Close {
 		logctx.From(ctx).Info("closing the pull request of a name another request took, or left", "pull", n)
 		if err := p.gh.ClosePull(ctx, p.tenants, n); err != nil {
@@ -58,9 +68,20 @@ func (p *Provisioner) applyIssue(ctx context.Context, v *requestView, plan *Issu
 	if err := p.setLabels(ctx, v.Issue.Ref, v.Issue.Labels, plan.Labels); err != nil {
 		return p.failed(ctx, v, store, "label the issue", err)
 	}
+	if plan.CommitStatus != nil {
+		// Before the check run: branch protection requires it.
+		if err := p.gh.SetStatus(ctx, v.Issue.Ref.Repo, *plan.CommitStatus); err != nil {
+			return p.failed(ctx, v, store, "set the status "+v1alpha1.StatusContext, err)
+		}
+	}
 	if plan.Check != nil && sha != "" {
 		if err := p.reportCheck(ctx, sha, plan.Check); err != nil {
 			return p.failed(ctx, v, store, "report the check run", err)
+		}
+	}
+	if plan.Merge != nil && len(plan.Merge.Deployments) > 0 {
+		if err := p.applier().EnsureDeployments(ctx, p.gh, plan.Merge.Deployments); err != nil {
+			return p.failed(ctx, v, store, "record the deployments", err)
 		}
 	}
 	writes, err := p.commitIssue(ctx, v, plan, pr, nil)
@@ -116,7 +137,7 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 			why = append(why, "credentials rotated before the merge: new ones follow")
 		}
 		st, hadStatus := r.State(), r.Status != nil
-		showStatus := false
+		showStatus, liveNow := false, ""
 		if plan.Branch != "" && st.Store != "" && st.Branch != plan.Branch {
 			// What the bot pushed, so the next change builds on it only
 			// if nobody else pushed since.
@@ -131,6 +152,24 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 			st.LastError = fail.err
 			showStatus = st.Store != ""
 			why = append(why, "could not "+fail.err.Action)
+		case plan.Merge != nil:
+			m := plan.Merge
+			st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = m.Merge.Pull, m.Merge.URL, m.Op, m.Merge.Commit, m.Merge.By, m.Merge.Approvers
+			if m.Store != "" {
+				st.Store = m.Store
+			}
+			if !st.Merges()[m.Merge.Commit] {
+				st.RecordMerge(m.Line, m.Merge.Commit, p.now())
+			}
+			st.LastError = nil
+			showStatus = true
+			if c := r.Credentials; m.Op != CmdDecommission && c != nil && c.Delivered != "" && c.Live != c.Delivered {
+				// The delivered credentials are the ones in use from this
+				// merge on.
+				r.Merged()
+				why = append(why, fmt.Sprintf("credentials %s of %s in use: merged", c.Delivered, t.Ref))
+				liveNow = st.Store
+			}
 		case plan.Status != nil:
 			s := plan.Status
 			st.Store, st.Cluster, st.Operation, st.URL, st.Branch = s.Store, s.Cluster, v1alpha1.OpProvision, s.URL, s.Branch
@@ -163,12 +202,25 @@ func (p *Provisioner) commitIssue(ctx context.Context, v *requestView, plan *Iss
 		if r.Status != nil && (showStatus || plan.Status != nil) {
 			bodies[ledger.KindStatus] = p.statusBody(*r.Status)
 		}
-		if s := plan.Sealed; s != nil {
-			r.Seal(s.ID, s.Armored)
-			why = append(why, fmt.Sprintf("credentials %s of store %s sealed to @%s", s.ID, s.Store, s.Owner))
-			bodies[ledger.KindCredentials] = credentialsComment(r.Credentials, s.Store, s.Owner, s.AdminURL, s.To, pullURL)
+		seals := plan.Seals
+		if plan.Sealed != nil {
+			seals = append(seals[:len(seals):len(seals)], plan.Sealed)
+		}
+		if len(seals) > 0 {
+			for _, s := range seals {
+				r.Seal(s.ID, s.Armored)
+				why = append(why, fmt.Sprintf("credentials %s of store %s sealed to @%s", s.ID, s.Store, s.Owner))
+			}
+			s, pull := seals[len(seals)-1], pullURL
+			if s.Pull != "" {
+				pull = s.Pull
+			}
+			bodies[ledger.KindCredentials] = credentialsComment(r.Credentials, s.Store, s.Owner, s.AdminURL, s.To, pull)
 		} else if _, shown := t.Own[ledger.KindCredentials]; plan.Forget && shown {
 			bodies[ledger.KindCredentials] = v1alpha1.MarkerCredentials + " id=0 -->\nThese credentials were rotated; new ones follow."
+		} else if c := r.Credentials; liveNow != "" && c.Sealed[c.Delivered] != "" {
+			// Shown anew: the generation in use from the merge on.
+			bodies[ledger.KindCredentials] = credentialsComment(c, liveNow, v.Issue.Author, p.adminURL(t, liveNow), "your SSH keys on GitHub", "")
 		} else if plan.ShowCredentials && plan.Status != nil {
 			if c := r.Credentials; c != nil && c.Sealed[c.Delivered] != "" {
 				shown, ok := t.Own[ledger.KindCredentials]

@@ -1,9 +1,7 @@
 package provision
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -29,12 +27,6 @@ func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thre
 	return &thread{t}, nil
 }
 
-// upsert makes Purrvision's comment of kind read body.
-func (p *Provisioner) upsert(ctx context.Context, t *thread, kind, body string) error {
-	_, err := p.ledger.Put(ctx, p.gh, t.Thread, kind, body)
-	return err
-}
-
 // credentialsID is the generation of credentials last sealed to the
 // owner, as the ledger records it (never as a comment says).
 func (t *thread) credentialsID() string {
@@ -56,18 +48,6 @@ func (t *thread) recorded() Recorded {
 // state is the store's State as the ledger records it.
 func (t *thread) state() storestatus.State {
 	return t.Record.State()
-}
-
-// putStatus records a change of the store's state in the ledger, made by
-// edit on the freshest state (it may run more than once), then shows it in
-// the status comment.
-func (p *Provisioner) putStatus(ctx context.Context, t *thread, edit func(*storestatus.State)) error {
-	return p.ledger.EditStatus(ctx, p.gh, t.Thread, func(st *storestatus.State) bool {
-		before, _ := json.Marshal(st)
-		edit(st)
-		after, _ := json.Marshal(st)
-		return !bytes.Equal(before, after)
-	}, p.statusBody)
 }
 
 // setLabels adds and removes labels, touching only what differs.

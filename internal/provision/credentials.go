@@ -2,7 +2,6 @@ package provision
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"strings"
 
@@ -74,32 +73,6 @@ func SealForOwner(creds renderer.Credentials, user, url string, keys []string) (
 
 var errNoKey = fmt.Errorf("no ssh-ed25519 or ssh-rsa key")
 
-// deliverCredentials seals a new generation of credentials to a store's
-// owner's SSH keys on GitHub, records the ciphertext in the ledger, and
-// shows it in the credentials comment, beside the generation in use until
-// pull (the one bringing the new generation) merges.
-func (p *Provisioner) deliverCredentials(ctx context.Context, t *thread, owner string, seal Seal, pull string) error {
-	keys, err := p.gh.SSHKeys(ctx, owner)
-	if err != nil {
-		return err
-	}
-	url := seal.AdminURL
-	if url == "" {
-		url = p.adminURL(t, seal.Store)
-	}
-	armored, to, err := sealFor(seal, owner, url, keys)
-	if err != nil {
-		return err
-	}
-	if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
-		r.Seal(seal.ID, armored)
-		return fmt.Sprintf("credentials %s of store %s sealed to @%s", seal.ID, seal.Store, owner)
-	}); err != nil {
-		return err
-	}
-	return p.upsert(ctx, t, ledger.KindCredentials, credentialsComment(t.Record.Credentials, seal.Store, owner, url, to, pull))
-}
-
 // sealFor seals a generation to the owner's keys ("" when they have none
 // Purrvision can use), and says to which.
 func sealFor(seal Seal, owner, url string, keys []string) (armored, to string, err error) {
@@ -115,20 +88,6 @@ func sealFor(seal Seal, owner, url string, keys []string) (armored, to string, e
 		to = fmt.Sprintf("%d of your %d SSH keys on GitHub (the ed25519 ones first, then RSA, in GitHub's order)", MaxRecipients, usable)
 	}
 	return armored, to, nil
-}
-
-// showCredentials brings the credentials comment up to date with the
-// ledger: after a merge made the delivered generation the live one, or
-// when a post failed after the generation was recorded.
-func (p *Provisioner) showCredentials(ctx context.Context, t *thread, store, owner, pull string) error {
-	c := t.Record.Credentials
-	if c == nil || c.Sealed[c.Delivered] == "" {
-		return nil // nothing the ledger can show (no key, or from before it)
-	}
-	if shown, ok := t.Own[ledger.KindCredentials]; ok && pull != "" && strings.HasPrefix(shown.Body, fmt.Sprintf("%s id=%s -->", v1alpha1.MarkerCredentials, c.Delivered)) {
-		return nil // shown already; a merge (pull "") shows it anew
-	}
-	return p.upsert(ctx, t, ledger.KindCredentials, credentialsComment(c, store, owner, p.adminURL(t, store), "your SSH keys on GitHub", pull))
 }
 
 // adminURL is the store's WordPress admin as its state records its URL

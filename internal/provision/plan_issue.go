@@ -49,6 +49,15 @@ type IssuePlan struct {
 	// Forget drops the credentials delivered before the merge (a
 	// rotation before it), so the render seals new ones.
 	Forget bool
+	// Merge records a merge of the store's pull request; nil none.
+	Merge *MergePlan
+	// Seals are a request pull request's new generations, one per new
+	// store, each for the pull request that brings it; the credentials
+	// comment shows the last.
+	Seals []*Sealed
+	// CommitStatus is the status purrvision/validate of a request pull
+	// request's head, set before its check run; nil none.
+	CommitStatus *forge.Status
 }
 
 // AnswerPlan is the one reply to a command comment.
@@ -97,6 +106,9 @@ type StatusPlan struct {
 type Sealed struct {
 	Store, ID, Owner, AdminURL string
 	Armored, To                string
+	// Pull is the pull request bringing the generation; "" the one the
+	// applier finds or opens.
+	Pull string
 }
 
 // planIssue is the pure second half of planning a request: from the read

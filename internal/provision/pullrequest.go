@@ -8,11 +8,9 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
-	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
-	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -48,23 +46,27 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 		return err
 	}
 	if reason, mark := refusedPull(pr, p.tenants, p.bot, authors); reason != "" {
-		t, err := p.readThread(ctx, forge.IssueRef{Repo: pr.Repo, Number: pr.Number})
+		v, err := p.readPull(ctx, pr)
 		if err != nil {
 			return err
 		}
-		if err := p.upsert(ctx, t, ledger.KindValidation, fmt.Sprintf("%s\n@%s, %s", v1alpha1.MarkerValidation, pr.Author, reason)); err != nil {
-			return err
+		plan := &IssuePlan{Validation: fmt.Sprintf("%s\n@%s, %s", v1alpha1.MarkerValidation, pr.Author, reason)}
+		if mark && pr.HeadSHA != "" {
+			if plan.Check, err = PlanCheck(CheckInput{Config: p.cfg, Refused: reason}); err != nil {
+				return err
+			}
 		}
-		if !mark || pr.HeadSHA == "" {
-			return nil
-		}
-		check, err := PlanCheck(CheckInput{Config: p.cfg, Refused: reason})
-		if err != nil {
-			return err
-		}
-		return p.reportCheck(ctx, pr.HeadSHA, check)
+		return p.applyIssue(ctx, v, plan, pr.HeadSHA)
 	}
 	return p.validateRequestPull(ctx, pr)
+}
+
+// readPull reads a request pull request as its own issue: its ledger
+// record, the bot's comments on it and the pending posts of earlier
+// handlings.
+func (p *Provisioner) readPull(ctx context.Context, pr *forge.PullRequest) (*requestView, error) {
+	issue := &forge.Issue{Ref: forge.IssueRef{Repo: pr.Repo, Number: pr.Number}, Author: pr.Author, Open: pr.Open}
+	return p.readRecord(ctx, issue, nil)
 }
 
 // environment is the deployment environment of store as merged at commit:
@@ -76,89 +78,6 @@ func (p *Provisioner) environment(commit, store string) (string, error) {
 		return "", fmt.Errorf("reading the merge %s for store %s's cluster: %w", commit, store, err)
 	}
 	return renderer.Environment(p.cfg, snap, store)
-}
-
-// recordMerge notes who merged and approved a Purrvision pull request and
-// its merge commit on the store's issue, and labels it provisioning.
-func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) error {
-	ref, op, stores, ok, err := p.storeMerge(ctx, pr)
-	if err != nil || !ok {
-		return err
-	}
-	merge, err := apply.ReadMerge(ctx, p.gh, pr)
-	if err != nil {
-		return err
-	}
-	t, err := p.readThread(ctx, ref)
-	if err != nil {
-		return err
-	}
-	issue, err := p.gh.GetIssue(ctx, ref)
-	if err != nil {
-		return err
-	}
-	verb := map[string]string{CmdDecommission: "decommissioning", CmdResize: "the resize", CmdRotate: "the rotation"}[op]
-	if verb == "" {
-		verb = "provisioning"
-	}
-	if op == CmdDecommission {
-		// The name stays this issue's until the watcher reports the
-		// Namespace gone, whatever becomes of the issue or the branch.
-		for _, store := range stores {
-			if err := p.ledger.Hold(ctx, store, ref.String()); err != nil {
-				return err
-			}
-		}
-	}
-	var store string
-	if err := p.putStatus(ctx, t, func(st *storestatus.State) {
-		st.Pull, st.PullURL, st.Operation, st.MergeCommit, st.MergedBy, st.ApprovedBy = merge.Pull, merge.URL, op, merge.Commit, merge.By, merge.Approvers
-		if len(stores) == 1 {
-			st.Store = stores[0] // what was merged, whatever the record said
-		}
-		if !st.Merges()[pr.MergeCommitSHA] {
-			st.RecordMerge(fmt.Sprintf("%s %s merged by @%s (%s) as `%s`; %s has started", op, merge.URL, merge.By, merge.Approved(), merge.Short(), verb), merge.Commit, p.now())
-		}
-		store = st.Store
-	}); err != nil {
-		return err
-	}
-	if op != CmdDecommission && t.credentialsID() != "" && (t.Record.Credentials.Live != t.credentialsID()) {
-		// The delivered credentials are the ones in use from this merge on.
-		if err := p.ledger.Note(ctx, t.Thread, func(r *ledger.Record) string {
-			r.Merged()
-			return fmt.Sprintf("credentials %s of %s in use: merged", t.credentialsID(), ref)
-		}); err != nil {
-			return err
-		}
-		if err := p.showCredentials(ctx, t, store, issue.Author, ""); err != nil {
-			return err
-		}
-	}
-	if err := p.setLabels(ctx, ref, issue.Labels, LabelChange{Add: []string{v1alpha1.LabelProvisioning}, Remove: []string{v1alpha1.LabelPendingReview, v1alpha1.LabelReady, v1alpha1.LabelFailed}}); err != nil {
-		return err
-	}
-	if op != CmdDecommission && merge.Commit != "" {
-		// The deployment of each store's own cluster: its watcher reports
-		// there.
-		var ds []apply.Deployment
-		for _, store := range stores {
-			env, err := p.environment(merge.Commit, store)
-			if err != nil {
-				return err
-			}
-			ds = append(ds, apply.Deployment{Environment: env, SHA: merge.Commit, Description: deploymentDescription(op, store), LogURL: p.storePage(store)})
-		}
-		if err := p.applier().EnsureDeployments(ctx, p.gh, ds); err != nil {
-			return err
-		}
-	}
-	if p.nudge != nil {
-		if err := p.nudge(ctx); err != nil {
-			logctx.From(ctx).Warn("asking Flux to fetch the tenants repo now", "error", err)
-		}
-	}
-	return nil
 }
 
 // storeMerge says which store issue a merged pull request is about, its
@@ -215,9 +134,16 @@ func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (fo
 // validateRequestPull checks the StoreRequest files of a pull request,
 // reports with the commit status purrvision/validate and a comment, and
 // pushes the rendered stores onto the pull request's branch when valid.
+// A handling reads everything first (the branch and what it changes, the
+// pull request's ledger record and comments, which stores the bot
+// rendered last and which other requests claim, the author's keys),
+// plans (PlanPull, inside the compare-and-swap push, then planValidPull),
+// then applies (applyIssue): the status and check run, then the pull
+// request's one ledger commit (the sealed credentials), then its comments.
 func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullRequest) error {
 	ref := forge.IssueRef{Repo: pr.Repo, Number: pr.Number}
-	ctx, _ = logctx.With(ctx, "pull", ref.String())
+	ctx, log := logctx.With(ctx, "pull", ref.String())
+	log.Debug("handling a request pull request", "stage", stageRead)
 	unlock := p.locks.Lock("pull:" + pr.Head)
 	defer unlock()
 	if err := p.repo.Fetch(ctx); err != nil {
@@ -253,12 +179,12 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 		return err
 	}
 	problems = append(problems, checkPullDiff(p.cfg, entries, reqs)...)
-	t, err := p.readThread(ctx, ref)
+	v, err := p.readPull(ctx, pr)
 	if err != nil {
 		return err
 	}
 	if len(problems) > 0 {
-		return p.reportInvalidPull(ctx, pr, t, head.String(), problems)
+		return p.reportInvalidPull(ctx, v, head.String(), problems)
 	}
 	own, err := p.ownStores(ctx, pr, head, mergeBase, reqs)
 	if err != nil {
@@ -268,6 +194,10 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 	if err != nil {
 		return err
 	}
+	if v.Keys, err = p.gh.SSHKeys(ctx, pr.Author); err != nil {
+		return err
+	}
+	log.Debug("handling a request pull request", "stage", stagePlan)
 	var plan *PullPlan
 	var baseAt tenants.Hash
 	moved := false
@@ -292,22 +222,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 		return nil
 	}
 	if plan.Taken != nil {
-		return p.reportInvalidPull(ctx, pr, t, head.String(), []FieldError{*plan.Taken})
-	}
-	for _, s := range plan.Seals {
-		if err := p.deliverCredentials(ctx, t, pr.Author, s, pr.URL); err != nil {
-			return err
-		}
-	}
-	if c, ok := t.Own[ledger.KindValidation]; ok && !strings.Contains(c.Body, "resolved") {
-		if err := p.upsert(ctx, t, ledger.KindValidation, v1alpha1.MarkerValidation+"\nThe requests are valid now (resolved)."); err != nil {
-			return err
-		}
-	}
-	// The status first: branch protection requires it. Then the plan, as
-	// the check run purrvision/plan on the same commit.
-	if err := p.gh.SetStatus(ctx, pr.Repo, validPullStatus(res.Commit.String(), reqs)); err != nil {
-		return err
+		return p.reportInvalidPull(ctx, v, head.String(), []FieldError{*plan.Taken})
 	}
 	names := make([]string, len(reqs))
 	for i, r := range reqs {
@@ -317,23 +232,47 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 	if err != nil {
 		return err
 	}
-	return p.reportCheck(ctx, res.Commit.String(), check)
+	ip, err := p.planValidPull(v, pr, plan, reqs, res.Commit.String())
+	if err != nil {
+		return err
+	}
+	ip.Check = check
+	log.Debug("handling a request pull request", "stage", stageApply)
+	return p.applyIssue(ctx, v, ip, res.Commit.String())
+}
+
+// planValidPull plans a valid request pull request's handling from what
+// was read and the push made: pure. It seals each new store's credentials
+// to the author's keys the read model holds.
+func (p *Provisioner) planValidPull(v *requestView, pr *forge.PullRequest, plan *PullPlan, reqs []*v1alpha1.StoreRequest, sha string) (*IssuePlan, error) {
+	status := validPullStatus(sha, reqs)
+	ip := &IssuePlan{CommitStatus: &status}
+	for _, s := range plan.Seals {
+		url := s.AdminURL
+		if url == "" {
+			url = p.adminURL(v.T, s.Store)
+		}
+		armored, to, err := sealFor(s, pr.Author, url, v.Keys)
+		if err != nil {
+			return nil, err
+		}
+		ip.Seals = append(ip.Seals, &Sealed{Store: s.Store, ID: s.ID, Owner: pr.Author, AdminURL: url, Armored: armored, To: to, Pull: pr.URL})
+	}
+	if c, ok := v.T.Own[ledger.KindValidation]; ok && !strings.Contains(c.Body, "resolved") {
+		ip.Validation = v1alpha1.MarkerValidation + "\nThe requests are valid now (resolved)."
+	}
+	return ip, nil
 }
 
 // reportInvalidPull lists what to fix in a comment, and fails the status
 // purrvision/validate and the check run purrvision/plan of sha.
-func (p *Provisioner) reportInvalidPull(ctx context.Context, pr *forge.PullRequest, t *thread, sha string, problems []FieldError) error {
-	if err := p.upsert(ctx, t, ledger.KindValidation, invalidPullComment(pr.Author, problems)); err != nil {
-		return err
-	}
-	if err := p.gh.SetStatus(ctx, pr.Repo, invalidPullStatus(sha, problems)); err != nil {
-		return err
-	}
+func (p *Provisioner) reportInvalidPull(ctx context.Context, v *requestView, sha string, problems []FieldError) error {
 	check, err := PlanCheck(CheckInput{Config: p.cfg, Problems: problems})
 	if err != nil {
 		return err
 	}
-	return p.reportCheck(ctx, sha, check)
+	status := invalidPullStatus(sha, problems)
+	return p.applyIssue(ctx, v, &IssuePlan{Validation: invalidPullComment(v.Issue.Author, problems), CommitStatus: &status, Check: check}, sha)
 }
 
 // ownStores names the requested stores whose folder on the branch head is

@@ -69,8 +69,19 @@ func (p *Provisioner) readRequest(ctx context.Context, issue *forge.Issue, want 
 	if !issue.HasLabel(v1alpha1.LabelRequest) {
 		return nil, nil
 	}
-	ref := issue.Ref
-	t, err := p.readThread(ctx, ref)
+	v, err := p.readRecord(ctx, issue, want)
+	if err != nil {
+		return nil, err
+	}
+	v.Request, v.Problems = checkRequest(p.cfg, issue.Body, issue.Author)
+	return v, nil
+}
+
+// readRecord reads an issue's (or pull request's) ledger record, the
+// bot's comments it names, and the pending posts whose key want accepts
+// (nil: all of them): the read model of any handling that writes it.
+func (p *Provisioner) readRecord(ctx context.Context, issue *forge.Issue, want func(key string) bool) (*requestView, error) {
+	t, err := p.readThread(ctx, issue.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -81,9 +92,7 @@ func (p *Provisioner) readRequest(ctx context.Context, issue *forge.Issue, want 
 	if resolved == nil {
 		resolved = map[string]forge.Comment{} // the applier adds the posts it makes
 	}
-	v := &requestView{Issue: issue, T: t, Resolved: resolved, Claimed: map[string]bool{}}
-	v.Request, v.Problems = checkRequest(p.cfg, issue.Body, issue.Author)
-	return v, nil
+	return &requestView{Issue: issue, T: t, Resolved: resolved, Claimed: map[string]bool{}}, nil
 }
 
 // readStore reads what planning the valid request of v needs of GitHub
