@@ -900,3 +900,38 @@ func TestSecurity_ApprovalsNeedWriteAccess(t *testing.T) {
 		t.Errorf("the merge record names an approval without write access, or not the reviewer's:\n%s", text)
 	}
 }
+
+// TestSecurity_ValidateStatusOnlyTheBots: a request pull request the bot
+// refused (its status purrvision/validate failed) is not made a store
+// request by someone with write access setting the same status to success
+// on its head themselves, and merging it: only the bot's status counts, as
+// GitHub records who set it. Nothing is recorded, no deployment made.
+func TestSecurity_ValidateStatusOnlyTheBots(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	// Invalid: no adminEmail.
+	request := "apiVersion: purrvision.dev/v1alpha1\nkind: StoreRequest\nmetadata:\n  name: dog-diner\nspec:\n  plan: small\n  owner: octocat\n"
+	pushAsPerson(t, h, "request-dog-diner", map[string]string{"requests/dog-diner.yaml": request})
+	pr, err := h.gh.OpenPull(tenantsRepo, "octocat", "request-dog-diner", "main", "Request dog-diner", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.settle()
+	head := strings.TrimSpace(h.git_("rev-parse", "request-dog-diner"))
+	if sts := h.gh.Statuses(tenantsRepo, head); len(sts) == 0 || sts[0].GetState() != "failure" {
+		t.Fatalf("the invalid request pull request was not refused: %v", sts)
+	}
+	// The maintainer's own word, newer than the bot's.
+	h.actAs("maint", "POST", "/repos/acme/tenants/statuses/"+head,
+		`{"state":"success","context":"`+v1alpha1.StatusContext+`","description":"looks fine to me"}`)
+	if sts := h.gh.Statuses(tenantsRepo, head); len(sts) == 0 || sts[0].GetState() != "success" || sts[0].GetCreator().GetLogin() != "maint" {
+		t.Fatalf("the maintainer's status was not set: %v", sts)
+	}
+	h.merge(pr)
+	h.settle()
+	if d := h.gh.DeploymentStates(tenantsRepo); len(d) != 0 {
+		t.Errorf("deployments after merging a refused request pull request: %v", d)
+	}
+	if l := h.gh.Labels(tenantsRepo, pr); slices.Contains(l, v1alpha1.LabelProvisioning) {
+		t.Errorf("the refused request pull request is labelled %v", l)
+	}
+}
