@@ -22,6 +22,7 @@ import (
 	"github.com/purrvision/purrvision/internal/fleet"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/rollout"
 )
 
@@ -151,7 +152,9 @@ func TestFleetRollout(t *testing.T) {
 // reconfigure restarts the service with the config of a chart release.
 func (w *world) reconfigure(r devenv.ChartRelease) {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// The restarted service logs where the first did: to the test (a
+	// context without the logger discards its logs, refusals included).
+	ctx, cancel := context.WithTimeout(logctx.Into(context.Background(), log), 2*time.Minute)
 	defer cancel()
 	if err := w.Reconfigure(ctx, r.Apply); err != nil {
 		w.t.Fatal(err)
