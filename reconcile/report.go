@@ -40,7 +40,7 @@ type ReportGitHub interface {
 	CloseIssue(ctx context.Context, ref forge.IssueRef) error
 	LatestDeployment(ctx context.Context, repo forge.Repo, environment, by string) (*forge.Deployment, error)
 	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description, by string) (forge.Deployment, error)
-	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
+	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, by string) (*forge.DeploymentStatus, error)
 	CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
 }
 
@@ -204,7 +204,7 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 		}
 		d = &nd
 	}
-	latest, err := g.GitHub.LatestDeploymentStatus(ctx, g.Tenants, d.ID)
+	latest, err := g.GitHub.LatestDeploymentStatus(ctx, g.Tenants, d.ID, g.Bot)
 	if err != nil {
 		return err
 	}

@@ -78,12 +78,12 @@ func TestReporter_RolloutDeploymentWaitsForItsRevision(t *testing.T) {
 	if err != nil || latest == nil || latest.ID != w.ID {
 		t.Fatalf("latest deployment %+v, %v; want the wave's", latest, err)
 	}
-	if s, err := client.LatestDeploymentStatus(ctx, tenantsRepo, w.ID); err != nil || s == nil || s.State != "queued" {
+	if s, err := client.LatestDeploymentStatus(ctx, tenantsRepo, w.ID, ghstandin.BotLogin); err != nil || s == nil || s.State != "queued" {
 		t.Fatalf("the wave's deployment is %+v, %v; want it still queued", s, err)
 	}
 
 	report(later) // the wave applied, with another store's merge on top
-	if s, err := client.LatestDeploymentStatus(ctx, tenantsRepo, w.ID); err != nil || s == nil || s.State != "success" {
+	if s, err := client.LatestDeploymentStatus(ctx, tenantsRepo, w.ID, ghstandin.BotLogin); err != nil || s == nil || s.State != "success" {
 		t.Fatalf("the wave's deployment is %+v, %v; want success", s, err)
 	}
 	if states := gh.DeploymentStates("acme/tenants")[env]; !slices.Equal(states, []string{"queued", "success"}) {

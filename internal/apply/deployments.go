@@ -13,7 +13,7 @@ type Deployer interface {
 	// by created, or creates it.
 	EnsureDeployment(ctx context.Context, repo forge.Repo, environment, sha, description, by string) (forge.Deployment, error)
 	// LatestDeploymentStatus is the newest status; nil when there is none.
-	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
+	LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, by string) (*forge.DeploymentStatus, error)
 	CreateDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, st forge.DeploymentStatus) error
 }
 
@@ -41,7 +41,7 @@ func (b Bot) EnsureDeployments(ctx context.Context, gh Deployer, ds []Deployment
 		if d.Creator != "" && d.Creator != b.Login {
 			return fmt.Errorf("creating the deployment of %s to %s: GitHub answered with deployment %d of %s", Short(want.SHA), want.Environment, d.ID, d.Creator)
 		}
-		latest, err := gh.LatestDeploymentStatus(ctx, b.Tenants, d.ID)
+		latest, err := gh.LatestDeploymentStatus(ctx, b.Tenants, d.ID, b.Login)
 		if err != nil {
 			return fmt.Errorf("reading the status of deployment %d: %w", d.ID, err)
 		}

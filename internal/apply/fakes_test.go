@@ -153,12 +153,15 @@ func (f *deploys) EnsureDeployment(_ context.Context, _ forge.Repo, env, sha, de
 	return d, nil
 }
 
-func (f *deploys) LatestDeploymentStatus(_ context.Context, _ forge.Repo, id int64) (*forge.DeploymentStatus, error) {
+func (f *deploys) LatestDeploymentStatus(_ context.Context, _ forge.Repo, id int64, by string) (*forge.DeploymentStatus, error) {
 	sts := f.statuses[id]
-	if len(sts) == 0 {
-		return nil, nil
+	for i := len(sts) - 1; i >= 0; i-- { // as GitHub records who posted each
+		if sts[i].Creator == by {
+			st := sts[i]
+			return &st, nil
+		}
 	}
-	return &sts[len(sts)-1], nil
+	return nil, nil
 }
 
 func (f *deploys) CreateDeploymentStatus(_ context.Context, _ forge.Repo, id int64, st forge.DeploymentStatus) error {

@@ -405,15 +405,17 @@ func (f *fakeGitHub) LatestDeployment(_ context.Context, _ forge.Repo, env, by s
 	return nil, nil
 }
 
-func (f *fakeGitHub) LatestDeploymentStatus(_ context.Context, _ forge.Repo, id int64) (*forge.DeploymentStatus, error) {
+func (f *fakeGitHub) LatestDeploymentStatus(_ context.Context, _ forge.Repo, id int64, by string) (*forge.DeploymentStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	sts := f.statuses[id]
-	if len(sts) == 0 {
-		return nil, nil
+	for i := len(sts) - 1; i >= 0; i-- { // as GitHub records who posted each
+		if sts[i].Creator == by {
+			st := sts[i]
+			return &st, nil
+		}
 	}
-	st := sts[len(sts)-1]
-	return &st, nil
+	return nil, nil
 }
 
 func (f *fakeGitHub) CreateDeploymentStatus(_ context.Context, _ forge.Repo, id int64, st forge.DeploymentStatus) error {

@@ -60,7 +60,7 @@ type (
 	// deploymentReader reads what the watcher reported of a store.
 	deploymentReader interface {
 		LatestDeployment(ctx context.Context, repo forge.Repo, environment, by string) (*forge.Deployment, error)
-		LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error)
+		LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, by string) (*forge.DeploymentStatus, error)
 	}
 )
 

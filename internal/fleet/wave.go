@@ -443,14 +443,11 @@ func (r *Roller) observe(ctx context.Context, merged renderer.Tree, w *rollout.W
 		}
 		return o, false, err
 	}
-	st, err := r.gh.LatestDeploymentStatus(ctx, r.tenants, d.ID)
+	// Only the watcher's word counts: the bot's newest status, however
+	// many others post on the deployment.
+	st, err := r.gh.LatestDeploymentStatus(ctx, r.tenants, d.ID, r.bot)
 	if err != nil || st == nil {
 		return o, err == nil, err
-	}
-	if st.Creator != r.bot {
-		// Only the watcher's word counts; the store stays pending until
-		// the bot reports again.
-		return o, true, nil
 	}
 	o.State, o.Description = st.State, st.Description
 	return o, true, nil

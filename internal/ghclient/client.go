@@ -686,19 +686,15 @@ func deploymentOf(d *github.Deployment) forge.Deployment {
 	return forge.Deployment{ID: d.GetID(), SHA: d.GetSHA(), Environment: d.GetEnvironment(), Creator: d.GetCreator().GetLogin()}
 }
 
-// LatestDeploymentStatus is the newest status of a deployment that its
-// creator posted; nil when there is none. Anyone with write access can
-// post statuses on any deployment: theirs are passed over, however many,
-// page by page until the creator's (maxSearchPages).
-func (c *Client) LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64) (*forge.DeploymentStatus, error) {
-	d, resp, err := c.gh.Repositories.GetDeployment(ctx, repo.Owner, repo.Name, id)
-	if err := translate(fmt.Sprintf("reading deployment %d", id), resp, err); err != nil {
-		return nil, err
-	}
-	by := d.GetCreator().GetLogin()
+// LatestDeploymentStatus is the newest status of a deployment that by
+// posted (the bot: the deployments it reads are its own, found by
+// LatestDeployment or EnsureDeployment); nil when there is none. Anyone
+// with write access can post statuses on any deployment: theirs are passed
+// over, however many, page by page until by's (maxSearchPages).
+func (c *Client) LatestDeploymentStatus(ctx context.Context, repo forge.Repo, id int64, by string) (*forge.DeploymentStatus, error) {
 	var found *forge.DeploymentStatus
 	opts := &github.ListOptions{}
-	err = pages(fmt.Sprintf("listing statuses of deployment %d", id), opts, maxSearchPages, func() (*github.Response, bool, error) {
+	err := pages(fmt.Sprintf("listing statuses of deployment %d", id), opts, maxSearchPages, func() (*github.Response, bool, error) {
 		sts, resp, err := c.gh.Repositories.ListDeploymentStatuses(ctx, repo.Owner, repo.Name, id, opts)
 		for _, st := range sts {
 			if st.GetCreator().GetLogin() == by {

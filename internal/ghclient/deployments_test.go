@@ -66,7 +66,7 @@ func TestClient_FloodCannotHideTheBotsDeployment(t *testing.T) {
 	if err != nil || again.ID != mine.ID {
 		t.Errorf("EnsureDeployment = %+v, %v; want the bot's %d again, not a new one", again, err, mine.ID)
 	}
-	st, err := bot.LatestDeploymentStatus(ctx, repo, mine.ID)
+	st, err := bot.LatestDeploymentStatus(ctx, repo, mine.ID, ghstandin.BotLogin)
 	if err != nil || st == nil || st.State != "success" || st.Creator != ghstandin.BotLogin {
 		t.Errorf("LatestDeploymentStatus = %+v, %v; want the bot's success behind %d of mallory's failures", st, err, flood)
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,10 +205,6 @@ func TestClient_DeploymentStatusLogURL(t *testing.T) {
 			_, _ = w.Write([]byte(`{"id":2,"state":"success"}`))
 			return
 		}
-		if !strings.HasSuffix(r.URL.Path, "/statuses") {
-			_, _ = w.Write([]byte(`{"id":1,"creator":{"login":"purrvision[bot]"}}`))
-			return
-		}
 		_, _ = w.Write([]byte(`[{"id":2,"state":"success","log_url":"https://stores.example.com/?q=cat-cafe#store-cat-cafe","creator":{"login":"purrvision[bot]"}}]`))
 	}))
 	defer srv.Close()
@@ -225,7 +220,7 @@ func TestClient_DeploymentStatusLogURL(t *testing.T) {
 	if sent["log_url"] != link {
 		t.Errorf("sent %v, want log_url %s", sent, link)
 	}
-	st, err := c.LatestDeploymentStatus(context.Background(), repo, 1)
+	st, err := c.LatestDeploymentStatus(context.Background(), repo, 1, "purrvision[bot]")
 	if err != nil || st == nil || st.LogURL != link {
 		t.Errorf("LatestDeploymentStatus = %+v, %v", st, err)
 	}

@@ -43,7 +43,6 @@ var ProductOperations = map[string]string{
 	"Repositories.GetCombinedStatus":       "GET /repos/{owner}/{repo}/commits/{ref}/status",
 	"Repositories.ListDeployments":         "GET /repos/{owner}/{repo}/deployments",
 	"Repositories.CreateDeployment":        "POST /repos/{owner}/{repo}/deployments",
-	"Repositories.GetDeployment":           "GET /repos/{owner}/{repo}/deployments/{deployment_id}",
 	"Repositories.ListDeploymentStatuses":  "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
 	"Repositories.CreateDeploymentStatus":  "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
 	"Checks.ListCheckRunsForRef":           "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
