@@ -10,6 +10,7 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/renderer"
 	"github.com/purrvision/purrvision/tenants"
 )
@@ -140,7 +141,7 @@ func planIssue(v *requestView, rp *RequestPlan, bot string) (*IssuePlan, error) 
 	if rp.Merged {
 		return plan, nil
 	}
-	if pr := v.Superseded; pr != nil && ownPull(pr, bot, v.Issue.Ref) {
+	if pr := v.Superseded; pr != nil && ownPull(pr, v.T.state()) {
 		plan.Close = append(plan.Close, pr.Number)
 	}
 	pull := rp.Pull
@@ -165,16 +166,18 @@ func planIssue(v *requestView, rp *RequestPlan, bot string) (*IssuePlan, error) 
 // request of this issue for the store closed.
 func refusedIssue(v *requestView, bot string, problems []FieldError) *IssuePlan {
 	plan := &IssuePlan{Validation: invalidRequestComment(v.Issue.Author, problems), Labels: LabelChange{Add: []string{v1alpha1.LabelInvalid}}}
-	if pr := v.Pull; pr != nil && ownPull(pr, bot, v.Issue.Ref) {
+	if pr := v.Pull; pr != nil && ownPull(pr, v.T.state()) {
 		plan.Close = append(plan.Close, pr.Number)
 	}
 	return plan
 }
 
-// ownPull reports whether pr is the bot's, for issue.
-func ownPull(pr *forge.PullRequest, bot string, issue forge.IssueRef) bool {
-	ref, _, ok := ParsePullMarker(pr.Body)
-	return pr.Author == bot && ok && ref == issue
+// ownPull reports whether pr, one of the bot's (apply.Bot.Owns, which
+// found it), is this issue's: the pull request its record names, or the
+// one at the commit it recorded pushing. Never the marker in its body,
+// which anyone with write access can edit to name another issue.
+func ownPull(pr *forge.PullRequest, st storestatus.State) bool {
+	return (st.Pull != 0 && st.Pull == pr.Number) || (st.Branch != "" && st.Branch == pr.HeadSHA)
 }
 
 // overLimit is the refusal of a request beyond the requester's limit of
