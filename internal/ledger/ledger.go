@@ -126,8 +126,9 @@ func (l *Ledger) verify(ctx context.Context, file string, data []byte, ok bool) 
 		l.mu.Lock()
 		gen := l.seen[file]
 		l.mu.Unlock()
-		if gen > 0 && strings.HasPrefix(file, "issues/") {
-			// The bot never removes an issue's record.
+		if gen > 0 {
+			// The bot never removes a file it signed: an issue's record
+			// stays, and a released name hold stays holding no issue.
 			return nil, 0, l.refuse(ctx, &RefusedError{File: file, Reason: ReasonRemoved})
 		}
 		return nil, 0, nil

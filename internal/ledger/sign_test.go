@@ -251,14 +251,7 @@ func TestRead_TamperedRecordIsRefusedAndReported(t *testing.T) {
 // path does not hold that name, nor free it.
 func TestHeld_MovedHoldIsRefused(t *testing.T) {
 	ctx := context.Background()
-	b := newBranch(t)
-	l := b.ledger(testutil.LedgerKeys())
-	if _, err := l.Migrate(ctx, nil, "", nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Hold(ctx, "cat-cafe", "acme/stores#1"); err != nil {
-		t.Fatal(err)
-	}
+	b, l := holdingCatCafe(t)
 	b.push(tenants.Change{Path: "names/dog-diner.json", Data: []byte(b.file("names/cat-cafe.json"))})
 	var refused *ledger.RefusedError
 	if by, err := l.Held(ctx, "dog-diner", true); !errors.As(err, &refused) || refused.File != "names/dog-diner.json" {
@@ -597,4 +590,35 @@ func TestRead_OlderSnapshotOfThisProcessIsNotARollback(t *testing.T) {
 	if err != nil || !ok || rec.State().Branch != "bbbb" {
 		t.Errorf("Read = %+v, %v, %v; want the newer version", rec.State(), ok, err)
 	}
+}
+
+// TestHeld_DeletedHoldIsRefused: a released hold stays as a file holding
+// no issue, so a hold deleted by someone who can push to the ledger branch
+// is refused, not read as a free name, by the process that read it.
+func TestHeld_DeletedHoldIsRefused(t *testing.T) {
+	ctx := context.Background()
+	b, l := holdingCatCafe(t)
+	if by, err := l.Held(ctx, "cat-cafe", true); err != nil || by != "acme/stores#1" {
+		t.Fatalf("Held = %q, %v", by, err)
+	}
+	b.push(tenants.Change{Path: "names/cat-cafe.json", Delete: true})
+	var refused *ledger.RefusedError
+	if by, err := l.Held(ctx, "cat-cafe", true); !errors.As(err, &refused) || refused.Reason != ledger.ReasonRemoved {
+		t.Errorf("Held of a deleted hold = %q, %v; want it refused as removed, not free", by, err)
+	}
+}
+
+// holdingCatCafe is a started ledger whose name cat-cafe is held by
+// acme/stores#1, and its branch, for an attacker to push to.
+func holdingCatCafe(t *testing.T) (*branch, *ledger.Ledger) {
+	t.Helper()
+	b := newBranch(t)
+	l := b.ledger(testutil.LedgerKeys())
+	if _, err := l.Migrate(context.Background(), nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Hold(context.Background(), "cat-cafe", "acme/stores#1"); err != nil {
+		t.Fatal(err)
+	}
+	return b, l
 }
