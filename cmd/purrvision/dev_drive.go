@@ -65,7 +65,13 @@ func writeDevState(s devState) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
+	// Written beside and renamed into place: the driving commands read it
+	// while dev rewrites it (a reload), and must never see half of it.
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, p); err != nil {
 		return nil, err
 	}
 	return func() { _ = os.Remove(p) }, nil
