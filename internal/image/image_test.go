@@ -177,4 +177,3 @@ func TestBuild_ImageHoldsWhatItRuns(t *testing.T) {
 	}
 	checkImage(t, img)
 }
-
