@@ -24,10 +24,16 @@ const MaxBodyBytes = 1 << 20
 // GitHub's (deliveryID). Nothing is kept of a delivery whose signature
 // does not verify.
 type Handler struct {
-	Secret  []byte
-	Router  *Router
-	Queue   *Queue
-	Metrics *Metrics
+	Secret []byte
+	// Previous, when set, is the secret a rotation is retiring: a delivery
+	// signed with it is accepted too, so none is lost between the new
+	// secret reaching the service and reaching GitHub's App settings.
+	// Which one verified is counted (purrvision_webhook_signatures_total),
+	// so an operator knows when GitHub has stopped using the old one.
+	Previous []byte
+	Router   *Router
+	Queue    *Queue
+	Metrics  *Metrics
 }
 
 // ServeHTTP logs with the logger of the request context (logctx).
@@ -55,11 +61,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		outcome(http.StatusBadRequest, "unreadable")
 		return
 	}
-	if err := github.ValidateSignature(r.Header.Get("X-Hub-Signature-256"), body, h.Secret); err != nil {
+	which, ok := h.verify(r.Header.Get("X-Hub-Signature-256"), body)
+	if !ok {
 		log.Warn("delivery refused: bad signature")
 		outcome(http.StatusUnauthorized, "bad-signature")
 		return
 	}
+	h.Metrics.signature(which)
 	if !json.Valid(body) {
 		log.Warn("delivery refused: malformed JSON")
 		outcome(http.StatusBadRequest, "malformed")
@@ -98,6 +106,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	outcome(http.StatusAccepted, "queued")
+}
+
+// verify checks the body's signature against the current secret, then
+// the one being retired; which is "current" or "previous".
+func (h *Handler) verify(signature string, body []byte) (which string, ok bool) {
+	if len(h.Secret) > 0 && github.ValidateSignature(signature, body, h.Secret) == nil {
+		return "current", true
+	}
+	if len(h.Previous) > 0 && github.ValidateSignature(signature, body, h.Previous) == nil {
+		return "previous", true
+	}
+	return "", false
 }
 
 // eventLabel is the event's name when Purrvision handles it, "none"

@@ -244,3 +244,64 @@ func TestHandler_FloodKeepsNothing(t *testing.T) {
 		t.Errorf("the log carries the attacker's text: %.300s", logs.String())
 	}
 }
+
+// TestHandler_SecretRotation: during a rotation a delivery signed with
+// the retiring secret is accepted and counted as such, so none is lost
+// before GitHub's App settings change; once the old secret is removed it
+// verifies nothing, and a secret that is neither is refused and counted
+// nowhere.
+func TestHandler_SecretRotation(t *testing.T) {
+	old, next := []byte("old-secret"), []byte("new-secret")
+	body := []byte(`{"zen":"Rotate often."}`)
+	signatures := func(reg *prometheus.Registry) map[string]float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() != "purrvision_webhook_signatures_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name           string
+		current, prior []byte
+		signedWith     []byte
+		want           int
+		counted        string
+	}{
+		{"the new secret", next, old, next, http.StatusAccepted, "current"},
+		{"the retiring secret during the rotation", next, old, old, http.StatusAccepted, "previous"},
+		{"the retired secret after the rotation", next, nil, old, http.StatusUnauthorized, ""},
+		{"neither secret", next, old, []byte("guess"), http.StatusUnauthorized, ""},
+		{"an empty previous secret verifies nothing", next, []byte{}, []byte{}, http.StatusUnauthorized, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			q := webhook.NewQueue(func(context.Context, webhook.Intent) error { return nil }, webhook.QueueOptions{Workers: 1})
+			t.Cleanup(func() { _ = q.Shutdown(context.Background()) })
+			h := &webhook.Handler{Secret: tt.current, Previous: tt.prior, Router: &webhook.Router{Requests: forge.Repo{Owner: "acme", Name: "stores"}, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}},
+				Queue: q, Metrics: webhook.NewMetrics(reg, q.Depth)}
+			if got := deliver(h, "star", body, ghstandin.Sign(tt.signedWith, body)); got != tt.want {
+				t.Fatalf("status %d, want %d", got, tt.want)
+			}
+			got := signatures(reg)
+			if tt.counted == "" {
+				if len(got) != 0 {
+					t.Errorf("a refused delivery was counted as verified: %v", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[tt.counted] != 1 {
+				t.Errorf("signatures counted %v, want one %s", got, tt.counted)
+			}
+		})
+	}
+}

@@ -160,6 +160,10 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	previous, err := readSecret("github.webhookSecretPreviousFile", cfg.GitHub.WebhookSecretPreviousFile)
+	if err != nil {
+		return nil, err
+	}
 	keys, err := ledger.LoadKeys(cfg.Ledger.SigningKeyFiles)
 	if err != nil {
 		return nil, err
@@ -178,7 +182,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		}
 	}
 	a.Service, err = service.New(ctx, service.Options{
-		Config: cfg, Secret: secret, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,
+		Config: cfg, Secret: secret, PreviousSecret: previous, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,
 		Queue: p.Queue, Nudge: a.Nudge, StatusPage: page, Registry: a.Registry, ResyncInterval: p.ResyncInterval,
 	})
 	if err != nil {

@@ -183,6 +183,9 @@ func TestNew_RefusesWhatServeRefuses(t *testing.T) {
 	}{
 		{name: "no webhook secret file", change: func(c *config.Config) { c.GitHub.WebhookSecretFile = "" }, want: "github.webhookSecretFile: required by serve"},
 		{name: "webhook secret file missing", change: func(c *config.Config) { c.GitHub.WebhookSecretFile += ".gone" }, want: "reading github.webhookSecretFile"},
+		{name: "previous webhook secret file missing", change: func(c *config.Config) { c.GitHub.WebhookSecretPreviousFile = c.GitHub.WebhookSecretFile + ".gone" }, want: "reading github.webhookSecretPreviousFile"},
+		{name: "previous webhook secret is the current file", change: func(c *config.Config) { c.GitHub.WebhookSecretPreviousFile = c.GitHub.WebhookSecretFile },
+			want: "github.webhookSecretPreviousFile: names the same file as github.webhookSecretFile"},
 		{name: "status page password missing", change: func(c *config.Config) { c.StatusPage.Auth.PasswordFile += ".gone" }, want: "reading statusPage.auth.passwordFile"},
 		{name: "no credentials", change: func(c *config.Config) { c.GitHub.TokenFile = "" }, want: "github: set github.tokenFile or github.app"},
 		{name: "no ledger key", change: func(c *config.Config) { c.Ledger.SigningKeyFiles = nil }, want: "ledger.signingKeyFiles: required by serve; create a key with `purrvision ledger keygen -o FILE`"},

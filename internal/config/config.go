@@ -288,6 +288,10 @@ type GitHub struct {
 	App       App    `json:"app"`
 	// WebhookSecretFile holds the webhook secret shared with GitHub.
 	WebhookSecretFile string `json:"webhookSecretFile,omitempty"`
+	// WebhookSecretPreviousFile holds the secret a rotation retires:
+	// deliveries signed with it are accepted too until it is removed
+	// (docs/operations.md, "Rotating the webhook secret").
+	WebhookSecretPreviousFile string `json:"webhookSecretPreviousFile,omitempty"`
 	// Repo is owner/name of the repository where requests are filed.
 	Repo string `json:"repo"`
 	// BotLogin is the login Purrvision acts as; only its comments are
@@ -645,6 +649,9 @@ func (c *Config) ServeErrors() error {
 	}
 	if c.GitHub.Token == "" && c.GitHub.TokenFile == "" && c.GitHub.App.ID == 0 {
 		errs = append(errs, errors.New("github: set github.tokenFile or github.app so serve can call GitHub"))
+	}
+	if p := c.GitHub.WebhookSecretPreviousFile; p != "" && p == c.GitHub.WebhookSecretFile {
+		errs = append(errs, errors.New("github.webhookSecretPreviousFile: names the same file as github.webhookSecretFile; during a rotation it holds the old secret, the other the new one; remove it when the rotation is done"))
 	}
 	if len(c.Ledger.SigningKeyFiles) == 0 {
 		errs = append(errs, errors.New("ledger.signingKeyFiles: required by serve; create a key with `purrvision ledger keygen -o FILE` and list the file (docs/operations.md)"))

@@ -38,10 +38,13 @@ type GitHub interface {
 
 // Options are the service's dependencies.
 type Options struct {
-	Config  *config.Config
-	Secret  []byte
-	GitHub  GitHub
-	Tenants *tenants.Repo
+	Config *config.Config
+	Secret []byte
+	// PreviousSecret is the webhook secret a rotation is retiring
+	// (github.webhookSecretPreviousFile); nil when none is.
+	PreviousSecret []byte
+	GitHub         GitHub
+	Tenants        *tenants.Repo
 	// Ledger is the one ledger, on Tenants, that the provisioner and the
 	// rollouts share.
 	Ledger *ledger.Ledger
@@ -123,7 +126,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/webhook", &webhook.Handler{
-		Secret:  o.Secret,
+		Secret: o.Secret, Previous: o.PreviousSecret,
 		Router:  &webhook.Router{Requests: prov.RequestsRepo(), Tenants: prov.TenantsRepo()},
 		Queue:   queue,
 		Metrics: metrics,
