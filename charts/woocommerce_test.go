@@ -378,3 +378,53 @@ func mustQuantity(t *testing.T, s string) *resource.Quantity {
 	}
 	return &q
 }
+
+// TestWooCommerce_ImageFromTheConfig: chart.image points every WordPress
+// container (the installer too) at the mirror, by digest when one is
+// given; the database keeps its image.
+func TestWooCommerce_ImageFromTheConfig(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name  string
+		image config.ChartImage
+		want  string
+	}{
+		{"tag", config.ChartImage{Repository: "registry.example.com/mirror/woocommerce", Tag: "6.8.3-wc10.3.5-r1"}, "registry.example.com/mirror/woocommerce:6.8.3-wc10.3.5-r1"},
+		{"digest", config.ChartImage{Repository: "registry.example.com:5000/woocommerce", Digest: digest}, "registry.example.com:5000/woocommerce@" + digest},
+		{"tag and digest", config.ChartImage{Repository: "mirror/woocommerce", Tag: "v1", Digest: digest}, "mirror/woocommerce@" + digest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testutil.ExampleConfig(t)
+			im := tt.image
+			cfg.Chart.Image = &im
+			vals, err := renderer.ChartValues(cfg, testutil.ExampleRequest(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			web, db := 0, 0
+			for _, o := range render(t, vals) {
+				if o.GetKind() != "Deployment" && o.GetKind() != "StatefulSet" {
+					continue
+				}
+				for _, field := range []string{"containers", "initContainers"} {
+					cs, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", field)
+					for _, c := range cs {
+						image := c.(map[string]any)["image"].(string)
+						switch {
+						case image == tt.want:
+							web++
+						case strings.HasPrefix(image, "docker.io/library/mariadb:"):
+							db++
+						default:
+							t.Errorf("%s %s: image %q, want %q or the database's", o.GetKind(), o.GetName(), image, tt.want)
+						}
+					}
+				}
+			}
+			if web < 2 || db == 0 {
+				t.Errorf("%d containers run the mirror and %d the database image; want the WordPress container and its installer, and the database", web, db)
+			}
+		})
+	}
+}

@@ -24,6 +24,23 @@ type Values struct {
 	HTTPRoute *HTTPRouteValues `json:"httpRoute,omitempty"`
 	WordPress ComponentValues  `json:"wordpress"`
 	Database  ComponentValues  `json:"database"`
+	// Images is left out unless chart.image is set, so stores that run
+	// the chart's own image keep the values they had.
+	Images *ImagesValues `json:"images,omitempty"`
+}
+
+// ImagesValues override the chart's images; Helm merges them over the
+// chart's defaults (the pull policy, the database image).
+type ImagesValues struct {
+	WordPress ImageValues `json:"wordpress"`
+}
+
+// ImageValues name an image; with a digest the chart pulls
+// repository@digest.
+type ImageValues struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag,omitempty"`
+	Digest     string `json:"digest,omitempty"`
 }
 
 // StoreValues describe the shop.
@@ -100,7 +117,12 @@ func (s *store) chartValues() Values {
 		}
 	}
 	storageClass := s.site.StorageClassFor(s.plan)
+	var images *ImagesValues
+	if im := s.cfg.Chart.Image; im != nil {
+		images = &ImagesValues{WordPress: ImageValues{Repository: im.Repository, Tag: im.Tag, Digest: im.Digest}}
+	}
 	return Values{
+		Images: images,
 		Store: StoreValues{
 			Name:       s.name,
 			Title:      title,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -178,6 +179,54 @@ type Chart struct {
 	// Version is the chart version; for an OCIRepository it is the tag.
 	Version string      `json:"version"`
 	Source  ChartSource `json:"source"`
+	// Image, when set, is the store image (WordPress, wp-cli and
+	// WooCommerce) every store runs instead of the chart's own: a mirror,
+	// or a build of your own. A change of it reaches the stores through a
+	// rollout, as a chart bump does.
+	Image *ChartImage `json:"image,omitempty"`
+}
+
+// ChartImage names an image in a registry, pinned by tag, digest or both.
+type ChartImage struct {
+	// Repository is the image without tag or digest, such as
+	// registry.example.com/mirror/woocommerce.
+	Repository string `json:"repository"`
+	Tag        string `json:"tag,omitempty"`
+	// Digest, sha256:<64 hex>, pins the image's content; the tag is then
+	// only for people.
+	Digest string `json:"digest,omitempty"`
+}
+
+// Image reference grammar (distribution/reference), restricted to what a
+// store image needs: a lowercase repository path with an optional
+// registry host and port, a tag, a sha256 digest.
+var (
+	imageRepository = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+	imageTag        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	imageDigest     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+)
+
+func (im *ChartImage) validate() []error {
+	if im == nil {
+		return nil
+	}
+	var errs []error
+	switch {
+	case im.Repository == "":
+		errs = append(errs, errors.New("chart.image.repository: required when chart.image is set; the store image without tag or digest, such as registry.example.com/mirror/woocommerce"))
+	case len(im.Repository) > 255 || !imageRepository.MatchString(im.Repository):
+		errs = append(errs, fmt.Errorf("chart.image.repository: %q is not an image repository (lowercase path, optional registry host, no tag, digest or scheme), such as registry.example.com/mirror/woocommerce", im.Repository))
+	}
+	if im.Tag == "" && im.Digest == "" {
+		errs = append(errs, errors.New("chart.image: pin the image with chart.image.tag, chart.image.digest (sha256:...) or both"))
+	}
+	if im.Tag != "" && (!imageTag.MatchString(im.Tag) || im.Tag == "latest") {
+		errs = append(errs, fmt.Errorf("chart.image.tag: %q is not a pinned tag (letters, digits, _ . -, at most 128, never latest)", im.Tag))
+	}
+	if im.Digest != "" && !imageDigest.MatchString(im.Digest) {
+		errs = append(errs, fmt.Errorf("chart.image.digest: %q is not sha256:<64 lowercase hex digits>", im.Digest))
+	}
+	return errs
 }
 
 // ChartSource is the Flux source each store pulls the chart from.
@@ -459,6 +508,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Chart.validate()...)
+	errs = append(errs, c.Chart.Image.validate()...)
 	for _, f := range [][2]string{{"flux.namespace", c.Flux.Namespace}, {"flux.sourceName", c.Flux.SourceName}, {"flux.decryptionSecret", c.Flux.DecryptionSecret}} {
 		if msgs := validation.IsDNS1123Subdomain(f[1]); len(msgs) > 0 {
 			add(f[0], "%q is not a Kubernetes object name", f[1])

@@ -34,6 +34,13 @@ func withChart(cfg *config.Config, version string) *config.Config {
 	return &c
 }
 
+// withImage is cfg with its stores pointed at another image.
+func withImage(cfg *config.Config, im config.ChartImage) *config.Config {
+	c := *cfg
+	c.Chart.Image = &im
+	return &c
+}
+
 // withPlanCPU is cfg with plan's CPU changed.
 func withPlanCPU(cfg *config.Config, plan, cpu string) *config.Config {
 	c := *cfg

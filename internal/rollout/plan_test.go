@@ -82,6 +82,11 @@ func TestPlanFleet(t *testing.T) {
 			groups: [][]string{{"cat-cafe", "emu-eats", "gnu-grill"}, {"dog-diner", "fox-food"}},
 		},
 		{
+			name: "a mirror for the store image", cfg: withImage(cfg, config.ChartImage{Repository: "registry.example.com/mirror/woocommerce", Tag: "6.8.3-wc10.3.5"}), tree: tree,
+			headlines: []string{"5 stores: helmrelease.yaml changed (+4 -0)"},
+			groups:    [][]string{{"cat-cafe", "dog-diner", "emu-eats", "fox-food", "gnu-grill"}},
+		},
+		{
 			name: "older layout", cfg: cfg, tree: flat, unchanged: 2,
 			headlines: []string{"1 store (plan small): older layout, moved to the current one"},
 			groups:    [][]string{{"old-shop"}},

@@ -18,11 +18,18 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
+{{/* An image: repository@digest when a digest pins it (chart.image.digest
+in purrvision.yaml), else repository:tag, the tag pinned (never empty or
+latest). */}}
 {{- define "woocommerce.image" -}}
+{{- if .digest -}}
+{{ .repository }}@{{ .digest }}
+{{- else -}}
 {{- if or (not .tag) (eq (toString .tag) "latest") -}}
 {{- fail "images.*.tag must be a pinned version, never empty or latest" -}}
 {{- end -}}
 {{ .repository }}:{{ .tag }}
+{{- end -}}
 {{- end -}}
 
 {{- define "woocommerce.secret" -}}
