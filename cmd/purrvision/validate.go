@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,15 +16,21 @@ import (
 func newValidateCommand() *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
-		Use:   "validate -f REQUEST",
-		Short: "Check a StoreRequest and print what to fix",
+		Use:   "validate [-f REQUEST]",
+		Short: "Check a StoreRequest, or the config alone, and print what to fix",
 		Long: `Check a StoreRequest against the config and print every problem with the
-field and the fix. Exit codes: 0 valid, 1 invalid request, 2 usage or config error.`,
+field and the fix. Without -f, check the config alone: every key, and what
+serve needs beyond rendering (listed, not refused: a config for render and
+validate needs none of it). Exit codes: 0 valid, 1 invalid request, 2 usage
+or config error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
+			}
+			if file == "" {
+				return validateConfig(cmd, cfg)
 			}
 			data, err := readRequestFile(cmd, file)
 			if err != nil {
@@ -39,6 +46,25 @@ field and the fix. Exit codes: 0 valid, 1 invalid request, 2 usage or config err
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "StoreRequest file, or - for standard input")
 	return cmd
+}
+
+// validateConfig reports a config that loaded (so every key is valid),
+// and what serve would still refuse.
+func validateConfig(cmd *cobra.Command, cfg *config.Config) error {
+	out := cmd.OutOrStdout()
+	if _, err := fmt.Fprintf(out, "the config is valid (clusters: %d, plans: %d)\n", len(cfg.Clusters), len(cfg.Plans)); err != nil {
+		return err
+	}
+	if err := cfg.ServeErrors(); err != nil {
+		_, err = fmt.Fprintf(out, "serve would refuse it until these are set:\n%s\n", indent(err.Error()))
+		return err
+	}
+	_, err := fmt.Fprintln(out, "serve has what it needs from it (the files it names are read at start)")
+	return err
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
 // parseAndValidate returns an invalidError listing every problem.
