@@ -15,13 +15,7 @@ import (
 // botCheckRuns are the check runs purrvision/plan the bot's App created on
 // a commit.
 func (h *harness) botCheckRuns(sha string) []ghstandin.CheckRun {
-	var out []ghstandin.CheckRun
-	for _, r := range h.gh.CheckRuns(tenantsRepo, sha) {
-		if r.App+"[bot]" == ghstandin.BotLogin && r.Name == v1alpha1.CheckName {
-			out = append(out, r)
-		}
-	}
-	return out
+	return h.botRuns(sha, v1alpha1.CheckName)
 }
 
 // storeRequest is a StoreRequest file of owner's.

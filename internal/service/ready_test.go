@@ -15,16 +15,20 @@ import (
 	"github.com/purrvision/purrvision/internal/setup"
 )
 
-// readyRuns are the check runs purrvision/ready the bot's App created on
-// sha.
-func (h *harness) readyRuns(sha string) []ghstandin.CheckRun {
+// botRuns are the check runs named name the bot's App created on sha.
+func (h *harness) botRuns(sha, name string) []ghstandin.CheckRun {
 	var out []ghstandin.CheckRun
 	for _, r := range h.gh.CheckRuns(tenantsRepo, sha) {
-		if r.App+"[bot]" == ghstandin.BotLogin && r.Name == v1alpha1.ReadyCheckName {
+		if r.App+"[bot]" == ghstandin.BotLogin && r.Name == name {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// readyRuns are the bot's purrvision/ready runs on sha.
+func (h *harness) readyRuns(sha string) []ghstandin.CheckRun {
+	return h.botRuns(sha, v1alpha1.ReadyCheckName)
 }
 
 // requireReady is the tenants repo's base branch protected as `purrvision
