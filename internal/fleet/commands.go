@@ -329,6 +329,10 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 	}); err != nil {
 		return "", err
 	}
+	// Recorded pushed: its head is ready.
+	if err := r.ready(ctx, ps.Pushed, ps.Pushed, revertRender(tr.st.ID, n)); err != nil {
+		return "", err
+	}
 	msg := fmt.Sprintf("Pull request %s puts wave %d's stores back as they were before it, Secrets as they are now. It waits for a reviewer.", pr.URL, n)
 	if rev != nil && len(rev.Skipped) > 0 {
 		msg += fmt.Sprintf(" Left as they are: %d stores (gone or new since).", len(rev.Skipped))

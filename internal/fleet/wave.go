@@ -87,6 +87,9 @@ func (r *Roller) watchPull(ctx context.Context, tr *tracking, n int, pr *forge.P
 		return true, r.pause(ctx, tr, fmt.Sprintf("wave %d's pull request %s was closed without merge", n, pr.URL),
 			fmt.Sprintf("Rollout paused: wave %d's pull request %s was closed without merge. `/purrvision rollout resume` opens the wave again from today's plan; `/purrvision rollout abort` stops the rollout.", n, pr.URL))
 	case pr.HeadSHA != w.Pushed:
+		if err := r.ready(ctx, pr.HeadSHA, w.Pushed, waveRender(tr.st.ID, n)); err != nil {
+			return true, err
+		}
 		return true, r.pause(ctx, tr, handEdited(n, pr, w.Pushed),
 			fmt.Sprintf("Rollout paused: %s. Purrvision does not go on with a wave it did not write. Close %s, then `/purrvision rollout resume` opens the wave again from today's plan.", handEdited(n, pr, w.Pushed), pr.URL))
 	}
@@ -227,6 +230,9 @@ func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 		return err
 	}
 	if ok && head.String() != w.Pushed {
+		if err := r.ready(ctx, head.String(), w.Pushed, waveRender(tr.st.ID, n)); err != nil {
+			return err
+		}
 		return r.pause(ctx, tr, fmt.Sprintf("wave %d's branch `%s` was pushed to by hand", n, w.Branch),
 			fmt.Sprintf("Rollout paused: wave %d's branch `%s` no longer holds the commit Purrvision pushed; it does not go on with a wave it did not write.", n, w.Branch))
 	}
@@ -246,6 +252,9 @@ func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 		return err
 	}
 	if err := r.reportCheck(ctx, rollout.WaveCheck(tr.st.ID, n, w.Pushed, tr.issue.URL, plan.Only(w.Stores))); err != nil {
+		return err
+	}
+	if err := r.ready(ctx, w.Pushed, w.Pushed, waveRender(tr.st.ID, n)); err != nil {
 		return err
 	}
 	if pr.Merged {
@@ -531,6 +540,9 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 		return true, nil
 	}
 	if revert {
+		if pr.Open {
+			return true, r.readyRevert(ctx, id, n, pr)
+		}
 		if !pr.Merged {
 			return true, nil
 		}
@@ -590,6 +602,26 @@ func (r *Roller) recordRevert(ctx context.Context, id string, n int, pr *forge.P
 	return r.table(ctx, tr)
 }
 
+// readyRevert gives the head of the bot's open revert pull request of
+// wave n its purrvision/ready when the branch moves: success only when
+// the rollout's state records the bot pushing exactly that head for this
+// pull request, failure otherwise.
+func (r *Roller) readyRevert(ctx context.Context, id string, n int, pr *forge.PullRequest) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr, err := r.find(ctx, id)
+	if err != nil {
+		return err
+	}
+	pushed := ""
+	if tr != nil {
+		if ps, ok := tr.st.Reverts[strconv.Itoa(n)]; ok && ps.Pull == pr.Number {
+			pushed = ps.Pushed
+		}
+	}
+	return r.ready(ctx, pr.HeadSHA, pushed, revertRender(id, n))
+}
+
 // find is the tracking issue of rollout id, open or closed, found by the
 // ledger's records (which only the bot writes); nil when none.
 func (r *Roller) find(ctx context.Context, id string) (*tracking, error) {
@@ -619,6 +651,22 @@ func (r *Roller) find(ctx context.Context, id string) (*tracking, error) {
 		}
 	}
 	return nil, nil
+}
+
+// ready writes purrvision/ready on head, the head of a wave's or a
+// revert's branch (apply.BranchReady): success only when it is pushed,
+// the commit the rollout's state records the bot pushing there.
+func (r *Roller) ready(ctx context.Context, head, pushed, what string) error {
+	if head == "" {
+		return nil
+	}
+	return r.app.WriteReady(ctx, r.gh, apply.BranchReady(head, pushed, what))
+}
+
+func waveRender(id string, n int) string { return fmt.Sprintf("wave %d of rollout %s", n, id) }
+
+func revertRender(id string, n int) string {
+	return fmt.Sprintf("the revert of wave %d of rollout %s", n, id)
 }
 
 // reportCheck makes the bot's check run of want's name on want's commit

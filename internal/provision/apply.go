@@ -18,7 +18,7 @@ import (
 
 // The applier of a request issue's plan. It writes on GitHub what is
 // idempotent by itself first (closing pull requests, the pull request,
-// labels, the check run: each found and compared before it is written),
+// labels, the check runs: each found and compared before it is written),
 // then makes the handling's one ledger commit, write-ahead: the new
 // state, the sealed credentials, the IDs of the posts earlier handlings
 // made, and the nonces of the comments it is about to post; then it edits
@@ -69,7 +69,8 @@ func (p *Provisioner) applyIssue(ctx context.Context, v *requestView, plan *Issu
 		return p.failed(ctx, v, store, "label the issue", err)
 	}
 	if plan.CommitStatus != nil {
-		// Before the check run: branch protection requires it.
+		// Before the check runs: earlier installs' branch protection
+		// requires it.
 		if err := p.gh.SetStatus(ctx, v.Issue.Ref.Repo, *plan.CommitStatus); err != nil {
 			return p.failed(ctx, v, store, "set the status "+v1alpha1.StatusContext, err)
 		}
@@ -77,6 +78,11 @@ func (p *Provisioner) applyIssue(ctx context.Context, v *requestView, plan *Issu
 	if plan.Check != nil && sha != "" {
 		if err := p.reportCheck(ctx, sha, plan.Check); err != nil {
 			return p.failed(ctx, v, store, "report the check run", err)
+		}
+	}
+	if plan.Ready != nil {
+		if err := p.applier().WriteReady(ctx, p.gh, *plan.Ready); err != nil {
+			return p.failed(ctx, v, store, "report the check run "+v1alpha1.ReadyCheckName, err)
 		}
 	}
 	if plan.Merge != nil && len(plan.Merge.Deployments) > 0 {

@@ -191,18 +191,23 @@ func (p *Provisioner) change(ctx context.Context, v *commandView, ans *AnswerPla
 		}
 		return p.commit(s, cp.Commit), nil
 	})
-	unlock()
 	if err != nil {
+		unlock()
 		return fmt.Errorf("committing %s of store %s: %w", cmd.Name, name, err)
 	}
 	if cp.NotProvisioned && cmd.Name == CmdRotate {
 		// Before the merge, the provisioning branch gets new credentials,
-		// with the request's handling.
+		// with the request's handling (which takes the lock itself).
+		unlock()
 		return p.reconcile(ctx, v.requestView, extra{Answer: plan.Answer, Forget: true})
 	}
+	// Held until the push is recorded: purrvision/ready of a store pull
+	// request (readyStorePull) reads the record under this lock.
+	defer unlock()
 	if res.Pushed && plan.Pull != nil {
 		plan.Branch = res.Commit.String()
 	}
+	plan.Ready = storeReady(res, rec.Branch, plan.Pull)
 	return p.applyIssue(ctx, v.requestView, plan, res.Commit.String())
 }
 

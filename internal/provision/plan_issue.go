@@ -59,6 +59,10 @@ type IssuePlan struct {
 	// CommitStatus is the status purrvision/validate of a request pull
 	// request's head, set before its check run; nil none.
 	CommitStatus *forge.Status
+	// Ready is the check run purrvision/ready, the one check branch
+	// protection requires, on the exact head the handling decided about
+	// (requestReady, storeReady); nil none.
+	Ready *forge.CheckRun
 }
 
 // AnswerPlan is the one reply to a command comment.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
@@ -30,8 +31,11 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	if pr.Merged {
 		return p.recordMerge(ctx, pr)
 	}
-	if _, storeBranch := v1alpha1.StoreOfBranch(pr.Head); !pr.Open || storeBranch || pr.Base != p.cfg.TenantsRepo.Branch {
-		return nil // only request pull requests into the base branch
+	if !pr.Open || pr.Base != p.cfg.TenantsRepo.Branch {
+		return nil // only pull requests into the base branch
+	}
+	if store, storeBranch := v1alpha1.StoreOfBranch(pr.Head); storeBranch {
+		return p.readyStorePull(ctx, pr, store)
 	}
 	files, err := p.gh.ListPullFiles(ctx, repo, number)
 	if err != nil {
@@ -55,10 +59,40 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 			if plan.Check, err = PlanCheck(CheckInput{Config: p.cfg, Refused: reason}); err != nil {
 				return err
 			}
+			plan.Ready = refusedReady(pr.HeadSHA, reason)
 		}
 		return p.applyIssue(ctx, v, plan, pr.HeadSHA)
 	}
 	return p.validateRequestPull(ctx, pr)
+}
+
+// readyStorePull gives the head of one of the bot's open store pull
+// requests (apply.Bot.Owns) its purrvision/ready when the branch moves (a
+// push, the pull request reopened): success only when the issue it
+// belongs to recorded pushing exactly that head, failure otherwise,
+// whoever moved the branch. The issue is the one the marker names, but
+// only as its own ledger record confirms (ownPull), never the marker
+// alone. Under the store's lock, as a handling of the issue pushes and
+// records, so a head the bot just pushed is read as recorded. A pull
+// request from a store branch that is not the bot's is left alone: it
+// gets no purrvision/ready, so it cannot merge under setup's rules.
+func (p *Provisioner) readyStorePull(ctx context.Context, pr *forge.PullRequest, store string) error {
+	if !p.applier().Owns(pr, "") || pr.HeadSHA == "" {
+		return nil
+	}
+	unlock := p.locks.Lock(store)
+	defer unlock()
+	pushed := ""
+	if ref, _, ok := ParsePullMarker(pr.Body); ok && ref.Repo == p.requests {
+		rec, _, err := p.ledger.Read(ctx, ref, true)
+		if err != nil {
+			return fmt.Errorf("reading the record of %s for pull request %d: %w", ref, pr.Number, err)
+		}
+		if st := rec.State(); ownPull(pr, st) {
+			pushed = st.Branch
+		}
+	}
+	return p.applier().WriteReady(ctx, p.gh, apply.BranchReady(pr.HeadSHA, pushed, storeRender(store)))
 }
 
 // readPull reads a request pull request as its own issue: its ledger
@@ -246,7 +280,7 @@ func (p *Provisioner) validateRequestPull(ctx context.Context, pr *forge.PullReq
 // to the author's keys the read model holds.
 func (p *Provisioner) planValidPull(v *requestView, pr *forge.PullRequest, plan *PullPlan, reqs []*v1alpha1.StoreRequest, sha string) (*IssuePlan, error) {
 	status := validPullStatus(sha, reqs)
-	ip := &IssuePlan{CommitStatus: &status}
+	ip := &IssuePlan{CommitStatus: &status, Ready: requestReady(status, "")}
 	for _, s := range plan.Seals {
 		url := s.AdminURL
 		if url == "" {
@@ -265,14 +299,16 @@ func (p *Provisioner) planValidPull(v *requestView, pr *forge.PullRequest, plan 
 }
 
 // reportInvalidPull lists what to fix in a comment, and fails the status
-// purrvision/validate and the check run purrvision/plan of sha.
+// purrvision/validate and the check runs purrvision/plan and
+// purrvision/ready of sha.
 func (p *Provisioner) reportInvalidPull(ctx context.Context, v *requestView, sha string, problems []FieldError) error {
 	check, err := PlanCheck(CheckInput{Config: p.cfg, Problems: problems})
 	if err != nil {
 		return err
 	}
 	status := invalidPullStatus(sha, problems)
-	return p.applyIssue(ctx, v, &IssuePlan{Validation: invalidPullComment(v.Issue.Author, problems), CommitStatus: &status, Check: check}, sha)
+	return p.applyIssue(ctx, v, &IssuePlan{Validation: invalidPullComment(v.Issue.Author, problems), CommitStatus: &status, Check: check,
+		Ready: requestReady(status, check.Output.Summary)}, sha)
 }
 
 // ownStores names the requested stores whose folder on the branch head is

@@ -103,6 +103,7 @@ func (p *Provisioner) reconcile(ctx context.Context, v *requestView, x extra) er
 	if plan.Status != nil {
 		plan.Status.Branch = res.Commit.String()
 	}
+	plan.Ready = storeReady(res, v.T.recorded().Branch, plan.Pull)
 	return p.applyIssue(ctx, v, plan, res.Commit.String())
 }
 

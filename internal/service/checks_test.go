@@ -15,13 +15,7 @@ import (
 // botCheckRuns are the check runs purrvision/plan the bot's App created on
 // a commit.
 func (h *harness) botCheckRuns(sha string) []ghstandin.CheckRun {
-	var out []ghstandin.CheckRun
-	for _, r := range h.gh.CheckRuns(tenantsRepo, sha) {
-		if r.App+"[bot]" == ghstandin.BotLogin && r.Name == v1alpha1.CheckName {
-			out = append(out, r)
-		}
-	}
-	return out
+	return h.botRuns(sha, v1alpha1.CheckName)
 }
 
 // storeRequest is a StoreRequest file of owner's.
@@ -96,8 +90,17 @@ func TestChecks_RequestPull(t *testing.T) {
 			t.Errorf("a redelivery called %s %d times", route, after[route]-calls[route])
 		}
 	}
-	if rs := h.gh.CheckRuns(tenantsRepo, head); len(rs) != 2 || rs[0].Updated || rs[1].Conclusion != "failure" || rs[1].Updated {
+	var rs []ghstandin.CheckRun // purrvision/plan's, newest first; purrvision/ready beside them
+	for _, r := range h.gh.CheckRuns(tenantsRepo, head) {
+		if r.Name == v1alpha1.CheckName {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) != 2 || rs[0].Updated || rs[1].Conclusion != "failure" || rs[1].Updated {
 		t.Errorf("check runs after the redelivery: %+v", rs)
+	}
+	if ready := h.readyRuns(head); len(ready) != 1 || ready[0].Updated || ready[0].Conclusion != "success" {
+		t.Errorf("purrvision/ready after the redelivery: %+v", ready)
 	}
 }
 
@@ -123,6 +126,12 @@ func TestChecks_InvalidRequestPull(t *testing.T) {
 	}
 	if sts := h.gh.Statuses(tenantsRepo, head); len(sts) != 1 || sts[0].GetState() != "failure" {
 		t.Errorf("statuses: %v", sts)
+	}
+	// purrvision/ready is the same verdict, with what to fix quoted as
+	// purrvision/plan quotes it.
+	if ready := h.readyRuns(head); len(ready) != 1 || ready[0].Conclusion != "failure" || !strings.Contains(ready[0].Summary, "`README.md`: is not a store request") ||
+		strings.Contains(ready[0].Summary, "@octocat <!--") {
+		t.Errorf("purrvision/ready on the invalid head: %+v", ready)
 	}
 }
 
@@ -190,5 +199,8 @@ func TestChecks_WithoutThePermissionTheRestGoesOn(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), "grant the GitHub App checks: write") {
 		t.Error("no warning says what to grant")
+	}
+	if !strings.Contains(h.logs.String(), "branch protection blocks the merge of the bot's pull requests") {
+		t.Error("no warning says the required check is missing, so merges are blocked")
 	}
 }

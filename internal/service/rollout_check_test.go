@@ -13,13 +13,7 @@ import (
 // rolloutChecks are the check runs purrvision/rollout the bot's App
 // created on sha.
 func (h *harness) rolloutChecks(sha string) []ghstandin.CheckRun {
-	var out []ghstandin.CheckRun
-	for _, r := range h.gh.CheckRuns(tenantsRepo, sha) {
-		if r.App+"[bot]" == ghstandin.BotLogin && r.Name == v1alpha1.RolloutCheckName {
-			out = append(out, r)
-		}
-	}
-	return out
+	return h.botRuns(sha, v1alpha1.RolloutCheckName)
 }
 
 // TestRollout_WaveCheckRun: each wave's pull request carries the check run
