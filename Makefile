@@ -106,8 +106,13 @@ golden: ## Regenerate the renderer's golden files.
 	$(GO) test ./renderer -run TestRender_Golden -update
 
 .PHONY: bench
-bench: ## Run the benchmarks recorded in BENCHMARKS.md.
-	$(GO) test -run '^$$' -bench . -benchmem ./renderer
+bench: testbin ## Run every benchmark BENCHMARKS.md records, each as it records it (BENCH=regexp picks some).
+	set -a; . $(BIN)/testbin.env; set +a; \
+	grep -E "^go test -run '\\^\\$$' -bench" BENCHMARKS.md | sed 's/  *#.*//' | sort -u | \
+	while read -r cmd; do \
+		if [ -n "$${BENCH:-}" ] && ! grep -qE -- "$$BENCH" <<<"$$cmd"; then continue; fi; \
+		echo "== $$cmd"; eval "$(GO) $${cmd#go } -tags $(DEV_TAGS)"; \
+	done
 
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./internal/api/v1alpha1:FuzzParse ./internal/provision:FuzzParseForm ./internal/provision:FuzzParseCommand ./internal/storestatus:FuzzState ./internal/storestatus:FuzzBody ./tenants:FuzzTrailers ./internal/provision:FuzzCheckPullDiff ./internal/rollout:FuzzParseWaves ./internal/rollout:FuzzParseMaxFailures ./renderer:FuzzFastYAML
