@@ -28,7 +28,17 @@ fetch() { # fetch PACKAGE VERSION DIR FILE_IN_PACKAGE...
 	if [ -f "$dir/.complete" ]; then
 		return
 	fi
-	command -v npm >/dev/null || { log "npm is needed to fetch $pkg (apt-get install npm)"; exit 1; }
+	if ! command -v npm >/dev/null; then
+		# As make installs Chromium: from apt, when it can.
+		if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+			log "installing npm from apt to fetch $pkg (first time only)"
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; } >&2 ||
+				{ log "apt-get install npm failed; install npm and run make again"; exit 1; }
+		else
+			log "npm is needed to fetch $pkg: install it (apt-get install npm) and run make again"
+			exit 1
+		fi
+	fi
 	log "fetching $pkg@$version from npm (first time only)"
 	local tmp
 	mkdir -p "$(dirname "$dir")"
