@@ -466,6 +466,51 @@ func (s *Server) CheckPush(dir, login string, updates []gitserver.Update) []gits
 	return out
 }
 
+// Pushed is gitserver's Notifier: each open pull request whose head
+// branch a push moved gets the event GitHub sends, pull_request
+// "synchronize" with the head before and after, sent by the pusher; the
+// approvals of the old head are dismissed where the base's rules say so.
+func (s *Server) Pushed(dir, login string, updates []gitserver.Update) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.repoAtDir(dir)
+	if rp == nil {
+		return
+	}
+	for _, u := range updates {
+		branch, ok := strings.CutPrefix(u.Ref, "refs/heads/")
+		if !ok || u.Deletion() {
+			continue
+		}
+		if sha, err := rp.headSHA(branch); err != nil || sha != u.New {
+			continue // git did not store it
+		}
+		for _, n := range sortedPulls(rp) {
+			pr := rp.pulls[n]
+			if pr.GetState() != "open" || pr.GetHead().GetRef() != branch {
+				continue
+			}
+			before := pr.GetHead().GetSHA()
+			rp.refresh(pr)
+			if pr.GetHead().GetSHA() == before {
+				continue
+			}
+			s.emit("pull_request", object{"action": "synchronize", "number": n, "before": before, "after": pr.GetHead().GetSHA(),
+				"pull_request": s.pullJSON(rp, pr), "repository": s.repoJSON(rp), "sender": s.userJSON(login)})
+		}
+	}
+}
+
+// sortedPulls are the numbers of rp's pull requests, oldest first.
+func sortedPulls(rp *repo) []int {
+	ns := make([]int, 0, len(rp.pulls))
+	for n := range rp.pulls {
+		ns = append(ns, n)
+	}
+	sort.Ints(ns)
+	return ns
+}
+
 // Token is login's token for git over HTTP, the same each time: for the
 // App's bot an installation token (push with the user name
 // x-access-token), for a person a personal access token.

@@ -58,6 +58,14 @@ type Guard interface {
 	CheckPush(dir, login string, updates []Update) []Refusal
 }
 
+// Notifier is a Guard told of each push git took, as GitHub's webhooks
+// are: Pushed runs once git http-backend has answered, with the updates
+// the push asked for; which of them git stored is for the notifier to
+// read from the repository (a stale lease stores nothing).
+type Notifier interface {
+	Pushed(dir, login string, updates []Update)
+}
+
 // ErrUnauthenticated is Authenticate's error for credentials of no one,
 // in GitHub's words.
 var ErrUnauthenticated = errors.New("Invalid username or token. Password authentication is not supported for Git operations.")
@@ -138,6 +146,9 @@ func (s *Server) serve(backend *cgi.Handler) http.HandlerFunc {
 			return
 		}
 		as.ServeHTTP(w, withBody(r, body))
+		if n, ok := g.(Notifier); ok {
+			n.Pushed(dir, login, p.updates)
+		}
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/ghstandin/ghspec"
 	"github.com/purrvision/purrvision/internal/gitserver"
 )
 
@@ -381,7 +383,7 @@ func TestUpdateBranch_BotBranch(t *testing.T) {
 	gh, _ := standIn(t)
 	bare := bareOf(t, gh)
 	gh.SetPermission("acme/stores", "maint", "maintain")
-	rules := strings.ReplaceAll(storeRules, `"refs/heads/purrvision/ledger"`, `"refs/heads/feature"`)
+	rules := strings.ReplaceAll(storeRules, `"refs/heads/purrvision/ledger"`, `"refs/heads/topic-sync"`)
 	put(t, gh, "POST", stores+"/rulesets", "", rules, http.StatusCreated)
 	n, err := gh.OpenPull("acme/stores", "octocat", "feature", "main", "Add", "")
 	if err != nil {
@@ -399,7 +401,14 @@ func TestUpdateBranch_BotBranch(t *testing.T) {
 // asks it about every push, and a clone of it to push from.
 func guarded(t *testing.T) (*ghstandin.Server, *gitserver.Server, string, string) {
 	t.Helper()
-	gh, _ := standIn(t)
+	gh, _, srv, bare, work := guardedChecked(t)
+	return gh, srv, bare, work
+}
+
+// guardedChecked is guarded, with the checker of what the stand-in sent.
+func guardedChecked(t *testing.T) (*ghstandin.Server, *ghspec.Checker, *gitserver.Server, string, string) {
+	t.Helper()
+	gh, c := standIn(t)
 	bare := bareOf(t, gh)
 	srv, err := gitserver.New(filepath.Dir(bare))
 	if err != nil {
@@ -415,7 +424,79 @@ func guarded(t *testing.T) (*ghstandin.Server, *gitserver.Server, string, string
 	for login, p := range map[string]string{"maint": "maintain", "boss": "admin"} {
 		gh.SetPermission("acme/stores", login, p)
 	}
-	return gh, srv, bare, work
+	return gh, c, srv, bare, work
+}
+
+// TestPush_SynchronizesItsPulls: a push that moves an open pull request's
+// head sends pull_request "synchronize" as GitHub does, with the heads
+// before and after and the pusher as its sender, in the shape GitHub's
+// webhook description gives; a refused push sends nothing.
+func TestPush_SynchronizesItsPulls(t *testing.T) {
+	gh, c, srv, bare, work := guardedChecked(t)
+	commitTo(t, bare, "main", "first.txt", "x\n")
+	mustGit(t, work, "pull", "-q", srv.URLAs("repo", "", ""), "main")
+	push := func(who, refspec string) error {
+		if err := os.WriteFile(filepath.Join(work, "f.txt"), []byte(who+refspec+time.Now().String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mustGit(t, work, "add", ".")
+		mustGit(t, work, "commit", "-q", "-m", "change by "+who)
+		out, err := gitIn(t, work, "push", srv.URLAs("repo", who, gh.Token(who)), refspec)
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	}
+	if err := push("maint", "HEAD:refs/heads/topic-sync"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := gh.OpenPull("acme/stores", "maint", "topic-sync", "main", "A topic", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := mustGit(t, bare, "rev-parse", "topic-sync")
+	if err := push("maint", "HEAD:refs/heads/topic-sync"); err != nil {
+		t.Fatal(err)
+	}
+	after := mustGit(t, bare, "rev-parse", "topic-sync")
+	gh.WaitDeliveries()
+	var syncs []map[string]any
+	for _, d := range gh.Deliveries() {
+		var p map[string]any
+		if err := json.Unmarshal(d.Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if d.Event == "pull_request" && p["action"] == "synchronize" {
+			syncs = append(syncs, p)
+		}
+	}
+	if len(syncs) != 1 {
+		t.Fatalf("%d synchronize events, want 1", len(syncs))
+	}
+	p := syncs[0]
+	if p["before"] != before || p["after"] != after || p["number"] != float64(n) || p["sender"].(map[string]any)["login"] != "maint" {
+		t.Errorf("synchronize: before %v after %v number %v sender %v; want %s %s %d maint", p["before"], p["after"], p["number"], p["sender"], before, after, n)
+	}
+	if head := p["pull_request"].(map[string]any)["head"].(map[string]any)["sha"]; head != after {
+		t.Errorf("the pull request's head is %v, want %s", head, after)
+	}
+
+	// A refused push moves nothing and tells nobody.
+	put(t, gh, "POST", stores+"/rulesets", "", `{"name":"frozen","target":"branch","enforcement":"active","conditions":{"ref_name":{"include":["refs/heads/topic-sync"],"exclude":[]}},"rules":[{"type":"update"}]}`, http.StatusCreated)
+	if err := push("maint", "HEAD:refs/heads/topic-sync"); err == nil {
+		t.Fatal("the push to a frozen branch went through")
+	}
+	gh.WaitDeliveries()
+	count := 0
+	for _, d := range gh.Deliveries() {
+		if d.Event == "pull_request" && strings.Contains(string(d.Body), `"synchronize"`) {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Errorf("%d synchronize events after a refused push, want still 1", count)
+	}
+	problems(t, c)
 }
 
 // TestPush_Attacker: a maintainer's push to the protected base branch, and
