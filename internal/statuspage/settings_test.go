@@ -34,7 +34,7 @@ func TestPage_GitHubSettings(t *testing.T) {
 		{name: "one drifted", s: statuspage.GitHubSettings{Checked: at, Drift: []string{"acme/tenants main: not protected"}},
 			want: []string{"1 setting differs from what"}},
 		{name: "could not run", s: statuspage.GitHubSettings{Checked: at, Problem: "administration: read on acme/tenants is needed to read the protection of <b>main</b>"},
-			want: []string{"The check could not run (2026-11-25 12:00 UTC): administration: read on acme/tenants is needed to read the protection of &lt;b&gt;main&lt;/b&gt;."},
+			want:   []string{"The check could not run (2026-11-25 12:00 UTC): administration: read on acme/tenants is needed to read the protection of &lt;b&gt;main&lt;/b&gt;."},
 			absent: []string{"<b>main</b>", "As <code>purrvision setup</code> writes them"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
