@@ -220,7 +220,7 @@ func TestDrift_CannotRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.o)
 			h.svc.Resync(context.Background())
-			if s := h.settingsSection(); !strings.Contains(s, "The check could not run (") || !strings.Contains(s, tt.want) {
+			if s := h.settingsSection(); !strings.Contains(s, "Unknown: the check at ") || !strings.Contains(s, tt.want) {
 				t.Errorf("the section lacks %q:\n%s", tt.want, s)
 			}
 			if ok := h.metric("purrvision_setup_check_success"); ok != 0 {

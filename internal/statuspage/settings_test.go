@@ -21,11 +21,11 @@ func TestPage_GitHubSettings(t *testing.T) {
 		{name: "not checked yet", want: []string{"<h2>GitHub settings</h2>", "Not checked yet"}},
 		{name: "in sync", s: statuspage.GitHubSettings{Checked: at},
 			want:   []string{"As <code>purrvision setup</code> writes them (checked 2026-11-25 12:00 UTC)."},
-			absent: []string{`class="stale"`, "differ"}},
+			absent: []string{`class="drift"`, "differ"}},
 		{name: "drifted", s: statuspage.GitHubSettings{Checked: at, Drift: []string{
 			"acme/tenants main: required approving reviews 0, want 1",
 			`acme/stores label "store-request": description "<script>alert(1)</script>", want "A store request"`,
-		}}, want: []string{`<section id="github-settings" class="stale" role="status">`,
+		}}, want: []string{`<section id="github-settings" class="drift" role="status">`,
 			"2 settings differ from what <code>purrvision setup</code> writes (checked 2026-11-25 12:00 UTC)",
 			"<code>purrvision setup --config purrvision.yaml --dry-run</code>",
 			"<li>acme/tenants main: required approving reviews 0, want 1</li>",
@@ -34,7 +34,7 @@ func TestPage_GitHubSettings(t *testing.T) {
 		{name: "one drifted", s: statuspage.GitHubSettings{Checked: at, Drift: []string{"acme/tenants main: not protected"}},
 			want: []string{"1 setting differs from what"}},
 		{name: "could not run", s: statuspage.GitHubSettings{Checked: at, Problem: "administration: read on acme/tenants is needed to read the protection of <b>main</b>"},
-			want:   []string{"The check could not run (2026-11-25 12:00 UTC): administration: read on acme/tenants is needed to read the protection of &lt;b&gt;main&lt;/b&gt;."},
+			want:   []string{"Unknown: the check at 2026-11-25 12:00 UTC did not run: administration: read on acme/tenants is needed to read the protection of &lt;b&gt;main&lt;/b&gt;."},
 			absent: []string{"<b>main</b>", "As <code>purrvision setup</code> writes them"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
