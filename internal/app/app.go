@@ -35,6 +35,7 @@ import (
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/logctx"
 	"github.com/purrvision/purrvision/internal/service"
+	"github.com/purrvision/purrvision/internal/setup"
 	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/reconcile"
 	"github.com/purrvision/purrvision/renderer"
@@ -52,6 +53,7 @@ type GitHub interface {
 	reconcile.ReportGitHub
 	statuspage.RepoCommentLister
 	ledger.GitHub
+	setup.Reader
 }
 
 var _ GitHub = (*ghclient.Client)(nil)
@@ -129,6 +131,9 @@ type App struct {
 	// Service holds the provisioner and the work queue; nil when
 	// Parts.WatchOnly.
 	Service *service.Service
+	// Settings checks GitHub's settings against what `purrvision setup`
+	// writes, at start and after each resync; nil when Parts.WatchOnly.
+	Settings *setup.Monitor
 	// Handler serves POST /webhook, GET /healthz, /readyz, /metrics and the
 	// status page at GET /; only GET /healthz, /readyz and /metrics when
 	// Parts.WatchOnly.
@@ -172,6 +177,10 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	if err := a.connect(ctx, keys); err != nil {
 		return nil, err
 	}
+	a.Settings = &setup.Monitor{Config: cfg, AppID: cfg.GitHub.CheckAppID(), Reader: a.GitHub, Now: p.Now}
+	if err := a.Settings.Register(a.Registry); err != nil {
+		return nil, err
+	}
 	page, err := a.statusPage(p)
 	if err != nil {
 		return nil, err
@@ -184,6 +193,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	a.Service, err = service.New(ctx, service.Options{
 		Config: cfg, Secret: secret, PreviousSecret: previous, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,
 		Queue: p.Queue, Nudge: a.Nudge, StatusPage: page, Registry: a.Registry, ResyncInterval: p.ResyncInterval,
+		SettingsCheck: a.Settings,
 	})
 	if err != nil {
 		return nil, err
@@ -475,9 +485,10 @@ func connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer,
 
 func (a *App) statusPage(p Parts) (*statuspage.Handler, error) {
 	page := &statuspage.Handler{
-		Source: &statuspage.RepoSource{Config: a.Config, Repo: a.Tenants, Ledger: a.Ledger, GitHub: a.GitHub, Bot: a.Config.GitHub.BotLogin, Now: p.Now},
-		TTL:    p.StatusPage.TTL,
-		Now:    p.Now,
+		Source:   &statuspage.RepoSource{Config: a.Config, Repo: a.Tenants, Ledger: a.Ledger, GitHub: a.GitHub, Bot: a.Config.GitHub.BotLogin, Now: p.Now},
+		Settings: statuspage.SettingsFunc(a.settingsView),
+		TTL:      p.StatusPage.TTL,
+		Now:      p.Now,
 	}
 	if auth := a.Config.StatusPage.Auth; auth != nil {
 		pw, err := readSecret("statusPage.auth.passwordFile", auth.PasswordFile)
@@ -487,6 +498,20 @@ func (a *App) statusPage(p Parts) (*statuspage.Handler, error) {
 		page.Auth = statuspage.Auth{Username: auth.Username, Password: pw}
 	}
 	return page, nil
+}
+
+// settingsView is the last settings check as the status page shows it,
+// without the credentials a URL in an error could hold.
+func (a *App) settingsView() statuspage.GitHubSettings {
+	st := a.Settings.Status()
+	v := statuspage.GitHubSettings{Checked: st.Checked}
+	for _, d := range st.Drift {
+		v.Drift = append(v.Drift, d.String())
+	}
+	if st.Err != nil {
+		v.Problem = redactUserinfo(st.Err.Error())
+	}
+	return v
 }
 
 // WatcherCluster is the cluster a watcher of cfg reports: name, or the

@@ -353,6 +353,21 @@ type GitHub struct {
 	// .sops.yaml in the tenants repo's CODEOWNERS, which `purrvision
 	// setup` proposes; setup requires it.
 	PlatformTeam string `json:"platformTeam,omitempty"`
+	// SetupAppID is the GitHub App's ID that `purrvision setup` binds the
+	// required check and the rulesets' bypass to, for the service's drift
+	// check when it acts with a token; with github.app, its ID. See
+	// CheckAppID.
+	SetupAppID int64 `json:"setupAppID,omitempty"`
+}
+
+// CheckAppID is the App ID the service's drift check compares GitHub's
+// settings with: github.app.id, else github.setupAppID; 0 when neither
+// is set.
+func (g GitHub) CheckAppID() int64 {
+	if g.App.ID != 0 {
+		return g.App.ID
+	}
+	return g.SetupAppID
 }
 
 // App is a GitHub App installation.
@@ -568,6 +583,12 @@ func (c *Config) Validate() error {
 	}
 	if t := c.GitHub.PlatformTeam; t != "" && !isTeam(t) {
 		add("github.platformTeam", "%q must be org/team, such as acme/platform", t)
+	}
+	switch id := c.GitHub.SetupAppID; {
+	case id < 0:
+		add("github.setupAppID", "%d is not an App ID; give the GitHub App's ID (its settings page shows it)", id)
+	case id != 0 && c.GitHub.App.ID != 0 && id != c.GitHub.App.ID:
+		add("github.setupAppID", "%d differs from github.app.id %d; with github.app, leave it out", id, c.GitHub.App.ID)
 	}
 	return errors.Join(errs...)
 }

@@ -127,3 +127,32 @@ func TestValidate_PlatformTeam(t *testing.T) {
 		}
 	}
 }
+
+func TestValidate_SetupAppID(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		app, setup int64
+		ok         bool
+		want       int64
+	}{
+		{"neither", 0, 0, true, 0},
+		{"with a token", 0, 7, true, 7},
+		{"with the App", 7, 0, true, 7},
+		{"the App's own", 7, 7, true, 7},
+		{"another App", 7, 8, false, 7},
+		{"negative", 0, -1, false, -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Config{}
+			c.GitHub.App.ID, c.GitHub.SetupAppID = tt.app, tt.setup
+			err := c.Validate()
+			bad := err != nil && strings.Contains(err.Error(), "github.setupAppID")
+			if bad == tt.ok {
+				t.Errorf("validate: %v", err)
+			}
+			if got := c.GitHub.CheckAppID(); got != tt.want {
+				t.Errorf("CheckAppID = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -65,6 +65,15 @@ type Options struct {
 	// ResyncInterval is how often every open request is reconciled again,
 	// besides once at start; 10m when 0.
 	ResyncInterval time.Duration
+	// SettingsCheck, when set, is run at start and after each resync:
+	// the check of GitHub's settings (internal/setup's Monitor). It runs
+	// after the service is ready and never changes readiness.
+	SettingsCheck Checker
+}
+
+// Checker is work the service runs after each resync, once per resync.
+type Checker interface {
+	Check(ctx context.Context)
 }
 
 // Service is a running Purrvision service.
@@ -80,6 +89,7 @@ type Service struct {
 	startOnce   sync.Once
 	resyncEvery time.Duration
 	resyncFrom  atomic.Int64 // where the next resync starts its adds (resync)
+	check       Checker      // run after each resync; nil for none
 }
 
 // New builds the service and starts its workers; they and the HTTP
@@ -145,6 +155,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.ResyncInterval = 10 * time.Minute
 	}
 	s.resyncEvery = o.ResyncInterval
+	s.check = o.SettingsCheck
 	return s, nil
 }
 
@@ -158,6 +169,8 @@ func (s *Service) Started() {
 
 // Run resyncs at start and then every ResyncInterval until ctx ends,
 // logging with the logger in ctx; the service is ready after the first.
+// The settings check runs after each resync, the first after the service
+// is ready.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.resyncEvery)
 	defer t.Stop()
@@ -166,6 +179,7 @@ func (s *Service) Run(ctx context.Context) {
 		if first && ctx.Err() == nil {
 			s.Readiness.Ready()
 		}
+		s.checkSettings(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -174,9 +188,19 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// Resync queues every open request and every open rollout again, as each
-// tick of Run does.
-func (s *Service) Resync(ctx context.Context) { s.resync(ctx) }
+// Resync queues every open request and every open rollout again, and
+// checks GitHub's settings, as each tick of Run does.
+func (s *Service) Resync(ctx context.Context) {
+	s.resync(ctx)
+	s.checkSettings(ctx)
+}
+
+// checkSettings runs the settings check, if there is one.
+func (s *Service) checkSettings(ctx context.Context) {
+	if s.check != nil && ctx.Err() == nil {
+		s.check.Check(ctx)
+	}
+}
 
 // resync queues each open request in the background (after every
 // interactive intent), and each open rollout's gate as interactive work.

@@ -2,8 +2,9 @@
 // with its phase, URL, requester and plan, links to its issue and pull
 // request, and its timeline; each cluster with its exposure and what its
 // stores reserve of its capacity; the newest fleet rollouts with their
-// waves; and the requests in progress (recorded, not merged yet) with the
-// bot's last failed write for each. It is server-rendered HTML that works without
+// waves; the requests in progress (recorded, not merged yet) with the
+// bot's last failed write for each; and whether GitHub's settings are as
+// `purrvision setup` writes them. It is server-rendered HTML that works without
 // JavaScript and refreshes itself; it shows nothing secret (names, phases,
 // links and the timeline Purrvision already posts on GitHub).
 package statuspage
@@ -88,9 +89,12 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 // Handler serves the page, caching the store list for TTL.
 type Handler struct {
 	Source Source
-	Auth   Auth
-	TTL    time.Duration
-	Now    func() time.Time
+	// Settings, when set, is the check of GitHub's settings the page
+	// shows in its "GitHub settings" section, read live on each request.
+	Settings SettingsChecker
+	Auth     Auth
+	TTL      time.Duration
+	Now      func() time.Time
 
 	mu      sync.Mutex
 	cached  *lists // nil before the first read
@@ -134,6 +138,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l, ok := h.Source.(RefusalLister); ok {
 		// Read live, not cached: a refusal shows at once.
 		data["Refused"] = l.Refused()
+	}
+	if h.Settings != nil {
+		data["Settings"] = h.Settings.GitHubSettings()
 	}
 	if err != nil {
 		// An outage of GitHub or of the tenants repo: show the last list, and say so.
