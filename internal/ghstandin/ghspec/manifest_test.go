@@ -2,12 +2,11 @@ package ghspec_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/ghstandin/ghspec"
+	"github.com/purrvision/purrvision/templates"
 )
 
 // permissionOf is the GitHub App permission an operation of the product
@@ -45,18 +44,14 @@ func permissionOf(op string) (string, string) {
 }
 
 // TestManifest_GrantsTheProductsOperations: the GitHub App manifest
-// (docs/github-app-manifest.json) grants every permission the operations
+// (templates/github-app-manifest.json) grants every permission the operations
 // of ghspec.ProductOperations need, at their level: checks: write for the
 // check run purrvision/plan among them.
 func TestManifest_GrantsTheProductsOperations(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "github-app-manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var manifest struct {
 		Permissions map[string]string `json:"default_permissions"`
 	}
-	if err := json.Unmarshal(data, &manifest); err != nil {
+	if err := json.Unmarshal(templates.AppManifest, &manifest); err != nil {
 		t.Fatal(err)
 	}
 	for call, op := range ghspec.ProductOperations {
