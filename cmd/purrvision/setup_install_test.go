@@ -385,7 +385,12 @@ func TestSetupApp_Refusals(t *testing.T) {
 		{"the key and the secret in one file", []string{"--webhook-url", "https://p.example/webhook", "--webhook-secret-file", filepath.Join(dir, "k.pem")}, "give two files"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, "", append(append([]string{"setup", "app"}, files...), tt.args...)...)
+			// A deadline, so a page served by mistake ends the run.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var out, errb strings.Builder
+			code := run(ctx, append(append([]string{"setup", "app"}, files...), tt.args...), strings.NewReader(""), &out, &errb)
+			r := result{code, out.String(), errb.String()}
 			if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stdout, "Open ") {
 				t.Fatalf("exit %d, want 2 naming %q\n%s%s", r.code, tt.want, r.stdout, r.stderr)
 			}
