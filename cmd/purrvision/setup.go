@@ -83,6 +83,7 @@ setting. Exit codes: 0 done, or nothing drifted; 3 --check found drift;
 	cmd.Flags().BoolVar(&check, "check", false, "list each drifted setting and exit 3 when there is one")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding a token to act with instead of the config's credentials")
 	cmd.Flags().Int64Var(&appID, "app-id", 0, "the GitHub App's ID, when the config gives a token (default github.app.id)")
+	cmd.AddCommand(newSetupAppCommand())
 	return cmd
 }
 

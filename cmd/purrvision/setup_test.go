@@ -121,6 +121,62 @@ func (w *setupWorld) api(t *testing.T, method, path, body string) {
 	}
 }
 
+// checkEverySetting: a dry run on a fresh stand-in prints every setting
+// setup writes, for App 1.
+func checkEverySetting(t *testing.T, stdout string) {
+	t.Helper()
+	want := []string{
+		"protect main: required checks " + v1alpha1.ReadyCheckName + " (app 1), up to date true, 1 approving review(s), dismiss stale reviews true, code owner reviews true, enforce for admins true",
+		`create ruleset "` + setup.RulesetStore + `": creation, deletion, non_fast_forward, update on refs/heads/store/**, bypassed only by Integration 1 (always)`,
+		`create ruleset "` + setup.RulesetRollout + `"`, `create ruleset "` + setup.RulesetLedger + `": creation, deletion, non_fast_forward, update on refs/heads/purrvision/ledger`,
+		"acme/tenants: propose .github/CODEOWNERS in a pull request from purrvision/setup into main",
+		"acme/stores: propose .github/ISSUE_TEMPLATE/request-store.yml in a pull request from purrvision/setup into main",
+	}
+	for _, l := range v1alpha1.BotLabels {
+		want = append(want, `acme/stores: create label "`+l.Name+`" (#`+l.Color)
+	}
+	for _, s := range want {
+		if !strings.Contains(stdout, "would: ") || !strings.Contains(stdout, s) {
+			t.Errorf("the dry run does not print %q:\n%s", s, stdout)
+		}
+	}
+}
+
+// mergeProposals merges setup's two pull requests as their reviewers
+// would: the requests repo's as it is, the tenants repo's only once the
+// App's check passed and the platform team approved (each refused merge
+// on the way names what it lacks).
+func (w *setupWorld) mergeProposals(t *testing.T) {
+	t.Helper()
+	if _, err := w.gh.Merge("acme/stores", w.pull(t, "acme/stores", setup.ProposalBranch), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	n := w.pull(t, "acme/tenants", setup.ProposalBranch)
+	head := w.gh.Pulls("acme/tenants")[0].GetHead().GetSHA()
+	if _, err := w.gh.Merge("acme/tenants", n, "maint"); err == nil || !strings.Contains(err.Error(), v1alpha1.ReadyCheckName) {
+		t.Fatalf("a merge without the required check: %v", err)
+	}
+	w.gh.AddCheckRun("acme/tenants", "purrvision", v1alpha1.ReadyCheckName, head, "success", "ready")
+	if _, err := w.gh.Merge("acme/tenants", n, "maint"); err == nil || !strings.Contains(err.Error(), "approving review") {
+		t.Fatalf("a merge without an approval: %v", err)
+	}
+	w.gh.Approve("acme/tenants", n, "maint")
+	if _, err := w.gh.Merge("acme/tenants", n, "maint"); err != nil {
+		t.Fatalf("a merge with the check and an approval: %v", err)
+	}
+}
+
+// lowerApprovals is someone with admin rights lowering the tenants repo's
+// required approvals to 0: the drift --check names.
+func (w *setupWorld) lowerApprovals(t *testing.T) {
+	t.Helper()
+	w.api(t, "PUT", "/repos/acme/tenants/branches/main/protection", `{"required_status_checks":{"strict":true,"contexts":[],"checks":[{"context":"`+v1alpha1.ReadyCheckName+`","app_id":1}]},`+
+		`"enforce_admins":true,"required_pull_request_reviews":{"required_approving_review_count":0,"dismiss_stale_reviews":true,"require_code_owner_reviews":true},"restrictions":null}`)
+}
+
+// approvalsDrift is what --check prints of lowerApprovals.
+const approvalsDrift = "drift: acme/tenants main: required approving reviews 0, want 1\n"
+
 // TestSetup_Scenario: against a fresh stand-in, --check lists the drift and
 // --dry-run prints every setting and writes nothing; a run applies them and
 // proposes the files; a second run changes nothing; once the proposals
@@ -136,21 +192,7 @@ func TestSetup_Scenario(t *testing.T) {
 	if dry.code != 0 {
 		t.Fatalf("dry run: exit %d\n%s%s", dry.code, dry.stdout, dry.stderr)
 	}
-	want := []string{
-		"protect main: required checks " + v1alpha1.ReadyCheckName + " (app 1), up to date true, 1 approving review(s), dismiss stale reviews true, code owner reviews true, enforce for admins true",
-		`create ruleset "` + setup.RulesetStore + `": creation, deletion, non_fast_forward, update on refs/heads/store/**, bypassed only by Integration 1 (always)`,
-		`create ruleset "` + setup.RulesetRollout + `"`, `create ruleset "` + setup.RulesetLedger + `": creation, deletion, non_fast_forward, update on refs/heads/purrvision/ledger`,
-		"acme/tenants: propose .github/CODEOWNERS in a pull request from purrvision/setup into main",
-		"acme/stores: propose .github/ISSUE_TEMPLATE/request-store.yml in a pull request from purrvision/setup into main",
-	}
-	for _, l := range v1alpha1.BotLabels {
-		want = append(want, `acme/stores: create label "`+l.Name+`" (#`+l.Color)
-	}
-	for _, s := range want {
-		if !strings.Contains(dry.stdout, "would: ") || !strings.Contains(dry.stdout, s) {
-			t.Errorf("the dry run does not print %q:\n%s", s, dry.stdout)
-		}
-	}
+	checkEverySetting(t, dry.stdout)
 	if len(w.gh.Pulls("acme/tenants")) != 0 || len(w.gh.Pulls("acme/stores")) != 0 {
 		t.Fatal("the dry run opened a pull request")
 	}
@@ -162,31 +204,13 @@ func TestSetup_Scenario(t *testing.T) {
 		t.Fatalf("a second run: exit %d\n%s%s", again.code, again.stdout, again.stderr)
 	}
 
-	// The requests repo has no rules: its proposal merges as it is.
-	if _, err := w.gh.Merge("acme/stores", w.pull(t, "acme/stores", setup.ProposalBranch), "acme"); err != nil {
-		t.Fatal(err)
-	}
-	// The tenants repo's proposal merges only through the rules.
-	n := w.pull(t, "acme/tenants", setup.ProposalBranch)
-	head := w.gh.Pulls("acme/tenants")[0].GetHead().GetSHA()
-	if _, err := w.gh.Merge("acme/tenants", n, "maint"); err == nil || !strings.Contains(err.Error(), v1alpha1.ReadyCheckName) {
-		t.Fatalf("a merge without the required check: %v", err)
-	}
-	w.gh.AddCheckRun("acme/tenants", "purrvision", v1alpha1.ReadyCheckName, head, "success", "ready")
-	if _, err := w.gh.Merge("acme/tenants", n, "maint"); err == nil || !strings.Contains(err.Error(), "approving review") {
-		t.Fatalf("a merge without an approval: %v", err)
-	}
-	w.gh.Approve("acme/tenants", n, "maint")
-	if _, err := w.gh.Merge("acme/tenants", n, "maint"); err != nil {
-		t.Fatalf("a merge with the check and an approval: %v", err)
-	}
+	w.mergeProposals(t)
 	if r := w.setup(t, "--check"); r.code != 0 || !strings.Contains(r.stdout, "No drift") {
 		t.Fatalf("check after setup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	// Someone lowers the approvals and deletes a ruleset.
-	w.api(t, "PUT", "/repos/acme/tenants/branches/main/protection", `{"required_status_checks":{"strict":true,"contexts":[],"checks":[{"context":"`+v1alpha1.ReadyCheckName+`","app_id":1}]},`+
-		`"enforce_admins":true,"required_pull_request_reviews":{"required_approving_review_count":0,"dismiss_stale_reviews":true,"require_code_owner_reviews":true},"restrictions":null}`)
+	w.lowerApprovals(t)
 	rulesets, err := w.client.ListRulesets(context.Background(), forge.Repo{Owner: "acme", Name: "tenants"})
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +221,7 @@ func TestSetup_Scenario(t *testing.T) {
 		}
 	}
 	r := w.setup(t, "--check")
-	if r.code != exitDrift || !strings.Contains(r.stdout, "drift: acme/tenants main: required approving reviews 0, want 1\n") ||
+	if r.code != exitDrift || !strings.Contains(r.stdout, approvalsDrift) ||
 		!strings.Contains(r.stdout, `drift: acme/tenants ruleset "`+setup.RulesetLedger+`": missing`) || strings.Count(r.stdout, "drift:") != 2 {
 		t.Fatalf("check after drift: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -76,6 +76,7 @@ func (s *Server) table() []route {
 		{"GET /users/{username}/keys", s.userKeys},
 		{"POST /user/keys", s.createUserKey},
 		{"POST /app/installations/{installation_id}/access_tokens", s.installationToken},
+		{"POST /app-manifests/{code}/conversions", s.convertManifest},
 		{"POST /repos/{owner}/{repo}/statuses/{sha}", s.createStatus},
 		{"GET /repos/{owner}/{repo}/commits/{ref}/statuses", s.listStatuses},
 		{"GET /repos/{owner}/{repo}/commits/{ref}/status", s.combinedStatus},

@@ -54,6 +54,8 @@ type Server struct {
 	reactions map[int64][]*reaction // comment ID -> reactions
 	emails    map[string]string     // verified e-mail -> login
 
+	manifestCodes map[string]*manifestApp // manifest flow code -> its App (manifests.go)
+
 	started    time.Time
 	rateUsed   map[string]int // Authorization header -> calls counted this hour
 	recorder   func(Exchange)

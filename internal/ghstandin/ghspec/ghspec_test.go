@@ -20,6 +20,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/ghstandin/ghspec"
+	"github.com/purrvision/purrvision/templates"
 )
 
 func load(t *testing.T) *ghspec.Spec {
@@ -97,6 +98,7 @@ func TestDroppedField_Fails(t *testing.T) {
 		ghstandin.ResToken: "token", ghstandin.ResCommit: "sha", ghstandin.ResFile: "filename", ghstandin.ResMergeResult: "merged",
 		ghstandin.ResCheckRun: "head_sha", ghstandin.ResApp: "events",
 		ghstandin.ResProtection: "url", ghstandin.ResTeam: "slug", ghstandin.ResRuleset: "enforcement",
+		ghstandin.ResAppFromManifest: "pem",
 	}
 	for resource, field := range drops {
 		t.Run(resource, func(t *testing.T) {
@@ -319,6 +321,11 @@ func tour(t *testing.T, gh *ghstandin.Server) {
 	call(t, gh, "GET", "/users/octocat/keys", "", "")
 	call(t, gh, "POST", "/user/keys", "hubot", `{"title":"laptop","key":"`+sshKey(t)+`"}`)
 	call(t, gh, "POST", "/app/installations/7/access_tokens", "", "")
+	code, err := gh.CreateAppFromManifest(templates.AppManifest, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, gh, "POST", "/app-manifests/"+code+"/conversions", "", "")
 	cr := call(t, gh, "POST", repo+"/check-runs", "", `{"name":"purrvision/plan","head_sha":"`+sha+`","status":"completed","conclusion":"success",`+
 		`"details_url":"https://status.example/","output":{"title":"1 store","summary":"**cat-cafe**","text":"| a | b |"}}`)
 	call(t, gh, "PATCH", fmt.Sprintf("%s/check-runs/%d", repo, int64(cr["id"].(float64))), "",

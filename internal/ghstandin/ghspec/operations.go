@@ -67,6 +67,8 @@ var ProductOperations = map[string]string{
 	"Repositories.GetRuleset":             "GET /repos/{owner}/{repo}/rulesets/{ruleset_id}",
 	"Repositories.CreateRuleset":          "POST /repos/{owner}/{repo}/rulesets",
 	"Repositories.UpdateRuleset":          "PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}",
+	// purrvision setup app, in ghclient/manifest.go: unauthenticated.
+	"Apps.CompleteAppManifest": "POST /app-manifests/{code}/conversions",
 }
 
 // goGitHubServices are the fields of go-github's Client that are services.
