@@ -39,6 +39,11 @@ type BranchView struct {
 	Trailers map[string]string
 	// Merged reports whether the head is already part of the base branch.
 	Merged bool
+	// Behind reports whether the base branch moved past the branch: its
+	// head does not hold the base head (git's answer, never a trailer's).
+	// The bot's own branch is then rendered again on the base head, so it
+	// can merge under a base that requires branches to be up to date.
+	Behind bool
 }
 
 // Common is what every planner reads besides its own input.

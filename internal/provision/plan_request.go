@@ -200,7 +200,14 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	}
 	onHead := in.onBranchHead(onBranch)
 	changes := changesFor(current, out)
-	if !onHead {
+	moved := onBranch && in.Branch.Behind
+	if moved {
+		// The base moved past the bot's own branch: the store is rendered
+		// again on the base head (the store is not there, so every file
+		// is written), keeping the Secrets and their ID as they are.
+		changes = changesFor(map[string][]byte{}, out)
+		plan.Pull.Body += baseMovedNote(in.BaseHead)
+	} else if !onHead {
 		// Starting over from the base: the store's files from another
 		// request, or from another cluster, are not kept.
 		changes = changesFor(map[string][]byte{}, out)
@@ -208,6 +215,13 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		// The form now names another cluster (or region) than the branch's
 		// render: the store moves there before its merge.
 		changes = append(changes, tenants.Change{Path: renderer.StoreDir(cfg, kept, name), Delete: true})
+	}
+	if onBranch && !moved {
+		if to := in.Branch.Trailers[v1alpha1.TrailerBaseMoved]; to != "" {
+			// The bot's own last push (ownBranch) was such a render:
+			// the pull request keeps saying why.
+			plan.Pull.Body += baseMovedNote(to)
+		}
 	}
 	if len(changes) == 0 {
 		return plan, nil
@@ -219,12 +233,17 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	if onHead {
 		subject = "Update store " + name
 	}
-	plan.Commit = &CommitPlan{OnBranch: onBranch, Changes: changes, Message: tenants.Message(subject, "",
+	body, movedTo := "", ""
+	if moved {
+		body, movedTo = "The base branch moved to "+in.BaseHead+"; the store is rendered again on it, with the same credentials.", in.BaseHead
+	}
+	plan.Commit = &CommitPlan{OnBranch: onBranch && !moved, Changes: changes, Message: tenants.Message(subject, body,
 		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},
 		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: v1alpha1.OpProvision},
 		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: in.Author},
 		tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: in.Issue.String()},
 		tenants.Trailer{Key: v1alpha1.TrailerCredentialsID, Value: id},
+		tenants.Trailer{Key: v1alpha1.TrailerBaseMoved, Value: movedTo},
 	)}
 	return plan, nil
 }
@@ -250,6 +269,14 @@ func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.I
 	}
 	b.WriteString("\nThe admin credentials are generated and sealed with SOPS; only Flux and the owner can read them.\n")
 	return b.String()
+}
+
+// baseMovedNote is the pull request body's section after the bot
+// rendered its branch again on the base head sha: why the approval was
+// dismissed, and what to do.
+func baseMovedNote(sha string) string {
+	return fmt.Sprintf("\n**The base moved to `%s`**; Purrvision re-rendered this branch on it (credentials unchanged). "+
+		"The push dismissed any approval given before it: approve again.\n", sha)
 }
 
 // placedBecause words why a store goes to its cluster, for a table cell.

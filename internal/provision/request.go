@@ -135,7 +135,7 @@ func (p *Provisioner) common(s tenants.State, base, cur *tenants.Snapshot) Commo
 	c := Common{Config: p.cfg, Base: base, BaseHead: s.BaseHead.String(), Rand: p.rand, Now: p.now(), Placer: p.placer.At(base, s.BaseHead)}
 	if s.BranchExists {
 		c.Branch = BranchView{Exists: true, Head: s.BranchHead.String(), Tree: cur,
-			Trailers: tenants.Trailers(cur.Message()), Merged: p.mergedInto(base, cur)}
+			Trailers: tenants.Trailers(cur.Message()), Merged: p.mergedInto(base, cur), Behind: behind(base, cur)}
 	}
 	return c
 }
@@ -159,6 +159,16 @@ func (p *Provisioner) mergedInto(base, branch *tenants.Snapshot) bool {
 	}
 	ok, err := branch.IsAncestorOf(base)
 	return err == nil && ok
+}
+
+// behind reports whether base's head is not part of branch: the base
+// moved past it. Unknown (an empty snapshot, an error) is not behind.
+func behind(base, branch *tenants.Snapshot) bool {
+	if base.Hash() == "" || branch.Hash() == "" {
+		return false
+	}
+	ok, err := base.IsAncestorOf(branch)
+	return err == nil && !ok
 }
 
 // claims reports whether the issue ref still asks for store name: open,
