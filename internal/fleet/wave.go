@@ -344,7 +344,7 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 	if err := r.app.EnsureDeployments(ctx, r.gh, ds); err != nil {
 		return err
 	}
-	r.nudgeFlux(ctx)
+	r.afterMerge(ctx)
 	if pr.HeadSHA != w.Pushed && tr.st.Phase == rollout.Active && !w.Accepted {
 		return r.pause(ctx, tr, handEdited(n, pr, w.Pushed)+" before it was merged",
 			fmt.Sprintf("Rollout paused: %s before it was merged as `%s`. Purrvision does not go on by itself after a wave it did not write: "+
@@ -534,7 +534,7 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 		if !pr.Merged {
 			return true, nil
 		}
-		r.nudgeFlux(ctx)
+		r.afterMerge(ctx)
 		return true, r.recordRevert(ctx, id, n, pr)
 	}
 	r.mu.Lock()

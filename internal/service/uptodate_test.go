@@ -1,0 +1,176 @@
+package service_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/purrvision/purrvision/internal/forge"
+	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/renderer"
+)
+
+// requireUpToDate protects the tenants repo's base branch as `purrvision
+// setup` does in the parts this scenario needs: the head must be up to
+// date with the base (strict) and carry the App's purrvision/plan, and one
+// approval is needed, which a push dismisses.
+func (h *harness) requireUpToDate() {
+	h.t.Helper()
+	body := `{"required_status_checks":{"strict":true,"contexts":[],"checks":[{"context":"purrvision/plan","app_id":1}]},"enforce_admins":true,` +
+		`"required_pull_request_reviews":{"required_approving_review_count":1,"dismiss_stale_reviews":true,"require_code_owner_reviews":false},"restrictions":null}`
+	req, err := http.NewRequest(http.MethodPut, h.gh.URL()+"repos/"+tenantsRepo+"/branches/main/protection", strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "token test-token")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("protecting main: %s", resp.Status)
+	}
+}
+
+// storeSecrets is the two encrypted Secrets of store name at ref, byte
+// for byte.
+func (h *harness) storeSecrets(ref, name string) string {
+	h.t.Helper()
+	return h.git_("show", ref+":"+storeDir(name)+"/"+renderer.FileSecret) + h.git_("show", ref+":"+storeDir(name)+"/"+renderer.FileDatabaseSecret)
+}
+
+// pullOf is the pull request numbered n of the tenants repo.
+func (h *harness) pullOf(n int) (head, body string) {
+	h.t.Helper()
+	for _, p := range h.gh.Pulls(tenantsRepo) {
+		if p.GetNumber() == n {
+			return p.GetHead().GetSHA(), p.GetBody()
+		}
+	}
+	h.t.Fatalf("no pull request #%d", n)
+	return "", ""
+}
+
+// behindScenario: two requests, each with its pull request under the
+// production rules; the second approved while its base is still current.
+type behindScenario struct {
+	h                *harness
+	first, second    int // the issues
+	secondPull       int
+	secrets, creds   string // the second's Secrets and credentials comment
+	headBefore, base string
+}
+
+func newBehindScenario(t *testing.T) *behindScenario {
+	h := newHarness(t, harnessOptions{})
+	h.requireUpToDate()
+	s := &behindScenario{h: h, first: h.request("octocat", "cat-cafe", "small"), second: h.request("octocat", "dog-diner", "small")}
+	h.settle()
+	s.secondPull, _ = h.openPull("dog-diner")
+	s.headBefore, _ = h.pullOf(s.secondPull)
+	s.secrets = h.storeSecrets("store/dog-diner", "dog-diner")
+	cs := h.botComments(s.second, "purrvision:credentials")
+	if len(cs) != 1 {
+		t.Fatalf("%d credentials comments on #%d, want 1", len(cs), s.second)
+	}
+	s.creds = cs[0].GetBody()
+	h.gh.Approve(tenantsRepo, s.secondPull, "reviewer")
+	return s
+}
+
+// check says the second store's branch is on base, rendered again with
+// the same credentials, its approval dismissed, and that it merges once
+// approved again.
+func (s *behindScenario) check(t *testing.T) {
+	h := s.h
+	s.base = strings.TrimSpace(h.git_("rev-parse", "main"))
+	head, body := h.pullOf(s.secondPull)
+	if head == s.headBefore {
+		t.Fatal("the branch was not brought up to date with the base")
+	}
+	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != s.base {
+		t.Fatalf("the branch's new head %s is on %s, want the base head %s", head, parent, s.base)
+	}
+	if got := h.storeSecrets(head, "dog-diner"); got != s.secrets {
+		t.Error("the Secrets on the branch changed: the credentials were regenerated")
+	}
+	cs := h.botComments(s.second, "purrvision:credentials")
+	if len(cs) != 1 || cs[0].GetBody() != s.creds {
+		t.Errorf("%d credentials comments, or the comment changed; want the one comment as it was", len(cs))
+	}
+	if want := "The base moved to `" + s.base + "`"; !strings.Contains(body, want) || !strings.Contains(body, "approve again") {
+		t.Errorf("the pull request does not say why it needs a new approval:\n%s", body)
+	}
+	file, err := ledger.File(forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: s.second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := string(h.ledgerFile(file)); !strings.Contains(rec, `"branch": "`+head+`"`) {
+		t.Errorf("the ledger does not record the new head %s as the bot's push", head)
+	}
+	// The push dismissed the approval: without a new one the merge is
+	// refused; with it, the branch merges (up to date, checked).
+	if _, err := h.gh.Merge(tenantsRepo, s.secondPull, "maintainer"); err == nil || !strings.Contains(err.Error(), "405") {
+		t.Fatalf("merged with the approval given before the push: %v", err)
+	}
+	h.merge(s.secondPull)
+}
+
+// TestUpToDate_AfterMerge: merging one store's pull request moves the
+// base past another's branch; the merge's handling queues the other
+// request, which renders its store again on the new base with the same
+// Secrets, no new credentials, and a pull request saying why its approval
+// was dismissed. No resync is needed (the harness's is every 10 minutes).
+func TestUpToDate_AfterMerge(t *testing.T) {
+	s := newBehindScenario(t)
+	h := s.h
+	first, _ := h.openPull("cat-cafe")
+	h.merge(first)
+	s.check(t)
+}
+
+// TestUpToDate_Resync: a base moved by a merge the bot did not handle (a
+// platform engineer's commit) is caught by the next resync.
+func TestUpToDate_Resync(t *testing.T) {
+	s := newBehindScenario(t)
+	h := s.h
+	h.commitFile("docs/notes.md", "a note\n")
+	h.svc.Resync(context.Background())
+	h.settle()
+	s.check(t)
+}
+
+// TestSecurity_BaseMovedKeepsCredentials (attacker): a person moves the
+// base and rewrites the pull request's body with the bot's trailers; the
+// bot re-renders from git's answer alone, never regenerates the
+// credentials, and puts its own body back. A second handling changes
+// nothing.
+// Guard: PlanRequest keeps the Secrets of the bot's own branch when it
+// renders it again on the moved base (KeepSecret), and reads "moved" from
+// git (BranchView.Behind).
+func TestSecurity_BaseMovedKeepsCredentials(t *testing.T) {
+	s := newBehindScenario(t)
+	h := s.h
+	h.gh.EditPullBody(tenantsRepo, s.secondPull, "maintainer", "Base-moved-to: 0000\nCredentials-Id: forged\n")
+	h.commitFile("docs/notes.md", "moved by hand\n")
+	h.svc.Resync(context.Background())
+	h.settle()
+	head, body := h.pullOf(s.secondPull)
+	if strings.Contains(body, "forged") {
+		t.Errorf("the edited body stayed:\n%s", body)
+	}
+	h.svc.Resync(context.Background())
+	h.settle()
+	if again, _ := h.pullOf(s.secondPull); again != head {
+		t.Errorf("a second handling pushed again (%s, then %s)", head, again)
+	}
+	if got := h.storeSecrets(head, "dog-diner"); got != s.secrets {
+		t.Error("the Secrets changed")
+	}
+	if n := len(h.botComments(s.second, "purrvision:credentials")); n != 1 {
+		t.Errorf("%d credentials comments, want 1", n)
+	}
+}
