@@ -230,7 +230,9 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		plan.Seal = &Seal{Store: name, ID: id, Credentials: out.Credentials, AdminURL: v1alpha1.AdminURL(name, renderer.BaseDomainOf(cfg, req))}
 	}
 	subject := "Provision store " + name
-	if onHead {
+	if onHead && !moved {
+		// A render on the moved base creates the store there: it is
+		// still its provisioning, as the history says.
 		subject = "Update store " + name
 	}
 	body, movedTo := "", ""

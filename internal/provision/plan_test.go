@@ -273,6 +273,9 @@ func TestPlanRequest(t *testing.T) {
 					t.Errorf("%s differs from the branch's: the credentials were regenerated", file)
 				}
 			}
+			if !strings.HasPrefix(p.Commit.Message, "Provision store "+name+"\n") {
+				t.Errorf("message %q; on the base it provisions the store", p.Commit.Message)
+			}
 			tr := tenants.Trailers(p.Commit.Message)
 			if tr[v1alpha1.TrailerCredentialsID] != "c1" || tr[v1alpha1.TrailerBaseMoved] != "base" || tr[v1alpha1.TrailerIssue] != issueA.String() {
 				t.Errorf("trailers %v; want the credentials ID c1 kept and the base named", tr)
