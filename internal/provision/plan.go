@@ -35,7 +35,9 @@ type BranchView struct {
 	Head string
 	// Tree is the tenants repo at the branch head.
 	Tree renderer.Tree
-	// Trailers are those of the head commit's message.
+	// Subject is the head commit's first line; Trailers are those of its
+	// message.
+	Subject  string
 	Trailers map[string]string
 	// Merged reports whether the head is already part of the base branch.
 	Merged bool
