@@ -174,3 +174,63 @@ func TestSecurity_BaseMovedKeepsCredentials(t *testing.T) {
 		t.Errorf("%d credentials comments, want 1", n)
 	}
 }
+
+// TestUpToDate_CommandBranch: a rotation's pull request waits for review
+// when another store is merged; the merge's handling renders the
+// rotation's branch again on the new base with the rotation's own new
+// Secrets, no new credentials and no new reply, and it merges, approved
+// again, as a rotation.
+func TestUpToDate_CommandBranch(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.requireUpToDate()
+	cat := h.provisioned("cat-cafe")
+	h.request("octocat", "dog-diner", "small")
+	h.gh.Comment(requestsRepo, cat, "octocat", "/purrvision rotate-credentials")
+	h.settle()
+	rotation, _ := h.openPull("cat-cafe")
+	before, _ := h.pullOf(rotation)
+	secrets := h.storeSecrets("store/cat-cafe", "cat-cafe")
+	if secrets == h.storeSecrets("main", "cat-cafe") {
+		t.Fatal("the rotation's branch holds the Secrets of main")
+	}
+	creds := h.botComments(cat, "purrvision:credentials")[0].GetBody()
+	replies := len(h.replies(cat))
+	h.gh.Approve(tenantsRepo, rotation, "reviewer")
+
+	dogPull, _ := h.openPull("dog-diner")
+	h.merge(dogPull)
+
+	base := strings.TrimSpace(h.git_("rev-parse", "main"))
+	head, body := h.pullOf(rotation)
+	if head == before {
+		t.Fatal("the rotation's branch was not brought up to date with the base")
+	}
+	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != base {
+		t.Fatalf("the new head is on %s, want the base head %s", parent, base)
+	}
+	if h.storeSecrets(head, "cat-cafe") != secrets {
+		t.Error("the rotation's Secrets changed")
+	}
+	if got := h.botComments(cat, "purrvision:credentials"); len(got) != 1 || got[0].GetBody() != creds {
+		t.Error("the credentials comment changed or was posted again")
+	}
+	if n := len(h.replies(cat)); n != replies {
+		t.Errorf("%d replies, want %d: the update is said on the pull request", n, replies)
+	}
+	if !strings.Contains(body, "The base moved to `"+base+"`") {
+		t.Errorf("the pull request does not say why it needs a new approval:\n%s", body)
+	}
+	if h.storeSecrets("main", "dog-diner") == "" {
+		t.Fatal("dog-diner is not on main")
+	}
+	if _, err := h.gh.Merge(tenantsRepo, rotation, "maintainer"); err == nil {
+		t.Fatal("merged with the approval given before the push")
+	}
+	h.merge(rotation)
+	if h.storeSecrets("main", "cat-cafe") != secrets {
+		t.Error("main does not hold the rotation's Secrets")
+	}
+	if status := h.statusComment(cat); !strings.Contains(status, "rotate-credentials") {
+		t.Errorf("the merge is not recorded as the rotation:\n%s", status)
+	}
+}
