@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/placement"
@@ -271,7 +272,7 @@ func PlanCatchUp(in CatchUpInput) (*CatchUpPlan, error) {
 	}
 	title, author := b.Subject, tr[v1alpha1.TrailerRequestedBy]
 	plan := &CatchUpPlan{Op: op, Pull: commandPull(name, op, title, author, in.Issue)}
-	plan.Pull.Body += baseMovedNote(in.BaseHead)
+	plan.Pull.Body += apply.BaseMovedNote(in.BaseHead)
 	plan.Commit = &CommitPlan{Changes: changes, Message: tenants.Message(title,
 		"Requested with "+op+" on "+in.Issue.String()+". The base branch moved to "+in.BaseHead+"; the store is rendered again on it, with the branch's credentials.",
 		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/renderer"
@@ -206,7 +207,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		// again on the base head (the store is not there, so every file
 		// is written), keeping the Secrets and their ID as they are.
 		changes = changesFor(map[string][]byte{}, out)
-		plan.Pull.Body += baseMovedNote(in.BaseHead)
+		plan.Pull.Body += apply.BaseMovedNote(in.BaseHead)
 	} else if !onHead {
 		// Starting over from the base: the store's files from another
 		// request, or from another cluster, are not kept.
@@ -220,7 +221,7 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		if to := in.Branch.Trailers[v1alpha1.TrailerBaseMoved]; to != "" {
 			// The bot's own last push (ownBranch) was such a render:
 			// the pull request keeps saying why.
-			plan.Pull.Body += baseMovedNote(to)
+			plan.Pull.Body += apply.BaseMovedNote(to)
 		}
 	}
 	if len(changes) == 0 {
@@ -271,14 +272,6 @@ func provisionBody(cfg *config.Config, req *v1alpha1.StoreRequest, issue forge.I
 	}
 	b.WriteString("\nThe admin credentials are generated and sealed with SOPS; only Flux and the owner can read them.\n")
 	return b.String()
-}
-
-// baseMovedNote is the pull request body's section after the bot
-// rendered its branch again on the base head sha: why the approval was
-// dismissed, and what to do.
-func baseMovedNote(sha string) string {
-	return fmt.Sprintf("\n**The base moved to `%s`**; Purrvision re-rendered this branch on it (credentials unchanged). "+
-		"The push dismissed any approval given before it: approve again.\n", sha)
 }
 
 // placedBecause words why a store goes to its cluster, for a table cell.

@@ -3,9 +3,11 @@ package service_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/renderer"
@@ -13,11 +15,11 @@ import (
 
 // requireUpToDate protects the tenants repo's base branch as `purrvision
 // setup` does in the parts this scenario needs: the head must be up to
-// date with the base (strict) and carry the App's purrvision/plan, and one
+// date with the base (strict) and carry the App's check run check, and one
 // approval is needed, which a push dismisses.
-func (h *harness) requireUpToDate() {
+func (h *harness) requireUpToDate(check string) {
 	h.t.Helper()
-	body := `{"required_status_checks":{"strict":true,"contexts":[],"checks":[{"context":"purrvision/plan","app_id":1}]},"enforce_admins":true,` +
+	body := `{"required_status_checks":{"strict":true,"contexts":[],"checks":[{"context":"` + check + `","app_id":1}]},"enforce_admins":true,` +
 		`"required_pull_request_reviews":{"required_approving_review_count":1,"dismiss_stale_reviews":true,"require_code_owner_reviews":false},"restrictions":null}`
 	req, err := http.NewRequest(http.MethodPut, h.gh.URL()+"repos/"+tenantsRepo+"/branches/main/protection", strings.NewReader(body))
 	if err != nil {
@@ -66,7 +68,7 @@ type behindScenario struct {
 
 func newBehindScenario(t *testing.T) *behindScenario {
 	h := newHarness(t, harnessOptions{})
-	h.requireUpToDate()
+	h.requireUpToDate(v1alpha1.CheckName)
 	s := &behindScenario{h: h, first: h.request("octocat", "cat-cafe", "small"), second: h.request("octocat", "dog-diner", "small")}
 	h.settle()
 	s.secondPull, _ = h.openPull("dog-diner")
@@ -182,7 +184,7 @@ func TestSecurity_BaseMovedKeepsCredentials(t *testing.T) {
 // again, as a rotation.
 func TestUpToDate_CommandBranch(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	h.requireUpToDate()
+	h.requireUpToDate(v1alpha1.CheckName)
 	cat := h.provisioned("cat-cafe")
 	h.request("octocat", "dog-diner", "small")
 	h.gh.Comment(requestsRepo, cat, "octocat", "/purrvision rotate-credentials")
@@ -232,5 +234,54 @@ func TestUpToDate_CommandBranch(t *testing.T) {
 	}
 	if status := h.statusComment(cat); !strings.Contains(status, "rotate-credentials") {
 		t.Errorf("the merge is not recorded as the rotation:\n%s", status)
+	}
+}
+
+// TestUpToDate_WaveBranch: a platform engineer's commit moves the base
+// past an open, approved wave; the next resync renders the wave again on
+// the new base (its stores' Secrets as they were), the pull request says
+// why the approval was dismissed, the rollout is not paused (the bot
+// pushed it, not a person), and the wave merges once approved again.
+func TestUpToDate_WaveBranch(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.requireUpToDate(v1alpha1.RolloutCheckName)
+	h.seedFleet("cat-cafe", "dog-deli")
+	started := h.startRollout("1,100%", "0")
+	id, issue := started.State.ID, started.Issue.Ref.Number
+	pr, stores := h.openWave(id, 1)
+	if len(stores) != 1 {
+		t.Fatalf("wave 1 changes %v, want one store", stores)
+	}
+	branch, before := pr.GetHead().GetRef(), pr.GetHead().GetSHA()
+	secrets := h.storeSecrets(branch, stores[0])
+	h.gh.Approve(tenantsRepo, pr.GetNumber(), "reviewer")
+
+	h.commitFile("docs/notes.md", "a note\n")
+	h.tick()
+
+	base := strings.TrimSpace(h.git_("rev-parse", "main"))
+	head, body := h.pullOf(pr.GetNumber())
+	if head == before {
+		t.Fatal("the wave's branch was not brought up to date with the base")
+	}
+	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != base {
+		t.Fatalf("the wave's new head is on %s, want the base head %s", parent, base)
+	}
+	if h.storeSecrets(head, stores[0]) != secrets {
+		t.Error("the wave's store's Secrets changed")
+	}
+	if !strings.Contains(body, "The base moved to `"+base+"`") {
+		t.Errorf("the wave's pull request does not say why it needs a new approval:\n%s", body)
+	}
+	if labels := h.gh.Labels(requestsRepo, issue); slices.Contains(labels, v1alpha1.LabelRolloutPaused) {
+		t.Fatalf("the rollout paused after the bot's own update: %v\n%s", labels, h.table(issue))
+	}
+	if _, err := h.gh.Merge(tenantsRepo, pr.GetNumber(), "maintainer"); err == nil {
+		t.Fatal("merged with the approval given before the push")
+	}
+	h.merge(pr.GetNumber())
+	h.tick()
+	if labels := h.gh.Labels(requestsRepo, issue); slices.Contains(labels, v1alpha1.LabelRolloutPaused) {
+		t.Fatalf("the rollout paused at the merge of the updated wave: %v\n%s", labels, h.table(issue))
 	}
 }
