@@ -275,7 +275,11 @@ func (r *Roller) Reconcile(ctx context.Context, ref forge.IssueRef) error {
 	if err != nil || tr == nil {
 		return err
 	}
-	return r.noteError(ctx, tr, r.step(ctx, tr))
+	err = r.step(ctx, tr)
+	if err == nil {
+		err = r.catchUpReverts(ctx, tr)
+	}
+	return r.noteError(ctx, tr, err)
 }
 
 // failed is a write of a rollout that failed, saying what it was doing

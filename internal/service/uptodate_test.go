@@ -10,16 +10,21 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/rollout"
 	"github.com/purrvision/purrvision/renderer"
 )
 
 // requireUpToDate protects the tenants repo's base branch as `purrvision
 // setup` does in the parts this scenario needs: the head must be up to
-// date with the base (strict) and carry the App's check run check, and one
-// approval is needed, which a push dismisses.
+// date with the base (strict) and carry the App's check run check ("":
+// none), and one approval is needed, which a push dismisses.
 func (h *harness) requireUpToDate(check string) {
 	h.t.Helper()
-	body := `{"required_status_checks":{"strict":true,"contexts":[],"checks":[{"context":"` + check + `","app_id":1}]},"enforce_admins":true,` +
+	checks := `[]`
+	if check != "" {
+		checks = `[{"context":"` + check + `","app_id":1}]`
+	}
+	body := `{"required_status_checks":{"strict":true,"contexts":[],"checks":` + checks + `},"enforce_admins":true,` +
 		`"required_pull_request_reviews":{"required_approving_review_count":1,"dismiss_stale_reviews":true,"require_code_owner_reviews":false},"restrictions":null}`
 	req, err := http.NewRequest(http.MethodPut, h.gh.URL()+"repos/"+tenantsRepo+"/branches/main/protection", strings.NewReader(body))
 	if err != nil {
@@ -283,5 +288,54 @@ func TestUpToDate_WaveBranch(t *testing.T) {
 	h.tick()
 	if labels := h.gh.Labels(requestsRepo, issue); slices.Contains(labels, v1alpha1.LabelRolloutPaused) {
 		t.Fatalf("the rollout paused at the merge of the updated wave: %v\n%s", labels, h.table(issue))
+	}
+}
+
+// TestUpToDate_RevertBranch: a revert's pull request waits for review when
+// the base moves; the next resync plans the revert again on the new base
+// (the stores' Secrets as they are now), its body still names who asked
+// and says why the approval was dismissed, and it merges once approved
+// again, recorded as the wave's revert.
+func TestUpToDate_RevertBranch(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.requireUpToDate("") // the revert's check run is another session's (purrvision/ready)
+	h.seedFleet("cat-cafe", "dog-deli")
+	h.gh.SetPermission(requestsRepo, "maintainer", "write")
+	started := h.startRollout("1,100%", "0")
+	id, issue := started.State.ID, started.Issue.Ref.Number
+	wave, stores := h.openWave(id, 1)
+	h.merge(wave.GetNumber())
+	h.gh.Comment(requestsRepo, issue, "maintainer", "/purrvision rollout revert 1")
+	h.settle()
+	reverts := h.pulls()[rollout.RevertBranch(id, 1)]
+	if len(reverts) != 1 {
+		t.Fatalf("%d revert pull requests, want 1", len(reverts))
+	}
+	revert, before := reverts[0].GetNumber(), reverts[0].GetHead().GetSHA()
+	h.gh.Approve(tenantsRepo, revert, "reviewer")
+
+	h.commitFile("docs/notes.md", "a note\n")
+	h.tick()
+
+	base := strings.TrimSpace(h.git_("rev-parse", "main"))
+	head, body := h.pullOf(revert)
+	if head == before {
+		t.Fatal("the revert's branch was not brought up to date with the base")
+	}
+	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != base {
+		t.Fatalf("the revert's new head is on %s, want the base head %s", parent, base)
+	}
+	if h.storeSecrets(head, stores[0]) != h.storeSecrets("main", stores[0]) {
+		t.Error("the revert does not keep the store's Secrets as they are now")
+	}
+	if !strings.Contains(body, "The base moved to `"+base+"`") || !strings.Contains(body, "Requested by @maintainer.") {
+		t.Errorf("the revert's pull request:\n%s", body)
+	}
+	if _, err := h.gh.Merge(tenantsRepo, revert, "maintainer"); err == nil {
+		t.Fatal("merged with the approval given before the push")
+	}
+	h.merge(revert)
+	if table := h.table(issue); !strings.Contains(table, "| 1 (reverted) |") {
+		t.Errorf("the table does not say wave 1 was reverted:\n%s", table)
 	}
 }
