@@ -61,6 +61,32 @@ func (h *harness) pullOf(n int) (head, body string) {
 	return "", ""
 }
 
+// renderedOnBase checks that pull request n's head moved from before onto
+// the base head, and returns the new head, the pull request's body and the
+// base head. what names the branch.
+func (h *harness) renderedOnBase(n int, before, what string) (head, body, base string) {
+	h.t.Helper()
+	base = strings.TrimSpace(h.git_("rev-parse", "main"))
+	head, body = h.pullOf(n)
+	if head == before {
+		h.t.Fatalf("%s was not brought up to date with the base", what)
+	}
+	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != base {
+		h.t.Fatalf("%s's new head %s is on %s, want the base head %s", what, head, parent, base)
+	}
+	return head, body, base
+}
+
+// mergeApprovedAgain merges pull request n once approved again, after a
+// merge with the approval given before the bot's push is refused.
+func (h *harness) mergeApprovedAgain(n int) {
+	h.t.Helper()
+	if _, err := h.gh.Merge(tenantsRepo, n, "maintainer"); err == nil || !strings.Contains(err.Error(), "405") {
+		h.t.Fatalf("merging #%d with the approval given before the push: %v, want 405", n, err)
+	}
+	h.merge(n)
+}
+
 // behindScenario: two requests, each with its pull request under the
 // production rules; the second approved while its base is still current.
 type behindScenario struct {
@@ -93,14 +119,8 @@ func newBehindScenario(t *testing.T) *behindScenario {
 // approved again.
 func (s *behindScenario) check(t *testing.T) {
 	h := s.h
-	s.base = strings.TrimSpace(h.git_("rev-parse", "main"))
-	head, body := h.pullOf(s.secondPull)
-	if head == s.headBefore {
-		t.Fatal("the branch was not brought up to date with the base")
-	}
-	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != s.base {
-		t.Fatalf("the branch's new head %s is on %s, want the base head %s", head, parent, s.base)
-	}
+	var head, body string
+	head, body, s.base = h.renderedOnBase(s.secondPull, s.headBefore, "the second store's branch")
 	if got := h.storeSecrets(head, "dog-diner"); got != s.secrets {
 		t.Error("the Secrets on the branch changed: the credentials were regenerated")
 	}
@@ -120,10 +140,7 @@ func (s *behindScenario) check(t *testing.T) {
 	}
 	// The push dismissed the approval: without a new one the merge is
 	// refused; with it, the branch merges (up to date, checked).
-	if _, err := h.gh.Merge(tenantsRepo, s.secondPull, "maintainer"); err == nil || !strings.Contains(err.Error(), "405") {
-		t.Fatalf("merged with the approval given before the push: %v", err)
-	}
-	h.merge(s.secondPull)
+	h.mergeApprovedAgain(s.secondPull)
 }
 
 // TestUpToDate_AfterMerge: merging one store's pull request moves the
@@ -207,14 +224,7 @@ func TestUpToDate_CommandBranch(t *testing.T) {
 	dogPull, _ := h.openPull("dog-diner")
 	h.merge(dogPull)
 
-	base := strings.TrimSpace(h.git_("rev-parse", "main"))
-	head, body := h.pullOf(rotation)
-	if head == before {
-		t.Fatal("the rotation's branch was not brought up to date with the base")
-	}
-	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != base {
-		t.Fatalf("the new head is on %s, want the base head %s", parent, base)
-	}
+	head, body, base := h.renderedOnBase(rotation, before, "the rotation's branch")
 	if h.storeSecrets(head, "cat-cafe") != secrets {
 		t.Error("the rotation's Secrets changed")
 	}
@@ -230,10 +240,7 @@ func TestUpToDate_CommandBranch(t *testing.T) {
 	if h.storeSecrets("main", "dog-diner") == "" {
 		t.Fatal("dog-diner is not on main")
 	}
-	if _, err := h.gh.Merge(tenantsRepo, rotation, "maintainer"); err == nil {
-		t.Fatal("merged with the approval given before the push")
-	}
-	h.merge(rotation)
+	h.mergeApprovedAgain(rotation)
 	if h.storeSecrets("main", "cat-cafe") != secrets {
 		t.Error("main does not hold the rotation's Secrets")
 	}
@@ -264,14 +271,7 @@ func TestUpToDate_WaveBranch(t *testing.T) {
 	h.commitFile("docs/notes.md", "a note\n")
 	h.tick()
 
-	base := strings.TrimSpace(h.git_("rev-parse", "main"))
-	head, body := h.pullOf(pr.GetNumber())
-	if head == before {
-		t.Fatal("the wave's branch was not brought up to date with the base")
-	}
-	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != base {
-		t.Fatalf("the wave's new head is on %s, want the base head %s", parent, base)
-	}
+	head, body, base := h.renderedOnBase(pr.GetNumber(), before, "the wave's branch")
 	if h.storeSecrets(head, stores[0]) != secrets {
 		t.Error("the wave's store's Secrets changed")
 	}
@@ -281,10 +281,7 @@ func TestUpToDate_WaveBranch(t *testing.T) {
 	if labels := h.gh.Labels(requestsRepo, issue); slices.Contains(labels, v1alpha1.LabelRolloutPaused) {
 		t.Fatalf("the rollout paused after the bot's own update: %v\n%s", labels, h.table(issue))
 	}
-	if _, err := h.gh.Merge(tenantsRepo, pr.GetNumber(), "maintainer"); err == nil {
-		t.Fatal("merged with the approval given before the push")
-	}
-	h.merge(pr.GetNumber())
+	h.mergeApprovedAgain(pr.GetNumber())
 	h.tick()
 	if labels := h.gh.Labels(requestsRepo, issue); slices.Contains(labels, v1alpha1.LabelRolloutPaused) {
 		t.Fatalf("the rollout paused at the merge of the updated wave: %v\n%s", labels, h.table(issue))
@@ -317,24 +314,14 @@ func TestUpToDate_RevertBranch(t *testing.T) {
 	h.commitFile("docs/notes.md", "a note\n")
 	h.tick()
 
-	base := strings.TrimSpace(h.git_("rev-parse", "main"))
-	head, body := h.pullOf(revert)
-	if head == before {
-		t.Fatal("the revert's branch was not brought up to date with the base")
-	}
-	if parent := strings.TrimSpace(h.git_("rev-parse", head+"^")); parent != base {
-		t.Fatalf("the revert's new head is on %s, want the base head %s", parent, base)
-	}
+	head, body, base := h.renderedOnBase(revert, before, "the revert's branch")
 	if h.storeSecrets(head, stores[0]) != h.storeSecrets("main", stores[0]) {
 		t.Error("the revert does not keep the store's Secrets as they are now")
 	}
 	if !strings.Contains(body, "The base moved to `"+base+"`") || !strings.Contains(body, "Requested by @maintainer.") {
 		t.Errorf("the revert's pull request:\n%s", body)
 	}
-	if _, err := h.gh.Merge(tenantsRepo, revert, "maintainer"); err == nil {
-		t.Fatal("merged with the approval given before the push")
-	}
-	h.merge(revert)
+	h.mergeApprovedAgain(revert)
 	if table := h.table(issue); !strings.Contains(table, "| 1 (reverted) |") {
 		t.Errorf("the table does not say wave 1 was reverted:\n%s", table)
 	}
