@@ -184,7 +184,15 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		Labels:    LabelChange{Add: []string{v1alpha1.LabelPendingReview}},
 	}
 	if onBranch {
-		if current, err = renderer.StoreFiles(in.Branch.Tree, renderer.StoreDir(cfg, cluster, name)); err != nil {
+		from := cluster
+		if in.Branch.Behind && kept != "" {
+			// The moved base may place the store elsewhere (its cluster
+			// filled meanwhile): its Secrets are the branch's all the
+			// same, since a person merging other stores must not make
+			// the bot regenerate them.
+			from = kept
+		}
+		if current, err = renderer.StoreFiles(in.Branch.Tree, renderer.StoreDir(cfg, from, name)); err != nil {
 			return nil, err
 		}
 	}
