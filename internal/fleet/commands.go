@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,7 +80,7 @@ func (r *Roller) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Com
 			msg = "Usage: `/purrvision rollout revert <wave>`, with the number of a merged wave."
 			break
 		}
-		msg, err = r.revert(ctx, tr, n, "@"+c.Author)
+		msg, err = r.revert(ctx, tr, n, c.Author)
 	default:
 		msg = usage
 	}
@@ -246,7 +248,9 @@ func (r *Roller) abort(ctx context.Context, tr *tracking, by string) (string, er
 }
 
 // revert opens a pull request that puts wave n's stores back as they were
-// before its merge, with their Secrets as they are now.
+// before its merge, with their Secrets as they are now, as by (a login)
+// asked. A branch at the commit the bot pushed is left as it is, unless
+// the base moved past it: it is then planned again on the base head.
 func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (string, error) {
 	w := tr.st.Wave(n)
 	if w == nil || w.MergeCommit == "" {
@@ -271,9 +275,13 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 	}
 	var rev *rollout.Revert
 	pushed := ps.Pushed
-	res, err := r.repo.Update(ctx, ps.Branch, func(s tenants.State, base, _ *tenants.Snapshot) (*tenants.Plan, error) {
+	res, err := r.repo.Update(ctx, ps.Branch, func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
+		movedTo := ""
 		if s.BranchExists && pushed != "" && s.BranchHead.String() == pushed {
-			return nil, nil
+			if upToDate, err := base.IsAncestorOf(cur); err != nil || upToDate {
+				return nil, err
+			}
+			movedTo = s.BaseHead.String()
 		}
 		// Only the stores the wave changed: a name another store has now
 		// (decommissioned, then requested again) is left as it is.
@@ -293,7 +301,8 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 			stores = append(stores, store)
 		}
 		var err error
-		rev, err = rollout.PlanRevert(rollout.RevertInput{Config: r.cfg, Before: before, Now: base, Base: s.BaseHead.String(), Stores: stores, ID: tr.st.ID, Wave: n})
+		rev, err = rollout.PlanRevert(rollout.RevertInput{Config: r.cfg, Before: before, Now: base, Base: s.BaseHead.String(), Stores: stores, ID: tr.st.ID, Wave: n,
+			By: by, MovedTo: movedTo})
 		if err != nil {
 			return nil, err
 		}
@@ -310,9 +319,18 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 		return fmt.Sprintf("Wave %d's stores are as they were before it already; nothing to revert.", n), nil
 	}
 	ps.Pushed = res.Commit.String()
+	// The branch is at the bot's push: its trailers are the bot's.
+	head, err := r.repo.Snapshot(res.Commit)
+	if err != nil {
+		return "", err
+	}
+	note := ""
+	if to := tenants.Trailers(head.Message())[v1alpha1.TrailerBaseMoved]; to != "" {
+		note = apply.BaseMovedNote(to)
+	}
 	pr, err := r.ensurePull(ctx, ps, forge.KeepStart(fmt.Sprintf("Rollout %s: revert wave %d", tr.st.ID, n), forge.MaxTitle),
-		fmt.Sprintf("Puts the %s of wave %d of rollout %s back as they were before its merge `%s`, tracked in %s; their Secrets stay as they are now. Requested by %s.\n",
-			plural(len(w.Stores), "store"), n, tr.st.ID, apply.Short(w.MergeCommit), tr.issue.URL, by))
+		fmt.Sprintf("Puts the %s of wave %d of rollout %s back as they were before its merge `%s`, tracked in %s; their Secrets stay as they are now.%s\n%s",
+			plural(len(w.Stores), "store"), n, tr.st.ID, apply.Short(w.MergeCommit), tr.issue.URL, requestedBy(by), note))
 	if err != nil {
 		return "", err
 	}
@@ -338,6 +356,70 @@ func (r *Roller) revert(ctx context.Context, tr *tracking, n int, by string) (st
 		msg += fmt.Sprintf(" Left as they are: %d stores (gone or new since).", len(rev.Skipped))
 	}
 	return msg, nil
+}
+
+// requestedBy says who asked, when known.
+func requestedBy(login string) string {
+	if login == "" {
+		return ""
+	}
+	return " Requested by @" + login + "."
+}
+
+// catchUpReverts brings each open revert pull request of the rollout up
+// to date with the base when the base moved past its branch (git's
+// answer), as catchUp does a wave: planned again on the base head by
+// revert, as the login the bot's own commit names asked. A branch not at
+// the commit the bot recorded pushing is left alone.
+func (r *Roller) catchUpReverts(ctx context.Context, tr *tracking) error {
+	if len(tr.st.Reverts) == 0 {
+		return nil
+	}
+	if err := r.repo.Fetch(ctx); err != nil {
+		return err
+	}
+	base, _, err := r.repo.Head(r.cfg.TenantsRepo.Branch)
+	if err != nil {
+		return err
+	}
+	for _, key := range slices.Sorted(maps.Keys(tr.st.Reverts)) {
+		ps := tr.st.Reverts[key]
+		if ps.Pull == 0 || ps.Pushed == "" || ps.MergeCommit != "" {
+			continue
+		}
+		head, ok, err := r.repo.Head(ps.Branch)
+		if err != nil {
+			return err
+		}
+		if !ok || head.String() != ps.Pushed {
+			continue
+		}
+		if upToDate, err := r.repo.Contains(ctx, base, head); err != nil || upToDate {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		pr, err := r.gh.GetPull(ctx, r.tenants, ps.Pull)
+		if err != nil {
+			return err
+		}
+		if !pr.Open {
+			continue
+		}
+		snap, err := r.repo.Snapshot(head)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(key)
+		if err != nil {
+			continue
+		}
+		if _, err := r.revert(ctx, tr, n, tenants.Trailers(snap.Message())[v1alpha1.TrailerRequestedBy]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Status describes the open rollout, or says none is.

@@ -94,6 +94,10 @@ type Options struct {
 	// Nudge, when set, asks Flux to fetch the tenants repo now; it runs
 	// after a wave's or a revert's merge, as after a store's.
 	Nudge func(context.Context) error
+	// BaseMoved, when set, is told after a wave's or a revert's merge:
+	// the base branch moved, and the bot's other open branches are to be
+	// brought up to date (the service queues them in the background).
+	BaseMoved func(context.Context)
 }
 
 // Roller runs rollouts.
@@ -110,6 +114,7 @@ type Roller struct {
 	now   func() time.Time
 	rand  io.Reader
 	nudge func(context.Context) error
+	moved func(context.Context)
 	// mu serializes rollout work in this process; across processes the
 	// ledger's and the branches' compare-and-swap keep it consistent.
 	mu sync.Mutex
@@ -125,7 +130,7 @@ func New(o Options) (*Roller, error) {
 		return nil, err
 	}
 	r := &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: app.Tenants,
-		bot: app.Login, app: app, now: o.Now, rand: o.Rand, nudge: o.Nudge}
+		bot: app.Login, app: app, now: o.Now, rand: o.Rand, nudge: o.Nudge, moved: o.BaseMoved}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -270,7 +275,11 @@ func (r *Roller) Reconcile(ctx context.Context, ref forge.IssueRef) error {
 	if err != nil || tr == nil {
 		return err
 	}
-	return r.noteError(ctx, tr, r.step(ctx, tr))
+	err = r.step(ctx, tr)
+	if err == nil {
+		err = r.catchUpReverts(ctx, tr)
+	}
+	return r.noteError(ctx, tr, err)
 }
 
 // failed is a write of a rollout that failed, saying what it was doing
@@ -406,10 +415,14 @@ func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
-// nudgeFlux asks Flux to fetch the tenants repo now, so a merge reaches
-// the cluster without waiting for the source's interval; a failure is
-// only logged (Flux fetches on its interval anyway).
-func (r *Roller) nudgeFlux(ctx context.Context) {
+// afterMerge follows a merge into the base branch: it says the base
+// moved (BaseMoved), and asks Flux to fetch the tenants repo now, so a
+// merge reaches the cluster without waiting for the source's interval; a
+// failure is only logged (Flux fetches on its interval anyway).
+func (r *Roller) afterMerge(ctx context.Context) {
+	if r.moved != nil {
+		r.moved(ctx)
+	}
 	if r.nudge == nil {
 		return
 	}

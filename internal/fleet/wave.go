@@ -53,6 +53,9 @@ func (r *Roller) step(ctx context.Context, tr *tracking) error {
 		if done, err := r.watchPull(ctx, tr, w.Number, pr); err != nil || done {
 			return err
 		}
+		if pushed, err := r.catchUp(ctx, tr, w.Number); err != nil || pushed {
+			return err
+		}
 		return r.table(ctx, tr)
 	case !w.Settled.IsZero():
 		return r.openNext(ctx, tr, nil)
@@ -217,6 +220,70 @@ func (r *Roller) openWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 	return r.pullWave(ctx, tr, plan, n)
 }
 
+// catchUp renders open wave n's branch again on the base head when the
+// base moved past it (git's answer: the base head is not in the branch's
+// history), so the wave can merge under a base that requires branches to
+// be up to date: today's plan of the wave's stores on the new base, each
+// keeping its Secrets as every wave does, pushed compare-and-swap over
+// the commit the state records the bot pushed, then recorded as the
+// wave's push. A branch at any other commit is left to watchPull, which
+// pauses. It reports whether it pushed.
+func (r *Roller) catchUp(ctx context.Context, tr *tracking, n int) (bool, error) {
+	w := tr.st.Wave(n)
+	if err := r.repo.Fetch(ctx); err != nil {
+		return false, err
+	}
+	head, ok, err := r.repo.Head(w.Branch)
+	if err != nil || !ok || head.String() != w.Pushed {
+		return false, err
+	}
+	base, _, err := r.repo.Head(r.cfg.TenantsRepo.Branch)
+	if err != nil {
+		return false, err
+	}
+	if upToDate, err := r.repo.Contains(ctx, base, head); err != nil || upToDate {
+		return false, err
+	}
+	plan, err := r.plan(ctx)
+	if err != nil {
+		return false, err
+	}
+	stores := slices.DeleteFunc(slices.Clone(w.Stores), func(s string) bool { return plan.Store(s) == nil })
+	if len(stores) == 0 {
+		return false, nil // nothing of the wave left to change: its merge changes nothing either
+	}
+	wave := rollout.Wave{Number: n, Stores: stores, MovedTo: plan.Base}
+	was := w.Pushed
+	res, err := r.repo.Update(ctx, w.Branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+		if s.BranchHead.String() != was {
+			return nil, fmt.Errorf("bringing wave %d of rollout %s up to date: its branch moved to %s meanwhile", n, tr.st.ID, apply.Short(s.BranchHead.String()))
+		}
+		return rollout.WaveCommit(plan, wave, tr.st.ID)
+	})
+	if err != nil {
+		return false, fmt.Errorf("bringing wave %d of rollout %s up to date: %w", n, tr.st.ID, err)
+	}
+	pushed, err := r.repo.Snapshot(res.Commit)
+	if err != nil {
+		return false, fmt.Errorf("reading wave %d as pushed: %w", n, err)
+	}
+	ids, err := r.identities(pushed, stores)
+	if err != nil {
+		return false, err
+	}
+	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
+		w := st.Wave(n)
+		if w.Pushed != was {
+			return "", fmt.Errorf("bringing wave %d of rollout %s up to date: another process pushed it meanwhile", n, st.ID)
+		}
+		w.Pushed, w.Stores, w.IDs = res.Commit.String(), stores, ids
+		return fmt.Sprintf("wave %d rendered again on the base head %s", n, apply.Short(plan.Base)), nil
+	}); err != nil {
+		return false, err
+	}
+	return true, r.pullWave(ctx, tr, plan, n)
+}
+
 // pullWave finds or opens the pull request of the wave the bot pushed,
 // once its branch is still at that commit, and follows it if it was
 // merged meanwhile.
@@ -236,8 +303,20 @@ func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 		return r.pause(ctx, tr, fmt.Sprintf("wave %d's branch `%s` was pushed to by hand", n, w.Branch),
 			fmt.Sprintf("Rollout paused: wave %d's branch `%s` no longer holds the commit Purrvision pushed; it does not go on with a wave it did not write.", n, w.Branch))
 	}
+	note := ""
+	if ok {
+		// The branch is at the bot's recorded push: its trailers are the
+		// bot's.
+		snap, err := r.repo.Snapshot(head)
+		if err != nil {
+			return err
+		}
+		if to := tenants.Trailers(snap.Message())[v1alpha1.TrailerBaseMoved]; to != "" {
+			note = apply.BaseMovedNote(to)
+		}
+	}
 	pr, err := r.ensurePull(ctx, w.PullState, forge.KeepStart(fmt.Sprintf("Rollout %s: wave %d (%s)", tr.st.ID, n, plural(len(w.Stores), "store")), forge.MaxTitle),
-		pullBody(tr, fmt.Sprintf("Wave %d of rollout %s, %s", n, tr.st.ID, tr.st.Title), plan.Only(w.Stores)))
+		pullBody(tr, fmt.Sprintf("Wave %d of rollout %s, %s", n, tr.st.ID, tr.st.Title), note, plan.Only(w.Stores)))
 	if err != nil {
 		return &failed{action: fmt.Sprintf("open the pull request of wave %d", n), err: err}
 	}
@@ -275,8 +354,10 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-func pullBody(tr *tracking, what string, p *rollout.Plan) string {
-	head := fmt.Sprintf("%s, tracked in %s. Re-rendered with today's config and chart; every store keeps its Secrets as they are.\n\n", what, tr.issue.URL)
+// pullBody is a wave's pull request body: what it is, note (why it was
+// rendered again, "" none) and the plan, within GitHub's limit.
+func pullBody(tr *tracking, what, note string, p *rollout.Plan) string {
+	head := fmt.Sprintf("%s, tracked in %s. Re-rendered with today's config and chart; every store keeps its Secrets as they are.\n%s\n", what, tr.issue.URL, note)
 	return head + rollout.Markdown(p, forge.MaxBody-len(head)-100)
 }
 
@@ -353,7 +434,7 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 	if err := r.app.EnsureDeployments(ctx, r.gh, ds); err != nil {
 		return err
 	}
-	r.nudgeFlux(ctx)
+	r.afterMerge(ctx)
 	if pr.HeadSHA != w.Pushed && tr.st.Phase == rollout.Active && !w.Accepted {
 		return r.pause(ctx, tr, handEdited(n, pr, w.Pushed)+" before it was merged",
 			fmt.Sprintf("Rollout paused: %s before it was merged as `%s`. Purrvision does not go on by itself after a wave it did not write: "+
@@ -546,7 +627,7 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 		if !pr.Merged {
 			return true, nil
 		}
-		r.nudgeFlux(ctx)
+		r.afterMerge(ctx)
 		return true, r.recordRevert(ctx, id, n, pr)
 	}
 	r.mu.Lock()

@@ -116,6 +116,9 @@ func (p *Provisioner) recordMerge(ctx context.Context, pr *forge.PullRequest) er
 	if err := p.applyIssue(ctx, v.requestView, plan, ""); err != nil {
 		return err
 	}
+	if p.moved != nil {
+		p.moved(ctx)
+	}
 	if p.nudge != nil {
 		if err := p.nudge(ctx); err != nil {
 			log.Warn("asking Flux to fetch the tenants repo now", "error", err)

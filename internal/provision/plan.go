@@ -35,10 +35,17 @@ type BranchView struct {
 	Head string
 	// Tree is the tenants repo at the branch head.
 	Tree renderer.Tree
-	// Trailers are those of the head commit's message.
+	// Subject is the head commit's first line; Trailers are those of its
+	// message.
+	Subject  string
 	Trailers map[string]string
 	// Merged reports whether the head is already part of the base branch.
 	Merged bool
+	// Behind reports whether the base branch moved past the branch: its
+	// head does not hold the base head (git's answer, never a trailer's).
+	// The bot's own branch is then rendered again on the base head, so it
+	// can merge under a base that requires branches to be up to date.
+	Behind bool
 }
 
 // Common is what every planner reads besides its own input.

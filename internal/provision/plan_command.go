@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/placement"
@@ -91,8 +92,7 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 	plan := &CommandPlan{}
 	title := pullTitle(cmd.Name, name)
 	done := func() (*CommandPlan, error) {
-		plan.Pull = PullSpec{Store: name, Op: cmd.Name, Issue: in.Issue, Title: title,
-			Body: fmt.Sprintf("%s, requested by @%s in %s.\n", title, in.Author, in.Issue)}
+		plan.Pull = commandPull(name, cmd.Name, title, in.Author, in.Issue)
 		return plan, nil
 	}
 	if tr != nil && tr[v1alpha1.TrailerCommand] == commandID && onHead &&
@@ -199,4 +199,95 @@ func olderLayoutReply(name string) string {
 	return fmt.Sprintf("Store **%s** was rendered by an older Purrvision, which kept its database passwords in the same Secret "+
 		"as the admin password (there is no `%s`), so it cannot be resized or get new credentials without breaking its database. "+
 		"A platform engineer can move it to the current layout (docs/operations.md, \"Stores written by builds before the sharded layout\").", name, renderer.FileDatabaseSecret)
+}
+
+// CatchUpInput is what PlanCatchUp reads: a merged store's branch.
+type CatchUpInput struct {
+	Common
+	Store string
+	Issue forge.IssueRef
+	// Recorded is what the issue's record says of its store.
+	Recorded Recorded
+	// Open: the branch has the bot's open pull request (read up front).
+	Open bool
+}
+
+// CatchUpPlan brings a command's branch up to date with the base.
+type CatchUpPlan struct {
+	// Op is the operation of the branch's last command.
+	Op     string
+	Commit *CommitPlan
+	Pull   PullSpec
+}
+
+// PlanCatchUp renders a merged store's open command branch (resize,
+// rotate-credentials, decommission) again on the base head when the base
+// moved past it, so it can merge under a base that requires branches to
+// be up to date: the store as the branch holds it (its request copy, or
+// its folder gone), with the branch's Secrets byte for byte (a rotation's
+// new ones included) and its trailers, credentials ID among them. Nil
+// when there is nothing to do: no such branch, not the bot's as it
+// pushed it (ownBranch), not behind, or no open pull request.
+func PlanCatchUp(in CatchUpInput) (*CatchUpPlan, error) {
+	cfg, b, name := in.Config, in.Branch, in.Store
+	tr := b.Trailers
+	op := tr[v1alpha1.TrailerOperation]
+	if !in.Open || !b.Exists || b.Merged || !b.Behind || !ownBranch(b, in.Recorded) || tr[v1alpha1.TrailerIssue] != in.Issue.String() ||
+		(op != CmdResize && op != CmdRotate && op != CmdDecommission) {
+		return nil, nil
+	}
+	onBase, baseCluster, err := renderer.FindStore(cfg, in.Base, name)
+	if err != nil || onBase == nil || !owns(onBase, in.Issue) {
+		return nil, err // not this issue's store on the base: its handling decides
+	}
+	baseDir := renderer.StoreDir(cfg, baseCluster, name)
+	onBaseFiles, err := renderer.StoreFiles(in.Base, baseDir)
+	if err != nil {
+		return nil, err
+	}
+	stored, cluster, err := renderer.FindStore(cfg, b.Tree, name)
+	if err != nil {
+		return nil, err
+	}
+	var changes []tenants.Change
+	if stored == nil {
+		changes = []tenants.Change{{Path: baseDir, Delete: true}}
+	} else {
+		dir := renderer.StoreDir(cfg, cluster, name)
+		current, err := renderer.StoreFiles(b.Tree, dir)
+		if err != nil {
+			return nil, err
+		}
+		if current[renderer.FileSecret] == nil || current[renderer.FileDatabaseSecret] == nil {
+			return nil, nil // not a render this planner keeps the Secrets of
+		}
+		inPlace := *stored
+		inPlace.Spec.Cluster = cluster
+		out, err := renderer.Render(renderer.Input{Config: cfg, Request: &inPlace, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(),
+			KeepSecret: current[renderer.FileSecret], KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
+		if err != nil {
+			return nil, err
+		}
+		changes = changesFor(onBaseFiles, out)
+	}
+	title, author := b.Subject, tr[v1alpha1.TrailerRequestedBy]
+	plan := &CatchUpPlan{Op: op, Pull: commandPull(name, op, title, author, in.Issue)}
+	plan.Pull.Body += apply.BaseMovedNote(in.BaseHead)
+	plan.Commit = &CommitPlan{Changes: changes, Message: tenants.Message(title,
+		"Requested with "+op+" on "+in.Issue.String()+". The base branch moved to "+in.BaseHead+"; the store is rendered again on it, with the branch's credentials.",
+		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},
+		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: op},
+		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: author},
+		tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: in.Issue.String()},
+		tenants.Trailer{Key: v1alpha1.TrailerCommand, Value: tr[v1alpha1.TrailerCommand]},
+		tenants.Trailer{Key: v1alpha1.TrailerCredentialsID, Value: tr[v1alpha1.TrailerCredentialsID]},
+		tenants.Trailer{Key: v1alpha1.TrailerBaseMoved, Value: in.BaseHead},
+	)}
+	return plan, nil
+}
+
+// commandPull is the pull request of a command's branch.
+func commandPull(store, op, title, author string, issue forge.IssueRef) PullSpec {
+	return PullSpec{Store: store, Op: op, Issue: issue, Title: title,
+		Body: fmt.Sprintf("%s, requested by @%s in %s.\n", title, author, issue)}
 }

@@ -206,3 +206,35 @@ func TestPlanCommand_ResizeNeverShrinksVolumes(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanRequest_BaseMovedFilledItsCluster: other stores merged meanwhile
+// fill the cluster the branch's render placed the store on; rendered again
+// on the moved base, the store goes where there is room, with the branch's
+// Secrets and credentials ID: merging other stores does not make the bot
+// regenerate them.
+func TestPlanRequest_BaseMovedFilledItsCluster(t *testing.T) {
+	f, ix := twoClusters(t)
+	name := f.req.Metadata.Name
+	ix.Set("newcomer", "tight", placement.PlanNeed(f.cfg, "small")) // tight is full now
+	onTight := f.placed(t, "tight", issueA)
+	branch := &BranchView{Exists: true, Head: "b1", Tree: onTight, Behind: true,
+		Trailers: map[string]string{v1alpha1.TrailerIssue: issueA.String(), v1alpha1.TrailerCredentialsID: "c1"}}
+	c := f.common(testutil.Tree{}, branch)
+	c.Placer = ix
+	p, err := PlanRequest(RequestInput{Common: c, Request: f.req, Issue: issueA, Author: "octocat", Delivered: "c1", Recorded: Recorded{Store: name, Branch: "b1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Cluster != "roomy" || p.Commit == nil || p.Commit.OnBranch || p.Seal != nil {
+		t.Fatalf("want a render on roomy from the base and no seal, got %+v", p)
+	}
+	for _, file := range []string{renderer.FileSecret, renderer.FileDatabaseSecret} {
+		from, to := renderer.StoreDir(f.cfg, "tight", name)+"/"+file, renderer.StoreDir(f.cfg, "roomy", name)+"/"+file
+		if got := changeData(p.Commit, to); string(got) != string(onTight[from]) {
+			t.Errorf("%s is not the branch's: the credentials were regenerated", file)
+		}
+	}
+	if id := tenants.Trailers(p.Commit.Message)[v1alpha1.TrailerCredentialsID]; id != "c1" {
+		t.Errorf("credentials ID %q, want c1 kept", id)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/apply"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/renderer"
@@ -183,7 +184,15 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		Labels:    LabelChange{Add: []string{v1alpha1.LabelPendingReview}},
 	}
 	if onBranch {
-		if current, err = renderer.StoreFiles(in.Branch.Tree, renderer.StoreDir(cfg, cluster, name)); err != nil {
+		from := cluster
+		if in.Branch.Behind && kept != "" {
+			// The moved base may place the store elsewhere (its cluster
+			// filled meanwhile): its Secrets are the branch's all the
+			// same, since a person merging other stores must not make
+			// the bot regenerate them.
+			from = kept
+		}
+		if current, err = renderer.StoreFiles(in.Branch.Tree, renderer.StoreDir(cfg, from, name)); err != nil {
 			return nil, err
 		}
 	}
@@ -200,7 +209,14 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 	}
 	onHead := in.onBranchHead(onBranch)
 	changes := changesFor(current, out)
-	if !onHead {
+	moved := onBranch && in.Branch.Behind
+	if moved {
+		// The base moved past the bot's own branch: the store is rendered
+		// again on the base head (the store is not there, so every file
+		// is written), keeping the Secrets and their ID as they are.
+		changes = changesFor(map[string][]byte{}, out)
+		plan.Pull.Body += apply.BaseMovedNote(in.BaseHead)
+	} else if !onHead {
 		// Starting over from the base: the store's files from another
 		// request, or from another cluster, are not kept.
 		changes = changesFor(map[string][]byte{}, out)
@@ -209,6 +225,13 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		// render: the store moves there before its merge.
 		changes = append(changes, tenants.Change{Path: renderer.StoreDir(cfg, kept, name), Delete: true})
 	}
+	if onBranch && !moved {
+		if to := in.Branch.Trailers[v1alpha1.TrailerBaseMoved]; to != "" {
+			// The bot's own last push (ownBranch) was such a render:
+			// the pull request keeps saying why.
+			plan.Pull.Body += apply.BaseMovedNote(to)
+		}
+	}
 	if len(changes) == 0 {
 		return plan, nil
 	}
@@ -216,15 +239,22 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 		plan.Seal = &Seal{Store: name, ID: id, Credentials: out.Credentials, AdminURL: v1alpha1.AdminURL(name, renderer.BaseDomainOf(cfg, req))}
 	}
 	subject := "Provision store " + name
-	if onHead {
+	if onHead && !moved {
+		// A render on the moved base creates the store there: it is
+		// still its provisioning, as the history says.
 		subject = "Update store " + name
 	}
-	plan.Commit = &CommitPlan{OnBranch: onBranch, Changes: changes, Message: tenants.Message(subject, "",
+	body, movedTo := "", ""
+	if moved {
+		body, movedTo = "The base branch moved to "+in.BaseHead+"; the store is rendered again on it, with the same credentials.", in.BaseHead
+	}
+	plan.Commit = &CommitPlan{OnBranch: onBranch && !moved, Changes: changes, Message: tenants.Message(subject, body,
 		tenants.Trailer{Key: v1alpha1.TrailerStore, Value: name},
 		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: v1alpha1.OpProvision},
 		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: in.Author},
 		tenants.Trailer{Key: v1alpha1.TrailerIssue, Value: in.Issue.String()},
 		tenants.Trailer{Key: v1alpha1.TrailerCredentialsID, Value: id},
+		tenants.Trailer{Key: v1alpha1.TrailerBaseMoved, Value: movedTo},
 	)}
 	return plan, nil
 }

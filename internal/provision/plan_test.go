@@ -67,6 +67,22 @@ func (f planFixture) common(base testutil.Tree, branch *BranchView) Common {
 	return c
 }
 
+// changeData is what c writes to p; nil when it does not.
+func changeData(c *CommitPlan, p string) []byte {
+	for _, ch := range c.Changes {
+		if ch.Path == p && !ch.Delete {
+			return ch.Data
+		}
+	}
+	return nil
+}
+
+// withTrailer is tr with key set to value.
+func withTrailer(tr map[string]string, key, value string) map[string]string {
+	tr[key] = value
+	return tr
+}
+
 func changedPaths(c *CommitPlan) []string {
 	if c == nil {
 		return nil
@@ -235,6 +251,69 @@ func TestPlanRequest(t *testing.T) {
 				if c.Path == path.Join(dir, renderer.FileSecret) && string(c.Data) == string(ours[c.Path]) {
 					t.Error("the admin Secret on the pushed-to branch was kept")
 				}
+			}
+		},
+	}, {
+		name:      "the base moved past our branch: rendered again on the base head, the Secrets and their ID kept byte for byte, nothing sealed",
+		base:      testutil.Tree{"README.md": []byte("another store merged\n")},
+		branch:    &BranchView{Exists: true, Head: "b1", Tree: ours, Trailers: trailersOf(issueA, "c1"), Behind: true},
+		delivered: "c1",
+		recorded:  Recorded{Store: name, Branch: "b1"},
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.Commit == nil || p.Commit.OnBranch || p.Seal != nil {
+				t.Fatalf("want a commit on the base head and no seal, got %+v", p)
+			}
+			if got, want := len(p.Commit.Changes), len(ours); got != want {
+				t.Errorf("%d files written on the base, want the %d of a render", got, want)
+			}
+			dir := f.dir()
+			for _, file := range []string{renderer.FileSecret, renderer.FileDatabaseSecret} {
+				fp := path.Join(dir, file)
+				if got := changeData(p.Commit, fp); string(got) != string(ours[fp]) {
+					t.Errorf("%s differs from the branch's: the credentials were regenerated", file)
+				}
+			}
+			if !strings.HasPrefix(p.Commit.Message, "Provision store "+name+"\n") {
+				t.Errorf("message %q; on the base it provisions the store", p.Commit.Message)
+			}
+			tr := tenants.Trailers(p.Commit.Message)
+			if tr[v1alpha1.TrailerCredentialsID] != "c1" || tr[v1alpha1.TrailerBaseMoved] != "base" || tr[v1alpha1.TrailerIssue] != issueA.String() {
+				t.Errorf("trailers %v; want the credentials ID c1 kept and the base named", tr)
+			}
+			if !strings.Contains(p.Pull.Body, "The base moved to `base`") || !strings.Contains(p.Pull.Body, "approve again") {
+				t.Errorf("the pull request does not say why a re-approval is needed:\n%s", p.Pull.Body)
+			}
+		},
+	}, {
+		name:      "after such a render the branch is up to date: nothing to do, and the pull request still says why",
+		base:      testutil.Tree{},
+		branch:    &BranchView{Exists: true, Head: "b2", Tree: ours, Trailers: withTrailer(trailersOf(issueA, "c1"), v1alpha1.TrailerBaseMoved, "base1")},
+		delivered: "c1",
+		recorded:  Recorded{Store: name, Branch: "b2"},
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.Commit != nil || p.Seal != nil {
+				t.Fatalf("want nothing pushed, got %+v", p)
+			}
+			if !strings.Contains(p.Pull.Body, "The base moved to `base1`") {
+				t.Errorf("the note is gone from the pull request:\n%s", p.Pull.Body)
+			}
+		},
+	}, {
+		// Attacker: with push access to the branch (which the rulesets
+		// deny), a person writes the bot's trailers on a commit on a
+		// moved base: the branch is not the bot's, so nothing of it is
+		// kept or quoted, and the store starts over from the base.
+		name:      "the base moved and someone pushed to our branch: not re-rendered with its Secrets, its trailer not quoted",
+		base:      testutil.Tree{"README.md": []byte("another store merged\n")},
+		branch:    &BranchView{Exists: true, Head: "b9", Tree: ours, Trailers: withTrailer(trailersOf(issueA, "c1"), v1alpha1.TrailerBaseMoved, "<script>"), Behind: true},
+		delivered: "c1",
+		recorded:  Recorded{Store: name, Branch: "b1"},
+		check: func(t *testing.T, p *RequestPlan) {
+			if p.Commit == nil || p.Commit.OnBranch || p.Seal == nil {
+				t.Fatalf("want a fresh render from the base with new credentials, got %+v", p)
+			}
+			if strings.Contains(p.Pull.Body, "<script>") || strings.Contains(p.Pull.Body, "base moved") {
+				t.Errorf("the pushed trailer reached the pull request:\n%s", p.Pull.Body)
 			}
 		},
 	}, {

@@ -39,6 +39,7 @@ type Provisioner struct {
 	locks    keyedMutex
 	placer   *placement.Tracker
 	nudge    func(context.Context) error
+	moved    func(context.Context)
 }
 
 // Options are the dependencies of a Provisioner.
@@ -54,6 +55,10 @@ type Options struct {
 	// Nudge, when set, asks Flux to fetch the tenants repo now; it runs
 	// after a merge is recorded.
 	Nudge func(context.Context) error
+	// BaseMoved, when set, is told after a merge into the base branch is
+	// recorded: the base moved, and the bot's other open branches are to
+	// be brought up to date (the service queues them in the background).
+	BaseMoved func(context.Context)
 }
 
 // New checks the options and returns a Provisioner.
@@ -70,7 +75,7 @@ func New(o Options) (*Provisioner, error) {
 	}
 	return &Provisioner{
 		cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge,
+		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge, moved: o.BaseMoved,
 		placer: placement.NewTracker(o.Config, placement.FromConfig(o.Config), o.Repo),
 	}, nil
 }

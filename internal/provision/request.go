@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/forge"
@@ -74,8 +75,11 @@ func (p *Provisioner) reconcile(ctx context.Context, v *requestView, x extra) er
 		delivered = ""
 	}
 	var plan *IssuePlan
+	caughtUp := false
 	res, err := p.repo.Update(ctx, v1alpha1.Branch(name), func(s tenants.State, base, cur *tenants.Snapshot) (*tenants.Plan, error) {
-		rp, err := PlanRequest(RequestInput{Common: p.common(s, base, cur), Request: v.Request, Issue: ref, Author: v.Issue.Author,
+		caughtUp = false
+		c := p.common(s, base, cur)
+		rp, err := PlanRequest(RequestInput{Common: c, Request: v.Request, Issue: ref, Author: v.Issue.Author,
 			Delivered: delivered, Claimed: v.Claimed, Recorded: v.T.recorded(), HeldBy: v.HeldBy})
 		if err != nil {
 			return nil, err
@@ -84,6 +88,21 @@ func (p *Provisioner) reconcile(ctx context.Context, v *requestView, x extra) er
 			return nil, err
 		}
 		x.onto(plan)
+		if rp.Merged && rp.Moved == "" {
+			// A command's open branch the base moved past is brought
+			// up to date with it.
+			cu, err := PlanCatchUp(CatchUpInput{Common: c, Store: name, Issue: ref, Recorded: v.T.recorded(), Open: v.Pull != nil})
+			if err != nil || cu == nil {
+				return nil, err
+			}
+			pull := cu.Pull
+			plan.Pull, caughtUp = &pull, true
+			if plan.Check, err = PlanCheck(CheckInput{Config: p.cfg, Base: base, Head: headTree(s, base, cur, cu.Commit), Op: cu.Op, Stores: []string{name},
+				StatusPage: p.cfg.StatusPage.URL, Placed: map[string]string{name: ""}}); err != nil {
+				return nil, err
+			}
+			return p.commit(s, cu.Commit), nil
+		}
 		if plan.Pull != nil {
 			head := headTree(s, base, cur, rp.Commit)
 			if plan.Check, err = PlanCheck(CheckInput{Config: p.cfg, Base: base, Head: head, Op: v1alpha1.OpProvision, Stores: []string{name},
@@ -104,6 +123,9 @@ func (p *Provisioner) reconcile(ctx context.Context, v *requestView, x extra) er
 		plan.Status.Branch = res.Commit.String()
 	}
 	plan.Ready = storeReady(res, v.T.recorded().Branch, plan.Pull)
+	if caughtUp && res.Pushed {
+		plan.Branch = res.Commit.String() // the command's branch, as the bot pushed it
+	}
 	return p.applyIssue(ctx, v, plan, res.Commit.String())
 }
 
@@ -136,7 +158,7 @@ func (p *Provisioner) common(s tenants.State, base, cur *tenants.Snapshot) Commo
 	c := Common{Config: p.cfg, Base: base, BaseHead: s.BaseHead.String(), Rand: p.rand, Now: p.now(), Placer: p.placer.At(base, s.BaseHead)}
 	if s.BranchExists {
 		c.Branch = BranchView{Exists: true, Head: s.BranchHead.String(), Tree: cur,
-			Trailers: tenants.Trailers(cur.Message()), Merged: p.mergedInto(base, cur)}
+			Subject: subject(cur.Message()), Trailers: tenants.Trailers(cur.Message()), Merged: p.mergedInto(base, cur), Behind: behind(base, cur)}
 	}
 	return c
 }
@@ -160,6 +182,22 @@ func (p *Provisioner) mergedInto(base, branch *tenants.Snapshot) bool {
 	}
 	ok, err := branch.IsAncestorOf(base)
 	return err == nil && ok
+}
+
+// subject is a commit message's first line.
+func subject(message string) string {
+	s, _, _ := strings.Cut(message, "\n")
+	return s
+}
+
+// behind reports whether base's head is not part of branch: the base
+// moved past it. Unknown (an empty snapshot, an error) is not behind.
+func behind(base, branch *tenants.Snapshot) bool {
+	if base.Hash() == "" || branch.Hash() == "" {
+		return false
+	}
+	ok, err := base.IsAncestorOf(branch)
+	return err == nil && !ok
 }
 
 // claims reports whether the issue ref still asks for store name: open,

@@ -55,6 +55,7 @@ func WaveCommit(p *Plan, w Wave, id string) (*tenants.Plan, error) {
 		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: v1alpha1.OpRollout},
 		tenants.Trailer{Key: v1alpha1.TrailerRollout, Value: id},
 		tenants.Trailer{Key: v1alpha1.TrailerWave, Value: fmt.Sprint(w.Number)},
+		tenants.Trailer{Key: v1alpha1.TrailerBaseMoved, Value: w.MovedTo},
 	)
 	return &tenants.Plan{Parent: tenants.Hash(p.Base), Changes: changes, Message: msg}, nil
 }

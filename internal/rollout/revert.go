@@ -22,6 +22,10 @@ type RevertInput struct {
 	Stores []string
 	ID     string
 	Wave   int
+	// By is who asked for the revert (a login); MovedTo, when set, the
+	// base head the revert's branch is rendered again on, because the
+	// base moved past it. Their commit says both.
+	By, MovedTo string
 }
 
 // Revert is the commit that puts a wave's stores back, and the stores it
@@ -105,6 +109,8 @@ func PlanRevert(in RevertInput) (*Revert, error) {
 		tenants.Trailer{Key: v1alpha1.TrailerOperation, Value: v1alpha1.OpRollout},
 		tenants.Trailer{Key: v1alpha1.TrailerRollout, Value: in.ID},
 		tenants.Trailer{Key: v1alpha1.TrailerWave, Value: fmt.Sprint(in.Wave)},
+		tenants.Trailer{Key: v1alpha1.TrailerRequestedBy, Value: in.By},
+		tenants.Trailer{Key: v1alpha1.TrailerBaseMoved, Value: in.MovedTo},
 	)
 	out.Commit = &tenants.Plan{Parent: tenants.Hash(in.Base), Changes: changes, Message: msg}
 	return out, nil

@@ -214,6 +214,9 @@ type Wave struct {
 	// Deferred are stores this wave would have taken but left for a
 	// later one, as they have an open store pull request.
 	Deferred []string
+	// MovedTo, when set, is the base head the wave's branch is rendered
+	// again on, because the base moved past it; its commit says so.
+	MovedTo string
 }
 
 // PlanWave picks the stores of wave in.Number: in canary order, the

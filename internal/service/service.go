@@ -102,15 +102,18 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		o.Rand = rand.Reader
 	}
 	log := logctx.From(ctx)
-	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Rand: o.Rand, Now: o.Now, Nudge: o.Nudge})
+	s := &Service{Readiness: NewReadiness("starting"), started: make(chan struct{})}
+	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Rand: o.Rand, Now: o.Now, Nudge: o.Nudge,
+		BaseMoved: s.baseMoved})
 	if err != nil {
 		return nil, err
 	}
-	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Now: o.Now, Rand: o.Rand, Nudge: o.Nudge})
+	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Now: o.Now, Rand: o.Rand, Nudge: o.Nudge,
+		BaseMoved: s.baseMoved})
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{Provisioner: prov, Fleet: roller, Readiness: NewReadiness("starting"), started: make(chan struct{})}
+	s.Provisioner, s.Fleet = prov, roller
 	reg := o.Registry
 	if reg == nil {
 		reg = NewRegistry()
@@ -208,6 +211,24 @@ func (s *Service) checkSettings(ctx context.Context) {
 // queued this time are the first the next resync queues, so a flood of
 // open requests delays the last of them by a tick, never for good.
 func (s *Service) resync(ctx context.Context) {
+	s.resyncRequests(ctx)
+	// Each open rollout's gate runs on every tick.
+	s.resyncRollouts(ctx, s.Queue.Add)
+}
+
+// baseMoved follows a merge into the base branch the bot recorded (a
+// store's, a wave's or a revert's): the bot's other open branches are
+// behind it now, and each open request and rollout is queued in the
+// background, so their handling brings them up to date promptly rather
+// than at the next resync. The queue bounds it as it bounds a resync, and
+// dedups what is already queued.
+func (s *Service) baseMoved(ctx context.Context) {
+	s.resyncRequests(ctx)
+	s.resyncRollouts(ctx, s.Queue.AddBackground)
+}
+
+// resyncRequests queues each open request in the background.
+func (s *Service) resyncRequests(ctx context.Context) {
 	var refs []forge.IssueRef
 	err := s.Provisioner.Resync(ctx, func(ref forge.IssueRef) { refs = append(refs, ref) })
 	if err != nil {
@@ -234,9 +255,12 @@ func (s *Service) resync(ctx context.Context) {
 			logctx.From(ctx).Warn("resync: the queue is full; the rest wait for the next resync", "queued", n-refused, "left", refused)
 		}
 	}
-	// Each open rollout's gate runs on every tick.
-	err = s.Fleet.Resync(ctx, func(ref forge.IssueRef) {
-		if err := s.Queue.Add(webhook.Intent{Kind: webhook.ReconcileRollout, Issue: ref}); err != nil {
+}
+
+// resyncRollouts queues each open rollout's gate with add.
+func (s *Service) resyncRollouts(ctx context.Context, add func(webhook.Intent) error) {
+	err := s.Fleet.Resync(ctx, func(ref forge.IssueRef) {
+		if err := add(webhook.Intent{Kind: webhook.ReconcileRollout, Issue: ref}); err != nil {
 			logctx.From(ctx).Warn("resync: not queued", "issue", ref.String(), "error", err)
 		}
 	})

@@ -152,6 +152,11 @@ const (
 	// of a rollout's commit.
 	TrailerRollout = "Rollout"
 	TrailerWave    = "Wave"
+	// TrailerBaseMoved is the base branch's head a bot branch was
+	// re-rendered on when the base moved past it (the pull request says
+	// why its approval was dismissed). Read only from a head the ledger
+	// records the bot pushed; whether the base moved is git's answer.
+	TrailerBaseMoved = "Base-moved-to"
 )
 
 // Operations: what a store pull request does, as recorded in its marker
