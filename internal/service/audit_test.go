@@ -244,11 +244,12 @@ func TestAudit_ReusedName(t *testing.T) {
 	}
 }
 
-// withLedger gives o a fresh clone of the tenants repo and a ledger on it,
-// signed with the service's key, as another process would have.
+// withLedger gives o a fresh clone of the tenants repo that pushes as the
+// bot and a ledger on it, signed with the service's key, as another
+// process (`purrvision rollout start`) would have.
 func (h *harness) withLedger(o fleet.Options) fleet.Options {
 	h.t.Helper()
-	o.Repo = h.tenantsClone()
+	o.Repo = h.botClone()
 	o.Ledger = ledger.New(o.Repo, testutil.LedgerKeys())
 	return o
 }

@@ -244,6 +244,21 @@ func (h *harness) merge(pr int) {
 	h.settle()
 }
 
+// botClone is a clone of the tenants repo through the git server that
+// pushes as the bot does, with the config's token, under the rules.
+func (h *harness) botClone() *tenants.Repo {
+	h.t.Helper()
+	auth, err := ghclient.NewGitAuth(ghclient.Options{Token: h.cfg.GitHub.Token})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main", Auth: auth})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return repo
+}
+
 func formBody(name, plan, email string) string {
 	return provision.RenderForm(v1alpha1.New(name, v1alpha1.StoreSpec{Plan: plan, AdminEmail: email}))
 }
