@@ -51,10 +51,11 @@ func (w *world) openPull(name string) int {
 	return n
 }
 
+// merge approves pr as a code owner and merges it through the merge API,
+// under `purrvision setup`'s rules (devenv.Start applies them).
 func (w *world) merge(pr int) {
 	w.t.Helper()
-	w.GitHub.Approve(tenantsRepo, pr, devenv.Reviewer)
-	if _, err := w.GitHub.Merge(tenantsRepo, pr, devenv.Reviewer); err != nil {
+	if _, err := devenv.ApproveAndMerge(context.Background(), w.GitHub.URL(), tenantsRepo, pr, devenv.Reviewer, devenv.Reviewer); err != nil {
 		w.t.Fatal(err)
 	}
 }

@@ -100,8 +100,12 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	if err := writeConfig(cfgPath, env.Config); err != nil {
 		return err
 	}
-	state := devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir, Tenants: env.Git.URL("tenants"),
-		Chart: env.Git.URL("purrvision"), Config: cfgPath, ChartVersion: env.Config.Chart.Version, Age: os.Getenv("PURRVISION_AGE")}
+	tokens := map[string]string{}
+	for _, login := range devenv.People {
+		tokens[login] = env.GitHub.Token(login)
+	}
+	state := devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir, Tenants: env.Git.URLAs("tenants", "", ""), Tokens: tokens,
+		Chart: env.Git.URLAs("purrvision", "", ""), Config: cfgPath, ChartVersion: env.Config.Chart.Version, Age: os.Getenv("PURRVISION_AGE")}
 	removeState, err := writeDevState(state)
 	if err != nil {
 		return err
@@ -166,8 +170,9 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		return err
 	}
 	step(3, fmt.Sprintf("pull request %s#%d opened", devenv.TenantsRepo, pr))
-	gh.Approve(devenv.TenantsRepo, pr, devenv.Reviewer)
-	sha, err := gh.Merge(devenv.TenantsRepo, pr, devenv.Reviewer)
+	// A code owner approves and merges through the merge API, under the
+	// rules `purrvision setup` wrote.
+	sha, err := devenv.ApproveAndMerge(ctx, gh.URL(), devenv.TenantsRepo, pr, devenv.Reviewer, devenv.Reviewer)
 	if err != nil {
 		return err
 	}
@@ -218,7 +223,11 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	say("status page:       %s/", env.URL)
 	self := os.Args[0]
 	say("audit:             %s audit --config %s %s", self, cfgPath, name)
-	say("tenants repo:      git clone %s", env.Git.URL("tenants"))
+	say("tenants repo:      git clone %s", env.Git.URLAs("tenants", "", ""))
+	say("push as someone:   git push %s HEAD:refs/heads/<branch>   (as @%s, a maintainer and code owner; @%s has %s)",
+		env.PushURL(devenv.Reviewer), devenv.Reviewer, devenv.Requester, env.PushURL(devenv.Requester))
+	say("                   under `purrvision setup`'s rules: a push to %s is refused (GH006: through a pull request only), and to %s*, %s* or %s (GH013: the App's alone)",
+		env.Config.TenantsRepo.Branch, v1alpha1.BranchPrefix, v1alpha1.RolloutBranchPrefix, v1alpha1.LedgerBranch)
 	say("GitHub stand-in:   %s (issues in %s, pull requests in %s)", gh.URL(), devenv.RequestsRepo, devenv.TenantsRepo)
 	if len(env.Clusters) == 1 {
 		say("kubeconfig:        %s", env.Cluster.Kubeconfig)

@@ -43,6 +43,25 @@ type devState struct {
 	// Age is the age CLI the dev system was started with (PURRVISION_AGE),
 	// for the commands printed from another terminal without its env.
 	Age string `json:"age,omitempty"`
+	// Tokens are the git tokens of the dev system's people (login ->
+	// token): a push carries its pusher's, as on GitHub.
+	Tokens map[string]string `json:"tokens,omitempty"`
+}
+
+// pushURL is the tenants repo's URL with login's token; without one, the
+// URL as it is (a push then is refused, unless the git server takes
+// pushes from anyone).
+func (s devState) pushURL(login string) string {
+	token, ok := s.Tokens[login]
+	if !ok {
+		return s.Tenants
+	}
+	u, err := url.Parse(s.Tenants)
+	if err != nil {
+		return s.Tenants
+	}
+	u.User = url.UserPassword(login, token)
+	return u.String()
 }
 
 // devStatePath is where the running dev system is described.
@@ -68,7 +87,7 @@ func writeDevState(s devState) (func(), error) {
 	// Written beside and renamed into place: the driving commands read it
 	// while dev rewrites it (a reload), and must never see half of it.
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil { // it holds the people's tokens
 		return nil, err
 	}
 	if err := os.Rename(tmp, p); err != nil {
@@ -231,7 +250,7 @@ and prints it.`,
 func requestPull(ctx context.Context, out io.Writer, st devState, req *v1alpha1.StoreRequest, as string, waitFor time.Duration) error {
 	name := req.Metadata.Name
 	branch := "request/" + name
-	if _, err := devenv.PushRequest(ctx, st.Tenants, "main", branch, as, req, st.Dir); err != nil {
+	if _, err := devenv.PushRequest(ctx, st.pushURL(as), "main", branch, as, req, st.Dir); err != nil {
 		return err
 	}
 	var pull struct {
@@ -313,26 +332,27 @@ func newDevMergeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "merge PR",
 		Short: "Approve and merge a tenants pull request on the running dev system",
-		Long: `Approve a tenants pull request and merge it, as a person with write access to
-the tenants repo (--as; dev makes "` + devenv.Reviewer + `" a maintainer). As on GitHub, the merge
-is refused to someone without write access.`,
+		Long: `Approve a tenants pull request and merge it through the merge API, as a person
+with write access to the tenants repo (--as; dev makes "` + devenv.Reviewer + `" a maintainer and a
+code owner, a member of the platform team). The tenants repo has ` + "`purrvision setup`" + `'s
+rules, so GitHub refuses a merge without a code owner's approval, or by someone
+without write access; its message is shown.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := strconv.Atoi(args[0])
 			if err != nil {
 				return usageError(fmt.Errorf("%q is not a pull request number", args[0]))
 			}
-			pull := fmt.Sprintf("repos/%s/pulls/%d", devenv.TenantsRepo, n)
-			if err := standinCall(cmd.Context(), http.MethodPost, pull+"/reviews", as, map[string]any{"event": "APPROVE"}, nil); err != nil {
-				return fmt.Errorf("approving %s#%d as @%s: %w", devenv.TenantsRepo, n, as, err)
+			st, err := readDevState()
+			if err != nil {
+				return err
 			}
-			var res struct {
-				SHA string `json:"sha"`
+			// A refusal reads as GitHub's: its status and message.
+			sha, err := devenv.ApproveAndMerge(cmd.Context(), st.GitHub, devenv.TenantsRepo, n, as, as)
+			if err != nil {
+				return err
 			}
-			if err := standinCall(cmd.Context(), http.MethodPut, pull+"/merge", as, map[string]any{}, &res); err != nil {
-				return fmt.Errorf("merging %s#%d as @%s: %w", devenv.TenantsRepo, n, as, err)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "merged %s#%d as %s by @%s\n", devenv.TenantsRepo, n, res.SHA, as)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "merged %s#%d as %s by @%s\n", devenv.TenantsRepo, n, sha, as)
 			return err
 		},
 	}

@@ -146,6 +146,19 @@ func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
 		t.Errorf("dev request --pr: %v\n%s", err, said)
 	}
 
+	// Pushing as someone, as dev prints it: a maintainer's push to the
+	// base branch is refused, as on GitHub under setup's rules.
+	if push := strings.Fields(printed(t, terminal, "push as someone")); len(push) < 3 || push[0] != "git" {
+		t.Errorf("dev prints no git command to push as someone: %q", push)
+	} else {
+		work := t.TempDir()
+		gitOK(t, work, "clone", "-q", push[2], ".")
+		gitOK(t, work, "commit", "-q", "--allow-empty", "-m", "by hand")
+		if out, err := gitOut(work, "push", "origin", "HEAD:refs/heads/main"); err == nil || !strings.Contains(out, "GH006: Protected branch update failed") {
+			t.Errorf("a maintainer's push to main: %v, want refused with GH006:\n%s", err, out)
+		}
+	}
+
 	// controller-runtime complains on standard error 30s after start when
 	// no logger was set: stay up past that before looking.
 	pastLoggerDeadline := func(context.Context) (bool, error) { return time.Since(started) > 35*time.Second, nil }

@@ -53,17 +53,27 @@ const (
 	// approves and merges as them by default, and they may steer a
 	// rollout with commands on its tracking issue.
 	Reviewer = "reviewer"
+	// Requester opens the example store's request; they may push a
+	// branch of their own to the tenants repo (`dev request --pr`).
+	Requester = "octocat"
 )
+
+// People are the dev system's people who push to the tenants repo, each
+// with a token of theirs (ghstandin.Server.Token).
+var People = []string{Reviewer, Requester}
 
 // Populate adds the dev system's repositories to a stand-in, the tenants
 // repo on its bare git repository, and its people's permissions: Reviewer
 // maintains the tenants repo, since merging needs write access, and the
-// requests repo, since rollout commands do.
+// requests repo, since rollout commands do; Requester writes to the
+// tenants repo, since a request by pull request is a branch there.
+// Reviewer is a code owner once ApplyRules runs.
 func Populate(gh *ghstandin.Server, tenantsBare string) {
 	gh.AddRepo(RequestsRepo, "main", "")
 	gh.AddRepo(TenantsRepo, "main", tenantsBare)
 	gh.SetPermission(TenantsRepo, Reviewer, "maintain")
 	gh.SetPermission(RequestsRepo, Reviewer, "maintain")
+	gh.SetPermission(TenantsRepo, Requester, "write")
 }
 
 // Env is a running system.
@@ -95,6 +105,12 @@ type Env struct {
 	// stopServe stops the service alone (Reconfigure).
 	stopServe func()
 	resync    time.Duration
+}
+
+// PushURL is the tenants repo's git URL with login's token: how login
+// pushes, under the rules.
+func (e *Env) PushURL(login string) string {
+	return e.Git.URLAs("tenants", login, e.GitHub.Token(login))
 }
 
 // Options configure Start.
@@ -230,7 +246,8 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		if err != nil {
 			return err
 		}
-		cfg.GitHub = config.GitHub{APIURL: e.GitHub.URL(), Token: "dev", Repo: RequestsRepo, BotLogin: ghstandin.BotLogin, WebhookSecretFile: secretFile}
+		cfg.GitHub = config.GitHub{APIURL: e.GitHub.URL(), Token: "dev", Repo: RequestsRepo, BotLogin: ghstandin.BotLogin, WebhookSecretFile: secretFile,
+			PlatformTeam: PlatformTeam}
 		keyFile, err := writeLedgerKey(o.Dir)
 		if err != nil {
 			return err
@@ -250,6 +267,14 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		}
 		e.Config = cfg
 		return cfg.Validate()
+	}); err != nil {
+		return nil, err
+	}
+	// Production's rules, as `purrvision setup` writes them: from here on
+	// the bot pushes with the config's token, people with theirs.
+	if err := step("purrvision setup's rules on the stand-in and the git server", func() error {
+		// TODO(coordinator): remove WithoutReadyCheck once purrvision/ready and branch updates land.
+		return ApplyRules(ctx, e.GitHub, e.Git, e.Config, RulesOptions{CodeOwners: []string{Reviewer}, WithoutReadyCheck: true})
 	}); err != nil {
 		return nil, err
 	}
@@ -334,7 +359,7 @@ func (e *Env) prepareCluster(ctx context.Context, cluster *localcluster.Cluster,
 	if err := c.Create(ctx, key); err != nil {
 		return err
 	}
-	objs, err := tenantsSource(e.Config, e.Git.URL("tenants"), name, len(e.Clusters) > 1)
+	objs, err := tenantsSource(e.Config, e.Git.URLAs("tenants", "", ""), name, len(e.Clusters) > 1) // reads need no token
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,14 @@ func Call(ctx context.Context, api, method, path, as string, in, out any) error 
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		return &CallError{Status: resp.StatusCode, Message: fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(data))}
+		var answer struct {
+			Message string `json:"message"`
+		}
+		shown := string(bytes.TrimSpace(data))
+		if json.Unmarshal(data, &answer) == nil && answer.Message != "" {
+			shown = strings.TrimSpace(answer.Message)
+		}
+		return &CallError{Status: resp.StatusCode, GitHub: answer.Message, Message: fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, shown)}
 	}
 	if out != nil {
 		return json.Unmarshal(data, out)
@@ -69,6 +76,9 @@ func Call(ctx context.Context, api, method, path, as string, in, out any) error 
 type CallError struct {
 	Status  int
 	Message string
+	// GitHub is the message of GitHub's answer ("Head branch is out of
+	// date. ..."); "" when it had none.
+	GitHub string
 }
 
 func (e *CallError) Error() string { return e.Message }

@@ -114,10 +114,14 @@ func TestAudit_OnlyTheStoresOwnHistory(t *testing.T) {
 	}
 }
 
-// tenantsClone is a clone of the tenants repo, as a person's.
+// tenantsClone is a clone of the tenants repo on disk, past the git
+// server and its rules: what someone who gets around them (an admin who
+// lifts the protection, a leaked App token) writes with. The scenarios
+// that push with it play that person; a person's push under the rules is
+// refused (rules_test.go).
 func (h *harness) tenantsClone() *tenants.Repo {
 	h.t.Helper()
-	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main"})
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.bare, Branch: "main"})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -240,11 +244,12 @@ func TestAudit_ReusedName(t *testing.T) {
 	}
 }
 
-// withLedger gives o a fresh clone of the tenants repo and a ledger on it,
-// signed with the service's key, as another process would have.
+// withLedger gives o a fresh clone of the tenants repo that pushes as the
+// bot and a ledger on it, signed with the service's key, as another
+// process (`purrvision rollout start`) would have.
 func (h *harness) withLedger(o fleet.Options) fleet.Options {
 	h.t.Helper()
-	o.Repo = h.tenantsClone()
+	o.Repo = h.botClone()
 	o.Ledger = ledger.New(o.Repo, testutil.LedgerKeys())
 	return o
 }

@@ -26,15 +26,6 @@ func (h *harness) provisioned(name string) int {
 	return n
 }
 
-func (h *harness) merge(pr int) {
-	h.t.Helper()
-	h.gh.Approve(tenantsRepo, pr, "reviewer")
-	if _, err := h.gh.Merge(tenantsRepo, pr, "maintainer"); err != nil {
-		h.t.Fatal(err)
-	}
-	h.settle()
-}
-
 // openPull returns the one open pull request of a store's branch.
 func (h *harness) openPull(name string) (int, string) {
 	h.t.Helper()

@@ -25,6 +25,7 @@ import (
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/gitserver"
@@ -79,7 +80,22 @@ type harnessOptions struct {
 	// client; log, when set, receives the service's log instead of logs.
 	transport http.RoundTripper
 	log       slog.Handler
+	// everyRule keeps the two settings devenv.RulesOptions.WithoutReadyCheck
+	// drops while the product cannot merge under them: the required
+	// check purrvision/ready and strict. The attacker tests set it.
+	everyRule bool
 }
+
+// Who acts on the tenants repo in the scenarios. Every scenario runs under
+// `purrvision setup`'s rules (devenv.ApplyRules): reviewer is a code owner
+// (a member of the config's platform team, codeOwnersTeam) with write
+// access, maintainer merges; neither may push to main or to the bot's
+// branches.
+const (
+	reviewer       = "reviewer"
+	maintainer     = "maintainer"
+	codeOwnersTeam = "acme/tenant-owners"
+)
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
@@ -98,8 +114,8 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 
 	h.gh, _ = testutil.GitHub(t, requestsRepo)
 	h.gh.AddRepo(tenantsRepo, "main", h.bare)
-	h.gh.SetPermission(tenantsRepo, "maintainer", "maintain") // merges need write access
-	h.gh.SetPermission(tenantsRepo, "reviewer", "write")      // approvals count with write access
+	h.gh.SetPermission(tenantsRepo, maintainer, "maintain") // merges need write access
+	h.gh.SetPermission(tenantsRepo, reviewer, "write")      // approvals count with write access
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -122,7 +138,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	h.cfg.GitHub = config.GitHub{APIURL: h.gh.URL(), Token: "test-token", Repo: requestsRepo, BotLogin: ghstandin.BotLogin, CommandTeams: []string{"acme/platform"},
-		WebhookSecretFile: secretFile}
+		WebhookSecretFile: secretFile, PlatformTeam: codeOwnersTeam}
 
 	// The scenarios play one requester with many requests; the limit of
 	// open requests has a scenario of its own.
@@ -137,6 +153,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	if o.wrap != nil {
 		h.client = o.wrap(h.client)
+	}
+	if err := devenv.ApplyRules(context.Background(), h.gh, h.git, h.cfg, devenv.RulesOptions{CodeOwners: []string{reviewer}, WithoutReadyCheck: !o.everyRule}); err != nil {
+		t.Fatal(err)
 	}
 	h.gh.SetFaults(o.faults)
 	h.start()
@@ -213,6 +232,31 @@ func (h *harness) settle() {
 	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 3*time.Minute, true, settled); err != nil {
 		h.t.Fatalf("the service did not settle within 3 minutes (queue depth %d): %v", h.svc.Queue.Depth(), err)
 	}
+}
+
+// merge approves pr as a code owner and merges it through the merge API,
+// under the rules.
+func (h *harness) merge(pr int) {
+	h.t.Helper()
+	if _, err := devenv.ApproveAndMerge(context.Background(), h.gh.URL(), tenantsRepo, pr, reviewer, maintainer); err != nil {
+		h.t.Fatal(err)
+	}
+	h.settle()
+}
+
+// botClone is a clone of the tenants repo through the git server that
+// pushes as the bot does, with the config's token, under the rules.
+func (h *harness) botClone() *tenants.Repo {
+	h.t.Helper()
+	auth, err := ghclient.NewGitAuth(ghclient.Options{Token: h.cfg.GitHub.Token})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	repo, err := tenants.Open(context.Background(), tenants.Options{URL: h.cfg.TenantsRepo.URL, Branch: "main", Auth: auth})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return repo
 }
 
 func formBody(name, plan, email string) string {
