@@ -17,8 +17,7 @@ import (
 )
 
 // TestDev_UnderTheRules: the driving commands against a dev system under
-// every rule `purrvision setup` writes (devenv.ApplyRules, without the
-// knob): `dev request --pr` pushes the branch with the requester's own
+// every rule `purrvision setup` writes (devenv.ApplyRules): `dev request --pr` pushes the branch with the requester's own
 // token, and a push by someone dev gave no token is refused; `dev merge`
 // approves as a code owner and merges through the merge API, shows
 // GitHub's refusal of a bot pull request without the required check, and

@@ -66,3 +66,36 @@ func Short(sha string) string {
 	}
 	return sha
 }
+
+// StatusWriter is what WriteStatus needs.
+type StatusWriter interface {
+	// ListStatuses returns every status of a commit, newest first.
+	ListStatuses(ctx context.Context, repo forge.Repo, sha string) ([]forge.Status, error)
+	SetStatus(ctx context.Context, repo forge.Repo, st forge.Status) error
+}
+
+// WriteStatus makes the bot's newest commit status of want's context on
+// want's commit say what want says: left as it is when it already does
+// (a redelivery, or the pull_request event of the bot's own push, sets
+// no second one), created otherwise. Only the bot's statuses count, as
+// GitHub records their creator: anyone with write access can set one of
+// the same context.
+func (b Bot) WriteStatus(ctx context.Context, gh StatusWriter, repo forge.Repo, want forge.Status) error {
+	sts, err := gh.ListStatuses(ctx, repo, want.SHA)
+	if err != nil {
+		return fmt.Errorf("listing the statuses of %s: %w", Short(want.SHA), err)
+	}
+	for _, st := range sts { // newest first: the bot's last word
+		if st.Context != want.Context || st.Creator != b.Login {
+			continue
+		}
+		if st.State == want.State && st.Description == want.Description && st.TargetURL == want.TargetURL {
+			return nil
+		}
+		break
+	}
+	if err := gh.SetStatus(ctx, repo, want); err != nil {
+		return fmt.Errorf("setting the status %s of %s: %w", want.Context, Short(want.SHA), err)
+	}
+	return nil
+}

@@ -273,8 +273,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	// Production's rules, as `purrvision setup` writes them: from here on
 	// the bot pushes with the config's token, people with theirs.
 	if err := step("purrvision setup's rules on the stand-in and the git server", func() error {
-		// TODO(coordinator): remove WithoutReadyCheck once purrvision/ready and branch updates land.
-		return ApplyRules(ctx, e.GitHub, e.Git, e.Config, RulesOptions{CodeOwners: []string{Reviewer}, WithoutReadyCheck: true})
+		return ApplyRules(ctx, e.GitHub, e.Git, e.Config, RulesOptions{CodeOwners: []string{Reviewer}})
 	}); err != nil {
 		return nil, err
 	}

@@ -30,14 +30,6 @@ type RulesOptions struct {
 	// CodeOwners join the config's platform team, so their approvals
 	// are the code owners' GitHub asks for.
 	CodeOwners []string
-	// WithoutReadyCheck leaves out exactly two settings of the base
-	// branch's protection: the required check purrvision/ready and
-	// "require branches to be up to date" (strict). Flows that merge
-	// set it while nothing posts the check on the bot's pull requests
-	// and the bot does not bring its branches up to date; every other
-	// rule stays. The attacker tests never set it.
-	// TODO(coordinator): remove once purrvision/ready and branch updates land.
-	WithoutReadyCheck bool
 }
 
 // ApplyRules puts `purrvision setup`'s rules on a stand-in and the git
@@ -103,8 +95,9 @@ func ApplyRules(ctx context.Context, gh *ghstandin.Server, git *gitserver.Server
 }
 
 // RulesWanted is setup.Desired for the dev system's repositories, with
-// the stand-in's App, as ApplyRules applies it (o.WithoutReadyCheck and
-// the requests repo's files left out).
+// the stand-in's App, as ApplyRules applies it (the requests repo's
+// files left out: on the stand-in it has no git repository to propose
+// them in).
 func RulesWanted(cfg *config.Config, o RulesOptions) ([]setup.Settings, error) {
 	want, err := setup.Desired(cfg, setup.Options{AppID: ghstandin.AppID})
 	if err != nil {
@@ -117,9 +110,6 @@ func RulesWanted(cfg *config.Config, o RulesOptions) ([]setup.Settings, error) {
 	for i := range want {
 		if want[i].Repo == requests {
 			want[i].Files = nil
-		}
-		if p := want[i].Protection; p != nil && o.WithoutReadyCheck {
-			p.Checks, p.Strict = nil, false
 		}
 	}
 	return want, nil

@@ -315,6 +315,12 @@ func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 			note = apply.BaseMovedNote(to)
 		}
 	}
+	// The verdict first: a check run belongs to the commit, so the pull
+	// request is ready to merge from the moment it opens, even when
+	// GitHub's answer to its creation is lost.
+	if err := r.ready(ctx, w.Pushed, w.Pushed, waveRender(tr.st.ID, n)); err != nil {
+		return err
+	}
 	pr, err := r.ensurePull(ctx, w.PullState, forge.KeepStart(fmt.Sprintf("Rollout %s: wave %d (%s)", tr.st.ID, n, plural(len(w.Stores), "store")), forge.MaxTitle),
 		pullBody(tr, fmt.Sprintf("Wave %d of rollout %s, %s", n, tr.st.ID, tr.st.Title), note, plan.Only(w.Stores)))
 	if err != nil {
@@ -331,9 +337,6 @@ func (r *Roller) pullWave(ctx context.Context, tr *tracking, plan *rollout.Plan,
 		return err
 	}
 	if err := r.reportCheck(ctx, rollout.WaveCheck(tr.st.ID, n, w.Pushed, tr.issue.URL, plan.Only(w.Stores))); err != nil {
-		return err
-	}
-	if err := r.ready(ctx, w.Pushed, w.Pushed, waveRender(tr.st.ID, n)); err != nil {
 		return err
 	}
 	if pr.Merged {

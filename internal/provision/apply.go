@@ -71,7 +71,7 @@ func (p *Provisioner) applyIssue(ctx context.Context, v *requestView, plan *Issu
 	if plan.CommitStatus != nil {
 		// Before the check runs: earlier installs' branch protection
 		// requires it.
-		if err := p.gh.SetStatus(ctx, v.Issue.Ref.Repo, *plan.CommitStatus); err != nil {
+		if err := p.applier().WriteStatus(ctx, p.gh, v.Issue.Ref.Repo, *plan.CommitStatus); err != nil {
 			return p.failed(ctx, v, store, "set the status "+v1alpha1.StatusContext, err)
 		}
 	}

@@ -161,7 +161,7 @@ func TestAudit_ForgedTrailers(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.settle()
-	h.merge(pr)
+	h.mergePastTheRules(pr)
 
 	text := audit.Text(auditOf(t, h, admin, "cat-cafe"))
 	if !strings.Contains(text, "Resize store cat-cafe to large (brought in by a merge Purrvision did not record") {

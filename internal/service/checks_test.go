@@ -3,11 +3,13 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/app"
+	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 )
@@ -185,10 +187,19 @@ func (noChecks) CreateCheckRun(ctx context.Context, repo forge.Repo, run forge.C
 // TestChecks_WithoutThePermissionTheRestGoesOn: when GitHub refuses the
 // check run for want of checks: write, the request and a command still
 // complete (pull request, commit status, reply); only the check is
-// missing, with a warning saying what to grant.
+// missing, with a warning saying what to grant. Without the required
+// check, setup's protection refuses the merge, as it says; an admin who
+// lifts it merges.
 func TestChecks_WithoutThePermissionTheRestGoesOn(t *testing.T) {
 	h := newHarness(t, harnessOptions{wrap: func(c app.GitHub) app.GitHub { return noChecks{c} }})
-	n := h.provisioned("cat-cafe")
+	n := h.request("octocat", "cat-cafe", "small")
+	h.settle()
+	pr, _ := h.openPull("cat-cafe")
+	_, err := devenv.ApproveAndMerge(context.Background(), h.gh.URL(), tenantsRepo, pr, reviewer, maintainer)
+	if status, msg, ok := devenv.Refused(err); !ok || status != http.StatusMethodNotAllowed || !strings.Contains(msg, v1alpha1.ReadyCheckName) {
+		t.Fatalf("merging without purrvision/ready: %v, want 405 naming the check", err)
+	}
+	h.mergePastTheRules(pr)
 	h.gh.Comment(requestsRepo, n, "octocat", "/purrvision resize medium")
 	h.settle()
 	if _, title := h.openPull("cat-cafe"); title != "Resize store cat-cafe to medium" {

@@ -130,7 +130,9 @@ func (h *harness) metric(name string) float64 {
 }
 
 // TestDrift_ReportedAfterResync: the service checks GitHub's settings at
-// start (a fresh stand-in: nothing set) and after each resync. Once setup
+// start (the harness applied setup's rules but for the requests repo's
+// issue form, which its stand-in repo had no git to hold) and after each
+// resync. Once setup
 // is applied there is no drift; an admin lowering the approvals and
 // rewriting a label's description with markup is listed after the next
 // resync, escaped, with the metric at 2; setup run again clears it.
@@ -141,8 +143,8 @@ func TestDrift_ReportedAfterResync(t *testing.T) {
 	h.gh.SetPermission(requestsRepo, "admin", "admin")
 	ctx := context.Background()
 
-	testutil.Eventually(t, "the check at start lists the fresh stand-in's drift", func() bool {
-		return strings.Contains(h.settingsSection(), "<li>acme/tenants main: not protected</li>")
+	testutil.Eventually(t, "the check at start lists the drift the harness's rules leave: the issue form", func() bool {
+		return strings.Contains(h.settingsSection(), "<li>acme/stores main: .github/ISSUE_TEMPLATE/request-store.yml missing</li>")
 	})
 	if !strings.Contains(h.settingsSection(), "<code>purrvision setup --config purrvision.yaml --dry-run</code>") {
 		t.Errorf("the section does not name the fix:\n%s", h.settingsSection())

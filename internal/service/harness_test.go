@@ -80,20 +80,17 @@ type harnessOptions struct {
 	// client; log, when set, receives the service's log instead of logs.
 	transport http.RoundTripper
 	log       slog.Handler
-	// everyRule keeps the two settings devenv.RulesOptions.WithoutReadyCheck
-	// drops while the product cannot merge under them: the required
-	// check purrvision/ready and strict. The attacker tests set it.
-	everyRule bool
 }
 
 // Who acts on the tenants repo in the scenarios. Every scenario runs under
 // `purrvision setup`'s rules (devenv.ApplyRules): reviewer is a code owner
 // (a member of the config's platform team, codeOwnersTeam) with write
 // access, maintainer merges; neither may push to main or to the bot's
-// branches.
+// branches. admin administers the repository (mergePastTheRules).
 const (
 	reviewer       = "reviewer"
 	maintainer     = "maintainer"
+	admin          = "admin"
 	codeOwnersTeam = "acme/tenant-owners"
 )
 
@@ -116,6 +113,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.gh.AddRepo(tenantsRepo, "main", h.bare)
 	h.gh.SetPermission(tenantsRepo, maintainer, "maintain") // merges need write access
 	h.gh.SetPermission(tenantsRepo, reviewer, "write")      // approvals count with write access
+	h.gh.SetPermission(tenantsRepo, admin, "admin")
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -154,7 +152,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	if o.wrap != nil {
 		h.client = o.wrap(h.client)
 	}
-	if err := devenv.ApplyRules(context.Background(), h.gh, h.git, h.cfg, devenv.RulesOptions{CodeOwners: []string{reviewer}, WithoutReadyCheck: !o.everyRule}); err != nil {
+	if err := devenv.ApplyRules(context.Background(), h.gh, h.git, h.cfg, devenv.RulesOptions{CodeOwners: []string{reviewer}}); err != nil {
 		t.Fatal(err)
 	}
 	h.gh.SetFaults(o.faults)
@@ -240,6 +238,26 @@ func (h *harness) merge(pr int) {
 	h.t.Helper()
 	if _, err := devenv.ApproveAndMerge(context.Background(), h.gh.URL(), tenantsRepo, pr, reviewer, maintainer); err != nil {
 		h.t.Fatal(err)
+	}
+	h.settle()
+}
+
+// mergePastTheRules merges pr as an admin who lifts the base branch's
+// protection for it and puts it back at once (`purrvision setup`'s rules,
+// as ApplyRules writes them): the scenarios of a merge the rules refuse,
+// which the product must still read truthfully (a hand-edited wave, a pull
+// request whose check could not be written, a person's own pull request).
+func (h *harness) mergePastTheRules(pr int) {
+	h.t.Helper()
+	ctx := context.Background()
+	if err := devenv.Call(ctx, h.gh.URL(), http.MethodDelete, "repos/"+tenantsRepo+"/branches/main/protection", admin, nil, nil); err != nil {
+		h.t.Fatalf("lifting the protection of main: %v", err)
+	}
+	if _, err := devenv.Merge(ctx, h.gh.URL(), tenantsRepo, pr, admin, ""); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := devenv.ApplyRules(ctx, h.gh, h.git, h.cfg, devenv.RulesOptions{CodeOwners: []string{reviewer}}); err != nil {
+		h.t.Fatalf("putting the rules back: %v", err)
 	}
 	h.settle()
 }

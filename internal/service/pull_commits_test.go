@@ -60,10 +60,22 @@ func TestPulls_RequestPullOneLedgerCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.settle()
+		// The bot's push of its render is a push like any: GitHub sends
+		// its synchronize event, whose handling finds the post the first
+		// left pending and records it (the write-ahead's second half).
 		made := h.madeSince(before)
 		pull := fmt.Sprintf("%s#%d", tenantsRepo, n)
-		if len(made) != 1 || !strings.Contains(made[0], pull) || !strings.Contains(made[0], c.want) {
-			t.Errorf("%s: the pull request's handling made %d ledger commits, want 1 of %s that says %q:\n%s", c.name, len(made), pull, c.want, strings.Join(made, "\n"))
+		handling, resolved := 0, 0
+		for _, m := range made {
+			switch {
+			case strings.Contains(m, pull) && strings.Contains(m, c.want):
+				handling++
+			case strings.Contains(m, pull) && strings.Contains(m, " post is comment "):
+				resolved++
+			}
+		}
+		if handling != 1 || resolved > 1 || handling+resolved != len(made) {
+			t.Errorf("%s: the pull request's handling made %d ledger commits, want 1 of %s that says %q (and at most the post's resolution):\n%s", c.name, len(made), pull, c.want, strings.Join(made, "\n"))
 		}
 	}
 }

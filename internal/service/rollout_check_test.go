@@ -62,7 +62,7 @@ func TestRollout_WaveWithoutChecksPermission(t *testing.T) {
 		t.Errorf("check runs despite the 403: %+v", runs)
 	}
 	// The service opens wave 2, and logs the warning.
-	h.merge(pr1.GetNumber())
+	h.mergePastTheRules(pr1.GetNumber())
 	h.tick()
 	h.deploy(wave1[0], "success", "Ready")
 	h.tick()

@@ -475,7 +475,7 @@ func TestRollout_HandEditedWaveRefused(t *testing.T) {
 		t.Errorf("resume with a hand-edited wave open: replies %q", h.replies(issue))
 	}
 
-	h.merge(pr1.GetNumber())
+	h.mergePastTheRules(pr1.GetNumber())
 	h.deploy(wave1[0], "success", "Release reconciliation succeeded")
 	h.tick()
 	if len(h.wavePulls(id, 2)) != 0 {
@@ -609,7 +609,7 @@ func TestRollout_HandEditedWaveMergedPauses(t *testing.T) {
 	edited := strings.TrimSpace(h.git_("commit-tree", tree, "-p", head, "-m", "tweak by hand"))
 	h.git_("update-ref", "refs/heads/"+branch, edited, head)
 
-	h.merge(pr1.GetNumber())
+	h.mergePastTheRules(pr1.GetNumber())
 	if !slices.Contains(h.gh.Labels(requestsRepo, issue), v1alpha1.LabelRolloutPaused) || !contains(h.trackingComments(issue), "before it was merged") {
 		t.Fatalf("a hand-edited wave merged: labels %v, comments %q", h.gh.Labels(requestsRepo, issue), h.trackingComments(issue))
 	}

@@ -16,8 +16,8 @@ import (
 
 // The attacker tests of `purrvision setup`'s rules (issue 18), on the
 // branches the product really writes: a store request's branch, a
-// rollout's wave branch, the ledger branch, and the base. They run with
-// every rule (everyRule), none of the knob's.
+// rollout's wave branch, the ledger branch, and the base, under every
+// rule, as every scenario runs.
 
 // pushAs clones the tenants repo's branch from as a person, through the
 // git server with login's token, commits a file on it and pushes the
@@ -61,7 +61,7 @@ func (h *harness) head(branch string) string {
 // rulesets with the App as their only bypass actor (setup.Desired), held
 // by the stand-in's pre-receive check.
 func TestRules_OnlyTheBotPushesItsBranches(t *testing.T) {
-	h := newHarness(t, harnessOptions{everyRule: true})
+	h := newHarness(t, harnessOptions{})
 	h.seedFleet("dog-deli")
 	h.request("octocat", "cat-cafe", "small")
 	h.settle()
@@ -111,7 +111,7 @@ func TestRules_OnlyTheBotPushesItsBranches(t *testing.T) {
 // Guards: the required check with its app_id, required approvals, code
 // owner reviews, strict (setup.Desired), and the merge API's sha.
 func TestRules_MergesAsGitHubRefuses(t *testing.T) {
-	h := newHarness(t, harnessOptions{everyRule: true})
+	h := newHarness(t, harnessOptions{})
 	ctx := context.Background()
 	merge := func(n int, sha string) (int, string) {
 		t.Helper()

@@ -422,7 +422,7 @@ func TestSecurity_OnlyStoreMergesAreRecorded(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.settle()
-		h.merge(pr)
+		h.mergePastTheRules(pr)
 		return pr
 	}
 	issueRef := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
@@ -926,7 +926,7 @@ func TestSecurity_ValidateStatusOnlyTheBots(t *testing.T) {
 	if sts := h.gh.Statuses(tenantsRepo, head); len(sts) == 0 || sts[0].GetState() != "success" || sts[0].GetCreator().GetLogin() != "maint" {
 		t.Fatalf("the maintainer's status was not set: %v", sts)
 	}
-	h.merge(pr)
+	h.mergePastTheRules(pr)
 	h.settle()
 	if d := h.gh.DeploymentStates(tenantsRepo); len(d) != 0 {
 		t.Errorf("deployments after merging a refused request pull request: %v", d)

@@ -383,7 +383,7 @@ func TestUpdateBranch_BotBranch(t *testing.T) {
 	gh, _ := standIn(t)
 	bare := bareOf(t, gh)
 	gh.SetPermission("acme/stores", "maint", "maintain")
-	rules := strings.ReplaceAll(storeRules, `"refs/heads/purrvision/ledger"`, `"refs/heads/topic-sync"`)
+	rules := strings.ReplaceAll(storeRules, `"refs/heads/purrvision/ledger"`, `"refs/heads/feature"`)
 	put(t, gh, "POST", stores+"/rulesets", "", rules, http.StatusCreated)
 	n, err := gh.OpenPull("acme/stores", "octocat", "feature", "main", "Add", "")
 	if err != nil {
