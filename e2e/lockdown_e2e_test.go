@@ -46,7 +46,7 @@ func TestLockdown_FluxActsOnlyAsTheNamedAccounts(t *testing.T) {
 	// source, and an object any account but default may apply.
 	cfg := *w.Config
 	cfg.Flux.SourceName = probe
-	out, err := renderer.Render(renderer.Input{Config: &cfg, Request: v1alpha1.New(probe, v1alpha1.StoreSpec{Plan: "small", AdminEmail: "owner@example.com"}),
+	out, err := renderer.Render(renderer.Input{Config: &cfg, Request: v1alpha1.New(probe, v1alpha1.StoreSpec{Owner: "owner", Plan: "small", AdminEmail: "owner@example.com"}),
 		Rand: rand.Reader, Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +96,7 @@ func TestLockdown_FluxActsOnlyAsTheNamedAccounts(t *testing.T) {
 		msg = readyMessage(ctx, c, fluxNS, refusedNS, metav1.ConditionFalse)
 		return strings.Contains(msg, "system:serviceaccount:"+fluxNS+":default")
 	})
+	t.Logf("refused: %s", msg)
 	if !strings.Contains(strings.ToLower(msg), "forbidden") {
 		t.Errorf("the refusal does not say forbidden: %s", msg)
 	}
