@@ -270,7 +270,6 @@ type Flux struct {
 // per-store Kustomizations.
 const StoresServiceAccount = "purrvision-stores"
 
-
 // Cluster is one target cluster. Every key but name may be left out: the
 // top-level one applies (ClusterSettings resolves them).
 type Cluster struct {
