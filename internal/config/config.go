@@ -259,10 +259,16 @@ type Flux struct {
 	DecryptionSecret string `json:"decryptionSecret"`
 	// Interval of the per-store Kustomizations and HelmReleases.
 	Interval string `json:"interval"`
-	// ServiceAccountName the per-store Kustomizations act as; empty for the
-	// controller's own. Set kustomize-controller with the lockdown flags.
+	// ServiceAccountName the per-store Kustomizations act as:
+	// StoresServiceAccount, which flux/tenants ships with just the rights
+	// a store needs, unless set.
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
+
+// StoresServiceAccount is the default of flux.serviceAccountName: the
+// account in flux-system that flux/tenants/rbac.yaml defines for the
+// per-store Kustomizations.
+const StoresServiceAccount = "purrvision-stores"
 
 // Cluster is one target cluster. Every key but name may be left out: the
 // top-level one applies (ClusterSettings resolves them).
@@ -451,6 +457,9 @@ func (c *Config) Default() {
 	if c.Flux.Interval == "" {
 		c.Flux.Interval = "10m"
 	}
+	if c.Flux.ServiceAccountName == "" {
+		c.Flux.ServiceAccountName = StoresServiceAccount
+	}
 	if len(c.Clusters) == 0 {
 		c.Clusters = []Cluster{{Name: "default"}}
 	}
@@ -524,7 +533,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Chart.validate()...)
 	errs = append(errs, c.Chart.Image.validate()...)
-	for _, f := range [][2]string{{"flux.namespace", c.Flux.Namespace}, {"flux.sourceName", c.Flux.SourceName}, {"flux.decryptionSecret", c.Flux.DecryptionSecret}} {
+	for _, f := range [][2]string{{"flux.namespace", c.Flux.Namespace}, {"flux.sourceName", c.Flux.SourceName}, {"flux.decryptionSecret", c.Flux.DecryptionSecret}, {"flux.serviceAccountName", c.Flux.ServiceAccountName}} {
 		if msgs := validation.IsDNS1123Subdomain(f[1]); len(msgs) > 0 {
 			add(f[0], "%q is not a Kubernetes object name", f[1])
 		}

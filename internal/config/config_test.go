@@ -18,6 +18,25 @@ chart:
   source: {url: "https://example.com/charts.git", tag: v0.1.0}
 `
 
+// TestParse_FluxAccountDefault: the per-store Kustomizations act as the
+// account flux/tenants ships, unless the config names another.
+func TestParse_FluxAccountDefault(t *testing.T) {
+	cfg, err := config.Parse([]byte(minimal))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := cfg.Flux.ServiceAccountName; got != config.StoresServiceAccount {
+		t.Errorf("flux.serviceAccountName = %q, want purrvision-stores", got)
+	}
+	cfg, err = config.Parse([]byte(minimal + "flux: {serviceAccountName: own-applier}\n"))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got := cfg.Flux.ServiceAccountName; got != "own-applier" {
+		t.Errorf("flux.serviceAccountName = %q, want own-applier", got)
+	}
+}
+
 func TestParse_Defaults(t *testing.T) {
 	cfg, err := config.Parse([]byte(minimal))
 	if err != nil {
@@ -75,6 +94,7 @@ func TestParse_Errors(t *testing.T) {
 		{name: "image bad digest", replace: [2]string{"  source: {", "  image: {repository: mirror/woo, digest: \"sha256:abc\"}\n  source: {"}, want: "chart.image.digest"},
 		{name: "path traversal", append: "tenantsRepo: {path: ../etc}\n", want: "tenantsRepo.path"},
 		{name: "bad interval", append: "flux: {interval: soon}\n", want: "flux.interval"},
+		{name: "bad flux account", append: "flux: {serviceAccountName: Kustomize_Controller}\n", want: "flux.serviceAccountName"},
 		{name: "duplicate cluster", append: "clusters: [{name: a}, {name: a}]\n", want: "listed twice"},
 		{name: "token and app", append: "github: {token: x, app: {id: 1, installationID: 2, privateKeyFile: k}}\n", want: "github.app.id"},
 		{name: "bad repo", append: "github: {repo: justaname}\n", want: "github.repo"},

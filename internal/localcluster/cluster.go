@@ -334,16 +334,9 @@ func (c *Cluster) startFlux(ctx context.Context, o Options, pp []int) error {
 	if err := os.MkdirAll(filepath.Join(o.Dir, "source-storage"), 0o755); err != nil {
 		return err
 	}
-	storage := addr(pp[0])
-	type ctl struct {
-		name, bin string
-		extra     []string
-		health    int
-	}
-	ctls := []ctl{
-		{"source-controller", o.Bins.SourceController, []string{"--storage-path=" + filepath.Join(o.Dir, "source-storage"), "--storage-addr=" + storage, "--storage-adv-addr=" + storage}, pp[1]},
-		{"kustomize-controller", o.Bins.KustomizeController, nil, pp[2]},
-		{"helm-controller", o.Bins.HelmController, nil, pp[3]},
+	ctls, err := fluxControllers(o, pp)
+	if err != nil {
+		return err
 	}
 	var started []*proc
 	for _, k := range ctls {
@@ -373,6 +366,43 @@ func (c *Cluster) startFlux(ctx context.Context, o Options, pp []int) error {
 		}
 	}
 	return nil
+}
+
+// fluxController is one Flux controller to run: its binary, the flags
+// of its own (with the lockdown's) and its health port.
+type fluxController struct {
+	name, bin string
+	extra     []string
+	health    int
+}
+
+// fluxControllers are the Flux controllers the cluster runs, on ports pp
+// (source-controller's storage, then each one's health), locked down as
+// production is: each gets the flags flux/lockdown adds to it
+// (LockdownArgs), so an object that names no service account acts as
+// "default" and can do nothing. The controllers run out of the cluster
+// with the admin's certificate, which may impersonate the service
+// accounts Flux's objects name, as the controllers' own accounts may in a
+// cluster.
+func fluxControllers(o Options, pp []int) ([]fluxController, error) {
+	storage := addr(pp[0])
+	ctls := []fluxController{
+		{"source-controller", o.Bins.SourceController, []string{"--storage-path=" + filepath.Join(o.Dir, "source-storage"), "--storage-addr=" + storage, "--storage-adv-addr=" + storage}, pp[1]},
+		{"kustomize-controller", o.Bins.KustomizeController, nil, pp[2]},
+		{"helm-controller", o.Bins.HelmController, nil, pp[3]},
+	}
+	names := make([]string, len(ctls))
+	for i, k := range ctls {
+		names[i] = k.name
+	}
+	lock, err := LockdownArgs(names...)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range ctls {
+		ctls[i].extra = append(k.extra, lock[k.name]...)
+	}
+	return ctls, nil
 }
 
 func fluxArgs(health int, extra []string) []string {
