@@ -5,6 +5,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/devenv"
 	"github.com/purrvision/purrvision/internal/sopsage"
 	"github.com/purrvision/purrvision/renderer"
@@ -53,11 +55,31 @@ func (w *world) openPull(name string) int {
 
 // merge approves pr as a code owner and merges it through the merge API,
 // under `purrvision setup`'s rules (devenv.Start applies them).
+//
+// Under setup's rules a pull request merges once its head is up to date
+// with the base and carries the bot's purrvision/ready: when other
+// merges moved the base, the bot renders the branch again on it, which
+// dismisses the approval, so the reviewer approves again, as a person
+// would, until GitHub takes the merge. Any other refusal fails the test.
 func (w *world) merge(pr int) {
 	w.t.Helper()
-	if _, err := devenv.ApproveAndMerge(context.Background(), w.GitHub.URL(), tenantsRepo, pr, devenv.Reviewer, devenv.Reviewer); err != nil {
+	last := ""
+	w.waitFor(fmt.Sprintf("GitHub to take the merge of #%d", pr), 3*time.Minute, func() bool {
+		_, err := devenv.ApproveAndMerge(context.Background(), w.GitHub.URL(), tenantsRepo, pr, devenv.Reviewer, devenv.Reviewer)
+		if err == nil {
+			return true
+		}
+		if err.Error() != last {
+			last = err.Error()
+			w.t.Logf("merge of #%d refused for now: %v", pr, err)
+		}
+		if status, msg, ok := devenv.Refused(err); ok && status == http.StatusMethodNotAllowed &&
+			(strings.Contains(msg, "out of date") || strings.Contains(msg, v1alpha1.ReadyCheckName)) {
+			return false // the bot has yet to bring it up to date, or to check its new head
+		}
 		w.t.Fatal(err)
-	}
+		return false
+	})
 }
 
 func (w *world) lastDeploymentState(env string) string {
