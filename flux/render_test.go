@@ -2,8 +2,8 @@ package flux_test
 
 import (
 	"flag"
-	"path"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
