@@ -33,6 +33,12 @@ func TestDev_PurrvisionDeployedByFlux(t *testing.T) {
 	ks.SetKind("Kustomization")
 	var last string
 	w.waitFor("the Kustomization "+devenv.DeployName+" Ready", 3*time.Minute, func() bool {
+		was := last
+		defer func() {
+			if last != was {
+				t.Logf("Kustomization %s: %s", devenv.DeployName, last)
+			}
+		}()
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: devenv.DeployName}, ks); err != nil {
 			last = err.Error()
 			return false
@@ -47,7 +53,6 @@ func TestDev_PurrvisionDeployedByFlux(t *testing.T) {
 		}
 		return false
 	})
-	t.Logf("Kustomization %s: %s", devenv.DeployName, last)
 	if sa, _, _ := unstructured.NestedString(ks.Object, "spec", "serviceAccountName"); sa != devenv.DeployServiceAccount {
 		t.Errorf("the Kustomization acts as %q, want %s", sa, devenv.DeployServiceAccount)
 	}

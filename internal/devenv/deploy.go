@@ -164,9 +164,9 @@ func deployObjects(namespace, url string, overlay []byte) ([]map[string]any, err
 	}, nil
 }
 
-// deployerRules are the kinds flux/purrvision holds, and the RBAC verbs
-// to grant the watcher its rights (bind, escalate): what applying and
-// pruning it takes.
+// deployerRules are the kinds flux/purrvision holds, the RBAC verbs to
+// grant the watcher its rights (bind, escalate), and reading what its
+// health check reads: what applying, pruning and waiting for it take.
 func deployerRules() []any {
 	all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 	rule := func(group string, resources ...string) any {
@@ -178,6 +178,9 @@ func deployerRules() []any {
 		rule("policy", "poddisruptionbudgets"),
 		rule("networking.k8s.io", "networkpolicies", "ingresses"),
 		rule("gateway.networking.k8s.io", "httproutes"),
+		// kstatus reads a Deployment's ReplicaSets and Pods for its health.
+		map[string]any{"apiGroups": []string{"apps"}, "resources": []string{"replicasets"}, "verbs": []string{"get", "list", "watch"}},
+		map[string]any{"apiGroups": []string{""}, "resources": []string{"pods"}, "verbs": []string{"get", "list", "watch"}},
 		map[string]any{"apiGroups": []string{"rbac.authorization.k8s.io"}, "resources": []string{"clusterroles", "clusterrolebindings", "roles", "rolebindings"}, "verbs": slices.Concat(all, []string{"bind", "escalate"})},
 	}
 }
