@@ -14,17 +14,22 @@ import (
 )
 
 func newFluxCommand() *cobra.Command {
-	var out string
+	var out, image string
 	cmd := &cobra.Command{
-		Use:   "flux -o DIR",
+		Use:   "flux -o DIR --image REF",
 		Short: "Write the cluster side for Flux: the tenants source, Purrvision's deployment and one overlay per cluster",
 		Long: `Write flux/ (the tenants source and Kustomization, the lockdown component,
 Purrvision's deployment, the tenants repo's .sops.yaml) into DIR, and for each
 of the config's clusters an overlay DIR/clusters/<cluster>/: the tenants
 Kustomization applies that cluster's folder of the tenants repo, and
-Purrvision runs its watcher with --cluster <cluster>. The first cluster serves
-the webhooks; the others run the watcher alone (--webhooks=false). Point each
-cluster's Flux at its overlay. DIR must be empty or absent.`,
+Purrvision runs its watcher with --cluster <cluster> and the image --image.
+The first cluster serves the webhooks at https://<service.host>/webhook,
+through an HTTPRoute on its Gateway (exposure gateway) or an Ingress
+(exposure ingress), and its NetworkPolicy admits exactly that Gateway's or
+ingress controller's pods (and service.monitoringNamespace); the others run
+the watcher alone (--webhooks=false). The RBAC names flux.namespace and
+flux.sourceName. Point each cluster's Flux at its overlay. DIR must be empty
+or absent.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
@@ -39,19 +44,9 @@ cluster's Flux at its overlay. DIR must be empty or absent.`,
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return usageError(fmt.Errorf("-o: %w", err))
 			}
-			files, err := flux.Overlays(cfg.TenantsRepo.Path, cfg.ClusterNames())
+			files, err := flux.Render(flux.Options{Config: cfg, Image: image})
 			if err != nil {
 				return usageError(err)
-			}
-			if err := fs.WalkDir(flux.Files, ".", func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				data, err := fs.ReadFile(flux.Files, p)
-				files[p] = data
-				return err
-			}); err != nil {
-				return err
 			}
 			paths := make([]string, 0, len(files))
 			for p := range files {
@@ -74,5 +69,6 @@ cluster's Flux at its overlay. DIR must be empty or absent.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the folder to write to (empty or absent)")
+	cmd.Flags().StringVar(&image, "image", "", "Purrvision's image, pinned: REPOSITORY:TAG, REPOSITORY@sha256:DIGEST or both (make image builds it; push it first)")
 	return cmd
 }

@@ -186,13 +186,18 @@ func TestFlux_WritesAnOverlayPerCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "flux")
-	if r := runCLI(t, "", "flux", "--config", cfg, "-o", out); r.code != 0 || !strings.Contains(r.stdout, "cluster us-1: "+filepath.Join(out, "clusters", "us-1")) {
+	image := "--image=registry.example.com/purrvision:v1"
+	if r := runCLI(t, "", "flux", "--config", cfg, "-o", out); r.code != 2 || !strings.Contains(r.stderr, "--image: required") {
+		t.Errorf("no --image: exit %d: %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, "", "flux", "--config", cfg, "-o", out, image); r.code != 0 || !strings.Contains(r.stdout, "cluster us-1: "+filepath.Join(out, "clusters", "us-1")) {
 		t.Fatalf("exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 	for file, want := range map[string]string{
 		"clusters/eu-1/kustomization.yaml": "--cluster=eu-1",
-		"clusters/us-1/kustomization.yaml": "--webhooks=false",
+		"clusters/us-1/kustomization.yaml": "newName: registry.example.com/purrvision",
 		"purrvision/deployment.yaml":       "kind: Deployment",
+		"purrvision/httproute.yaml":        "value: /webhook",
 		"tenants/stores.yaml":              "path: ./tenants/default",
 	} {
 		if got := readFile(t, filepath.Join(out, filepath.FromSlash(file))); !strings.Contains(got, want) {
@@ -202,7 +207,7 @@ func TestFlux_WritesAnOverlayPerCluster(t *testing.T) {
 	if strings.Contains(readFile(t, filepath.Join(out, "clusters", "eu-1", "kustomization.yaml")), "--webhooks=false") {
 		t.Error("the first cluster's overlay turns the webhooks off")
 	}
-	if r := runCLI(t, "", "flux", "--config", cfg, "-o", out); r.code != 2 || !strings.Contains(r.stderr, "is not empty") {
+	if r := runCLI(t, "", "flux", "--config", cfg, "-o", out, image); r.code != 2 || !strings.Contains(r.stderr, "is not empty") {
 		t.Errorf("a second run into the same folder: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -61,6 +61,8 @@ type Config struct {
 	Listen string `json:"listen"`
 	// StatusPage configures the read-only page at GET /.
 	StatusPage StatusPage `json:"statusPage"`
+	// Service is how Purrvision itself is reached, for `purrvision flux`.
+	Service Service `json:"service,omitempty"`
 	// Ledger configures the bot's own records on the tenants repo.
 	Ledger Ledger `json:"ledger"`
 	// Limits bound what one person can make the service do.
@@ -533,6 +535,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Chart.validate()...)
 	errs = append(errs, c.Chart.Image.validate()...)
+	errs = append(errs, c.Service.validate()...)
 	for _, f := range [][2]string{{"flux.namespace", c.Flux.Namespace}, {"flux.sourceName", c.Flux.SourceName}, {"flux.decryptionSecret", c.Flux.DecryptionSecret}, {"flux.serviceAccountName", c.Flux.ServiceAccountName}} {
 		if msgs := validation.IsDNS1123Subdomain(f[1]); len(msgs) > 0 {
 			add(f[0], "%q is not a Kubernetes object name", f[1])

@@ -288,6 +288,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			return nil, err
 		}
 	}
+	if err := step("Purrvision's deployment, applied by Flux (pods simulated)", func() error {
+		return e.deployPurrvision(ctx, filepath.Join(o.Dir, "deploy-work"))
+	}); err != nil {
+		return nil, err
+	}
 	if err := step("purrvision serve and its watcher", func() error { return e.serve(ctx) }); err != nil {
 		return nil, err
 	}
