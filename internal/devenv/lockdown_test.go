@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/purrvision/purrvision/flux"
+	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
 )
@@ -106,8 +107,12 @@ func TestFluxObjects_NameAnAccountWithRights(t *testing.T) {
 		}
 		store = append(store, decode(t, f.Path, f.Data)...)
 	}
-	clusters := append(cfg.ClusterNames(), "second")
-	overlays, err := flux.Overlays(cfg.TenantsRepo.Path, clusters)
+	cfg.Clusters = append(cfg.Clusters, config.Cluster{Name: "second"})
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	clusters := cfg.ClusterNames()
+	overlays, err := flux.Render(flux.Options{Config: cfg, Image: "registry.example.com/purrvision:v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
