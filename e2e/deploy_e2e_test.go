@@ -4,6 +4,7 @@ package e2e_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,4 +91,11 @@ func TestDev_PurrvisionDeployedByFlux(t *testing.T) {
 	if from := np.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]; from != gw {
 		t.Errorf("the NetworkPolicy admits %s first, want the Gateway's namespace %s", from, gw)
 	}
+	// The status page says so, read from the cluster.
+	want := "HTTPRoute <code>" + flux.Namespace + "/" + flux.RouteName + "</code>"
+	w.waitFor("the status page to say the service is served through its HTTPRoute's Service", time.Minute, func() bool {
+		page := w.statusPage()
+		return strings.Contains(page, want) && strings.Contains(page, "to the Service <code>"+flux.Namespace+"/"+svc.Name+"</code>") &&
+			!strings.Contains(page, "which does not exist")
+	})
 }

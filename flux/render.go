@@ -277,6 +277,18 @@ func rbac(f config.Flux) []any {
 			},
 		},
 		binding("RoleBinding", "purrvision-leader-election", Namespace, "Role"),
+		// The status page says how the service is reached: its own route
+		// and Service, read by name, nothing else.
+		map[string]any{
+			"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+			"metadata": meta("purrvision-exposure", Namespace),
+			"rules": []any{
+				map[string]any{"apiGroups": []string{""}, "resources": []string{"services"}, "resourceNames": []string{ServiceName}, "verbs": []string{"get"}},
+				map[string]any{"apiGroups": []string{"gateway.networking.k8s.io"}, "resources": []string{"httproutes"}, "resourceNames": []string{RouteName}, "verbs": []string{"get"}},
+				map[string]any{"apiGroups": []string{"networking.k8s.io"}, "resources": []string{"ingresses"}, "resourceNames": []string{RouteName}, "verbs": []string{"get"}},
+			},
+		},
+		binding("RoleBinding", "purrvision-exposure", Namespace, "Role"),
 	}
 }
 

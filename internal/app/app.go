@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
@@ -189,6 +190,11 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		if err := a.setupWatcher(p); err != nil {
 			return nil, err
 		}
+		c, err := client.New(p.Cluster, client.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("a client of the cluster for the status page: %w", err)
+		}
+		page.Exposure = newExposureReader(c, cfg, p.Now)
 	}
 	a.Service, err = service.New(ctx, service.Options{
 		Config: cfg, Secret: secret, PreviousSecret: previous, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,

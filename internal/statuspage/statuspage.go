@@ -92,6 +92,9 @@ type Handler struct {
 	// Settings, when set, is the check of GitHub's settings the page
 	// shows in its "GitHub settings" section, read live on each request.
 	Settings SettingsChecker
+	// Exposure, when set, is how the service's deployment is reached (its
+	// route and the Service behind it), read live on each request.
+	Exposure ExposureReader
 	Auth     Auth
 	TTL      time.Duration
 	Now      func() time.Time
@@ -141,6 +144,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.Settings != nil {
 		data["Settings"] = h.Settings.GitHubSettings()
+	}
+	if h.Exposure != nil {
+		if e, ok := h.Exposure.Exposure(r.Context()); ok {
+			data["Exposure"] = e
+		}
 	}
 	if err != nil {
 		// An outage of GitHub or of the tenants repo: show the last list, and say so.
