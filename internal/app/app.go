@@ -55,6 +55,9 @@ type GitHub interface {
 	statuspage.RepoCommentLister
 	ledger.GitHub
 	setup.Reader
+	// Identity is the login the client acts as, which must be
+	// github.botLogin (checkIdentity).
+	Identity(ctx context.Context) (string, error)
 }
 
 var _ GitHub = (*ghclient.Client)(nil)
@@ -150,6 +153,7 @@ type App struct {
 	// readiness is what GET /readyz says; not ready until Start succeeds.
 	readiness    *service.Readiness
 	fetched      bool // the tenants clone was given, or fetched by Start
+	identified   bool // github.botLogin is who GitHub says the service acts as (checkIdentity)
 	startBackoff time.Duration
 }
 
@@ -225,10 +229,32 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		a.fetched = true
 	}
+	if !a.identified {
+		if err := a.checkIdentity(ctx); err != nil {
+			return err
+		}
+		a.identified = true
+	}
 	if a.Service == nil {
 		return nil // a watcher alone: the ledger is the serving deployment's
 	}
 	return a.startLedger(ctx)
+}
+
+// checkIdentity refuses to start while github.botLogin is not the login
+// GitHub says the service acts as: the bot knows its own comments, pull
+// requests, statuses and deployments by that login, so a wrong one would
+// take no write for its own (and redo them all) or, worse, take someone
+// else's for its own.
+func (a *App) checkIdentity(ctx context.Context) error {
+	login, err := a.GitHub.Identity(ctx)
+	if err != nil {
+		return fmt.Errorf("checking github.botLogin: %w", err)
+	}
+	if want := a.Config.GitHub.BotLogin; login != want {
+		return fmt.Errorf("github.botLogin is %q, but GitHub says the service acts as %q: set github.botLogin: %q (for an App, its slug followed by [bot]; `purrvision setup app` prints it)", want, login, login)
+	}
+	return nil
 }
 
 // awaitStart runs Start until it succeeds, waiting between attempts with

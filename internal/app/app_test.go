@@ -319,3 +319,38 @@ func TestServe_GitHubDownAtStart(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// TestServe_BotLoginMustBeWhoGitHubSays: with a github.botLogin that is
+// not who GitHub says the service acts as, the service does not start its
+// work (the bot would not know its own writes, or take another's for its
+// own): /readyz names the key and the login to set; fixed, it starts.
+func TestServe_BotLoginMustBeWhoGitHubSays(t *testing.T) {
+	cfg := serveConfig(t)
+	srv, _ := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	cfg.GitHub.APIURL = srv.URL()
+	cfg.GitHub.BotLogin = "someone-else[bot]"
+	n := srv.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "form", v1alpha1.LabelRequest)
+	client, err := ghclient.New(ghclient.Options{APIURL: srv.URL(), Token: "test-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, app.Parts{GitHub: client, StartBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(ctx, t, a)
+	want := `github.botLogin is "someone-else[bot]", but GitHub says the service acts as "` + ghstandin.BotLogin + `"`
+	testutil.Eventually(t, "/readyz names the wrong github.botLogin", func() bool {
+		code, body := get(t, base+"/readyz", false)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, want)
+	})
+	if c, l := srv.Comments("acme/stores", n), srv.Labels("acme/stores", n); len(c) != 0 || len(l) != 1 {
+		t.Errorf("the service handled a request before it knew who it is: comments %d, labels %v", len(c), l)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}

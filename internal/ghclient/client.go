@@ -77,6 +77,9 @@ func OptionsFromConfig(c config.GitHub) (Options, error) {
 // parts declare where they use them (internal/app.GitHub is their sum).
 type Client struct {
 	gh *github.Client
+	// app speaks as the GitHub App itself (its JWT), for GET /app; nil
+	// with a token.
+	app *github.Client
 }
 
 // New builds a client.
@@ -113,7 +116,15 @@ func New(o Options) (*Client, error) {
 		// the cache keys its entries by.
 		rt = newCacheTransport(rt, o.CacheBytes)
 	}
+	var appGH *github.Client
 	if o.App != nil {
+		atr, err := ghinstallation.NewAppsTransport(rt, o.App.ID, o.App.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("reading GitHub App key: %w", err)
+		}
+		atr.BaseURL = strings.TrimSuffix(api.String(), "/")
+		appGH = github.NewClient(&http.Client{Transport: atr, Timeout: 30 * time.Second})
+		appGH.BaseURL, appGH.UploadURL = api, api
 		itr, err := ghinstallation.New(rt, o.App.ID, o.App.InstallationID, o.App.PrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("reading GitHub App key: %w", err)
@@ -127,7 +138,28 @@ func New(o Options) (*Client, error) {
 	}
 	gh.BaseURL = api
 	gh.UploadURL = api
-	return &Client{gh: gh}, nil
+	return &Client{gh: gh, app: appGH}, nil
+}
+
+// Identity is the login the client acts as on GitHub: for an App, its
+// bot, the App's slug followed by [bot] (GET /app, as the App); for a
+// token, its user (GET /user).
+func (c *Client) Identity(ctx context.Context) (string, error) {
+	if c.app != nil {
+		app, resp, err := c.app.Apps.Get(ctx, "")
+		if err != nil {
+			return "", translate("reading the GitHub App the service acts as", resp, err)
+		}
+		if app.GetSlug() == "" {
+			return "", errors.New("reading the GitHub App the service acts as: GitHub gave no slug")
+		}
+		return app.GetSlug() + "[bot]", nil
+	}
+	u, resp, err := c.gh.Users.Get(ctx, "")
+	if err != nil {
+		return "", translate("reading the user the service's token acts as", resp, err)
+	}
+	return u.GetLogin(), nil
 }
 
 // translate maps GitHub's status codes onto forge's errors.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ghclient"
+	"github.com/purrvision/purrvision/internal/ghstandin"
 )
 
 // TestTransport_PrimaryRateLimit: a 403 with X-RateLimit-Remaining: 0 is
@@ -99,6 +100,17 @@ func TestClient_GitHubApp(t *testing.T) {
 	}
 	if s.Authorizations()["token ghs_standin_7"] == 0 {
 		t.Errorf("no call carried the installation token: %v", s.Authorizations())
+	}
+	// Who it acts as is the App's bot, asked as the App itself.
+	if login, err := c.Identity(context.Background()); err != nil || login != ghstandin.BotLogin {
+		t.Errorf("Identity() = %q, %v; want %q", login, err, ghstandin.BotLogin)
+	}
+	tok, err := ghclient.New(ghclient.Options{APIURL: s.URL(), Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if login, err := tok.Identity(context.Background()); err != nil || login != ghstandin.BotLogin {
+		t.Errorf("a token's Identity() = %q, %v; want the user the stand-in takes the token for, %q", login, err, ghstandin.BotLogin)
 	}
 }
 

@@ -302,11 +302,16 @@ func (rp *repo) pullsAt(sha string) []*github.PullRequest {
 
 // appJSON is a GitHub App ("integration").
 func (s *Server) appJSON(rp *repo, slug string) object {
+	return s.appObject(rp.owner, rp.created, slug)
+}
+
+// appObject is an App owned by owner, created then.
+func (s *Server) appObject(owner string, then github.Timestamp, slug string) object {
 	id := appIDOf(slug)
-	created := ts(&rp.created)
+	created := ts(&then)
 	return s.finish(ResApp, object{
 		"id": id, "slug": slug, "node_id": nodeID("A", id), "client_id": fmt.Sprintf("Iv1.standin%d", id),
-		"owner": s.userJSON(rp.owner), "name": slug, "description": nil,
+		"owner": s.userJSON(owner), "name": slug, "description": nil,
 		"external_url": s.baseURL + "/apps/" + slug, "html_url": s.baseURL + "/apps/" + slug,
 		"created_at": created, "updated_at": created,
 		"permissions": object{"checks": "write", "contents": "write", "issues": "write", "pull_requests": "write", "metadata": "read"},

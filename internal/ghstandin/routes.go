@@ -74,6 +74,8 @@ func (s *Server) table() []route {
 		{"GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.permission},
 		{"GET /orgs/{org}/teams/{team_slug}/memberships/{username}", s.membership},
 		{"GET /users/{username}/keys", s.userKeys},
+		{"GET /user", s.authenticatedUser},
+		{"GET /app", s.authenticatedApp},
 		{"POST /user/keys", s.createUserKey},
 		{"POST /app/installations/{installation_id}/access_tokens", s.installationToken},
 		{"POST /app-manifests/{code}/conversions", s.convertManifest},

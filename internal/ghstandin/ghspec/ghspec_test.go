@@ -98,7 +98,7 @@ func TestDroppedField_Fails(t *testing.T) {
 		ghstandin.ResToken: "token", ghstandin.ResCommit: "sha", ghstandin.ResFile: "filename", ghstandin.ResMergeResult: "merged",
 		ghstandin.ResCheckRun: "head_sha", ghstandin.ResApp: "events",
 		ghstandin.ResProtection: "url", ghstandin.ResTeam: "slug", ghstandin.ResRuleset: "enforcement",
-		ghstandin.ResAppFromManifest: "pem",
+		ghstandin.ResAppFromManifest: "pem", ghstandin.ResPublicUser: "public_repos",
 	}
 	for resource, field := range drops {
 		t.Run(resource, func(t *testing.T) {
@@ -242,7 +242,7 @@ func call(t *testing.T, gh *ghstandin.Server, method, path, login, body string) 
 	if login != "" {
 		req.Header.Set(ghstandin.ActAsHeader, login)
 	}
-	if strings.Contains(path, "/access_tokens") {
+	if strings.Contains(path, "/access_tokens") || path == "/app" {
 		req.Header.Set("Authorization", "Bearer a.b.c")
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -321,6 +321,8 @@ func tour(t *testing.T, gh *ghstandin.Server) {
 	call(t, gh, "GET", "/users/octocat/keys", "", "")
 	call(t, gh, "POST", "/user/keys", "hubot", `{"title":"laptop","key":"`+sshKey(t)+`"}`)
 	call(t, gh, "POST", "/app/installations/7/access_tokens", "", "")
+	call(t, gh, "GET", "/app", "", "")
+	call(t, gh, "GET", "/user", "octocat", "")
 	code, err := gh.CreateAppFromManifest(templates.AppManifest, "acme")
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ var ProductOperations = map[string]string{
 	"Checks.UpdateCheckRun":                "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
 	"Teams.GetTeamMembershipBySlug":        "GET /orgs/{org}/teams/{team_slug}/memberships/{username}",
 	"Users.ListKeys":                       "GET /users/{username}/keys",
+	"Users.Get":                            "GET /user",
 	"ghinstallation (installation token)":  "POST /app/installations/{installation_id}/access_tokens",
 	// purrvision setup (internal/setup), in ghclient/setup.go.
 	"Repositories.Get":                    "GET /repos/{owner}/{repo}",
@@ -69,6 +70,7 @@ var ProductOperations = map[string]string{
 	"Repositories.UpdateRuleset":          "PUT /repos/{owner}/{repo}/rulesets/{ruleset_id}",
 	// purrvision setup app, in ghclient/manifest.go: unauthenticated.
 	"Apps.CompleteAppManifest": "POST /app-manifests/{code}/conversions",
+	"Apps.Get":                 "GET /app",
 }
 
 // goGitHubServices are the fields of go-github's Client that are services.
