@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -70,8 +71,16 @@ config, or https://api.github.com/. For GitHub Enterprise Server give
 			if err != nil {
 				return usageError(err)
 			}
-			page := "http://" + ln.Addr().String() + "/"
-			manifest, err := setup.AppManifest(setup.ManifestOptions{Name: o.name, WebhookURL: o.webhook, RedirectURL: "http://" + ln.Addr().String() + setup.CallbackPath})
+			// The page's path is a secret of this run: only the terminal
+			// prints it.
+			secret, err := setup.NewState(rand.Reader)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			prefix := "/" + secret
+			page := "http://" + ln.Addr().String() + prefix + "/"
+			manifest, err := setup.AppManifest(setup.ManifestOptions{Name: o.name, WebhookURL: o.webhook, RedirectURL: "http://" + ln.Addr().String() + prefix + setup.CallbackPath})
 			if err != nil {
 				ln.Close()
 				return usageError(err)
@@ -86,13 +95,17 @@ config, or https://api.github.com/. For GitHub Enterprise Server give
 				ln.Close()
 				return usageError(err)
 			}
-			code, err := takeCode(cmd, ln, setup.NewManifestFlow(manifest, action, state), page)
+			code, err := takeCode(cmd, ln, setup.NewManifestFlow(manifest, action, state, prefix), page)
 			if err != nil {
 				return err
 			}
 			app, err := gh.ConvertAppManifest(cmd.Context(), code)
 			if err != nil {
 				return err
+			}
+			if o.org != "" && !strings.EqualFold(app.Owner, o.org) {
+				// Not the App this run asked for: write none of its secrets.
+				return fmt.Errorf("the App GitHub handed over (%s, ID %d) is owned by %s, not --org %s: nothing written; delete it on GitHub (%s) if you did not make it, and run setup app again", app.Slug, app.ID, app.Owner, o.org, app.HTMLURL)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Created the GitHub App %s (ID %d), owned by %s: %s\n", app.Slug, app.ID, app.Owner, app.HTMLURL)

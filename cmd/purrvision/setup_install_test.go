@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -85,7 +86,7 @@ func startSetupApp(args []string) *appFlow {
 	return f
 }
 
-var pageLine = regexp.MustCompile(`Open (http://127\.0\.0\.1:\d+/) in a browser`)
+var pageLine = regexp.MustCompile(`Open (http://127\.0\.0\.1:\d+/[0-9a-f]+/) in a browser`)
 
 // page is the loopback page the command prints.
 func (f *appFlow) page(t *testing.T) string {
@@ -395,5 +396,30 @@ func TestSetupApp_Refusals(t *testing.T) {
 				t.Fatalf("exit %d, want 2 naming %q\n%s%s", r.code, tt.want, r.stdout, r.stderr)
 			}
 		})
+	}
+}
+
+// TestSetupApp_OnlyTheOrgsApp: a code for an App someone else owns
+// (another user of the machine who read the redirect, or a mix-up of
+// browsers), brought back with the run's own state, writes no secret:
+// the run names the owner and stops.
+func TestSetupApp_OnlyTheOrgsApp(t *testing.T) {
+	w := newSetupWorld(t)
+	dir := t.TempDir()
+	key, secret := filepath.Join(dir, "app.pem"), filepath.Join(dir, "webhook-secret")
+	f := startSetupApp([]string{"setup", "app", "--org", "acme", "--webhook-url", "https://p.example/webhook", "--web-url", "https://github.example",
+		"--api-url", w.gh.URL(), "--private-key-file", key, "--webhook-secret-file", secret})
+	action, manifest := form(t, f.page(t))
+	redirect, _ := createApp(t, w.gh, action, manifest, "mallory")
+	if status, body := httpGet(t, redirect); status != http.StatusOK {
+		t.Fatalf("the redirect: %d %s", status, body)
+	}
+	if code := f.exit(t); code == 0 || !strings.Contains(f.errb.String(), "owned by mallory, not --org acme") {
+		t.Fatalf("exit %d; stderr:\n%s", code, f.errb)
+	}
+	for _, p := range []string{key, secret} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s was written for another's App: %v", p, err)
+		}
 	}
 }

@@ -198,7 +198,11 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("a client of the cluster for the status page: %w", err)
 		}
-		page.Exposure = newExposureReader(c, cfg, p.Now)
+		now := p.Now
+		if now == nil {
+			now = time.Now
+		}
+		page.Exposure = &cachedExposure{r: newExposureReader(c, cfg, p.Now), ttl: 15 * time.Second, now: now}
 	}
 	a.Service, err = service.New(ctx, service.Options{
 		Config: cfg, Secret: secret, PreviousSecret: previous, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,

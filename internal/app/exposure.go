@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -150,4 +151,28 @@ func parents(route *unstructured.Unstructured) []string {
 		out = append(out, fmt.Sprintf("Gateway %s/%s: %s", ns, name, verdict))
 	}
 	return out
+}
+
+// cachedExposure reads the exposure at most once per ttl: the status page
+// may be viewed often, and each read is two API calls.
+type cachedExposure struct {
+	r   statuspage.ExposureReader
+	ttl time.Duration
+	now func() time.Time
+
+	mu    sync.Mutex
+	at    time.Time
+	last  statuspage.Exposure
+	shown bool
+}
+
+// Exposure implements statuspage.ExposureReader.
+func (c *cachedExposure) Exposure(ctx context.Context) (statuspage.Exposure, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := c.now(); c.at.IsZero() || now.Sub(c.at) >= c.ttl {
+		c.last, c.shown = c.r.Exposure(ctx)
+		c.at = now
+	}
+	return c.last, c.shown
 }

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/statuspage"
 	"github.com/purrvision/purrvision/internal/testutil"
 )
 
@@ -81,5 +82,29 @@ func TestExposure_Cases(t *testing.T) {
 				t.Errorf("exposure %+v", e)
 			}
 		})
+	}
+}
+
+// countingExposure counts its reads.
+type countingExposure struct{ reads int }
+
+func (c *countingExposure) Exposure(context.Context) (statuspage.Exposure, bool) {
+	c.reads++
+	return statuspage.Exposure{Kind: "HTTPRoute"}, true
+}
+
+// TestExposure_ReadOncePerTTL: views of the page within the TTL read the
+// cluster once.
+func TestExposure_ReadOncePerTTL(t *testing.T) {
+	now := time.Unix(0, 0)
+	inner := &countingExposure{}
+	c := &cachedExposure{r: inner, ttl: 15 * time.Second, now: func() time.Time { return now }}
+	for range 5 {
+		c.Exposure(context.Background())
+	}
+	now = now.Add(15 * time.Second)
+	c.Exposure(context.Background())
+	if inner.reads != 2 {
+		t.Errorf("%d reads, want one per TTL (2)", inner.reads)
 	}
 }

@@ -74,22 +74,24 @@ type StatusWriter interface {
 	SetStatus(ctx context.Context, repo forge.Repo, st forge.Status) error
 }
 
-// WriteStatus makes the bot's newest commit status of want's context on
-// want's commit say what want says: left as it is when it already does
-// (a redelivery, or the pull_request event of the bot's own push, sets
-// no second one), created otherwise. Only the bot's statuses count, as
-// GitHub records their creator: anyone with write access can set one of
-// the same context.
+// WriteStatus makes the newest commit status of want's context on want's
+// commit the bot's, saying what want says: left as it is when it already
+// is (a redelivery, or the pull_request event of the bot's own push, sets
+// no second one), created otherwise. GitHub's combined status (and an
+// older branch protection requiring the context by name alone) reads the
+// newest status of a context whoever set it, so a newer one by anyone
+// else is answered with the bot's word again; the bot's is told by its
+// creator as GitHub records it, never by its text.
 func (b Bot) WriteStatus(ctx context.Context, gh StatusWriter, repo forge.Repo, want forge.Status) error {
 	sts, err := gh.ListStatuses(ctx, repo, want.SHA)
 	if err != nil {
 		return fmt.Errorf("listing the statuses of %s: %w", Short(want.SHA), err)
 	}
-	for _, st := range sts { // newest first: the bot's last word
-		if st.Context != want.Context || st.Creator != b.Login {
+	for _, st := range sts { // newest first: the context's last word
+		if st.Context != want.Context {
 			continue
 		}
-		if st.State == want.State && st.Description == want.Description && st.TargetURL == want.TargetURL {
+		if st.Creator == b.Login && st.State == want.State && st.Description == want.Description && st.TargetURL == want.TargetURL {
 			return nil
 		}
 		break

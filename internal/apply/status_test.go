@@ -34,10 +34,11 @@ func (f *statuses) SetStatus(_ context.Context, _ forge.Repo, st forge.Status) e
 	return nil
 }
 
-// TestWriteStatus_Cases: the bot sets a status once; its own same word
-// is not set again (a redelivery, its own push's event), a changed word
-// is, and another's status of the same context, even newer and saying
-// the same, never stands for the bot's.
+// TestWriteStatus_Cases: the bot sets a status once; its own same word,
+// newest of its context, is not set again (a redelivery, its own push's
+// event); a changed word is; and another's status of the same context,
+// saying the same or not, never stands for the bot's: newer than the
+// bot's, it is answered with the bot's word again.
 func TestWriteStatus_Cases(t *testing.T) {
 	want := forge.Status{SHA: "aaaa", Context: "purrvision/validate", State: "success", Description: "Valid"}
 	mine := want
@@ -55,7 +56,8 @@ func TestWriteStatus_Cases(t *testing.T) {
 		{"the bot's own, the same", []forge.Status{mine}, 0},
 		{"the bot's own, newest says otherwise", []forge.Status{failed, mine}, 1},
 		{"someone else's newer, the same words", []forge.Status{theirs}, 1},
-		{"someone else's newer over the bot's same", []forge.Status{theirs, mine}, 0},
+		{"someone else's newer over the bot's same", []forge.Status{theirs, mine}, 1},
+		{"someone else's older under the bot's same", []forge.Status{mine, theirs}, 0},
 		{"another commit's", []forge.Status{{SHA: "bbbb", Context: want.Context, State: "success", Description: "Valid", Creator: bot.Login}}, 1},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 
@@ -25,16 +26,30 @@ func (c *Client) ConvertAppManifest(ctx context.Context, code string) (forge.App
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			return forge.AppCredentials{}, fmt.Errorf("%s: %w (a code works once, within an hour)", action, forge.ErrNotFound)
 		}
-		var ge *github.ErrorResponse
-		if errors.As(err, &ge) && ge.Response != nil {
-			return forge.AppCredentials{}, fmt.Errorf("%s: %w", action, &forge.APIError{Status: ge.Response.StatusCode, Message: ge.Message,
-				Err: fmt.Errorf("GitHub answered %s: %s", ge.Response.Status, ge.Message)})
+		// Every answer is told from its status and message alone: go-github's
+		// errors (ErrorResponse, RateLimitError, AbuseRateLimitError, a
+		// url.Error) name the request's URL, which holds the code.
+		if resp != nil && resp.Response != nil {
+			msg := http.StatusText(resp.StatusCode)
+			var ge *github.ErrorResponse
+			var rl *github.RateLimitError
+			var ab *github.AbuseRateLimitError
+			switch {
+			case errors.As(err, &ge):
+				msg = ge.Message
+			case errors.As(err, &rl):
+				msg = rl.Message
+			case errors.As(err, &ab):
+				msg = ab.Message
+			}
+			return forge.AppCredentials{}, fmt.Errorf("%s: %w", action, &forge.APIError{Status: resp.StatusCode, Message: msg,
+				Err: fmt.Errorf("GitHub answered %d: %s", resp.StatusCode, msg)})
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err
+			return forge.AppCredentials{}, fmt.Errorf("%s: %v %w", action, ue.Op, ue.Err)
 		}
-		return forge.AppCredentials{}, fmt.Errorf("%s: %w", action, err)
+		return forge.AppCredentials{}, fmt.Errorf("%s: %w", action, errors.New(strings.ReplaceAll(err.Error(), code, "<code>")))
 	}
 	app := forge.AppCredentials{
 		ID: cfg.GetID(), Slug: cfg.GetSlug(), Name: cfg.GetName(), Owner: cfg.GetOwner().GetLogin(),

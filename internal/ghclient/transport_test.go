@@ -101,8 +101,16 @@ func TestClient_GitHubApp(t *testing.T) {
 	if s.Authorizations()["token ghs_standin_7"] == 0 {
 		t.Errorf("no call carried the installation token: %v", s.Authorizations())
 	}
-	// Who it acts as is the App's bot, asked as the App itself.
-	if login, err := c.Identity(context.Background()); err != nil || login != ghstandin.BotLogin {
+	// Who it acts as is the App's bot, asked as the App itself: the
+	// stand-in's App is ghstandin.AppID; another ID is no App it knows.
+	if login, err := c.Identity(context.Background()); err != nil || login != "app-42[bot]" {
+		t.Errorf("Identity() of App 42 = %q, %v; want its own bot, app-42[bot]", login, err)
+	}
+	own, err := ghclient.New(ghclient.Options{APIURL: s.URL(), App: &ghclient.App{ID: ghstandin.AppID, InstallationID: 7, PrivateKey: pemKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if login, err := own.Identity(context.Background()); err != nil || login != ghstandin.BotLogin {
 		t.Errorf("Identity() = %q, %v; want %q", login, err, ghstandin.BotLogin)
 	}
 	tok, err := ghclient.New(ghclient.Options{APIURL: s.URL(), Token: "t"})

@@ -490,12 +490,13 @@ func (s *Server) Pushed(dir, login string, updates []gitserver.Update) {
 			if pr.GetState() != "open" || pr.GetHead().GetRef() != branch {
 				continue
 			}
-			before := pr.GetHead().GetSHA()
+			// The head before is the push's old side: a read of the pull
+			// request between git's update and now has refreshed it already.
 			rp.refresh(pr)
-			if pr.GetHead().GetSHA() == before {
+			if u.Creation() || u.Old == u.New {
 				continue
 			}
-			s.emit("pull_request", object{"action": "synchronize", "number": n, "before": before, "after": pr.GetHead().GetSHA(),
+			s.emit("pull_request", object{"action": "synchronize", "number": n, "before": u.Old, "after": u.New,
 				"pull_request": s.pullJSON(rp, pr), "repository": s.repoJSON(rp), "sender": s.userJSON(login)})
 		}
 	}

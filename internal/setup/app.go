@@ -101,15 +101,19 @@ func FormAction(webURL, org, state string) (string, error) {
 	return u.String(), nil
 }
 
-// ManifestFlow is the loopback side of the manifest flow: "/" serves the
-// form that posts the manifest to GitHub, and CallbackPath takes the code
-// GitHub redirects back with. It answers only requests made to a
-// loopback address by a loopback client, takes the code only with the
+// ManifestFlow is the loopback side of the manifest flow: Prefix+"/"
+// serves the form that posts the manifest to GitHub, and
+// Prefix+CallbackPath takes the code GitHub redirects back with. It
+// answers only requests made to a loopback address by a loopback client,
+// only under its prefix (a random path only the terminal prints, so
+// another user of the machine cannot read the form's state and race
+// GitHub's redirect with a code of theirs), takes the code only with the
 // state it issued, and only once.
 type ManifestFlow struct {
 	manifest []byte
 	action   string
 	state    string
+	prefix   string
 
 	mu    sync.Mutex
 	taken bool
@@ -117,10 +121,17 @@ type ManifestFlow struct {
 }
 
 // NewManifestFlow serves manifest posted to action, GitHub's page with
-// state in its query (FormAction).
-func NewManifestFlow(manifest []byte, action, state string) *ManifestFlow {
-	return &ManifestFlow{manifest: manifest, action: action, state: state, code: make(chan string, 1)}
+// state in its query (FormAction), under prefix ("/" + a NewState).
+func NewManifestFlow(manifest []byte, action, state, prefix string) *ManifestFlow {
+	return &ManifestFlow{manifest: manifest, action: action, state: state, prefix: strings.TrimSuffix(prefix, "/"), code: make(chan string, 1)}
 }
+
+// PagePath is the form's path; CallbackURLPath GitHub's redirect's.
+func (f *ManifestFlow) PagePath() string { return f.prefix + "/" }
+
+// CallbackURLPath is the path GitHub redirects to (the manifest's
+// redirect_url).
+func (f *ManifestFlow) CallbackURLPath() string { return f.prefix + CallbackPath }
 
 var formPage = template.Must(template.New("form").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Create the Purrvision GitHub App</title></head>
@@ -155,11 +166,11 @@ func (f *ManifestFlow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	switch r.URL.Path {
-	case "/":
+	switch p := r.URL.Path; {
+	case subtle.ConstantTimeCompare([]byte(p), []byte(f.PagePath())) == 1:
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		_ = formPage.Execute(w, struct{ Action, Manifest string }{f.action, string(f.manifest)})
-	case CallbackPath:
+	case subtle.ConstantTimeCompare([]byte(p), []byte(f.CallbackURLPath())) == 1:
 		f.callback(w, r)
 	default:
 		http.NotFound(w, r)

@@ -93,7 +93,9 @@ func get(f *ManifestFlow, target, remote, host string) *httptest.ResponseRecorde
 	return w
 }
 
-// TestManifestFlow_Attacker: the page serves the form on loopback; the
+// TestManifestFlow_Attacker: the page serves the form on loopback, under
+// the run's secret path alone (another user of the machine cannot read
+// the state from it); the
 // callback takes a code only with the state it issued (a forged redirect
 // carrying an attacker's code is refused and the flow keeps waiting),
 // only from and to a loopback address (no other host, no DNS-rebound
@@ -101,10 +103,12 @@ func get(f *ManifestFlow, target, remote, host string) *httptest.ResponseRecorde
 func TestManifestFlow_Attacker(t *testing.T) {
 	const state = "0123456789abcdef"
 	action := "https://github.com/settings/apps/new?state=" + state
-	f := NewManifestFlow([]byte(`{"name":"Purrvision","x":"<script>"}`), action, state)
+	const prefix = "/5ec7e7"
+	f := NewManifestFlow([]byte(`{"name":"Purrvision","x":"<script>"}`), action, state, prefix)
 	const local, host = "127.0.0.1:5555", "127.0.0.1:4321"
+	cb := prefix + CallbackPath
 
-	form := get(f, "/", local, host)
+	form := get(f, prefix+"/", local, host)
 	body := form.Body.String()
 	if form.Code != http.StatusOK || !strings.Contains(body, `action="https://github.com/settings/apps/new?state=`+state+`"`) ||
 		!strings.Contains(body, `name="manifest" value="{&#34;name&#34;:&#34;Purrvision&#34;,&#34;x&#34;:&#34;&lt;script&gt;&#34;}"`) {
@@ -118,11 +122,14 @@ func TestManifestFlow_Attacker(t *testing.T) {
 		name, target, remote, host string
 		want                       int
 	}{
-		{"wrong state", CallbackPath + "?code=evil&state=fedcba9876543210", local, host, http.StatusBadRequest},
-		{"no state", CallbackPath + "?code=evil", local, host, http.StatusBadRequest},
-		{"from another machine", CallbackPath + "?code=evil&state=" + state, "192.0.2.7:4000", host, http.StatusForbidden},
-		{"a rebound name", CallbackPath + "?code=evil&state=" + state, local, "evil.example:4321", http.StatusForbidden},
-		{"the form from another machine", "/", "192.0.2.7:4000", host, http.StatusForbidden},
+		{"wrong state", cb + "?code=evil&state=fedcba9876543210", local, host, http.StatusBadRequest},
+		{"no state", cb + "?code=evil", local, host, http.StatusBadRequest},
+		{"from another machine", cb + "?code=evil&state=" + state, "192.0.2.7:4000", host, http.StatusForbidden},
+		{"a rebound name", cb + "?code=evil&state=" + state, local, "evil.example:4321", http.StatusForbidden},
+		{"the form from another machine", prefix + "/", "192.0.2.7:4000", host, http.StatusForbidden},
+		{"the form without the run's secret path", "/", local, host, http.StatusNotFound},
+		{"the form under another path", "/5ec7e8/", local, host, http.StatusNotFound},
+		{"the callback without the run's secret path", CallbackPath + "?code=evil&state=" + state, local, host, http.StatusNotFound},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if w := get(f, tt.target, tt.remote, tt.host); w.Code != tt.want {
@@ -136,10 +143,10 @@ func TestManifestFlow_Attacker(t *testing.T) {
 		t.Fatalf("a refused redirect handed over code %q", c)
 	}
 
-	if w := get(f, CallbackPath+"?code=good&state="+state, local, "localhost:4321"); w.Code != http.StatusOK {
+	if w := get(f, cb+"?code=good&state="+state, local, "localhost:4321"); w.Code != http.StatusOK {
 		t.Fatalf("GitHub's redirect: %d %s", w.Code, w.Body)
 	}
-	if w := get(f, CallbackPath+"?code=again&state="+state, local, host); w.Code != http.StatusGone {
+	if w := get(f, cb+"?code=again&state="+state, local, host); w.Code != http.StatusGone {
 		t.Fatalf("a second redirect: %d, want 410", w.Code)
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)

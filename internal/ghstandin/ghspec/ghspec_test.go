@@ -242,7 +242,9 @@ func call(t *testing.T, gh *ghstandin.Server, method, path, login, body string) 
 	if login != "" {
 		req.Header.Set(ghstandin.ActAsHeader, login)
 	}
-	if strings.Contains(path, "/access_tokens") || path == "/app" {
+	if path == "/app" {
+		req.Header.Set("Authorization", "Bearer e30.eyJpc3MiOiIxIn0.c2ln") // iss "1": the stand-in's App
+	} else if strings.Contains(path, "/access_tokens") {
 		req.Header.Set("Authorization", "Bearer a.b.c")
 	}
 	resp, err := http.DefaultClient.Do(req)
