@@ -2,6 +2,8 @@ package testutil
 
 import (
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"testing"
 
@@ -73,4 +75,20 @@ func CheckSpec(t testing.TB, gh *ghstandin.Server) {
 			t.Errorf("GitHub's description refuses: %s", p)
 		}
 	})
+}
+
+// Do sends req with the default client and returns the answer's status
+// and body; any failure to send or read fails the test.
+func Do(t testing.TB, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(data)
 }

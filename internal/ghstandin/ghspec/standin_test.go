@@ -7,12 +7,12 @@ package ghspec_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/purrvision/purrvision/internal/ghstandin"
+	"github.com/purrvision/purrvision/internal/testutil"
 )
 
 // do makes one call as login ("" for the bot) and returns the status and
@@ -30,16 +30,7 @@ func do(t *testing.T, gh *ghstandin.Server, method, path, login, body string) (i
 	if login != "" {
 		req.Header.Set(ghstandin.ActAsHeader, login)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(data)
+	return testutil.Do(t, req)
 }
 
 // login reads a user field's login out of a JSON object at a dotted path.
