@@ -22,9 +22,13 @@ const (
 	CmdResume = "resume"
 	CmdAbort  = "abort"
 	CmdRevert = "revert"
+	// CmdStart starts a rollout from any issue of the requests repo, as
+	// `purrvision rollout start` does, so nobody needs the App's key.
+	CmdStart = "start"
 )
 
-const usage = "Rollout commands: `/purrvision rollout resume`, `/purrvision rollout abort`, `/purrvision rollout revert <wave>`."
+const usage = "Rollout commands: `/purrvision rollout resume`, `/purrvision rollout abort`, `/purrvision rollout revert <wave>`; " +
+	"on any issue, `/purrvision rollout start [--waves 1,10%,100%] [--max-failures 0] [--title words...]`."
 
 // ParseCommand reads "/purrvision rollout <command> [args]" on a comment's
 // first line (apply.CommandWords, which store commands are read with too).
@@ -50,6 +54,9 @@ func (r *Roller) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Com
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if cmd == CmdStart {
+		return true, r.startCommand(ctx, ref, c, args)
+	}
 	tr, err := r.load(ctx, ref, true) // the CLI may have moved it
 	if err != nil || tr == nil {
 		return false, err
@@ -88,6 +95,120 @@ func (r *Roller) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Com
 		return true, err
 	}
 	return true, r.reply(ctx, tr, c, msg)
+}
+
+// startCommand starts a rollout for "/purrvision rollout start" on the
+// issue ref, r.mu held: authorized as the other rollout commands are
+// (GitHub's permission on the requests repo, or a command team), answered
+// once on that issue with the tracking issue or why not. A redelivery of
+// the comment after the rollout started (its answer lost) finds the
+// rollout by the comment it records, and does not start another.
+func (r *Roller) startCommand(ctx context.Context, ref forge.IssueRef, c forge.Comment, args []string) error {
+	t, err := r.ledger.Thread(ctx, r.gh, r.bot, ref, true)
+	if err != nil {
+		return err
+	}
+	if t.Record.IsAnswered(c.ID) {
+		return nil
+	}
+	allowed, err := r.authorized(ctx, c.Author)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		return r.gh.React(ctx, ref.Repo, c.ID, "-1")
+	}
+	from := fmt.Sprintf("%s comment %d", ref, c.ID)
+	msg, err := r.startFrom(ctx, args, "@"+c.Author, from)
+	if err != nil {
+		return err
+	}
+	body := fmt.Sprintf("%s comment=%d -->\n%s", v1alpha1.MarkerReply, c.ID, msg)
+	_, err = r.ledger.Post(ctx, r.gh, t, "reply-"+strconv.FormatInt(c.ID, 10), body, func(rec *ledger.Record, _ forge.Comment) string {
+		rec.Answer(c.ID)
+		return fmt.Sprintf("answered comment %d", c.ID)
+	})
+	return err
+}
+
+// startFrom starts a rollout with the command's flags and says what
+// became of it; an error only for a failure worth retrying.
+func (r *Roller) startFrom(ctx context.Context, args []string, by, from string) (string, error) {
+	o, problem := parseStartArgs(args)
+	if problem != "" {
+		return problem + "\n\n" + usage, nil
+	}
+	o.By, o.From = by, from
+	checked, err := o.check()
+	if err != nil {
+		return "Not started: " + codeSpan(err.Error()) + ".", nil
+	}
+	title := checked.title
+	started, err := r.start(ctx, o, checked)
+	var open *OpenError
+	switch {
+	case errors.As(err, &open):
+		if tr, lerr := r.load(ctx, open.Issue.Ref, true); lerr == nil && tr != nil && tr.st.StartedFrom == from {
+			return fmt.Sprintf("Started rollout %s: follow it on %s.", tr.st.ID, open.Issue.URL), nil
+		}
+		return fmt.Sprintf("Not started: rollout %s is open (%s); finish or abort it first.", open.ID, open.Issue.URL), nil
+	case errors.Is(err, ErrNothing):
+		return "Not started: every store already renders as today's config and chart say; there is nothing to roll out.", nil
+	case errors.Is(err, ErrNoLedger):
+		return "Not started: " + err.Error() + ".", nil
+	case err != nil && started == nil:
+		return "", err
+	}
+	msg := fmt.Sprintf("Started rollout %s (%s) in waves %s, at most %s failures: follow it on %s.", started.State.ID, title, started.State.Waves, started.State.MaxFailures, started.Issue.URL)
+	if err != nil {
+		// Started, but a later step failed: the tracking issue and its
+		// state exist, and the service's ticks carry on from there.
+		msg += " (Its first step is retried: " + err.Error() + ".)"
+	}
+	return msg, nil
+}
+
+// parseStartArgs reads --waves, --max-failures and --title (the rest of
+// the words) of a start command; problem says what is wrong.
+func parseStartArgs(args []string) (o StartOptions, problem string) {
+	for i := 0; i < len(args); i++ {
+		flag, value, hasValue := strings.Cut(args[i], "=")
+		if !hasValue && flag != "--title" {
+			if i+1 >= len(args) {
+				return o, fmt.Sprintf("Not started: %s needs a value.", codeSpan(flag))
+			}
+			i++
+			value = args[i]
+		}
+		switch flag {
+		case "--waves":
+			o.Waves = value
+		case "--max-failures":
+			o.MaxFailures = value
+		case "--title":
+			rest := args[i+1:]
+			if hasValue {
+				rest = append([]string{value}, rest...)
+			}
+			o.Title = strings.Join(rest, " ")
+			return o, ""
+		default:
+			return o, fmt.Sprintf("Not started: %s is no flag of rollout start.", codeSpan(flag))
+		}
+	}
+	return o, ""
+}
+
+// codeSpan quotes a person's words back as code, short and on one line:
+// no mention pings, no link or markup renders.
+func codeSpan(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '`' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+	return "`" + forge.KeepStart(s, 60) + "`"
 }
 
 func (r *Roller) authorized(ctx context.Context, login string) (bool, error) {

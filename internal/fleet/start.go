@@ -20,6 +20,9 @@ type StartOptions struct {
 	Title       string
 	// By names who started it, for the record.
 	By string
+	// From is the comment that asked for it, when a person did on an
+	// issue (RunCommand); "" from the CLI.
+	From string
 }
 
 // DefaultTitle is the title of a rollout started without --title.
@@ -61,6 +64,24 @@ type Started struct {
 // tracking issue with the grouped plan and records the rollout under it,
 // then opens wave 1's pull request.
 func (r *Roller) Start(ctx context.Context, o StartOptions) (*Started, error) {
+	c, err := o.check()
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.start(ctx, o, c)
+}
+
+// checkedStart is a StartOptions read: the waves, the failure budget and
+// the title, defaults filled in.
+type checkedStart struct {
+	waves   rollout.Waves
+	maxFail rollout.MaxFailures
+	title   string
+}
+
+func (o StartOptions) check() (checkedStart, error) {
 	if o.Waves == "" {
 		o.Waves = rollout.DefaultWaves
 	}
@@ -69,18 +90,22 @@ func (r *Roller) Start(ctx context.Context, o StartOptions) (*Started, error) {
 	}
 	waves, err := rollout.ParseWaves(o.Waves)
 	if err != nil {
-		return nil, err
+		return checkedStart{}, err
 	}
 	maxFail, err := rollout.ParseMaxFailures(o.MaxFailures)
 	if err != nil {
-		return nil, err
+		return checkedStart{}, err
 	}
 	title := strings.TrimSpace(o.Title)
 	if title == "" {
 		title = DefaultTitle
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	return checkedStart{waves: waves, maxFail: maxFail, title: title}, nil
+}
+
+// start is Start with the options checked, r.mu held.
+func (r *Roller) start(ctx context.Context, o StartOptions, c checkedStart) (*Started, error) {
+	waves, maxFail, title := c.waves, c.maxFail, c.title
 	if err := r.refuseOpen(ctx); err != nil {
 		return nil, err
 	}
@@ -103,7 +128,7 @@ func (r *Roller) Start(ctx context.Context, o StartOptions) (*Started, error) {
 		return nil, err
 	}
 	st := &rollout.State{ID: id, Title: title, Waves: waves.String(), MaxFailures: maxFail.String(), Phase: rollout.Active,
-		Fleet: plan.StoreNames(), Changes: rollout.Signatures(plan), Started: r.now(), StartedBy: o.By}
+		Fleet: plan.StoreNames(), Changes: rollout.Signatures(plan), Started: r.now(), StartedBy: o.By, StartedFrom: o.From}
 	issueTitle := forge.KeepStart("Rollout "+id+": "+title, forge.MaxTitle)
 	is, err := r.gh.CreateIssue(ctx, r.requests, issueTitle, issueBody(st, plan), v1alpha1.LabelRollout)
 	if err != nil {

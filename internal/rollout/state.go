@@ -55,6 +55,10 @@ type State struct {
 	Changes   []string  `json:"changes"`
 	Started   time.Time `json:"started"`
 	StartedBy string    `json:"startedBy,omitempty"`
+	// StartedFrom is the comment that started it ("acme/stores#12
+	// comment 345"), for a rollout started by `/purrvision rollout start`
+	// on an issue: a redelivery of that comment finds it started.
+	StartedFrom string `json:"startedFrom,omitempty"`
 	// WaveList are the waves opened, in order.
 	WaveList []WaveState `json:"waveList,omitempty"`
 	// Reverts are the pull requests of revert commands, by wave.
