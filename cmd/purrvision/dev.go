@@ -105,7 +105,9 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 		tokens[login] = env.GitHub.Token(login)
 	}
 	state := devState{GitHub: env.GitHub.URL(), PID: os.Getpid(), Dir: dir, Tenants: env.Git.URLAs("tenants", "", ""), Tokens: tokens,
-		Chart: env.Git.URLAs("purrvision", "", ""), Config: cfgPath, ChartVersion: env.Config.Chart.Version, Age: os.Getenv("PURRVISION_AGE")}
+		// The chart repo takes pushes with a token too (the git server
+		// is protected): the platform's reviewer releases the chart.
+		Chart: env.Git.URLAs("purrvision", devenv.Reviewer, tokens[devenv.Reviewer]), Config: cfgPath, ChartVersion: env.Config.Chart.Version, Age: os.Getenv("PURRVISION_AGE")}
 	removeState, err := writeDevState(state)
 	if err != nil {
 		return err

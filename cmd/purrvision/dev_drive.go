@@ -349,6 +349,11 @@ without write access; its message is shown.`,
 			}
 			// A refusal reads as GitHub's: its status and message.
 			sha, err := devenv.ApproveAndMerge(cmd.Context(), st.GitHub, devenv.TenantsRepo, n, as, as)
+			if status, msg, ok := devenv.Refused(err); ok && status == http.StatusMethodNotAllowed &&
+				(strings.Contains(msg, "out of date") || strings.Contains(msg, v1alpha1.ReadyCheckName)) {
+				// What a reviewer sees after another merge: the bot is on it.
+				return fmt.Errorf("%w\n(Purrvision brings its own pull requests up to date after each merge and checks the new head, which dismisses the approval: run dev merge %d again in a few seconds)", err, n)
+			}
 			if err != nil {
 				return err
 			}

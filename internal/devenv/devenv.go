@@ -42,6 +42,8 @@ import (
 	"github.com/purrvision/purrvision/internal/gitserver"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/localcluster"
+	"github.com/purrvision/purrvision/internal/setup"
+	"github.com/purrvision/purrvision/templates"
 	"github.com/purrvision/purrvision/tenants"
 )
 
@@ -96,8 +98,9 @@ type Env struct {
 	App *app.App
 	// URL is where the service listens (status page at /).
 	URL string
-	// TenantsBare and ChartBare are the bare git repositories on disk.
-	TenantsBare, ChartBare string
+	// TenantsBare, ChartBare and RequestsBare are the bare git
+	// repositories on disk.
+	TenantsBare, ChartBare, RequestsBare string
 	// AgeIdentity decrypts what Flux decrypts.
 	AgeIdentity *age.X25519Identity
 	// stopped is closed when the service has stopped; err is then why.
@@ -204,6 +207,11 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		if e.ChartBare, err = e.Git.Init("purrvision", "main"); err != nil {
 			return err
 		}
+		// The requests repo holds what an install keeps there: the
+		// issue form `purrvision setup` writes.
+		if e.RequestsBare, err = e.Git.Init("stores", "main"); err != nil {
+			return err
+		}
 		if err := e.Git.Start(); err != nil {
 			return err
 		}
@@ -223,6 +231,17 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			}
 			return &tenants.Plan{Changes: changes, Message: "Start the tenants repo\n"}, nil
 		})
+		if err != nil {
+			return err
+		}
+		requests, err := tenants.Open(ctx, tenants.Options{URL: e.Git.URL("stores"), Branch: "main"})
+		if err != nil {
+			return err
+		}
+		_, err = requests.Update(ctx, "main", func(tenants.State, *tenants.Snapshot, *tenants.Snapshot) (*tenants.Plan, error) {
+			return &tenants.Plan{Changes: []tenants.Change{{Path: setup.IssueFormPath, Data: templates.RequestStoreForm}},
+				Message: "Add the store request form, as purrvision setup proposes it\n"}, nil
+		})
 		return err
 	}); err != nil {
 		return nil, err
@@ -238,6 +257,8 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		}
 		e.stops = append(e.stops, func() { _ = e.GitHub.Close() })
 		Populate(e.GitHub, e.TenantsBare)
+		e.GitHub.AddRepo(RequestsRepo, "main", e.RequestsBare) // with its git, for setup's issue form
+		e.GitHub.SetPermission(RequestsRepo, Reviewer, "maintain")
 		cfg, err := config.Parse(examples.Config)
 		if err != nil {
 			return err
@@ -249,7 +270,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 			return err
 		}
 		cfg.GitHub = config.GitHub{APIURL: e.GitHub.URL(), Token: "dev", Repo: RequestsRepo, BotLogin: ghstandin.BotLogin, WebhookSecretFile: secretFile,
-			PlatformTeam: PlatformTeam}
+			PlatformTeam: PlatformTeam, SetupAppID: ghstandin.AppID} // the service checks the settings setup wrote
 		keyFile, err := writeLedgerKey(o.Dir)
 		if err != nil {
 			return err
