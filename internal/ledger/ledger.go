@@ -127,6 +127,12 @@ func (l *Ledger) verify(ctx context.Context, file string, data []byte, ok bool) 
 		gen := l.seen[file]
 		l.mu.Unlock()
 		if gen > 0 {
+			if l.caughtUp(file) {
+				// Not a removal: this clone holds the file, and the
+				// snapshot read was taken before another worker of this
+				// process fetched or wrote it.
+				return nil, 0, errStale
+			}
 			// The bot never removes a file it signed: an issue's record
 			// stays, and a released name hold stays holding no issue.
 			return nil, 0, l.refuse(ctx, &RefusedError{File: file, Reason: ReasonRemoved})
