@@ -68,21 +68,14 @@ func (e exposureReader) Exposure(ctx context.Context) (statuspage.Exposure, bool
 		out.Parents = parents(route)
 	} else {
 		rules, _, _ := unstructured.NestedSlice(route.Object, "spec", "rules")
-		for _, r := range rules {
-			if m, ok := r.(map[string]any); ok {
-				if h, ok := m["host"].(string); ok {
-					out.Hosts = append(out.Hosts, h)
-				}
-				if backend == "" {
-					paths, _, _ := unstructured.NestedSlice(m, "http", "paths")
-					for _, p := range paths {
-						if pm, ok := p.(map[string]any); ok {
-							if name, _, _ := unstructured.NestedString(pm, "backend", "service", "name"); name != "" {
-								backend = name
-								break
-							}
-						}
-					}
+		for _, r := range maps(rules) {
+			if h, ok := r["host"].(string); ok {
+				out.Hosts = append(out.Hosts, h)
+			}
+			paths, _, _ := unstructured.NestedSlice(r, "http", "paths")
+			for _, p := range maps(paths) {
+				if name, _, _ := unstructured.NestedString(p, "backend", "service", "name"); backend == "" && name != "" {
+					backend = name
 				}
 			}
 		}
@@ -102,19 +95,24 @@ func (e exposureReader) Exposure(ctx context.Context) (statuspage.Exposure, bool
 	return out, true
 }
 
+// maps are the objects of a list from an unstructured object.
+func maps(list []any) []map[string]any {
+	var out []map[string]any
+	for _, v := range list {
+		if m, ok := v.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // firstBackend is the name of the first backend of an HTTPRoute's rules.
 func firstBackend(rules []any, field string) string {
-	for _, r := range rules {
-		m, ok := r.(map[string]any)
-		if !ok {
-			continue
-		}
-		refs, _, _ := unstructured.NestedSlice(m, field)
-		for _, ref := range refs {
-			if rm, ok := ref.(map[string]any); ok {
-				if name, ok := rm["name"].(string); ok && name != "" {
-					return name
-				}
+	for _, r := range maps(rules) {
+		refs, _, _ := unstructured.NestedSlice(r, field)
+		for _, ref := range maps(refs) {
+			if name, ok := ref["name"].(string); ok && name != "" {
+				return name
 			}
 		}
 	}

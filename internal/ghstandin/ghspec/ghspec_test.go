@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/ghstandin/ghspec"
+	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/templates"
 )
 
@@ -247,15 +247,8 @@ func call(t *testing.T, gh *ghstandin.Server, method, path, login, body string) 
 	} else if strings.Contains(path, "/access_tokens") {
 		req.Header.Set("Authorization", "Bearer a.b.c")
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, answer := testutil.Do(t, req)
+	data := []byte(answer)
 	var out map[string]any
 	if bytes.HasPrefix(data, []byte("{")) {
 		if err := json.Unmarshal(data, &out); err != nil {
