@@ -639,6 +639,12 @@ func TestBackupScripts_BackupChangeRestore(t *testing.T) {
 	})
 
 	t.Run("failures say what failed, without the secret", func(t *testing.T) {
+		catDB := r.db.dumpDatabase(t, cat.database)
+		mustFail(t, "restoring a snapshot the repository does not hold", r.runScript(t, "restore.sh", cat,
+			map[string]string{"RESTORE_SNAPSHOT": strings.Repeat("ab", 32), "RESTORE_ID": "missing-1"}), "is not in the repository")
+		if r.db.dumpDatabase(t, cat.database) != catDB {
+			t.Error("a restore of a missing snapshot changed the database")
+		}
 		wrong := r.writeSecret(t, "wrong-restic-password", "not the "+r.resticPW)
 		r.secrets = append(r.secrets, "not the "+r.resticPW)
 		mustFail(t, "backup with a wrong repository password", r.runScript(t, "backup.sh", cat,

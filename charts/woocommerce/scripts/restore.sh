@@ -51,6 +51,7 @@ step "checking snapshot $RESTORE_SNAPSHOT"
 restic snapshots --json --retry-lock 10m "$RESTORE_SNAPSHOT" >"$work/snapshot.json" 2>"$work/restic.err" ||
 	fail_with "$work/restic.err" "snapshot $RESTORE_SNAPSHOT is not in the repository"
 found=$(json_field "$(cat "$work/snapshot.json")" id)
+[ -n "$found" ] || fail "snapshot $RESTORE_SNAPSHOT is not in the repository"
 [ "$found" = "$RESTORE_SNAPSHOT" ] || fail "restic listed another snapshot than $RESTORE_SNAPSHOT"
 tags=$(sed -nE 's/.*"tags":\[([^]]*)\].*/\1/p' "$work/snapshot.json" | tr -cd 'A-Za-z0-9=._,-')
 case ",$tags," in
