@@ -77,7 +77,7 @@ vet: ## go vet every package, with and without the dev and e2e tags.
 	$(GO) vet -tags e2e,$(DEV_TAGS) ./...
 
 .PHONY: testbin
-testbin: ## Build kube-apiserver, etcd and the sops and age CLIs from the Go module proxy, collect the Flux CRDs, fetch GitHub's API description from npm (all cached).
+testbin: ## Build kube-apiserver, etcd and the sops, age and restic CLIs from the Go module proxy, collect the Flux CRDs, fetch GitHub's API description from npm (all cached).
 	@mkdir -p $(BIN)
 	hack/testbin.sh > $(BIN)/testbin.env
 
@@ -85,8 +85,12 @@ testbin: ## Build kube-apiserver, etcd and the sops and age CLIs from the Go mod
 chromium: ## Install Debian's Chromium for the status page test, if missing.
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+.PHONY: mariadb
+mariadb: ## Install Debian's MariaDB server and client for the backup scripts' test, if missing (the test starts its own server).
+	@command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server mariadb-client >/dev/null; }
+
 .PHONY: test
-test: fmt vet testbin chromium ## gofmt, go vet, testbin, Chromium, then every test with the race detector.
+test: fmt vet testbin chromium mariadb ## gofmt, go vet, testbin, Chromium, MariaDB, then every test with the race detector.
 	set -a; . $(BIN)/testbin.env; set +a; $(GO) test -tags $(DEV_TAGS) -race -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -run 'NotInThisBuild|ProductionBuild' ./cmd/purrvision
 

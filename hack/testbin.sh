@@ -4,11 +4,11 @@
 #
 #   $PURRVISION_CACHE/testbin/k8s-<version>/{kube-apiserver,etcd}
 #   $PURRVISION_CACHE/testbin/crds/flux-<versions>-gw<version>/*.yaml   Flux's and the Gateway API's (standard channel) CRDs
-#   $PURRVISION_CACHE/testbin/{sops,age}-<version>/{sops,age}
+#   $PURRVISION_CACHE/testbin/{sops,age,restic}-<version>/{sops,age,restic}
 #   $PURRVISION_CACHE/githubspec/...   GitHub's OpenAPI and webhook descriptions (hack/githubspec.sh)
 #
 # It prints where they are as shell assignments (KUBEBUILDER_ASSETS,
-# PURRVISION_CRDS, PURRVISION_SOPS, PURRVISION_AGE and the
+# PURRVISION_CRDS, PURRVISION_SOPS, PURRVISION_AGE, PURRVISION_RESTIC and the
 # PURRVISION_GITHUB_* of githubspec.sh) on its last lines. Nothing is rebuilt when it is cached.
 set -euo pipefail
 
@@ -85,6 +85,15 @@ if [ ! -x "$age_dir/age" ]; then
 	(cd "$age_dir" && GOBIN="$age_dir" GOFLAGS= CGO_ENABLED=0 go install -trimpath "filippo.io/age/cmd/age@$age_version")
 fi
 
+# The restic CLI, which the store chart's backup and restore scripts run;
+# their test drives it against MariaDB and a loopback S3 target.
+restic_dir="$cache/testbin/restic-$RESTIC_VERSION"
+if [ ! -x "$restic_dir/restic" ]; then
+	log "building restic $RESTIC_VERSION (first time only)"
+	mkdir -p "$restic_dir"
+	(cd "$restic_dir" && GOBIN="$restic_dir" GOFLAGS= CGO_ENABLED=0 go install -trimpath "github.com/restic/restic/cmd/restic@v$RESTIC_VERSION")
+fi
+
 if [ ! -f "$crds/.complete" ]; then
 	log "collecting Flux CRDs"
 	mkdir -p "$crds"
@@ -125,6 +134,7 @@ echo "KUBEBUILDER_ASSETS=$bin"
 echo "PURRVISION_CRDS=$crds"
 echo "PURRVISION_SOPS=$sops_dir/sops"
 echo "PURRVISION_AGE=$age_dir/age"
+echo "PURRVISION_RESTIC=$restic_dir/restic"
 "$here/hack/githubspec.sh"
 if [ "${1:-}" = "--cluster" ]; then
 	echo "PURRVISION_KWOK=$kwok_dir/kwok"

@@ -7,6 +7,9 @@ HELM_CONTROLLER_VERSION=1.6.4
 # sigs.k8s.io/gateway-api: its standard-channel CRDs (HTTPRoute, Gateway).
 GATEWAY_API_VERSION=1.6.3
 SOPS_VERSION=3.13.3
+# restic, the backup tool of the store chart's backup and restore scripts
+# (charts/woocommerce/scripts); Debian's is too old for restore --delete.
+RESTIC_VERSION=0.18.1
 KWOK_VERSION=0.8.0
 # GitHub's published descriptions, from npm (hack/githubspec.sh).
 OCTOKIT_OPENAPI_VERSION=23.0.2
