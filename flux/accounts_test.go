@@ -142,8 +142,8 @@ func applyAccounts(ctx context.Context, t *testing.T, e *testenv.Env, objs []*un
 			})
 		}
 	}
-	if n != 7 {
-		t.Fatalf("applied %d accounts and RBAC objects, want 7: two ServiceAccounts, a Role and RoleBinding, a ClusterRole and ClusterRoleBinding", n)
+	if n != 6 {
+		t.Fatalf("applied %d accounts and RBAC objects, want 6: two ServiceAccounts, a Role and RoleBinding, a ClusterRole and ClusterRoleBinding", n)
 	}
 }
 
