@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/gitserver"
 	"github.com/purrvision/purrvision/renderer"
 )
@@ -83,7 +84,7 @@ func TestLockdown_FluxActsOnlyAsTheNamedAccounts(t *testing.T) {
 				SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: probe}}}
 	}
 	refused := kustomization(refusedNS, "./refused", "")
-	tenants := kustomization("lockdown-tenants", "./"+out.Dir, "purrvision-tenants")
+	tenants := kustomization("lockdown-tenants", "./"+out.Dir, config.TenantsServiceAccount)
 	for _, o := range []client.Object{src, refused, tenants} {
 		if err := c.Create(ctx, o); err != nil {
 			t.Fatalf("creating %s: %v", o.GetName(), err)

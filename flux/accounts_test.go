@@ -16,7 +16,9 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
+	"github.com/purrvision/purrvision/flux"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/sopsage"
@@ -25,31 +27,87 @@ import (
 	"github.com/purrvision/purrvision/renderer"
 )
 
-// tenantsAccount is the account tenants-<cluster> acts as (stores.yaml).
-const tenantsAccount = "purrvision-tenants"
-
 // TestAccounts_JustTheRightsTheyNeed applies flux/tenants' accounts to an
 // API server, then does as Flux does under the lockdown: the tenants
 // Kustomization's account applies and prunes a store's Kustomization, the
 // store's account applies and prunes every object of a rendered store,
 // each by server-side apply as kustomize-controller does. Each is refused
 // what it does not need, and "default", which the lockdown gives an
-// object that names no account, can apply nothing.
+// object that names no account, can apply nothing. The accounts are
+// those of the repository's flux/tenants (the shipped config's), and
+// those Tenants writes for a config with a Flux namespace and a stores'
+// account of its own.
 func TestAccounts_JustTheRightsTheyNeed(t *testing.T) {
 	e := testenv.Shared(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	fluxNS := e.Namespace(t, "flux-system")
-	suffix := strings.TrimPrefix(fluxNS, "flux-system")
 
-	// The accounts, in the test's own flux-system; the cluster-wide
-	// objects get the test's suffix.
-	for _, r := range build(t, filepath.Join(testutil.RepoRoot(t), "flux", "tenants")).Resources() {
-		obj, err := r.Map()
+	shipped := func(t *testing.T, fluxNS string) ([]*unstructured.Unstructured, string) {
+		var objs []*unstructured.Unstructured
+		for _, r := range build(t, filepath.Join(testutil.RepoRoot(t), "flux", "tenants")).Resources() {
+			obj, err := r.Map()
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, unstructuredFrom(obj))
+		}
+		return objs, config.StoresServiceAccount
+	}
+	own := func(t *testing.T, fluxNS string) ([]*unstructured.Unstructured, string) {
+		cfg := testutil.ExampleConfig(t)
+		cfg.Flux.Namespace, cfg.Flux.SourceName, cfg.Flux.ServiceAccountName = fluxNS, "shop-tenants", "shop-stores"
+		maps, err := flux.Tenants(cfg, "default")
 		if err != nil {
 			t.Fatal(err)
 		}
-		u := unstructuredFrom(obj)
+		var objs []*unstructured.Unstructured
+		for _, m := range maps {
+			data, err := yaml.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, decodeAll(t, data)...)
+		}
+		return objs, "shop-stores"
+	}
+	for _, set := range []struct {
+		name, namespace string
+		accounts        func(*testing.T, string) ([]*unstructured.Unstructured, string)
+	}{{"shipped", "flux-system", shipped}, {"own names", "gitops", own}} {
+		t.Run(set.name, func(t *testing.T) {
+			fluxNS := e.Namespace(t, set.namespace)
+			objs, storesAccount := set.accounts(t, fluxNS)
+			applyAccounts(ctx, t, e, objs, fluxNS, strings.TrimPrefix(fluxNS, set.namespace))
+			// The example store, and one with every other name a store's
+			// objects get: an OCI chart source, an Ingress and egress to
+			// the internet.
+			variants := []struct {
+				name   string
+				mutate func(*config.Config, *v1alpha1.StoreRequest)
+			}{
+				{"example", func(*config.Config, *v1alpha1.StoreRequest) {}},
+				{"oci-ingress-internet", func(cfg *config.Config, req *v1alpha1.StoreRequest) {
+					cfg.Chart.Source = config.ChartSource{Kind: config.SourceOCI, URL: "oci://ghcr.io/purrvision/charts/woocommerce", Interval: "1h"}
+					cfg.Clusters = append(cfg.Clusters, config.Cluster{Name: "eu-west", Exposure: config.ExposureIngress})
+					req.Spec.Plan = "medium"
+					req.Spec.Cluster = "eu-west"
+				}},
+			}
+			for _, v := range variants {
+				t.Run(v.name, func(t *testing.T) {
+					storeLife(ctx, t, e, fluxNS, storesAccount, v.mutate)
+				})
+			}
+		})
+	}
+}
+
+// applyAccounts applies the ServiceAccounts and RBAC of objs in the
+// test's own fluxNS; the cluster-wide objects get the test's suffix.
+func applyAccounts(ctx context.Context, t *testing.T, e *testenv.Env, objs []*unstructured.Unstructured, fluxNS, suffix string) {
+	t.Helper()
+	n := 0
+	for _, u := range objs {
 		switch u.GetKind() {
 		case "ServiceAccount", "Role":
 			u.SetNamespace(fluxNS)
@@ -74,43 +132,27 @@ func TestAccounts_JustTheRightsTheyNeed(t *testing.T) {
 		default:
 			continue
 		}
-		if !strings.HasPrefix(u.GetKind(), "Cluster") {
-			apply(ctx, t, e.Client, u)
-			continue
-		}
+		n++
 		apply(ctx, t, e.Client, u)
-		t.Cleanup(func() {
-			if err := e.Client.Delete(context.Background(), u); client.IgnoreNotFound(err) != nil {
-				t.Errorf("deleting %s %s: %v", u.GetKind(), u.GetName(), err)
-			}
-		})
+		if strings.HasPrefix(u.GetKind(), "Cluster") {
+			t.Cleanup(func() {
+				if err := e.Client.Delete(context.Background(), u); client.IgnoreNotFound(err) != nil {
+					t.Errorf("deleting %s %s: %v", u.GetKind(), u.GetName(), err)
+				}
+			})
+		}
 	}
-
-	// The example store, and one with every other name a store's objects
-	// get: an OCI chart source, an Ingress and egress to the internet.
-	variants := []struct {
-		name   string
-		mutate func(*config.Config, *v1alpha1.StoreRequest)
-	}{
-		{"example", func(*config.Config, *v1alpha1.StoreRequest) {}},
-		{"oci-ingress-internet", func(cfg *config.Config, req *v1alpha1.StoreRequest) {
-			cfg.Chart.Source = config.ChartSource{Kind: config.SourceOCI, URL: "oci://ghcr.io/purrvision/charts/woocommerce", Interval: "1h"}
-			cfg.Clusters = append(cfg.Clusters, config.Cluster{Name: "eu-west", Exposure: config.ExposureIngress})
-			req.Spec.Plan = "medium"
-			req.Spec.Cluster = "eu-west"
-		}},
-	}
-	for _, v := range variants {
-		t.Run(v.name, func(t *testing.T) { storeLife(ctx, t, e, fluxNS, v.mutate) })
+	if n != 6 {
+		t.Fatalf("applied %d accounts and RBAC objects, want 6: two ServiceAccounts, a Role and RoleBinding, a ClusterRole and ClusterRoleBinding", n)
 	}
 }
 
 // storeLife applies a store rendered with mutate as Flux would under the
-// lockdown, with the accounts of flux/tenants in fluxNS, and tries what
-// they must not do.
-func storeLife(ctx context.Context, t *testing.T, e *testenv.Env, fluxNS string, mutate func(*config.Config, *v1alpha1.StoreRequest)) {
+// lockdown, with the accounts of flux/tenants in fluxNS, the stores'
+// named storesAccount, and tries what they must not do.
+func storeLife(ctx context.Context, t *testing.T, e *testenv.Env, fluxNS, storesAccount string, mutate func(*config.Config, *v1alpha1.StoreRequest)) {
 	cfg := testutil.ExampleConfig(t)
-	cfg.Flux.Namespace = fluxNS
+	cfg.Flux.Namespace, cfg.Flux.ServiceAccountName = fluxNS, storesAccount
 	req := testutil.ExampleRequest(t)
 	mutate(cfg, req)
 	req.Metadata.Name = testenv.UniqueName(req.Metadata.Name)
@@ -144,12 +186,12 @@ func storeLife(ctx context.Context, t *testing.T, e *testenv.Env, fluxNS string,
 	}
 	storeNS := objs[0].GetName()
 	e.CleanupNamespace(t, storeNS)
-	if got := storeKustomization.Object["spec"].(map[string]any)["serviceAccountName"]; got != config.StoresServiceAccount {
-		t.Fatalf("the store's Kustomization names %v, want the shipped account %s", got, config.StoresServiceAccount)
+	if got := storeKustomization.Object["spec"].(map[string]any)["serviceAccountName"]; got != storesAccount {
+		t.Fatalf("the store's Kustomization names %v, want the account %s", got, storesAccount)
 	}
 
-	tenants := actAs(t, e, fluxNS, tenantsAccount)
-	stores := actAs(t, e, fluxNS, config.StoresServiceAccount)
+	tenants := actAs(t, e, fluxNS, config.TenantsServiceAccount)
+	stores := actAs(t, e, fluxNS, storesAccount)
 	byDefault := actAs(t, e, fluxNS, "default")
 
 	// Under the lockdown, an object that names no account can do nothing.

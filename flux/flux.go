@@ -47,9 +47,8 @@ func overlaysFor(cfg *config.Config, p exposurePlan) (map[string][]byte, error) 
 	if len(clusters) == 0 {
 		return nil, errors.New("flux overlays: no clusters")
 	}
-	tenantsPath := cfg.TenantsRepo.Path
-	if strings.ContainsAny(tenantsPath, "\n\"'#:{}[]") || tenantsPath == "" || path.IsAbs(tenantsPath) {
-		return nil, fmt.Errorf("tenantsRepo.path: %q is not a plain relative path", tenantsPath)
+	if !isCleanRelPath(cfg.TenantsRepo.Path) {
+		return nil, fmt.Errorf("tenantsRepo.path: %q is not a plain relative path", cfg.TenantsRepo.Path)
 	}
 	out := map[string][]byte{}
 	for i, cl := range clusters {
@@ -60,7 +59,7 @@ func overlaysFor(cfg *config.Config, p exposurePlan) (map[string][]byte, error) 
 		if _, dup := out[file]; dup {
 			return nil, fmt.Errorf("clusters[%d].name: %q is listed twice", i, cl)
 		}
-		data, err := overlay(cfg, p, path.Clean(tenantsPath), cl, i == 0)
+		data, err := overlay(cfg, p, cl, i == 0)
 		if err != nil {
 			return nil, fmt.Errorf("writing the overlay of cluster %s: %w", cl, err)
 		}
@@ -75,7 +74,7 @@ type jsonOp struct {
 	Value any    `json:"value,omitempty"`
 }
 
-func overlay(cfg *config.Config, p exposurePlan, tenantsPath, cluster string, webhooks bool) ([]byte, error) {
+func overlay(cfg *config.Config, p exposurePlan, cluster string, webhooks bool) ([]byte, error) {
 	role := "serves the webhooks and runs the watcher of this cluster"
 	if !webhooks {
 		role = "runs the watcher of this cluster alone (serve --webhooks=false); the cluster\n# that serves the webhooks is the config's first"
@@ -89,9 +88,10 @@ func overlay(cfg *config.Config, p exposurePlan, tenantsPath, cluster string, we
 		args = append(args, jsonOp{"add", "/spec/template/spec/containers/0/args/-", "--webhooks=false"})
 	}
 	patches := []patch{
-		{map[string]string{"group": "kustomize.toolkit.fluxcd.io", "kind": "Kustomization", "name": "tenants-default"}, []jsonOp{
-			{"replace", "/metadata/name", "tenants-" + cluster},
-			{"replace", "/spec/path", "./" + tenantsPath + "/" + cluster},
+		// tenants/ is written for the first cluster (Tenants).
+		{map[string]string{"group": "kustomize.toolkit.fluxcd.io", "kind": "Kustomization", "name": TenantsKustomization(cfg.ClusterNames()[0])}, []jsonOp{
+			{"replace", "/metadata/name", TenantsKustomization(cluster)},
+			{"replace", "/spec/path", clusterPath(cfg, cluster)},
 		}},
 		{map[string]string{"group": "apps", "kind": "Deployment", "name": "purrvision"}, args},
 	}

@@ -75,19 +75,22 @@ func TestOverlays_TwoClusters(t *testing.T) {
 }
 
 // TestOverlays_AcceptedByAPIServer: both clusters' overlays, with gateway
-// and with ingress exposure, apply with a server-side dry run (namespaces
-// replaced by the test's own; the HTTPRoute is checked against the Gateway
-// API's CRD).
+// and with ingress exposure, and with Flux names of the config's own
+// (ownNames), apply with a server-side dry run (namespaces replaced by the
+// test's own; the HTTPRoute is checked against the Gateway API's CRD).
 func TestOverlays_AcceptedByAPIServer(t *testing.T) {
 	e := testenv.Shared(t)
 	ctx := context.Background()
 	own := map[string]string{}
-	for _, ns := range []string{"purrvision", "flux-system"} {
+	for _, ns := range []string{"purrvision", "flux-system", "gitops"} {
 		own[ns] = e.Namespace(t, ns)
 	}
 	built := builtOverlays(t, configCase(t, twoClusters))
 	for cl, m := range builtOverlays(t, configCase(t, func(c *config.Config) { twoClusters(c); ingressExposure(c) })) {
 		built["ingress "+cl] = m
+	}
+	for cl, m := range builtOverlays(t, configCase(t, func(c *config.Config) { twoClusters(c); ownNames(c) })) {
+		built["own names "+cl] = m
 	}
 	for cl, m := range built {
 		for _, r := range m.Resources() {

@@ -33,7 +33,8 @@ const (
 )
 
 // The files of purrvision/ that Render writes from the config; the other
-// files of purrvision/ are copied as embedded.
+// files of purrvision/ are copied as embedded (those of tenants/ are in
+// tenants.go).
 const (
 	fileRBAC          = "purrvision/rbac.yaml"
 	fileNetworkPolicy = "purrvision/networkpolicy.yaml"
@@ -61,9 +62,11 @@ type Options struct {
 }
 
 // Render is the whole of `purrvision flux`, keyed by path: flux/ as
-// embedded, purrvision/ with its RBAC, exposure, NetworkPolicy and
-// kustomization written from the config, and one overlay per cluster
-// (Overlays). Pure: it reads nothing but its options.
+// embedded, tenants/ with its source, Kustomization and accounts written
+// from the config (Tenants, for the first cluster), purrvision/ with its
+// RBAC, exposure, NetworkPolicy and kustomization written from the
+// config, and one overlay per cluster (overlaysFor). Pure: it reads
+// nothing but its options.
 //
 // Everything of the config that reaches YAML is either checked by
 // config.Validate to be a DNS name or label, or marshalled, never
@@ -95,9 +98,18 @@ func Render(o Options) (map[string][]byte, error) {
 	delete(files, fileHTTPRoute)
 	delete(files, fileIngress)
 
-	gen := map[string]any{
+	gen := map[string][]any{
 		fileRBAC:          rbac(cfg.Flux),
-		fileNetworkPolicy: []any{networkPolicy(cfg, p.admit)},
+		fileNetworkPolicy: {networkPolicy(cfg, p.admit)},
+	}
+	tenantFiles, err := tenants(cfg, cfg.ClusterNames()[0])
+	if err != nil {
+		return nil, err
+	}
+	for f, objs := range tenantFiles {
+		for _, obj := range objs {
+			gen[f] = append(gen[f], obj)
+		}
 	}
 	resources := []string{"namespace.yaml", "serviceaccount.yaml", "rbac.yaml", "config.yaml", "deployment.yaml", "service.yaml"}
 	switch p.exposure {
@@ -129,7 +141,7 @@ func Render(o Options) (map[string][]byte, error) {
 		}}
 	}
 	for _, f := range slices.Sorted(maps.Keys(gen)) {
-		data, err := marshalAll(gen[f])
+		data, err := marshalAll(tenantsNotes[f], gen[f])
 		if err != nil {
 			return nil, fmt.Errorf("writing %s: %w", f, err)
 		}
@@ -178,6 +190,9 @@ func plan(o Options) (exposurePlan, error) {
 	if p.host == "" {
 		errs = append(errs, errors.New("service.host: required by purrvision flux; give the host GitHub delivers webhooks to, such as purrvision.example.com (https://<host>/webhook)"))
 	}
+	if err := tenantsSourceErrors(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	p.settings = cfg.ClusterSettings(cfg.ClusterNames()[0])
 	p.exposure = p.settings.Exposure
 	switch p.exposure {
@@ -216,11 +231,12 @@ func meta(name, namespace string) map[string]any {
 	return m
 }
 
-// marshalAll writes objects as one YAML stream, under generatedHeader.
-func marshalAll(v any) ([]byte, error) {
-	objs, _ := v.([]any)
+// marshalAll writes objects as one YAML stream, under generatedHeader
+// and note.
+func marshalAll(note string, objs []any) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString(generatedHeader)
+	b.WriteString(note)
 	for i, obj := range objs {
 		data, err := yaml.Marshal(obj)
 		if err != nil {

@@ -92,15 +92,19 @@ func render(t *testing.T, cfg *config.Config) map[string][]byte {
 	return files
 }
 
+// generatedTenants are the files of tenants/ that Render writes from the
+// config; its kustomization.yaml is static.
+var generatedTenants = []string{"tenants/gitrepository.yaml", "tenants/stores.yaml", "tenants/rbac.yaml"}
+
 // generated are the files of a render written from the config: the
-// overlays and purrvision/ but for its static files.
+// overlays, and tenants/ and purrvision/ but for their static files.
 func generated(t *testing.T, files map[string][]byte) map[string][]byte {
 	t.Helper()
 	static := []string{"namespace.yaml", "serviceaccount.yaml", "config.yaml", "deployment.yaml", "service.yaml", "pdb.yaml"}
 	out := map[string][]byte{}
 	for p, data := range files {
 		dir, base := path.Split(p)
-		if strings.HasPrefix(p, "clusters/") || (dir == "purrvision/" && !slices.Contains(static, base)) {
+		if strings.HasPrefix(p, "clusters/") || (dir == "purrvision/" && !slices.Contains(static, base)) || slices.Contains(generatedTenants, p) {
 			out[p] = data
 		}
 	}
@@ -146,12 +150,13 @@ func TestRender_Golden(t *testing.T) {
 }
 
 // TestRender_RepoTreeIsShippedConfig: the generated files of the
-// repository's flux/purrvision are what Render writes from the config it
-// ships, so the folder applied as it is tells the truth.
+// repository's flux/purrvision and flux/tenants are what Render writes
+// from the config flux/purrvision ships, so the folders applied as they
+// are tell the truth.
 func TestRender_RepoTreeIsShippedConfig(t *testing.T) {
 	files := render(t, shippedConfig(t))
 	dir := filepath.Join(testutil.RepoRoot(t), "flux")
-	for _, p := range []string{"purrvision/rbac.yaml", "purrvision/networkpolicy.yaml", "purrvision/httproute.yaml", "purrvision/kustomization.yaml"} {
+	for _, p := range append([]string{"purrvision/rbac.yaml", "purrvision/networkpolicy.yaml", "purrvision/httproute.yaml", "purrvision/kustomization.yaml"}, generatedTenants...) {
 		if *update {
 			if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), files[p], 0o644); err != nil {
 				t.Fatal(err)
@@ -338,6 +343,18 @@ func TestRender_Refused(t *testing.T) {
 		{"a source name that injects YAML", func(c *config.Config) { c.Flux.SourceName = "tenants]" }, testImage, "flux.sourceName"},
 		{"a cluster name that injects YAML", func(c *config.Config) { c.Clusters = []config.Cluster{{Name: "eu\n  x: y"}} }, testImage, "clusters[0].name"},
 		{"a tenants path that injects YAML", func(c *config.Config) { c.TenantsRepo.Path = "tenants\n  x: y" }, testImage, "tenantsRepo.path"},
+		{"a tenants URL that injects YAML", func(c *config.Config) { c.TenantsRepo.URL = "https://github.com/a/t.git\n  secretRef: {name: x}" }, testImage, "tenantsRepo.url"},
+		{"a tenants URL with a token", func(c *config.Config) { c.TenantsRepo.URL = "https://x-access-token:ghs_secret@github.com/a/t.git" }, testImage, "tenantsRepo.url: carries a password or token"},
+		{"a tenants URL scp-like", func(c *config.Config) { c.TenantsRepo.URL = "git@github.com:a/t.git" }, testImage, "tenantsRepo.url"},
+		{"no tenants URL", func(c *config.Config) { c.TenantsRepo.URL = "" }, testImage, "tenantsRepo.url: required by purrvision flux"},
+		{"an ssh URL without its Secret", func(c *config.Config) { c.TenantsRepo.URL = "ssh://git@github.com/a/t.git" }, testImage, "flux.sourceSecret: required with the ssh URL"},
+		{"a tenants branch that injects YAML", func(c *config.Config) { c.TenantsRepo.Branch = "main\n  tag: v1" }, testImage, "tenantsRepo.branch"},
+		{"a source Secret that injects YAML", func(c *config.Config) { c.Flux.SourceSecret = "key}\n- x" }, testImage, "flux.sourceSecret"},
+		{"a decryption Secret that injects YAML", func(c *config.Config) { c.Flux.DecryptionSecret = "sops-age\n  x: y" }, testImage, "flux.decryptionSecret"},
+		{"a store account that injects YAML", func(c *config.Config) { c.Flux.ServiceAccountName = "stores\n---" }, testImage, "flux.serviceAccountName"},
+		{"the stores acting as the lockdown's default", func(c *config.Config) { c.Flux.ServiceAccountName = "default" }, testImage, "flux.serviceAccountName"},
+		{"the stores acting as Flux's own account", func(c *config.Config) { c.Flux.ServiceAccountName = "kustomize-controller" }, testImage, "flux.serviceAccountName"},
+		{"the stores acting as the tenants account", func(c *config.Config) { c.Flux.ServiceAccountName = config.TenantsServiceAccount }, testImage, "flux.serviceAccountName"},
 		{"a status page URL with a path", func(c *config.Config) {
 			c.StatusPage = config.StatusPage{URL: "https://stores.example.com/status", Auth: &config.StatusPageAuth{Username: "u", PasswordFile: "/p"}}
 		}, testImage, "statusPage.url"},

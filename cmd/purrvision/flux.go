@@ -27,9 +27,15 @@ The first cluster serves the webhooks at https://<service.host>/webhook,
 through an HTTPRoute on its Gateway (exposure gateway) or an Ingress
 (exposure ingress), and its NetworkPolicy admits exactly that Gateway's or
 ingress controller's pods (and service.monitoringNamespace); the others run
-the watcher alone (--webhooks=false). The RBAC names flux.namespace and
-flux.sourceName. Point each cluster's Flux at its overlay. DIR must be empty
-or absent.`,
+the watcher alone (--webhooks=false). The tenants source is written from
+the config too: the GitRepository flux.sourceName in flux.namespace on
+tenantsRepo.url and .branch (with the Secret flux.sourceSecret for a
+private repo), the Kustomization of each cluster's folder, decrypting with
+flux.decryptionSecret, and the accounts Flux acts as (purrvision-tenants,
+flux.serviceAccountName) with their RBAC; Purrvision's RBAC names
+flux.namespace and flux.sourceName. Change the config and run it again
+rather than editing the files. Point each cluster's Flux at its overlay.
+DIR must be empty or absent.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)

@@ -198,7 +198,8 @@ func TestFlux_WritesAnOverlayPerCluster(t *testing.T) {
 		"clusters/us-1/kustomization.yaml": "newName: registry.example.com/purrvision",
 		"purrvision/deployment.yaml":       "kind: Deployment",
 		"purrvision/httproute.yaml":        "value: /webhook",
-		"tenants/stores.yaml":              "path: ./tenants/default",
+		"tenants/stores.yaml":              "path: ./tenants/eu-1", // the first cluster's; each overlay its own
+		"tenants/gitrepository.yaml":       "url: https://github.com/example/tenants.git",
 	} {
 		if got := readFile(t, filepath.Join(out, filepath.FromSlash(file))); !strings.Contains(got, want) {
 			t.Errorf("%s lacks %q:\n%s", file, want, got)

@@ -262,15 +262,40 @@ type Flux struct {
 	// Interval of the per-store Kustomizations and HelmReleases.
 	Interval string `json:"interval"`
 	// ServiceAccountName the per-store Kustomizations act as:
-	// StoresServiceAccount, which flux/tenants ships with just the rights
-	// a store needs, unless set.
+	// StoresServiceAccount unless set. `purrvision flux` writes it into
+	// tenants/rbac.yaml, in Namespace, with just the rights a store needs.
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// SourceSecret, when set, is the Secret in Namespace that Flux fetches
+	// the tenants repo with (a private repo): username and password for an
+	// https URL, identity and known_hosts for an ssh one. `purrvision flux`
+	// writes it as the GitRepository's secretRef.
+	SourceSecret string `json:"sourceSecret,omitempty"`
 }
 
 // StoresServiceAccount is the default of flux.serviceAccountName: the
-// account in flux-system that flux/tenants/rbac.yaml defines for the
-// per-store Kustomizations.
+// account in flux.namespace that `purrvision flux` writes into
+// tenants/rbac.yaml for the per-store Kustomizations.
 const StoresServiceAccount = "purrvision-stores"
+
+// TenantsServiceAccount is the account in flux.namespace that each
+// cluster's Kustomization tenants-<cluster> acts as: it may apply and
+// prune Kustomizations in flux.namespace and nothing else
+// (tenants/rbac.yaml, written by `purrvision flux`).
+const TenantsServiceAccount = "purrvision-tenants"
+
+// reservedAccounts are the accounts of flux.namespace that the per-store
+// Kustomizations must not act as, each with why: tenants/rbac.yaml would
+// give it a store's rights, or it holds more than a store's.
+var reservedAccounts = map[string]string{
+	"default":                     "the account the lockdown (flux/lockdown) gives every Flux object that names none, so a store's rights on it would reach any such object",
+	TenantsServiceAccount:         "the account of the tenants Kustomizations, which may apply Kustomizations only",
+	"kustomize-controller":        "Flux's own controller account, which may do anything in the cluster",
+	"helm-controller":             "Flux's own controller account, which may do anything in the cluster",
+	"source-controller":           "Flux's own controller account",
+	"notification-controller":     "Flux's own controller account",
+	"image-reflector-controller":  "Flux's own controller account",
+	"image-automation-controller": "Flux's own controller account",
+}
 
 // Cluster is one target cluster. Every key but name may be left out: the
 // top-level one applies (ClusterSettings resolves them).
@@ -486,10 +511,13 @@ func (c *Config) Validate() error {
 	if c.TenantsRepo.Path != "" && !isCleanRelPath(c.TenantsRepo.Path) {
 		add("tenantsRepo.path", "%q must be a relative path inside the repository without '..'", c.TenantsRepo.Path)
 	}
-	if c.TenantsRepo.URL != "" {
-		if _, err := url.Parse(c.TenantsRepo.URL); err != nil {
-			add("tenantsRepo.url", "%v", err)
+	if u := c.TenantsRepo.URL; u != "" {
+		if msg := tenantsURLProblem(u); msg != "" {
+			add("tenantsRepo.url", "%s", msg)
 		}
+	}
+	if b := c.TenantsRepo.Branch; b != "" && !isBranchName(b) {
+		add("tenantsRepo.branch", "%q is not a git branch name; give a branch such as main, without spaces, '..', '~^:?*[\\' or a leading '-'", b)
 	}
 	if len(c.SOPS.AgeRecipients) == 0 {
 		add("sops.ageRecipients", "required; list at least one age public key (age1...) that Flux can decrypt with")
@@ -536,10 +564,20 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Chart.validate()...)
 	errs = append(errs, c.Chart.Image.validate()...)
 	errs = append(errs, c.Service.validate()...)
-	for _, f := range [][2]string{{"flux.namespace", c.Flux.Namespace}, {"flux.sourceName", c.Flux.SourceName}, {"flux.decryptionSecret", c.Flux.DecryptionSecret}, {"flux.serviceAccountName", c.Flux.ServiceAccountName}} {
+	if msgs := validation.IsDNS1123Label(c.Flux.Namespace); len(msgs) > 0 {
+		add("flux.namespace", "%q is not a Kubernetes namespace name; give lowercase letters, digits and '-', such as flux-system", c.Flux.Namespace)
+	}
+	fluxNames := [][2]string{{"flux.sourceName", c.Flux.SourceName}, {"flux.decryptionSecret", c.Flux.DecryptionSecret}, {"flux.serviceAccountName", c.Flux.ServiceAccountName}}
+	if c.Flux.SourceSecret != "" {
+		fluxNames = append(fluxNames, [2]string{"flux.sourceSecret", c.Flux.SourceSecret})
+	}
+	for _, f := range fluxNames {
 		if msgs := validation.IsDNS1123Subdomain(f[1]); len(msgs) > 0 {
-			add(f[0], "%q is not a Kubernetes object name", f[1])
+			add(f[0], "%q is not a Kubernetes object name; give lowercase letters, digits, '-' and '.'", f[1])
 		}
+	}
+	if why, ok := reservedAccounts[c.Flux.ServiceAccountName]; ok {
+		add("flux.serviceAccountName", "%q is %s; leave the key out for %s, which purrvision flux writes with just a store's rights, or name an account of your own", c.Flux.ServiceAccountName, why, StoresServiceAccount)
 	}
 	for _, f := range [][2]string{{"flux.interval", c.Flux.Interval}, {"chart.source.interval", c.Chart.Source.Interval}} {
 		if d, err := time.ParseDuration(f[1]); err != nil || d <= 0 {
@@ -603,6 +641,44 @@ func (c *Config) Validate() error {
 		add("github.setupAppID", "%d differs from github.app.id %d; with github.app, leave it out", id, c.GitHub.App.ID)
 	}
 	return errors.Join(errs...)
+}
+
+// tenantsURLProblem says what is wrong with tenantsRepo.url, or "": the
+// service clones it, and `purrvision flux` writes it as the url of Flux's
+// GitRepository, which takes http, https and ssh URLs only.
+func tenantsURLProblem(u string) string {
+	parsed, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q is not a URL (%v); give https://HOST/OWNER/REPO.git or ssh://git@HOST/OWNER/REPO.git (not git@HOST:OWNER/REPO.git)", u, err)
+	case parsed.Scheme != "https" && parsed.Scheme != "http" && parsed.Scheme != "ssh":
+		return fmt.Sprintf("%q is not an https or ssh URL; give https://HOST/OWNER/REPO.git or ssh://git@HOST/OWNER/REPO.git", u)
+	case parsed.Host == "":
+		return fmt.Sprintf("%q has no host; give https://HOST/OWNER/REPO.git or ssh://git@HOST/OWNER/REPO.git", u)
+	case strings.ContainsAny(u, " \t\r\n"):
+		return fmt.Sprintf("%q holds white space; percent-encode it", u)
+	}
+	return ""
+}
+
+// isBranchName is whether b is a branch name git takes (git
+// check-ref-format --branch, for the names a config would hold).
+func isBranchName(b string) bool {
+	if strings.HasPrefix(b, "-") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") || strings.HasSuffix(b, ".") ||
+		strings.HasSuffix(b, ".lock") || b == "@" || strings.Contains(b, "..") || strings.Contains(b, "//") || strings.Contains(b, "@{") {
+		return false
+	}
+	for _, part := range strings.Split(b, "/") {
+		if strings.HasPrefix(part, ".") {
+			return false
+		}
+	}
+	for _, r := range b {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune("~^:?*[\\", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // isTeam is whether t reads org/team.

@@ -95,6 +95,22 @@ func TestParse_Errors(t *testing.T) {
 		{name: "path traversal", append: "tenantsRepo: {path: ../etc}\n", want: "tenantsRepo.path"},
 		{name: "bad interval", append: "flux: {interval: soon}\n", want: "flux.interval"},
 		{name: "bad flux account", append: "flux: {serviceAccountName: Kustomize_Controller}\n", want: "flux.serviceAccountName"},
+		{name: "flux account the lockdown's default", append: "flux: {serviceAccountName: default}\n", want: `flux.serviceAccountName: "default" is the account the lockdown`},
+		{name: "flux account Flux's own", append: "flux: {serviceAccountName: kustomize-controller}\n", want: `flux.serviceAccountName: "kustomize-controller" is Flux's own controller account`},
+		{name: "flux account the tenants one", append: "flux: {serviceAccountName: purrvision-tenants}\n", want: `flux.serviceAccountName: "purrvision-tenants" is the account of the tenants Kustomizations`},
+		{name: "flux namespace with a dot", append: "flux: {namespace: flux.system}\n", want: `flux.namespace: "flux.system" is not a Kubernetes namespace name`},
+		{name: "flux namespace that injects YAML", append: "flux: {namespace: \"flux-system\\n---\"}\n", want: "flux.namespace"},
+		{name: "bad source secret", append: "flux: {sourceSecret: Tenants_Key}\n", want: "flux.sourceSecret"},
+		{name: "source secret that injects YAML", append: "flux: {sourceSecret: \"key}\\n- x\"}\n", want: "flux.sourceSecret"},
+		{name: "tenants URL scp-like", append: "tenantsRepo: {url: \"git@github.com:example/tenants.git\"}\n", want: "tenantsRepo.url: \"git@github.com:example/tenants.git\" is not a URL"},
+		{name: "tenants URL a path", append: "tenantsRepo: {url: /srv/git/tenants.git}\n", want: "is not an https or ssh URL"},
+		{name: "tenants URL file", append: "tenantsRepo: {url: \"file:///srv/git/tenants.git\"}\n", want: "is not an https or ssh URL"},
+		{name: "tenants URL without host", append: "tenantsRepo: {url: \"https:///tenants.git\"}\n", want: "has no host"},
+		{name: "tenants URL that injects YAML", append: "tenantsRepo: {url: \"https://github.com/a/b.git\\n  secretRef: {name: x}\"}\n", want: "tenantsRepo.url"},
+		{name: "tenants branch with ..", append: "tenantsRepo: {branch: \"main..x\"}\n", want: "tenantsRepo.branch"},
+		{name: "tenants branch like a flag", append: "tenantsRepo: {branch: \"-main\"}\n", want: "tenantsRepo.branch"},
+		{name: "tenants branch with a space", append: "tenantsRepo: {branch: \"ma in\"}\n", want: "tenantsRepo.branch"},
+		{name: "tenants branch that injects YAML", append: "tenantsRepo: {branch: \"main\\n  tag: x\"}\n", want: "tenantsRepo.branch"},
 		{name: "duplicate cluster", append: "clusters: [{name: a}, {name: a}]\n", want: "listed twice"},
 		{name: "token and app", append: "github: {token: x, app: {id: 1, installationID: 2, privateKeyFile: k}}\n", want: "github.app.id"},
 		{name: "bad repo", append: "github: {repo: justaname}\n", want: "github.repo"},
@@ -120,6 +136,20 @@ func TestParse_Errors(t *testing.T) {
 				t.Errorf("Parse() error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestParse_FluxNamesTaken: the names `purrvision flux` writes into the
+// tenants source and its RBAC, as operators give them.
+func TestParse_FluxNamesTaken(t *testing.T) {
+	for _, doc := range []string{
+		"flux: {namespace: gitops, sourceName: shop-tenants, serviceAccountName: shop-stores, sourceSecret: tenants-deploy-key}\ntenantsRepo: {url: \"ssh://git@github.com/acme/tenants.git\", branch: release/2026}\n",
+		"tenantsRepo: {url: \"https://git.example.com:8443/acme/tenants.git\", branch: main}\n",
+		"tenantsRepo: {url: \"http://127.0.0.1:3000/tenants.git\"}\n",
+	} {
+		if _, err := config.Parse([]byte(minimal + doc)); err != nil {
+			t.Errorf("Parse(%q): %v", doc, err)
+		}
 	}
 }
 

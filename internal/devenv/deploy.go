@@ -43,7 +43,12 @@ func (e *Env) deployPurrvision(ctx context.Context, work string) error {
 	if err != nil {
 		return err
 	}
-	files, err := flux.Render(flux.Options{Config: e.Config, Image: DevImage, ServiceConfig: own})
+	// The rendered tenants source names the URL Flux reads without a
+	// token, as prepareCluster applies it: purrvision flux refuses to
+	// write a credential into git.
+	rendered := *e.Config
+	rendered.TenantsRepo.URL = e.Git.URLAs("tenants", "", "")
+	files, err := flux.Render(flux.Options{Config: &rendered, Image: DevImage, ServiceConfig: own})
 	if err != nil {
 		return err
 	}

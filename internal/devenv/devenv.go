@@ -13,11 +13,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
-	"path"
 	"path/filepath"
 	"sync"
 	"time"
@@ -29,7 +27,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -398,88 +395,34 @@ func (e *Env) prepareCluster(ctx context.Context, cluster *localcluster.Cluster,
 	return nil
 }
 
-// tenantsSource is flux/tenants (the tenants GitRepository, the
-// Kustomization of a cluster's folder, as flux.Overlays patches it, and
-// the service accounts both Kustomization levels act as, with their
-// RBAC) with the names of the config's flux section and the git server's
-// URL. With several clusters the source is fetched every 15 s: a merge's
-// nudge reaches only the cluster that serves the webhooks, and the others
-// would wait a minute.
+// tenantsSource is what `purrvision flux` writes into tenants/ for
+// cluster (flux.Tenants: the tenants GitRepository, the Kustomization of
+// the cluster's folder, and the service accounts both Kustomization
+// levels act as, with their RBAC), from the dev config but with url, the
+// git server's URL Flux reads without a token. With several clusters the
+// source is fetched every 15 s: a merge's nudge reaches only the cluster
+// that serves the webhooks, and the others would wait a minute.
 func tenantsSource(cfg *config.Config, url, cluster string, several bool) ([][]byte, error) {
-	var out [][]byte
-	for _, f := range []string{"tenants/gitrepository.yaml", "tenants/stores.yaml", "tenants/rbac.yaml"} {
-		data, err := fs.ReadFile(flux.Files, f)
+	own := *cfg
+	own.TenantsRepo.URL = url
+	objs, err := flux.Tenants(&own, cluster)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, len(objs))
+	for _, obj := range objs {
+		if several && obj["kind"] == "GitRepository" {
+			if err := unstructured.SetNestedField(obj, "15s", "spec", "interval"); err != nil {
+				return nil, fmt.Errorf("setting the tenants source's interval: %w", err)
+			}
+		}
+		data, err := yaml.Marshal(obj)
 		if err != nil {
 			return nil, err
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				return nil, fmt.Errorf("reading flux/%s: %w", f, err)
-			}
-			if len(u.Object) == 0 {
-				continue
-			}
-			if err := setTenantsNames(u, cfg, url, cluster, several); err != nil {
-				return nil, fmt.Errorf("setting flux/%s: %w", f, err)
-			}
-			data, err := yaml.Marshal(u.Object)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, data)
-		}
+		out = append(out, data)
 	}
 	return out, nil
-}
-
-// setTenantsNames gives an object of flux/tenants the config's names.
-func setTenantsNames(u *unstructured.Unstructured, cfg *config.Config, url, cluster string, several bool) error {
-	var err error
-	set := func(value any, path ...string) {
-		if err == nil {
-			err = unstructured.SetNestedField(u.Object, value, path...)
-		}
-	}
-	// The account of the per-store Kustomizations is the config's.
-	account := func(name string) string {
-		if name == config.StoresServiceAccount {
-			return cfg.Flux.ServiceAccountName
-		}
-		return name
-	}
-	if u.GetNamespace() != "" {
-		u.SetNamespace(cfg.Flux.Namespace)
-	}
-	switch u.GetKind() {
-	case "GitRepository":
-		u.SetName(cfg.Flux.SourceName)
-		set(url, "spec", "url")
-		set(cfg.TenantsRepo.Branch, "spec", "ref", "branch")
-		if several {
-			set("15s", "spec", "interval")
-		}
-	case "Kustomization":
-		u.SetName("tenants-" + cluster)
-		set("./"+path.Join(cfg.TenantsRepo.Path, cluster), "spec", "path")
-		set(cfg.Flux.SourceName, "spec", "sourceRef", "name")
-		set(cfg.Flux.DecryptionSecret, "spec", "decryption", "secretRef", "name")
-	case "ServiceAccount":
-		u.SetName(account(u.GetName()))
-	case "RoleBinding", "ClusterRoleBinding":
-		subjects, _, _ := unstructured.NestedSlice(u.Object, "subjects")
-		for _, s := range subjects {
-			if m, ok := s.(map[string]any); ok && m["kind"] == "ServiceAccount" {
-				m["namespace"] = cfg.Flux.Namespace
-				m["name"] = account(fmt.Sprint(m["name"]))
-			}
-		}
-		set(subjects, "subjects")
-	}
-	return err
 }
 
 // writeWebhookSecret writes a fresh webhook secret into dir, readable by

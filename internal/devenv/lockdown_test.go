@@ -93,9 +93,27 @@ func unboundFluxObjects(objs []*unstructured.Unstructured) []string {
 // writes names a service account that the same manifests define and give
 // rights: flux/tenants and flux/purrvision as kustomize builds them, each
 // cluster's overlay (flux.Overlays), what `purrvision dev` applies
-// (tenantsSource), each with a store the renderer writes.
+// (tenantsSource), each with a store the renderer writes; with the
+// example config's Flux names and with names of its own.
 func TestFluxObjects_NameAnAccountWithRights(t *testing.T) {
-	cfg := testutil.ExampleConfig(t)
+	for _, tt := range []struct {
+		name   string
+		change func(*config.Config)
+	}{
+		{"example", func(*config.Config) {}},
+		{"own names", func(c *config.Config) {
+			c.Flux.Namespace, c.Flux.SourceName, c.Flux.ServiceAccountName = "gitops", "shop-tenants", "shop-stores"
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testutil.ExampleConfig(t)
+			tt.change(cfg)
+			fluxObjectsNameAnAccount(t, cfg)
+		})
+	}
+}
+
+func fluxObjectsNameAnAccount(t *testing.T, cfg *config.Config) {
 	out, err := renderer.Render(renderer.Input{Config: cfg, Request: testutil.ExampleRequest(t), Rand: testutil.Rand(1), Now: time.Unix(0, 0)})
 	if err != nil {
 		t.Fatal(err)
@@ -258,5 +276,49 @@ func decode(t *testing.T, what string, data []byte) []*unstructured.Unstructured
 		if len(u.Object) > 0 {
 			objs = append(objs, u)
 		}
+	}
+}
+
+// TestTenantsSource_DevURLAndInterval: dev's tenants source is what
+// `purrvision flux` writes for the cluster, on the git server's URL
+// without a token (the config's carries the bot's), fetched every 15 s
+// with several clusters and at the written interval with one.
+func TestTenantsSource_DevURLAndInterval(t *testing.T) {
+	cfg := testutil.ExampleConfig(t)
+	cfg.TenantsRepo.URL = "http://bot:token@127.0.0.1:9/tenants.git"
+	const url = "http://127.0.0.1:9/tenants.git"
+	for _, tt := range []struct {
+		several  bool
+		interval string
+	}{{false, "1m"}, {true, "15s"}} {
+		src, err := tenantsSource(cfg, url, "eu-1", tt.several)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sources, kustomizations int
+		for i, data := range src {
+			for _, u := range decode(t, fmt.Sprint("object ", i), data) {
+				switch u.GetKind() {
+				case "GitRepository":
+					sources++
+					got, _, _ := unstructured.NestedString(u.Object, "spec", "url")
+					interval, _, _ := unstructured.NestedString(u.Object, "spec", "interval")
+					if got != url || interval != tt.interval {
+						t.Errorf("several clusters %v: the source fetches %s every %s, want %s every %s", tt.several, got, interval, url, tt.interval)
+					}
+				case "Kustomization":
+					kustomizations++
+					if u.GetName() != flux.TenantsKustomization("eu-1") {
+						t.Errorf("the tenants Kustomization is %s, want %s", u.GetName(), flux.TenantsKustomization("eu-1"))
+					}
+				}
+			}
+		}
+		if sources != 1 || kustomizations != 1 {
+			t.Errorf("%d sources and %d Kustomizations, want one each", sources, kustomizations)
+		}
+	}
+	if cfg.TenantsRepo.URL != "http://bot:token@127.0.0.1:9/tenants.git" {
+		t.Errorf("tenantsSource changed the config's URL to %s", cfg.TenantsRepo.URL)
 	}
 }
