@@ -65,6 +65,15 @@ func TestDev_PurrvisionDeployedByFlux(t *testing.T) {
 	if img := d.Spec.Template.Spec.Containers[0].Image; img != devenv.DevImage || d.Status.AvailableReplicas < 1 {
 		t.Errorf("Deployment purrvision runs %s with %d available replicas, want %s available", img, d.Status.AvailableReplicas, devenv.DevImage)
 	}
+	// The deploy repo is git: its ConfigMap carries no credential, not
+	// even the dev git server's token in the tenants URL.
+	cm := &corev1.ConfigMap{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: flux.Namespace, Name: "purrvision-config"}, cm); err != nil {
+		t.Fatal(err)
+	}
+	if own := cm.Data["purrvision.yaml"]; strings.Contains(own, "@127.0.0.1") || strings.Contains(own, w.Config.GitHub.Token) && w.Config.GitHub.Token != "" {
+		t.Errorf("the ConfigMap purrvision-config carries a credential:\n%s", own)
+	}
 	svc := &corev1.Service{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: flux.Namespace, Name: flux.ServiceName}, svc); err != nil {
 		t.Fatal(err)

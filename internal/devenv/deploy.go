@@ -39,15 +39,16 @@ const (
 // deployPurrvision renders flux/purrvision from the config, pushes it to
 // DeployRepo and points each cluster's Flux at it.
 func (e *Env) deployPurrvision(ctx context.Context, work string) error {
-	own, err := inClusterConfig(e.Config)
+	// The rendered tenants source, and the ConfigMap, name the URL
+	// without a token, as prepareCluster applies it: purrvision flux
+	// refuses to write a credential into git, and the deploy repo is git.
+	tokenFree := e.Git.URLAs("tenants", "", "")
+	own, err := inClusterConfig(e.Config, tokenFree)
 	if err != nil {
 		return err
 	}
-	// The rendered tenants source names the URL Flux reads without a
-	// token, as prepareCluster applies it: purrvision flux refuses to
-	// write a credential into git.
 	rendered := *e.Config
-	rendered.TenantsRepo.URL = e.Git.URLAs("tenants", "", "")
+	rendered.TenantsRepo.URL = tokenFree
 	files, err := flux.Render(flux.Options{Config: &rendered, Image: DevImage, ServiceConfig: own})
 	if err != nil {
 		return err
@@ -79,8 +80,10 @@ func (e *Env) deployPurrvision(ctx context.Context, work string) error {
 }
 
 // inClusterConfig is the dev config as the deployment's ConfigMap carries
-// it, without the stand-in's inline token: a ConfigMap holds no secret.
-func inClusterConfig(cfg *config.Config) ([]byte, error) {
+// it, without the stand-in's inline token or the bot's token in the
+// tenants URL (tenantsURL replaces it): a ConfigMap holds no secret, and
+// this one is pushed to the deploy repo.
+func inClusterConfig(cfg *config.Config, tenantsURL string) ([]byte, error) {
 	data, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, err
@@ -90,6 +93,7 @@ func inClusterConfig(cfg *config.Config) ([]byte, error) {
 		return nil, err
 	}
 	own.GitHub.Token = ""
+	own.TenantsRepo.URL = tenantsURL
 	return yaml.Marshal(&own)
 }
 
