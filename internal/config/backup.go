@@ -144,6 +144,9 @@ func (c *Config) validateBackups() []error {
 		if err := CheckCronSchedule(b.Schedule); err != nil {
 			errs = append(errs, fmt.Errorf("%s.schedule: %w", key, err))
 		}
+		if m := c.Plans[name].Memory; !m.IsZero() && m.Value() < 512<<20 {
+			errs = append(errs, fmt.Errorf("plans.%s.memory: %s is too small for a plan with backups, whose backup pod takes a share of it; give at least 512Mi, or remove %s", name, m.String(), key))
+		}
 		if b.Keep < 1 {
 			errs = append(errs, fmt.Errorf("%s.keep: %d must be 1 or more: the number of scheduled backups each store keeps", key, b.Keep))
 		}

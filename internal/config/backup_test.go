@@ -73,6 +73,7 @@ func TestParse_BackupErrors(t *testing.T) {
 		{name: "bad schedule", replace: [2]string{`"0 3 * * *"`, `"0 3 * *"`}, want: `plans.small.backups.schedule: "0 3 * *" has 4 fields`},
 		{name: "schedule out of range", replace: [2]string{`"0 3 * * *"`, `"0 25 * * *"`}, want: "plans.small.backups.schedule: \"0 25 * * *\": hour 25 is out of range 0-23"},
 		{name: "keep zero", replace: [2]string{"keep: 14", "keep: 0"}, want: "plans.small.backups.keep: 0 must be 1 or more"},
+		{name: "memory too small", replace: [2]string{"memory: 1Gi", "memory: 384Mi"}, want: "plans.small.memory: 384Mi is too small for a plan with backups"},
 		{name: "keep missing", replace: [2]string{", keep: 14", ""}, want: "plans.small.backups.keep"},
 		{name: "no target", replace: [2]string{"backups:\n  target:", "x:\n  target:"}, want: "x"},
 		{name: "bad keepAfterDecommission", append: "  keepAfterDecommission: 30d\n", want: `backups.keepAfterDecommission: "30d" is not a positive duration`},
