@@ -106,7 +106,7 @@ func (s *store) sealBackupSecrets(in Input, recipients []string, files map[strin
 		}
 		files[FileBackupPasswordSecret] = enc
 	}
-	if in.KeepBackupTargetSecret != nil && sealedFingerprint(in.KeepBackupTargetSecret) == creds.Fingerprint {
+	if in.KeepBackupTargetSecret != nil && BackupTargetCurrent(in.KeepBackupTargetSecret, creds) {
 		files[FileBackupTargetSecret] = in.KeepBackupTargetSecret
 		return nil
 	}
@@ -121,6 +121,12 @@ func (s *store) sealBackupSecrets(in Input, recipients []string, files map[strin
 	}
 	files[FileBackupTargetSecret] = enc
 	return nil
+}
+
+// BackupTargetCurrent says whether a store's sealed target Secret holds
+// creds' key, so a render keeps it as it is.
+func BackupTargetCurrent(sealed []byte, creds config.BackupCredentials) bool {
+	return creds.Fingerprint != "" && sealedFingerprint(sealed) == creds.Fingerprint
 }
 
 // sealedFingerprint reads AnnotationBackupCredentials of a sealed target
