@@ -210,9 +210,8 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	}
 	a.Service, err = service.New(ctx, service.Options{
 		Config: cfg, Secret: secret, PreviousSecret: previous, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,
-		BackupCredentials: backupCreds,
-		Queue:             p.Queue, Nudge: a.Nudge, StatusPage: page, Registry: a.Registry, ResyncInterval: p.ResyncInterval,
-		SettingsCheck: a.Settings,
+		Queue: p.Queue, Nudge: a.Nudge, StatusPage: page, Registry: a.Registry, ResyncInterval: p.ResyncInterval,
+		SettingsCheck: a.Settings, BackupCredentials: backupCreds,
 	})
 	if err != nil {
 		return nil, err
