@@ -87,6 +87,9 @@ func (s *store) resolveBackup() error {
 // holds the current key, or sealed with it.
 func (s *store) sealBackupSecrets(in Input, recipients []string, files map[string][]byte) error {
 	if s.bk == nil {
+		if s.hadBackups {
+			files[FileBackupPasswordSecret] = in.KeepBackupPasswordSecret
+		}
 		return nil
 	}
 	creds, ok := in.BackupCredentials[s.cluster]

@@ -416,3 +416,41 @@ func TestRender_BackupPolicyAndQuota(t *testing.T) {
 		t.Errorf("ChartValues gives store ID %v, the render %s", bv["storeId"], b.StoreID)
 	}
 }
+
+// TestRender_BackupsTurnedOffKeepThePassword: a store whose plan no
+// longer takes backups keeps its password (the backups written stay
+// readable) and the installer's right to remove the CronJob; the target's
+// key, policy and values go.
+func TestRender_BackupsTurnedOffKeepThePassword(t *testing.T) {
+	first := renderBackups(t, renderer.Input{})
+	pw, _ := first.File(renderer.FileBackupPasswordSecret)
+	db, _ := first.File(renderer.FileDatabaseSecret)
+	admin, _ := first.File(renderer.FileSecret)
+	target, _ := first.File(renderer.FileBackupTargetSecret)
+
+	cfg, req := testutil.ExampleConfig(t), testutil.ExampleRequest(t)
+	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: failingReader{}, Now: fixedNow, Origin: "acme/stores#7",
+		KeepSecret: admin, KeepDatabaseSecret: db, KeepBackupPasswordSecret: pw, KeepBackupTargetSecret: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := out.File(renderer.FileBackupPasswordSecret); !ok || !bytes.Equal(got, pw) {
+		t.Error("the backup password was dropped or changed")
+	}
+	if _, ok := out.File(renderer.FileBackupTargetSecret); ok {
+		t.Error("the target's key stays without backups")
+	}
+	kust, _ := out.File(renderer.FileManifestsKustom)
+	if !strings.Contains(string(kust), "- backup-password.sops.yaml") || strings.Contains(string(kust), "backup-target") {
+		t.Errorf("kustomization:\n%s", kust)
+	}
+	rbac, _ := out.File(renderer.FileRBAC)
+	if !strings.Contains(string(rbac), "- cronjobs") {
+		t.Error("the installer may not remove the backup CronJob")
+	}
+	for _, f := range []string{renderer.FileNetworkPolicies, renderer.FileHelmRelease, renderer.FileQuota} {
+		if data, _ := out.File(f); bytes.Contains(data, []byte("backup")) || (f == renderer.FileQuota && !bytes.Contains(data, []byte(`pods: "4"`))) {
+			t.Errorf("%s still has backups:\n%s", f, data)
+		}
+	}
+}

@@ -225,6 +225,7 @@ func Render(in Input) (*Output, error) {
 	if err := s.resolveBackup(); err != nil {
 		return nil, fmt.Errorf("rendering backups: %w", err)
 	}
+	s.hadBackups = s.bk == nil && in.KeepBackupPasswordSecret != nil
 
 	files := map[string][]byte{}
 	creds, err := s.sealCredentials(in, recipients, files)
@@ -263,7 +264,7 @@ func Render(in Input) (*Output, error) {
 		{FileQuota, []any{s.resourceQuota(), s.limitRange()}},
 		{FileChartSource, []any{s.chartSource()}},
 		{FileHelmRelease, []any{s.helmRelease(values)}},
-		{FileManifestsKustom, []any{kustomizeConfig(manifestResources(s.bk != nil)...)}},
+		{FileManifestsKustom, []any{kustomizeConfig(manifestResources(files)...)}},
 	}
 	for _, st := range steps {
 		if err := add(st.name, st.objs...); err != nil {
@@ -284,11 +285,13 @@ func Render(in Input) (*Output, error) {
 }
 
 // manifestResources lists, in apply order, the files the per-store Flux
-// Kustomization applies; the backup Secrets when the store takes backups.
-func manifestResources(backups bool) []string {
+// Kustomization applies; the backup Secrets that rendered holds.
+func manifestResources(rendered map[string][]byte) []string {
 	files := []string{FileNamespace, FileRBAC, FileNetworkPolicies, FileQuota, FileSecret, FileDatabaseSecret}
-	if backups {
-		files = append(files, FileBackupPasswordSecret, FileBackupTargetSecret)
+	for _, f := range []string{FileBackupPasswordSecret, FileBackupTargetSecret} {
+		if _, ok := rendered[f]; ok {
+			files = append(files, f)
+		}
 	}
 	var out []string
 	for _, f := range append(files, FileChartSource, FileHelmRelease) {

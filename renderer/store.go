@@ -34,6 +34,10 @@ type store struct {
 	// bk is the store's backups, nil when its plan takes none; set by
 	// resolveBackup.
 	bk *backup
+	// hadBackups: its plan takes none now, but the store has a backup
+	// password, kept (its backups stay readable) with the right to remove
+	// the CronJob the chart made.
+	hadBackups bool
 
 	fluxInterval  metav1.Duration
 	chartInterval metav1.Duration
@@ -169,7 +173,7 @@ func (s *store) rbac() []any {
 // CronJob when the store takes backups (whose Jobs the CronJob
 // controller, not the installer, creates).
 func (s *store) batchResources() []string {
-	if s.bk != nil {
+	if s.bk != nil || s.hadBackups {
 		return []string{"cronjobs", "jobs"}
 	}
 	return []string{"jobs"}
