@@ -86,6 +86,9 @@ func TestRender_AcceptedByAPIServer(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(cfg, req)
 			}
+			if tc.origin != "" {
+				req.Metadata.Annotations = map[string]string{v1alpha1.AnnotationIssue: tc.origin}
+			}
 			vals, err := renderer.ChartValues(cfg, req)
 			if err != nil {
 				t.Fatal(err)
@@ -168,7 +171,7 @@ func decodeStore(t *testing.T, out *renderer.Output, identity string) []*unstruc
 			continue
 		}
 		data := f.Data
-		if strings.HasSuffix(f.Path, renderer.FileSecret) || strings.HasSuffix(f.Path, renderer.FileDatabaseSecret) {
+		if strings.HasSuffix(f.Path, ".sops.yaml") {
 			plain, err := sopsage.Decrypt(data, identity)
 			if err != nil {
 				t.Fatalf("decrypting %s: %v", f.Path, err)

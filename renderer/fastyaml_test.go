@@ -94,7 +94,11 @@ func TestFastYAML_TakesTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	objs := append([]any{s.fluxKustomization(), s.namespace(), s.resourceQuota(), s.limitRange(), s.helmRelease(values)}, s.rbac()...)
-	objs = append(objs, s.networkPolicies()...)
+	netpols, err := s.networkPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs = append(objs, netpols...)
 	for _, obj := range objs {
 		m, err := toMap(obj)
 		if err != nil {

@@ -15,10 +15,11 @@ const labelNamespaceName = "kubernetes.io/metadata.name"
 
 // networkPolicies isolate the store: everything is denied, then DNS, the
 // shared Gateway's pods (or the ingress controller's) to the web pods, the web pods to the database and, when
-// the plan allows it, the web pods to the internet on 443 are let through.
+// the plan allows it, the web pods to the internet on 443 are let through;
+// when it takes backups, the backup pods to the backup target.
 // No rule names another namespace except the Gateway's (or the ingress
 // controller's) and kube-dns, so no store can reach another.
-func (s *store) networkPolicies() []any {
+func (s *store) networkPolicies() ([]any, error) {
 	web := metav1.LabelSelector{MatchLabels: map[string]string{LabelComponent: ComponentWeb}}
 	db := metav1.LabelSelector{MatchLabels: map[string]string{LabelComponent: ComponentDatabase}}
 	dbClients := metav1.LabelSelector{MatchLabels: map[string]string{LabelDatabaseClient: "true"}}
@@ -50,7 +51,14 @@ func (s *store) networkPolicies() []any {
 			Ports: ports(443, corev1.ProtocolTCP),
 		}}))
 	}
-	return policies
+	if s.bk != nil {
+		p, err := s.allowBackupTarget()
+		if err != nil {
+			return nil, err
+		}
+		policies = append(policies, p)
+	}
+	return policies, nil
 }
 
 // allowWebTraffic lets the pods that carry the store's traffic into the

@@ -6,11 +6,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// sizing splits a plan between the store's two pods and two volumes. The
-// installer runs as an init container of the web pod with the web pod's
-// resources, so it never adds to the quota.
+// sizing splits a plan between the store's two pods and two volumes, and,
+// when the plan takes backups, the backup pod (backupShare), taken off the
+// top so all three fit the quota at once. The installer runs as an init
+// container of the web pod with the web pod's resources, so it never adds
+// to the quota.
 type sizing struct {
-	web, db                 corev1.ResourceRequirements
+	web, db, backup         corev1.ResourceRequirements
 	dbStorage, uploadsStore resource.Quantity
 }
 
@@ -20,6 +22,12 @@ func (s *store) sizing() sizing {
 	cpu := s.plan.CPU.MilliValue()
 	mem := s.plan.Memory.Value()
 	storage := s.plan.Storage.Value()
+	var backup corev1.ResourceRequirements
+	if s.bk != nil {
+		bCPU, bMem := backupShare(cpu, mem)
+		backup = requirements(bCPU, bMem)
+		cpu, mem = cpu-bCPU, mem-bMem
+	}
 
 	webCPU := cpu * 60 / 100
 	webMem := roundMi(mem * 60 / 100)
@@ -27,6 +35,7 @@ func (s *store) sizing() sizing {
 	return sizing{
 		web:          requirements(webCPU, webMem),
 		db:           requirements(cpu-webCPU, roundMi(mem-webMem)),
+		backup:       backup,
 		dbStorage:    *resource.NewQuantity(dbStorage, resource.BinarySI),
 		uploadsStore: *resource.NewQuantity(roundMi(storage-dbStorage), resource.BinarySI),
 	}
@@ -61,7 +70,7 @@ func (s *store) resourceQuota() *corev1.ResourceQuota {
 				corev1.ResourceLimitsMemory:                              p.Memory,
 				corev1.ResourceRequestsStorage:                           p.Storage,
 				corev1.ResourcePersistentVolumeClaims:                    resource.MustParse("4"),
-				corev1.ResourcePods:                                      *resource.NewQuantity(int64(p.Pods), resource.DecimalSI),
+				corev1.ResourcePods:                                      s.quantityPods(),
 				corev1.ResourceServicesLoadBalancers:                     resource.MustParse("0"),
 				corev1.ResourceServicesNodePorts:                         resource.MustParse("0"),
 				corev1.ResourceName("count/ingresses.networking.k8s.io"): resource.MustParse("2"),

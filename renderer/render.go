@@ -85,6 +85,21 @@ type Input struct {
 	// (FileDatabaseSecret). Everything but a new store keeps it: MariaDB
 	// keeps its passwords once it has initialized its data.
 	KeepDatabaseSecret []byte
+	// KeepBackupPasswordSecret is the same for the password of the
+	// store's backup repository (FileBackupPasswordSecret): every caller
+	// that keeps the database Secret keeps it, as the backups already
+	// written need it. Without it, a store whose plan takes backups gets a
+	// new password (a store rendered before it took backups, on its next
+	// render).
+	KeepBackupPasswordSecret []byte
+	// KeepBackupTargetSecret is the store's sealed copy of its backup
+	// target's key (FileBackupTargetSecret): written again as it is while
+	// it holds BackupCredentials' key, sealed anew when the key changed.
+	KeepBackupTargetSecret []byte
+	// BackupCredentials are the backup targets' keys by cluster
+	// (config.LoadBackupCredentials); needed for a store whose plan
+	// takes backups.
+	BackupCredentials map[string]config.BackupCredentials
 	// Origin, when set, is recorded in the request copy as the
 	// purrvision.dev/issue annotation: the issue that owns the store.
 	Origin string
@@ -207,10 +222,22 @@ func Render(in Input) (*Output, error) {
 		s.req.Metadata.Annotations = ann
 	}
 
+	if err := s.resolveBackup(); err != nil {
+		return nil, fmt.Errorf("rendering backups: %w", err)
+	}
+	s.hadBackups = s.bk == nil && in.KeepBackupPasswordSecret != nil
+
 	files := map[string][]byte{}
 	creds, err := s.sealCredentials(in, recipients, files)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.sealBackupSecrets(in, recipients, files); err != nil {
+		return nil, err
+	}
+	netpols, err := s.networkPolicies()
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", FileNetworkPolicies, err)
 	}
 	values, err := s.values()
 	if err != nil {
@@ -233,11 +260,11 @@ func Render(in Input) (*Output, error) {
 		{FileFluxKustomization, []any{s.fluxKustomization()}},
 		{FileNamespace, []any{s.namespace()}},
 		{FileRBAC, s.rbac()},
-		{FileNetworkPolicies, s.networkPolicies()},
+		{FileNetworkPolicies, netpols},
 		{FileQuota, []any{s.resourceQuota(), s.limitRange()}},
 		{FileChartSource, []any{s.chartSource()}},
 		{FileHelmRelease, []any{s.helmRelease(values)}},
-		{FileManifestsKustom, []any{kustomizeConfig(manifestResources()...)}},
+		{FileManifestsKustom, []any{kustomizeConfig(manifestResources(files)...)}},
 	}
 	for _, st := range steps {
 		if err := add(st.name, st.objs...); err != nil {
@@ -258,10 +285,16 @@ func Render(in Input) (*Output, error) {
 }
 
 // manifestResources lists, in apply order, the files the per-store Flux
-// Kustomization applies.
-func manifestResources() []string {
+// Kustomization applies; the backup Secrets that rendered holds.
+func manifestResources(rendered map[string][]byte) []string {
+	files := []string{FileNamespace, FileRBAC, FileNetworkPolicies, FileQuota, FileSecret, FileDatabaseSecret}
+	for _, f := range []string{FileBackupPasswordSecret, FileBackupTargetSecret} {
+		if _, ok := rendered[f]; ok {
+			files = append(files, f)
+		}
+	}
 	var out []string
-	for _, f := range []string{FileNamespace, FileRBAC, FileNetworkPolicies, FileQuota, FileSecret, FileDatabaseSecret, FileChartSource, FileHelmRelease} {
+	for _, f := range append(files, FileChartSource, FileHelmRelease) {
 		out = append(out, path.Base(f))
 	}
 	return out

@@ -32,6 +32,8 @@ var fixedNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 type goldenCase struct {
 	name   string
 	mutate func(*config.Config, *v1alpha1.StoreRequest)
+	// origin is Input.Origin: the issue that owns the store.
+	origin string
 }
 
 var goldenCases = []goldenCase{
@@ -50,6 +52,7 @@ var goldenCases = []goldenCase{
 		req.Spec.Title = ""
 		req.Spec.Cluster = "eu-west"
 	}},
+	{name: "small-backups", origin: "acme/stores#7", mutate: withBackups},
 }
 
 func renderCase(t *testing.T, tc goldenCase, recipient string, seed uint64) *renderer.Output {
@@ -60,7 +63,8 @@ func renderCase(t *testing.T, tc goldenCase, recipient string, seed uint64) *ren
 	if tc.mutate != nil {
 		tc.mutate(cfg, req)
 	}
-	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: testutil.Rand(seed), Now: fixedNow})
+	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: testutil.Rand(seed), Now: fixedNow, Origin: tc.origin,
+		BackupCredentials: backupCredentials(t)})
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
@@ -81,6 +85,8 @@ func TestRender_Golden(t *testing.T) {
 				switch rel {
 				case renderer.FileSecret, renderer.FileDatabaseSecret:
 					got[rel+".decrypted"] = maskedSecret(t, f.Data, id.String(), out.Credentials)
+				case renderer.FileBackupPasswordSecret, renderer.FileBackupTargetSecret:
+					got[rel+".decrypted"] = maskedBackupSecret(t, f.Data, id.String())
 				default:
 					got[rel] = f.Data
 				}

@@ -31,6 +31,13 @@ type store struct {
 	site config.ClusterSettings
 	dir  string
 	plan config.Plan
+	// bk is the store's backups, nil when its plan takes none; set by
+	// resolveBackup.
+	bk *backup
+	// hadBackups: its plan takes none now, but the store has a backup
+	// password, kept (its backups stay readable) with the right to remove
+	// the CronJob the chart made.
+	hadBackups bool
 
 	fluxInterval  metav1.Duration
 	chartInterval metav1.Duration
@@ -145,7 +152,7 @@ func (s *store) rbac() []any {
 				{APIGroups: []string{""}, Resources: []string{"endpoints", "events", "pods"}, Verbs: read},
 				{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: all},
 				{APIGroups: []string{"apps"}, Resources: []string{"controllerrevisions", "replicasets"}, Verbs: read},
-				{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: all},
+				{APIGroups: []string{"batch"}, Resources: s.batchResources(), Verbs: all},
 				// Both kinds of exposure, whichever the cluster uses: the
 				// upgrade that moves a store from one to the other deletes
 				// the object of the first.
@@ -160,6 +167,16 @@ func (s *store) rbac() []any {
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: InstallerServiceAccount, Namespace: s.ns}},
 		},
 	}
+}
+
+// batchResources are the batch objects the chart creates: the backup
+// CronJob when the store takes backups (whose Jobs the CronJob
+// controller, not the installer, creates).
+func (s *store) batchResources() []string {
+	if s.bk != nil || s.hadBackups {
+		return []string{"cronjobs", "jobs"}
+	}
+	return []string{"jobs"}
 }
 
 func (s *store) secret(name string, data map[string][]byte, watched bool) *corev1.Secret {

@@ -24,15 +24,20 @@ type Values struct {
 	HTTPRoute *HTTPRouteValues `json:"httpRoute,omitempty"`
 	WordPress ComponentValues  `json:"wordpress"`
 	Database  ComponentValues  `json:"database"`
-	// Images is left out unless chart.image is set, so stores that run
-	// the chart's own image keep the values they had.
+	// Images is left out unless chart.image or the backup target's image
+	// is set, so stores that run the chart's own images keep the values
+	// they had.
 	Images *ImagesValues `json:"images,omitempty"`
+	// Backups is left out for a plan without backups, whose stores keep
+	// the values they had.
+	Backups *BackupValues `json:"backups,omitempty"`
 }
 
 // ImagesValues override the chart's images; Helm merges them over the
 // chart's defaults (the pull policy, the database image).
 type ImagesValues struct {
-	WordPress ImageValues `json:"wordpress"`
+	WordPress *ImageValues `json:"wordpress,omitempty"`
+	Backup    *ImageValues `json:"backup,omitempty"`
 }
 
 // ImageValues name an image; with a digest the chart pulls
@@ -119,10 +124,17 @@ func (s *store) chartValues() Values {
 	storageClass := s.site.StorageClassFor(s.plan)
 	var images *ImagesValues
 	if im := s.cfg.Chart.Image; im != nil {
-		images = &ImagesValues{WordPress: ImageValues{Repository: im.Repository, Tag: im.Tag, Digest: im.Digest}}
+		images = &ImagesValues{WordPress: &ImageValues{Repository: im.Repository, Tag: im.Tag, Digest: im.Digest}}
+	}
+	if im := s.backupImage(); im != nil {
+		if images == nil {
+			images = &ImagesValues{}
+		}
+		images.Backup = im
 	}
 	return Values{
-		Images: images,
+		Images:  images,
+		Backups: s.backupValues(sz),
 		Store: StoreValues{
 			Name:       s.name,
 			Title:      title,
@@ -158,6 +170,9 @@ func (s *store) values() (*apiextensionsv1.JSON, error) {
 func ChartValues(cfg *config.Config, req *v1alpha1.StoreRequest) (map[string]any, error) {
 	s, err := newStore(cfg, req)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.resolveBackup(); err != nil {
 		return nil, err
 	}
 	v, err := s.values()

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/renderer"
 )
 
@@ -17,6 +19,7 @@ func newRenderCommand() *cobra.Command {
 		file       string
 		outDir     string
 		recipients []string
+		issue      string
 	)
 	cmd := &cobra.Command{
 		Use:   "render -f REQUEST [-o DIR]",
@@ -24,7 +27,9 @@ func newRenderCommand() *cobra.Command {
 		Long: `Render a StoreRequest into DIR/<tenantsRepo.path>/<cluster>/<x>/<y>/<store>/ and print
 the paths written. Generated credentials are sealed with SOPS for the age
 recipients and never written in plaintext. Nothing is written when the request
-is invalid. Exit codes: 0 ok, 1 invalid request, 2 usage or config error.`,
+is invalid. A store whose plan takes backups needs --issue, the issue that owns
+it (its backups are named after it), and reads its cluster's backup
+credentials file. Exit codes: 0 ok, 1 invalid request, 2 usage or config error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
@@ -39,12 +44,28 @@ is invalid. Exit codes: 0 ok, 1 invalid request, 2 usage or config error.`,
 			if err != nil {
 				return err
 			}
+			origin := ""
+			if issue != "" {
+				ref, err := forge.ParseIssueRef(issue)
+				if err != nil {
+					return usageError(fmt.Errorf("--issue: %w", err))
+				}
+				origin = ref.String()
+			}
+			var creds map[string]config.BackupCredentials
+			if p := cfg.Plans[req.Spec.Plan]; p.Backups != nil {
+				if creds, err = cfg.LoadBackupCredentials(); err != nil {
+					return usageError(err)
+				}
+			}
 			out, err := renderer.Render(renderer.Input{
-				Config:     cfg,
-				Request:    req,
-				Recipients: recipients,
-				Rand:       rand.Reader,
-				Now:        time.Now(),
+				Config:            cfg,
+				Request:           req,
+				Recipients:        recipients,
+				Rand:              rand.Reader,
+				Now:               time.Now(),
+				Origin:            origin,
+				BackupCredentials: creds,
 			})
 			if err != nil {
 				return usageError(err)
@@ -63,6 +84,7 @@ is invalid. Exit codes: 0 ok, 1 invalid request, 2 usage or config error.`,
 	cmd.Flags().StringVarP(&file, "file", "f", "", "StoreRequest file, or - for standard input")
 	cmd.Flags().StringVarP(&outDir, "output", "o", ".", "root of the tenants repo checkout to write into")
 	cmd.Flags().StringArrayVar(&recipients, "age-recipient", nil, "age public key to encrypt for (repeatable; default sops.ageRecipients)")
+	cmd.Flags().StringVar(&issue, "issue", "", "the issue that owns the store, owner/name#number (required when its plan takes backups)")
 	return cmd
 }
 

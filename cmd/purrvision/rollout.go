@@ -57,7 +57,11 @@ re-rendered), 2 usage, config or tenants repo error.`,
 			if err != nil {
 				return err
 			}
-			p, err := rollout.PlanFleet(rollout.Input{Config: cfg, Tree: snap, Base: head.String()})
+			creds, err := cfg.LoadBackupCredentials()
+			if err != nil {
+				return usageError(err)
+			}
+			p, err := rollout.PlanFleet(rollout.Input{Config: cfg, Tree: snap, Base: head.String(), BackupCredentials: creds})
 			if err != nil {
 				return err
 			}

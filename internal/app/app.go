@@ -178,6 +178,10 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	backupCreds, err := cfg.LoadBackupCredentials()
+	if err != nil {
+		return nil, err
+	}
 	a := newApp(cfg, p)
 	if err := a.connect(ctx, keys); err != nil {
 		return nil, err
@@ -207,7 +211,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 	a.Service, err = service.New(ctx, service.Options{
 		Config: cfg, Secret: secret, PreviousSecret: previous, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,
 		Queue: p.Queue, Nudge: a.Nudge, StatusPage: page, Registry: a.Registry, ResyncInterval: p.ResyncInterval,
-		SettingsCheck: a.Settings,
+		SettingsCheck: a.Settings, BackupCredentials: backupCreds,
 	})
 	if err != nil {
 		return nil, err

@@ -27,6 +27,9 @@ type ClusterSettings struct {
 	StorageClass string
 	Capacity     Capacity
 	Labels       map[string]string
+	// Backup is the cluster's backup target, else backups.target; nil
+	// when neither is set (whole, never merged key by key).
+	Backup *BackupTarget
 }
 
 // IngressSettings are a cluster's effective ingress keys.
@@ -68,6 +71,7 @@ func (c *Config) ClusterSettings(name string) ClusterSettings {
 		BaseDomain:   or(cl.BaseDomain, top.BaseDomain),
 		StorageClass: cl.StorageClass,
 		Labels:       cl.Labels,
+		Backup:       orPtr(cl.Backup, top.Backups.Target),
 		Capacity: Capacity{
 			CPU:     orPtr(cl.Capacity.CPU, top.Capacity.CPU),
 			Memory:  orPtr(cl.Capacity.Memory, top.Capacity.Memory),

@@ -67,6 +67,9 @@ type Config struct {
 	Ledger Ledger `json:"ledger"`
 	// Limits bound what one person can make the service do.
 	Limits Limits `json:"limits,omitempty"`
+	// Backups hold what store backups share: the default target and how
+	// long a decommissioned store's backups stay.
+	Backups Backups `json:"backups,omitempty"`
 }
 
 // DefaultOpenRequestsPerRequester is limits.openRequestsPerRequester
@@ -142,6 +145,9 @@ type Plan struct {
 	InternetEgress bool `json:"internetEgress"`
 	// StorageClass for the store's volumes; the cluster default when empty.
 	StorageClass string `json:"storageClass,omitempty"`
+	// Backups, when set, back the plan's stores up on a schedule; a plan
+	// without them takes no backups.
+	Backups *PlanBackups `json:"backups,omitempty"`
 }
 
 // Ingress is the ingress controller the store's web pods accept traffic from.
@@ -208,25 +214,28 @@ var (
 	imageDigest     = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 )
 
-func (im *ChartImage) validate() []error {
+func (im *ChartImage) validate() []error { return im.validateAt("chart.image") }
+
+// validateAt checks an image at key in the config.
+func (im *ChartImage) validateAt(key string) []error {
 	if im == nil {
 		return nil
 	}
 	var errs []error
 	switch {
 	case im.Repository == "":
-		errs = append(errs, errors.New("chart.image.repository: required when chart.image is set; the store image without tag or digest, such as registry.example.com/mirror/woocommerce"))
+		errs = append(errs, fmt.Errorf("%s.repository: required when %s is set; the image without tag or digest, such as registry.example.com/mirror/woocommerce", key, key))
 	case len(im.Repository) > 255 || !imageRepository.MatchString(im.Repository):
-		errs = append(errs, fmt.Errorf("chart.image.repository: %q is not an image repository (lowercase path, optional registry host, no tag, digest or scheme), such as registry.example.com/mirror/woocommerce", im.Repository))
+		errs = append(errs, fmt.Errorf("%s.repository: %q is not an image repository (lowercase path, optional registry host, no tag, digest or scheme), such as registry.example.com/mirror/woocommerce", key, im.Repository))
 	}
 	if im.Tag == "" && im.Digest == "" {
-		errs = append(errs, errors.New("chart.image: pin the image with chart.image.tag, chart.image.digest (sha256:...) or both"))
+		errs = append(errs, fmt.Errorf("%s: pin the image with %s.tag, %s.digest (sha256:...) or both", key, key, key))
 	}
 	if im.Tag != "" && (!imageTag.MatchString(im.Tag) || im.Tag == "latest") {
-		errs = append(errs, fmt.Errorf("chart.image.tag: %q is not a pinned tag (letters, digits, _ . -, at most 128, never latest)", im.Tag))
+		errs = append(errs, fmt.Errorf("%s.tag: %q is not a pinned tag (letters, digits, _ . -, at most 128, never latest)", key, im.Tag))
 	}
 	if im.Digest != "" && !imageDigest.MatchString(im.Digest) {
-		errs = append(errs, fmt.Errorf("chart.image.digest: %q is not sha256:<64 lowercase hex digits>", im.Digest))
+		errs = append(errs, fmt.Errorf("%s.digest: %q is not sha256:<64 lowercase hex digits>", key, im.Digest))
 	}
 	return errs
 }
@@ -315,6 +324,8 @@ type Cluster struct {
 	Capacity Capacity `json:"capacity"`
 	// Labels describe the cluster for placement, e.g. region: eu.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Backup is the cluster's backup target, instead of backups.target.
+	Backup *BackupTarget `json:"backup,omitempty"`
 }
 
 // Exposure is how a store is reached from outside the cluster.
@@ -499,6 +510,9 @@ func (c *Config) Default() {
 	if c.GitHub.BotLogin == "" {
 		c.GitHub.BotLogin = "purrvision[bot]"
 	}
+	if c.Backups.KeepAfterDecommission == "" {
+		c.Backups.KeepAfterDecommission = DefaultKeepAfterDecommission
+	}
 }
 
 // Validate reports every problem of the config at once, each naming its key.
@@ -585,6 +599,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateClusters()...)
+	errs = append(errs, c.validateBackups()...)
 	if c.GitHub.Token != "" && c.GitHub.TokenFile != "" {
 		add("github.token", "set github.token or github.tokenFile, not both")
 	}

@@ -98,17 +98,22 @@ type Options struct {
 	// the base branch moved, and the bot's other open branches are to be
 	// brought up to date (the service queues them in the background).
 	BaseMoved func(context.Context)
+	// BackupCredentials are the backup targets' keys by cluster, for the
+	// re-renders of stores whose plan takes backups.
+	BackupCredentials map[string]config.BackupCredentials
 }
 
 // Roller runs rollouts.
 type Roller struct {
-	cfg      *config.Config
-	gh       GitHub
-	repo     *tenants.Repo
-	ledger   *ledger.Ledger
-	requests forge.Repo
-	tenants  forge.Repo
-	bot      string
+	cfg *config.Config
+	// backupCreds are the backup targets' keys by cluster.
+	backupCreds map[string]config.BackupCredentials
+	gh          GitHub
+	repo        *tenants.Repo
+	ledger      *ledger.Ledger
+	requests    forge.Repo
+	tenants     forge.Repo
+	bot         string
 	// app is the one applier of the bot's writes in the tenants repo.
 	app   apply.Bot
 	now   func() time.Time
@@ -129,7 +134,7 @@ func New(o Options) (*Roller, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Roller{cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: app.Tenants,
+	r := &Roller{cfg: o.Config, backupCreds: o.BackupCredentials, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: app.Tenants,
 		bot: app.Login, app: app, now: o.Now, rand: o.Rand, nudge: o.Nudge, moved: o.BaseMoved}
 	if r.now == nil {
 		r.now = time.Now
@@ -354,7 +359,7 @@ func (r *Roller) plan(ctx context.Context) (*rollout.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rollout.PlanFleet(rollout.Input{Config: r.cfg, Tree: snap, Base: head.String()})
+	return rollout.PlanFleet(rollout.Input{Config: r.cfg, Tree: snap, Base: head.String(), BackupCredentials: r.backupCreds})
 }
 
 // identities are who each of stores is in tree, by name: the issue and

@@ -62,6 +62,22 @@ type Common struct {
 	// them; without one a store goes where it asks, or to the first
 	// cluster.
 	Placer Placer
+	// BackupCredentials are the backup targets' keys by cluster, for the
+	// stores whose plan takes backups (config.LoadBackupCredentials).
+	BackupCredentials map[string]config.BackupCredentials
+}
+
+// keepSecrets has a render keep the store's Secrets as current holds
+// them: the admin Secret when admin is set, and always the database
+// Secret and, with it, the backup Secrets (those the store has: a store
+// rendered before its plan took backups gets them now).
+func keepSecrets(rin *renderer.Input, current map[string][]byte, admin bool) {
+	if admin {
+		rin.KeepSecret = current[renderer.FileSecret]
+	}
+	rin.KeepDatabaseSecret = current[renderer.FileDatabaseSecret]
+	rin.KeepBackupPasswordSecret = current[renderer.FileBackupPasswordSecret]
+	rin.KeepBackupTargetSecret = current[renderer.FileBackupTargetSecret]
 }
 
 // Placer decides clusters: a placement.View of the base branch.

@@ -150,8 +150,9 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 				return nil, err
 			}
 		}
-		out, err := renderer.Render(renderer.Input{Config: cfg, Request: &next, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(),
-			KeepSecret: current[renderer.FileSecret], KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
+		rin := renderer.Input{Config: cfg, Request: &next, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), BackupCredentials: in.BackupCredentials}
+		keepSecrets(&rin, current, true)
+		out, err := renderer.Render(rin)
 		if err != nil {
 			return nil, err
 		}
@@ -161,8 +162,9 @@ func PlanCommand(in CommandInput) (*CommandPlan, error) {
 		// A new admin password, and with it a new credentials revision
 		// in the HelmRelease, so the installer applies it; the database
 		// passwords stay.
-		out, err := renderer.Render(renderer.Input{Config: cfg, Request: stored, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(),
-			KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
+		rin := renderer.Input{Config: cfg, Request: stored, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), BackupCredentials: in.BackupCredentials}
+		keepSecrets(&rin, current, false)
+		out, err := renderer.Render(rin)
 		if err != nil {
 			return nil, err
 		}
@@ -263,8 +265,9 @@ func PlanCatchUp(in CatchUpInput) (*CatchUpPlan, error) {
 		}
 		inPlace := *stored
 		inPlace.Spec.Cluster = cluster
-		out, err := renderer.Render(renderer.Input{Config: cfg, Request: &inPlace, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(),
-			KeepSecret: current[renderer.FileSecret], KeepDatabaseSecret: current[renderer.FileDatabaseSecret]})
+		rin := renderer.Input{Config: cfg, Request: &inPlace, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), BackupCredentials: in.BackupCredentials}
+		keepSecrets(&rin, current, true)
+		out, err := renderer.Render(rin)
 		if err != nil {
 			return nil, err
 		}

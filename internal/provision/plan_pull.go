@@ -147,9 +147,10 @@ func PlanPull(in PullInput) (*PullPlan, error) {
 				}
 			}
 		}
-		rin := renderer.Input{Config: cfg, Request: &placed, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), Placement: where.Why}
+		rin := renderer.Input{Config: cfg, Request: &placed, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), Placement: where.Why,
+			BackupCredentials: in.BackupCredentials}
 		if in.Own[name] && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
-			rin.KeepSecret, rin.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
+			keepSecrets(&rin, current, true)
 		}
 		out, err := renderer.Render(rin)
 		if err != nil {

@@ -196,10 +196,11 @@ func PlanRequest(in RequestInput) (*RequestPlan, error) {
 			return nil, err
 		}
 	}
-	rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), Placement: where.Why}
+	rin := renderer.Input{Config: cfg, Request: req, Rand: in.Rand, Now: in.Now, Origin: in.Issue.String(), Placement: where.Why,
+		BackupCredentials: in.BackupCredentials}
 	id := curID
 	if curID != "" && curID == in.Delivered && current[renderer.FileSecret] != nil && current[renderer.FileDatabaseSecret] != nil {
-		rin.KeepSecret, rin.KeepDatabaseSecret = current[renderer.FileSecret], current[renderer.FileDatabaseSecret]
+		keepSecrets(&rin, current, true)
 	} else if id, err = newCredentialsID(in.Rand); err != nil {
 		return nil, err
 	}

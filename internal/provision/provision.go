@@ -40,6 +40,8 @@ type Provisioner struct {
 	placer   *placement.Tracker
 	nudge    func(context.Context) error
 	moved    func(context.Context)
+	// backupCreds are the backup targets' keys by cluster.
+	backupCreds map[string]config.BackupCredentials
 }
 
 // Options are the dependencies of a Provisioner.
@@ -59,6 +61,10 @@ type Options struct {
 	// recorded: the base moved, and the bot's other open branches are to
 	// be brought up to date (the service queues them in the background).
 	BaseMoved func(context.Context)
+	// BackupCredentials are the backup targets' keys by cluster
+	// (config.LoadBackupCredentials); a store whose plan takes backups
+	// cannot be rendered without its cluster's.
+	BackupCredentials map[string]config.BackupCredentials
 }
 
 // New checks the options and returns a Provisioner.
@@ -75,7 +81,7 @@ func New(o Options) (*Provisioner, error) {
 	}
 	return &Provisioner{
 		cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge, moved: o.BaseMoved,
+		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge, moved: o.BaseMoved, backupCreds: o.BackupCredentials,
 		placer: placement.NewTracker(o.Config, placement.FromConfig(o.Config), o.Repo),
 	}, nil
 }

@@ -155,7 +155,8 @@ func headTree(s tenants.State, base, cur *tenants.Snapshot, c *CommitPlan) rende
 // common is what every planner reads of the tenants repo, from one
 // attempt of tenants.Update.
 func (p *Provisioner) common(s tenants.State, base, cur *tenants.Snapshot) Common {
-	c := Common{Config: p.cfg, Base: base, BaseHead: s.BaseHead.String(), Rand: p.rand, Now: p.now(), Placer: p.placer.At(base, s.BaseHead)}
+	c := Common{Config: p.cfg, Base: base, BaseHead: s.BaseHead.String(), Rand: p.rand, Now: p.now(), Placer: p.placer.At(base, s.BaseHead),
+		BackupCredentials: p.backupCreds}
 	if s.BranchExists {
 		c.Branch = BranchView{Exists: true, Head: s.BranchHead.String(), Tree: cur,
 			Subject: subject(cur.Message()), Trailers: tenants.Trailers(cur.Message()), Merged: p.mergedInto(base, cur), Behind: behind(base, cur)}

@@ -26,6 +26,10 @@ type Input struct {
 	// Workers bounds how many stores are re-rendered at once;
 	// GOMAXPROCS when zero.
 	Workers int
+	// BackupCredentials are the backup targets' keys by cluster
+	// (config.LoadBackupCredentials), for the stores whose plan takes
+	// backups.
+	BackupCredentials map[string]config.BackupCredentials
 }
 
 // Plan is what a rollout would change.
@@ -324,7 +328,17 @@ func planStore(in Input, sd storeDir, memo *signatures) (storeResult, error) {
 		return storeResult{skip: "older layout: the database passwords are in " + renderer.FileSecret + " (no " +
 			renderer.FileDatabaseSecret + "); move it by hand (docs/operations.md, \"Stores written by builds before the sharded layout\")"}, nil
 	}
-	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: noRand{}, KeepSecret: secret, KeepDatabaseSecret: database})
+	backupPW, backupTarget := current[renderer.FileBackupPasswordSecret], current[renderer.FileBackupTargetSecret]
+	if p, ok := cfg.Plans[req.Spec.Plan]; ok && p.Backups != nil {
+		switch {
+		case backupPW == nil:
+			return storeResult{skip: "its plan takes backups and it has no " + renderer.FileBackupPasswordSecret + ", and a rollout makes no credentials: its next change (a /purrvision command on its issue) seals one"}, nil
+		case backupTarget == nil || !renderer.BackupTargetCurrent(backupTarget, in.BackupCredentials[cluster]):
+			return storeResult{skip: "its backup target's key changed (or it has none), and a rollout seals no Secrets: its next change (a /purrvision command on its issue) seals the new one"}, nil
+		}
+	}
+	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Rand: noRand{}, KeepSecret: secret, KeepDatabaseSecret: database,
+		KeepBackupPasswordSecret: backupPW, KeepBackupTargetSecret: backupTarget, BackupCredentials: in.BackupCredentials})
 	if err != nil {
 		var inv *renderer.InvalidRequestError
 		if errors.As(err, &inv) {

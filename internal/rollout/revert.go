@@ -38,8 +38,10 @@ type Revert struct {
 }
 
 // secretFiles are the files a revert keeps as they are now: credentials
-// rotated since the wave must not come back.
-var secretFiles = map[string]bool{renderer.FileSecret: true, renderer.FileDatabaseSecret: true}
+// rotated since the wave must not come back, and a backup password made
+// since must not go (the backups written with it need it).
+var secretFiles = map[string]bool{renderer.FileSecret: true, renderer.FileDatabaseSecret: true,
+	renderer.FileBackupPasswordSecret: true, renderer.FileBackupTargetSecret: true}
 
 // PlanRevert puts each store of a wave back as it was before the wave's
 // merge, in the folder it was in then, but with its Secrets as they are
@@ -88,11 +90,17 @@ func PlanRevert(in RevertInput) (*Revert, error) {
 			}
 			cs = append(cs, tenants.Change{Path: path.Join(before, rel), Data: data})
 		}
-		if now == before {
-			for rel := range cur {
-				if _, ok := old[rel]; !ok {
-					cs = append(cs, tenants.Change{Path: path.Join(now, rel), Delete: true})
-				}
+		for rel := range cur {
+			if _, ok := old[rel]; ok {
+				continue
+			}
+			switch {
+			case secretFiles[rel] && now != before:
+				cs = append(cs, tenants.Change{Path: path.Join(before, rel), Data: cur[rel]})
+			case secretFiles[rel]:
+				// Kept where it is.
+			case now == before:
+				cs = append(cs, tenants.Change{Path: path.Join(now, rel), Delete: true})
 			}
 		}
 		if len(cs) > 0 {

@@ -211,9 +211,12 @@ func TestPlanRevert(t *testing.T) {
 	p := plan(t, cfg, before)
 	now := applied(before, p)
 	dir := func(s string) string { return renderer.StoreDir(cfg, "default", s) }
-	// Since the wave: a-store's admin Secret rotated, c-store gone.
+	// Since the wave: a-store's admin Secret rotated and its backup
+	// password made, c-store gone.
 	rotated := []byte("rotated admin secret\n")
 	now[path.Join(dir("a-store"), renderer.FileSecret)] = rotated
+	backupPW := []byte("sealed backup password\n")
+	now[path.Join(dir("a-store"), renderer.FileBackupPasswordSecret)] = backupPW
 	for k := range now {
 		if strings.HasPrefix(k, dir("c-store")+"/") {
 			delete(now, k)
@@ -236,6 +239,9 @@ func TestPlanRevert(t *testing.T) {
 	}
 	if sec := path.Join(dir("a-store"), renderer.FileSecret); string(got[sec]) != string(rotated) {
 		t.Error("a-store: the revert brought its old Secret back")
+	}
+	if pw := path.Join(dir("a-store"), renderer.FileBackupPasswordSecret); string(got[pw]) != string(backupPW) {
+		t.Error("a-store: the revert removed the backup password made since the wave")
 	}
 	if !strings.Contains(rev.Commit.Message, "Rollout: r1") || !strings.Contains(rev.Commit.Message, "Wave: 1") {
 		t.Errorf("message lacks the trailers:\n%s", rev.Commit.Message)

@@ -50,6 +50,9 @@ type Options struct {
 	Ledger *ledger.Ledger
 	// Rand is crypto/rand.Reader when nil.
 	Rand io.Reader
+	// BackupCredentials are the backup targets' keys by cluster
+	// (config.LoadBackupCredentials).
+	BackupCredentials map[string]config.BackupCredentials
 	// Now is time.Now when nil.
 	Now func() time.Time
 	// Queue's Observe, when set, is told every outcome after the
@@ -104,12 +107,12 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	log := logctx.From(ctx)
 	s := &Service{Readiness: NewReadiness("starting"), started: make(chan struct{})}
 	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Rand: o.Rand, Now: o.Now, Nudge: o.Nudge,
-		BaseMoved: s.baseMoved})
+		BaseMoved: s.baseMoved, BackupCredentials: o.BackupCredentials})
 	if err != nil {
 		return nil, err
 	}
 	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Now: o.Now, Rand: o.Rand, Nudge: o.Nudge,
-		BaseMoved: s.baseMoved})
+		BaseMoved: s.baseMoved, BackupCredentials: o.BackupCredentials})
 	if err != nil {
 		return nil, err
 	}
