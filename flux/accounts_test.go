@@ -92,6 +92,14 @@ func TestAccounts_JustTheRightsTheyNeed(t *testing.T) {
 					req.Spec.Plan = "medium"
 					req.Spec.Cluster = "eu-west"
 				}},
+				// Backups: two Secrets and a NetworkPolicy more.
+				{"backups", func(cfg *config.Config, _ *v1alpha1.StoreRequest) {
+					p := cfg.Plans["small"]
+					p.Backups = &config.PlanBackups{Schedule: "0 3 * * *", Keep: 14}
+					cfg.Plans["small"] = p
+					cfg.Backups.Target = &config.BackupTarget{Repository: "s3:https://s3.example.com/backups/stores", CredentialsFile: "/etc/purrvision/backup-credentials",
+						Egress: []config.BackupEgress{{CIDR: "203.0.113.10/32", Ports: []int32{443}}}}
+				}},
 			}
 			for _, v := range variants {
 				t.Run(v.name, func(t *testing.T) {
@@ -157,7 +165,16 @@ func storeLife(ctx context.Context, t *testing.T, e *testenv.Env, fluxNS, stores
 	mutate(cfg, req)
 	req.Metadata.Name = testenv.UniqueName(req.Metadata.Name)
 	id := testutil.AgeIdentity(t)
-	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Recipients: []string{id.Recipient().String()}, Rand: testutil.Rand(3), Now: time.Unix(0, 0)})
+	creds, err := config.ParseBackupCredentials([]byte("AWS_ACCESS_KEY_ID=AKIATEST\nAWS_SECRET_ACCESS_KEY=testSecretAccessKey0123456789\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	backupCreds := map[string]config.BackupCredentials{}
+	for _, c := range cfg.ClusterNames() {
+		backupCreds[c] = creds
+	}
+	out, err := renderer.Render(renderer.Input{Config: cfg, Request: req, Recipients: []string{id.Recipient().String()}, Rand: testutil.Rand(3), Now: time.Unix(0, 0),
+		Origin: "acme/requests#1", BackupCredentials: backupCreds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +185,7 @@ func storeLife(ctx context.Context, t *testing.T, e *testenv.Env, fluxNS, stores
 		switch path.Base(f.Path) {
 		case renderer.FileKustomization, renderer.FileRequest:
 			continue
-		case path.Base(renderer.FileSecret), path.Base(renderer.FileDatabaseSecret):
+		case path.Base(renderer.FileSecret), path.Base(renderer.FileDatabaseSecret), path.Base(renderer.FileBackupPasswordSecret), path.Base(renderer.FileBackupTargetSecret):
 			if data, err = sopsage.Decrypt(data, id.String()); err != nil {
 				t.Fatal(err)
 			}

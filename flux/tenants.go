@@ -217,12 +217,12 @@ func tenantsRBAC(f config.Flux) []map[string]any {
 				// list: Flux waits for a Namespace it applies to be ready
 				// by listing.
 				rule("", []string{"namespaces"}, nil, []string{"get", "list", "create", "patch", "delete"}),
-				rule("", []string{"secrets"}, []string{"woocommerce-credentials", "woocommerce-database"}, storeVerbs),
+				rule("", []string{"secrets"}, []string{"woocommerce-credentials", "woocommerce-database", "woocommerce-backup-password", "woocommerce-backup-target"}, storeVerbs),
 				rule("", []string{"resourcequotas"}, []string{"store-quota"}, storeVerbs),
 				rule("", []string{"limitranges"}, []string{"store-limits"}, storeVerbs),
 				rule("networking.k8s.io", []string{"networkpolicies"}, []string{
 					"default-deny-all", "allow-dns", "allow-database-from-clients", "allow-clients-to-database",
-					"allow-internet-https", "allow-ingress-controller", "allow-gateway",
+					"allow-internet-https", "allow-ingress-controller", "allow-gateway", "allow-backup-target",
 				}, storeVerbs),
 				rule("source.toolkit.fluxcd.io", []string{"gitrepositories", "ocirepositories"}, []string{"woocommerce-chart"}, storeVerbs),
 				rule("helm.toolkit.fluxcd.io", []string{"helmreleases"}, []string{"woocommerce"}, storeVerbs),
