@@ -67,7 +67,19 @@ func TestWooCommerce_BackupCronJobOnlyWhenEnabled(t *testing.T) {
 // read-only, and the node of the uploads volume.
 func TestWooCommerce_BackupCronJob(t *testing.T) {
 	vals := backupValues(t)
-	job := cronJobs(render(t, vals))[0].Object
+	objs := render(t, vals)
+	job := cronJobs(objs)[0].Object
+	// The scripts the CronJob runs are in the same release.
+	scripts := false
+	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" && o.GetName() == v1alpha1.ReleaseName+"-backup-scripts" {
+			data, _, _ := unstructured.NestedStringMap(o.Object, "data")
+			scripts = strings.HasPrefix(data["backup.sh"], "#!/bin/sh") && strings.HasPrefix(data["restore.sh"], "#!/bin/sh")
+		}
+	}
+	if !scripts {
+		t.Errorf("the release has no ConfigMap %s-backup-scripts with backup.sh and restore.sh", v1alpha1.ReleaseName)
+	}
 	str := func(path ...string) string {
 		s, _, _ := unstructured.NestedFieldNoCopy(job, path...)
 		return fmt.Sprint(s)
