@@ -119,7 +119,7 @@ bench: testbin ## Run every benchmark BENCHMARKS.md records, each as it records 
 	done
 
 FUZZTIME ?= 30s
-FUZZ_TARGETS := ./internal/api/v1alpha1:FuzzParse ./internal/provision:FuzzParseForm ./internal/provision:FuzzParseCommand ./internal/storestatus:FuzzState ./internal/storestatus:FuzzBody ./tenants:FuzzTrailers ./internal/provision:FuzzCheckPullDiff ./internal/rollout:FuzzParseWaves ./internal/rollout:FuzzParseMaxFailures ./renderer:FuzzFastYAML
+FUZZ_TARGETS := ./internal/api/v1alpha1:FuzzParse ./internal/provision:FuzzParseForm ./internal/provision:FuzzParseCommand ./internal/storestatus:FuzzState ./internal/storestatus:FuzzBody ./tenants:FuzzTrailers ./internal/provision:FuzzCheckPullDiff ./internal/rollout:FuzzParseWaves ./internal/rollout:FuzzParseMaxFailures ./renderer:FuzzFastYAML ./internal/doctest:FuzzExtract
 
 .PHONY: fuzz
 fuzz: ## Fuzz every parser, FUZZTIME (30s) each.

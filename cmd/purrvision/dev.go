@@ -62,7 +62,7 @@ printing each step. The system then stays up until Ctrl-C. Run it with
 			return runDev(cmd.Context(), cmd.OutOrStdout(), bins, dir, exitWhenReady, clusters)
 		},
 	}
-	cmd.AddCommand(newDevRequestCommand(), newDevMergeCommand(), newDevCommentCommand(), newDevCredentialsCommand(), newDevChartReleaseCommand())
+	cmd.AddCommand(newDevRequestCommand(), newDevMergeCommand(), newDevCommentCommand(), newDevCredentialsCommand(), newDevChartReleaseCommand(), newDevEnvCommand())
 	cmd.Flags().BoolVar(&exitWhenReady, "exit-when-ready", false, "stop once the example store is Ready (for CI)")
 	cmd.Flags().StringVar(&dir, "dir", "", "folder for the cluster's data and logs (default a temporary one)")
 	cmd.Flags().IntVar(&clusters, "clusters", 1, "how many local clusters, each with its own API server, Flux and watcher (stores are placed by capacity)")
@@ -244,6 +244,7 @@ func runDev(ctx context.Context, out io.Writer, bins localcluster.Binaries, dir 
 	if exitWhenReady {
 		return nil
 	}
+	say("another terminal:  eval \"$(%s dev env)\"   (sets %s to %s; the config is \"$%s/purrvision.yaml\")", self, devEnvVar, dir, devEnvVar)
 	say("drive it:          %s dev request --name dog-diner --plan medium [--as someone] [--pr]", self)
 	say("                   %s dev comment [--as someone] %d \"/purrvision resize medium\"", self, issue)
 	say("                   %s dev merge <pull request>", self)

@@ -195,8 +195,11 @@ and prints it.`,
 				}
 				for _, p := range pulls {
 					if p.User.Login == ghstandin.BotLogin && strings.Contains(p.Body, " in "+ref+".") {
+						// Mergeable once the bot's purrvision/ready is on
+						// its head: branch protection requires it.
 						found = p.Number
-						return true, nil
+						ready, err := findCheck(ctx, p.Number, as, v1alpha1.ReadyCheckName)
+						return err == nil && ready != nil, nil
 					}
 				}
 				var comments []struct {
@@ -217,8 +220,12 @@ and prints it.`,
 				return false, nil
 			}
 			if err := wait.PollUntilContextTimeout(cmd.Context(), 250*time.Millisecond, waitFor, true, outcome); err != nil {
-				_, err = fmt.Fprintf(out, "no pull request after %v: read the issue's comments (%s issues/%d/comments on the stand-in)\n", waitFor, devenv.RequestsRepo, issue.Number)
-				return err
+				if found != 0 {
+					return fmt.Errorf("waiting for the check %s on pull request %s#%d (--wait %v): %w; read its checks, then merge it with: %s dev merge %d",
+						v1alpha1.ReadyCheckName, devenv.TenantsRepo, found, waitFor, err, os.Args[0], found)
+				}
+				return fmt.Errorf("waiting for Purrvision's pull request (--wait %v): %w; read the issue's comments (%s issues/%d/comments on the stand-in) and purrvision.log in the dev folder",
+					waitFor, err, devenv.RequestsRepo, issue.Number)
 			}
 			if invalid != "" {
 				_, after, _ := strings.Cut(invalid, "\n")
@@ -231,7 +238,7 @@ and prints it.`,
 			return err
 		},
 	}
-	cmd.Flags().DurationVar(&waitFor, "wait", 30*time.Second, "how long to wait for Purrvision's pull request, or with --pr its check (0: do not wait)")
+	cmd.Flags().DurationVar(&waitFor, "wait", 30*time.Second, "how long to wait for Purrvision's pull request and its check "+v1alpha1.ReadyCheckName+", or with --pr its check "+v1alpha1.CheckName+" (0: do not wait; past it, the command fails)")
 	cmd.Flags().BoolVar(&pr, "pr", false, "request by pull request: push requests/NAME.yaml on a branch and open a pull request in the tenants repo")
 	cmd.Flags().StringVar(&name, "name", "", "store name")
 	cmd.Flags().StringVar(&plan, "plan", "", "plan")
@@ -267,15 +274,15 @@ func requestPull(ctx context.Context, out io.Writer, st devState, req *v1alpha1.
 	if waitFor <= 0 {
 		return nil
 	}
-	var run *planCheck
+	var run *checkRun
 	done := func(ctx context.Context) (bool, error) {
 		var err error
-		run, err = findPlanCheck(ctx, pull.Number, as)
+		run, err = findCheck(ctx, pull.Number, as, v1alpha1.CheckName)
 		return err == nil && run != nil, nil
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, waitFor, true, done); err != nil {
-		_, err = fmt.Fprintf(out, "no check %s after %v: read the pull request's comments (%s issues/%d/comments on the stand-in)\n", v1alpha1.CheckName, waitFor, devenv.TenantsRepo, pull.Number)
-		return err
+		return fmt.Errorf("waiting for the check %s (--wait %v): %w; read the pull request's comments (%s issues/%d/comments on the stand-in) and purrvision.log in the dev folder",
+			v1alpha1.CheckName, waitFor, err, devenv.TenantsRepo, pull.Number)
 	}
 	if _, err := fmt.Fprintf(out, "check %s on %.12s: %s: %s\n", v1alpha1.CheckName, run.HeadSHA, run.Conclusion, run.Output.Title); err != nil {
 		return err
@@ -287,8 +294,8 @@ func requestPull(ctx context.Context, out io.Writer, st devState, req *v1alpha1.
 	return err
 }
 
-// planCheck is a check run as the stand-in answers.
-type planCheck struct {
+// checkRun is a check run as the stand-in answers.
+type checkRun struct {
 	HeadSHA    string `json:"head_sha"`
 	Status     string `json:"status"`
 	Conclusion string `json:"conclusion"`
@@ -301,10 +308,10 @@ type planCheck struct {
 	} `json:"output"`
 }
 
-// findPlanCheck is Purrvision's completed check run purrvision/plan on the
-// pull request's current head; nil while there is none. Purrvision's is
-// the one its App created, as GitHub records it.
-func findPlanCheck(ctx context.Context, number int, as string) (*planCheck, error) {
+// findCheck is Purrvision's completed check run name (purrvision/plan,
+// purrvision/ready) on the pull request's current head; nil while there is
+// none. Purrvision's is the one its App created, as GitHub records it.
+func findCheck(ctx context.Context, number int, as, name string) (*checkRun, error) {
 	var pull struct {
 		Head struct {
 			SHA string `json:"sha"`
@@ -314,9 +321,9 @@ func findPlanCheck(ctx context.Context, number int, as string) (*planCheck, erro
 		return nil, err
 	}
 	var runs struct {
-		CheckRuns []planCheck `json:"check_runs"`
+		CheckRuns []checkRun `json:"check_runs"`
 	}
-	if err := standinCall(ctx, http.MethodGet, fmt.Sprintf("repos/%s/commits/%s/check-runs?check_name=%s&per_page=100", devenv.TenantsRepo, pull.Head.SHA, url.QueryEscape(v1alpha1.CheckName)), as, nil, &runs); err != nil {
+	if err := standinCall(ctx, http.MethodGet, fmt.Sprintf("repos/%s/commits/%s/check-runs?check_name=%s&per_page=100", devenv.TenantsRepo, pull.Head.SHA, url.QueryEscape(name)), as, nil, &runs); err != nil {
 		return nil, err
 	}
 	for _, r := range runs.CheckRuns {

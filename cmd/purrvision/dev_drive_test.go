@@ -360,3 +360,79 @@ func TestDevRequest_WaitsForItsOwnPullRequest(t *testing.T) {
 		t.Errorf("dev request: exit %d\n%s%s\nwant no pull request named, and the validation relayed", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestDevRequest_WaitsForTheReadyCheck: dev request prints the pull
+// request to merge only once Purrvision's purrvision/ready is on its head
+// (branch protection requires it, so a merge before it is refused), and a
+// wait that runs out is a failure saying what to read, not a success.
+func TestDevRequest_WaitsForTheReadyCheck(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// ready is who puts a purrvision/ready on the head: "" nobody.
+		ready string
+		code  int
+		want  string
+	}{
+		{name: "the bot's check: the pull request to merge", ready: strings.TrimSuffix(ghstandin.BotLogin, "[bot]"), code: 0,
+			want: "pull request acme/tenants#1 opened; merge it with: "},
+		{name: "no check: a failure naming the check", code: exitUsage,
+			want: "waiting for the check purrvision/ready on pull request acme/tenants#1"},
+		{name: "another App's check of the same name counts for nothing", ready: "other-app", code: exitUsage,
+			want: "waiting for the check purrvision/ready on pull request acme/tenants#1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PURRVISION_CACHE", t.TempDir())
+			t.Setenv("HOME", t.TempDir())
+			_, tenantsURL, bare := testutil.GitRepo(t, "tenants", "main")
+			seed, err := tenants.Open(context.Background(), tenants.Options{URL: tenantsURL, Branch: "main"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, branch := range []string{"main", v1alpha1.Branch("dog-diner")} {
+				if _, err := seed.Update(context.Background(), branch, func(s tenants.State, _, _ *tenants.Snapshot) (*tenants.Plan, error) {
+					return &tenants.Plan{Parent: s.BaseHead, Changes: []tenants.Change{{Path: "README-" + strings.ReplaceAll(branch, "/", "-"), Data: []byte("x\n")}}, Message: "x\n"}, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gh, _ := testutil.GitHub(t)
+			devenv.Populate(gh, bare)
+			remove, err := writeDevState(devState{GitHub: gh.URL(), Dir: t.TempDir(), Tenants: tenantsURL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer remove()
+			// Purrvision, played here: the pull request first, its
+			// check a moment later.
+			played := make(chan error, 1)
+			go func() {
+				played <- wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+					return gh.Issue(devenv.RequestsRepo, 1) != nil, nil
+				})
+				if _, err := gh.OpenPull(devenv.TenantsRepo, ghstandin.BotLogin, v1alpha1.Branch("dog-diner"), "main", "Provision store dog-diner",
+					"Provision store dog-diner, requested by @octocat in acme/stores#1.\n"); err != nil {
+					played <- err
+					return
+				}
+				if tt.ready == "" {
+					return
+				}
+				time.Sleep(500 * time.Millisecond) // the check comes after the pull request, as the applier writes them
+				for _, p := range gh.Pulls(devenv.TenantsRepo) {
+					gh.AddCheckRun(devenv.TenantsRepo, tt.ready, v1alpha1.ReadyCheckName, p.GetHead().GetSHA(), "success", "Ready to merge")
+				}
+			}()
+			r := runCLI(t, "", "dev", "request", "--wait=3s", "--name", "dog-diner", "--plan", "medium")
+			if err := <-played; err != nil {
+				t.Fatal(err)
+			}
+			out := r.stdout + r.stderr
+			if r.code != tt.code || !strings.Contains(out, tt.want) {
+				t.Errorf("dev request: exit %d\n%s\nwant exit %d and %q", r.code, out, tt.code, tt.want)
+			}
+			if tt.code != 0 && strings.Contains(r.stdout, "merge it with") {
+				t.Errorf("dev request named the pull request to merge before its check:\n%s", r.stdout)
+			}
+		})
+	}
+}

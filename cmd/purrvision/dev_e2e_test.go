@@ -21,6 +21,7 @@ import (
 
 	"github.com/purrvision/purrvision/examples"
 	"github.com/purrvision/purrvision/internal/api/v1alpha1"
+	"github.com/purrvision/purrvision/internal/doctest"
 	"github.com/purrvision/purrvision/internal/localcluster"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
@@ -135,14 +136,18 @@ func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
 		t.Errorf("%s does not print the admin user", command)
 	}
 
+	// The docs' runnable blocks, as a person pastes them into another
+	// terminal while dev runs, first: their numbers are a fresh dev's.
+	runDocBlocks(t, ctx, bin, devEnv)
+
 	// A request by pull request, as a person, while dev runs: Purrvision
 	// validates it and reports the plan as its check run, which
 	// `dev request --pr --wait` prints.
-	request := exec.Command(bin, "dev", "request", "--pr", "--name", "dog-diner", "--plan", "medium", "--wait", "2m")
+	request := exec.Command(bin, "dev", "request", "--pr", "--name", "fox-fondue", "--plan", "medium", "--wait", "2m")
 	request.Env = devEnv
 	said, err := request.CombinedOutput()
 	if err != nil || !strings.Contains(string(said), "opened acme/tenants#") ||
-		!regexp.MustCompile(`check purrvision/plan on [0-9a-f]{12}: success: Provision: dog-diner`).Match(said) {
+		!regexp.MustCompile(`check purrvision/plan on [0-9a-f]{12}: success: Provision: fox-fondue`).Match(said) {
 		t.Errorf("dev request --pr: %v\n%s", err, said)
 	}
 
@@ -193,6 +198,46 @@ func TestDev_CredentialsDecryptWithThePrintedCommand(t *testing.T) {
 	}
 	if bytes.Contains(logs, []byte(password)) {
 		t.Error("purrvision.log holds the admin password")
+	}
+}
+
+// runDocBlocks runs the runnable blocks of README.md and docs/*.md
+// (```sh dev) against the running dev system, in order, each with bash
+// -euo pipefail, as a person pastes them: from a folder whose
+// bin/purrvision is the binary under test, with dev's HOME and
+// PURRVISION_CACHE (so its subcommands find it) and nothing that names the
+// dev folder beforehand (a block sets PURRVISION_DEV itself, with dev
+// env). The first block that fails stops the rest, which build on it.
+func runDocBlocks(t *testing.T, ctx context.Context, bin string, devEnv []string) {
+	t.Helper()
+	blocks, err := doctest.FromRepo(testutil.RepoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) == 0 {
+		t.Fatalf("the docs have no runnable block (```sh %s): the doc test would pass running nothing", doctest.Marker)
+	}
+	work := t.TempDir()
+	if err := os.Mkdir(filepath.Join(work, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(bin, filepath.Join(work, "bin", "purrvision")); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range devEnv {
+		if !strings.HasPrefix(kv, "PURRVISION_DEV=") {
+			env = append(env, kv)
+		}
+	}
+	r := doctest.Runner{Dir: work, Env: env, Timeout: 4 * time.Minute}
+	for _, b := range blocks {
+		out, err := r.Run(ctx, b)
+		if err != nil {
+			t.Errorf("a runnable block of the docs fails against dev: %v", err)
+			return
+		}
+		t.Logf("%s ran:\n%s", b.Where(), out)
 	}
 }
 

@@ -209,10 +209,18 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		if e.RequestsBare, err = e.Git.Init("stores", "main"); err != nil {
 			return err
 		}
+		// git's own complaints (a compare-and-swap push that lost a
+		// race) go to a log, not dev's terminal.
+		gitLog, err := os.OpenFile(filepath.Join(o.Dir, "git-http-backend.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("opening the git server's log: %w", err)
+		}
+		e.Git.Stderr = gitLog
 		if err := e.Git.Start(); err != nil {
+			_ = gitLog.Close()
 			return err
 		}
-		e.stops = append(e.stops, func() { _ = e.Git.Close() })
+		e.stops = append(e.stops, func() { _ = e.Git.Close(); _ = gitLog.Close() })
 		if err := PushChart(filepath.Join(o.Dir, "chart-work"), e.ChartBare); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ package gitserver
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -22,8 +23,12 @@ import (
 // Server serves every bare repository under Root at /<name>.git.
 type Server struct {
 	Root string
-	srv  *http.Server
-	ln   net.Listener
+	// Stderr takes what git http-backend writes on its standard error
+	// (a push that lost a compare-and-swap race: "cannot lock ref");
+	// nil: this process's standard error.
+	Stderr io.Writer
+	srv    *http.Server
+	ln     net.Listener
 
 	mu          sync.Mutex
 	guard       Guard
@@ -67,8 +72,9 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	h := &cgi.Handler{
-		Path: backend,
-		Env:  []string{"GIT_PROJECT_ROOT=" + s.Root, "GIT_HTTP_EXPORT_ALL=1"},
+		Path:   backend,
+		Env:    []string{"GIT_PROJECT_ROOT=" + s.Root, "GIT_HTTP_EXPORT_ALL=1"},
+		Stderr: s.Stderr,
 	}
 	s.srv = &http.Server{Handler: s.serve(h), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
