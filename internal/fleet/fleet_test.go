@@ -74,7 +74,7 @@ func newEnv(t *testing.T, stores ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.r, err = fleet.New(fleet.Options{Config: cfg, GitHub: e.gh, Repo: repo, Ledger: ledger.New(repo, testutil.LedgerKeys()), Now: func() time.Time { return e.now }, Rand: testutil.Rand(1)}); err != nil {
+	if e.r, err = fleet.New(fleet.Options{Config: cfg, GitHub: e.gh, Repo: repo, Ledger: ledger.New(repo, testutil.LedgerKeys()), Identity: forge.NewIdentity(cfg.GitHub.BotLogin), Now: func() time.Time { return e.now }, Rand: testutil.Rand(1)}); err != nil {
 		t.Fatal(err)
 	}
 	return e

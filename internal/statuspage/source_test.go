@@ -130,7 +130,7 @@ spec:
 	clk.advance(time.Hour) // the stores were asked for an hour ago
 	cfg := testutil.ExampleConfig(t)
 	cfg.GitHub.Repo = requestRepo
-	f.source = &statuspage.RepoSource{Config: cfg, Repo: f.repo, Ledger: ledger.New(f.repo, testutil.LedgerKeys()), GitHub: client, Bot: ghstandin.BotLogin}
+	f.source = &statuspage.RepoSource{Config: cfg, Repo: f.repo, Ledger: ledger.New(f.repo, testutil.LedgerKeys()), GitHub: client, Bot: forge.NewIdentity(ghstandin.BotLogin)}
 	return f
 }
 
