@@ -423,7 +423,7 @@ func TestServe_BotLoginLearnedFromGitHub(t *testing.T) {
 	srv.SetWebhook(ghstandin.Webhook{URL: base + "/webhook", Secret: []byte("s3cret")})
 	ready(t, base)
 	if got := a.Identity.Login(); got != learnedBot {
-		t.Fatalf("the bot is %q, want %q, as GitHub says", got, learnedBot)
+		t.Errorf("the bot is %q, want %q, as GitHub says", got, learnedBot)
 	}
 
 	testutil.Eventually(t, "the bot's validation comment names the plan", func() bool {
@@ -455,7 +455,7 @@ func TestServe_BotLoginLearnedFromGitHub(t *testing.T) {
 // the deliveries are taken but no part writes to GitHub; once it does, the
 // request is handled as the learned bot, and a status comment that the
 // login of the old default wrote (any App can be named Purrvision) is not
-// taken into the ledger the first start writes.
+// taken into the ledger the first start writes as the bot's own.
 func TestServe_NothingDoneWhileTheBotIsUnknown(t *testing.T) {
 	cfg := serveConfig(t)
 	srv, _ := testutil.GitHub(t, "acme/stores", "acme/tenants")
@@ -488,9 +488,9 @@ func TestServe_NothingDoneWhileTheBotIsUnknown(t *testing.T) {
 	srv.SetWebhook(ghstandin.Webhook{URL: base + "/webhook", Secret: []byte("s3cret")})
 
 	n := srv.OpenIssue("acme/stores", "octocat", "Store: cat-cafe",
-		provision.RenderForm(v1alpha1.New("cat-cafe", v1alpha1.StoreSpec{Plan: "small", AdminEmail: "owner@example.com"})), v1alpha1.LabelRequest)
+		provision.RenderForm(v1alpha1.New("cat-cafe", v1alpha1.StoreSpec{Plan: "xl", AdminEmail: "owner@example.com"})), v1alpha1.LabelRequest)
 	forged := storestatus.Body(storestatus.State{Store: "cat-cafe", Phase: v1alpha1.PhaseReady}, "")
-	srv.Comment("acme/stores", n, ghstandin.BotLogin, forged)
+	forgedID := srv.Comment("acme/stores", n, ghstandin.BotLogin, forged)
 	srv.WaitDeliveries()
 	for _, d := range srv.Deliveries() {
 		if d.Status != http.StatusAccepted {
@@ -515,20 +515,30 @@ func TestServe_NothingDoneWhileTheBotIsUnknown(t *testing.T) {
 
 	srv.FailRoute("GET /user", ghstandin.RouteFailure{})
 	ready(t, base)
-	testutil.Eventually(t, "the learned bot handled the request", func() bool {
-		for _, c := range srv.Comments("acme/stores", n) {
-			if c.GetUser().GetLogin() == learnedBot {
-				return true
-			}
-		}
-		return false
+	testutil.Eventually(t, "the learned bot answered the request", func() bool {
+		c := validationComments(srv, n)[learnedBot]
+		return len(c) == 1 && strings.Contains(c[0], `"xl"`)
+	})
+	testutil.Eventually(t, "the request's work is done", func() bool {
+		_, body := get(t, base+"/metrics", false)
+		return strings.Contains(body, `purrvision_work_attempts_total{intent="reconcile-request",result="ok"}`) && a.Service.Queue.Idle()
 	})
 	rec, ok, err := ledger.New(a.Tenants, testutil.LedgerKeys()).Read(ctx, forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}, true)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || !ok {
+		t.Fatalf("the request's record: %v, %v", ok, err)
 	}
-	if ok && rec.State().Phase == v1alpha1.PhaseReady {
-		t.Errorf("the ledger took the other App's status comment for the bot's: %+v", rec.State())
+	for kind, id := range rec.Comments {
+		if id == forgedID {
+			t.Errorf("the ledger holds the other App's comment as the bot's %s comment", kind)
+		}
+	}
+	if rec.State().Phase == v1alpha1.PhaseReady {
+		t.Errorf("the ledger took the other App's status for the bot's: %+v", rec.State())
+	}
+	for _, c := range srv.Comments("acme/stores", n) {
+		if c.GetID() == forgedID && c.GetBody() != forged {
+			t.Errorf("the other App's comment was changed:\n%s", c.GetBody())
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

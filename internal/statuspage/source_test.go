@@ -487,6 +487,39 @@ func TestRepoSource_Rollouts(t *testing.T) {
 	}
 }
 
+// TestRepoSource_RolloutsOnceTheBotIsKnown: a page read before the
+// service learned the bot's login shows no rollout (no comment is the
+// bot's yet), and the first read after shows the bot's, from the comments
+// read again, not from the index made while the login was unknown (whose
+// next listing would start after those comments).
+func TestRepoSource_RolloutsOnceTheBotIsKnown(t *testing.T) {
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	id := &forge.Identity{}
+	f.source.Bot = id
+	st := &rollout.State{ID: "20261125-abcdef", Title: "chart 0.3.0", Phase: rollout.Active, Fleet: []string{"a"},
+		Started: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	f.track(t, st, ghstandin.BotLogin)
+	rollouts := func() []statuspage.Rollout {
+		t.Helper()
+		if _, err := f.source.Stores(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := f.source.Rollouts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	if rs := rollouts(); len(rs) != 0 {
+		t.Errorf("rollouts while the bot is unknown: %+v, want none", rs)
+	}
+	id.Learn(ghstandin.BotLogin)
+	if rs := rollouts(); len(rs) != 1 || rs[0].ID != st.ID {
+		t.Errorf("rollouts once the bot is known: %+v, want %s", rs, st.ID)
+	}
+}
+
 // TestRepoSource_AStoreIsItsIssue: the page shows the stores on the base
 // branch, each by the issue its request copy names, with that issue's
 // record only. A name reused after a decommission shows the second store
