@@ -89,7 +89,8 @@ type Options struct {
 	// Ledger is the service's one ledger, on Repo.
 	Ledger *ledger.Ledger
 	// Identity is the login the bot acts as, which the service learns
-	// from GitHub at start (and the CLI before it acts).
+	// from GitHub at start (and the CLI before it acts, app.Identify);
+	// when nil, the config's github.botLogin, which must then be set.
 	Identity *forge.Identity
 	// Now is time.Now when nil; Rand (for rollout IDs) crypto/rand.Reader.
 	Now  func() time.Time
@@ -123,8 +124,14 @@ type Roller struct {
 
 // New checks the options and returns a Roller.
 func New(o Options) (*Roller, error) {
-	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Ledger == nil || o.Identity == nil {
-		return nil, errors.New("fleet: config, GitHub client, tenants repo, ledger and the bot's identity are required")
+	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Ledger == nil {
+		return nil, errors.New("fleet: config, GitHub client, tenants repo and ledger are required")
+	}
+	if o.Identity == nil {
+		if o.Config.GitHub.BotLogin == "" {
+			return nil, errors.New("fleet: the bot's login is not known: learn it from GitHub (app.Identify) or set github.botLogin")
+		}
+		o.Identity = forge.NewIdentity(o.Config.GitHub.BotLogin)
 	}
 	requests, tenants, err := o.Config.Repos()
 	if err != nil {
