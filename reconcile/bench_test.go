@@ -97,7 +97,7 @@ func BenchmarkWatcherAtScale(b *testing.B) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	mgr, err := reconcile.NewManager(e.Config, reconcile.ManagerOptions{FluxNamespace: "flux-system", BaseDomain: "shop.example.com",
-		Reporter: &reconcile.GitHubReporter{GitHub: ghc, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: testutil.Ledger(b)}})
+		Reporter: &reconcile.GitHubReporter{GitHub: ghc, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: testutil.Ledger(b)}})
 	if err != nil {
 		b.Fatal(err)
 	}

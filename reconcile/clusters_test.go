@@ -141,7 +141,7 @@ func TestWatchers_OnePerCluster(t *testing.T) {
 		mgr, err := reconcile.NewManager(e.Config, reconcile.ManagerOptions{
 			FluxNamespace: fluxNS, BaseDomain: "shop.example.com",
 			Cluster: cluster, Placement: placement, Trees: placement,
-			Reporter:       &reconcile.GitHubReporter{GitHub: client_, Tenants: tenantsRepo, Bot: ghstandin.BotLogin, Ledger: l, DefaultCluster: "a"},
+			Reporter:       &reconcile.GitHubReporter{GitHub: client_, Tenants: tenantsRepo, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: l, DefaultCluster: "a"},
 			LeaderElection: true, LeaderElectionNamespace: fluxNS,
 		})
 		if err != nil {

@@ -50,7 +50,10 @@ type ReportGitHub interface {
 type GitHubReporter struct {
 	GitHub  ReportGitHub
 	Tenants forge.Repo
-	Bot     string
+	// Bot is the login the bot acts as, which the service learns at
+	// start: the creator of its deployments and the author of its
+	// comments.
+	Bot *forge.Identity
 	// Ledger names the store issue's status comment (internal/ledger).
 	Ledger *ledger.Ledger
 	// FetchLedger reads the ledger from the remote before each report: set
@@ -118,8 +121,16 @@ var deploymentStates = map[v1alpha1.Phase]string{
 // does not make that issue its own.
 var ErrNotItsStore = errors.New("the issue is another store's")
 
+// ErrBotUnknown is returned for a report made before the bot's login is
+// known: nothing is read or written, since nothing could be told for the
+// bot's own.
+var ErrBotUnknown = errors.New("the bot's login is not known yet (the service learns it from GitHub at start)")
+
 // Report implements Reporter.
 func (g *GitHubReporter) Report(ctx context.Context, r Report) error {
+	if g.Bot.Login() == "" {
+		return ErrBotUnknown
+	}
 	own, st, err := g.status(ctx, r)
 	if err != nil {
 		return err
@@ -165,7 +176,7 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 		return nil
 	}
 	env := v1alpha1.EnvironmentOn(r.Cluster, g.DefaultCluster, r.Store)
-	d, err := g.GitHub.LatestDeployment(ctx, g.Tenants, env, g.Bot)
+	d, err := g.GitHub.LatestDeployment(ctx, g.Tenants, env, g.Bot.Login())
 	if err != nil {
 		return err
 	}
@@ -198,13 +209,13 @@ func (g *GitHubReporter) deployment(ctx context.Context, r Report) error {
 		if r.Revision == "" {
 			return nil // nothing to deploy against yet
 		}
-		nd, err := g.GitHub.EnsureDeployment(ctx, g.Tenants, env, r.Revision, "store "+r.Store, g.Bot)
+		nd, err := g.GitHub.EnsureDeployment(ctx, g.Tenants, env, r.Revision, "store "+r.Store, g.Bot.Login())
 		if err != nil {
 			return err
 		}
 		d = &nd
 	}
-	latest, err := g.GitHub.LatestDeploymentStatus(ctx, g.Tenants, d.ID, g.Bot)
+	latest, err := g.GitHub.LatestDeploymentStatus(ctx, g.Tenants, d.ID, g.Bot.Login())
 	if err != nil {
 		return err
 	}
@@ -239,7 +250,7 @@ func (g *GitHubReporter) status(ctx context.Context, r Report) (*ledger.Thread, 
 	if g.Ledger == nil {
 		return nil, storestatus.State{}, errors.New("reporting: no ledger to find the status comment by")
 	}
-	t, err := g.Ledger.Thread(ctx, g.GitHub, g.Bot, r.Issue, g.FetchLedger)
+	t, err := g.Ledger.Thread(ctx, g.GitHub, g.Bot.Login(), r.Issue, g.FetchLedger)
 	if err != nil {
 		return nil, storestatus.State{}, err
 	}

@@ -61,7 +61,7 @@ func TestReporter_RolloutDeploymentWaitsForItsRevision(t *testing.T) {
 		t.Fatal(err)
 	}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: ghstandin.BotLogin, Ledger: fromBeforeTheLedger(t, ledger.New(repo, testutil.LedgerKeys()), client, issue),
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: fromBeforeTheLedger(t, ledger.New(repo, testutil.LedgerKeys()), client, issue),
 		History: reconcile.HistoryFunc(func(ctx context.Context, a, b string) (bool, error) {
 			return repo.Contains(ctx, tenants.Hash(a), tenants.Hash(b))
 		})}

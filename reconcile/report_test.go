@@ -28,7 +28,7 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 	st.Record(v1alpha1.PhaseMerged, "by @maintainer", "github", time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	gh.Comment("acme/stores", n, ghstandin.BotLogin, storestatus.Body(st, ""))
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin,
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin),
 		Ledger: fromBeforeTheLedger(t, testutil.UnstartedLedger(t), client, issue)}
 	ctx := context.Background()
 
@@ -71,7 +71,7 @@ func TestReporter_AppliedBeforeInstalling(t *testing.T) {
 func TestReporter_DecommissionClosesTheIssue(t *testing.T) {
 	gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: testutil.Ledger(t)}
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: testutil.Ledger(t)}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
 	ctx := context.Background()
 	report := func(o reconcile.Observation) {
@@ -135,7 +135,7 @@ func TestReporter_RevisionsOfTheWholeRepo(t *testing.T) {
 		t.Fatal(err)
 	}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: ghstandin.BotLogin, Ledger: fromBeforeTheLedger(t, ledger.New(repo, testutil.LedgerKeys()), client, issue),
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: tenantsRepo, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: fromBeforeTheLedger(t, ledger.New(repo, testutil.LedgerKeys()), client, issue),
 		History: reconcile.HistoryFunc(func(ctx context.Context, a, b string) (bool, error) {
 			return repo.Contains(ctx, tenants.Hash(a), tenants.Hash(b))
 		})}
@@ -198,7 +198,7 @@ func TestReporter_DeploymentStatusLinksTheStatusPage(t *testing.T) {
 		gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
 		n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
 		rec := &recordingGitHub{ReportGitHub: client}
-		rep := &reconcile.GitHubReporter{GitHub: rec, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, StatusPage: page, Ledger: testutil.Ledger(t)}
+		rep := &reconcile.GitHubReporter{GitHub: rec, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin), StatusPage: page, Ledger: testutil.Ledger(t)}
 		issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
 		for _, o := range []reconcile.Observation{
 			{Phase: v1alpha1.PhaseInstalling, Applied: true, Revision: "0123456789abcdef"},
@@ -266,7 +266,7 @@ func TestReporter_FetchLedger(t *testing.T) {
 			history := reconcile.HistoryFunc(func(_ context.Context, ancestor, descendant string) (bool, error) {
 				return ancestor == descendant || ancestor == "m1" && descendant == "r1", nil
 			})
-			rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin,
+			rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin),
 				Ledger: watcher, FetchLedger: tt.fetch, History: history}
 			err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: reconcile.Observation{Phase: v1alpha1.PhaseFailed, Message: "boom", Revision: "r1"}})
 			if errors.Is(err, reconcile.ErrStale) != tt.stale {
@@ -282,7 +282,7 @@ func TestReporter_FetchLedger(t *testing.T) {
 func TestReporter_NotAnotherStoresIssue(t *testing.T) {
 	gh, client := testutil.GitHub(t, "acme/stores", "acme/tenants")
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", "body", "store-request")
-	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: testutil.Ledger(t)}
+	rep := &reconcile.GitHubReporter{GitHub: client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: testutil.Ledger(t)}
 	issue := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
 	ctx := context.Background()
 	if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: issue, Observation: reconcile.Observation{Phase: v1alpha1.PhaseReady, Applied: true, Revision: "0123456789abcdef"}}); err != nil {

@@ -83,7 +83,7 @@ func TestWatcher_ReportsEachTransitionOnce(t *testing.T) {
 	storeNS := "store-" + store
 	gh, client_ := testutil.GitHub(t, "acme/stores", "acme/tenants")
 	n := gh.OpenIssue("acme/stores", "octocat", "Store: "+store, "body", "store-request", "store/provisioning")
-	rep := &reconcile.GitHubReporter{GitHub: client_, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: testutil.Ledger(t)}
+	rep := &reconcile.GitHubReporter{GitHub: client_, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: testutil.Ledger(t)}
 	c := e.Client
 	ctx := context.Background()
 	meta := func(name, ns string) metav1.ObjectMeta {

@@ -10,12 +10,15 @@ import (
 	"github.com/purrvision/purrvision/internal/app"
 	"github.com/purrvision/purrvision/internal/config"
 	"github.com/purrvision/purrvision/internal/fleet"
+	"github.com/purrvision/purrvision/internal/forge"
 	"github.com/purrvision/purrvision/internal/ledger"
 	"github.com/purrvision/purrvision/internal/rollout"
 )
 
 // connectFleet opens GitHub and the tenants repo as `serve` would and
-// returns the rollout runner; it needs the bot's GitHub credentials.
+// returns the rollout runner; it needs the bot's GitHub credentials, and
+// learns the bot's login from GitHub as the service does (checked against
+// github.botLogin when that is set).
 func connectFleet(cmd *cobra.Command, what string) (*fleet.Roller, error) {
 	cfg, err := loadConfig(cmd)
 	if err != nil {
@@ -35,7 +38,11 @@ func connectFleet(cmd *cobra.Command, what string) (*fleet.Roller, error) {
 	if conn.GitHub == nil {
 		return nil, usageError(fmt.Errorf("github: %s acts on GitHub as the bot; give github.token, github.tokenFile or github.app", what))
 	}
-	return fleet.New(fleet.Options{Config: cfg, GitHub: conn.GitHub, Repo: conn.Tenants, Ledger: ledger.New(conn.Tenants, keys)})
+	login, err := app.Identify(cmd.Context(), conn.GitHub, cfg.GitHub.BotLogin)
+	if err != nil {
+		return nil, err
+	}
+	return fleet.New(fleet.Options{Config: cfg, GitHub: conn.GitHub, Repo: conn.Tenants, Ledger: ledger.New(conn.Tenants, keys), Identity: forge.NewIdentity(login)})
 }
 
 func requireFleetConfig(cfg *config.Config, what string) error {
@@ -46,8 +53,6 @@ func requireFleetConfig(cfg *config.Config, what string) error {
 		return usageError(fmt.Errorf("tenantsRepo.repo: required by %s (where wave pull requests go)", what))
 	case cfg.GitHub.Repo == "":
 		return usageError(fmt.Errorf("github.repo: required by %s (where the tracking issue goes)", what))
-	case cfg.GitHub.BotLogin == "":
-		return usageError(fmt.Errorf("github.botLogin: required by %s", what))
 	}
 	return nil
 }

@@ -14,7 +14,10 @@ import (
 
 // TestRolloutStartStatusAbort runs the CLI against the GitHub stand-in:
 // start opens the tracking issue and wave 1, a second start is refused
-// with the open one's address, status shows it, abort closes it.
+// with the open one's address, status shows it, abort closes it. The
+// config sets no github.botLogin: the CLI learns it from GitHub, as the
+// service does, and knows its tracking issue by it; a github.botLogin
+// that is not GitHub's is refused, naming the login to set.
 func TestRolloutStartStatusAbort(t *testing.T) {
 	url, dir := seedTenantsDir(t)
 	gh, client := testutil.GitHub(t, "acme/stores")
@@ -25,7 +28,6 @@ func TestRolloutStartStatusAbort(t *testing.T) {
 		"  apiURL: " + gh.URL(),
 		"  token: test-token",
 		"  repo: acme/stores",
-		"  botLogin: " + ghstandin.BotLogin,
 		"",
 	}, "\n")
 	withGitHub = strings.Replace(withGitHub, "  branch: main\n", "  branch: main\n  repo: acme/tenants\n", 1)
@@ -65,6 +67,15 @@ func TestRolloutStartStatusAbort(t *testing.T) {
 	}
 	if st := runCLI(t, "", "rollout", "status", "--config", cfgPath); st.code != 0 || !strings.Contains(st.stdout, "No rollout is open.") {
 		t.Fatalf("status after abort: exit %d\n%s%s", st.code, st.stdout, st.stderr)
+	}
+
+	wrong := strings.Replace(withGitHub, "  repo: acme/stores\n", "  repo: acme/stores\n  botLogin: someone-else[bot]\n", 1)
+	if err := os.WriteFile(cfgPath, []byte(wrong), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := `github.botLogin is "someone-else[bot]", but GitHub says the service acts as "` + ghstandin.BotLogin + `"`
+	if st := runCLI(t, "", "rollout", "start", "--config", cfgPath); st.code != 2 || !strings.Contains(st.stderr, want) {
+		t.Fatalf("start with a github.botLogin that is not GitHub's: exit %d, %s; want 2 with %q", st.code, st.stderr, want)
 	}
 }
 

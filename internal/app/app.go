@@ -55,8 +55,13 @@ type GitHub interface {
 	statuspage.RepoCommentLister
 	ledger.GitHub
 	setup.Reader
-	// Identity is the login the client acts as, which must be
-	// github.botLogin (checkIdentity).
+	Identifier
+}
+
+// Identifier is what learning the bot's login asks of GitHub.
+type Identifier interface {
+	// Identity is the login the client acts as: for an App, its slug
+	// followed by [bot] (GET /app); for a token, its user (GET /user).
 	Identity(ctx context.Context) (string, error)
 }
 
@@ -129,6 +134,11 @@ type App struct {
 	// GitHub and Tenants are the parts given, or the ones built.
 	GitHub  GitHub
 	Tenants *tenants.Repo
+	// Identity is the login the bot acts as, which every part reads to
+	// know the bot's own comments, pull requests, statuses and
+	// deployments: unknown until Start learns it from GitHub (Identify),
+	// before any part acts.
+	Identity *forge.Identity
 	// Ledger is the one ledger every part of the service shares: its
 	// records signed and verified with the keys of ledger.signingKeyFiles.
 	Ledger *ledger.Ledger
@@ -153,7 +163,6 @@ type App struct {
 	// readiness is what GET /readyz says; not ready until Start succeeds.
 	readiness    *service.Readiness
 	fetched      bool // the tenants clone was given, or fetched by Start
-	identified   bool // github.botLogin is who GitHub says the service acts as (checkIdentity)
 	startBackoff time.Duration
 }
 
@@ -209,7 +218,7 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 		page.Exposure = &cachedExposure{r: newExposureReader(c, cfg, p.Now), ttl: 15 * time.Second, now: now}
 	}
 	a.Service, err = service.New(ctx, service.Options{
-		Config: cfg, Secret: secret, PreviousSecret: previous, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Rand: p.Rand, Now: p.Now,
+		Config: cfg, Secret: secret, PreviousSecret: previous, GitHub: a.GitHub, Tenants: a.Tenants, Ledger: a.Ledger, Identity: a.Identity, Rand: p.Rand, Now: p.Now,
 		Queue: p.Queue, Nudge: a.Nudge, StatusPage: page, Registry: a.Registry, ResyncInterval: p.ResyncInterval,
 		SettingsCheck: a.Settings, BackupCredentials: backupCreds,
 	})
@@ -222,14 +231,15 @@ func New(ctx context.Context, cfg *config.Config, p Parts) (*App, error) {
 }
 
 func newApp(cfg *config.Config, p Parts) *App {
-	return &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Registry: p.Registry, fetched: p.Tenants != nil,
+	return &App{Config: cfg, GitHub: p.GitHub, Tenants: p.Tenants, Identity: &forge.Identity{}, Registry: p.Registry, fetched: p.Tenants != nil,
 		startBackoff: p.StartBackoff, readiness: service.NewReadiness("starting")}
 }
 
 // Start does, once, what the service needs of GitHub and the tenants repo
-// before it works: the first fetch of the tenants clone, and the start of
-// the ledger (once per tenants repo). Serve calls it until it succeeds;
-// New makes no call to GitHub, so an outage at start is not a crash.
+// before it works: the first fetch of the tenants clone, learning the
+// bot's login (Identify), and the start of the ledger (once per tenants
+// repo). Serve calls it until it succeeds; New makes no call to GitHub,
+// so an outage at start is not a crash.
 func (a *App) Start(ctx context.Context) error {
 	if !a.fetched {
 		if err := a.Tenants.Fetch(ctx); err != nil {
@@ -237,11 +247,12 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		a.fetched = true
 	}
-	if !a.identified {
-		if err := a.checkIdentity(ctx); err != nil {
+	if a.Identity.Login() == "" {
+		login, err := Identify(ctx, a.GitHub, a.Config.GitHub.BotLogin)
+		if err != nil {
 			return err
 		}
-		a.identified = true
+		a.Identity.Learn(login)
 	}
 	if a.Service == nil {
 		return nil // a watcher alone: the ledger is the serving deployment's
@@ -249,20 +260,26 @@ func (a *App) Start(ctx context.Context) error {
 	return a.startLedger(ctx)
 }
 
-// checkIdentity refuses to start while github.botLogin is not the login
-// GitHub says the service acts as: the bot knows its own comments, pull
-// requests, statuses and deployments by that login, so a wrong one would
-// take no write for its own (and redo them all) or, worse, take someone
-// else's for its own.
-func (a *App) checkIdentity(ctx context.Context) error {
-	login, err := a.GitHub.Identity(ctx)
+// Identify is the login the bot acts as: the one GitHub says gh acts as.
+// When configured (github.botLogin) is set, it must be that login: the
+// bot knows its own comments, pull requests, statuses and deployments by
+// it, so a wrong one would take no write for its own (and redo them all)
+// or, worse, take someone else's for its own.
+func Identify(ctx context.Context, gh Identifier, configured string) (string, error) {
+	login, err := gh.Identity(ctx)
 	if err != nil {
-		return fmt.Errorf("checking github.botLogin: %w", err)
+		if configured == "" {
+			return "", fmt.Errorf("learning the bot's login from GitHub (github.botLogin is unset): %w", err)
+		}
+		return "", fmt.Errorf("checking github.botLogin: %w", err)
 	}
-	if want := a.Config.GitHub.BotLogin; login != want {
-		return fmt.Errorf("github.botLogin is %q, but GitHub says the service acts as %q: set github.botLogin: %q (for an App, its slug followed by [bot]; `purrvision setup app` prints it)", want, login, login)
+	switch {
+	case login == "":
+		return "", errors.New("learning the bot's login from GitHub: GitHub named no login; set github.botLogin (for an App, its slug followed by [bot])")
+	case configured != "" && login != configured:
+		return "", fmt.Errorf("github.botLogin is %q, but GitHub says the service acts as %q: set github.botLogin: %q, or leave it unset to take GitHub's (for an App, its slug followed by [bot])", configured, login, login)
 	}
-	return nil
+	return login, nil
 }
 
 // awaitStart runs Start until it succeeds, waiting between attempts with
@@ -424,7 +441,7 @@ func (a *App) migrateLedger(ctx context.Context) error {
 			refs = append(refs, is.Ref)
 		}
 	}
-	n, err := a.Ledger.Migrate(ctx, a.GitHub, a.Config.GitHub.BotLogin, refs)
+	n, err := a.Ledger.Migrate(ctx, a.GitHub, a.Identity.Login(), refs)
 	if err != nil {
 		return err
 	}
@@ -525,7 +542,7 @@ func connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer,
 
 func (a *App) statusPage(p Parts) (*statuspage.Handler, error) {
 	page := &statuspage.Handler{
-		Source:   &statuspage.RepoSource{Config: a.Config, Repo: a.Tenants, Ledger: a.Ledger, GitHub: a.GitHub, Bot: a.Config.GitHub.BotLogin, Now: p.Now},
+		Source:   &statuspage.RepoSource{Config: a.Config, Repo: a.Tenants, Ledger: a.Ledger, GitHub: a.GitHub, Bot: a.Identity, Now: p.Now},
 		Settings: statuspage.SettingsFunc(a.settingsView),
 		TTL:      p.StatusPage.TTL,
 		Now:      p.Now,
@@ -586,7 +603,7 @@ func (a *App) setupWatcher(p Parts) error {
 	mgr, err := reconcile.NewManager(p.Cluster, reconcile.ManagerOptions{
 		FluxNamespace: a.Config.Flux.Namespace, BaseDomain: a.Config.ClusterSettings(cluster).BaseDomain,
 		Cluster: cluster, Placement: placement,
-		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Config.GitHub.BotLogin, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
+		Reporter: &reconcile.GitHubReporter{GitHub: a.GitHub, Tenants: tenantsRepo, Bot: a.Identity, Now: p.Now, StatusPage: a.Config.StatusPage.URL,
 			DefaultCluster: names[0], FetchLedger: p.WatchOnly,
 			Ledger:      a.Ledger,
 			Provisioned: reconcile.NewProvisioningHistogram(a.Registry),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/purrvision/purrvision/internal/ghclient"
 	"github.com/purrvision/purrvision/internal/ghstandin"
 	"github.com/purrvision/purrvision/internal/ledger"
+	"github.com/purrvision/purrvision/internal/provision"
 	"github.com/purrvision/purrvision/internal/storestatus"
 	"github.com/purrvision/purrvision/internal/testutil"
 	"github.com/purrvision/purrvision/renderer"
@@ -348,6 +350,195 @@ func TestServe_BotLoginMustBeWhoGitHubSays(t *testing.T) {
 	})
 	if c, l := srv.Comments("acme/stores", n), srv.Labels("acme/stores", n); len(c) != 0 || len(l) != 1 {
 		t.Errorf("the service handled a request before it knew who it is: comments %d, labels %v", len(c), l)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// actAs is a transport whose calls the stand-in makes as login: the bot
+// of an App other than the stand-in's own, whose login the old default
+// of github.botLogin ("purrvision[bot]") is not.
+type actAs struct {
+	login string
+	base  http.RoundTripper
+}
+
+func (a actAs) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(ghstandin.ActAsHeader, a.login)
+	return a.base.RoundTrip(r)
+}
+
+// learnedBot is the login the stand-in's GitHub says the service acts as
+// in the tests of an unset github.botLogin.
+const learnedBot = "acme-cats[bot]"
+
+// validationComments are an issue's comments with the validation marker,
+// by author.
+func validationComments(srv *ghstandin.Server, n int) map[string][]string {
+	out := map[string][]string{}
+	for _, c := range srv.Comments("acme/stores", n) {
+		if v1alpha1.Marked(c.GetBody(), v1alpha1.MarkerValidation) {
+			out[c.GetUser().GetLogin()] = append(out[c.GetUser().GetLogin()], c.GetBody())
+		}
+	}
+	return out
+}
+
+// TestServe_BotLoginLearnedFromGitHub: with github.botLogin unset, the
+// service acts as the login GitHub says it acts as and knows its own
+// comments by it: an invalid request gets one validation comment, which
+// an edit of the request edits rather than adding a second; a comment
+// with the same marker by the login the old default named is not taken
+// for its own.
+func TestServe_BotLoginLearnedFromGitHub(t *testing.T) {
+	cfg := serveConfig(t)
+	srv, _ := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	cfg.GitHub.APIURL = srv.URL()
+	cfg.GitHub.BotLogin = ""
+	body := func(plan string) string {
+		return provision.RenderForm(v1alpha1.New("cat-cafe", v1alpha1.StoreSpec{Plan: plan, AdminEmail: "owner@example.com"}))
+	}
+	n := srv.OpenIssue("acme/stores", "octocat", "Store: cat-cafe", body("xl"), v1alpha1.LabelRequest)
+	// Another App's bot, named as the old default was, marks a comment as
+	// a validation comment.
+	const forged = v1alpha1.MarkerValidation + "\nNothing to fix: your store is on its way."
+	srv.Comment("acme/stores", n, ghstandin.BotLogin, forged)
+	client, err := ghclient.New(ghclient.Options{APIURL: srv.URL(), Token: "test-token", Transport: actAs{learnedBot, http.DefaultTransport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, app.Parts{GitHub: client, StartBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Identity.Login(); got != "" {
+		t.Fatalf("before the start the bot is %q, want unknown", got)
+	}
+	base, done := serve(ctx, t, a)
+	srv.SetWebhook(ghstandin.Webhook{URL: base + "/webhook", Secret: []byte("s3cret")})
+	ready(t, base)
+	if got := a.Identity.Login(); got != learnedBot {
+		t.Errorf("the bot is %q, want %q, as GitHub says", got, learnedBot)
+	}
+
+	testutil.Eventually(t, "the bot's validation comment names the plan", func() bool {
+		c := validationComments(srv, n)[learnedBot]
+		return len(c) == 1 && strings.Contains(c[0], `"xl"`)
+	})
+	srv.EditIssueBody("acme/stores", n, "octocat", body("huge"))
+	testutil.Eventually(t, "the bot's validation comment names the edited plan", func() bool {
+		c := validationComments(srv, n)[learnedBot]
+		return len(c) >= 1 && strings.Contains(c[len(c)-1], `"huge"`)
+	})
+	srv.WaitDeliveries()
+	got := validationComments(srv, n)
+	if len(got[learnedBot]) != 1 {
+		t.Errorf("the bot's validation comments: %d, want 1, edited:\n%s", len(got[learnedBot]), strings.Join(got[learnedBot], "\n---\n"))
+	}
+	if c := got[ghstandin.BotLogin]; len(c) != 1 || c[0] != forged {
+		t.Errorf("the other App's comment: %q, want it left as it was", c)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// TestServe_NothingDoneWhileTheBotIsUnknown: an attacker's writes made
+// before the service knows its login are neither acted on nor taken for
+// its own. While GitHub does not say who the service is, /readyz says so,
+// the deliveries are taken but no part writes to GitHub; once it does, the
+// request is handled as the learned bot, and a status comment that the
+// login of the old default wrote (any App can be named Purrvision) is not
+// taken into the ledger the first start writes as the bot's own.
+func TestServe_NothingDoneWhileTheBotIsUnknown(t *testing.T) {
+	cfg := serveConfig(t)
+	srv, _ := testutil.GitHub(t, "acme/stores", "acme/tenants")
+	cfg.GitHub.APIURL = srv.URL()
+	cfg.GitHub.BotLogin = ""
+	srv.FailRoute("GET /user", ghstandin.RouteFailure{Times: 1 << 30, Status: http.StatusBadGateway, Message: "Server Error"})
+	var (
+		mu     sync.Mutex
+		writes []string
+	)
+	srv.Record(func(x ghstandin.Exchange) {
+		if x.Request.Method != http.MethodGet && x.Request.Header.Get(ghstandin.ActAsHeader) == learnedBot {
+			mu.Lock()
+			writes = append(writes, x.Route)
+			mu.Unlock()
+		}
+	})
+	client, err := ghclient.New(ghclient.Options{APIURL: srv.URL(), Token: "test-token", MaxRetries: 1, Backoff: time.Millisecond,
+		Transport: actAs{learnedBot, http.DefaultTransport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := app.New(ctx, cfg, app.Parts{GitHub: client, StartBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, done := serve(ctx, t, a)
+	srv.SetWebhook(ghstandin.Webhook{URL: base + "/webhook", Secret: []byte("s3cret")})
+
+	n := srv.OpenIssue("acme/stores", "octocat", "Store: cat-cafe",
+		provision.RenderForm(v1alpha1.New("cat-cafe", v1alpha1.StoreSpec{Plan: "xl", AdminEmail: "owner@example.com"})), v1alpha1.LabelRequest)
+	forged := storestatus.Body(storestatus.State{Store: "cat-cafe", Phase: v1alpha1.PhaseReady}, "")
+	forgedID := srv.Comment("acme/stores", n, ghstandin.BotLogin, forged)
+	srv.WaitDeliveries()
+	for _, d := range srv.Deliveries() {
+		if d.Status != http.StatusAccepted {
+			t.Errorf("delivery %s (%s) while the bot is unknown: %d, want 202: kept for when it is known", d.ID, d.Event, d.Status)
+		}
+	}
+	testutil.Eventually(t, "/readyz says the bot's login is being learned", func() bool {
+		code, body := get(t, base+"/readyz", false)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "learning the bot's login from GitHub (github.botLogin is unset)")
+	})
+	if code, _ := get(t, base+"/", true); code != http.StatusOK {
+		t.Errorf("the status page while the bot is unknown: %d, want 200", code)
+	}
+	mu.Lock()
+	if len(writes) != 0 {
+		t.Errorf("writes to GitHub while the bot is unknown: %v", writes)
+	}
+	mu.Unlock()
+	if got := a.Identity.Login(); got != "" {
+		t.Errorf("the bot is %q while GitHub does not say, want unknown", got)
+	}
+
+	srv.FailRoute("GET /user", ghstandin.RouteFailure{})
+	ready(t, base)
+	testutil.Eventually(t, "the learned bot answered the request", func() bool {
+		c := validationComments(srv, n)[learnedBot]
+		return len(c) == 1 && strings.Contains(c[0], `"xl"`)
+	})
+	testutil.Eventually(t, "the request's work is done", func() bool {
+		_, body := get(t, base+"/metrics", false)
+		return strings.Contains(body, `purrvision_work_attempts_total{intent="reconcile-request",result="ok"}`) && a.Service.Queue.Idle()
+	})
+	rec, ok, err := ledger.New(a.Tenants, testutil.LedgerKeys()).Read(ctx, forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}, true)
+	if err != nil || !ok {
+		t.Fatalf("the request's record: %v, %v", ok, err)
+	}
+	for kind, id := range rec.Comments {
+		if id == forgedID {
+			t.Errorf("the ledger holds the other App's comment as the bot's %s comment", kind)
+		}
+	}
+	if rec.State().Phase == v1alpha1.PhaseReady {
+		t.Errorf("the ledger took the other App's status for the bot's: %+v", rec.State())
+	}
+	for _, c := range srv.Comments("acme/stores", n) {
+		if c.GetID() == forgedID && c.GetBody() != forged {
+			t.Errorf("the other App's comment was changed:\n%s", c.GetBody())
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {

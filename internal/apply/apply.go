@@ -11,10 +11,7 @@
 // GitHub calls it makes.
 package apply
 
-import (
-	"github.com/purrvision/purrvision/internal/config"
-	"github.com/purrvision/purrvision/internal/forge"
-)
+import "github.com/purrvision/purrvision/internal/forge"
 
 // Bot is who writes: the bot's login, as GitHub records the author of its
 // pull requests, the App of its check runs and the creator of its
@@ -36,14 +33,4 @@ func (b Bot) Owns(pr *forge.PullRequest, pushed string) bool {
 		return false
 	}
 	return pr.Author == b.Login && pr.Repo == b.Tenants && pr.HeadRepo == b.Tenants && (pushed == "" || pr.HeadSHA == pushed)
-}
-
-// For is the bot cfg configures (github.botLogin in tenantsRepo.repo),
-// and the requests repo it answers in.
-func For(cfg *config.Config) (Bot, forge.Repo, error) {
-	requests, tenants, err := cfg.Repos()
-	if err != nil {
-		return Bot{}, forge.Repo{}, err
-	}
-	return Bot{Login: cfg.GitHub.BotLogin, Tenants: tenants}, requests, nil
 }

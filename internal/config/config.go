@@ -388,8 +388,10 @@ type GitHub struct {
 	// Repo is owner/name of the repository where requests are filed.
 	Repo string `json:"repo"`
 	// BotLogin is the login Purrvision acts as; only its comments are
-	// trusted as its own.
-	BotLogin string `json:"botLogin"`
+	// trusted as its own. Optional: unset, the service and the CLI take
+	// the login GitHub says their credentials act as (internal/app's
+	// Identify); set, it must be that login.
+	BotLogin string `json:"botLogin,omitempty"`
 	// CommandTeams (org/team) may run /purrvision commands on any store,
 	// besides the requester and collaborators with write access.
 	CommandTeams []string `json:"commandTeams,omitempty"`
@@ -506,9 +508,6 @@ func (c *Config) Default() {
 	}
 	if c.Listen == "" {
 		c.Listen = ":8080"
-	}
-	if c.GitHub.BotLogin == "" {
-		c.GitHub.BotLogin = "purrvision[bot]"
 	}
 	if c.Backups.KeepAfterDecommission == "" {
 		c.Backups.KeepAfterDecommission = DefaultKeepAfterDecommission

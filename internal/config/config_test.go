@@ -55,6 +55,9 @@ func TestParse_Defaults(t *testing.T) {
 		"github.apiURL":         {cfg.GitHub.APIURL, "https://api.github.com/"},
 		"listen":                {cfg.Listen, ":8080"},
 		"network.dns.namespace": {cfg.Network.DNS.Namespace, "kube-system"},
+		// Unset stays unset: the service learns the bot's login from
+		// GitHub; a default would name whatever App took the name.
+		"github.botLogin": {cfg.GitHub.BotLogin, ""},
 	}
 	for key, c := range checks {
 		if c[0] != c[1] {

@@ -49,7 +49,7 @@ func ParseCommand(body string) (cmd string, args []string, ok bool) {
 // is false when the issue is no tracking issue, for the request flow.
 func (r *Roller) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Comment) (handled bool, err error) {
 	cmd, args, ok := ParseCommand(c.Body)
-	if !ok || c.Author == r.bot || ref.Repo != r.requests {
+	if !ok || c.Author == r.bot() || ref.Repo != r.requests {
 		return false, nil
 	}
 	r.mu.Lock()
@@ -104,7 +104,7 @@ func (r *Roller) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Com
 // the comment after the rollout started (its answer lost) finds the
 // rollout by the comment it records, and does not start another.
 func (r *Roller) startCommand(ctx context.Context, ref forge.IssueRef, c forge.Comment, args []string) error {
-	t, err := r.ledger.Thread(ctx, r.gh, r.bot, ref, true)
+	t, err := r.ledger.Thread(ctx, r.gh, r.bot(), ref, true)
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func (r *Roller) abort(ctx context.Context, tr *tracking, by string) (string, er
 	}
 	msg := fmt.Sprintf("Rollout %s aborted by %s.", tr.st.ID, by)
 	if w := tr.st.Last(); w != nil && w.Pull != 0 && w.MergeCommit == "" && !w.Closed {
-		pr, err := r.app.ClosePull(ctx, r.gh, w.Branch, func(pr *forge.PullRequest) bool { return pr.Number != w.Pull })
+		pr, err := r.app().ClosePull(ctx, r.gh, w.Branch, func(pr *forge.PullRequest) bool { return pr.Number != w.Pull })
 		if err != nil {
 			return "", err
 		}

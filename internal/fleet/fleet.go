@@ -88,6 +88,10 @@ type Options struct {
 	Repo   *tenants.Repo
 	// Ledger is the service's one ledger, on Repo.
 	Ledger *ledger.Ledger
+	// Identity is the login the bot acts as, which the service learns
+	// from GitHub at start (and the CLI before it acts, app.Identify);
+	// when nil, the config's github.botLogin, which must then be set.
+	Identity *forge.Identity
 	// Now is time.Now when nil; Rand (for rollout IDs) crypto/rand.Reader.
 	Now  func() time.Time
 	Rand io.Reader
@@ -113,13 +117,11 @@ type Roller struct {
 	ledger      *ledger.Ledger
 	requests    forge.Repo
 	tenants     forge.Repo
-	bot         string
-	// app is the one applier of the bot's writes in the tenants repo.
-	app   apply.Bot
-	now   func() time.Time
-	rand  io.Reader
-	nudge func(context.Context) error
-	moved func(context.Context)
+	id          *forge.Identity // the login the bot acts as, read at use
+	now         func() time.Time
+	rand        io.Reader
+	nudge       func(context.Context) error
+	moved       func(context.Context)
 	// mu serializes rollout work in this process; across processes the
 	// ledger's and the branches' compare-and-swap keep it consistent.
 	mu sync.Mutex
@@ -130,12 +132,18 @@ func New(o Options) (*Roller, error) {
 	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Ledger == nil {
 		return nil, errors.New("fleet: config, GitHub client, tenants repo and ledger are required")
 	}
-	app, requests, err := apply.For(o.Config)
+	if o.Identity == nil {
+		if o.Config.GitHub.BotLogin == "" {
+			return nil, errors.New("fleet: the bot's login is not known: learn it from GitHub (app.Identify) or set github.botLogin")
+		}
+		o.Identity = forge.NewIdentity(o.Config.GitHub.BotLogin)
+	}
+	requests, tenants, err := o.Config.Repos()
 	if err != nil {
 		return nil, err
 	}
-	r := &Roller{cfg: o.Config, backupCreds: o.BackupCredentials, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: app.Tenants,
-		bot: app.Login, app: app, now: o.Now, rand: o.Rand, nudge: o.Nudge, moved: o.BaseMoved}
+	r := &Roller{cfg: o.Config, backupCreds: o.BackupCredentials, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: tenants,
+		id: o.Identity, now: o.Now, rand: o.Rand, nudge: o.Nudge, moved: o.BaseMoved}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -144,6 +152,12 @@ func New(o Options) (*Roller, error) {
 	}
 	return r, nil
 }
+
+// bot is the login the bot acts as; "" until the service learns it.
+func (r *Roller) bot() string { return r.id.Login() }
+
+// app is the one applier of the bot's writes in the tenants repo.
+func (r *Roller) app() apply.Bot { return apply.Bot{Login: r.bot(), Tenants: r.tenants} }
 
 // tracking is a rollout's tracking issue, its ledger thread and state.
 type tracking struct {
@@ -157,7 +171,7 @@ func (tr *tracking) ref() forge.IssueRef { return tr.issue.Ref }
 // isTracking reports whether an issue is a rollout's tracking issue: the
 // bot opened it (GitHub authenticates the author) with the label.
 func (r *Roller) isTracking(is *forge.Issue) bool {
-	return is.Author == r.bot && is.HasLabel(v1alpha1.LabelRollout)
+	return is.Author == r.bot() && is.HasLabel(v1alpha1.LabelRollout)
 }
 
 // load reads a tracking issue with its state; nil when the issue is not
@@ -170,7 +184,7 @@ func (r *Roller) load(ctx context.Context, ref forge.IssueRef, fetch bool) (*tra
 	if !r.isTracking(is) {
 		return nil, nil
 	}
-	t, err := r.ledger.Thread(ctx, r.gh, r.bot, ref, fetch)
+	t, err := r.ledger.Thread(ctx, r.gh, r.bot(), ref, fetch)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +427,7 @@ func (r *Roller) pending(ctx context.Context) (map[string]bool, error) {
 	for _, pr := range prs {
 		// Only the bot's own: a pull request someone opened from a branch
 		// named like a store's holds no store back.
-		if s, ok := v1alpha1.StoreOfBranch(pr.Head); ok && pr.Base == r.cfg.TenantsRepo.Branch && r.app.Owns(&pr, "") {
+		if s, ok := v1alpha1.StoreOfBranch(pr.Head); ok && pr.Base == r.cfg.TenantsRepo.Branch && r.app().Owns(&pr, "") {
 			out[s] = true
 		}
 	}

@@ -74,7 +74,7 @@ func newEnv(t *testing.T, stores ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.r, err = fleet.New(fleet.Options{Config: cfg, GitHub: e.gh, Repo: repo, Ledger: ledger.New(repo, testutil.LedgerKeys()), Now: func() time.Time { return e.now }, Rand: testutil.Rand(1)}); err != nil {
+	if e.r, err = fleet.New(fleet.Options{Config: cfg, GitHub: e.gh, Repo: repo, Ledger: ledger.New(repo, testutil.LedgerKeys()), Identity: forge.NewIdentity(cfg.GitHub.BotLogin), Now: func() time.Time { return e.now }, Rand: testutil.Rand(1)}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -651,6 +651,34 @@ func TestParseCommand_Cases(t *testing.T) {
 			cmd, args, ok := fleet.ParseCommand(tt.body)
 			if cmd != tt.cmd || !slices.Equal(args, tt.args) || ok != tt.ok {
 				t.Errorf("ParseCommand(%q) = %q, %q, %v", tt.body, cmd, args, ok)
+			}
+		})
+	}
+}
+
+// TestNew_TheBotsLogin: a Roller knows the bot by the identity it is
+// given (the one learned from GitHub), else by github.botLogin; with
+// neither it is refused, naming the key, rather than knowing no tracking
+// issue or pull request as the bot's.
+func TestNew_TheBotsLogin(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name     string
+		botLogin string
+		id       *forge.Identity
+		want     string // an error with it; "" for none
+	}{
+		{name: "learned", id: forge.NewIdentity(bot)},
+		{name: "configured", botLogin: bot},
+		{name: "neither", want: "learn it from GitHub (app.Identify) or set github.botLogin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := *e.cfg
+			cfg.GitHub.BotLogin = tt.botLogin
+			_, err := fleet.New(fleet.Options{Config: &cfg, GitHub: e.gh, Repo: e.clone, Ledger: ledger.New(e.clone, testutil.LedgerKeys()), Identity: tt.id})
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("New: %v, want %q", err, tt.want)
 			}
 		})
 	}

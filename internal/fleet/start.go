@@ -134,7 +134,7 @@ func (r *Roller) start(ctx context.Context, o StartOptions, c checkedStart) (*St
 	if err != nil {
 		return nil, fmt.Errorf("opening the tracking issue of rollout %s: %w", id, err)
 	}
-	t, err := r.ledger.Thread(ctx, r.gh, r.bot, is.Ref, true)
+	t, err := r.ledger.Thread(ctx, r.gh, r.bot(), is.Ref, true)
 	if err != nil {
 		return nil, err
 	}

@@ -368,7 +368,7 @@ func pullBody(tr *tracking, what, note string, p *rollout.Plan) string {
 // merged at the commit the bot pushed (opened before a lost answer, and
 // merged since), or opens it (apply.Bot.EnsurePull), and labels it.
 func (r *Roller) ensurePull(ctx context.Context, ps rollout.PullState, title, body string) (*forge.PullRequest, error) {
-	pr, err := r.app.EnsurePull(ctx, r.gh, apply.Pull{Branch: ps.Branch, Base: r.cfg.TenantsRepo.Branch, Title: title, Body: body, Pushed: ps.Pushed})
+	pr, err := r.app().EnsurePull(ctx, r.gh, apply.Pull{Branch: ps.Branch, Base: r.cfg.TenantsRepo.Branch, Title: title, Body: body, Pushed: ps.Pushed})
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +434,7 @@ func (r *Roller) recordMerge(ctx context.Context, tr *tracking, n int, pr *forge
 		ds = append(ds, apply.Deployment{Environment: env, SHA: w.MergeCommit, LogURL: r.storePage(store),
 			Description: fmt.Sprintf("rollout %s wave %d of store %s", tr.st.ID, n, store)})
 	}
-	if err := r.app.EnsureDeployments(ctx, r.gh, ds); err != nil {
+	if err := r.app().EnsureDeployments(ctx, r.gh, ds); err != nil {
 		return err
 	}
 	r.afterMerge(ctx)
@@ -518,7 +518,7 @@ func (r *Roller) observe(ctx context.Context, merged renderer.Tree, w *rollout.W
 	if err != nil {
 		return o, false, err
 	}
-	d, err := r.gh.LatestDeployment(ctx, r.tenants, env, r.bot)
+	d, err := r.gh.LatestDeployment(ctx, r.tenants, env, r.bot())
 	if err != nil || d == nil {
 		return o, err == nil, err
 	}
@@ -538,7 +538,7 @@ func (r *Roller) observe(ctx context.Context, merged renderer.Tree, w *rollout.W
 	}
 	// Only the watcher's word counts: the bot's newest status, however
 	// many others post on the deployment.
-	st, err := r.gh.LatestDeploymentStatus(ctx, r.tenants, d.ID, r.bot)
+	st, err := r.gh.LatestDeploymentStatus(ctx, r.tenants, d.ID, r.bot())
 	if err != nil || st == nil {
 		return o, err == nil, err
 	}
@@ -620,7 +620,7 @@ func (r *Roller) HandlePullRequest(ctx context.Context, repo forge.Repo, number 
 	if !ok {
 		return false, nil
 	}
-	if !r.app.Owns(pr, "") || pr.Base != r.cfg.TenantsRepo.Branch {
+	if !r.app().Owns(pr, "") || pr.Base != r.cfg.TenantsRepo.Branch {
 		return true, nil
 	}
 	if revert {
@@ -669,7 +669,7 @@ func (r *Roller) recordRevert(ctx context.Context, id string, n int, pr *forge.P
 	}
 	key := strconv.Itoa(n)
 	ps, ok := tr.st.Reverts[key]
-	if !ok || ps.Pull != pr.Number || ps.MergeCommit != "" || !r.app.Owns(pr, ps.Pushed) || pr.MergeCommitSHA == "" {
+	if !ok || ps.Pull != pr.Number || ps.MergeCommit != "" || !r.app().Owns(pr, ps.Pushed) || pr.MergeCommitSHA == "" {
 		return nil // not the bot's revert as it pushed it, or recorded
 	}
 	if err := r.save(ctx, tr, func(st *rollout.State) (string, error) {
@@ -744,7 +744,7 @@ func (r *Roller) ready(ctx context.Context, head, pushed, what string) error {
 	if head == "" {
 		return nil
 	}
-	return r.app.WriteReady(ctx, r.gh, apply.BranchReady(head, pushed, what))
+	return r.app().WriteReady(ctx, r.gh, apply.BranchReady(head, pushed, what))
 }
 
 func waveRender(id string, n int) string { return fmt.Sprintf("wave %d of rollout %s", n, id) }
@@ -757,5 +757,5 @@ func revertRender(id string, n int) string {
 // say what want says (apply.Bot.ReportCheck); without checks: write it is
 // skipped: the pull request body says the same.
 func (r *Roller) reportCheck(ctx context.Context, want forge.CheckRun) error {
-	return r.app.ReportCheck(ctx, r.gh, want)
+	return r.app().ReportCheck(ctx, r.gh, want)
 }

@@ -71,7 +71,7 @@ type commandStep struct {
 // a denial told) before the reply is posted.
 func (p *Provisioner) RunCommand(ctx context.Context, ref forge.IssueRef, c forge.Comment) error {
 	cmd, ok := ParseCommand(c.Body)
-	if !ok || c.Author == p.bot {
+	if !ok || c.Author == p.bot.Login() {
 		return nil
 	}
 	issue, err := p.gh.GetIssue(ctx, ref)

@@ -20,7 +20,7 @@ type thread struct{ *ledger.Thread }
 // readThread reads the issue's ledger record and the bot's comments it
 // names, with the ledger fetched first.
 func (p *Provisioner) readThread(ctx context.Context, ref forge.IssueRef) (*thread, error) {
-	t, err := p.ledger.Thread(ctx, p.gh, p.bot, ref, true)
+	t, err := p.ledger.Thread(ctx, p.gh, p.bot.Login(), ref, true)
 	if err != nil {
 		return nil, err
 	}

@@ -31,9 +31,9 @@ type Provisioner struct {
 	gh       GitHub
 	repo     *tenants.Repo
 	ledger   *ledger.Ledger
-	requests forge.Repo // where issues are filed
-	tenants  forge.Repo // where store pull requests go
-	bot      string
+	requests forge.Repo      // where issues are filed
+	tenants  forge.Repo      // where store pull requests go
+	bot      *forge.Identity // the login the bot acts as, read at use
 	rand     io.Reader
 	now      func() time.Time
 	locks    keyedMutex
@@ -51,6 +51,9 @@ type Options struct {
 	Repo   *tenants.Repo
 	// Ledger is the service's one ledger, on Repo.
 	Ledger *ledger.Ledger
+	// Identity is the login the bot acts as, which the service learns
+	// from GitHub at start, before any work.
+	Identity *forge.Identity
 	// Rand is crypto/rand.Reader outside tests.
 	Rand io.Reader
 	Now  func() time.Time
@@ -69,8 +72,8 @@ type Options struct {
 
 // New checks the options and returns a Provisioner.
 func New(o Options) (*Provisioner, error) {
-	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Ledger == nil || o.Rand == nil {
-		return nil, errors.New("provision: config, GitHub client, tenants repo, ledger and random source are required")
+	if o.Config == nil || o.GitHub == nil || o.Repo == nil || o.Ledger == nil || o.Identity == nil || o.Rand == nil {
+		return nil, errors.New("provision: config, GitHub client, tenants repo, ledger, the bot's identity and random source are required")
 	}
 	requests, tenantsRepo, err := o.Config.Repos()
 	if err != nil {
@@ -81,7 +84,7 @@ func New(o Options) (*Provisioner, error) {
 	}
 	return &Provisioner{
 		cfg: o.Config, gh: o.GitHub, repo: o.Repo, ledger: o.Ledger, requests: requests, tenants: tenantsRepo,
-		bot: o.Config.GitHub.BotLogin, rand: o.Rand, now: o.Now, nudge: o.Nudge, moved: o.BaseMoved, backupCreds: o.BackupCredentials,
+		bot: o.Identity, rand: o.Rand, now: o.Now, nudge: o.Nudge, moved: o.BaseMoved, backupCreds: o.BackupCredentials,
 		placer: placement.NewTracker(o.Config, placement.FromConfig(o.Config), o.Repo),
 	}, nil
 }

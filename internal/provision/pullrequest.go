@@ -49,7 +49,7 @@ func (p *Provisioner) HandlePullRequest(ctx context.Context, repo forge.Repo, nu
 	if err != nil {
 		return err
 	}
-	if reason, mark := refusedPull(pr, p.tenants, p.bot, authors); reason != "" {
+	if reason, mark := refusedPull(pr, p.tenants, p.bot.Login(), authors); reason != "" {
 		v, err := p.readPull(ctx, pr)
 		if err != nil {
 			return err
@@ -130,7 +130,7 @@ func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (fo
 		return none(nil)
 	}
 	store, storeBranch := v1alpha1.StoreOfBranch(pr.Head)
-	if pr.Author == p.bot {
+	if pr.Author == p.bot.Login() {
 		// The bot's by what GitHub records (apply.Bot.Owns), the branch
 		// name naming only which store.
 		if !p.applier().Owns(pr, "") || !storeBranch || pr.MergeCommitSHA == "" {
@@ -147,7 +147,7 @@ func (p *Provisioner) storeMerge(ctx context.Context, pr *forge.PullRequest) (fo
 		return none(err)
 	}
 	for _, st := range sts { // newest first: the bot's last word counts
-		if st.Context == v1alpha1.StatusContext && st.Creator == p.bot {
+		if st.Context == v1alpha1.StatusContext && st.Creator == p.bot.Login() {
 			if st.State != "success" {
 				return none(nil)
 			}
@@ -330,7 +330,7 @@ walk:
 			return nil, err
 		}
 		for _, st := range sts { // newest first
-			if st.Context == v1alpha1.StatusContext && st.Creator == p.bot {
+			if st.Context == v1alpha1.StatusContext && st.Creator == p.bot.Login() {
 				if st.State == "success" {
 					render = c
 				}

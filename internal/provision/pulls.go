@@ -46,7 +46,7 @@ func deploymentDescription(op, store string) string {
 
 // applier is the one applier of the bot's writes, as the bot in the
 // tenants repo.
-func (p *Provisioner) applier() apply.Bot { return apply.Bot{Login: p.bot, Tenants: p.tenants} }
+func (p *Provisioner) applier() apply.Bot { return apply.Bot{Login: p.bot.Login(), Tenants: p.tenants} }
 
 // ensurePull finds the bot's open pull request of the store's branch (by
 // what GitHub records, apply.Bot.Owns), or opens it, and keeps its title

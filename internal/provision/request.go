@@ -67,7 +67,7 @@ func (p *Provisioner) reconcile(ctx context.Context, v *requestView, x extra) er
 		// Not rendered: the store's branch is left as it is.
 		log.Info("a request beyond its requester's limit of open requests", "requester", v.Issue.Author, "earlier", v.Earlier)
 		log.Debug("handling a request", "stage", stageApply)
-		return p.applyIssue(ctx, v, x.onto(refusedIssue(v, p.bot, []FieldError{*refused})), "")
+		return p.applyIssue(ctx, v, x.onto(refusedIssue(v, p.bot.Login(), []FieldError{*refused})), "")
 	}
 	log.Debug("handling a request", "stage", stagePlan)
 	delivered := v.T.credentialsID()
@@ -84,7 +84,7 @@ func (p *Provisioner) reconcile(ctx context.Context, v *requestView, x extra) er
 		if err != nil {
 			return nil, err
 		}
-		if plan, err = planIssue(v, rp, p.bot); err != nil {
+		if plan, err = planIssue(v, rp, p.bot.Login()); err != nil {
 			return nil, err
 		}
 		x.onto(plan)

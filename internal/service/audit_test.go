@@ -223,7 +223,7 @@ func TestAudit_ReusedName(t *testing.T) {
 	pr, _ := h.openPull("cat-cafe")
 	h.merge(pr)
 	old := forge.IssueRef{Repo: forge.Repo{Owner: "acme", Name: "stores"}, Number: n}
-	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: ledger.New(h.tenantsClone(), testutil.LedgerKeys())}
+	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: ledger.New(h.tenantsClone(), testutil.LedgerKeys())}
 	if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: old, Observation: reconcile.Observation{Phase: v1alpha1.PhaseDecommissioned}}); err != nil {
 		t.Fatal(err)
 	}
@@ -251,5 +251,6 @@ func (h *harness) withLedger(o fleet.Options) fleet.Options {
 	h.t.Helper()
 	o.Repo = h.botClone()
 	o.Ledger = ledger.New(o.Repo, testutil.LedgerKeys())
+	o.Identity = forge.NewIdentity(ghstandin.BotLogin)
 	return o
 }

@@ -243,7 +243,7 @@ func TestSecurity_NameHeldUntilNamespaceGone(t *testing.T) {
 	}
 
 	// The watcher reports the Namespace gone: the name is free.
-	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: ghstandin.BotLogin, Ledger: ledger.New(h.tenantsClone(), testutil.LedgerKeys())}
+	rep := &reconcile.GitHubReporter{GitHub: h.client, Tenants: forge.Repo{Owner: "acme", Name: "tenants"}, Bot: forge.NewIdentity(ghstandin.BotLogin), Ledger: ledger.New(h.tenantsClone(), testutil.LedgerKeys())}
 	if err := rep.Report(ctx, reconcile.Report{Store: "cat-cafe", Issue: old, Observation: reconcile.Observation{Phase: v1alpha1.PhaseDecommissioned}}); err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,9 @@ type Options struct {
 	// Ledger is the one ledger, on Tenants, that the provisioner and the
 	// rollouts share.
 	Ledger *ledger.Ledger
+	// Identity is the login the bot acts as, learned from GitHub before
+	// Started (internal/app); the provisioner and the rollouts read it.
+	Identity *forge.Identity
 	// Rand is crypto/rand.Reader when nil.
 	Rand io.Reader
 	// BackupCredentials are the backup targets' keys by cluster
@@ -106,12 +109,12 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	}
 	log := logctx.From(ctx)
 	s := &Service{Readiness: NewReadiness("starting"), started: make(chan struct{})}
-	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Rand: o.Rand, Now: o.Now, Nudge: o.Nudge,
+	prov, err := provision.New(provision.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Identity: o.Identity, Rand: o.Rand, Now: o.Now, Nudge: o.Nudge,
 		BaseMoved: s.baseMoved, BackupCredentials: o.BackupCredentials})
 	if err != nil {
 		return nil, err
 	}
-	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Now: o.Now, Rand: o.Rand, Nudge: o.Nudge,
+	roller, err := fleet.New(fleet.Options{Config: o.Config, GitHub: o.GitHub, Repo: o.Tenants, Ledger: o.Ledger, Identity: o.Identity, Now: o.Now, Rand: o.Rand, Nudge: o.Nudge,
 		BaseMoved: s.baseMoved, BackupCredentials: o.BackupCredentials})
 	if err != nil {
 		return nil, err

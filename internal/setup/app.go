@@ -350,6 +350,7 @@ func AppConfig(app forge.AppCredentials, f AppFiles) string {
     # installationID: once the App is installed, the number that ends its settings page's URL
     privateKeyFile: %s
   webhookSecretFile: %s
+  # optional: the service learns it from GitHub at start; set, it must match
   botLogin: %s
 `, app.ID, f.PrivateKey, f.WebhookSecret, app.Slug+"[bot]")
 }

@@ -44,7 +44,9 @@ type RepoSource struct {
 	// the store's row as the tenants repo has it, and is listed on its own.
 	Ledger *ledger.Ledger
 	GitHub RepoCommentLister
-	Bot    string
+	// Bot is the login the bot acts as, which the service learns at
+	// start: only its comments mark a rollout's tracking issue.
+	Bot *forge.Identity
 	// RelistEvery is how often the index is read again from scratch, which
 	// forgets deleted comments (a listing by update time cannot show them);
 	// 6 hours when 0.
@@ -57,6 +59,9 @@ type RepoSource struct {
 	snap    *tenants.Snapshot // its tree
 	rows    []row
 	indexes map[forge.Repo]*commentIndex
+	// indexedAs is the bot's login the indexes were read as: they are
+	// read again from scratch when it changes (learned at start).
+	indexedAs string
 	// pending are the requests in progress the ledger recorded at
 	// pendingHead (Requests).
 	pending     []pending
@@ -103,8 +108,8 @@ func (s *RepoSource) Stores(ctx context.Context) ([]Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.indexes == nil {
-		s.indexes = map[forge.Repo]*commentIndex{}
+	if bot := s.Bot.Login(); s.indexes == nil || bot != s.indexedAs {
+		s.indexes, s.indexedAs = map[forge.Repo]*commentIndex{}, bot
 	}
 	for _, r := range rows {
 		if r.issue.Number == 0 || s.indexes[r.issue.Repo] != nil {
@@ -221,7 +226,7 @@ func (s *RepoSource) refresh(ctx context.Context, repo forge.Repo, idx *commentI
 		if u, _, _ := strings.Cut(c.URL, "#"); u != "" {
 			idx.issueURL[c.Issue] = u
 		}
-		if c.Author == s.Bot && s.Bot != "" && v1alpha1.Marked(c.Body, v1alpha1.MarkerRollout) {
+		if bot := s.indexedAs; c.Author == bot && bot != "" && v1alpha1.Marked(c.Body, v1alpha1.MarkerRollout) {
 			idx.rollouts[c.Issue] = true
 		}
 		if c.UpdatedAt.After(newest) {

@@ -130,7 +130,7 @@ spec:
 	clk.advance(time.Hour) // the stores were asked for an hour ago
 	cfg := testutil.ExampleConfig(t)
 	cfg.GitHub.Repo = requestRepo
-	f.source = &statuspage.RepoSource{Config: cfg, Repo: f.repo, Ledger: ledger.New(f.repo, testutil.LedgerKeys()), GitHub: client, Bot: ghstandin.BotLogin}
+	f.source = &statuspage.RepoSource{Config: cfg, Repo: f.repo, Ledger: ledger.New(f.repo, testutil.LedgerKeys()), GitHub: client, Bot: forge.NewIdentity(ghstandin.BotLogin)}
 	return f
 }
 
@@ -484,6 +484,39 @@ func TestRepoSource_Rollouts(t *testing.T) {
 	}
 	if rs[len(rs)-1].ID != "20261125-000001" {
 		t.Errorf("oldest shown: %s, want 20261125-000001 (the oldest left out)", rs[len(rs)-1].ID)
+	}
+}
+
+// TestRepoSource_RolloutsOnceTheBotIsKnown: a page read before the
+// service learned the bot's login shows no rollout (no comment is the
+// bot's yet), and the first read after shows the bot's, from the comments
+// read again, not from the index made while the login was unknown (whose
+// next listing would start after those comments).
+func TestRepoSource_RolloutsOnceTheBotIsKnown(t *testing.T) {
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	id := &forge.Identity{}
+	f.source.Bot = id
+	st := &rollout.State{ID: "20261125-abcdef", Title: "chart 0.3.0", Phase: rollout.Active, Fleet: []string{"a"},
+		Started: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	f.track(t, st, ghstandin.BotLogin)
+	rollouts := func() []statuspage.Rollout {
+		t.Helper()
+		if _, err := f.source.Stores(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := f.source.Rollouts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	if rs := rollouts(); len(rs) != 0 {
+		t.Errorf("rollouts while the bot is unknown: %+v, want none", rs)
+	}
+	id.Learn(ghstandin.BotLogin)
+	if rs := rollouts(); len(rs) != 1 || rs[0].ID != st.ID {
+		t.Errorf("rollouts once the bot is known: %+v, want %s", rs, st.ID)
 	}
 }
 
