@@ -37,6 +37,9 @@ type scriptRig struct {
 	repository string
 	scratch    string
 	dbPassword string
+	// appPassword is the stores' own database user's, appUser
+	// (wordpress in a store), which restore.sh imports dumps as.
+	appPassword string
 	resticPW   string
 	// secrets must appear in no argument and no output.
 	secrets []string
@@ -61,6 +64,7 @@ func newScriptRig(t *testing.T) *scriptRig {
 	r.dbPassword = `r0ot "pass\word' #$(id) ` + randomHex(8)
 	r.resticPW = "restic " + randomHex(16)
 	r.db = startMariaDB(t, r.dbPassword)
+	r.appPassword = `app "pass\word' ` + randomHex(8)
 
 	target, err := backuptarget.Start(filepath.Join(r.dir, "target"), "")
 	if err != nil {
@@ -73,7 +77,7 @@ func newScriptRig(t *testing.T) *scriptRig {
 	})
 	r.target = target
 	r.repository = target.Repository("stores/test")
-	r.secrets = []string{r.dbPassword, r.resticPW, target.SecretAccessKey}
+	r.secrets = []string{r.dbPassword, r.appPassword, r.resticPW, target.SecretAccessKey}
 
 	r.scripts = filepath.Join(r.dir, "scripts")
 	r.shims = filepath.Join(r.dir, "bin")
@@ -106,6 +110,7 @@ func newScriptRig(t *testing.T) *scriptRig {
 		}
 	}
 	r.writeSecret(t, "db-password", r.dbPassword)
+	r.writeSecret(t, "app-password", r.appPassword)
 	r.writeSecret(t, "restic-password", r.resticPW)
 	return r
 }
@@ -162,6 +167,8 @@ func (r *scriptRig) runScript(t *testing.T, script string, st shopStore, env map
 		"MARIADB_DATABASE":      st.database,
 		"MARIADB_USER":          "root",
 		"MARIADB_PASSWORD_FILE": filepath.Join(r.dir, "db-password"),
+		"MARIADB_APP_USER":          appUser,
+		"MARIADB_APP_PASSWORD_FILE": filepath.Join(r.dir, "app-password"),
 		"UPLOADS_DIR":           st.uploads,
 		"RESTIC_REPOSITORY":     r.repository,
 		"RESTIC_PASSWORD_FILE":  filepath.Join(r.dir, "restic-password"),
@@ -257,8 +264,15 @@ func mustFail(t *testing.T, what string, r run, want string) {
 	}
 }
 
+// appUser is the stores' own database user in these tests: one name for
+// every store, as in the chart (wordpress), granted each store's database.
+const appUser = "wp_app"
+
 // seedShop makes a WordPress-like database with WooCommerce orders: utf8mb4
-// text, binary columns, a trigger, a function, an event and a view.
+// text, binary columns, a trigger, a function, an event and a view. Root
+// makes the database and grants it to appUser (whose password is
+// wpPassword), which makes everything in it, as WordPress does: the
+// routines' and triggers' definer is the store's own user.
 func seedShop(t *testing.T, db *mariaDB, database, wpPassword string) {
 	t.Helper()
 	blob := make([]byte, 512)
@@ -268,8 +282,10 @@ func seedShop(t *testing.T, db *mariaDB, database, wpPassword string) {
 	sum := sha256.Sum256(blob)
 	db.exec(t, fmt.Sprintf(`
 CREATE DATABASE %[1]s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER 'wp_%[1]s'@'%%' IDENTIFIED BY %[2]s;
-GRANT ALL PRIVILEGES ON %[1]s.* TO 'wp_%[1]s'@'%%';
+CREATE USER IF NOT EXISTS '%[3]s'@'%%' IDENTIFIED BY %[2]s;
+GRANT ALL PRIVILEGES ON %[1]s.* TO '%[3]s'@'%%';
+`, database, sqlString(wpPassword), appUser))
+	db.execAs(t, appUser, wpPassword, fmt.Sprintf(`
 USE %[1]s;
 CREATE TABLE wp_options (
   option_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -306,8 +322,8 @@ INSERT INTO wp_wc_orders (status, currency, total_amount, billing_email, custome
   ('wc-completed', 'EUR', 42.50000000, 'ada@example.com', 'Bitte klingeln 🔔', '2026-12-01 10:00:00', '2026-12-01 10:05:00'),
   ('wc-processing', 'EUR', 7.99000000, 'bob@example.com', NULL, '2026-12-02 11:30:00', NULL),
   ('wc-completed', 'EUR', 1234.00000001, 'chloé@example.com', 'línea 1\nlínea 2', '2026-12-03 12:00:00', '2026-12-03 12:00:01');
-INSERT INTO wp_wc_order_blobs VALUES (1, X'%[3]s', X'%[4]s'), (2, X'', NULL);
-`, database, sqlString(wpPassword), hex.EncodeToString(blob), hex.EncodeToString(sum[:])))
+INSERT INTO wp_wc_order_blobs VALUES (1, X'%[2]s', X'%[3]s'), (2, X'', NULL);
+`, database, hex.EncodeToString(blob), hex.EncodeToString(sum[:])))
 }
 
 // changeShop is what happens after a backup: a new order (its trigger
@@ -480,14 +496,14 @@ func TestBackupScripts_BackupChangeRestore(t *testing.T) {
 	r := newScriptRig(t)
 	cat := shopStore{name: "cat-cafe", id: "cat-cafe-0123456789ab", database: "wordpress",
 		uploads: filepath.Join(r.dir, "cat", "var", "www", "html", "wp-content", "uploads")}
-	seedShop(t, r.db, cat.database, "wp "+randomHex(8))
+	seedShop(t, r.db, cat.database, r.appPassword)
 	if err := os.MkdirAll(cat.uploads, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	seedUploads(t, cat.uploads)
 	beforeDB := r.db.dumpDatabase(t, cat.database)
 	beforeFiles := tree(t, cat.uploads)
-	beforeGrants := r.db.exec(t, "SHOW GRANTS FOR 'wp_wordpress'@'%'")
+	beforeGrants := r.db.exec(t, "SHOW GRANTS FOR '"+appUser+"'@'%'")
 
 	// Backup.
 	started := time.Now().UTC().Add(-time.Second)
@@ -540,7 +556,7 @@ func TestBackupScripts_BackupChangeRestore(t *testing.T) {
 	if diff := cmp.Diff(beforeFiles, tree(t, cat.uploads)); diff != "" {
 		t.Errorf("uploads after the restore differ from the backup's (-backup +restored):\n%s", diff)
 	}
-	if got := r.db.exec(t, "SHOW GRANTS FOR 'wp_wordpress'@'%'"); got != beforeGrants {
+	if got := r.db.exec(t, "SHOW GRANTS FOR '"+appUser+"'@'%'"); got != beforeGrants {
 		t.Errorf("grants after the restore = %q, want %q", got, beforeGrants)
 	}
 
@@ -570,7 +586,7 @@ func TestBackupScripts_BackupChangeRestore(t *testing.T) {
 	t.Run("another store's snapshot is refused", func(t *testing.T) {
 		dog := shopStore{name: "dog-diner", id: "dog-diner-ba9876543210", database: "shop_dog",
 			uploads: filepath.Join(r.dir, "dog", "mnt", "uploads")}
-		seedShop(t, r.db, dog.database, "wp "+randomHex(8))
+		seedShop(t, r.db, dog.database, r.appPassword)
 		if err := os.MkdirAll(dog.uploads, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -670,6 +686,39 @@ func TestBackupScripts_BackupChangeRestore(t *testing.T) {
 		}
 	})
 
+	// The dump is SQL the store's own database wrote (a compromised store
+	// writes what it likes into its routines' bodies), so restore.sh
+	// imports it as the store's own user, in the client's sandbox: as
+	// root it could make users, grant rights and mark restores done.
+	t.Run("a dump is imported as the store's own user, in the client's sandbox", func(t *testing.T) {
+		escaped := filepath.Join(r.dir, "sandbox-escaped")
+		tests := []struct {
+			name, sql string
+			harmed    func(t *testing.T) bool
+		}{
+			{"a user with every right", "CREATE USER 'evil'@'%' IDENTIFIED BY 'evil';\nGRANT ALL PRIVILEGES ON *.* TO 'evil'@'%' WITH GRANT OPTION;\n",
+				func(t *testing.T) bool {
+					return strings.TrimSpace(r.db.exec(t, "SELECT COUNT(*) FROM mysql.user WHERE User = 'evil'")) != "0"
+				}},
+			{"a later restore marked done", "INSERT INTO purrvision.restores (id, snapshot, finished_at) VALUES ('restore-9', REPEAT('0', 64), UTC_TIMESTAMP());\n",
+				func(t *testing.T) bool {
+					return strings.TrimSpace(r.db.exec(t, "SELECT COUNT(*) FROM purrvision.restores WHERE id = 'restore-9'")) != "0"
+				}},
+			{"a shell command", "\\! /usr/bin/touch " + escaped + "\n",
+				func(t *testing.T) bool { _, err := os.Stat(escaped); return err == nil }},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				crafted := r.craftSnapshot(t, cat.id, "-- MariaDB dump, crafted\nCREATE TABLE wp_posts (id INT PRIMARY KEY);\n"+tt.sql+"-- Dump completed\n")
+				got := r.runScript(t, "restore.sh", cat, map[string]string{"RESTORE_SNAPSHOT": crafted, "RESTORE_ID": fmt.Sprintf("crafted-%d", i)})
+				mustFail(t, "restoring a crafted dump", got, "importing the dump of snapshot")
+				if tt.harmed(t) {
+					t.Errorf("a crafted dump ran %q with more rights than the store's own user", tt.sql)
+				}
+			})
+		}
+	})
+
 	// No secret in any command's arguments or any script's output.
 	log, err := os.ReadFile(r.argvLog)
 	if err != nil {
@@ -688,6 +737,43 @@ func TestBackupScripts_BackupChangeRestore(t *testing.T) {
 			}
 		}
 	}
+}
+
+// craftSnapshot saves a snapshot of storeID as backup.sh lays one out,
+// database/dump.sql holding dump and an empty wp-content/uploads, as
+// someone holding the repository's keys could; its id.
+func (r *scriptRig) craftSnapshot(t *testing.T, storeID, dump string) string {
+	t.Helper()
+	stage := t.TempDir()
+	for _, d := range []string{"database", filepath.Join("wp-content", "uploads")} {
+		if err := os.MkdirAll(filepath.Join(stage, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(stage, "database", "dump.sql"), []byte(dump), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(r.restic, "backup", "--json", "--quiet", "--host", storeID, "--tag", "store-id="+storeID, "database", "wp-content/uploads")
+	cmd.Dir = stage
+	cmd.Env = []string{"HOME=" + filepath.Join(r.dir, "home"), "RESTIC_REPOSITORY=" + r.repository,
+		"RESTIC_PASSWORD_FILE=" + filepath.Join(r.dir, "restic-password"),
+		"AWS_ACCESS_KEY_ID=" + r.target.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + r.target.SecretAccessKey}
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("restic backup of a crafted dump: %v\n%s", err, stderr.String())
+	}
+	for _, line := range strings.Split(out.String(), "\n") {
+		var summary struct {
+			Type string `json:"message_type"`
+			ID   string `json:"snapshot_id"`
+		}
+		if json.Unmarshal([]byte(line), &summary) == nil && summary.Type == "summary" && snapshotID.MatchString(summary.ID) {
+			return summary.ID
+		}
+	}
+	t.Fatalf("restic backup of a crafted dump named no snapshot:\n%s", out.String())
+	return ""
 }
 
 // storeSnapshots counts the repository's snapshots by store-id tag.

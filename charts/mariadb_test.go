@@ -166,6 +166,25 @@ func (m *mariaDB) exec(t *testing.T, statements string) string {
 	return out.String()
 }
 
+// execAs runs statements as user (its password in an option file, never
+// an argument) over the server's socket.
+func (m *mariaDB) execAs(t *testing.T, user, password, statements string) string {
+	t.Helper()
+	cnf := filepath.Join(t.TempDir(), "user.cnf")
+	data := "[client]\nuser=" + optionString(user) + "\npassword=" + optionString(password) + "\nsocket=" + m.socket + "\nprotocol=socket\ndefault-character-set=utf8mb4\n"
+	if err := os.WriteFile(cnf, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(m.client, "--defaults-file="+cnf, "--batch", "--skip-column-names")
+	cmd.Stdin = strings.NewReader(statements)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("mariadb as %s: %v\n%s\nstatements:\n%s", user, err, stderr.String(), statements)
+	}
+	return out.String()
+}
+
 // dumpDatabase is database as mariadb-dump writes it, without the date and
 // comments (which name the database), with its routines, triggers and
 // events and binary columns in hex: what must come back byte for byte.

@@ -52,7 +52,7 @@ lib_init() {
 	umask 077
 	work=$(mktemp -d "$SCRATCH_DIR/$name.XXXXXX") || fail "cannot make a work directory in SCRATCH_DIR"
 	mycnf="$work/client.cnf"
-	write_client_options >"$mycnf"
+	write_client_options "$MARIADB_USER" "$MARIADB_PASSWORD_FILE" MARIADB_PASSWORD_FILE >"$mycnf"
 	# restic's cache and temporary files go there too: the root file
 	# system of the pod is read-only.
 	RESTIC_CACHE_DIR="$work/cache"
@@ -66,16 +66,20 @@ lib_init() {
 # table) and no backup touches it.
 marker_database=purrvision
 
-# write_client_options prints the [client] option group. The password is
-# quoted, with \ and " escaped, as MariaDB's option files read them.
+# write_client_options USER PASSWORD_FILE NAME prints the [client] option
+# group of USER, whose password is in PASSWORD_FILE (the variable NAME, for
+# errors). The password is quoted, with \ and " escaped, as MariaDB's
+# option files read them.
 write_client_options() {
-	password=$(sed -e 's/[\\"]/\\&/g' "$MARIADB_PASSWORD_FILE")
+	opt_user=$1
+	opt_var=$3
+	password=$(sed -e 's/[\\"]/\\&/g' "$2")
 	case "$password" in
-	'') fail "MARIADB_PASSWORD_FILE is empty" ;;
+	'') fail "$opt_var is empty" ;;
 	*"
-"*) fail "MARIADB_PASSWORD_FILE holds more than one line" ;;
+"*) fail "$opt_var holds more than one line" ;;
 	esac
-	printf '[client]\nuser="%s"\npassword="%s"\ndefault-character-set=utf8mb4\n' "$MARIADB_USER" "$password"
+	printf '[client]\nuser="%s"\npassword="%s"\ndefault-character-set=utf8mb4\n' "$opt_user" "$password"
 	if [ -n "$MARIADB_SOCKET" ]; then
 		printf 'protocol=socket\nsocket="%s"\n' "$MARIADB_SOCKET"
 	else

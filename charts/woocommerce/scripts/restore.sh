@@ -14,6 +14,8 @@
 #   RESTORE_ID             this restore request's unique id
 #   RESTORE_FROM_STORE_ID  optional: restore a snapshot of that store (its
 #                          store-id tag) instead of one of STORE_ID
+#   MARIADB_APP_USER       the store's own database user (wordpress), which
+#   MARIADB_APP_PASSWORD_FILE  imports the dump: see "restoring the database"
 set -eu
 
 # shellcheck source=charts/woocommerce/scripts/lib.sh
@@ -27,6 +29,11 @@ if ! is_snapshot_id "$RESTORE_SNAPSHOT"; then
 	fail "RESTORE_SNAPSHOT must be a full snapshot id, 64 lowercase hex digits"
 fi
 check_token RESTORE_ID "$RESTORE_ID"
+MARIADB_APP_USER=${MARIADB_APP_USER:-wordpress}
+check_token MARIADB_APP_USER "$MARIADB_APP_USER"
+require_file MARIADB_APP_PASSWORD_FILE "${MARIADB_APP_PASSWORD_FILE:-}"
+appcnf="$work/app.cnf"
+write_client_options "$MARIADB_APP_USER" "$MARIADB_APP_PASSWORD_FILE" MARIADB_APP_PASSWORD_FILE >"$appcnf"
 from=$STORE_ID
 if [ -n "$RESTORE_FROM_STORE_ID" ]; then
 	check_token RESTORE_FROM_STORE_ID "$RESTORE_FROM_STORE_ID"
@@ -84,7 +91,13 @@ case "$charset" in
 esac
 sql "DROP DATABASE IF EXISTS \`$MARIADB_DATABASE\`; $create" 2>"$work/sql.err" ||
 	fail_with "$work/sql.err" "cannot recreate database $MARIADB_DATABASE"
-mariadb --defaults-extra-file="$mycnf" --batch --database="$MARIADB_DATABASE" <"$work/dump.sql" 2>"$work/sql.err" ||
+# The dump is SQL the store's own database wrote: its rows, and its
+# routines' and triggers' bodies word for word. It is imported as the
+# store's own user, with the rights of whoever wrote it, never as root,
+# so nothing in it can create users, grant rights or touch the table of
+# finished restores; and in the client's sandbox, so no client command in
+# it (\! and the like) reaches this pod's shell or files.
+mariadb --defaults-extra-file="$appcnf" --sandbox --batch --database="$MARIADB_DATABASE" <"$work/dump.sql" 2>"$work/sql.err" ||
 	fail_with "$work/sql.err" "importing the dump of snapshot $RESTORE_SNAPSHOT failed"
 rm -f "$work/dump.sql"
 
