@@ -345,6 +345,7 @@ func TestRender_Refused(t *testing.T) {
 		{"a tenants path that injects YAML", func(c *config.Config) { c.TenantsRepo.Path = "tenants\n  x: y" }, testImage, "tenantsRepo.path"},
 		{"a tenants URL that injects YAML", func(c *config.Config) { c.TenantsRepo.URL = "https://github.com/a/t.git\n  secretRef: {name: x}" }, testImage, "tenantsRepo.url"},
 		{"a tenants URL with a token", func(c *config.Config) { c.TenantsRepo.URL = "https://x-access-token:ghs_secret@github.com/a/t.git" }, testImage, "tenantsRepo.url: carries a password or token"},
+		{"a tenants URL with a token as its user", func(c *config.Config) { c.TenantsRepo.URL = "https://ghp_secret0123456789@github.com/a/t.git" }, testImage, "tenantsRepo.url: carries a password or token"},
 		{"a tenants URL scp-like", func(c *config.Config) { c.TenantsRepo.URL = "git@github.com:a/t.git" }, testImage, "tenantsRepo.url"},
 		{"no tenants URL", func(c *config.Config) { c.TenantsRepo.URL = "" }, testImage, "tenantsRepo.url: required by purrvision flux"},
 		{"an ssh URL without its Secret", func(c *config.Config) { c.TenantsRepo.URL = "ssh://git@github.com/a/t.git" }, testImage, "flux.sourceSecret: required with the ssh URL"},

@@ -152,7 +152,10 @@ func tenantsSourceErrors(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("tenantsRepo.url: %w", err)
 	}
-	if _, hasPassword := parsed.User.Password(); hasPassword {
+	// Over https a token may stand in the user's place as well
+	// (https://ghp_...@github.com/...): no user at all, there. Over ssh,
+	// the user is the account (git@), never a secret.
+	if _, hasPassword := parsed.User.Password(); hasPassword || parsed.User != nil && parsed.Scheme != "ssh" {
 		return errors.New("tenantsRepo.url: carries a password or token, which purrvision flux would write into git; give the URL without it, and put the credentials in the Secret flux.sourceSecret (flux create secret git)")
 	}
 	if parsed.Scheme == "ssh" && cfg.Flux.SourceSecret == "" {
