@@ -40,7 +40,7 @@ type scriptRig struct {
 	// appPassword is the stores' own database user's, appUser
 	// (wordpress in a store), which restore.sh imports dumps as.
 	appPassword string
-	resticPW   string
+	resticPW    string
 	// secrets must appear in no argument and no output.
 	secrets []string
 	// outputs is every script's stdout, stderr and result, for the secrets check.
@@ -160,24 +160,24 @@ func (r run) ran(name string) bool {
 func (r *scriptRig) runScript(t *testing.T, script string, st shopStore, env map[string]string) run {
 	t.Helper()
 	vars := map[string]string{
-		"PATH":                  r.shims,
-		"HOME":                  filepath.Join(r.dir, "home"),
-		"MARIADB_HOST":          "127.0.0.1",
-		"MARIADB_PORT":          fmt.Sprint(r.db.port),
-		"MARIADB_DATABASE":      st.database,
-		"MARIADB_USER":          "root",
-		"MARIADB_PASSWORD_FILE": filepath.Join(r.dir, "db-password"),
+		"PATH":                      r.shims,
+		"HOME":                      filepath.Join(r.dir, "home"),
+		"MARIADB_HOST":              "127.0.0.1",
+		"MARIADB_PORT":              fmt.Sprint(r.db.port),
+		"MARIADB_DATABASE":          st.database,
+		"MARIADB_USER":              "root",
+		"MARIADB_PASSWORD_FILE":     filepath.Join(r.dir, "db-password"),
 		"MARIADB_APP_USER":          appUser,
 		"MARIADB_APP_PASSWORD_FILE": filepath.Join(r.dir, "app-password"),
-		"UPLOADS_DIR":           st.uploads,
-		"RESTIC_REPOSITORY":     r.repository,
-		"RESTIC_PASSWORD_FILE":  filepath.Join(r.dir, "restic-password"),
-		"AWS_ACCESS_KEY_ID":     r.target.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY": r.target.SecretAccessKey,
-		"STORE":                 st.name,
-		"STORE_ID":              st.id,
-		"SCRATCH_DIR":           r.scratch,
-		"RESULT_FILE":           filepath.Join(r.dir, "result"),
+		"UPLOADS_DIR":               st.uploads,
+		"RESTIC_REPOSITORY":         r.repository,
+		"RESTIC_PASSWORD_FILE":      filepath.Join(r.dir, "restic-password"),
+		"AWS_ACCESS_KEY_ID":         r.target.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":     r.target.SecretAccessKey,
+		"STORE":                     st.name,
+		"STORE_ID":                  st.id,
+		"SCRATCH_DIR":               r.scratch,
+		"RESULT_FILE":               filepath.Join(r.dir, "result"),
 	}
 	for k, v := range env {
 		vars[k] = v
