@@ -129,9 +129,11 @@ func TestFleetRollout(t *testing.T) {
 	if got := w.chartTag(v1alpha1.Environment(canary)); got != v3.Tag() {
 		t.Errorf("the paused canary's chart source is at %q, want the wave's %q", got, v3.Tag())
 	}
-	if got := w.lastDeploymentState(v1alpha1.Environment(canary)); got != "failure" {
-		t.Errorf("the paused canary's last deployment state is %q, want failure", got)
-	}
+	// The gate may pause on Flux's message before the canary's watcher
+	// posts its failure: wait for the report, not for an order.
+	w.waitFor("the paused canary's last deployment state to be failure", time.Minute, func() bool {
+		return w.lastDeploymentState(v1alpha1.Environment(canary)) == "failure"
+	})
 	w.waitFor("the status page shows the rollout paused", time.Minute, func() bool {
 		page := w.statusPage()
 		return strings.Contains(page, `id="rollout-`+started.State.ID+`"`) && strings.Contains(page, `class="phase paused"`)
