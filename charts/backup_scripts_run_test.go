@@ -444,13 +444,18 @@ func tree(t *testing.T, root string) map[string]string {
 
 var snapshotID = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
+// resticEnv is what restic itself needs to open the test's repository.
+func (r *scriptRig) resticEnv() []string {
+	return []string{"HOME=" + filepath.Join(r.dir, "home"), "RESTIC_REPOSITORY=" + r.repository,
+		"RESTIC_PASSWORD_FILE=" + filepath.Join(r.dir, "restic-password"),
+		"AWS_ACCESS_KEY_ID=" + r.target.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + r.target.SecretAccessKey}
+}
+
 // snapshotTags and snapshotFiles read a snapshot with restic itself.
 func (r *scriptRig) resticJSON(t *testing.T, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(r.restic, args...)
-	cmd.Env = []string{"HOME=" + filepath.Join(r.dir, "home"), "RESTIC_REPOSITORY=" + r.repository,
-		"RESTIC_PASSWORD_FILE=" + filepath.Join(r.dir, "restic-password"),
-		"AWS_ACCESS_KEY_ID=" + r.target.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + r.target.SecretAccessKey}
+	cmd.Env = r.resticEnv()
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
@@ -755,9 +760,7 @@ func (r *scriptRig) craftSnapshot(t *testing.T, storeID, dump string) string {
 	}
 	cmd := exec.Command(r.restic, "backup", "--json", "--quiet", "--host", storeID, "--tag", "store-id="+storeID, "database", "wp-content/uploads")
 	cmd.Dir = stage
-	cmd.Env = []string{"HOME=" + filepath.Join(r.dir, "home"), "RESTIC_REPOSITORY=" + r.repository,
-		"RESTIC_PASSWORD_FILE=" + filepath.Join(r.dir, "restic-password"),
-		"AWS_ACCESS_KEY_ID=" + r.target.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + r.target.SecretAccessKey}
+	cmd.Env = r.resticEnv()
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {

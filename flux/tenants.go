@@ -10,7 +10,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/purrvision/purrvision/internal/api/v1alpha1"
 	"github.com/purrvision/purrvision/internal/config"
+	"github.com/purrvision/purrvision/renderer"
 )
 
 // The files of tenants/ that Render writes from the config; its
@@ -220,18 +222,18 @@ func tenantsRBAC(f config.Flux) []map[string]any {
 				// list: Flux waits for a Namespace it applies to be ready
 				// by listing.
 				rule("", []string{"namespaces"}, nil, []string{"get", "list", "create", "patch", "delete"}),
-				rule("", []string{"secrets"}, []string{"woocommerce-credentials", "woocommerce-database", "woocommerce-backup-password", "woocommerce-backup-target"}, storeVerbs),
+				rule("", []string{"secrets"}, []string{renderer.SecretName, renderer.DatabaseSecretName, renderer.BackupPasswordSecretName, renderer.BackupTargetSecretName}, storeVerbs),
 				rule("", []string{"resourcequotas"}, []string{"store-quota"}, storeVerbs),
 				rule("", []string{"limitranges"}, []string{"store-limits"}, storeVerbs),
 				rule("networking.k8s.io", []string{"networkpolicies"}, []string{
 					"default-deny-all", "allow-dns", "allow-database-from-clients", "allow-clients-to-database",
-					"allow-internet-https", "allow-ingress-controller", "allow-gateway", "allow-backup-target",
+					"allow-internet-https", renderer.PolicyAllowIngressController, renderer.PolicyAllowGateway, renderer.PolicyAllowBackupTarget,
 				}, storeVerbs),
-				rule("source.toolkit.fluxcd.io", []string{"gitrepositories", "ocirepositories"}, []string{"woocommerce-chart"}, storeVerbs),
-				rule("helm.toolkit.fluxcd.io", []string{"helmreleases"}, []string{"woocommerce"}, storeVerbs),
-				rule("", []string{"serviceaccounts"}, []string{"store-installer"}, storeVerbs),
-				rule("rbac.authorization.k8s.io", []string{"roles"}, []string{"store-installer"}, append(slices.Clone(storeVerbs), "escalate", "bind")),
-				rule("rbac.authorization.k8s.io", []string{"rolebindings"}, []string{"store-installer"}, storeVerbs),
+				rule("source.toolkit.fluxcd.io", []string{"gitrepositories", "ocirepositories"}, []string{renderer.ChartSourceName}, storeVerbs),
+				rule("helm.toolkit.fluxcd.io", []string{"helmreleases"}, []string{v1alpha1.ReleaseName}, storeVerbs),
+				rule("", []string{"serviceaccounts"}, []string{renderer.InstallerServiceAccount}, storeVerbs),
+				rule("rbac.authorization.k8s.io", []string{"roles"}, []string{renderer.InstallerServiceAccount}, append(slices.Clone(storeVerbs), "escalate", "bind")),
+				rule("rbac.authorization.k8s.io", []string{"rolebindings"}, []string{renderer.InstallerServiceAccount}, storeVerbs),
 			},
 		},
 		{
